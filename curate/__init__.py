@@ -1,0 +1,39 @@
+"""curate: document and curate medical-imaging datasets.
+
+The public API is imported lazily so ``import curate`` (and the CLI) stays fast::
+
+    import curate
+    cat = curate.catalog.load()
+    curate.build_card("BRSET")            # datasheet, hub card, croissant.json
+    keep = curate.dedup(emb, threshold=0.95)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from curate._version import __version__
+
+# name -> "module:attribute" (resolved on first access)
+_LAZY: dict[str, str] = {
+    "catalog": "curate.catalog",
+    # <more lazy exports>
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'curate' has no attribute '{name}'")
+    module, _, attr = target.partition(":")
+    mod = importlib.import_module(module)
+    value = getattr(mod, attr) if attr else mod
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,299 @@
+"""The catalog's data model: one :class:`Dataset` per YAML file, every figure a sourced :class:`Fact`.
+
+Why a ``Fact`` wrapper: the mission is documentation people can check. A number without a source is
+not allowed by the schema; ``as_printed`` keeps the seed table's exact text (``PHDL``, ``Multiple``) beside
+the normalised value, and ``conflicts`` records what other sources say instead of silently choosing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from curate.catalog.licences import access_for_licence
+
+T = TypeVar("T")
+
+#: Controlled vocabulary of imaging modalities (lower-case; ``CXR`` is chest radiography).
+MODALITIES: tuple[str, ...] = (
+    "fundus",
+    "oct",
+    "slo",
+    "cxr",
+    "radiograph",
+    "ct",
+    "mri",
+    "pet",
+    "ultrasound",
+    "mammography",
+    "dermoscopy",
+    "clinical-photo",
+    "histopathology",
+    "endoscopy",
+    "multimodal",
+    "other",
+)
+Modality = Literal[MODALITIES]  # type: ignore[valid-type]
+
+#: Demographic attributes a dataset may report per image or patient.
+DEMOGRAPHICS: tuple[str, ...] = (
+    "age",
+    "sex",
+    "race",
+    "ethnicity",
+    "nationality",
+    "skin_type",
+    "language",
+    "marital_status",
+    "insurance",
+    "education",
+    "income",
+)
+Demographic = Literal[DEMOGRAPHICS]  # type: ignore[valid-type]
+
+ACCESS_CLASSES: tuple[str, ...] = ("open", "open-noncommercial", "credentialed", "restricted", "unknown")
+Access = Literal[ACCESS_CLASSES]  # type: ignore[valid-type]
+
+#: The seed papers shipped in ``shared/seeds``; usable as a ``source`` key in any record.
+SEEDS: dict[str, dict[str, str]] = {
+    "queiroz2025": {
+        "title": "Fair Foundation Models for Medical Image Analysis: Challenges and Perspectives",
+        "authors": "Queiroz, Carlos, Anjos, Berton",
+        "year": "2025",
+        "seed": "queiroz2025-fair-foundation-models-review.txt",
+    },
+    "germani2025": {
+        "title": "Bias and Generalizability of Foundation Models across Datasets in Breast Mammography",
+        "authors": "Germani, Selin-Türk, Zeineddine, Mourad, Albarqouni",
+        "year": "2025",
+        "seed": "germani2025-mammography-fm-bias.txt",
+    },
+    "luo2024": {
+        "title": "FairCLIP: Harnessing Fairness in Vision-Language Learning",
+        "authors": "Luo, Shi, Khan, Afzal, Huang, Yuan, Tian, Song, Kouhana, Elze, Fang, Wang",
+        "year": "2024",
+        "seed": "luo2024-fairclip-harvard-fairvlmed.txt",
+    },
+    "bahre2025": {
+        "title": "Embedding vs Image-Based AI: A Comparative Fairness Study in Chest X-ray Analysis",
+        "authors": "Bahre, Hamidi, Sellergren, Celi, Calimeri, Seyyed-Kalantari",
+        "year": "2025",
+        "seed": "bahre2025-embedding-vs-image-fairness-cxr.txt",
+    },
+}
+
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class Reference(_Strict):
+    """Where a figure comes from: a seed paper, a dataset paper, or the dataset's own page."""
+
+    title: str
+    authors: str | None = None
+    year: int | str | None = None
+    doi: str | None = None
+    url: str | None = None
+    seed: str | None = Field(None, description="file name in shared/seeds when the source is a seed paper")
+
+    def short(self) -> str:
+        bits = [self.title]
+        if self.year:
+            bits.append(f"({self.year})")
+        if self.doi:
+            bits.append(f"doi:{self.doi}")
+        elif self.url:
+            bits.append(self.url)
+        return " ".join(bits)
+
+
+class Fact(_Strict, Generic[T]):
+    """A value with its source. ``source`` is a key of the record's ``references`` or a seed key."""
+
+    value: T
+    source: str
+    locator: str | None = Field(None, description="table, section or page inside the source")
+    as_printed: str | None = Field(None, description="the source's exact text when it differs in form")
+    note: str | None = None
+
+
+class Conflict(_Strict):
+    """Another source's value for a field; the record keeps the seed/table value (see issue 3)."""
+
+    field: str
+    value: Any
+    source: str
+    locator: str | None = None
+    note: str | None = None
+
+
+class YearRange(_Strict):
+    start: int
+    end: int | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> YearRange:
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"end year {self.end} is before start year {self.start}")
+        return self
+
+    def __str__(self) -> str:
+        return f"{self.start}" if self.end in (None, self.start) else f"{self.start}–{self.end}"
+
+
+class AgeStats(_Strict):
+    """Age of the cohort as the source reports it (years)."""
+
+    mean: float | None = None
+    sd: float | None = None
+    median: float | None = None
+    min: float | None = None
+    max: float | None = None
+
+    def __str__(self) -> str:
+        parts = []
+        if self.mean is not None:
+            parts.append(f"{self.mean:g}" + (f" ± {self.sd:g}" if self.sd is not None else ""))
+        if self.median is not None:
+            parts.append(f"median {self.median:g}")
+        if self.min is not None or self.max is not None:
+            parts.append(f"range {self.min if self.min is not None else '?'}–{self.max if self.max is not None else '?'}")
+        return ", ".join(parts) or "reported"
+
+
+#: Fields whose values are Facts (sourced figures); ``conflicts[].field`` must name one of these.
+FACT_FIELDS: tuple[str, ...] = (
+    "modality",
+    "anatomy",
+    "countries",
+    "images",
+    "patients",
+    "studies",
+    "years_collected",
+    "age",
+    "demographics_reported",
+    "licence",
+)
+
+
+class Dataset(_Strict):
+    """One catalog record. See ``docs/catalog.md`` for every field with an example."""
+
+    id: str = Field(description="short unique id, e.g. BRSET")
+    name: str
+    aliases: list[str] = Field(default_factory=list)
+    description: str | None = None
+    framework: Literal["vision", "multimodal"] | None = Field(
+        None, description="Table 1 'Model' column of the review: vision-only or image-text"
+    )
+    modality: Fact[list[Modality]]
+    anatomy: Fact[str]
+    countries: Fact[list[str]] = Field(description="ISO 3166-1 alpha-3 codes of where data was collected")
+    multinational: bool = False
+    institutions: list[str] = Field(default_factory=list)
+    images: Fact[int] | None = None
+    patients: Fact[int] | None = None
+    studies: Fact[int] | None = None
+    years_collected: Fact[YearRange] | None = None
+    age: Fact[AgeStats] | None = None
+    labels: list[str] = Field(default_factory=list, description="labels / tasks annotated")
+    demographics_reported: Fact[list[Demographic]]
+    licence: Fact[str] = Field(description="SPDX id where one exists, else the named terms")
+    access: Access | None = Field(None, description="derived from the licence; set only for named terms")
+    language: list[str] = Field(default_factory=list, description="language(s) of reports/labels, ISO 639-1")
+    url: str | None = None
+    doi: str | None = None
+    citation: str | None = None
+    collections: list[str] = Field(
+        default_factory=list, description="tables this record reproduces, e.g. queiroz2025-table1"
+    )
+    references: dict[str, Reference] = Field(default_factory=dict)
+    conflicts: list[Conflict] = Field(default_factory=list)
+    notes: str | None = None
+
+    # ----------------------------------------------------------------- validation
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, v: str) -> str:
+        if not _ID_RE.match(v):
+            raise ValueError("id must be letters, digits, '.', '_', '+' or '-' (e.g. BRSET)")
+        return v
+
+    @field_validator("countries")
+    @classmethod
+    def _alpha3(cls, fact: Fact[list[str]]) -> Fact[list[str]]:
+        from curate.countries import is_alpha3
+
+        bad = [c for c in fact.value if not is_alpha3(c)]
+        if bad:
+            raise ValueError(f"not ISO 3166-1 alpha-3 code(s): {', '.join(bad)}")
+        return fact
+
+    @model_validator(mode="after")
+    def _consistency(self) -> Dataset:
+        if not self.countries.value and not self.multinational:
+            raise ValueError("countries: empty list needs `multinational: true`")
+        known = set(self.references) | set(SEEDS)
+        for name in FACT_FIELDS:
+            fact = getattr(self, name)
+            if fact is not None and fact.source not in known:
+                raise ValueError(
+                    f"{name}.source: '{fact.source}' is not a key of references (or a seed: {', '.join(SEEDS)})"
+                )
+        for i, c in enumerate(self.conflicts):
+            if c.field not in FACT_FIELDS:
+                raise ValueError(f"conflicts[{i}].field: '{c.field}' is not a sourced field")
+            if c.source not in known:
+                raise ValueError(f"conflicts[{i}].source: '{c.source}' is not a key of references")
+        derived = access_for_licence(self.licence.value)
+        if self.access is None:
+            self.access = derived
+        elif derived != "unknown" and self.access != derived:
+            raise ValueError(
+                f"access: '{self.access}' contradicts licence '{self.licence.value}' (which is '{derived}')"
+            )
+        return self
+
+    # ----------------------------------------------------------------- helpers
+    @property
+    def modalities(self) -> list[str]:
+        return list(self.modality.value)
+
+    @property
+    def n_images(self) -> int | None:
+        return self.images.value if self.images else None
+
+    @property
+    def n_patients(self) -> int | None:
+        return self.patients.value if self.patients else None
+
+    def reference(self, key: str) -> Reference:
+        if key in self.references:
+            return self.references[key]
+        return Reference(**{k: v for k, v in SEEDS[key].items()})
+
+    def cite(self, fact_field: str) -> str:
+        """Human-readable source of one field, e.g. ``queiroz2025, Table 1``."""
+        fact = getattr(self, fact_field)
+        if fact is None:
+            return "Not reported by the source"
+        return fact.source + (f", {fact.locator}" if fact.locator else "")
+
+    def conflicts_for(self, fact_field: str) -> list[Conflict]:
+        return [c for c in self.conflicts if c.field == fact_field]
+
+    def record(self) -> dict[str, Any]:
+        """JSON-ready dict of every schema field (``countries`` as alpha-3 codes)."""
+        return self.model_dump(mode="json", exclude_none=False)
+
+    def record_hash(self) -> str:
+        """sha256 of the canonical JSON record: the provenance of every generated card."""
+        blob = json.dumps(self.record(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()

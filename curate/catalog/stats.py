@@ -1,0 +1,69 @@
+"""Totals of images / patients / datasets grouped by country, continent, modality or access.
+
+Multinational datasets without a single origin are counted under ``MULTINATIONAL`` rather than dropped,
+so totals always add up to the catalog total (the review's Figure 2 leaves them off its map; we state them).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from curate.errors import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from curate.catalog.store import Catalog
+
+MULTINATIONAL = "Multinational"
+GROUPINGS = ("country", "continent", "modality", "access")
+
+
+def _keys(ds, by: str) -> list[str]:
+    if by == "country":
+        if ds.multinational or len(ds.countries.value) != 1:
+            return [MULTINATIONAL]
+        return list(ds.countries.value)
+    if by == "continent":
+        from curate.countries import continent
+
+        conts = {continent(c) for c in ds.countries.value}
+        return [conts.pop()] if len(conts) == 1 and not ds.multinational else [MULTINATIONAL]
+    if by == "modality":
+        return list(ds.modality.value)
+    if by == "access":
+        return [ds.access or "unknown"]
+    raise UsageError(f"--by must be one of {', '.join(GROUPINGS)} (got '{by}')")
+
+
+def catalog_stats(catalog: Catalog, by: str = "country") -> pd.DataFrame:
+    """One row per group: ``key, datasets, images, patients, image_share`` sorted by images.
+
+    A dataset with several modalities is counted under each (so modality rows can sum to more than the
+    total); every other grouping partitions the catalog.
+    """
+    import pandas as pd
+
+    if by not in GROUPINGS:
+        raise UsageError(f"--by must be one of {', '.join(GROUPINGS)} (got '{by}')")
+    rows = []
+    for ds in catalog:
+        for key in _keys(ds, by):
+            rows.append({"key": key, "dataset": ds.id, "images": ds.n_images, "patients": ds.n_patients})
+    cols = ["key", "datasets", "images", "patients", "image_share"]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    df = pd.DataFrame(rows)
+    out = df.groupby("key", sort=False).agg(
+        datasets=("dataset", "nunique"),
+        images=("images", lambda s: int(s.fillna(0).sum())),
+        patients=("patients", lambda s: int(s.fillna(0).sum())),
+    )
+    total_images = sum(ds.n_images or 0 for ds in catalog)
+    out["image_share"] = out["images"] / total_images if total_images else 0.0
+    out = out.reset_index().sort_values(["images", "key"], ascending=[False, True], ignore_index=True)
+    if by == "country":
+        from curate.countries import name
+
+        out.insert(1, "name", [MULTINATIONAL if k == MULTINATIONAL else name(k) for k in out["key"]])
+    return out

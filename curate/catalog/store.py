@@ -1,0 +1,268 @@
+"""Load, merge, validate and query the catalog (the built-in YAML files plus the user's own)."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from pydantic import ValidationError
+
+from curate.catalog.schema import Dataset
+from curate.errors import CatalogError, UnknownDatasetError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+ENV_VAR = "CURATE_CATALOG"
+
+
+def builtin_dir() -> Path:
+    """The shipped catalog: ``curate/_catalog`` in a wheel, the repository's ``catalog/`` when editable."""
+    pkg = Path(__file__).resolve().parent.parent
+    for candidate in (pkg / "_catalog", pkg.parent / "catalog"):
+        if candidate.is_dir():
+            return candidate
+    raise CatalogError("built-in catalog folder not found (broken installation?)")
+
+
+def _format_validation(path: Path, err: ValidationError) -> list[str]:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"] if p not in ("function-after[_consistency()]",))
+        msg = e["msg"].removeprefix("Value error, ")
+        lines.append(f"{path}: {loc + ': ' if loc else ''}{msg}")
+    return lines
+
+
+def parse_file(path: Path) -> tuple[Dataset | None, list[str]]:
+    """Parse one YAML file. Returns the record or the problems found, each naming file and field."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        return None, [f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}"]
+    except OSError as exc:
+        return None, [f"{path}: cannot read: {exc.strerror}"]
+    if not isinstance(raw, dict):
+        return None, [f"{path}: expected a mapping of fields, got {type(raw).__name__}"]
+    try:
+        ds = Dataset.model_validate(raw)
+    except ValidationError as err:
+        return None, _format_validation(path, err)
+    if path.stem.upper() != ds.id.upper():
+        return None, [f"{path}: id: '{ds.id}' does not match the file name (expected {path.stem}.yaml)"]
+    return ds, []
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+
+
+def _scan(folder: Path) -> tuple[list[Dataset], dict[str, Path], list[str]]:
+    """Parse every file of a folder once: the valid records, their files, and all problems."""
+    if not folder.is_dir():
+        return [], {}, [f"{folder}: not a folder"]
+    files = _yaml_files(folder)
+    if not files:
+        return [], {}, [f"{folder}: no .yaml files"]
+    items: list[Dataset] = []
+    origins: dict[str, Path] = {}
+    problems: list[str] = []
+    seen: dict[str, Path] = {}
+    for path in files:
+        ds, errs = parse_file(path)
+        problems += errs
+        if ds is None:
+            continue
+        for key in dict.fromkeys(k.upper() for k in (ds.id, *ds.aliases)):
+            if key in seen:
+                problems.append(f"{path}: id/alias '{key}' is also used by {seen[key].name}")
+            seen[key] = path
+        items.append(ds)
+        origins[ds.id] = path
+    return items, origins, problems
+
+
+def validate_dir(folder: str | os.PathLike) -> list[str]:
+    """All problems in a folder of catalog files (empty list = valid)."""
+    return _scan(Path(folder))[2]
+
+
+class Catalog:
+    """An ordered collection of :class:`Dataset` records with lookup by id or alias.
+
+    >>> import curate
+    >>> cat = curate.catalog.load()
+    >>> cat.get("brset").id
+    'BRSET'
+    """
+
+    def __init__(self, datasets: Iterable[Dataset], origins: dict[str, Path] | None = None) -> None:
+        self._items: dict[str, Dataset] = {}
+        for ds in datasets:
+            self._items[ds.id] = ds
+        self.origins: dict[str, Path] = dict(origins or {})
+        self._keys: dict[str, str] = {}
+        for ds in self._items.values():
+            for alias in ds.aliases:
+                self._keys.setdefault(alias.upper(), ds.id)
+        for ds in self._items.values():  # ids win over aliases
+            self._keys[ds.id.upper()] = ds.id
+
+    # mapping-like API -------------------------------------------------------------------
+    def __iter__(self) -> Iterator[Dataset]:
+        return iter(self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.strip().upper() in self._keys
+
+    def __repr__(self) -> str:
+        return f"Catalog({len(self)} datasets)"
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self._items)
+
+    def get(self, key: str) -> Dataset:
+        """Look up by id or alias, case-insensitively; unknown ids suggest close matches."""
+        k = key.strip().upper()
+        if k in self._keys:
+            return self._items[self._keys[k]]
+        close = difflib.get_close_matches(k, list(self._keys), n=3, cutoff=0.6)
+        suggestions = list(dict.fromkeys(self._keys[c] for c in close))
+        raise UnknownDatasetError(key, suggestions)
+
+    def __getitem__(self, key: str) -> Dataset:
+        return self.get(key)
+
+    # queries ------------------------------------------------------------------------------
+    def filter(
+        self,
+        *,
+        modality: str | Iterable[str] | None = None,
+        country: str | Iterable[str] | None = None,
+        access: str | Iterable[str] | None = None,
+        collection: str | None = None,
+        where: Callable[[Dataset], bool] | None = None,
+    ) -> Catalog:
+        """A sub-catalog. ``country`` accepts names or codes; multinational datasets match a country
+        only when it is listed among their member countries."""
+
+        def _set(v: str | Iterable[str] | None) -> set[str] | None:
+            if v is None:
+                return None
+            return {v.lower()} if isinstance(v, str) else {x.lower() for x in v}
+
+        mods, accs = _set(modality), _set(access)
+        countries = None
+        if country is not None:
+            from curate.countries import to_alpha3
+
+            countries = {to_alpha3(c) for c in ([country] if isinstance(country, str) else country)}
+        out = []
+        for ds in self:
+            if mods is not None and not mods & {m.lower() for m in ds.modality.value}:
+                continue
+            if countries is not None and not countries & set(ds.countries.value):
+                continue
+            if accs is not None and (ds.access or "unknown") not in accs:
+                continue
+            if collection is not None and collection not in ds.collections:
+                continue
+            if where is not None and not where(ds):
+                continue
+            out.append(ds)
+        return Catalog(out, {d.id: self.origins[d.id] for d in out if d.id in self.origins})
+
+    def records(self) -> list[dict[str, Any]]:
+        return [ds.record() for ds in self]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per dataset with the headline fields (lists stay lists)."""
+        import pandas as pd
+
+        rows = []
+        for ds in self:
+            rows.append(
+                {
+                    "id": ds.id,
+                    "name": ds.name,
+                    "modality": ds.modalities,
+                    "anatomy": ds.anatomy.value,
+                    "countries": list(ds.countries.value),
+                    "multinational": ds.multinational,
+                    "images": ds.n_images,
+                    "patients": ds.n_patients,
+                    "studies": ds.studies.value if ds.studies else None,
+                    "demographics_reported": list(ds.demographics_reported.value),
+                    "licence": ds.licence.value,
+                    "access": ds.access,
+                    "language": list(ds.language),
+                    "framework": ds.framework,
+                    "collections": list(ds.collections),
+                    "url": ds.url,
+                }
+            )
+        frame = pd.DataFrame(rows)
+        for col in ("images", "patients", "studies"):
+            if col in frame:
+                frame[col] = frame[col].astype("Int64")
+        return frame
+
+
+def _load_dir(folder: Path) -> tuple[list[Dataset], dict[str, Path]]:
+    items, origins, problems = _scan(folder)
+    if problems:
+        more = f" (and {len(problems) - 1} more; run `curate catalog validate --catalog {folder}`)"
+        raise CatalogError(problems[0] + (more if len(problems) > 1 else ""))
+    return items, origins
+
+
+@lru_cache(maxsize=8)
+def _load_cached(dirs: tuple[str, ...], _stamp: tuple) -> tuple[tuple[Dataset, ...], dict[str, Path]]:
+    merged: dict[str, Dataset] = {}
+    origins: dict[str, Path] = {}
+    for d in dirs:
+        items, orig = _load_dir(Path(d))
+        for ds in items:
+            # A user's record replaces the built-in record with the same id or alias.
+            clash = [k for k, v in merged.items() if {v.id.upper(), *(a.upper() for a in v.aliases)}
+                     & {ds.id.upper()}]
+            for k in clash:
+                merged.pop(k)
+                origins.pop(k, None)
+            merged[ds.id] = ds
+            origins[ds.id] = orig[ds.id]
+    return tuple(merged.values()), origins
+
+
+def catalog_dirs(extra: str | os.PathLike | Iterable[str | os.PathLike] | None = None,
+                 *, builtin: bool = True) -> list[Path]:
+    dirs: list[Path] = [builtin_dir()] if builtin else []
+    env = os.environ.get(ENV_VAR)
+    if env:
+        dirs += [Path(p) for p in env.split(os.pathsep) if p]
+    if extra is not None:
+        dirs += [Path(extra)] if isinstance(extra, (str, os.PathLike)) else [Path(p) for p in extra]
+    for d in dirs:
+        if not d.is_dir():
+            raise CatalogError(f"catalog folder '{d}' does not exist")
+    return dirs
+
+
+def load(catalog_dir: str | os.PathLike | Iterable[str | os.PathLike] | None = None,
+         *, builtin: bool = True) -> Catalog:
+    """Load the built-in catalog, merged with ``$CURATE_CATALOG`` and ``catalog_dir`` (later wins)."""
+    dirs = catalog_dirs(catalog_dir, builtin=builtin)
+    stamp = tuple((p.name, p.stat().st_mtime_ns) for d in dirs for p in _yaml_files(d))
+    items, origins = _load_cached(tuple(str(d.resolve()) for d in dirs), stamp)
+    return Catalog([ds.model_copy(deep=True) for ds in items], origins)
