@@ -1,0 +1,104 @@
+"""Disclosure control for anything curate publishes about people.
+
+Rules (stated in every card that uses them):
+
+- cells counting fewer than ``MIN_CELL`` (11) individuals are shown as ``<11`` — the CMS / NCHS
+  small-cell convention; zero cells are shown (a zero identifies nobody);
+- complementary suppression: when a row or column of a table with published totals would have exactly one
+  suppressed cell, the next-smallest cell in that row/column is suppressed too, so the hidden value cannot
+  be recovered by subtraction;
+- ages of 90 and above are top-coded to ``90+`` (HIPAA Safe Harbor, 45 CFR 164.514(b)(2)(i)(C));
+- identifier columns (patient / image / study ids) are never shown; only counts derived from them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+MIN_CELL = 11
+AGE_TOP_CODE = 90
+SUPPRESSED = f"<{MIN_CELL}"
+
+_ID_NAME = re.compile(r"(^|_)(id|ids|uid|uuid|mrn|identifier|file|filename|path|image|study|accession)s?$|"
+                      r"^(patient|subject|image|study|series|file)(_?id|_?name|_?number)?$", re.IGNORECASE)
+
+
+def looks_like_identifier(name: str, values: pd.Series | None = None) -> bool:
+    """Heuristic: a column whose name says id/file/path, or a text column almost unique per row."""
+    if _ID_NAME.search(name.strip()):
+        return True
+    if values is not None and len(values) >= 20 and values.dtype == object:
+        nunique = values.nunique(dropna=True)
+        return nunique / max(1, values.notna().sum()) > 0.9
+    return False
+
+
+def _suppression_mask(counts, k: int):
+    import numpy as np
+
+    c = np.asarray(counts, dtype=float)
+    mask = (c > 0) & (c < k)
+    if c.ndim == 1:
+        c2, m2 = c[None, :], mask[None, :]
+    else:
+        c2, m2 = c, mask
+    changed = True
+    while changed:  # complementary suppression until no row/column has a single hidden cell
+        changed = False
+        for axis in (1, 0) if c.ndim == 2 else (1,):
+            lines = m2 if axis == 1 else m2.T
+            vals = c2 if axis == 1 else c2.T
+            for i in range(lines.shape[0]):
+                if lines[i].sum() == 1 and lines.shape[1] > 1:
+                    cand = np.where(~lines[i])[0]
+                    if cand.size == 0:
+                        continue
+                    nonzero = cand[vals[i, cand] > 0]
+                    pool = nonzero if nonzero.size else cand
+                    j = pool[np.argmin(vals[i, pool])]
+                    lines[i, j] = True
+                    changed = True
+    return m2[0] if c.ndim == 1 else m2
+
+
+def suppress(counts: pd.Series | pd.DataFrame, k: int = MIN_CELL) -> pd.Series | pd.DataFrame:
+    """Return a display copy (object dtype) with small cells and their complements replaced by ``<k``.
+
+    >>> import pandas as pd
+    >>> suppress(pd.Series({"F": 40, "M": 5, "X": 12})).tolist()
+    [40, '<11', '<11']
+    """
+    import pandas as pd
+
+    mask = _suppression_mask(counts.to_numpy(), k)
+    out = counts.astype(object).copy()
+    label = f"<{k}"
+    if isinstance(counts, pd.Series):
+        out[mask] = label
+        return out
+    out = out.mask(pd.DataFrame(mask, index=counts.index, columns=counts.columns), label)
+    return out
+
+
+def suppressed_total(total: int, k: int = MIN_CELL) -> int | str:
+    """A total is itself a cell: hide it when it counts fewer than ``k`` individuals."""
+    return f"<{k}" if 0 < total < k else total
+
+
+def top_code_ages(ages: pd.Series, cap: int = AGE_TOP_CODE) -> pd.Series:
+    """Numeric ages with everything ≥ ``cap`` set to ``cap`` (to be displayed as ``90+``)."""
+    return ages.where(ages.isna() | (ages < cap), cap)
+
+
+def age_bands(ages: pd.Series, width: int = 10, cap: int = AGE_TOP_CODE) -> pd.Series:
+    """Ordered categorical bands ``0-9, 10-19, ..., 80-89, 90+`` (ages ≥ cap are top-coded)."""
+    import numpy as np
+    import pandas as pd
+
+    edges = list(range(0, cap, width)) + [cap, np.inf]
+    labels = [f"{lo}-{min(lo + width, cap) - 1}" for lo in edges[:-2]] + [f"{cap}+"]
+    return pd.cut(ages, bins=edges, right=False, labels=labels)
