@@ -89,7 +89,24 @@ def _converter():
     logging.getLogger("country_converter").setLevel(logging.ERROR)
     import country_converter as coco
 
-    return coco.CountryConverter()
+    return coco.CountryConverter(country_data=_coco_table())
+
+
+def _coco_table():
+    """country_converter's own table, read so that it also works with pandas 3.
+
+    country_converter 1.3.2 reads its TSV in a way that turns Namibia's ISO2 code ``NA`` and empty cells
+    into NaN under pandas 3, and then fails compiling them as regexes; read it with NA detection off.
+    """
+    from pathlib import Path
+
+    import country_converter as coco
+    import pandas as pd
+
+    tsv = Path(coco.__file__).with_name("country_data.tsv")
+    df = pd.read_csv(tsv, sep="\t", encoding="utf-8", dtype=str, keep_default_na=False)
+    df = df[df["obsolete"] == ""].reset_index(drop=True)  # as CountryConverter(include_obsolete=False)
+    return df.replace("", None).fillna({"ISO2": "", "regex": "", "name_short": "", "name_official": ""})
 
 
 def convert(alpha3: str, to: str) -> str:
