@@ -18,6 +18,7 @@ from curate._version import __version__
 # name -> "module:attribute" (resolved on first access)
 _LAZY: dict[str, str] = {
     "catalog": "curate.catalog",
+    "make_demo": "curate.demo:make_demo",
     # <more lazy exports>
 }
 

@@ -28,6 +28,7 @@ app = typer.Typer(
 # Each module defines `register(app)`. Add new command modules here (one line each).
 _MODULES = [
     "catalog",
+    "demo",
     # <more command modules>
 ]
 
