@@ -1,0 +1,419 @@
+"""Load embedding vectors (+ their ids) from .npy files, parquet shards or Hugging Face datasets.
+
+Everything downstream (dedup, leakage, clustering) works on one validated :class:`Embeddings` object:
+float32 ``(n, d)`` vectors, unique string ids, L2-normalised for cosine unless asked otherwise.
+
+Memory: the loader allocates the output array once and fills it shard by shard / row group by row group,
+then checks and normalises it in place block by block, so 1M x 768 float32 (2.9 GiB) needs about one
+copy of the data. A single float32 ``.npy`` loaded with ``normalize=False`` stays memory-mapped (no copy).
+"""
+
+from __future__ import annotations
+
+import glob as _glob
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from curate.errors import InputError, UsageError
+
+BLOCK = 16_384  # rows per block for in-place checks / normalisation
+
+
+@dataclass
+class Embeddings:
+    """Vectors and their ids. ``normalized`` is True when every row has unit L2 norm (cosine = dot)."""
+
+    ids: np.ndarray
+    vectors: np.ndarray
+    normalized: bool = False
+    source: str = field(default="array", repr=False)
+
+    @property
+    def n(self) -> int:
+        return int(self.vectors.shape[0])
+
+    @property
+    def d(self) -> int:
+        return int(self.vectors.shape[1])
+
+    def __len__(self) -> int:
+        return self.n
+
+    def subset(self, idx: Any) -> Embeddings:
+        """Rows ``idx`` (integer indices or a boolean mask) as a new object (a copy of those rows)."""
+        idx = np.asarray(idx)
+        return Embeddings(self.ids[idx], np.ascontiguousarray(self.vectors[idx]), self.normalized,
+                          self.source)
+
+    def save_parquet(self, path: str | os.PathLike, *, row_group_size: int = 65_536) -> Path:
+        """Write ``id`` (string) + ``embedding`` (fixed-size list of float32), atomically."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from curate._io import atomic_file
+
+        schema = pa.schema([("id", pa.string()), ("embedding", pa.list_(pa.float32(), self.d))])
+        with atomic_file(path) as tmp, pq.ParquetWriter(tmp, schema) as writer:
+            for s in range(0, self.n, row_group_size):
+                block = np.ascontiguousarray(self.vectors[s:s + row_group_size], dtype=np.float32)
+                vec = pa.FixedSizeListArray.from_arrays(pa.array(block.reshape(-1)), self.d)
+                ids = pa.array(self.ids[s:s + row_group_size].astype(str).tolist(), pa.string())
+                writer.write_table(pa.table([ids, vec], schema=schema))
+        return Path(path)
+
+
+def from_array(vectors: Any, ids: Sequence[Any] | np.ndarray | None = None, *, normalize: bool = True,
+               copy: bool = True) -> Embeddings:
+    """Wrap an in-memory ``(n, d)`` array (validated like a file; normalised on a float32 copy)."""
+    x = np.asarray(vectors)
+    _check_shape(x, "array")
+    x = np.array(x, dtype=np.float32, order="C", copy=True) if copy or x.dtype != np.float32 \
+        else np.ascontiguousarray(x)
+    n = x.shape[0]
+    id_arr = np.arange(n).astype(str) if ids is None else np.asarray(ids).astype(str)
+    if id_arr.shape != (n,):
+        raise InputError(f"{len(id_arr)} ids given for {n} vectors")
+    _check_ids(id_arr)
+    _check_and_normalise(x, normalize, writable=True)
+    return Embeddings(id_arr, x, normalized=normalize, source="array")
+
+
+# --------------------------------------------------------------------------------------------- shards
+@dataclass
+class Shard:
+    """One input file (or a Hugging Face dataset) with its row count, known before reading vectors."""
+
+    path: str
+    kind: str  # "npy" | "parquet" | "hf"
+    rows: int
+    dataset: Any = None  # the datasets.Dataset for kind == "hf"
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.path.rstrip("/")) or self.path
+
+
+def _is_hf_folder(p: Path) -> bool:
+    marks = ("state.json", "dataset_info.json", "dataset_dict.json")
+    return p.is_dir() and any((p / f).exists() for f in marks)
+
+
+def list_shards(source: Any, *, id_col: str = "id", vector_col: str | None = None) -> list[Shard]:
+    """Resolve ``source`` (path, glob, folder, list of paths, or ``datasets.Dataset``) to shards."""
+    if type(source).__module__.startswith("datasets") and type(source).__name__ == "Dataset":
+        return [Shard(f"<datasets.Dataset {len(source)} rows>", "hf", len(source), source)]
+    if type(source).__module__.startswith("datasets") and type(source).__name__ == "DatasetDict":
+        raise InputError(f"got a DatasetDict with splits {', '.join(source)}; pass one split (ds['train'])")
+    if isinstance(source, (list, tuple)):
+        paths = [str(p) for p in source]
+    else:
+        s = os.fspath(source)
+        p = Path(s)
+        if _is_hf_folder(p):
+            return [_hf_shard(p)]
+        if p.is_dir():
+            paths = sorted(str(q) for q in p.iterdir() if q.suffix in (".npy", ".parquet"))
+            if not paths:
+                raise InputError(f"folder '{s}' holds no .npy or .parquet files")
+        elif any(c in s for c in "*?["):
+            paths = sorted(_glob.glob(s))
+            paths = [q for q in paths if not q.endswith((".ids.txt", ".ids.parquet"))]
+            if not paths:
+                raise InputError(f"no files match '{s}'")
+        else:
+            paths = [s]
+    shards = []
+    for path in paths:
+        if not os.path.exists(path):
+            raise InputError(f"embeddings file '{path}' does not exist")
+        if path.endswith(".npy"):
+            shards.append(Shard(path, "npy", _npy_shape(path)[0]))
+        elif path.endswith(".parquet"):
+            shards.append(Shard(path, "parquet", _parquet_rows(path)))
+        elif _is_hf_folder(Path(path)):
+            shards.append(_hf_shard(Path(path)))
+        else:
+            raise InputError(f"'{path}': unsupported embeddings format (use .npy, .parquet or a "
+                             "Hugging Face dataset folder)")
+    kinds = {s.kind for s in shards}
+    if len(kinds) > 1:
+        raise InputError(f"mixed embedding formats ({', '.join(sorted(kinds))}); use one format")
+    return shards
+
+
+def _npy_shape(path: str) -> tuple[int, ...]:
+    try:
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError as exc:
+        raise InputError(f"'{path}' is not a plain numeric .npy array ({exc})") from None
+    except OSError as exc:
+        raise InputError(f"cannot read '{path}': {exc}") from None
+    _check_shape(arr, os.path.basename(path))
+    return arr.shape
+
+
+def _parquet_rows(path: str) -> int:
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path).metadata.num_rows
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        raise InputError(f"cannot read parquet file '{path}': {exc}") from None
+
+
+def _hf_shard(p: Path) -> Shard:
+    from curate.errors import require
+
+    datasets = require("datasets", "hub")
+    try:
+        ds = datasets.load_from_disk(str(p))
+    except Exception as exc:
+        raise InputError(f"cannot load Hugging Face dataset from '{p}': {exc}") from None
+    if type(ds).__name__ == "DatasetDict":
+        raise InputError(f"'{p}' is a DatasetDict with splits {', '.join(ds)}; pass one split folder "
+                         f"(e.g. {p / next(iter(ds))})")
+    return Shard(str(p), "hf", len(ds), ds)
+
+
+def _check_shape(arr: np.ndarray, name: str) -> None:
+    if arr.ndim != 2:
+        raise InputError(f"embeddings in '{name}' must be a 2-D (n, d) array, got shape {arr.shape}")
+    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise InputError(f"embeddings in '{name}' must be numeric, got dtype {arr.dtype}")
+
+
+# ----------------------------------------------------------------------------------- shard readers
+def read_shard(shard: Shard, *, offset: int = 0, id_col: str = "id",
+               vector_col: str | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield ``(ids, vectors)`` blocks of one shard. Missing ids become global row numbers."""
+    if shard.kind == "npy":
+        arr = np.load(shard.path, mmap_mode="r", allow_pickle=False)
+        ids = _npy_ids(shard, id_col)
+        for s in range(0, shard.rows, BLOCK * 4):
+            blk_ids = ids[s:s + BLOCK * 4] if ids is not None else \
+                np.arange(offset + s, offset + min(s + BLOCK * 4, shard.rows)).astype(str)
+            yield blk_ids, arr[s:s + BLOCK * 4]
+        return
+    if shard.kind == "parquet":
+        import pyarrow.parquet as pq
+
+        pf = pq.ParquetFile(shard.path)
+        vcol = _pick_vector_col(pf.schema_arrow, vector_col, shard)
+        has_id = id_col in pf.schema_arrow.names
+        cols = [vcol, id_col] if has_id else [vcol]
+        row = 0
+        for rg in range(pf.num_row_groups):
+            tbl = pf.read_row_group(rg, columns=cols)
+            yield _table_block(tbl, vcol, id_col if has_id else None, offset + row, shard)
+            row += tbl.num_rows
+        return
+    if shard.kind == "hf":
+        ds = shard.dataset
+        vcol = _pick_vector_col(ds.data.schema, vector_col, shard)
+        has_id = id_col in ds.column_names
+        cols = [vcol, id_col] if has_id else [vcol]
+        row = 0
+        for tbl in ds.select_columns(cols).with_format("arrow").iter(batch_size=BLOCK * 4):
+            yield _table_block(tbl, vcol, id_col if has_id else None, offset + row, shard)
+            row += tbl.num_rows
+        return
+    raise InputError(f"unknown shard kind {shard.kind}")  # pragma: no cover
+
+
+def _npy_ids(shard: Shard, id_col: str) -> np.ndarray | None:
+    base = shard.path[: -len(".npy")]
+    txt, pqt = base + ".ids.txt", base + ".ids.parquet"
+    if os.path.exists(txt):
+        with open(txt, encoding="utf-8") as f:
+            ids = np.array([line.rstrip("\r\n") for line in f if line.strip()], dtype=str)
+        src = txt
+    elif os.path.exists(pqt):
+        import pyarrow.parquet as pq
+
+        tbl = pq.read_table(pqt)
+        col = id_col if id_col in tbl.column_names else tbl.column_names[0]
+        ids = np.asarray(tbl.column(col).to_pylist(), dtype=object).astype(str)
+        src = pqt
+    else:
+        return None
+    if len(ids) != shard.rows:
+        raise InputError(f"'{os.path.basename(src)}' lists {len(ids)} ids for {shard.rows} vectors "
+                         f"in '{shard.name}'")
+    return ids
+
+
+def _pick_vector_col(schema: Any, vector_col: str | None, shard: Shard) -> str:
+    import pyarrow as pa
+
+    def is_list(t: Any) -> bool:
+        return pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
+
+    if vector_col is not None:
+        if vector_col not in schema.names:
+            raise InputError(f"'{shard.name}' has no column '{vector_col}' "
+                             f"(columns: {', '.join(schema.names)})")
+        if not is_list(schema.field(vector_col).type):
+            raise InputError(f"column '{vector_col}' in '{shard.name}' is not a list of numbers")
+        return vector_col
+    if "embedding" in schema.names and is_list(schema.field("embedding").type):
+        return "embedding"
+    lists = [f.name for f in schema if is_list(f.type)]
+    if len(lists) == 1:
+        return lists[0]
+    if not lists:
+        raise InputError(f"'{shard.name}' has no list-of-numbers column to read vectors from")
+    raise InputError(f"'{shard.name}' has several vector columns ({', '.join(lists)}); pass vector_col")
+
+
+def _table_block(tbl: Any, vcol: str, id_col: str | None, row0: int,
+                 shard: Shard) -> tuple[np.ndarray, np.ndarray]:
+    import pyarrow as pa
+
+    col = tbl.column(vcol).combine_chunks()
+    if isinstance(col, pa.ChunkedArray):  # empty table
+        col = pa.concat_arrays(col.chunks) if col.num_chunks else pa.array([], col.type)
+    if col.null_count:
+        raise InputError(f"'{shard.name}' has {col.null_count} missing (null) vectors in column '{vcol}'")
+    n = len(col)
+    if pa.types.is_fixed_size_list(col.type):
+        d = col.type.list_size
+    else:
+        lengths = np.diff(np.asarray(col.offsets))
+        if n and (lengths != lengths[0]).any():
+            raise InputError(f"'{shard.name}': vectors in column '{vcol}' have different lengths "
+                             f"({lengths.min()} to {lengths.max()})")
+        d = int(lengths[0]) if n else 0
+    flat = col.flatten()
+    vt = flat.type
+    if not (pa.types.is_floating(vt) or pa.types.is_integer(vt)):
+        raise InputError(f"column '{vcol}' in '{shard.name}' holds {vt}, not numbers")
+    values = flat.to_numpy(zero_copy_only=False)
+    vec = values.reshape(n, d) if n else np.zeros((0, d), np.float32)
+    if id_col is not None:
+        ids_col = tbl.column(id_col)
+        if ids_col.null_count:
+            raise InputError(f"'{shard.name}' has {ids_col.null_count} missing ids in column '{id_col}'")
+        ids = np.asarray(ids_col.to_pylist(), dtype=object).astype(str)
+    else:
+        ids = np.arange(row0, row0 + n).astype(str)
+    return ids, vec
+
+
+# ------------------------------------------------------------------------------------------- loader
+def load_embeddings(source: Any, *, id_col: str = "id", vector_col: str | None = None,
+                    normalize: bool = True, mmap: bool = True) -> Embeddings:
+    """Load and validate embeddings from ``source``.
+
+    ``source``: a ``.npy`` file (ids from a sibling ``<name>.ids.txt`` / ``<name>.ids.parquet`` if present,
+    else row numbers as strings), a parquet file with a list / fixed-size-list vector column (``vector_col``,
+    default ``embedding`` or the only list column) and an ``id_col`` column, a glob / folder / list of
+    shards of either, a Hugging Face dataset folder (``datasets.save_to_disk``) or a ``datasets.Dataset``.
+
+    Checks: 2-D, same dimension in every shard (the error names the shard), finite values (the error gives
+    the count of bad rows), unique ids, at least one row. Rows are L2-normalised (cosine = dot product)
+    unless ``normalize=False``. With ``mmap=True`` a single float32 ``.npy`` loaded without normalisation
+    is returned memory-mapped and read-only.
+    """
+    shards = list_shards(source, id_col=id_col, vector_col=vector_col)
+    n = sum(s.rows for s in shards)
+    label = shards[0].path if len(shards) == 1 else f"{len(shards)} shards"
+    if n == 0:
+        raise InputError(f"no embeddings in {label} (0 rows)")
+
+    # Fast path: one float32 .npy, no normalisation wanted -> keep the memory map (no copy).
+    if len(shards) == 1 and shards[0].kind == "npy" and not normalize:
+        arr = np.load(shards[0].path, mmap_mode="r" if mmap else None, allow_pickle=False)
+        if arr.dtype == np.float32 and arr.flags.c_contiguous:
+            ids = _npy_ids(shards[0], id_col)
+            ids = np.arange(n).astype(str) if ids is None else ids
+            _check_ids(ids)
+            _check_and_normalise(arr, False, writable=False)
+            return Embeddings(ids, arr, normalized=False, source=label)
+
+    out: np.ndarray | None = None
+    all_ids: list[np.ndarray] = []
+    row = 0
+    d0, first = None, None
+    for shard in shards:
+        start = row
+        for ids, vec in read_shard(shard, offset=start, id_col=id_col, vector_col=vector_col):
+            if vec.ndim != 2:
+                raise InputError(f"vectors in '{shard.name}' are not 2-D")
+            if d0 is None:
+                d0, first = vec.shape[1], shard.name
+                if d0 == 0:
+                    raise InputError(f"vectors in '{shard.name}' have dimension 0")
+                out = np.empty((n, d0), dtype=np.float32)
+            elif vec.shape[1] != d0:
+                raise InputError(f"shard '{shard.name}' has dimension {vec.shape[1]}, but '{first}' has {d0}")
+            out[row:row + len(vec)] = vec
+            all_ids.append(ids)
+            row += len(vec)
+        if row - start != shard.rows:  # pragma: no cover - file changed while reading
+            raise InputError(f"'{shard.name}' changed while reading")
+    assert out is not None
+    ids = np.concatenate(all_ids) if len(all_ids) > 1 else all_ids[0]
+    _check_ids(ids)
+    _check_and_normalise(out, normalize, writable=True)
+    return Embeddings(ids, out, normalized=normalize, source=label)
+
+
+def _check_ids(ids: np.ndarray) -> None:
+    if len(ids) == 0:
+        return
+    if (ids == "").any():
+        raise InputError(f"{int((ids == '').sum())} ids are empty strings")
+    uniq, counts = np.unique(ids, return_counts=True)
+    if len(uniq) != len(ids):
+        dup = uniq[counts > 1]
+        examples = ", ".join(repr(str(x)) for x in dup[:3])
+        raise InputError(f"ids must be unique: {len(dup)} ids occur more than once (e.g. {examples})")
+
+
+def _check_and_normalise(x: np.ndarray, normalize: bool, *, writable: bool) -> None:
+    """Count non-finite rows and (optionally) L2-normalise ``x`` in place, one block at a time."""
+    bad = zero = 0
+    for s in range(0, x.shape[0], BLOCK):
+        blk = x[s:s + BLOCK]
+        finite = np.isfinite(blk).all(axis=1)
+        bad += int((~finite).sum())
+        if bad or not normalize:
+            continue
+        norms = np.sqrt(np.einsum("ij,ij->i", blk, blk, dtype=np.float64))
+        zero += int((norms == 0).sum())
+        if zero:
+            continue
+        blk /= norms.astype(np.float32)[:, None]
+    if bad:
+        raise InputError(f"{bad} of {x.shape[0]} embedding rows contain NaN or infinite values")
+    if zero:
+        raise InputError(f"{zero} embedding rows are all zeros and cannot be L2-normalised")
+    if normalize and not writable:  # pragma: no cover - guarded by callers
+        raise UsageError("cannot normalise a read-only array")
+
+
+def as_embeddings(emb: Any, ids: Sequence[Any] | np.ndarray | None = None) -> Embeddings:
+    """Accept an :class:`Embeddings` or a raw array (+ ``ids``) and return unit-norm embeddings."""
+    if isinstance(emb, Embeddings):
+        if ids is not None:
+            raise UsageError("pass ids only with a raw array, not with an Embeddings object")
+        if emb.normalized:
+            return emb
+        norms = np.sqrt(np.einsum("ij,ij->i", emb.vectors[:BLOCK], emb.vectors[:BLOCK], dtype=np.float64))
+        if np.allclose(norms, 1.0, atol=1e-3) and _all_unit(emb.vectors):
+            return Embeddings(emb.ids, emb.vectors, True, emb.source)
+        return from_array(emb.vectors, emb.ids, normalize=True)
+    return from_array(emb, ids, normalize=True)
+
+
+def _all_unit(x: np.ndarray) -> bool:
+    for s in range(0, x.shape[0], BLOCK):
+        blk = x[s:s + BLOCK]
+        if not np.allclose(np.einsum("ij,ij->i", blk, blk, dtype=np.float64), 1.0, atol=2e-3):
+            return False
+    return True
