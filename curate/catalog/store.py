@@ -137,7 +137,10 @@ class Catalog:
         k = key.strip().upper()
         if k in self._keys:
             return self._items[self._keys[k]]
-        close = difflib.get_close_matches(k, list(self._keys), n=3, cutoff=0.6)
+        scored = sorted(((difflib.SequenceMatcher(None, k, c).ratio(), c) for c in self._keys), reverse=True)
+        best = scored[0][0] if scored else 0.0
+        # only the closest few: 'BRST' suggests BRSET, not every id that shares two letters
+        close = [c for r, c in scored[:3] if r >= 0.6 and r >= best - 0.05]
         suggestions = list(dict.fromkeys(self._keys[c] for c in close))
         raise UnknownDatasetError(key, suggestions)
 

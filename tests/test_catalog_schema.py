@@ -1,0 +1,221 @@
+"""Catalog schema, loading/merging, lookup and the catalog CLI's JSON output."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from curate import catalog
+from curate.catalog import access_for_licence, builtin_dir, hf_license_id, validate_dir
+from curate.errors import CatalogError, UnknownDatasetError
+
+BRSET = builtin_dir() / "BRSET.yaml"
+
+
+def _write(folder: Path, name: str, rec: dict) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(rec, sort_keys=False, allow_unicode=True))
+    return path
+
+
+def _brset() -> dict:
+    return yaml.safe_load(BRSET.read_text())
+
+
+def _mine(**changes) -> dict:
+    rec = _brset()
+    rec.update(id="MYSET", name="My own fundus set", aliases=["mine"], collections=[])
+    rec["countries"] = {"value": ["KEN"], "source": "own", "locator": "p. 2"}
+    rec["images"] = {"value": 1234, "source": "own"}
+    rec["licence"] = {"value": "CC-BY-4.0", "source": "own"}
+    rec["references"]["own"] = {"title": "My dataset paper", "year": 2026, "url": "https://example.org/p"}
+    rec.update(changes)
+    return rec
+
+
+def test_builtin_catalog_is_valid_and_brset_present():
+    assert validate_dir(builtin_dir()) == []
+    cat = catalog.load()
+    ds = cat.get("brset")
+    assert ds is cat.get("BRSET") or ds.id == cat.get("BRSET").id
+    assert ds.access == "credentialed"
+    assert ds.countries.value == ["BRA"]
+
+
+def test_every_figure_has_a_resolvable_source():
+    for ds in catalog.load():
+        for field in catalog.FACT_FIELDS:
+            fact = getattr(ds, field)
+            if fact is not None:
+                ref = ds.reference(fact.source)
+                assert ref.title, (ds.id, field)
+                assert ref.seed or ref.doi or ref.url, f"{ds.id}.{field}: source without doi/url/seed"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"images": {"value": "many", "source": "own"}}, "images.value"),
+        ({"countries": {"value": ["XXY"], "source": "own"}}, "XXY"),
+        ({"images": {"value": 10, "source": "nowhere"}}, "images.source: 'nowhere'"),
+        ({"modality": {"value": ["xray-ish"], "source": "own"}}, "modality.value"),
+        ({"access": "open", "licence": {"value": "CC-BY-NC-4.0", "source": "own"}}, "contradicts licence"),
+        ({"unexpected_field": 1}, "unexpected_field"),
+        ({"conflicts": [{"field": "name", "value": "x", "source": "own"}]}, "conflicts[0].field"),
+    ],
+)
+def test_schema_errors_name_file_and_field(tmp_path, change, expected):
+    path = _write(tmp_path, "MYSET", _mine(**change))
+    problems = validate_dir(tmp_path)
+    assert problems, "broken record must not validate"
+    assert all(p.startswith(str(path)) for p in problems)
+    assert any(expected in p for p in problems), problems
+
+
+def test_malformed_yaml_and_missing_fields(tmp_path):
+    (tmp_path / "BAD.yaml").write_text("id: BAD\nname: [unclosed\n")
+    rec = _mine()
+    del rec["licence"]
+    _write(tmp_path, "MYSET", rec)
+    problems = validate_dir(tmp_path)
+    assert any("BAD.yaml" in p and "not valid YAML" in p and "line" in p for p in problems)
+    assert any("MYSET.yaml" in p and "licence" in p and "Field required" in p for p in problems)
+    with pytest.raises(CatalogError, match="BAD.yaml"):
+        catalog.load(tmp_path)
+
+
+def test_file_name_must_match_id(tmp_path):
+    _write(tmp_path, "OTHER", _mine())
+    assert any("does not match the file name" in p for p in validate_dir(tmp_path))
+
+
+def test_user_catalog_merges_over_builtin(tmp_path, monkeypatch):
+    _write(tmp_path, "MYSET", _mine())
+    override = _brset()
+    override["images"] = {"value": 99, "source": "nakayama2024"}
+    _write(tmp_path, "BRSET", override)
+    cat = catalog.load(tmp_path)
+    assert cat.get("mine").id == "MYSET" and cat.get("MYSET").access == "open"
+    assert cat.get("BRSET").images.value == 99
+    assert len(cat) == len(catalog.load()) + 1
+    monkeypatch.setenv("CURATE_CATALOG", str(tmp_path))
+    assert "MYSET" in catalog.load()
+
+
+def test_lookup_is_case_insensitive_and_suggests():
+    cat = catalog.load()
+    assert cat.get("  brset ").id == "BRSET"
+    with pytest.raises(UnknownDatasetError) as exc:
+        cat.get("BRST")
+    assert "BRSET" in exc.value.suggestions
+    assert str(exc.value) == "unknown dataset 'BRST' (did you mean BRSET?)"
+
+
+def test_filter_and_frame():
+    cat = catalog.load()
+    fundus = cat.filter(modality="fundus")
+    assert "BRSET" in fundus and all("fundus" in d.modalities for d in fundus)
+    assert {d.id for d in cat.filter(country="Brazil")} == {d.id for d in cat.filter(country="BRA")}
+    assert all(d.access == "credentialed" for d in cat.filter(access="credentialed"))
+    frame = cat.to_frame()
+    assert list(frame["id"]) == cat.ids
+    assert frame.loc[frame.id == "BRSET", "images"].item() == 16266
+
+
+def test_licence_classes_and_hub_ids():
+    assert access_for_licence("CC0-1.0") == "open"
+    assert access_for_licence("CC-BY-NC-SA-4.0") == "open-noncommercial"
+    assert access_for_licence("PhysioNet Credentialed Health Data License 1.5.0") == "credentialed"
+    assert access_for_licence("Stanford University School of Medicine Research Use Agreement") == "restricted"
+    assert access_for_licence(None) == "unknown" and access_for_licence("whatever terms") == "unknown"
+    assert hf_license_id("CC-BY-4.0") == "cc-by-4.0"
+    assert hf_license_id("PhysioNet Credentialed Health Data License 1.5.0") == "other"
+
+
+# ----------------------------------------------------------------------------- CLI
+def test_cli_list_json_has_all_schema_fields(cli):
+    r = cli("catalog", "list", "--json")
+    assert r.exit_code == 0, r.stderr
+    records = json.loads(r.stdout)
+    cat = catalog.load()
+    assert [x["id"] for x in records] == cat.ids
+    fields = set(catalog.Dataset.model_fields)
+    assert all(set(x) == fields for x in records)
+    brset = next(x for x in records if x["id"] == "BRSET")
+    assert brset["countries"]["value"] == ["BRA"] and brset["access"] == "credentialed"
+
+
+def test_cli_list_filters_and_table(cli):
+    r = cli("catalog", "list", "--modality", "fundus", "--json")
+    assert all("fundus" in x["modality"]["value"] for x in json.loads(r.stdout))
+    r = cli("catalog", "list", "--country", "BR")
+    assert r.exit_code == 0 and "BRSET" in r.stdout
+    r = cli("catalog", "list", "--modality", "xray-ish")
+    assert r.exit_code == 2 and r.stderr.startswith("error: unknown modality 'xray-ish'")
+    r = cli("catalog", "list", "--country", "Atlantis")
+    assert r.exit_code == 1 and r.stderr.startswith("error: unknown country 'Atlantis'")
+
+
+def test_cli_show_and_unknown_id(cli):
+    r = cli("catalog", "show", "brset")
+    assert r.exit_code == 0
+    assert "16,266" in r.stdout and "queiroz2025, Table 1" in r.stdout and "PHDL" in r.stdout
+    r = cli("catalog", "show", "BRSET", "--json")
+    rec = json.loads(r.stdout)
+    assert rec["images"]["value"] == 16266 and "queiroz2025" in rec["sources"]
+    r = cli("catalog", "show", "BRST")
+    assert r.exit_code == 2
+    assert r.stderr.strip() == "error: unknown dataset 'BRST' (did you mean BRSET?)"
+    assert "Traceback" not in r.stderr + r.stdout
+
+
+def test_cli_validate(cli, tmp_path):
+    assert cli("catalog", "validate").exit_code == 0
+    good = tmp_path / "good"
+    _write(good, "MYSET", _mine())
+    r = cli("catalog", "validate", "--catalog", good)
+    assert r.exit_code == 0 and "1 catalog files valid" in r.stdout
+    bad = tmp_path / "bad"
+    shutil.copytree(good, bad)
+    _write(bad, "OTHER", _mine(id="OTHER", images={"value": -1.5, "source": "own"}))
+    r = cli("catalog", "validate", "--catalog", bad)
+    assert r.exit_code == 1
+    lines = r.stdout.strip().splitlines()
+    assert lines and all("OTHER.yaml" in line for line in lines)
+
+
+def test_cli_stats_json_matches_records(cli):
+    r = cli("catalog", "stats", "--by", "access", "--json")
+    out = json.loads(r.stdout)
+    records = catalog.load().records()
+    expected: dict[str, int] = {}
+    for rec in records:
+        expected[rec["access"]] = expected.get(rec["access"], 0) + ((rec["images"] or {}).get("value") or 0)
+    assert {g["key"]: g["images"] for g in out["groups"]} == expected
+    assert out["total"]["datasets"] == len(records)
+    r = cli("catalog", "stats", "--by", "planet")
+    assert r.exit_code == 2 and "--by must be one of" in r.stderr
+
+
+def test_cli_user_catalog_option(cli, tmp_path):
+    _write(tmp_path, "MYSET", _mine())
+    r = cli("--catalog", tmp_path, "catalog", "show", "mine", "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["id"] == "MYSET"
+    r = cli("catalog", "show", "MYSET", "--catalog", tmp_path)
+    assert r.exit_code == 0
+    r = cli("catalog", "list", "--catalog", tmp_path / "missing")
+    assert r.exit_code == 1 and "does not exist" in r.stderr
+
+
+def test_version_and_help(cli):
+    from curate import __version__
+
+    r = cli("--version")
+    assert r.exit_code == 0 and r.stdout.strip() == f"curate {__version__}"
+    r = cli("--help")
+    assert r.exit_code == 0 and "catalog" in r.stdout
