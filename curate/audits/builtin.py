@@ -1,0 +1,177 @@
+"""Built-in audits, registered through the ``curate.audits`` entry-point group like any plugin.
+
+An audit is an object with ``name``, ``title``, ``source``, ``needs`` and ``compute(stats)``; ``compute``
+receives :class:`curate.audits.metrics.GroupedStats` for one label × one attribute and yields
+:class:`Row` (metric, group, values) where ``values`` has one entry per weight row (point estimate first,
+then bootstrap replicates). ``across_labels`` maps a metric to a summary metric that the runner averages
+over labels (bahre2025's average Gap).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from curate.audits import metrics as M
+
+ALL = "all"  # the group name of attribute-level rows
+
+
+@dataclass
+class Row:
+    metric: str
+    group: str
+    values: np.ndarray
+    note: str | None = None
+
+
+@dataclass
+class Audit:
+    """Base class for audits (plugins may subclass it or just provide the same attributes)."""
+
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    source: ClassVar[str] = ""
+    #: what the audit needs: "scores" (probabilities), "threshold" (hard predictions), "groups" (an
+    #: attribute with ≥ 2 groups; without it the audit also runs on the whole test set), "patients".
+    needs: ClassVar[frozenset[str]] = frozenset({"scores", "threshold", "groups"})
+    across_labels: ClassVar[dict[str, str]] = {}
+    options: dict = field(default_factory=dict)
+
+    def compute(self, s: M.GroupedStats) -> Iterable[Row]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _groups(s: M.GroupedStats, metric: str, arr: np.ndarray, why: str | None = None) -> Iterator[Row]:
+    for g, name in enumerate(s.groups):
+        v = arr[:, g]
+        yield Row(metric, name, v, (why if why and np.isnan(v[0]) else None))
+
+
+def _undefined(v: np.ndarray, why: str) -> str | None:
+    return why if np.isnan(v[0]) else None
+
+
+NO_POS = "undefined: no positive cases in the group"
+NO_NEG = "undefined: no negative cases in the group"
+ONE_CLASS = "undefined: the group has one class only"
+
+
+class Performance(Audit):
+    """AUC overall and per group; TPR and FPR per group at the chosen threshold.
+
+    AUC as ``sklearn.metrics.roc_auc_score``; the per-group AUC is luo2024 §5.1 "Group-wise AUC", TPR the
+    quantity bahre2025 "Fairness Evaluation" compares.
+    """
+
+    name = "performance"
+    title = "Performance (AUC, TPR, FPR)"
+    source = "luo2024 §5.1 (AUC, group-wise AUC); bahre2025 Fairness Evaluation (TPR)"
+    needs = frozenset({"scores", "threshold"})
+
+    def compute(self, s):
+        if s.G == 1 and s.groups == [ALL]:
+            yield Row("AUC", ALL, s.auc_all, _undefined(s.auc_all, ONE_CLASS))
+            yield Row("TPR", ALL, s.tpr_all, _undefined(s.tpr_all, NO_POS))
+            yield Row("FPR", ALL, s.fpr_all, _undefined(s.fpr_all, NO_NEG))
+            return
+        yield from _groups(s, "AUC", s.auc, ONE_CLASS)
+        yield from _groups(s, "TPR", s.tpr, NO_POS)
+        yield from _groups(s, "FPR", s.fpr, NO_NEG)
+
+
+class TPRDisparity(Audit):
+    """TPRDisp per group, Gap per label and the average Gap over labels — bahre2025 eqs. (1)–(3)."""
+
+    name = "tpr_disparity"
+    title = "TPR disparity and Gap (bahre2025)"
+    source = "bahre2025 Fairness Evaluation, eqs. (1)-(3)"
+    across_labels = {"Gap": "average_Gap"}
+
+    def compute(self, s):
+        if s.G < 2:
+            return
+        yield from _groups(s, "TPRDisp", M.tpr_disparity(s), NO_POS)
+        gap = M.tpr_gap(s)
+        yield Row("Gap", ALL, gap, _undefined(gap, "undefined: no group has positive cases"))
+
+
+class FairCLIP(Audit):
+    """DPD, DEOdds, ES-AUC and group-wise AUC — luo2024 §5.1 "Metrics"."""
+
+    name = "fairclip"
+    title = "DPD, DEOdds, ES-AUC (luo2024)"
+    source = "luo2024 §5.1 Metrics"
+
+    def compute(self, s):
+        if s.G < 2:
+            return
+        yield Row("DPD", ALL, M.demographic_parity_difference_stats(s))
+        deo = M.equalized_odds_difference_stats(s)
+        yield Row("DEOdds", ALL, deo, _undefined(deo, "undefined: no group has both classes"))
+        es = M.es_auc_stats(s)
+        yield Row("ES-AUC", ALL, es, _undefined(es, "undefined: a group has one class only (AUC undefined)"))
+        yield from _groups(s, "group_AUC", s.auc, ONE_CLASS)
+
+
+class Mammography(Audit):
+    """EOD and AOD per group (group vs the rest), as defined in germani2025 §3 (AOD = EOD + FPR diff)."""
+
+    name = "eod_aod"
+    title = "EOD and AOD (germani2025)"
+    source = "germani2025 §3 Implementation details"
+
+    def compute(self, s):
+        if s.G < 2:
+            return
+        eod, aod = M.eod_stats(s), M.aod_stats(s)
+        yield from _groups(s, "EOD", eod, "undefined: no positive cases in the group or the rest")
+        yield from _groups(s, "AOD", aod, "undefined: a class is missing in the group or the rest")
+        for metric, arr in (("max_abs_EOD", eod), ("max_abs_AOD", aod)):
+            v = M._nanfn(np.nanmax, np.abs(arr))
+            yield Row(metric, ALL, v, _undefined(v, "undefined for every group"))
+
+
+class Calibration(Audit):
+    """Expected calibration error overall and per group (10 equal-width bins), and its range."""
+
+    name = "calibration"
+    title = "Calibration (ECE per group)"
+    source = "Guo et al. 2017 (ECE); per-group reporting as in the Model Cards quantitative analyses"
+    needs = frozenset({"scores"})
+
+    def compute(self, s):
+        if s.G == 1 and s.groups == [ALL]:
+            yield Row("ECE", ALL, s.ece_all)
+            return
+        yield from _groups(s, "ECE", s.ece)
+        yield Row("ECE_gap", ALL, M._nanfn(np.nanmax, s.ece) - M._nanfn(np.nanmin, s.ece))
+
+
+class GroupSizes(Audit):
+    """Images, patients, share and prevalence per group; groups under 11 are flagged by the runner."""
+
+    name = "group_sizes"
+    title = "Group sizes and prevalence"
+    source = "small-cell rule (< 11) of curate's reporting policy"
+    needs = frozenset({"groups"})
+
+    def compute(self, s):
+        R = s.weights.shape[0]
+        yield from _groups(s, "n_images", s.count)
+        if s.units is not None:
+            yield from _groups(s, "n_patients", np.broadcast_to(s.n_units.astype(float), (R, s.G)))
+        yield from _groups(s, "share", M._div(s.count, s.count.sum(1, keepdims=True)))
+        yield from _groups(s, "prevalence", s.prevalence)
+
+
+# entry-point targets (``curate.audits.builtin:performance`` etc.)
+performance = Performance
+tpr_disparity = TPRDisparity
+fairclip = FairCLIP
+eod_aod = Mammography
+calibration = Calibration
+group_sizes = GroupSizes

@@ -1,0 +1,353 @@
+"""``curate.audit(preds, ...)``: validate a predictions table, then run every audit per label × attribute.
+
+Input is one row per (seed, image) with true labels, probability scores, group columns and optionally a
+patient, split and seed column — the ``preds.parquet`` that ``curate probe`` writes, or any model's
+output in that shape. Output is a tidy table with columns
+``audit, metric, label, attribute, group, value, ci_low, ci_high, n, note``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from curate.audits import bootstrap as boot
+from curate.audits.builtin import ALL
+from curate.audits.metrics import SMALL_GROUP, GroupedStats
+from curate.audits.thresholds import TEST_NAMES, VAL_NAMES, f1_optimal_threshold, parse_threshold, split_mask
+from curate.errors import InputError, UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+COLUMNS = ["audit", "metric", "label", "attribute", "group", "value", "ci_low", "ci_high", "n", "note"]
+OVERALL = "overall"
+ALL_LABELS = "all labels"
+INTERSECT_SEP = "×"
+
+
+@dataclass
+class AuditResult:
+    """Tidy results plus what is needed to report them honestly (thresholds, warnings, settings)."""
+
+    results: pd.DataFrame
+    thresholds: dict[str, list[float]]
+    warnings: list[str]
+    settings: dict[str, Any]
+    audits: list[dict[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (NaN → null)."""
+        recs = [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
+                for r in self.results.to_dict(orient="records")]
+        return {"settings": self.settings, "audits": self.audits, "thresholds": self.thresholds,
+                "warnings": self.warnings, "results": recs}
+
+
+def _read_table(preds) -> pd.DataFrame:
+    import pandas as pd
+
+    if isinstance(preds, pd.DataFrame):
+        return preds
+    path = os.fspath(preds)
+    if not os.path.exists(path):
+        raise InputError(f"predictions file '{path}' not found")
+    try:
+        if path.endswith((".parquet", ".pq")):
+            return pd.read_parquet(path)
+        if path.endswith((".csv", ".tsv", ".txt")):
+            return pd.read_csv(path, sep="\t" if path.endswith(".tsv") else ",")
+    except Exception as exc:
+        raise InputError(f"cannot read '{path}': {exc}") from exc
+    raise InputError(f"'{path}': expected a .parquet or .csv predictions table")
+
+
+def _need_cols(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        shown = ", ".join(map(str, list(df.columns)[:20]))
+        raise InputError(f"{what} column '{missing[0]}' not found (columns: {shown})")
+
+
+def _check_labels(df: pd.DataFrame, label_cols: Sequence[str]) -> None:
+    for c in label_cols:
+        col = df[c]
+        if col.isna().any():
+            raise InputError(f"label column '{c}' has {int(col.isna().sum())} missing values")
+        vals = set(col.unique().tolist())
+        if not vals <= {0, 1}:
+            shown = ", ".join(map(str, sorted(map(str, vals))[:5]))
+            raise InputError(f"label column '{c}' is not binary 0/1 (values include: {shown}); "
+                             "one-hot encode multi-class labels")
+
+
+def _check_scores(df: pd.DataFrame, score_cols: Sequence[str]) -> None:
+    import pandas as pd
+
+    for c in score_cols:
+        if not pd.api.types.is_numeric_dtype(df[c]):
+            raise InputError(f"score column '{c}' is not numeric")
+        v = df[c].to_numpy(dtype=float)
+        bad = int((~np.isfinite(v)).sum())
+        if bad:
+            raise InputError(f"score column '{c}' has {bad} missing or non-finite values")
+        out = int(((v < 0) | (v > 1)).sum())
+        if out:
+            raise InputError(f"score column '{c}' has {out} values outside [0, 1]; probabilities are "
+                             "expected (apply a sigmoid or softmax to logits first)")
+
+
+def _check_groups(df: pd.DataFrame, cols: Sequence[str]) -> None:
+    for c in cols:
+        n = int(df[c].isna().sum())
+        if n:
+            raise InputError(f"group column '{c}' has {n} missing values; fill them (e.g. 'unknown') or "
+                             "drop those rows")
+
+
+def _parse_list(v: str | Sequence[str] | None) -> list[str]:
+    if v is None:
+        return []
+    if isinstance(v, str):
+        return [x.strip() for x in v.split(",") if x.strip()]
+    return [str(x).strip() for x in v if str(x).strip()]
+
+
+def _attributes(df: pd.DataFrame, groups: list[str], intersect: list[list[str]]):
+    """(name, codes, group names) per attribute: overall, each group column, each intersection."""
+    import pandas as pd
+
+    out = [(OVERALL, np.zeros(len(df), dtype=int), [ALL])]
+    for col in groups:
+        cat = pd.Categorical(df[col].astype(str))
+        out.append((col, cat.codes.astype(int), [str(c) for c in cat.categories]))
+    for cols in intersect:
+        key = df[cols[0]].astype(str)
+        for c in cols[1:]:
+            key = key + INTERSECT_SEP + df[c].astype(str)
+        cat = pd.Categorical(key)
+        out.append((INTERSECT_SEP.join(cols), cat.codes.astype(int), [str(c) for c in cat.categories]))
+    return out
+
+
+def audit(
+    preds,
+    *,
+    label_cols: str | Sequence[str],
+    score_cols: str | Sequence[str] | None = None,
+    groups: str | Sequence[str],
+    audits: str | Sequence[str] | None = None,
+    patient_col: str | None = None,
+    threshold: float | str = 0.5,
+    bootstrap: int = 0,
+    seed_col: str | None = None,
+    split_col: str | None = None,
+    intersect: Sequence[str | Sequence[str]] | None = None,
+    level: float = 0.95,
+    random_state: int = 0,
+) -> AuditResult:
+    """Run fairness audits on a predictions table and return tidy results with 95% intervals.
+
+    Parameters
+    ----------
+    preds : DataFrame or path to .parquet/.csv, one row per (seed, image).
+    label_cols, score_cols : true binary labels and their probability columns (default ``score_<label>``).
+    groups : sensitive attribute columns (e.g. ``"sex,age_group,race"``).
+    audits : audit names from the ``curate.audits`` entry points (default: all registered).
+    patient_col : resample patients, not images, in the bootstrap; also counts patients per group.
+    threshold : a number in [0, 1], or ``"f1"`` for per-label F1-optimal thresholds chosen on the
+        validation rows (``split`` in val/validation) and applied to the test rows (bahre2025).
+    bootstrap : number of bootstrap replicates (0 = none). With several seeds the interval is a two-level
+        bootstrap (seeds, then patients); with ``bootstrap=0`` and several seeds it is the mean ± t·SE
+        over seeds (bahre2025).
+    seed_col : column identifying training seeds (default: ``seed`` when present).
+    split_col : column with train/validation/test (default: ``split`` when present); only test rows are
+        audited when it exists.
+    intersect : combinations of group columns, e.g. ``["sex,age_group"]`` → attribute ``sex×age_group``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"y": rng.integers(0, 2, 200), "score_y": rng.random(200),
+    ...                    "sex": rng.choice(["F", "M"], 200)})
+    >>> res = audit(df, label_cols="y", groups="sex", audits="performance")
+    >>> sorted(res.results["metric"].unique())
+    ['AUC', 'FPR', 'TPR']
+    """
+    from curate.audits.registry import get_audits
+
+    df = _read_table(preds)
+    labels = _parse_list(label_cols)
+    if not labels:
+        raise UsageError("give at least one label column (--label-cols)")
+    scores = _parse_list(score_cols) or [f"score_{c}" for c in labels]
+    if len(scores) != len(labels):
+        raise UsageError(
+            f"{len(labels)} label columns but {len(scores)} score columns; give one score per label")
+    group_cols = _parse_list(groups)
+    inter = [_parse_list(x) for x in (intersect or [])]
+    for cols in inter:
+        if len(cols) < 2:
+            raise UsageError(f"--intersect needs at least two columns (got '{','.join(cols)}')")
+    if bootstrap < 0:
+        raise UsageError(f"--bootstrap must be ≥ 0 (got {bootstrap})")
+    if not 0 < level < 1:
+        raise UsageError(f"level must be in (0, 1) (got {level})")
+    thr = parse_threshold(threshold)
+    if len(df) == 0:
+        raise InputError("the predictions table is empty")
+    if seed_col is None and "seed" in df.columns:
+        seed_col = "seed"
+    if split_col is None and "split" in df.columns:
+        split_col = "split"
+    _need_cols(df, labels, "label")
+    _need_cols(df, scores, "score")
+    _need_cols(df, group_cols, "group")
+    _need_cols(df, [c for cols in inter for c in cols], "--intersect")
+    _need_cols(df, [c for c in (patient_col, seed_col, split_col) if c], "patient/seed/split")
+    _check_labels(df, labels)
+    _check_scores(df, scores)
+    _check_groups(df, list(dict.fromkeys(group_cols + [c for cols in inter for c in cols])))
+    if patient_col and df[patient_col].isna().any():
+        n_missing = int(df[patient_col].isna().sum())
+        raise InputError(f"patient column '{patient_col}' has {n_missing} missing values")
+    chosen = get_audits(_parse_list(audits) or None)
+    for a in chosen:
+        if "patients" in a.needs and not patient_col:
+            raise UsageError(f"audit '{a.name}' needs --patient-col")
+
+    seeds = sorted(df[seed_col].unique().tolist()) if seed_col else [None]
+    if split_col:
+        test_mask = split_mask(df[split_col].to_numpy(), TEST_NAMES)
+        val_mask = split_mask(df[split_col].to_numpy(), VAL_NAMES)
+        if not test_mask.any():
+            raise InputError(f"no rows with {split_col} == 'test' to audit")
+    else:
+        test_mask = np.ones(len(df), dtype=bool)
+        val_mask = np.zeros(len(df), dtype=bool)
+    if thr == "f1" and not val_mask.any():
+        raise InputError("--threshold f1 needs validation rows (a split column with 'val' or 'validation')")
+
+    rng = np.random.default_rng(random_state)
+    acc: dict[tuple, dict[str, Any]] = {}
+    thresholds: dict[str, list[float]] = {lab: [] for lab in labels}
+    warnings: list[str] = []
+    n_test_rows = n_test_units = 0
+
+    for si, seed in enumerate(seeds):
+        in_seed = (df[seed_col] == seed).to_numpy() if seed_col else np.ones(len(df), dtype=bool)
+        test = df[in_seed & test_mask].reset_index(drop=True)
+        if len(test) == 0:
+            raise InputError(f"no test rows for seed {seed}")
+        label_thr = {}
+        for lab, sc in zip(labels, scores):
+            if thr == "f1":
+                val = df[in_seed & val_mask]
+                if len(val) == 0:
+                    raise InputError(f"no validation rows for seed {seed} (needed by --threshold f1)")
+                label_thr[lab] = f1_optimal_threshold(val[lab].to_numpy(float), val[sc].to_numpy(float))
+            else:
+                label_thr[lab] = float(thr)
+            thresholds[lab].append(label_thr[lab])
+        units, n_units = (boot.unit_codes(test[patient_col]) if patient_col
+                          else (np.arange(len(test)), len(test)))
+        if si == 0:
+            n_test_rows, n_test_units = len(test), n_units
+        attrs = _attributes(test, group_cols, inter)
+        offset = 0
+        for W in boot.weight_chunks(units, n_units, bootstrap, rng):
+            for lab, sc in zip(labels, scores):
+                y, s = test[lab].to_numpy(float), test[sc].to_numpy(float)
+                for attr, codes, names in attrs:
+                    st = GroupedStats(lab, attr, names, codes, y, s, label_thr[lab], W,
+                                      units if patient_col else None)
+                    for a in chosen:
+                        if attr == OVERALL and "groups" in a.needs:
+                            continue
+                        for row in a.compute(st):
+                            key = (a.name, row.metric, lab, attr, row.group)
+                            slot = acc.setdefault(key, {"vals": {}, "n": None, "note": set(), "small": None})
+                            slot["vals"].setdefault(si, []).append(np.asarray(row.values, dtype=float))
+                            if offset == 0:
+                                if row.note:
+                                    slot["note"].add(row.note)
+                                if si == 0:
+                                    slot["n"], slot["small"] = _group_n(st, row.group)
+            offset += W.shape[0]
+        for attr, codes, names in attrs[1:]:
+            st = GroupedStats("", attr, names, codes, np.zeros(len(test)), np.zeros(len(test)), 0.5,
+                              np.ones((1, len(test))), units if patient_col else None)
+            for g, name in enumerate(names):
+                if min(st.n_rows[g], st.n_units[g]) < SMALL_GROUP:
+                    msg = f"small group: {attr} = {name} has fewer than {SMALL_GROUP} " + (
+                        "patients" if patient_col else "images") + " in the test set"
+                    if msg not in warnings:
+                        warnings.append(msg)
+
+    # cross-label summaries (bahre2025 average Gap): average the per-label arrays, replicate by replicate
+    for a in chosen:
+        for metric, summary in getattr(a, "across_labels", {}).items():
+            keys = [k for k in acc if k[0] == a.name and k[1] == metric]
+            for attr, group in dict.fromkeys((k[3], k[4]) for k in keys):
+                per_label = [acc[k] for k in keys if k[3] == attr and k[4] == group]
+                vals = {}
+                for si in per_label[0]["vals"]:
+                    stack = np.stack([np.concatenate(p["vals"][si]) for p in per_label])
+                    ok = ~np.all(np.isnan(stack), axis=0)
+                    mean = np.full(stack.shape[1], np.nan)
+                    mean[ok] = np.nanmean(stack[:, ok], axis=0)
+                    vals[si] = [mean]
+                acc[(a.name, summary, ALL_LABELS, attr, group)] = {
+                    "vals": vals, "n": per_label[0]["n"], "note": set(), "small": per_label[0]["small"]}
+
+    rows = []
+    for (aname, metric, lab, attr, group), slot in acc.items():
+        per_seed = [np.concatenate(slot["vals"][si]) for si in sorted(slot["vals"])]
+        points = np.array([v[0] for v in per_seed])
+        value = float(np.nanmean(points)) if np.isfinite(points).any() else float("nan")
+        if bootstrap > 0:
+            reps = boot.seed_bootstrap(np.stack([v[1:] for v in per_seed]), rng)
+            lo, hi = boot.percentile_ci(reps, level)
+        elif len(per_seed) > 1:
+            lo, hi = boot.seed_t_ci(points, level)
+        else:
+            lo = hi = float("nan")
+        notes = sorted(slot["note"])
+        if slot["small"]:
+            notes.append(f"small group (fewer than {SMALL_GROUP} {slot['small']})")
+        rows.append([aname, metric, lab, attr, group, value, lo, hi, slot["n"], "; ".join(notes) or None])
+
+    import pandas as pd
+
+    res = pd.DataFrame(rows, columns=COLUMNS)
+    res["n"] = res["n"].astype("Int64")
+    ci = ("bootstrap" if bootstrap > 0 else ("seeds" if len(seeds) > 1 else "none"))
+    settings = {
+        "labels": labels, "score_cols": scores, "groups": group_cols,
+        "intersect": [INTERSECT_SEP.join(c) for c in inter], "threshold": thr, "bootstrap": bootstrap,
+        "ci": ci, "ci_level": level, "resampling_unit": "patients" if patient_col else "images",
+        "seeds": [s for s in seeds if s is not None], "n_seeds": len(seeds),
+        "n_test_rows": int(n_test_rows), "n_test_units": int(n_test_units),
+        "patient_col": patient_col, "split_col": split_col, "random_state": random_state,
+    }
+    info = [{"name": a.name, "title": getattr(a, "title", a.name), "source": getattr(a, "source", "")}
+            for a in chosen]
+    return AuditResult(res, thresholds, warnings, settings, info)
+
+
+def _group_n(st: GroupedStats, group: str) -> tuple[int, str | None]:
+    """Images in the row's group (all test images for attribute-level rows) and a small-group flag."""
+    if group in st.groups and not (st.G == 1 and group == ALL):
+        g = st.groups.index(group)
+        small = None
+        if st.n_rows[g] < SMALL_GROUP:
+            small = "images"
+        elif st.units is not None and st.n_units[g] < SMALL_GROUP:
+            small = "patients"
+        return int(st.n_rows[g]), small
+    return int(st.codes.size), None
