@@ -10,8 +10,8 @@ import re
 
 _OPEN = (
     r"CC0-1\.0",
-    r"CC-BY-\d\.\d",
-    r"CC-BY-SA-\d\.\d",
+    r"CC-BY(-\d\.\d)?",  # a table may print the licence without its version ("CC BY")
+    r"CC-BY-SA(-\d\.\d)?",
     r"MIT",
     r"Apache-2\.0",
     r"BSD-\d-Clause",
@@ -20,7 +20,7 @@ _OPEN = (
     r"CDLA-Permissive-\d\.\d",
     r"OpenRAIL.*",
 )
-_NONCOMMERCIAL = (r"CC-BY-NC(-SA|-ND)?-\d\.\d",)
+_NONCOMMERCIAL = (r"CC-BY-NC(-SA|-ND)?(-\d\.\d)?",)
 _CREDENTIALED = (r"PhysioNet Credentialed Health Data License.*",)
 _RESTRICTED = (
     r"PhysioNet Restricted Health Data License.*",
