@@ -18,6 +18,8 @@ from curate.errors import CatalogError, UnknownDatasetError
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
+    from curate.catalog.collections import Collection
+
 ENV_VAR = "CURATE_CATALOG"
 
 
@@ -131,6 +133,14 @@ class Catalog:
     @property
     def ids(self) -> list[str]:
         return list(self._items)
+
+    @property
+    def collections(self) -> dict[str, Collection]:
+        """Named dataset lists (e.g. ``queiroz2025-table1``) from ``<catalog dir>/collections/*.yaml``."""
+        from curate.catalog.collections import load_collections
+
+        dirs = getattr(self, "_dirs", None) or list(dict.fromkeys(p.parent for p in self.origins.values()))
+        return load_collections(dirs)
 
     def get(self, key: str) -> Dataset:
         """Look up by id or alias, case-insensitively; unknown ids suggest close matches."""
@@ -268,4 +278,9 @@ def load(catalog_dir: str | os.PathLike | Iterable[str | os.PathLike] | None = N
     dirs = catalog_dirs(catalog_dir, builtin=builtin)
     stamp = tuple((p.name, p.stat().st_mtime_ns) for d in dirs for p in _yaml_files(d))
     items, origins = _load_cached(tuple(str(d.resolve()) for d in dirs), stamp)
-    return Catalog([ds.model_copy(deep=True) for ds in items], origins)
+    cat = Catalog([ds.model_copy(deep=True) for ds in items], origins)
+    cat._dirs = list(dirs)
+    from curate.catalog.collections import load_collections
+
+    load_collections(dirs, cat)  # collections must name known datasets: fail here, naming the file
+    return cat

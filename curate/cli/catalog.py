@@ -86,10 +86,19 @@ def show(
     from rich.markup import escape
     from rich.table import Table
 
+    from curate.catalog.collections import get_collection
     from curate.catalog.schema import FACT_FIELDS
+    from curate.errors import UnknownDatasetError
 
     cat = _load(catalog_dir)
-    ds = cat.get(dataset_id)
+    try:
+        ds = cat.get(dataset_id)
+    except UnknownDatasetError:
+        col = get_collection(cat.collections, dataset_id)
+        if col is None:
+            raise
+        _show_collection(cat, col, as_json)
+        return
     if as_json:
         rec = ds.record()
         rec["sources"] = {k: ds.reference(k).model_dump(exclude_none=True)
@@ -132,6 +141,68 @@ def show(
         console.print("\nConflicts: none recorded")
 
 
+def _show_collection(cat, col, as_json: bool) -> None:
+    """``curate catalog show <collection id>``: stated totals vs totals recomputed from the member rows."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    members = col.members(cat)
+    computed, diffs = col.computed(cat), col.differences(cat)
+    used = list(dict.fromkeys([col.source, *(f.source for f in col.totals.values()),
+                               *(c.source for c in col.conflicts)]))
+    if as_json:
+        rec = col.record()
+        rec["computed"] = computed
+        rec["differences"] = diffs
+        rec["members"] = [{"id": ds.id, "name": ds.name, "images": ds.n_images, "patients": ds.n_patients,
+                           "countries": list(ds.countries.value), "multinational": ds.multinational,
+                           "modality": ds.modalities, "access": ds.access} for ds in members]
+        rec["sources"] = {k: col.reference(k).model_dump(exclude_none=True) for k in used}
+        print_json(rec)
+        return
+    where = col.source + (f", {col.locator}" if col.locator else "")
+    console.print(f"[bold]{escape(col.id)}[/bold] — {escape(col.title)}  [dim]({escape(where)})[/dim]")
+    t = Table(title="Totals: stated by the source vs recomputed from the listed datasets")
+    for name, kw in (("quantity", {}), ("stated", {"justify": "right"}), ("stated where", {}),
+                     ("sum of rows", {"justify": "right"}), ("difference", {"justify": "right"})):
+        t.add_column(name, **kw)
+    for name in [n for n in ("datasets", "images", "patients") if n in col.totals or n != "patients"]:
+        fact = col.totals.get(name)
+        stated = f"{fact.value:,}" if fact else "—"
+        src = escape(fact.source + (f", {fact.locator}" if fact.locator else "")) if fact else "not stated"
+        diff = f"{diffs[name]:+,}" if name in diffs else "—"
+        t.add_row(name, stated, src, f"{computed[name]:,}", diff)
+    console.print(t)
+    mt = Table(title=f"{len(members)} datasets, in the source's order")
+    for name, kw in (("ID", {"style": "bold"}), ("Images", {"justify": "right"}), ("Modality", {}),
+                     ("Countries", {}), ("Access", {})):
+        mt.add_column(name, **kw)
+    for ds in members:
+        countries = ", ".join(ds.countries.value)
+        if ds.multinational:
+            countries = f"multinational ({countries})" if countries else "multinational"
+        mt.add_row(escape(ds.id), fmt_int(ds.n_images), ", ".join(ds.modalities), countries, ds.access)
+    console.print(mt)
+    console.print("\n[bold]Sources[/bold]")
+    for key in used:
+        console.print(f"  \\[{escape(key)}] {escape(col.reference(key).short())}")
+    if col.conflicts:
+        ct = Table(title="Conflicts (the record keeps the stated value)")
+        for name in ("field", "stated", "other value", "other source", "note"):
+            ct.add_column(name)
+        for c in col.conflicts:
+            mine = col.totals.get(c.field)
+            other = f"{c.value:,}" if isinstance(c.value, int) else str(c.value)
+            where = escape(c.source + (f", {c.locator}" if c.locator else ""))
+            ct.add_row(c.field, f"{mine.value:,}" if mine else "—", escape(other), where,
+                       escape(" ".join((c.note or "").split())))
+        console.print(ct)
+    else:
+        console.print("\nConflicts: none recorded")
+    if col.notes:
+        console.print("\n" + escape(" ".join(col.notes.split())))
+
+
 @catalog_app.command("validate")
 def validate(
     catalog_dir: str = typer.Option(
@@ -142,15 +213,23 @@ def validate(
     from pathlib import Path
 
     from curate.catalog import builtin_dir, validate_dir
+    from curate.catalog.collections import collection_files, validate_collections
+    from curate.catalog.store import Catalog, _scan
 
     folders = [Path(catalog_dir)] if catalog_dir else [builtin_dir()]
     problems = [p for folder in folders for p in validate_dir(folder)]
+    for folder in folders:
+        # a collection may list built-in datasets as well as the folder's own
+        known = [*(_scan(builtin_dir())[0] if folder.resolve() != builtin_dir().resolve() else []),
+                 *_scan(folder)[0]]
+        problems += validate_collections(folder, Catalog(known))
     if problems:
         for p in problems:
             sys.stdout.write(p + "\n")
         raise typer.Exit(1)
     n = sum(1 for f in folders for _ in [*f.glob("*.yaml"), *f.glob("*.yml")])
-    console.print(f"ok: {n} catalog files valid")
+    m = sum(len(collection_files(f)) for f in folders)
+    console.print(f"ok: {n} catalog files valid" + (f", {m} collection{'s' * (m != 1)}" if m else ""))
 
 
 @catalog_app.command("stats")
@@ -175,7 +254,8 @@ def stats(
         return
     t = Table(title=f"Catalog totals by {by}")
     for col in df.columns:
-        t.add_column(col, justify="right" if col in ("datasets", "images", "patients", "image_share") else "left")
+        numeric = col in ("datasets", "images", "patients", "image_share")
+        t.add_column(col, justify="right" if numeric else "left")
     for row in df.itertuples(index=False):
         vals = []
         for col, v in zip(df.columns, row):
