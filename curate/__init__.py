@@ -19,6 +19,8 @@ from curate._version import __version__
 _LAZY: dict[str, str] = {
     "catalog": "curate.catalog",
     "make_demo": "curate.demo:make_demo",
+    "dedup": "curate.engine.dedup:dedup",
+    "load_embeddings": "curate.engine.embeddings:load_embeddings",
     # <more lazy exports>
 }
 

@@ -1,0 +1,185 @@
+"""Curation-engine commands: ``curate dedup`` (+ ``embed``, ``cluster``, ``sample`` in their own sections).
+
+Only typer/rich are imported at module level; numpy, FAISS, pandas and Dask load inside the commands.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+
+from curate.cli._common import console, fmt_int
+
+
+@contextmanager
+def _progress_bar():
+    """A Rich progress bar on stderr; yields a ``progress(stage, done, total)`` callback."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=Console(stderr=True), transient=True)
+    tasks: dict[str, int] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done, total=total)
+
+    with bar:
+        yield update
+
+
+# ============================================================================================ dedup
+def dedup_cmd(
+    emb: str = typer.Argument(None, metavar="EMB",
+                              help="Embeddings: .npy / .parquet file, glob or folder of shards, or a Hugging "
+                                   "Face dataset folder. Omit with --images."),
+    out: Path = typer.Option(..., "--out", "-o", metavar="DIR", help="Output folder (written atomically)."),
+    threshold: float = typer.Option(0.95, "--threshold", "-t", help="Cosine similarity in (0, 1]."),
+    method: str = typer.Option("auto", "--method", "-m",
+                               help="auto | exact | ivf | semantic (auto: exact below 200,000 vectors)."),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | gpu (FAISS GPU)."),
+    meta: Path = typer.Option(None, "--meta", metavar="FILE",
+                              help="Metadata (.csv/.tsv/.parquet/.jsonl) with id, split, patient columns: "
+                                   "adds leakage.json + leakage_pairs.parquet."),
+    split_col: str = typer.Option("split", "--split-col", help="Split column in --meta."),
+    patient_col: str = typer.Option(None, "--patient-col",
+                                    help="Patient column in --meta [default: patient_id if present]."),
+    images: Path = typer.Option(None, "--images", metavar="DIR",
+                                help="Deduplicate an image folder by SHA-256 and perceptual hash instead."),
+    max_distance: int = typer.Option(4, "--max-distance",
+                                     help="With --images: pHash Hamming distance counted as near-duplicate."),
+    id_col: str = typer.Option("id", "--id-col", help="Id column in parquet / metadata."),
+    vector_col: str = typer.Option(None, "--vector-col", help="Vector column in parquet (default: auto)."),
+    quality_col: str = typer.Option(None, "--quality-col",
+                                    help="Column in --meta: keep the highest value of each group."),
+    dask: str = typer.Option(None, "--dask", metavar="ADDRESS|local",
+                             help="Exact search on Dask: 'local' (LocalCluster) or tcp://host:8786."),
+    workers: int = typer.Option(None, "--workers", help="With --dask local: number of workers."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (k-means, recall sample)."),
+    no_suppress: bool = typer.Option(False, "--no-suppress",
+                                     help="Show patient counts below 11 in leakage.json (internal QA only)."),
+) -> None:
+    """Find near-duplicates (cosine >= threshold) and train/test leakage; write pairs, groups, keep list."""
+    from curate._io import atomic_dir
+    from curate.errors import UsageError
+
+    if (emb is None) == (images is None):
+        raise UsageError("give either EMB (embeddings) or --images DIR, not both / neither")
+    if images is not None and dask:
+        raise UsageError("--dask works on embedding shards, not with --images")
+    if dask and method not in ("auto", "exact"):
+        raise UsageError("--dask runs the exact method; drop --method or use --method exact")
+    from curate.engine.dedup import METHODS, check_threshold
+
+    threshold = check_threshold(threshold)
+    if method.lower() not in METHODS:
+        raise UsageError(f"--method must be one of {', '.join(METHODS)}, got '{method}'")
+    from curate.engine._faiss import resolve_device
+
+    dev = resolve_device(device)
+    meta_df = None
+    if meta is not None:
+        from curate.engine.leakage import read_metadata
+
+        meta_df = read_metadata(meta)
+        if patient_col is None and "patient_id" in meta_df.columns:
+            patient_col = "patient_id"
+    elif quality_col:
+        raise UsageError("--quality-col needs --meta")
+
+    with atomic_dir(out) as tmp, _progress_bar() as progress:
+        if images is not None:
+            from curate.engine.imagededup import image_dedup, image_ids
+
+            ids = image_ids(images)
+            quality = None
+            if meta_df is not None:
+                _check_meta(meta_df, ids, id_col, split_col, patient_col, quality_col)
+            res = image_dedup(images, max_distance=max_distance, progress=progress)
+        else:
+            from curate.engine.embeddings import list_shards, load_embeddings
+
+            if dask:
+                from curate.engine.distributed import _validate
+
+                ids = _validate(list_shards(emb, id_col=id_col, vector_col=vector_col), id_col, vector_col)[2]
+            else:
+                e = load_embeddings(emb, id_col=id_col, vector_col=vector_col)
+                ids = e.ids
+            quality = None
+            if meta_df is not None:
+                m = _check_meta(meta_df, ids, id_col, split_col, patient_col, quality_col)
+                if quality_col:
+                    quality = m[quality_col].astype(float).to_numpy()
+            if dask:
+                from curate.engine.distributed import dedup_dask
+
+                res = dedup_dask(emb, threshold, address=dask, id_col=id_col, vector_col=vector_col,
+                                 quality=quality, n_workers=workers, progress=progress)
+            else:
+                from curate.engine.dedup import dedup
+
+                res = dedup(e, threshold, method, dev, quality=quality, seed=seed, progress=progress)
+        res.write_into(tmp)
+        leak = None
+        if meta_df is not None:
+            from curate.engine.leakage import leakage
+
+            leak = leakage(res.pairs, meta_df, ids, id_col=id_col, split_col=split_col,
+                           patient_col=patient_col, min_cell=0 if no_suppress else 11)
+            leak.write_into(tmp)
+    _print_summary(res.summary, leak.summary if leak else None, out)
+
+
+def _check_meta(meta_df, ids, id_col, split_col, patient_col, quality_col):
+    """Fail before the search if the metadata does not cover the ids (or lacks a numeric quality column)."""
+    from curate.engine.leakage import align_metadata
+    from curate.errors import InputError
+
+    m = align_metadata(meta_df, ids, id_col=id_col, split_col=split_col, patient_col=patient_col)
+    if quality_col:
+        if quality_col not in m.columns:
+            raise InputError(f"metadata has no column '{quality_col}' (--quality-col)")
+        try:
+            m[quality_col].astype(float)
+        except (TypeError, ValueError):
+            raise InputError(f"--quality-col '{quality_col}' is not numeric") from None
+    return m
+
+
+def _print_summary(s: dict, leak: dict | None, out: Path) -> None:
+    if s.get("method") == "image-hash":
+        console.print(f"dedup: {fmt_int(s['n'])} images, {s['hash']} (max distance {s['max_distance']}) → "
+                      f"{fmt_int(s['exact_pairs'])} identical-file pairs, {fmt_int(s['perceptual_pairs'])} "
+                      f"perceptual pairs")
+    else:
+        extra = ""
+        if "nprobe" in s:
+            extra = f", nprobe {s['nprobe']}/{s['nlist']}"
+        elif "neighbors" in s:
+            extra = f", {s['neighbors']} neighbouring clusters of {s['clusters']}"
+        where = f" on Dask ({s['dask']['workers']} workers)" if "dask" in s else f" on {s['device']}"
+        console.print(f"dedup: {fmt_int(s['n'])} vectors (d={s['d']}), method {s['method']}{where}{extra}, "
+                      f"threshold {s['threshold']:g}, recall {s['recall']:.3f} ({s['recall_basis']})")
+        console.print(f"  {fmt_int(s['pairs'])} pairs")
+    console.print(f"  {fmt_int(s['groups'])} duplicate groups, {fmt_int(s['removed'])} removed, "
+                  f"{fmt_int(s['kept'])} kept  [{s['timings']['total_s']:.2f} s]")
+    if leak is not None:
+        by = ", ".join(f"{k}: {v}" for k, v in leak["cross_split_pairs_by_split"].items()) or "none"
+        console.print(f"leakage: {fmt_int(leak['cross_split_pairs'])} duplicate pairs cross splits ({by})")
+        if "patients" in leak:
+            p = leak["patients"]
+            byp = ", ".join(f"{k}: {v}" for k, v in p["in_multiple_splits_by_split"].items()) or "none"
+            console.print(f"leakage: {p['in_multiple_splits']} patients in more than one split ({byp})")
+    console.print(f"wrote {out}/ (pairs.parquet, groups.parquet, keep.txt, summary.json"
+                  f"{', leakage.json, leakage_pairs.parquet' if leak else ''})")
+
+
+# ============================================================================ register (all sections)
+def register(app: typer.Typer) -> None:
+    app.command("dedup")(dedup_cmd)
+    # <more engine commands>

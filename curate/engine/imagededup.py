@@ -1,0 +1,125 @@
+"""Duplicates in an image folder without embeddings: identical files and perceptual near-copies.
+
+- exact: files with the same SHA-256 of their bytes (re-exports, copies under another name);
+- perceptual: 64-bit DCT perceptual hashes (``imagehash.phash``) within Hamming distance ``max_distance``
+  (resized, re-encoded or slightly cropped copies). Searched with a FAISS binary index
+  (``IndexBinaryFlat.range_search``), so it is exact, not approximate.
+
+Ids are the files' paths relative to the folder (POSIX separators). The result has the same shape as
+:func:`curate.dedup` (pairs, groups, keep, summary) with pair columns ``id_a, id_b, kind, hamming``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from curate.engine._faiss import ProgressFn
+from curate.engine.dedup import DedupResult, build_result
+from curate.errors import InputError, UsageError, require
+
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp")
+
+
+def list_images(folder: str | os.PathLike, exts: tuple[str, ...] = IMAGE_EXTS) -> list[Path]:
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError(f"image folder '{root}' does not exist or is not a folder")
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in exts)
+    if not files:
+        raise InputError(f"no image files ({', '.join(exts)}) found under '{root}'")
+    return files
+
+
+def phash_bits(path: Path, hash_size: int = 8) -> np.ndarray:
+    """Perceptual hash of one image as packed bytes (``hash_size**2 / 8`` uint8)."""
+    imagehash = require("imagehash", "engine")
+    from PIL import Image
+
+    with Image.open(path) as im:
+        h = imagehash.phash(im, hash_size=hash_size)
+    return np.packbits(h.hash.reshape(-1).astype(np.uint8))
+
+
+def image_dedup(folder: str | os.PathLike, *, max_distance: int = 4, hash_size: int = 8,
+                exts: tuple[str, ...] = IMAGE_EXTS, progress: ProgressFn | None = None) -> DedupResult:
+    """Exact (SHA-256) and perceptual (pHash Hamming <= ``max_distance``) duplicates under ``folder``."""
+    from curate._io import sha256_file
+
+    faiss = require("faiss", "engine")
+    bits = hash_size * hash_size
+    if hash_size < 4 or bits % 8:
+        raise UsageError(f"hash_size must be >= 4 with hash_size² a multiple of 8, got {hash_size}")
+    if not (0 <= max_distance < bits):
+        raise UsageError(f"max_distance must be between 0 and {bits - 1}, got {max_distance}")
+    t0 = time.perf_counter()
+    root = Path(folder)
+    files = list_images(root)
+    ids = np.array([p.relative_to(root).as_posix() for p in files], dtype=str)
+    n = len(files)
+    digests: list[str] = []
+    hashes = np.zeros((n, bits // 8), dtype=np.uint8)
+    bad: list[str] = []
+    for k, path in enumerate(files):
+        digests.append(sha256_file(path))
+        try:
+            hashes[k] = phash_bits(path, hash_size)
+        except Exception:  # PIL raises many types for corrupt / unsupported files
+            bad.append(ids[k])
+        if progress and (k % 64 == 0 or k == n - 1):
+            progress("hashing images", k + 1, n)
+    if bad:
+        raise InputError(f"{len(bad)} of {n} files could not be read as images (e.g. "
+                         f"{', '.join(repr(b) for b in bad[:3])})")
+    t1 = time.perf_counter()
+    # exact duplicates: same digest -> pairs (first, other) inside each digest group
+    dig = np.array(digests)
+    order = np.argsort(dig, kind="stable")
+    ex_i, ex_j = [], []
+    start = 0
+    for k in range(1, n + 1):
+        if k == n or dig[order[k]] != dig[order[start]]:
+            members = order[start:k]
+            for a in range(len(members)):
+                for b in range(a + 1, len(members)):
+                    ex_i.append(min(members[a], members[b]))
+                    ex_j.append(max(members[a], members[b]))
+            start = k
+    # perceptual: binary range search (FAISS keeps distances strictly below the radius)
+    index = faiss.IndexBinaryFlat(bits)
+    index.add(hashes)
+    lims, dist, idx = index.range_search(hashes, max_distance + 1)
+    q = np.repeat(np.arange(n, dtype=np.int64), np.diff(lims).astype(np.int64))
+    j = idx.astype(np.int64)
+    keep = q < j
+    pq_i, pq_j, pq_d = q[keep], j[keep], dist[keep].astype(np.int64)
+    exact_keys = set(zip(ex_i, ex_j))
+    kinds = ["exact" if (a, b) in exact_keys else "perceptual" for a, b in zip(pq_i, pq_j)]
+    found = set(zip(pq_i.tolist(), pq_j.tolist()))
+    # identical bytes always hash identically, but keep exact pairs even if decoding were to differ
+    extra = [(a, b) for a, b in exact_keys if (a, b) not in found]
+    i = np.concatenate([pq_i, np.array([a for a, _ in extra], dtype=np.int64)])
+    jj = np.concatenate([pq_j, np.array([b for _, b in extra], dtype=np.int64)])
+    dd = np.concatenate([pq_d, np.zeros(len(extra), dtype=np.int64)])
+    kinds += ["exact"] * len(extra)
+    res = build_result(ids, i, jj, np.zeros(len(i), np.float32),
+                       extra={"kind": np.array(kinds, dtype=str), "hamming": dd})
+    t2 = time.perf_counter()
+    n_exact = int(sum(k == "exact" for k in kinds))
+    res.summary = {
+        "n": n, "pairs": len(res.pairs), "exact_pairs": n_exact, "perceptual_pairs": len(res.pairs) - n_exact,
+        "groups": int(res.groups["group"].nunique()), "removed": n - len(res.keep), "kept": len(res.keep),
+        "method": "image-hash", "hash": f"phash {bits}-bit", "max_distance": max_distance,
+        "timings": {"hash_s": round(t1 - t0, 3), "search_s": round(t2 - t1, 3), "total_s": round(t2 - t0, 3)},
+    }
+    return res
+
+
+def image_ids(folder: str | os.PathLike) -> list[Any]:
+    """The ids :func:`image_dedup` uses for ``folder`` (relative POSIX paths), e.g. to build metadata."""
+    root = Path(folder)
+    return [p.relative_to(root).as_posix() for p in list_images(root)]
