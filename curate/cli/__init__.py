@@ -29,6 +29,7 @@ app = typer.Typer(
 _MODULES = [
     "catalog",
     "demo",
+    "engine",
     # <more command modules>
 ]
 
