@@ -1,0 +1,463 @@
+"""Probes: small torch heads trained on frozen foundation-model embeddings, one run per seed.
+
+- ``mlp``: the bahre2025 head ("Models and Training"): two hidden layers of 768 and 256 units, each with
+  ReLU, batch normalisation and dropout 0.3; Adam (lr 1e-4, weight decay 1e-5), cosine learning-rate
+  decay, batch size 48, early stopping after 5 epochs without improvement of the validation loss. With
+  small embeddings (d < 768) the hidden sizes shrink to ``(d, max(8, d // 3))`` so the head is not
+  wider than its input.
+- ``linear``: germani2025 §2 "Feature Extraction and Classification": ``sigmoid(W φ(x) + b)`` trained with
+  a weighted cross-entropy whose weights are inverse class percentages.
+- mitigation ``reweight``: every sensitive group gets the same total weight; ``groupdro``: GroupDRO
+  (Sagawa et al. 2020; germani2025 Table 1), which minimises the worst group's loss by exponentiated-
+  gradient weights ``q_g ← q_g · exp(η L_g)`` over the groups of ``group_col``.
+
+Multi-label tasks (several 0/1 label columns) use a sigmoid per label with BCE; a single label column with
+more than two classes is multi-class (softmax, cross-entropy). Without a split column, splits are
+patient-level 80/10/10 (bahre2025; ``curate.engine.splits.patient_splits``) and fixed across seeds, so the
+seeds differ only in training randomness and can be averaged on the same test set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from curate.errors import InputError, UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+MODELS = ("linear", "mlp")
+MITIGATIONS = ("none", "reweight", "groupdro")
+SPLIT_NAMES = ("train", "validation", "test")
+
+
+@dataclass
+class ProbeConfig:
+    """Training settings; the defaults are bahre2025's."""
+
+    model: str = "mlp"
+    mitigation: str = "none"
+    epochs: int = 100
+    batch_size: int = 48
+    lr: float = 1e-4
+    weight_decay: float = 1e-5
+    dropout: float = 0.3
+    patience: int = 5
+    dro_eta: float = 0.01
+    device: str = "auto"
+
+    def validate(self) -> None:
+        if self.model not in MODELS:
+            raise UsageError(f"--model must be one of {', '.join(MODELS)} (got '{self.model}')")
+        if self.mitigation not in MITIGATIONS:
+            raise UsageError(
+                f"--mitigation must be one of {', '.join(MITIGATIONS)} (got '{self.mitigation}')")
+        for name in ("epochs", "batch_size", "patience"):
+            if getattr(self, name) < 1:
+                raise UsageError(f"{name} must be ≥ 1 (got {getattr(self, name)})")
+        if self.lr <= 0:
+            raise UsageError(f"--lr must be > 0 (got {self.lr})")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise UsageError(f"--device must be auto, cpu or cuda (got '{self.device}')")
+
+
+@dataclass
+class ProbeResult:
+    preds: pd.DataFrame
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def hidden_sizes(d: int) -> tuple[int, int]:
+    """bahre2025's (768, 256), shrunk for small embeddings: (min(768, d), min(256, max(8, h1 // 3)))."""
+    h1 = min(768, max(8, d))
+    return h1, min(256, max(8, h1 // 3))
+
+
+def build_head(d: int, n_out: int, model: str, dropout: float = 0.3):
+    """The torch module for ``model`` ('mlp' or 'linear') mapping d inputs to n_out logits."""
+    from torch import nn
+
+    if model == "linear":
+        return nn.Linear(d, n_out)
+    h1, h2 = hidden_sizes(d)
+    return nn.Sequential(
+        nn.Linear(d, h1), nn.ReLU(), nn.BatchNorm1d(h1), nn.Dropout(dropout),
+        nn.Linear(h1, h2), nn.ReLU(), nn.BatchNorm1d(h2), nn.Dropout(dropout),
+        nn.Linear(h2, n_out),
+    )
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: no CUDA GPU is available (use --device cpu or auto)")
+    return device
+
+
+@contextlib.contextmanager
+def _deterministic(seed: int, device: str):
+    """Seed torch/numpy and switch on deterministic kernels for the duration of one run."""
+    import torch
+
+    if device == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    prev = torch.are_deterministic_algorithms_enabled()
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(prev)
+
+
+def _batches(n: int, size: int, gen) -> list:
+    """Shuffled mini-batches; a last batch of one row is merged (batch norm needs ≥ 2 rows)."""
+    import torch
+
+    perm = torch.randperm(n, generator=gen)
+    out = list(perm.split(size))
+    if len(out) > 1 and len(out[-1]) == 1:
+        out[-2] = torch.cat([out[-2], out.pop()])
+    return out
+
+
+def train_head(
+    X_train: np.ndarray, Y_train: np.ndarray, X_val: np.ndarray, Y_val: np.ndarray, *,
+    task: str, config: ProbeConfig, seed: int = 0,
+    groups_train: np.ndarray | None = None, groups_val: np.ndarray | None = None,
+) -> tuple[Any, dict[str, Any]]:
+    """Train one head; returns (model in eval mode on CPU/GPU, info with epochs, val loss, q weights).
+
+    ``task`` is "multilabel" (Y: (n, L) of 0/1) or "multiclass" (Y: (n,) class indices).
+    ``groups_*``: integer group per row, needed by the reweight and groupdro mitigations.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    config.validate()
+    device = resolve_device(config.device)
+    if config.mitigation != "none" and groups_train is None:
+        raise UsageError(f"--mitigation {config.mitigation} needs --group-col")
+    with _deterministic(seed, device):
+        gen = torch.Generator().manual_seed(seed)
+        Xt = torch.as_tensor(X_train, dtype=torch.float32, device=device)
+        Xv = torch.as_tensor(X_val, dtype=torch.float32, device=device)
+        if task == "multiclass":
+            n_out = int(max(Y_train.max(), Y_val.max() if len(Y_val) else 0)) + 1
+            Yt = torch.as_tensor(Y_train, dtype=torch.long, device=device)
+            Yv = torch.as_tensor(Y_val, dtype=torch.long, device=device)
+        else:
+            n_out = Y_train.shape[1]
+            Yt = torch.as_tensor(Y_train, dtype=torch.float32, device=device)
+            Yv = torch.as_tensor(Y_val, dtype=torch.float32, device=device)
+        model = build_head(Xt.shape[1], n_out, config.model, config.dropout).to(device)
+
+        # germani2025 weighted cross-entropy for the linear probe: weights = inverse class percentages,
+        # scaled so that balanced classes get weight 1.
+        class_w = None
+        if config.model == "linear":
+            if task == "multiclass":
+                freq = torch.bincount(Yt, minlength=n_out).float().clamp(min=1) / len(Yt)
+                class_w = 1.0 / (n_out * freq)
+            else:
+                p = Yt.mean(0).clamp(1e-6, 1 - 1e-6)
+                class_w = torch.stack([0.5 / (1 - p), 0.5 / p])  # (2, L): weight for y=0, y=1
+
+        def per_sample_loss(logits, y):
+            if task == "multiclass":
+                return F.cross_entropy(logits, y, weight=class_w, reduction="none")
+            loss = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
+            if class_w is not None:
+                loss = loss * (y * class_w[1] + (1 - y) * class_w[0])
+            return loss.mean(1)
+
+        n_groups = 0
+        sample_w = torch.ones(len(Xt), device=device)
+        if groups_train is not None:
+            gt = torch.as_tensor(groups_train, dtype=torch.long, device=device)
+            n_groups = int(gt.max()) + 1
+            counts = torch.bincount(gt, minlength=n_groups).float()
+            if config.mitigation == "reweight":  # every group carries the same total weight
+                sample_w = (len(gt) / (n_groups * counts.clamp(min=1)))[gt]
+        gv = (torch.as_tensor(groups_val, dtype=torch.long, device=device)
+              if groups_val is not None else None)
+        q = torch.full((max(n_groups, 1),), 1.0 / max(n_groups, 1), device=device)
+
+        def group_means(loss, g):
+            s = torch.zeros(n_groups, device=device).index_add_(0, g, loss)
+            c = torch.zeros(n_groups, device=device).index_add_(0, g, torch.ones_like(loss))
+            return s / c.clamp(min=1), c > 0
+
+        def val_loss() -> float:
+            model.eval()
+            with torch.no_grad():
+                loss = per_sample_loss(model(Xv), Yv)
+                if config.mitigation == "groupdro" and gv is not None:
+                    m, present = group_means(loss, gv)
+                    return float(m[present].max())  # worst-group validation loss (Sagawa et al.)
+                return float(loss.mean())
+
+        opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs)
+        best, best_state, stale, epochs_run = float("inf"), None, 0, 0
+        for _epoch in range(config.epochs):
+            model.train()
+            for idx in _batches(len(Xt), config.batch_size, gen):
+                idx = idx.to(device)
+                loss = per_sample_loss(model(Xt[idx]), Yt[idx])
+                if config.mitigation == "groupdro":
+                    gm, present = group_means(loss, gt[idx])
+                    with torch.no_grad():
+                        q = q * torch.exp(config.dro_eta * gm.detach() * present)
+                        q = q / q.sum()
+                    total = (q * gm).sum()
+                else:
+                    total = (loss * sample_w[idx]).mean()
+                opt.zero_grad()
+                total.backward()
+                opt.step()
+            sched.step()
+            epochs_run += 1
+            vl = val_loss() if len(Xv) else float(total.detach())
+            if vl < best - 1e-7:
+                best, stale = vl, 0
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            else:
+                stale += 1
+                if stale >= config.patience:
+                    break
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        model.eval()
+    info = {"epochs_run": epochs_run, "best_val_loss": best, "device": device}
+    if config.mitigation == "groupdro":
+        info["group_weights"] = q.detach().cpu().numpy().tolist()
+    return model, info
+
+
+def predict_proba(model, X: np.ndarray, task: str) -> np.ndarray:
+    """Probabilities: sigmoid per label (multi-label) or softmax over classes (multi-class)."""
+    import torch
+
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        logits = model(torch.as_tensor(X, dtype=torch.float32, device=device))
+        p = torch.softmax(logits, 1) if task == "multiclass" else torch.sigmoid(logits)
+    return p.cpu().numpy().astype(float)
+
+
+# ---- data plumbing --------------------------------------------------------------------------------------
+
+
+def _read_meta(meta) -> pd.DataFrame:
+    import pandas as pd
+
+    if isinstance(meta, pd.DataFrame):
+        return meta.reset_index(drop=True)
+    path = os.fspath(meta)
+    if not os.path.exists(path):
+        raise InputError(f"metadata file '{path}' not found")
+    try:
+        if path.endswith((".parquet", ".pq")):
+            return pd.read_parquet(path)
+        return pd.read_csv(path, sep="\t" if path.endswith(".tsv") else ",")
+    except Exception as exc:
+        raise InputError(f"cannot read metadata '{path}': {exc}") from exc
+
+
+def _load_vectors(emb, id_col: str) -> tuple[np.ndarray, np.ndarray]:
+    """(ids as str, float32 vectors) from an Embeddings object, an array or a file path."""
+    from curate.engine.embeddings import Embeddings, from_array, load_embeddings
+
+    if isinstance(emb, Embeddings):
+        e = emb
+    elif isinstance(emb, np.ndarray):
+        e = from_array(emb, normalize=False)
+    else:
+        if not os.path.exists(os.fspath(emb)):
+            raise InputError(f"embeddings file '{emb}' not found")
+        e = load_embeddings(emb, id_col=id_col, normalize=False)
+    return np.asarray(e.ids).astype(str), np.asarray(e.vectors, dtype=np.float32)
+
+
+def _align(ids: np.ndarray, X: np.ndarray, meta: pd.DataFrame, id_col: str) -> np.ndarray:
+    """Embedding rows in META's row order; every META row needs an embedding."""
+    if id_col not in meta.columns:
+        if len(meta) != len(ids):
+            raise InputError(f"META has no '{id_col}' column and {len(meta)} rows for {len(ids)} embeddings")
+        return X
+    if meta[id_col].isna().any() or meta[id_col].astype(str).duplicated().any():
+        raise InputError(f"META column '{id_col}' has missing or duplicated ids")
+    pos = {k: i for i, k in enumerate(ids)}
+    idx = np.array([pos.get(k, -1) for k in meta[id_col].astype(str)])
+    missing = int((idx < 0).sum())
+    if missing:
+        raise InputError(f"{missing} of {len(meta)} META rows have no embedding (ids do not match)")
+    return X[idx]
+
+
+def _task(meta: pd.DataFrame, labels: list[str]) -> tuple[str, list]:
+    """'multilabel' (all labels 0/1) or 'multiclass' (one label with > 2 classes), and the classes."""
+    for c in labels:
+        if c not in meta.columns:
+            raise InputError(f"label column '{c}' not found in META")
+        if meta[c].isna().any():
+            raise InputError(f"label column '{c}' has {int(meta[c].isna().sum())} missing values")
+    if len(labels) == 1:
+        vals = sorted(meta[labels[0]].unique().tolist(), key=str)
+        if not set(vals) <= {0, 1}:
+            if len(vals) < 2:
+                raise InputError(f"label column '{labels[0]}' has a single class")
+            return "multiclass", vals
+        return "multilabel", [0, 1]
+    for c in labels:
+        if not set(meta[c].unique().tolist()) <= {0, 1}:
+            raise InputError(f"label column '{c}' is not 0/1; multi-class probes take one label column")
+    return "multilabel", [0, 1]
+
+
+def _splits(meta: pd.DataFrame, split_col: str | None, patient_col: str | None, seed: int,
+            stratify: str | None) -> np.ndarray:
+    from curate.audits.thresholds import TEST_NAMES, VAL_NAMES
+
+    if split_col:
+        if split_col not in meta.columns:
+            raise InputError(f"split column '{split_col}' not found in META")
+        raw = meta[split_col].astype(str).str.lower().to_numpy()
+        out = np.where(np.isin(raw, VAL_NAMES), "validation",
+                       np.where(np.isin(raw, TEST_NAMES), "test", np.where(raw == "train", "train", "")))
+        if (out == "").any():
+            raise InputError(f"split column '{split_col}' must hold train / validation / test "
+                             f"({int((out == '').sum())} other values)")
+    else:
+        from curate.engine.splits import patient_splits
+
+        out = patient_splits(meta, patient_col=patient_col, fractions=(0.8, 0.1, 0.1), names=SPLIT_NAMES,
+                             seed=seed, stratify=stratify).to_numpy().astype(str)
+    for name in SPLIT_NAMES:
+        if not (out == name).any():
+            raise InputError(f"the '{name}' split is empty; use more data or give --split-col")
+    return out
+
+
+def probe(
+    emb, meta, *, labels: str | Sequence[str], model: str = "mlp", mitigation: str = "none",
+    group_col: str | None = None, seeds: int | Sequence[int] = 5, patient_col: str | None = None,
+    split_col: str | None = None, epochs: int = 100, batch_size: int = 48, lr: float | None = None,
+    device: str = "auto", id_col: str = "id", split_seed: int = 0, keep_cols: Sequence[str] | None = None,
+    dro_eta: float = 0.01, standardize: bool = True,
+) -> ProbeResult:
+    """Train a probe per seed on frozen embeddings and return validation + test predictions.
+
+    ``preds`` has one row per (seed, validation/test image): ``id``, ``seed``, ``split``, for each label
+    ``L`` the true value and ``score_L`` (probability), plus META's other columns (groups, patient) — the
+    input of :func:`curate.audit`. A multi-class label ``L`` with classes c also gets one-vs-rest columns
+    ``L_c`` (0/1) and ``score_L_c``. ``lr`` defaults to 1e-4 (bahre2025) for the MLP and 1e-3 for the
+    linear probe. Inputs are standardised with training-split mean and standard deviation.
+    """
+    import pandas as pd
+
+    labels = [x.strip() for x in labels.split(",")] if isinstance(labels, str) else list(labels)
+    labels = [x for x in labels if x]
+    if not labels:
+        raise UsageError("give at least one label column (--labels)")
+    cfg = ProbeConfig(model=model, mitigation=mitigation, epochs=epochs, batch_size=batch_size,
+                      lr=lr if lr is not None else (1e-4 if model == "mlp" else 1e-3), dro_eta=dro_eta,
+                      device=device)
+    cfg.validate()
+    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not seed_list:
+        raise UsageError("--seeds must be ≥ 1")
+    if mitigation != "none" and not group_col:
+        raise UsageError(f"--mitigation {mitigation} needs --group-col")
+    df = _read_meta(meta)
+    for c in (group_col, patient_col):
+        if c and c not in df.columns:
+            raise InputError(f"column '{c}' not found in META")
+        if c and df[c].isna().any():
+            raise InputError(f"column '{c}' has {int(df[c].isna().sum())} missing values")
+    task, classes = _task(df, labels)
+    device = resolve_device(device)
+    ids, X = _load_vectors(emb, id_col)
+    X = _align(ids, X, df, id_col)
+    split = _splits(df, split_col, patient_col, split_seed, labels[0])
+    tr, va, te = (split == "train"), (split == "validation"), (split == "test")
+
+    Xf = np.asarray(X, dtype=np.float32)
+    if standardize:
+        mu, sd = Xf[tr].mean(0), Xf[tr].std(0)
+        Xf = (Xf - mu) / np.where(sd > 0, sd, 1.0)
+    if task == "multiclass":
+        cls_index = {c: i for i, c in enumerate(classes)}
+        Y = df[labels[0]].map(cls_index).to_numpy().astype(int)
+    else:
+        Y = df[labels].to_numpy().astype(float)
+        for j, c in enumerate(labels):
+            if len(np.unique(Y[tr, j])) < 2:
+                raise InputError(f"label '{c}' has one class only in the training split")
+    groups = None
+    if group_col:
+        groups = pd.Categorical(df[group_col].astype(str)).codes.astype(int)
+
+    keep = list(keep_cols) if keep_cols is not None else [
+        c for c in df.columns if c not in set(labels) | {id_col, split_col, "seed", "split"}]
+    ev = va | te
+    id_values = (df[id_col].astype(str) if id_col in df.columns else pd.Series(ids)).to_numpy()[ev]
+    frames, runs = [], []
+    for seed in seed_list:
+        model_, info = train_head(Xf[tr], Y[tr], Xf[va], Y[va], task=task, config=cfg, seed=seed,
+                                  groups_train=None if groups is None else groups[tr],
+                                  groups_val=None if groups is None else groups[va])
+        P = predict_proba(model_, Xf[ev], task)
+        out = pd.DataFrame({"id": id_values, "seed": seed, "split": split[ev]})
+        if task == "multiclass":
+            out[labels[0]] = df[labels[0]].to_numpy()[ev]
+            for i, c in enumerate(classes):
+                out[f"{labels[0]}_{c}"] = (Y[ev] == i).astype(int)
+                out[f"score_{labels[0]}_{c}"] = P[:, i]
+        else:
+            for j, c in enumerate(labels):
+                out[c] = Y[ev, j].astype(int)
+                out[f"score_{c}"] = P[:, j]
+        for c in keep:
+            out[c] = df[c].to_numpy()[ev]
+        frames.append(out)
+        runs.append({"seed": seed, **info})
+    preds = pd.concat(frames, ignore_index=True)
+    info = {
+        "model": cfg.model, "mitigation": cfg.mitigation, "task": task, "labels": labels,
+        "classes": [str(c) for c in classes] if task == "multiclass" else None,
+        "hidden_sizes": list(hidden_sizes(X.shape[1])) if cfg.model == "mlp" else None,
+        "embedding_dim": int(X.shape[1]), "epochs_max": cfg.epochs, "batch_size": cfg.batch_size,
+        "lr": cfg.lr, "weight_decay": cfg.weight_decay, "patience": cfg.patience,
+        "group_col": group_col, "patient_col": patient_col,
+        "split": {"source": split_col or "patient_splits 80/10/10", "split_seed": split_seed,
+                  "train": int(tr.sum()), "validation": int(va.sum()), "test": int(te.sum())},
+        "device": device, "runs": runs,
+    }
+    if groups is not None:
+        info["group_names"] = [str(c) for c in pd.Categorical(df[group_col].astype(str)).categories]
+    return ProbeResult(preds, info)
+
+
+def write_probe(result: ProbeResult, out: str | os.PathLike) -> tuple[str, str]:
+    """Write ``preds.parquet`` and its sidecar ``preds.probe.json`` (model details for the model card)."""
+    from curate._io import atomic_file, write_json_atomic
+
+    out = os.fspath(out)
+    if not out.endswith(".parquet"):
+        raise UsageError(f"--out must end in .parquet (got '{out}')")
+    sidecar = out[: -len(".parquet")] + ".probe.json"
+    with atomic_file(out) as tmp:
+        result.preds.to_parquet(tmp, index=False)
+    write_json_atomic(sidecar, result.info)
+    return out, sidecar
