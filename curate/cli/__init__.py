@@ -29,6 +29,7 @@ app = typer.Typer(
 _MODULES = [
     "catalog",
     "demo",
+    "geo",
     "engine",
     # <more command modules>
 ]

@@ -1,0 +1,68 @@
+"""``curate map`` and ``curate report``: thin wrappers over :mod:`curate.geo` and :mod:`curate.report`."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from curate.cli._common import console
+
+_METRIC_HELP = "What to map: images, datasets or patients."
+
+
+def map_cmd(
+    out: str = typer.Option(None, "--out", "-o", metavar="FILE", help="Map file: .png or .svg."),
+    metric: str = typer.Option("images", "--metric", help=_METRIC_HELP),
+    modality: str = typer.Option(None, "--modality", "-m", help="Only this modality (e.g. fundus, cxr)."),
+    access: str = typer.Option(None, "--access", "-a", help="Only this access class (e.g. open)."),
+    collection: str = typer.Option(None, "--collection", help="Only this collection (e.g. queiroz2025-table1)."),
+    from_file: str = typer.Option(
+        None, "--from", metavar="FILE",
+        help="Your own list (CSV/parquet): column country (name, alpha-2/3 or numeric), optional images, "
+        "patients, dataset.",
+    ),
+    scale: str = typer.Option("log", "--scale", help="Colour scale: log or linear."),
+    split_multinational: bool = typer.Option(
+        False, "--split-multinational",
+        help="Spread multinational datasets equally over their listed member countries.",
+    ),
+    csv: str = typer.Option(None, "--csv", metavar="FILE", help="Also write the per-country table (.csv)."),
+) -> None:
+    """Choropleth world map of dataset volume per country of origin (offline polygons)."""
+    from curate.errors import UsageError
+    from curate.geo.build import build_map
+
+    if out is None and csv is None:
+        raise UsageError("give --out map.png|map.svg (and/or --csv counts.csv)")
+    res = build_map(out, metric=metric, modality=modality, access=access, collection=collection,
+                    from_file=from_file, scale=scale, split_multinational=split_multinational, csv=csv)
+    countries = int((res.table["country"] != "Multinational").sum())
+    written = " and ".join(str(p) for p in (res.out, res.csv) if p is not None)
+    console.print(f"wrote {written}: {countries} countries, {sum(e.weight for e in res.entries)} datasets")
+    if res.note:
+        console.print(res.note)
+
+
+def report_cmd(
+    out: str = typer.Option(..., "--out", "-o", metavar="FILE", help="Report file (.html or .md)."),
+    fmt: str = typer.Option(None, "--format", help="html or md (default: from the --out suffix, else html)."),
+    from_file: str = typer.Option(None, "--from", metavar="FILE", help="Your own list (CSV/parquet)."),
+    modality: str = typer.Option(None, "--modality", "-m", help="Only this modality."),
+    collection: str = typer.Option(None, "--collection", help="Only this collection."),
+    split_multinational: bool = typer.Option(
+        False, "--split-multinational", help="Spread multinational datasets over their member countries."
+    ),
+) -> None:
+    """One self-contained policy report (HTML with inline SVG map and charts, or Markdown)."""
+    from curate.report import write_report
+
+    command = "curate " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("curate") else None
+    path = write_report(out, fmt=fmt, from_file=from_file, modality=modality, collection=collection,
+                        split_multinational=split_multinational, command=command)
+    console.print(f"wrote {path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("map")(map_cmd)
+    app.command("report")(report_cmd)

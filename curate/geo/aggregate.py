@@ -1,0 +1,382 @@
+"""Per-country and per-group totals of datasets, images and patients, from the catalog or the user's file.
+
+Why its own module: the map, the CSV and the policy report must show the same numbers, so all of them
+read one table built here. Two rules keep the totals honest:
+
+* Multinational datasets (flag ``multinational`` or more than one country) are never dropped. By default
+  they form one ``Multinational`` row; with ``split=True`` their images and patients are divided equally
+  among their listed member countries (a dataset then counts once in each member country). Those without
+  listed members stay in the ``Multinational`` row either way.
+* "No data" differs from zero: a country absent from the table has no dataset; a country whose datasets do
+  not report a metric gets ``NaN`` for it (never a silent 0).
+
+Groupings (all keyed by ISO 3166-1 alpha-3):
+
+* continent: country_converter's ``Continent_7`` (North America and South America separate);
+* UN region: country_converter's ``UNregion`` (UN M49 sub-regions);
+* World Bank income group: FY2026 classification, vendored in ``data/wb_income_fy2026.csv`` (see the README
+  there; country_converter carries no income classification);
+* Global North / South: UNCTAD's development-status grouping (UNCTADstat "Classifications"): developed
+  economies are Northern America and Europe (UN M49), Israel, Japan, the Republic of Korea, Australia and New
+  Zealand; every other economy is "developing", reported here as Global South.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from curate.catalog.stats import MULTINATIONAL
+from curate.errors import CurateError, InputError, UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from curate.catalog.store import Catalog
+
+METRICS: tuple[str, ...] = ("images", "datasets", "patients")
+GROUPINGS: tuple[str, ...] = ("country", "continent", "un_region", "income_group", "north_south")
+GROUPING_LABELS = {
+    "country": "Country",
+    "continent": "Continent",
+    "un_region": "UN region (M49)",
+    "income_group": "World Bank income group (FY2026)",
+    "north_south": "Global North / South (UNCTAD)",
+}
+NOT_CLASSIFIED = "Not classified"
+NORTH, SOUTH = "Global North", "Global South"
+INCOME_ORDER = ("High income", "Upper middle income", "Lower middle income", "Low income", NOT_CLASSIFIED)
+
+#: Source lines printed in the report and the docs next to each grouping.
+GROUPING_SOURCES = {
+    "continent": "country_converter 'Continent_7' classification",
+    "un_region": "UN M49 sub-regions via country_converter 'UNregion'",
+    "income_group": "World Bank Country and Lending Groups, FY2026 (1 July 2025), CC BY 4.0",
+    "north_south": "UNCTADstat classification of economies by development status: developed = Northern "
+    "America and Europe, Israel, Japan, Republic of Korea, Australia, New Zealand (Global North); all "
+    "other economies = developing (Global South)",
+}
+
+_NORTH_EXTRA = frozenset({"ISR", "JPN", "KOR", "AUS", "NZL"})
+_NORTH_REGIONS = frozenset({"Northern America", "Northern Europe", "Western Europe", "Southern Europe",
+                            "Eastern Europe"})
+
+COUNTRY_COLUMNS = ("country", "alpha3", "iso3", "country_code", "code")
+NAME_COLUMNS = ("dataset", "name", "id")
+
+
+# ------------------------------------------------------------------------------------------- groupings
+def continent(alpha3: str) -> str:
+    """Seven-continent name (``BRA`` → ``South America``, ``NOR`` → ``Europe``)."""
+    from curate.countries import convert
+
+    return convert(alpha3, "Continent_7")
+
+
+def un_region(alpha3: str) -> str:
+    """UN M49 sub-region (``BRA`` → ``South America``, ``NOR`` → ``Northern Europe``)."""
+    from curate.countries import un_region as _un_region
+
+    return _un_region(alpha3)
+
+
+@lru_cache(maxsize=1)
+def _income_table() -> dict[str, str]:
+    import csv
+
+    path = Path(__file__).resolve().parent / "data" / "wb_income_fy2026.csv"
+    with open(path, encoding="utf-8", newline="") as f:
+        return {row["alpha3"]: row["income_group"] for row in csv.DictReader(f)}
+
+
+def income_group(alpha3: str) -> str:
+    """World Bank income group, FY2026 (``NOR`` → ``High income``); ``Not classified`` when absent."""
+    return _income_table().get(alpha3, NOT_CLASSIFIED)
+
+
+def north_south(alpha3: str) -> str:
+    """``Global North`` for UNCTAD's developed economies, else ``Global South`` (see the module docstring)."""
+    if alpha3 in _NORTH_EXTRA or un_region(alpha3) in _NORTH_REGIONS:
+        return NORTH
+    return SOUTH
+
+
+_GROUP_FUNCS = {"continent": continent, "un_region": un_region, "income_group": income_group,
+                "north_south": north_south}
+
+
+def group_of(alpha3: str, by: str) -> str:
+    """The group of one country under a grouping (``country`` returns the code itself)."""
+    if by == "country":
+        return alpha3
+    if by not in _GROUP_FUNCS:
+        raise UsageError(f"grouping must be one of {', '.join(GROUPINGS)} (got '{by}')")
+    return _GROUP_FUNCS[by](alpha3)
+
+
+# ------------------------------------------------------------------------------------------- entries
+@dataclass
+class Entry:
+    """One dataset (or one row of the user's file) reduced to what the totals need."""
+
+    key: str
+    countries: tuple[str, ...]
+    multinational: bool = False
+    images: float | None = None
+    patients: float | None = None
+    weight: int = 1  # how many datasets the row stands for (a ``datasets`` column in the user's file)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def is_multi(self) -> bool:
+        return self.multinational or len(self.countries) != 1
+
+
+def entries_from_catalog(catalog: Catalog) -> list[Entry]:
+    return [Entry(key=ds.id, countries=tuple(ds.countries.value), multinational=ds.multinational,
+                  images=ds.n_images, patients=ds.n_patients) for ds in catalog]
+
+
+def select_catalog(catalog: Catalog | None = None, *, modality: str | None = None, access: str | None = None,
+                   collection: str | None = None) -> Catalog:
+    """Filter the catalog; an empty result is an error that names the filters."""
+    from curate.catalog import ACCESS_CLASSES, MODALITIES, load
+
+    if modality and modality.lower() not in MODALITIES:
+        raise UsageError(f"unknown modality '{modality}' (choose from {', '.join(MODALITIES)})")
+    if access and access.lower() not in ACCESS_CLASSES:
+        raise UsageError(f"unknown access class '{access}' (choose from {', '.join(ACCESS_CLASSES)})")
+    cat = catalog if catalog is not None else load()
+    sub = cat.filter(modality=modality, access=access, collection=collection)
+    if len(sub) == 0:
+        raise CurateError(f"no datasets match {describe_filters(modality, access, collection)}")
+    return sub
+
+
+def describe_filters(modality: str | None = None, access: str | None = None,
+                     collection: str | None = None) -> str:
+    bits = [f"--{k} {v}" for k, v in (("modality", modality), ("access", access), ("collection", collection))
+            if v]
+    return " ".join(bits) if bits else "(no filter)"
+
+
+def _find_column(columns: list[str], wanted: tuple[str, ...]) -> str | None:
+    lower = {c.strip().lower(): c for c in columns}
+    for w in wanted:
+        if w in lower:
+            return lower[w]
+    return None
+
+
+def _number(value: object, column: str, row: int, path: Path) -> float | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = str(value).strip().replace(",", "").replace("_", "")
+    if text in ("", "<11", "—", "-", "NA", "nan", "None"):
+        return None  # "<11" is a suppressed small cell written by curate itself
+    try:
+        num = float(text)
+    except ValueError:
+        raise InputError(f"{path}: row {row}: '{column}' is not a number: '{value}'") from None
+    if num < 0:
+        raise InputError(f"{path}: row {row}: '{column}' is negative: {value}")
+    return num
+
+
+def read_frame(path: str | os.PathLike) -> pd.DataFrame:
+    """Read the user's CSV/TSV/parquet file (checked: exists, readable, not empty)."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"input file '{path}' does not exist")
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            frame = pd.read_parquet(path)
+        else:
+            sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+            frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
+    except Exception as exc:  # pandas/pyarrow raise many types; one clear line for the user
+        raise InputError(f"cannot read '{path}' as {'parquet' if path.suffix == '.parquet' else 'CSV'}: "
+                         f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    if frame.empty:
+        raise InputError(f"'{path}' has no rows")
+    return frame
+
+
+def entries_from_file(path: str | os.PathLike, *, modality: str | None = None,
+                      access: str | None = None) -> list[Entry]:
+    """Entries from the user's own list. Columns: ``country`` (required; name, alpha-2, alpha-3 or numeric;
+    ``Multinational`` or several codes joined by ``;`` for multinational rows), optional ``images``,
+    ``patients``, ``dataset``/``name``, ``datasets`` (a count), ``modality``, ``access``."""
+    from curate.countries import to_alpha3
+
+    path = Path(path)
+    frame = read_frame(path)
+    cols = list(frame.columns)
+    ccol = _find_column(cols, COUNTRY_COLUMNS)
+    if ccol is None:
+        raise InputError(f"'{path}' has no country column (expected one of: {', '.join(COUNTRY_COLUMNS)}; "
+                         f"found: {', '.join(map(str, cols))})")
+    icol, pcol = _find_column(cols, ("images",)), _find_column(cols, ("patients",))
+    ncol, wcol = _find_column(cols, NAME_COLUMNS), _find_column(cols, ("datasets",))
+    filters = {}
+    for opt, val in (("modality", modality), ("access", access)):
+        if val:
+            col = _find_column(cols, (opt,))
+            if col is None:
+                raise UsageError(f"--{opt} needs a '{opt}' column in '{path}' (it has: {', '.join(cols)})")
+            filters[col] = val.lower()
+
+    unknown: dict[str, str] = {}
+    entries: list[Entry] = []
+    for i, rec in enumerate(frame.to_dict(orient="records"), start=2):  # row 1 is the header
+        if any(str(rec[c]).strip().lower() != v for c, v in filters.items()):
+            continue
+        raw = str(rec[ccol]).strip()
+        if raw.endswith(".0") and raw[:-2].isdigit():
+            raw = raw[:-2]
+        parts = [p.strip() for p in raw.replace("|", ";").split(";") if p.strip()]
+        multinational = False
+        codes: list[str] = []
+        for p in parts:
+            if p.lower() in ("multinational", "multiple"):
+                multinational = True
+                continue
+            try:
+                codes.append(to_alpha3(p))
+            except InputError as exc:
+                unknown.setdefault(p, str(exc).removeprefix("unknown country "))
+        if not parts:
+            raise InputError(f"{path}: row {i}: empty country")
+        weight = 1
+        if wcol is not None:
+            w = _number(rec[wcol], wcol, i, path)
+            weight = int(w) if w is not None else 1
+        entries.append(Entry(
+            key=str(rec[ncol]).strip() if ncol and str(rec[ncol]).strip() else f"row {i}",
+            countries=tuple(dict.fromkeys(codes)), multinational=multinational or len(set(codes)) > 1,
+            images=_number(rec[icol], icol, i, path) if icol else None,
+            patients=_number(rec[pcol], pcol, i, path) if pcol else None,
+            weight=weight, extra={k: rec[k] for k in cols if k not in (ccol, icol, pcol, ncol, wcol)}))
+    if unknown:
+        listed = "; ".join(unknown.values())
+        raise InputError(f"unknown country name{'s' if len(unknown) > 1 else ''} in '{path}': {listed}")
+    if not entries:
+        raise CurateError(f"no rows of '{path}' match {describe_filters(modality, access)}")
+    return entries
+
+
+# ------------------------------------------------------------------------------------------- totals
+def _allocate(entries: list[Entry], by: str, split: bool) -> list[tuple[str, str, int, float | None,
+                                                                         float | None]]:
+    """(group, dataset key, dataset weight, images share, patients share) rows, one per entry and group."""
+    rows = []
+    for e in entries:
+        if e.is_multi and not (split and e.countries):
+            rows.append((MULTINATIONAL, e.key, e.weight, e.images, e.patients))
+            continue
+        n = len(e.countries)
+        per: dict[str, int] = {}
+        for c in e.countries:
+            g = group_of(c, by)
+            per[g] = per.get(g, 0) + 1
+        for g, k in per.items():
+            frac = k / n
+            rows.append((g, e.key, e.weight, None if e.images is None else e.images * frac,
+                         None if e.patients is None else e.patients * frac))
+    return rows
+
+
+def group_table(entries: list[Entry], by: str = "country", *, split: bool = False,
+                metric: str = "images") -> pd.DataFrame:
+    """Totals per group: ``group, datasets, images, patients, share`` (share of ``metric``'s total).
+
+    ``datasets`` counts each dataset once per group it has data in (so with ``split`` the rows may sum to
+    more than the number of datasets); ``images``/``patients`` are NaN where no dataset of the group reports
+    them. Rows are sorted by ``metric``, the ``Multinational`` row last.
+    """
+    import pandas as pd
+
+    if metric not in METRICS:
+        raise UsageError(f"--metric must be one of {', '.join(METRICS)} (got '{metric}')")
+    if by not in GROUPINGS:
+        raise UsageError(f"grouping must be one of {', '.join(GROUPINGS)} (got '{by}')")
+    rows = _allocate(entries, by, split)
+    df = pd.DataFrame(rows, columns=["group", "key", "weight", "images", "patients"])
+    df["images"] = df["images"].astype("float64")
+    df["patients"] = df["patients"].astype("float64")
+    uniq = df.drop_duplicates(["group", "key"])
+    out = pd.DataFrame({
+        "datasets": uniq.groupby("group", sort=False)["weight"].sum(),
+        "images": df.groupby("group", sort=False)["images"].sum(min_count=1),
+        "patients": df.groupby("group", sort=False)["patients"].sum(min_count=1),
+    }).reset_index()
+    total = out[metric].sum(min_count=1)
+    out["share"] = out[metric] / total if total and not math.isnan(total) else float("nan")
+    out["_multi"] = out["group"] == MULTINATIONAL
+    out = out.sort_values(["_multi", metric, "group"], ascending=[True, False, True],
+                          na_position="last", ignore_index=True).drop(columns="_multi")
+    for col in ("images", "patients"):
+        if not split:  # whole numbers stay whole numbers
+            out[col] = out[col].round().astype("Int64")
+    out["datasets"] = out["datasets"].astype(int)
+    return out
+
+
+def country_table(entries: list[Entry], *, split: bool = False, metric: str = "images") -> pd.DataFrame:
+    """Per-country totals with the groupings: the table behind the map and its ``--csv``.
+
+    Columns: ``alpha3, country, continent, un_region, income_group, north_south, datasets, images, patients,
+    share``. The ``Multinational`` row has an empty ``alpha3`` and ``Multinational`` as its country.
+    """
+    from curate.countries import name
+
+    t = group_table(entries, "country", split=split, metric=metric).rename(columns={"group": "alpha3"})
+    multi = t["alpha3"] == MULTINATIONAL
+    t.insert(1, "country", [MULTINATIONAL if m else name(a) for a, m in zip(t["alpha3"], multi)])
+    for pos, by in enumerate(("continent", "un_region", "income_group", "north_south"), start=2):
+        t.insert(pos, by, ["" if m else group_of(a, by) for a, m in zip(t["alpha3"], multi)])
+    t.loc[multi, "alpha3"] = ""
+    return t
+
+
+def suppress_small(value: object, threshold: int = 11) -> object:
+    """Counts of individuals below ``threshold`` (but above 0) are shown as ``<11`` (small-cell rule)."""
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return value
+    if math.isnan(v):
+        return value
+    return f"<{threshold}" if 0 < v < threshold else value
+
+
+def table_for_csv(table: pd.DataFrame) -> pd.DataFrame:
+    """The CSV form: small patient counts suppressed, shares rounded, header names spelled out."""
+    out = table.copy()
+    out["patients"] = [suppress_small(v) for v in out["patients"]]
+    out["share"] = [f"{v:.6f}" if v == v else "" for v in out["share"]]
+    for col in ("images", "patients"):  # split volumes are fractional: two decimals are plenty
+        out[col] = [round(v, 2) if isinstance(v, float) and v == v else v for v in out[col]]
+    return out.rename(columns={"north_south": "global_north_south"})
+
+
+def concentration(table: pd.DataFrame, metric: str = "images") -> dict[str, float | int]:
+    """Top-3 share and Herfindahl–Hirschman index of the per-country distribution of ``metric``.
+
+    Computed over the volume attributed to single countries (the ``Multinational`` row excluded, since its
+    location is unknown). HHI = Σ sᵢ² with sᵢ in percent, from 0 to 10,000 (10,000 = one country holds
+    everything; above 2,500 is "highly concentrated" in the U.S. DOJ/FTC merger guidelines' convention).
+    """
+    vals = table.loc[table["country"] != MULTINATIONAL, metric].astype("float64").fillna(0.0)
+    total = float(vals.sum())
+    if total <= 0:
+        return {"countries": 0, "top3_share": float("nan"), "hhi": float("nan"), "attributed": 0.0}
+    shares = sorted((v / total for v in vals), reverse=True)
+    return {"countries": int((vals > 0).sum()), "top3_share": float(sum(shares[:3])),
+            "hhi": float(sum((100 * s) ** 2 for s in shares)), "attributed": total}

@@ -1,0 +1,95 @@
+"""``build_map``: the whole of ``curate map`` as one library call (inputs checked before any drawing)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from curate.errors import InputError, UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from curate.catalog.store import Catalog
+    from curate.geo.aggregate import Entry
+
+
+@dataclass
+class MapResult:
+    table: pd.DataFrame
+    entries: list[Entry]
+    note: str
+    out: Path | None
+    csv: Path | None
+
+
+def check_parent(path: str | os.PathLike | None, option: str) -> None:
+    """Fail early (before loading or drawing anything) when an output's folder is missing."""
+    if path is None:
+        return
+    parent = Path(path).parent
+    if not parent.is_dir():
+        raise InputError(f"{option}: output directory '{parent}' does not exist")
+
+
+def load_entries(*, from_file: str | os.PathLike | None = None, modality: str | None = None,
+                 access: str | None = None, collection: str | None = None,
+                 catalog: Catalog | None = None) -> tuple[list[Entry], Catalog | None]:
+    """Entries from the user's file, or from the (filtered) catalog; the catalog is returned too."""
+    from curate.geo.aggregate import entries_from_catalog, entries_from_file, select_catalog
+
+    if from_file is not None:
+        if collection:
+            raise UsageError("--collection filters the built-in catalog; it cannot be used with --from")
+        return entries_from_file(from_file, modality=modality, access=access), None
+    cat = select_catalog(catalog, modality=modality, access=access, collection=collection)
+    return entries_from_catalog(cat), cat
+
+
+def describe_source(from_file, modality, access, collection, n: int) -> str:
+    from curate.geo.aggregate import describe_filters
+
+    src = f"file {Path(from_file).name}" if from_file else "curate catalog"
+    filt = describe_filters(modality, access, collection)
+    return f"{src}, {n} dataset{'s' if n != 1 else ''}" + ("" if filt == "(no filter)" else f", {filt}")
+
+
+def build_map(out: str | os.PathLike | None = None, *, metric: str = "images", modality: str | None = None,
+              access: str | None = None, collection: str | None = None,
+              from_file: str | os.PathLike | None = None, scale: str = "log", split_multinational: bool = False,
+              csv: str | os.PathLike | None = None, catalog: Catalog | None = None) -> MapResult:
+    """Count per country, draw the choropleth to ``out`` (.png/.svg) and optionally write the ``csv`` table.
+
+    >>> res = build_map("map.png", collection="queiroz2025-table1", csv="counts.csv")  # doctest: +SKIP
+    """
+    from curate._io import atomic_file
+    from curate.geo.aggregate import METRICS, country_table, table_for_csv
+    from curate.geo.map import SCALES, _check_out, multinational_note, save_map
+
+    if metric not in METRICS:
+        raise UsageError(f"--metric must be one of {', '.join(METRICS)} (got '{metric}')")
+    if scale not in SCALES:
+        raise UsageError(f"--scale must be log or linear (got '{scale}')")
+    if out is None and csv is None:
+        raise UsageError("nothing to write: give --out and/or --csv")
+    _check_out(out)
+    check_parent(out, "--out")
+    check_parent(csv, "--csv")
+    if csv is not None and Path(csv).suffix.lower() != ".csv":
+        raise UsageError(f"--csv must end in .csv (got '{Path(csv).name}')")
+
+    entries, _cat = load_entries(from_file=from_file, modality=modality, access=access, collection=collection,
+                                 catalog=catalog)
+    table = country_table(entries, split=split_multinational, metric=metric)
+    note = multinational_note(entries, split=split_multinational, metric=metric)
+    n = sum(e.weight for e in entries)
+    if out is not None:
+        save_map(table, out, metric=metric, scale=scale, note=note,
+                 subtitle=describe_source(from_file, modality, access, collection, n))
+    if csv is not None:
+        with atomic_file(csv) as tmp:
+            table_for_csv(table).to_csv(tmp, index=False)
+    return MapResult(table=table, entries=entries, note=note, out=Path(out) if out else None,
+                     csv=Path(csv) if csv else None)

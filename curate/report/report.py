@@ -1,0 +1,314 @@
+"""The policy report: one self-contained HTML page (or Markdown) on where medical-imaging data comes from.
+
+Everything shown is computed here once (``report_context``) from the same tables as ``curate map``
+(:mod:`curate.geo.aggregate`); the templates only lay it out. The HTML page makes no external request:
+the map and charts are matplotlib SVG inlined, the sorting script is inline, links are plain anchors.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import io
+import math
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from curate.errors import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from curate.catalog.store import Catalog
+
+FORMATS = ("html", "md")
+REPORTED_DEMOGRAPHICS = ("age", "sex", "race", "ethnicity", "nationality")
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def _num(v: Any) -> float | None:
+    if v is None:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def _rows(table, *, label_col: str = "group") -> list[dict]:
+    from curate.geo.aggregate import suppress_small
+
+    out = []
+    for r in table.to_dict(orient="records"):
+        out.append({"label": r[label_col], "datasets": int(r["datasets"]), "images": _num(r["images"]),
+                    "patients": suppress_small(_num(r["patients"])), "share": _num(r["share"])})
+    return out
+
+
+def _bar_svg(rows: list[dict], title: str, *, value: str = "share") -> str:
+    """A small horizontal bar chart (image share per group) as inline SVG."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from matplotlib.figure import Figure
+
+    rows = [r for r in rows if r[value] is not None][:12]
+    fig = Figure(figsize=(6.4, 0.42 * max(len(rows), 2) + 0.9), layout="constrained")
+    ax = fig.add_subplot()
+    labels = [r["label"] for r in rows][::-1]
+    vals = [100 * r[value] for r in rows][::-1]
+    bars = ax.barh(labels, vals, color="#3b6e8f")
+    for b, v in zip(bars, vals):
+        ax.text(b.get_width(), b.get_y() + b.get_height() / 2, f" {v:.1f}%", va="center", fontsize=8)
+    ax.set_xlim(0, max(vals + [1]) * 1.18)
+    ax.set_xlabel("share of images (%)", fontsize=9)
+    ax.set_title(title, fontsize=10, loc="left")
+    ax.tick_params(labelsize=8)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "curate"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None})
+    text = buf.getvalue()
+    return text[text.find("<svg"):]
+
+
+def _language_name(code: str) -> str:
+    import pycountry
+
+    lang = pycountry.languages.get(alpha_2=code) or pycountry.languages.get(alpha_3=code)
+    return f"{lang.name} ({code})" if lang else code
+
+
+def _link_for(ds, field: str) -> dict:
+    """The source of one fact as text + URL (the record's reference, a DOI, or the seed paper)."""
+    fact = getattr(ds, field)
+    if fact is None:
+        return {"text": "Not reported by the source", "url": None}
+    ref = ds.reference(fact.source)
+    url = ref.url or (f"https://doi.org/{ref.doi}" if ref.doi else None)
+    return {"text": ds.cite(field), "url": url, "title": ref.short()}
+
+
+def _catalog_sections(cat: Catalog, total_images: float) -> dict:
+    """Licence openness, demographic reporting, modality mix, language: fields only the catalog has."""
+    from curate.catalog.schema import ACCESS_CLASSES
+
+    n = len(cat)
+
+    def share(x: float, tot: float) -> float | None:
+        return x / tot if tot else None
+
+    access = []
+    for cls in ACCESS_CLASSES:
+        members = [d for d in cat if (d.access or "unknown") == cls]
+        if not members:
+            continue
+        imgs = sum(d.n_images or 0 for d in members)
+        access.append({"label": cls, "datasets": len(members), "dataset_share": share(len(members), n),
+                       "images": imgs, "share": share(imgs, total_images)})
+    demo = []
+    for attr in REPORTED_DEMOGRAPHICS:
+        members = [d for d in cat if attr in d.demographics_reported.value]
+        imgs = sum(d.n_images or 0 for d in members)
+        demo.append({"label": attr, "datasets": len(members), "dataset_share": share(len(members), n),
+                     "images": imgs, "share": share(imgs, total_images)})
+    none = [d for d in cat if not d.demographics_reported.value]
+    demo_none = {"datasets": len(none), "dataset_share": share(len(none), n),
+                 "images": sum(d.n_images or 0 for d in none),
+                 "share": share(sum(d.n_images or 0 for d in none), total_images)}
+    mods: dict[str, list] = {}
+    for d in cat:
+        for m in d.modalities:
+            mods.setdefault(m, []).append(d)
+    modality = sorted(({"label": m, "datasets": len(ds), "images": sum(x.n_images or 0 for x in ds),
+                        "share": share(sum(x.n_images or 0 for x in ds), total_images)}
+                       for m, ds in mods.items()), key=lambda r: (-r["images"], r["label"]))
+    langs: dict[str, list] = {}
+    for d in cat:
+        for code in d.language or ["—"]:
+            langs.setdefault(code, []).append(d)
+    language = sorted(({"label": "Not reported by the source" if c == "—" else _language_name(c),
+                        "datasets": len(ds), "dataset_share": share(len(ds), n),
+                        "images": sum(x.n_images or 0 for x in ds),
+                        "share": share(sum(x.n_images or 0 for x in ds), total_images)}
+                       for c, ds in langs.items()), key=lambda r: (-r["datasets"], r["label"]))
+    return {"access": access, "demographics": demo, "demographics_none": demo_none, "modality": modality,
+            "language": language}
+
+
+def _dataset_rows(cat: Catalog) -> list[dict]:
+    from curate.countries import name
+    from curate.geo.aggregate import suppress_small
+
+    rows = []
+    for d in cat:
+        countries = ", ".join(name(c) for c in d.countries.value)
+        if d.multinational:
+            countries = f"Multinational ({countries})" if countries else "Multinational"
+        rows.append({
+            "id": d.id, "name": d.name, "url": d.url or (f"https://doi.org/{d.doi}" if d.doi else None),
+            "modality": ", ".join(d.modalities), "countries": countries, "images": d.n_images,
+            "patients": suppress_small(d.n_patients), "access": d.access or "unknown",
+            "licence": d.licence.value,
+            "demographics": ", ".join(d.demographics_reported.value) or "none",
+            "language": ", ".join(d.language) or "—",
+            "source": _link_for(d, "images"),
+        })
+    rows.sort(key=lambda r: -(r["images"] or 0))
+    return rows
+
+
+def catalog_hash(cat: Catalog) -> str:
+    """sha256 over the sorted record hashes: changes whenever any record of the report changes."""
+    blob = "\n".join(sorted(f"{d.id}:{d.record_hash()}" for d in cat))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def report_context(*, from_file: str | os.PathLike | None = None, modality: str | None = None,
+                   collection: str | None = None, split_multinational: bool = False,
+                   catalog: Catalog | None = None, command: str | None = None, fmt: str = "html") -> dict:
+    """Every number of the report, computed once (templates only format them)."""
+    from curate._io import sha256_file
+    from curate._version import __version__
+    from curate.geo.aggregate import (
+        GROUPING_LABELS,
+        GROUPING_SOURCES,
+        INCOME_ORDER,
+        concentration,
+        country_table,
+        group_table,
+    )
+    from curate.geo.build import describe_source, load_entries
+    from curate.geo.map import map_svg, multinational_note
+    from curate.report.compute import compute_context
+
+    entries, cat = load_entries(from_file=from_file, modality=modality, collection=collection, catalog=catalog)
+    split = split_multinational
+    ctable = country_table(entries, split=split)
+    n_datasets = sum(e.weight for e in entries)
+    images = [e.images for e in entries if e.images is not None]
+    patients = [e.patients for e in entries if e.patients is not None]
+    total_images = float(sum(images))
+    multi = [e for e in entries if e.is_multi]
+    note = multinational_note(entries, split=split)
+    source = describe_source(from_file, modality, None, collection, n_datasets)
+
+    groups = []
+    for by in ("continent", "un_region", "income_group", "north_south"):
+        rows = _rows(group_table(entries, by, split=split))
+        if by == "income_group":
+            order = {g: i for i, g in enumerate(INCOME_ORDER)}
+            rows.sort(key=lambda r: order.get(r["label"], len(order)))
+        groups.append({"key": by, "title": GROUPING_LABELS[by], "source": GROUPING_SOURCES[by], "rows": rows})
+    country_rows = _rows(ctable, label_col="country")
+    for r, a3 in zip(country_rows, ctable["alpha3"]):
+        r["alpha3"] = a3
+    conc = concentration(ctable)
+    top3 = [r["label"] for r in country_rows if r["label"] != "Multinational"][:3]
+
+    charts = []
+    if fmt == "html":
+        charts = [_bar_svg(groups[0]["rows"], "Share of images by continent"),
+                  _bar_svg(groups[2]["rows"], "Share of images by World Bank income group"),
+                  _bar_svg(groups[3]["rows"], "Share of images: Global North / South")]
+    svg = map_svg(ctable, metric="images", scale="log", note=note, subtitle=source,
+                  figsize=(11.0, 6.4))
+
+    if cat is not None:
+        extra = _catalog_sections(cat, total_images)
+        datasets = _dataset_rows(cat)
+        data_hash = catalog_hash(cat)
+        hash_label = "catalog hash (sha256 of record hashes)"
+    else:
+        extra = None
+        from curate.geo.aggregate import suppress_small
+
+        datasets = [{"id": e.key, "name": e.key, "url": None, "modality": "", "images": e.images,
+                     "patients": suppress_small(e.patients), "access": "", "licence": "", "demographics": "",
+                     "language": "", "source": {"text": Path(from_file).name, "url": None},
+                     "countries": ", ".join(e.countries) or ("Multinational" if e.is_multi else "")}
+                    for e in entries]
+        data_hash = sha256_file(from_file)
+        hash_label = "input file sha256"
+
+    return {
+        "title": "Geographic representation of public medical-imaging datasets",
+        "source": source,
+        "from_file": Path(from_file).name if from_file else None,
+        "split": split,
+        "totals": {"datasets": n_datasets, "images": total_images, "images_reported": len(images),
+                   "patients": sum(patients), "patients_reported": len(patients),
+                   "countries": int((ctable["country"] != "Multinational").sum()),
+                   "multinational_datasets": sum(e.weight for e in multi),
+                   "multinational_images": float(sum(e.images or 0 for e in multi))},
+        "note": note,
+        "map_svg": svg,
+        "charts": charts,
+        "countries": country_rows,
+        "groups": groups,
+        "concentration": {**conc, "top3": top3},
+        "catalog": extra,
+        "datasets": datasets,
+        "compute": compute_context(),
+        "provenance": {
+            "version": __version__, "hash": data_hash, "hash_label": hash_label,
+            "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "command": command or "curate.report.build_report() (Python API)",
+        },
+    }
+
+
+def _fmt_int(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    if isinstance(v, str):
+        return v
+    return f"{v:,.0f}"
+
+
+def _fmt_pct(v: Any, digits: int = 1) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    return f"{100 * v:.{digits}f}%"
+
+
+def _env(fmt: str):
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=fmt == "html",
+                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env.filters["int"] = _fmt_int
+    env.filters["pct"] = _fmt_pct
+    env.filters["num"] = lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else v
+    return env
+
+
+def build_report(*, fmt: str = "html", **kwargs) -> str:
+    """The report as a string (``fmt`` html or md); keyword arguments as :func:`report_context`."""
+    if fmt not in FORMATS:
+        raise UsageError(f"--format must be html or md (got '{fmt}')")
+    ctx = report_context(fmt=fmt, **kwargs)
+    if fmt == "md":
+        import base64
+
+        ctx["map_data_uri"] = "data:image/svg+xml;base64," + base64.b64encode(
+            ctx["map_svg"].encode("utf-8")).decode("ascii")
+    return _env(fmt).get_template(f"report.{fmt}.j2").render(**ctx)
+
+
+def write_report(out: str | os.PathLike, *, fmt: str | None = None, **kwargs) -> Path:
+    """Check the output path, build the report and write it atomically; returns the path."""
+    from curate._io import write_text_atomic
+    from curate.geo.build import check_parent
+
+    out = Path(out)
+    if fmt is None:
+        fmt = "md" if out.suffix.lower() in (".md", ".markdown") else "html"
+    if fmt not in FORMATS:
+        raise UsageError(f"--format must be html or md (got '{fmt}')")
+    check_parent(out, "--out")
+    if out.is_dir():
+        raise UsageError(f"--out '{out}' is a folder; give a file name such as report.{fmt}")
+    text = build_report(fmt=fmt, **kwargs)
+    return write_text_atomic(out, text)
