@@ -21,6 +21,8 @@ _LAZY: dict[str, str] = {
     "make_demo": "curate.demo:make_demo",
     "dedup": "curate.engine.dedup:dedup",
     "load_embeddings": "curate.engine.embeddings:load_embeddings",
+    "embed": "curate.engine.embed:embed",
+    "publish": "curate.publish.folder:publish",
     # <more lazy exports>
 }
 

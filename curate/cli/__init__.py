@@ -31,6 +31,8 @@ _MODULES = [
     "demo",
     "geo",
     "engine",
+    "embed",
+    "publish",
     # <more command modules>
 ]
 

@@ -1,0 +1,73 @@
+"""``curate embed``: image folder or metadata table -> embeddings parquet (id, embedding)."""
+
+from __future__ import annotations
+
+import typer
+
+from curate.cli._common import console
+
+
+def register(app: typer.Typer) -> None:
+    app.command("embed")(embed_cmd)
+    app.command("backbones")(backbones_cmd)
+
+
+def embed_cmd(
+    source: str = typer.Argument(..., metavar="IMAGES_DIR_OR_METADATA",
+                                 help="A folder of images (searched recursively) or a .csv/.parquet table."),
+    backbone: str = typer.Option(..., "--backbone", "-b",
+                                 help="hf, pixels, torchvision:<arch> or a plugin (`curate backbones`)."),
+    out: str = typer.Option(..., "--out", "-o", help="Output parquet: columns id, embedding."),
+    weights: str = typer.Option(None, "--weights", "-w", metavar="PATH",
+                                help="Local model folder (hf) or state-dict file; never downloaded."),
+    image_col: str = typer.Option("image", "--image-col", help="Column of image paths in a metadata table."),
+    id_col: str = typer.Option(None, "--id-col", help="Id column of a metadata table (default: id, else "
+                                                      "the image path)."),
+    batch_size: int = typer.Option(32, "--batch-size", min=1),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    precision: str = typer.Option("fp32", "--precision", help="fp32, fp16 (CUDA) or bf16 (autocast)."),
+    pool: str = typer.Option(None, "--pool", help="hf models: auto, cls, pooler or mean."),
+    num_workers: int = typer.Option(0, "--num-workers", min=0, help="DataLoader worker processes."),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip unreadable images (count reported) "
+                                                            "instead of stopping."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Embed images with a backbone (batched, deterministic preprocessing) and write a parquet file."""
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from curate._io import _check_parent
+    from curate.engine.embed import embed
+
+    _check_parent(Path(out))  # fail before the (long) embedding run, not after it
+    bar = Progress(TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   console=Console(stderr=True), transient=True, disable=quiet)
+    with bar:
+        task = bar.add_task("embed", total=None)
+        res = embed(source, backbone=backbone, weights=weights, image_col=image_col, id_col=id_col,
+                    batch_size=batch_size, device=device, precision=precision, num_workers=num_workers,
+                    skip_bad=skip_bad, pool=pool,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total))
+    res.embeddings.save_parquet(out)
+    e = res.embeddings
+    console.print(f"embedded {e.n:,} images with {res.backbone} on {res.device} ({res.precision}): "
+                  f"dimension {e.d} -> {out}")
+    if res.skipped:
+        console.print(f"[yellow]skipped {len(res.skipped)} unreadable image(s)[/yellow] "
+                      f"(first: {res.skipped[0]})")
+
+
+def backbones_cmd() -> None:
+    """List the backbones `curate embed --backbone` accepts (built-ins and `curate.backbones` plugins)."""
+    from rich.table import Table
+
+    from curate.engine.backbones import available_backbones
+
+    table = Table(title="backbones")
+    table.add_column("name", style="bold")
+    table.add_column("source")
+    for name, where in available_backbones().items():
+        table.add_row(name, where)
+    console.print(table)
