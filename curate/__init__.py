@@ -23,6 +23,8 @@ _LAZY: dict[str, str] = {
     "load_embeddings": "curate.engine.embeddings:load_embeddings",
     "embed": "curate.engine.embed:embed",
     "publish": "curate.publish.folder:publish",
+    "audit": "curate.audits.run:audit",
+    "probe": "curate.audits.probes:probe",
     # <more lazy exports>
 }
 

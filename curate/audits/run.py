@@ -318,6 +318,8 @@ def audit(
         else:
             lo = hi = float("nan")
         notes = sorted(slot["note"])
+        if notes and len(per_seed) > 1 and not np.isnan(value):
+            notes = [f"in some seeds {n}" for n in notes]  # defined on average, undefined in a few runs
         if slot["small"]:
             notes.append(f"small group (fewer than {SMALL_GROUP} {slot['small']})")
         rows.append([aname, metric, lab, attr, group, value, lo, hi, slot["n"], "; ".join(notes) or None])

@@ -33,6 +33,7 @@ _MODULES = [
     "engine",
     "embed",
     "publish",
+    "audit",
     # <more command modules>
 ]
 

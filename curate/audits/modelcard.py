@@ -1,0 +1,266 @@
+"""Fairness model card (Markdown + HTML) from an :class:`~curate.audits.run.AuditResult`.
+
+Layout follows Model Cards for Model Reporting (Mitchell et al. 2019): model details, intended use,
+factors, metrics, evaluation data, training data, quantitative analyses, ethical considerations, caveats
+and recommendations. The templates own the prose (``templates/model_card.*.j2``); this module only fills
+fields and draws the gap charts. Counts under 11 are shown as "<11" (small-cell rule) and their groups are
+flagged, not hidden: the card reports metrics, never individuals or ids.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from curate.audits.metrics import SMALL_GROUP
+from curate.audits.run import ALL_LABELS, OVERALL, AuditResult
+
+NOT_REPORTED = "Not reported by the source"
+TEMPLATES = Path(__file__).parent / "templates"
+# column order of the per-group tables (metric → heading)
+GROUP_METRICS = [("AUC", "AUC"), ("TPR", "TPR"), ("FPR", "FPR"), ("TPRDisp", "TPRDisp"), ("EOD", "EOD"),
+                 ("AOD", "AOD"), ("ECE", "ECE"), ("prevalence", "Prevalence")]
+SUMMARY_METRICS = ["Gap", "DPD", "DEOdds", "ES-AUC", "max_abs_EOD", "max_abs_AOD", "ECE_gap"]
+METRIC_TEXT = {
+    "AUC": "ROC AUC, overall and within each group (luo2024 group-wise AUC); threshold-free.",
+    "TPR": "True positive rate (sensitivity) at the decision threshold; bahre2025 compares it across groups.",
+    "FPR": "False positive rate at the decision threshold.",
+    "TPRDisp": "bahre2025 eq. (1)/(2): TPR of the group minus TPR of the other group (binary attribute) or "
+               "minus the median group TPR; negative = under-served.",
+    "Gap": "bahre2025 eq. (3): max − min TPRDisp for a label; average_Gap is its mean over labels.",
+    "DPD": "luo2024: demographic parity difference, max − min rate of positive predictions.",
+    "DEOdds": "luo2024: equalized-odds difference, the larger of the TPR and FPR ranges.",
+    "ES-AUC": "luo2024: equity-scaled AUC, AUC / (1 + Σ_g |AUC − AUC_g|).",
+    "EOD": "germani2025: TPR of the group minus TPR of the rest.",
+    "AOD": "germani2025: EOD plus the FPR difference (their definition: a sum, not an average).",
+    "ECE": "Expected calibration error, 10 equal-width bins.",
+}
+
+
+def _fmt(v: Any, digits: int = 3) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    return f"{v:.{digits}f}"
+
+
+def _cell(row) -> str:
+    if row is None:
+        return ""
+    text = _fmt(row["value"])
+    if not math.isnan(row["ci_low"]) and not math.isnan(row["ci_high"]):
+        text += f" ({_fmt(row['ci_low'])} to {_fmt(row['ci_high'])})"
+    return text
+
+
+def _note(v: Any) -> str:
+    return v if isinstance(v, str) else ""
+
+
+def _n(n: Any) -> str:
+    if n is None or (isinstance(n, float) and math.isnan(n)):
+        return "n/a"
+    n = int(n)
+    return f"<{SMALL_GROUP}" if n < SMALL_GROUP else f"{n:,}"
+
+
+def _worst(label: str, attr: str, rows) -> str | None:
+    """One plain sentence naming the worst-served group for a label and attribute."""
+    disp = rows[(rows["metric"] == "TPRDisp")].dropna(subset=["value"])
+    if len(disp):
+        r = disp.loc[disp["value"].idxmin()]
+        if r["value"] >= 0:
+            return f"{label}, by {attr}: no group has a lower true positive rate than the comparison."
+        ref = "the other group" if disp["group"].nunique() == 2 else "the median group"
+        ci = ""
+        if not math.isnan(r["ci_high"]):
+            ci = (f" (95% CI {_fmt(r['ci_low'])} to {_fmt(r['ci_high'])}"
+                  + ("; the interval includes 0, so this may be chance)" if r["ci_high"] >= 0 else ")"))
+        return (f"{label}, by {attr}: the worst-served group is {r['group']} — its true positive rate is "
+                f"{abs(r['value']):.3f} below {ref}{ci}.")
+    auc = rows[(rows["metric"] == "AUC") & (rows["audit"] == "performance")].dropna(subset=["value"])
+    if len(auc):
+        r = auc.loc[auc["value"].idxmin()]
+        return f"{label}, by {attr}: the lowest AUC is in group {r['group']} ({_fmt(r['value'])})."
+    return None
+
+
+def gap_chart(res, attr: str) -> bytes | None:
+    """PNG: TPRDisp per label for each group of ``attr`` with 95% CIs (as bahre2025 Fig. 1)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    d = res[(res["metric"] == "TPRDisp") & (res["attribute"] == attr)]
+    if d.empty:
+        return None
+    labels = list(dict.fromkeys(d["label"]))
+    gaps = res[(res["metric"] == "Gap") & (res["attribute"] == attr)].set_index("label")["value"]
+    labels.sort(key=lambda lab: (gaps.get(lab, float("nan")) if lab in gaps else 0.0))
+    groups = list(dict.fromkeys(d["group"]))
+    fig = Figure(figsize=(max(4.0, 1.1 * len(labels) + 2), 3.4), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    width = 0.8 / max(len(groups), 1)
+    for gi, g in enumerate(groups):
+        sub = d[d["group"] == g].set_index("label").reindex(labels)
+        xs = [i - 0.4 + width * (gi + 0.5) for i in range(len(labels))]
+        err_lo = (sub["value"] - sub["ci_low"]).clip(lower=0).fillna(0).to_numpy()
+        err_hi = (sub["ci_high"] - sub["value"]).clip(lower=0).fillna(0).to_numpy()
+        ax.errorbar(xs, sub["value"].to_numpy(dtype=float), yerr=[err_lo, err_hi], fmt="o", capsize=3,
+                    label=str(g))
+    ax.axhline(0, color="0.5", lw=0.8)
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, rotation=30, ha="right")
+    ax.set_ylabel("TPR disparity")
+    avg = res[(res["metric"] == "average_Gap") & (res["attribute"] == attr)]["value"]
+    title = f"TPR disparity by {attr}"
+    if len(avg) and not math.isnan(avg.iloc[0]):
+        title += f" (average Gap {avg.iloc[0]:.3f})"
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def _dataset_facts(dataset_id: str | None) -> dict[str, Any] | None:
+    if not dataset_id:
+        return None
+    from curate.catalog import load
+    from curate.countries import name
+
+    ds = load().get(dataset_id)
+
+    def fact(field: str, fmt=str) -> str:
+        f = getattr(ds, field, None)
+        if f is None or f.value in (None, [], ""):
+            return NOT_REPORTED
+        return fmt(f.value)
+
+    return {
+        "id": ds.id, "name": ds.name,
+        "datasheet": f"../cards/{ds.id}/datasheet.html",
+        "countries": fact("countries", lambda v: ", ".join(name(c) for c in v)),
+        "demographics": fact("demographics_reported", lambda v: ", ".join(map(str, v))),
+        "images": f"{ds.n_images:,}" if ds.n_images else NOT_REPORTED,
+        "patients": f"{ds.n_patients:,}" if ds.n_patients else NOT_REPORTED,
+        "access": ds.access or NOT_REPORTED,
+        "licence": fact("licence"),
+    }
+
+
+def card_context(result: AuditResult, *, dataset: str | None = None, probe_info: dict | None = None,
+                 model_name: str | None = None, charts: dict[str, bytes] | None = None) -> dict[str, Any]:
+    """Everything the templates show, as plain strings/lists (no computation happens in templates)."""
+    res = result.results
+    st = result.settings
+    sections = []
+    worst = []
+    for label in st["labels"]:
+        for attr in [a for a in dict.fromkeys(res["attribute"]) if a != OVERALL]:
+            rows = res[(res["label"] == label) & (res["attribute"] == attr)]
+            if rows.empty:
+                continue
+            grp = rows[rows["group"] != "all"]
+            present = [(m, h) for m, h in GROUP_METRICS if (grp["metric"] == m).any()]
+            table = []
+            for g in dict.fromkeys(grp["group"]):
+                gr = grp[grp["group"] == g]
+                small = gr["note"].fillna("").str.contains("small group").any()
+                cells = []
+                for m, _ in present:
+                    hit = gr[gr["metric"] == m]
+                    cells.append(_cell(hit.iloc[0]) if len(hit) else "")
+                table.append({"group": str(g), "n": _n(gr["n"].iloc[0]), "small": bool(small),
+                              "cells": cells})
+            summary = []
+            for m in SUMMARY_METRICS:
+                hit = rows[(rows["metric"] == m) & (rows["group"] == "all")]
+                if len(hit):
+                    summary.append({"metric": m, "value": _cell(hit.iloc[0]),
+                                    "note": _note(hit.iloc[0]["note"])})
+            sentence = _worst(label, attr, rows)
+            if sentence:
+                worst.append(sentence)
+            sections.append({"label": label, "attribute": attr, "headers": [h for _, h in present],
+                             "rows": table, "summary": summary, "worst": sentence})
+    overall = []
+    for label in st["labels"]:
+        o = res[(res["label"] == label) & (res["attribute"] == OVERALL)]
+        overall.append({"label": label, **{m: _cell(o[o["metric"] == m].iloc[0]) if (o["metric"] == m).any()
+                                           else "" for m in ("AUC", "TPR", "FPR", "ECE")}})
+    avg_gaps = [{"attribute": r["attribute"], "value": _cell(r)}
+                for _, r in res[(res["metric"] == "average_Gap") & (res["label"] == ALL_LABELS)].iterrows()]
+    thr = st["threshold"]
+    thr_text = ("per-label F1-optimal thresholds chosen on the validation split (bahre2025) and applied to "
+                "the test split" if thr == "f1" else f"a fixed threshold of {thr}")
+    thr_values = {lab: ", ".join(f"{v:.3f}" for v in vals) for lab, vals in result.thresholds.items()}
+    if st["ci"] == "bootstrap":
+        ci_text = (f"{int(st['ci_level'] * 100)}% percentile bootstrap intervals, {st['bootstrap']} "
+                   f"replicates resampling {st['resampling_unit']}"
+                   + (f", two-level over {st['n_seeds']} training seeds" if st["n_seeds"] > 1 else ""))
+    elif st["ci"] == "seeds":
+        ci_text = (f"mean over {st['n_seeds']} training seeds with a {int(st['ci_level'] * 100)}% t interval "
+                   "(bahre2025)")
+    else:
+        ci_text = "no intervals (single seed, no bootstrap); rerun with --bootstrap 1000"
+    used_metrics = [m for m in METRIC_TEXT if (res["metric"] == m).any()]
+    return {
+        "title": f"Fairness model card: {model_name or (probe_info or {}).get('model', 'model')}"
+                 + (f" on {dataset}" if dataset else ""),
+        "model_name": model_name, "probe": probe_info, "dataset": _dataset_facts(dataset),
+        "settings": st, "audits": result.audits, "threshold_text": thr_text, "thresholds": thr_values,
+        "ci_text": ci_text, "metrics": [(m, METRIC_TEXT[m]) for m in used_metrics],
+        "overall": overall, "sections": sections, "worst": worst, "avg_gaps": avg_gaps,
+        "warnings": result.warnings, "small": SMALL_GROUP,
+        "n_test": _n(st["n_test_rows"]), "n_test_units": _n(st["n_test_units"]),
+        "charts": [{"attribute": a, "file": f"charts/gap_{_slug(a)}.png",
+                    "b64": base64.b64encode(png).decode("ascii")} for a, png in (charts or {}).items()],
+        "not_reported": NOT_REPORTED,
+    }
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in text)
+
+
+def render_model_card(ctx: dict[str, Any]) -> tuple[str, str]:
+    """(markdown, html) from the two templates; HTML is autoescaped."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    md_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False, undefined=StrictUndefined,
+                         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    html_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
+                           trim_blocks=True, lstrip_blocks=True)
+    return (md_env.get_template("model_card.md.j2").render(**ctx),
+            html_env.get_template("model_card.html.j2").render(**ctx))
+
+
+def write_audit(result: AuditResult, out: str | os.PathLike, *, dataset: str | None = None,
+                probe_info: dict | None = None, model_name: str | None = None) -> Path:
+    """Write results.parquet, results.json, model_card.md/.html and charts/*.png into ``out`` atomically."""
+    from curate._io import atomic_dir, write_json_atomic
+
+    if dataset:  # fail on an unknown id before doing any work
+        _dataset_facts(dataset)
+    attrs = [a for a in dict.fromkeys(result.results["attribute"]) if a != OVERALL]
+    charts = {a: png for a in attrs if (png := gap_chart(result.results, a)) is not None}
+    ctx = card_context(result, dataset=dataset, probe_info=probe_info, model_name=model_name, charts=charts)
+    md, html = render_model_card(ctx)
+    with atomic_dir(out) as tmp:
+        result.results.to_parquet(tmp / "results.parquet", index=False)
+        payload = result.to_json()
+        if dataset:
+            payload["dataset"] = dataset
+        write_json_atomic(tmp / "results.json", payload)
+        (tmp / "model_card.md").write_text(md, encoding="utf-8")
+        (tmp / "model_card.html").write_text(html, encoding="utf-8")
+        if charts:
+            (tmp / "charts").mkdir()
+            for c in ctx["charts"]:
+                (tmp / c["file"]).write_bytes(base64.b64decode(c["b64"]))
+    return Path(out)
