@@ -15,12 +15,16 @@ from curate.cli._common import console, fmt_int
 
 @contextmanager
 def _progress_bar():
-    """A Rich progress bar on stderr; yields a ``progress(stage, done, total)`` callback."""
+    """A Rich progress bar on stderr (terminals only); yields a ``progress(stage, done, total)`` callback."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    err = Console(stderr=True)
+    if not err.is_terminal:  # logs and pipes get the printed summary only
+        yield None
+        return
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   console=Console(stderr=True), transient=True)
+                   console=err, transient=True)
     tasks: dict[str, int] = {}
 
     def update(stage: str, done: int, total: int) -> None:
