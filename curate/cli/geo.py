@@ -16,7 +16,7 @@ def map_cmd(
     metric: str = typer.Option("images", "--metric", help=_METRIC_HELP),
     modality: str = typer.Option(None, "--modality", "-m", help="Only this modality (e.g. fundus, cxr)."),
     access: str = typer.Option(None, "--access", "-a", help="Only this access class (e.g. open)."),
-    collection: str = typer.Option(None, "--collection", help="Only this collection (e.g. queiroz2025-table1)."),
+    collection: str = typer.Option(None, "--collection", help="e.g. queiroz2025-table1"),
     from_file: str = typer.Option(
         None, "--from", metavar="FILE",
         help="Your own list (CSV/parquet): column country (name, alpha-2/3 or numeric), optional images, "

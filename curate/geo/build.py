@@ -58,7 +58,8 @@ def describe_source(from_file, modality, access, collection, n: int) -> str:
 
 def build_map(out: str | os.PathLike | None = None, *, metric: str = "images", modality: str | None = None,
               access: str | None = None, collection: str | None = None,
-              from_file: str | os.PathLike | None = None, scale: str = "log", split_multinational: bool = False,
+              from_file: str | os.PathLike | None = None, scale: str = "log",
+              split_multinational: bool = False,
               csv: str | os.PathLike | None = None, catalog: Catalog | None = None) -> MapResult:
     """Count per country, draw the choropleth to ``out`` (.png/.svg) and optionally write the ``csv`` table.
 

@@ -68,7 +68,8 @@ def multinational_note(entries: list[Entry], *, split: bool, metric: str = "imag
     kept = [e for e in multi if not e.countries]
     lines = []
     if spread:
-        lines.append(f"Multinational datasets split equally among their listed member countries: {vol(spread)}.")
+        lines.append("Multinational datasets split equally among their listed member countries: "
+                     f"{vol(spread)}.")
     if kept:
         lines.append(f"Not on the map — multinational datasets without listed members: {vol(kept)}.")
     return "\n".join(lines)

@@ -56,7 +56,8 @@ def fix_antimeridian(geom):
     from shapely.ops import unary_union
 
     polys = list(geom.geoms) if isinstance(geom, MultiPolygon) else [geom]
-    if not any(abs(b - a) > 180 for p in polys for (a, _), (b, _) in zip(p.exterior.coords, p.exterior.coords[1:])):
+    rings = [list(p.exterior.coords) for p in polys]
+    if not any(abs(b[0] - a[0]) > 180 for r in rings for a, b in zip(r, r[1:])):
         return geom
     pieces = []
     for p in polys:
@@ -65,9 +66,17 @@ def fix_antimeridian(geom):
         q = Polygon(shell, holes).buffer(0)
         for lo, dx in ((-540, 360), (-180, 0), (180, -360)):
             part = q.intersection(box(lo, -90, lo + 360, 90))
-            if not part.is_empty:
-                pieces.append(translate(part, xoff=dx))
+            pieces += [translate(x, xoff=dx) for x in _polygonal(part)]
     return unary_union(pieces)
+
+
+def _polygonal(geom) -> list:
+    """The polygon parts of a clipping result (cutting at ±180° can also leave stray edge lines)."""
+    if geom.is_empty:
+        return []
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return [geom]
+    return [p for g in getattr(geom, "geoms", []) for p in _polygonal(g)]
 
 
 @lru_cache(maxsize=1)

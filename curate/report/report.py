@@ -183,7 +183,8 @@ def report_context(*, from_file: str | os.PathLike | None = None, modality: str 
     from curate.geo.map import map_svg, multinational_note
     from curate.report.compute import compute_context
 
-    entries, cat = load_entries(from_file=from_file, modality=modality, collection=collection, catalog=catalog)
+    entries, cat = load_entries(from_file=from_file, modality=modality, collection=collection,
+                                catalog=catalog)
     split = split_multinational
     ctable = country_table(entries, split=split)
     n_datasets = sum(e.weight for e in entries)
