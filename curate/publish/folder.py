@@ -1,0 +1,552 @@
+"""Build a hub-ready dataset folder: parquet shards with an ``Image`` feature, card, croissant, datasheet.
+
+Layout written (atomically: a failure leaves no half-written folder)::
+
+    OUT/
+      README.md                      hub dataset card; YAML ``configs`` (files per split), ``dataset_info``
+      croissant.json                 Croissant 1.0 + RAI metadata, with the parquet shards as distribution
+      datasheet.md, datasheet.html   Datasheets for Datasets (from ``curate build-card``)
+      data/train-00000-of-00002.parquet
+      data/train-00001-of-00002.parquet
+      data/validation-00000-of-00001.parquet
+      data/test-00000-of-00001.parquet
+
+``datasets.load_dataset(OUT)`` loads it with its features (``image``: ``Image``, labels: ``ClassLabel``,
+numbers: ``Value``) and splits, exactly as the hub will after ``--push``.
+
+Identifiers are never published: the patient column becomes a sequential pseudonym (``patient_0001``,
+numbered in a seeded random order so the number says nothing about the original id) — kept because users
+need it for patient-level splits and leakage checks; image ids, file names and any other identifier-like
+column (names such as ``*_id``, ``file``, ``path``, dates, names, contacts; or text unique per row) are
+dropped, and each image's file name inside the parquet is replaced by ``image_000001.png``. Ages are
+top-coded at 90 (HIPAA Safe Harbor; ``90`` means "90 or older"). Image bytes are published unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from curate.errors import InputError, UsageError, require
+from curate.publish.metadata import (
+    Roles,
+    check_ages,
+    check_split_names,
+    keep_mask,
+    match_images,
+    parse_column_specs,
+    read_keep_list,
+    read_metadata,
+    resolve_roles,
+    scan_images,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from curate.publish.push import PushResult
+
+PATIENT_COLUMN = "patient"
+IMAGE_COLUMN = "image"
+#: More distinct values than this and a text column stays free text instead of a ClassLabel.
+MAX_CLASSES = 50
+#: Column names that are identifiers under HIPAA Safe Harbor even when not called ``*_id``.
+_PHI_NAME = re.compile(
+    r"(^|_)(date|datetime|timestamp|dob|birth_?date|birthday|name|first_?name|last_?name|surname|address|"
+    r"street|zip|zipcode|postcode|postal_?code|email|e_?mail|phone|telephone|fax|ssn|mrn|ip_?address|url)($|_)",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class PublishResult:
+    """What was written (and uploaded). Counts only — never identifier values."""
+
+    out: Path
+    dataset_id: str
+    card_only: bool = False
+    splits: dict[str, int] = field(default_factory=dict)  # images per split
+    patients: dict[str, int | str] = field(default_factory=dict)  # patients per split (<11 suppressed)
+    features: dict[str, str] = field(default_factory=dict)  # column -> feature type
+    shards: list[str] = field(default_factory=list)
+    rows_in_metadata: int = 0
+    removed_by_keep: int | None = None
+    dropped_columns: list[str] = field(default_factory=list)
+    pseudonymised: str | None = None  # metadata column replaced by the ``patient`` pseudonym
+    split_method: str = ""
+    patients_across_splits: int = 0
+    warnings: list[str] = field(default_factory=list)
+    push: PushResult | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready summary (what ``curate publish --json`` prints)."""
+        out = {k: v for k, v in self.__dict__.items() if k != "push"}
+        out["out"] = str(self.out)
+        if self.push is not None:
+            out["push"] = {"repo_id": self.push.repo_id, "url": self.push.url, "files": self.push.files,
+                           "commits": len(self.push.commits)}
+        return out
+
+
+def parse_size(size: str | int) -> int:
+    """``"500MB"`` / ``"2GB"`` / ``1048576`` → bytes (the hub's default shard size is 500MB)."""
+    if isinstance(size, int):
+        n = size
+    else:
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*", str(size), flags=re.IGNORECASE)
+        if not m:
+            raise UsageError(f"--max-shard-size expects a size such as 500MB or 2GB (got '{size}')")
+        n = int(float(m.group(1)) * 1024 ** " KMGT".index(m.group(2).upper() or " "))
+    if n <= 0:
+        raise UsageError("--max-shard-size must be positive")
+    return n
+
+
+def _split_names(n: int) -> tuple[str, ...]:
+    names = {1: ("train",), 2: ("train", "test"), 3: ("train", "validation", "test")}
+    if n not in names:
+        raise UsageError(f"--splits takes 1 to 3 fractions (train[,validation],test); got {n}")
+    return names[n]
+
+
+def _pseudonyms(ids: pd.Series, seed: int) -> pd.Series:
+    """Original patient id → ``patient_0001``…, numbered in a seeded random order."""
+    import numpy as np
+
+    uniq = np.array(sorted(ids.astype(str).unique()))
+    order = np.random.default_rng(seed).permutation(len(uniq))
+    width = max(4, len(str(len(uniq))))
+    mapping = {uniq[j]: f"{PATIENT_COLUMN}_{i + 1:0{width}d}" for i, j in enumerate(order)}
+    return ids.astype(str).map(mapping)
+
+
+def _feature_for(s: pd.Series, *, label: bool) -> tuple[Any, list[Any], str]:
+    """A ``datasets`` feature, the encoded values and a short description for one column.
+
+    Labels and short-vocabulary text become ``ClassLabel`` (missing = -1, the hub's "no label"),
+    numbers ``Value(int64/float64)``, long free text ``Value(string)``.
+    """
+    import datasets
+    import numpy as np
+    import pandas as pd
+
+    if s.dtype == bool:
+        return datasets.Value("bool"), s.tolist(), "Value(bool)"
+    num = pd.to_numeric(s, errors="coerce")
+    numeric = bool(s.notna().any()) and bool((num.notna() == s.notna()).all())
+    text = s.where(s.isna(), s.astype(str).str.strip())
+    uniq = text.dropna().unique().tolist()
+    if label or (not numeric and len(uniq) <= MAX_CLASSES):
+        uniq = sorted(uniq, key=float) if numeric else sorted(uniq)
+        index = {v: i for i, v in enumerate(uniq)}
+        return (datasets.ClassLabel(names=[str(u) for u in uniq]),
+                [-1 if pd.isna(v) else index[v] for v in text], f"ClassLabel({len(uniq)} classes)")
+    if numeric:
+        vals = num.astype(float)
+        if vals.notna().all() and bool(np.all(np.mod(vals, 1) == 0)):
+            return datasets.Value("int64"), vals.astype("int64").tolist(), "Value(int64)"
+        return datasets.Value("float64"), [None if pd.isna(v) else float(v) for v in vals], "Value(float64)"
+    return datasets.Value("string"), [None if pd.isna(v) else str(v) for v in text], "Value(string)"
+
+
+@dataclass
+class _Plan:
+    """Everything decided before writing: rows, splits, features, encoded columns."""
+
+    files: list[Path]
+    split: list[str]
+    split_names: list[str]
+    features: Any
+    columns: dict[str, list[Any]]
+    card_table: pd.DataFrame
+    card_columns: dict[str, str]
+
+
+def _plan(
+    result: PublishResult,
+    *,
+    metadata: str | Path,
+    images: str | Path,
+    columns: dict[str, list[str]],
+    splits: str | tuple[float, ...],
+    seed: int,
+    stratify: str | None,
+    keep: str | Path | None,
+) -> _Plan:
+    import datasets
+    import numpy as np
+    import pandas as pd
+
+    from curate.engine.splits import parse_fractions, patient_splits, patients_in_several_splits
+    from curate.privacy import suppressed_total, top_code_ages
+
+    df = read_metadata(metadata)
+    result.rows_in_metadata = len(df)
+    roles: Roles = resolve_roles(df, columns)
+    if stratify is not None and stratify not in df.columns:
+        raise InputError(f"column '{stratify}' (for --stratify) not found in the metadata "
+                         f"(columns: {', '.join(df.columns)})")
+    ages = check_ages(df, roles.age) if roles.age else None
+    fractions = None if roles.split else parse_fractions(splits)
+    split_names = check_split_names(df[roles.split], roles.split) if roles.split else None
+    if roles.patient is not None and df[roles.patient].isna().any():
+        raise InputError(f"patient column '{roles.patient}' has {int(df[roles.patient].isna().sum())} "
+                         "missing value(s)")
+
+    files = match_images(df[roles.image], scan_images(images), roles.image)
+    _check_images(files, result)
+
+    if keep is not None:
+        mask = keep_mask(df[roles.image], files, read_keep_list(keep))
+        result.removed_by_keep = int((~mask).sum())
+        if not mask.any():
+            raise InputError("the keep-list keeps no image")
+        df = df[mask].reset_index(drop=True)
+        files = [f for f, m in zip(files, mask) if m]
+        ages = ages[mask.to_numpy()].reset_index(drop=True) if ages is not None else None
+
+    # ---- splits
+    if roles.split:
+        split = df[roles.split].astype(str).str.strip()
+        split_names = [n for n in split_names if (split == n).any()]
+        result.split_method = f"from the metadata column '{roles.split}'"
+    else:
+        names = _split_names(len(fractions))
+        split = patient_splits(df, patient_col=roles.patient, fractions=fractions, names=names, seed=seed,
+                               stratify=stratify)
+        empty = [n for n in names if not (split == n).any()]
+        if empty:
+            unit = "patients" if roles.patient else "images"
+            count = df[roles.patient].nunique() if roles.patient else len(df)
+            raise InputError(f"split '{empty[0]}' would be empty: too few {unit} ({count}) for fractions "
+                             f"{','.join(map(str, fractions))}; use fewer or larger fractions")
+        split_names = list(names)
+        by = f"patient ('{roles.patient}')" if roles.patient else "image (no patient column: a patient's " \
+             "images may fall in different splits)"
+        fr = "/".join(f"{f:g}" for f in fractions)
+        result.split_method = (f"random by {by}, fractions {fr}, seed {seed}"
+                               + (f", stratified by '{stratify}'" if stratify else ""))
+        if not roles.patient:
+            result.warnings.append("no patient column: splits are per image, so one patient's images may "
+                                   "fall in different splits (set --patient-col)")
+
+    # ---- columns
+    feats: dict[str, Any] = {IMAGE_COLUMN: datasets.Image()}
+    encoded: dict[str, list[Any]] = {}
+    card = pd.DataFrame(index=df.index)
+    if roles.patient:
+        pseudo = _pseudonyms(df[roles.patient], seed)
+        feats[PATIENT_COLUMN] = datasets.Value("string")
+        encoded[PATIENT_COLUMN] = pseudo.tolist()
+        card[PATIENT_COLUMN] = pseudo
+        result.pseudonymised = roles.patient
+        result.features[PATIENT_COLUMN] = "Value(string) — pseudonym"
+        result.patients_across_splits = patients_in_several_splits(
+            pd.DataFrame({"p": pseudo, "s": split}), split_col="s", patient_col="p")
+        if result.patients_across_splits:
+            result.warnings.append(f"{result.patients_across_splits} patient(s) have images in more than one "
+                                   "split (the metadata's split column is kept as given)")
+        for name in split_names:
+            result.patients[name] = suppressed_total(int(pseudo[split == name].nunique()))
+    explicit = {c: role for role, cols in columns.items() for c in cols}
+    for col in df.columns:
+        if col in (roles.image, roles.patient, roles.split):
+            if col == roles.image:
+                result.dropped_columns.append(col)
+            continue
+        if col in feats:
+            raise InputError(f"metadata column '{col}' clashes with the published '{col}' column; rename it")
+        if col == roles.age:
+            coded = top_code_ages(ages)
+            integral = coded.notna().all() and bool(np.all(np.mod(coded, 1) == 0))
+            feats[col] = datasets.Value("int64" if integral else "float64")
+            encoded[col] = coded.astype("int64").tolist() if integral else \
+                [None if pd.isna(v) else float(v) for v in coded]
+            result.features[col] = f"Value({'int64' if integral else 'float64'}) — age, top-coded at 90"
+            card[col] = coded
+            continue
+        if col not in explicit and (_PHI_NAME.search(col) or _looks_id(col, df[col])):
+            result.dropped_columns.append(col)
+            continue
+        spec = _feature_for(df[col], label=col in roles.labels or col.lower() in ("label", "labels"))
+        feats[col], encoded[col], result.features[col] = spec
+        card[col] = df[col]
+    card["split"] = split.to_numpy()
+    for name in split_names:
+        result.splits[name] = int((split == name).sum())
+    card_cols = {k: v for k, v in roles.as_card_columns().items() if v in card.columns and k != "split"}
+    if roles.patient:
+        card_cols["patient"] = PATIENT_COLUMN
+    card_cols["split"] = "split"
+    return _Plan(files=files, split=split.tolist(), split_names=split_names,
+                 features=datasets.Features(feats), columns=encoded, card_table=card, card_columns=card_cols)
+
+
+def _looks_id(name: str, s: pd.Series) -> bool:
+    """Name-based identifier check for every column; the uniqueness check only for text columns."""
+    import pandas as pd
+
+    from curate.privacy import looks_like_identifier
+
+    if looks_like_identifier(name):
+        return True
+    if pd.to_numeric(s, errors="coerce").notna().sum() == s.notna().sum():
+        return False  # numbers (e.g. a measurement) are not ids just because they are all different
+    return looks_like_identifier(name, s.astype(object))
+
+
+def _check_images(files: list[Path], result: PublishResult) -> None:
+    """Every file must be an image PIL can open (header only: fast); note embedded text metadata."""
+    require("PIL", "hub")
+    from PIL import Image, UnidentifiedImageError
+
+    tagged = 0
+    for i, f in enumerate(files):
+        try:
+            with Image.open(f) as im:
+                if any(k in im.info for k in ("exif", "comment")) or getattr(im, "text", None):
+                    tagged += 1
+        except (UnidentifiedImageError, OSError) as exc:
+            raise InputError(f"image of metadata line {i + 2} is not a readable image "
+                             f"({type(exc).__name__})") from exc
+    if tagged:
+        result.warnings.append(f"{tagged} image(s) carry embedded EXIF/text metadata, published unchanged; "
+                               "strip it first if it may identify a person")
+
+
+def _write_shards(plan: _Plan, data_dir: Path, max_bytes: int, result: PublishResult) -> dict[str, int]:
+    """Parquet shards ``data/<split>-0000k-of-0000n.parquet``; returns the arrow bytes per split."""
+    import datasets
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    nbytes: dict[str, int] = {}
+    counter = 0
+    was_disabled = datasets.are_progress_bars_disabled()
+    datasets.disable_progress_bars()
+    try:
+        for name in plan.split_names:
+            rows = [i for i, s in enumerate(plan.split) if s == name]
+            size = sum(plan.files[i].stat().st_size for i in rows)
+            n_shards = max(1, min(len(rows), math.ceil(size / max_bytes)))
+            nbytes[name] = 0
+            for k in range(n_shards):
+                part = rows[k * len(rows) // n_shards:(k + 1) * len(rows) // n_shards]
+                images = []
+                for i in part:
+                    counter += 1
+                    images.append({"bytes": plan.files[i].read_bytes(),
+                                   "path": f"image_{counter:06d}{plan.files[i].suffix.lower()}"})
+                cols: dict[str, list[Any]] = {IMAGE_COLUMN: images}
+                for col, values in plan.columns.items():
+                    cols[col] = [values[i] for i in part]
+                ds = datasets.Dataset.from_dict(cols, features=plan.features)
+                rel = f"data/{name}-{k:05d}-of-{n_shards:05d}.parquet"
+                ds.to_parquet(str(data_dir.parent / rel))
+                nbytes[name] += int(ds.data.nbytes)
+                result.shards.append(rel)
+    finally:
+        if not was_disabled:
+            datasets.enable_progress_bars()
+    return nbytes
+
+
+def _card_sections(result: PublishResult, decision_text: str) -> list[tuple[str, str]]:
+    """The "Publishing" section of the card: layout, splits, identifiers, keep-list, licence."""
+    lines = [decision_text, ""]
+    if result.card_only:
+        lines.append("This is a card-only repository: no images or per-image metadata are published here; "
+                     "obtain the data from the source under its own terms.")
+        return [("Publishing", "\n".join(lines))]
+    lines += [
+        "Data files: parquet shards under `data/`, one or more per split "
+        "(`data/<split>-0000k-of-0000n.parquet`); images are embedded in the `image` column.",
+        "",
+        f"Splits: {result.split_method}.",
+        "",
+        "| split | images | patients |",
+        "|---|---:|---:|",
+    ]
+    for name, n in result.splits.items():
+        lines.append(f"| {name} | {n:,} | {result.patients.get(name, 'not reported')} |")
+    lines += ["", "Patient counts below 11 are shown as `<11`."]
+    if result.pseudonymised:
+        lines += ["", "Identifiers: the original patient ids are replaced by sequential pseudonyms "
+                  "(`patient_0001`, ...) numbered in a random order; the mapping is not published."]
+    if result.dropped_columns:
+        lines += ["", f"Columns not published (identifiers or identifier-like): "
+                  f"{', '.join(f'`{c}`' for c in result.dropped_columns)}. Image file names are replaced by "
+                  "`image_000001.png`-style names."]
+    if any("top-coded" in v for v in result.features.values()):
+        lines += ["", "Ages of 90 and above are top-coded to 90 (HIPAA Safe Harbor)."]
+    if result.removed_by_keep is not None:
+        kept = sum(result.splits.values())
+        lines += ["", f"Deduplication: only the images in a `curate dedup` keep-list are published — "
+                  f"{result.removed_by_keep:,} of {result.rows_in_metadata:,} images were removed as "
+                  f"duplicates, {kept:,} kept."]
+    if result.patients_across_splits:
+        lines += ["", f"Warning: {result.patients_across_splits} patient(s) appear in more than one split."]
+    return [("Publishing", "\n".join(lines))]
+
+
+def _build_card_files(tmp: Path, dataset_id: str, result: PublishResult, plan: _Plan | None,
+                      catalog_dir: str | os.PathLike | None, sections: list[tuple[str, str]],
+                      nbytes: dict[str, int]) -> None:
+    """Run ``build_card`` on the published table, copy its files in, and add the hub's data config."""
+    from huggingface_hub import DatasetCard
+
+    from curate.cards.build import build_card
+
+    with tempfile.TemporaryDirectory(prefix="curate-publish-") as work:
+        work_dir = Path(work)
+        meta_path = None
+        if plan is not None:
+            meta_path = work_dir / "metadata.csv"
+            plan.card_table.to_csv(meta_path, index=False)
+        built = build_card(dataset_id, metadata=meta_path, out=work_dir / "card",
+                           columns=plan.card_columns if plan is not None else None,
+                           catalog_dir=catalog_dir, overwrite=True, extra_sections=sections)
+        for name in ("README.md", "croissant.json", "datasheet.md", "datasheet.html"):
+            src = Path(built.out) / name
+            if src.exists():
+                shutil.copy2(src, tmp / name)
+    if plan is None:
+        return
+    import json
+
+    card = DatasetCard.load(tmp / "README.md")
+    card.data["configs"] = [{
+        "config_name": "default",
+        "data_files": [{"split": n, "path": f"data/{n}-*"} for n in plan.split_names],
+    }]
+    card.data["dataset_info"] = {
+        "features": plan.features._to_yaml_list(),
+        "splits": [{"name": n, "num_bytes": nbytes.get(n, 0), "num_examples": result.splits[n]}
+                   for n in plan.split_names],
+    }
+    card.save(tmp / "README.md")
+    _add_croissant_distribution(tmp, plan, result)
+    json.loads((tmp / "croissant.json").read_text(encoding="utf-8"))  # still valid JSON
+
+
+def _add_croissant_distribution(tmp: Path, plan: _Plan, result: PublishResult) -> None:
+    """List the parquet shards (with sha256) in croissant.json's ``distribution``."""
+    import json
+
+    from curate._io import sha256_file, write_json_atomic
+
+    path = tmp / "croissant.json"
+    if not path.exists():
+        return
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    dist = [d for d in doc.get("distribution", []) or [] if isinstance(d, dict)]
+    for rel in result.shards:
+        dist.append({
+            "@type": "cr:FileObject",
+            "@id": rel,
+            "name": rel,
+            "contentUrl": rel,
+            "encodingFormat": "application/x-parquet",
+            "sha256": sha256_file(tmp / rel),
+        })
+    doc["distribution"] = dist
+    write_json_atomic(path, doc)
+
+
+def publish(
+    dataset_id: str,
+    *,
+    metadata: str | os.PathLike | None = None,
+    images: str | os.PathLike | None = None,
+    out: str | os.PathLike,
+    columns: dict[str, str | list[str]] | list[str] | None = None,
+    split_col: str | None = None,
+    patient_col: str | None = None,
+    image_col: str | None = None,
+    splits: str | tuple[float, ...] = (0.8, 0.1, 0.1),
+    seed: int = 0,
+    stratify: str | None = None,
+    keep: str | os.PathLike | None = None,
+    max_shard_size: str | int = "500MB",
+    card_only: bool = False,
+    catalog_dir: str | os.PathLike | None = None,
+    overwrite: bool = True,
+    push: str | None = None,
+    private: bool = False,
+    i_have_rights: bool = False,
+    api: Any | None = None,
+    token: str | None = None,
+    progress: bool = False,
+) -> PublishResult:
+    """Build the hub-ready folder ``out`` for catalog dataset ``dataset_id`` and optionally push it.
+
+    ``metadata`` (CSV/TSV/parquet/JSON lines, one row per image) and ``images`` (a folder) are required
+    unless ``card_only``. Column roles are inferred from common names or set with ``columns``
+    (``{"patient": "patient_id", "label": ["DR_ICDR"]}`` or ``["patient=patient_id", ...]``);
+    ``split_col`` / ``patient_col`` / ``image_col`` are shorthands. Without a split column, patient-level
+    splits are drawn with ``splits`` fractions and ``seed`` (:func:`curate.engine.splits.patient_splits`).
+    ``keep`` is a dedup keep-list (one image id per line): only those images are published.
+
+    With ``push="user/name"`` the folder is uploaded (:func:`curate.publish.push.push_folder`); the
+    licence guard runs first, before any file is read or any network call.
+
+    >>> import curate  # doctest: +SKIP
+    >>> curate.publish("MY-OPEN-SET", metadata="labels.csv", images="images/", out="hub/")  # doctest: +SKIP
+    """
+    from curate.catalog import load
+    from curate.publish.guard import check_upload
+
+    ds = load(catalog_dir).get(dataset_id)
+    out = Path(out)
+    specs = parse_column_specs(columns)
+    for role, col in (("split", split_col), ("patient", patient_col), ("image", image_col)):
+        if col:
+            if role in specs and specs[role] != [col]:
+                raise UsageError(f"--{role}-col and --column {role}=... disagree")
+            specs[role] = [col]
+    max_bytes = parse_size(max_shard_size)
+    if not card_only and (metadata is None or images is None):
+        raise UsageError("publishing data needs --metadata and --images (or pass --card-only for the "
+                         "documentation alone)")
+
+    decision = None
+    if push is not None:  # the guard, before any work and any network call
+        decision = check_upload(ds, with_images=not card_only, i_have_rights=i_have_rights)
+        if api is None:
+            from huggingface_hub import get_token
+
+            if not (token or get_token()):
+                raise UsageError("no Hugging Face token: run `hf auth login` or set HF_TOKEN")
+    if decision is None:
+        from curate.publish.guard import GuardDecision
+
+        decision = GuardDecision(ds.id, ds.licence.value, ds.access or "unknown", not card_only,
+                                 acknowledged=i_have_rights and (ds.access or "unknown") == "unknown")
+    require("datasets", "hub")
+
+    result = PublishResult(out=out, dataset_id=ds.id, card_only=card_only)
+    plan = None
+    if not card_only:
+        plan = _plan(result, metadata=metadata, images=images, columns=specs, splits=splits, seed=seed,
+                     stratify=stratify, keep=keep)
+    with _atomic(out, overwrite) as tmp:
+        nbytes = _write_shards(plan, tmp / "data", max_bytes, result) if plan is not None else {}
+        _build_card_files(tmp, ds.id, result, plan, catalog_dir, _card_sections(result, decision.statement()),
+                          nbytes)
+    if push is not None:
+        from curate.publish.push import push_folder
+
+        result.push = push_folder(out, push, dataset=ds, card_only=card_only, private=private,
+                                  i_have_rights=i_have_rights, api=api, token=token, progress=progress)
+    return result
+
+
+def _atomic(out: Path, overwrite: bool):
+    from curate._io import atomic_dir
+
+    return atomic_dir(out, overwrite=overwrite)

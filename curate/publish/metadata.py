@@ -1,0 +1,301 @@
+"""Read and check the per-image metadata and the image folder before anything is written.
+
+Everything here runs before the (long) encoding step, so a bad input fails in seconds with one line:
+a missing/empty/unreadable file, a ``--column`` naming a column that does not exist, non-numeric ages,
+images the metadata references but the folder lacks, and images in the folder the metadata does not
+describe. Messages name columns, counts and row numbers — never identifier values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from curate.errors import InputError, UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+#: File extensions published as images (what PIL, hence ``datasets.Image``, decodes).
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp")
+
+#: Roles a ``--column ROLE=COL`` may set; the same vocabulary as ``curate build-card``.
+ROLES = ("image", "patient", "age", "sex", "race", "ethnicity", "nationality", "device", "site", "split",
+         "label")
+
+#: Common column names per role, tried in order when the role is not set explicitly.
+_GUESSES: dict[str, tuple[str, ...]] = {
+    "image": ("image", "image_id", "image_name", "image_path", "file", "filename", "file_name", "path"),
+    "patient": ("patient", "patient_id", "patientid", "subject", "subject_id", "participant_id"),
+    "age": ("age", "patient_age", "age_years"),
+    "split": ("split",),
+}
+
+_SPLIT_NAME = re.compile(r"^\w+(\.\w+)*$")
+
+
+def read_metadata(path: str | Path) -> pd.DataFrame:
+    """CSV / TSV / parquet / JSON lines → a DataFrame of strings (parsed per column later).
+
+    Reading CSV as text keeps ids such as ``00123`` intact, so they still match file names.
+    """
+    import pandas as pd
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"metadata file '{p}' not found")
+    if p.is_dir():
+        raise InputError(f"metadata '{p}' is a folder, not a file")
+    if p.stat().st_size == 0:
+        raise InputError(f"metadata file '{p}' is empty")
+    suffix = p.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            df = pd.read_parquet(p)
+        elif suffix in (".jsonl", ".ndjson"):
+            df = pd.read_json(p, lines=True, dtype=False)
+        elif suffix == ".json":
+            df = pd.read_json(p, dtype=False)
+        else:
+            df = pd.read_csv(p, sep="\t" if suffix == ".tsv" else ",", dtype=str, keep_default_na=True)
+    except pd.errors.EmptyDataError as exc:
+        raise InputError(f"metadata file '{p}' is empty") from exc
+    except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as exc:
+        reason = getattr(exc, "strerror", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise InputError(f"cannot read metadata file '{p}': {reason}") from exc
+    except Exception as exc:  # pyarrow errors for corrupt parquet files
+        raise InputError(f"cannot read metadata file '{p}': {type(exc).__name__}") from exc
+    if len(df) == 0 or len(df.columns) == 0:
+        raise InputError(f"metadata file '{p}' has no rows")
+    df.columns = [str(c).strip() for c in df.columns]
+    if len(set(df.columns)) != len(df.columns):
+        raise InputError(f"metadata file '{p}' has duplicate column names")
+    return df.reset_index(drop=True)
+
+
+def parse_column_specs(specs: Iterable[str] | Mapping[str, str | list[str]] | None) -> dict[str, list[str]]:
+    """``["age=patient_age", "label=DR", "label=edema"]`` or a dict → ``{role: [columns]}``."""
+    out: dict[str, list[str]] = {}
+    if specs is None:
+        return out
+    items: list[tuple[str, str]] = []
+    if isinstance(specs, Mapping):
+        for role, cols in specs.items():
+            for c in [cols] if isinstance(cols, str) else cols:
+                items.append((str(role), str(c)))
+    else:
+        for spec in specs:
+            role, sep, col = str(spec).partition("=")
+            if not sep or not role.strip() or not col.strip():
+                raise UsageError(f"--column expects ROLE=COLUMN, e.g. age=patient_age (got '{spec}')")
+            items.append((role, col))
+    for role, col in items:
+        role = role.strip().lower()
+        role = "label" if role == "labels" else role
+        if role not in ROLES:
+            raise UsageError(f"unknown column role '{role}' (choose from {', '.join(ROLES)})")
+        for c in col.split(",") if role == "label" else [col]:
+            if c.strip():
+                out.setdefault(role, []).append(c.strip())
+    for role, cols in out.items():
+        if role != "label" and len(cols) > 1:
+            raise UsageError(f"column role '{role}' given twice ({', '.join(cols)})")
+    return out
+
+
+@dataclass
+class Roles:
+    """Which metadata column plays which part; ``None`` where absent."""
+
+    image: str
+    patient: str | None = None
+    age: str | None = None
+    split: str | None = None
+    labels: list[str] = field(default_factory=list)
+    other: dict[str, str] = field(default_factory=dict)  # sex, race, ... (passed on to the card)
+
+    def as_card_columns(self) -> dict[str, str]:
+        """Role → column mapping in ``build_card``'s vocabulary (for the published table)."""
+        cols = dict(self.other)
+        for role in ("patient", "age", "split"):
+            if getattr(self, role):
+                cols[role] = getattr(self, role)
+        return cols
+
+
+def resolve_roles(df: pd.DataFrame, columns: dict[str, list[str]], *, keep_split: bool = True) -> Roles:
+    """Explicit roles win; otherwise common names are tried. Every named column must exist."""
+    lower = {c.lower(): c for c in df.columns}
+    for role, cols in columns.items():
+        for c in cols:
+            if c not in df.columns:
+                raise InputError(
+                    f"column '{c}' (for {role}) not found in the metadata (columns: {', '.join(df.columns)})"
+                )
+
+    def pick(role: str) -> str | None:
+        if role in columns:
+            return columns[role][0]
+        for guess in _GUESSES.get(role, ()):
+            if guess in lower:
+                return lower[guess]
+        return None
+
+    image = pick("image")
+    if image is None:
+        raise InputError(
+            "no image column found in the metadata: name it with --column image=COL "
+            f"(columns: {', '.join(df.columns)})"
+        )
+    roles = Roles(image=image, patient=pick("patient"), age=pick("age"),
+                  split=pick("split") if keep_split or "split" in columns else None,
+                  labels=list(columns.get("label", [])))
+    for role in ("sex", "race", "ethnicity", "nationality", "device", "site"):
+        if role in columns:
+            roles.other[role] = columns[role][0]
+    used = [c for c in (roles.image, roles.patient, roles.age, roles.split) if c]
+    if len(set(used)) != len(used):
+        raise UsageError("one column cannot play two roles (image, patient, age, split)")
+    return roles
+
+
+def check_ages(df: pd.DataFrame, col: str) -> pd.Series:
+    """Numeric ages (NaN where missing); any other text is an error naming the first bad row."""
+    import pandas as pd
+
+    raw = df[col]
+    num = pd.to_numeric(raw, errors="coerce")
+    bad = num.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+    if bad.any():
+        first = int(bad.to_numpy().nonzero()[0][0]) + 2  # +1 header line, +1 one-based
+        raise InputError(
+            f"column '{col}' (age) has {int(bad.sum())} non-numeric value(s) (first at line {first}); "
+            "ages must be numbers of years"
+        )
+    if (num < 0).any():
+        raise InputError(f"column '{col}' (age) has negative values")
+    return num.astype(float)
+
+
+def check_split_names(values: pd.Series, col: str) -> list[str]:
+    """Split names must be present and valid hub split names (``train``, ``validation``, ``test`` ...)."""
+    if values.isna().any() or (values.astype(str).str.strip() == "").any():
+        raise InputError(f"split column '{col}' has {int(values.isna().sum())} missing value(s)")
+    names = sorted(values.astype(str).str.strip().unique(), key=_split_order)
+    bad = [n for n in names if not _SPLIT_NAME.match(n)]
+    if bad:
+        raise InputError(f"split column '{col}' has names the hub rejects: {', '.join(bad)} "
+                         "(use letters, digits and underscores)")
+    return names
+
+
+def _split_order(name: str) -> tuple[int, str]:
+    order = {"train": 0, "validation": 1, "valid": 1, "val": 1, "dev": 1, "test": 2}
+    return (order.get(name.lower(), 3), name)
+
+
+def scan_images(folder: str | Path) -> dict[str, Path]:
+    """Every image file under ``folder`` (recursively, hidden files skipped), keyed by relative POSIX path."""
+    root = Path(folder)
+    if not root.exists():
+        raise InputError(f"images folder '{root}' not found")
+    if not root.is_dir():
+        raise InputError(f"--images '{root}' is not a folder")
+    found: dict[str, Path] = {}
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS:
+            found[rel.as_posix()] = p
+    if not found:
+        raise InputError(f"images folder '{root}' holds no images ({', '.join(IMAGE_EXTENSIONS)})")
+    return found
+
+
+def match_images(refs: pd.Series, on_disk: dict[str, Path], col: str) -> list[Path]:
+    """Map each metadata reference to its file: by relative path, then file name, then name without
+    extension (BRSET's ``image_id`` column holds ``img00001`` for ``img00001.jpg``).
+
+    Raises when a referenced image is missing, when a name is ambiguous, when two rows name one file,
+    and when the folder holds images the metadata does not describe.
+    """
+    by_name: dict[str, list[str]] = {}
+    by_stem: dict[str, list[str]] = {}
+    for rel in on_disk:
+        name = rel.rsplit("/", 1)[-1]
+        by_name.setdefault(name, []).append(rel)
+        by_stem.setdefault(name.rsplit(".", 1)[0], []).append(rel)
+    if refs.isna().any():
+        raise InputError(f"image column '{col}' has {int(refs.isna().sum())} empty value(s)")
+    chosen: list[str] = []
+    missing: list[int] = []
+    ambiguous = 0
+    for i, ref in enumerate(refs.astype(str).str.strip().str.replace("\\", "/", regex=False)):
+        ref = ref.removeprefix("./")
+        if ref in on_disk:
+            chosen.append(ref)
+            continue
+        hits = by_name.get(ref) or by_stem.get(ref) or by_stem.get(ref.rsplit("/", 1)[-1].rsplit(".", 1)[0])
+        if not hits:
+            missing.append(i)
+            chosen.append("")
+        elif len(hits) > 1:
+            ambiguous += 1
+            chosen.append("")
+        else:
+            chosen.append(hits[0])
+    if missing:
+        raise InputError(
+            f"{len(missing)} image(s) named in column '{col}' are missing from the images folder "
+            f"(first at metadata line {missing[0] + 2})"
+        )
+    if ambiguous:
+        raise InputError(f"{ambiguous} image name(s) in column '{col}' match several files in the images "
+                         "folder; use paths relative to the folder")
+    if len(set(chosen)) != len(chosen):
+        raise InputError(f"{len(chosen) - len(set(chosen))} row(s) of the metadata name an image "
+                         "that another row already names")
+    extra = len(on_disk) - len(set(chosen))
+    if extra:
+        raise InputError(
+            f"{extra} image(s) in the images folder are not in the metadata; add rows for them or move "
+            "them out of the folder"
+        )
+    return [on_disk[c] for c in chosen]
+
+
+def read_keep_list(path: str | Path) -> list[str]:
+    """A dedup keep-list: one id per line; blank lines and ``#`` comments are skipped."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"keep-list '{p}' not found")
+    try:
+        lines = p.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read keep-list '{p}': {getattr(exc, 'strerror', None) or exc}") from exc
+    ids = [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    if not ids:
+        raise InputError(f"keep-list '{p}' is empty")
+    return ids
+
+
+def keep_mask(refs: pd.Series, files: list[Path], keep: list[str]) -> pd.Series:
+    """Rows whose image id (the metadata value, its file name or its name without extension) is kept."""
+    import pandas as pd
+
+    wanted = set(keep)
+    keys = [
+        {str(r), str(r).rsplit("/", 1)[-1], f.name, f.stem}
+        for r, f in zip(refs.astype(str).str.strip(), files)
+    ]
+    mask = pd.Series([bool(k & wanted) for k in keys], index=refs.index)
+    matched: set[str] = set().union(*(k & wanted for k in keys)) if keys else set()
+    unmatched = len(wanted - matched)
+    if unmatched:
+        raise InputError(f"{unmatched} of {len(wanted)} id(s) in the keep-list match no image in the "
+                         "metadata (was it made from another dataset?)")
+    return mask
