@@ -1,0 +1,173 @@
+"""curate report: numbers against independent computations, self-containment, formats, errors."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from geo_fixtures import COLLECTION, RECORDS, write_catalog
+
+
+@pytest.fixture(scope="module")
+def catdir(tmp_path_factory):
+    return write_catalog(tmp_path_factory.mktemp("report-catalog"))
+
+
+@pytest.fixture(scope="module")
+def context(catdir):
+    import curate
+    from curate.report import report_context
+
+    cat = curate.catalog.load(catdir).filter(collection=COLLECTION)
+    return report_context(catalog=cat, collection=COLLECTION, command="test")
+
+
+@pytest.fixture(scope="module")
+def html(catdir, tmp_path_factory):
+    from conftest import invoke
+
+    out = tmp_path_factory.mktemp("rep") / "report.html"
+    res = invoke("--catalog", str(catdir), "report", "--collection", COLLECTION, "--out", str(out))
+    assert res.exit_code == 0, res.stderr
+    return out.read_text(encoding="utf-8")
+
+
+def test_totals(context):
+    images = [r[3] for r in RECORDS if r[3] is not None]
+    patients = [r[4] for r in RECORDS if r[4] is not None]
+    t = context["totals"]
+    assert t["datasets"] == len(RECORDS)
+    assert t["images"] == sum(images) and t["images_reported"] == len(images)
+    assert t["patients"] == sum(patients) and t["patients_reported"] == len(patients)
+    assert t["multinational_datasets"] == sum(1 for r in RECORDS if r[2])
+    assert t["countries"] == 3  # BRA, NOR, USA
+
+
+def test_access_demographics_modality_language(context):
+    total = sum(r[3] or 0 for r in RECORDS)
+    sec = context["catalog"]
+    from curate.catalog import access_for_licence
+
+    for row in sec["access"]:
+        members = [r for r in RECORDS if access_for_licence(r[6]) == row["label"]]
+        assert row["datasets"] == len(members)
+        assert row["images"] == sum(r[3] or 0 for r in members)
+        assert row["share"] == pytest.approx(row["images"] / total)
+    assert sum(r["datasets"] for r in sec["access"]) == len(RECORDS)
+    for row in sec["demographics"]:
+        members = [r for r in RECORDS if row["label"] in r[7]]
+        assert row["datasets"] == len(members), row["label"]
+        assert row["dataset_share"] == pytest.approx(len(members) / len(RECORDS))
+        assert row["share"] == pytest.approx(sum(r[3] or 0 for r in members) / total)
+    assert sec["demographics_none"]["datasets"] == sum(1 for r in RECORDS if not r[7])
+    mods = {r["label"]: r for r in sec["modality"]}
+    assert mods["cxr"]["datasets"] == 3 and mods["cxr"]["images"] == 23000
+    langs = {r["label"]: r["datasets"] for r in sec["language"]}
+    assert langs["Portuguese (pt)"] == 2 and langs["English (en)"] == 3
+    assert langs["Not reported by the source"] == 1
+
+
+def test_groups_and_concentration(context):
+    groups = {g["key"]: {r["label"]: r for r in g["rows"]} for g in context["groups"]}
+    assert groups["north_south"]["Global South"]["images"] == 4000
+    assert groups["north_south"]["Global North"]["images"] == 20000
+    assert groups["income_group"]["Upper middle income"]["datasets"] == 2
+    assert groups["continent"]["South America"]["share"] == pytest.approx(4000 / 31900)
+    c = context["concentration"]
+    assert c["hhi"] == pytest.approx((100 / 6) ** 2 + (500 / 6) ** 2)
+    assert c["top3"][:2] == ["Norway", "Brazil"]
+
+
+def test_compute_table_matches_review_text(seeds_dir, context):
+    text = (seeds_dir / "queiroz2025-fair-foundation-models-review.txt").read_text(encoding="utf-8")
+    para = next(line for line in text.splitlines() if "Top500" in line and "North America holds" in line)
+    printed = dict(re.findall(r"(North America|Europe|Asia) (?:holds )?(\d+\.\d)%", para))
+    m = re.search(r"South America and Oceania represent just (\d+\.\d)% and (\d+\.\d)%", para)
+    printed["South America"], printed["Oceania"] = m.group(1), m.group(2)
+    rows = {r["region"]: r for r in context["compute"]["rows"]}
+    for region, pct in printed.items():
+        assert rows[region]["share_pct"] == float(pct)
+        assert rows[region]["as_printed"] == f"{pct}%"
+    assert "Africa" in para and rows["Africa"]["share_pct"] == 0
+    assert context["compute"]["source"] == "queiroz2025"
+
+
+def test_html_is_self_contained(html):
+    assert html.startswith("<!DOCTYPE html>")
+    assert not re.search(r"<script[^>]*\ssrc=", html)
+    assert not re.search(r"<link[^>]*stylesheet", html)
+    assert not re.search(r"<(img|iframe|source|video|audio)[^>]*\ssrc=\"?https?:", html)
+    assert "@import" not in html and "url(http" not in html
+    assert html.count("<svg") >= 4  # map + 3 charts
+    assert 'id="map"' in html and "document.body.dataset.ready" in html
+
+
+def test_html_sections_links_and_provenance(html, catdir):
+    import curate
+    from curate._version import __version__
+    from curate.report import catalog_hash
+
+    for heading in ("Totals", "Shares by country", "Concentration", "Licence openness",
+                    "Demographic reporting", "Modality mix", "Language of reports", "Compute context",
+                    "Datasets", "Provenance"):
+        assert heading in html, heading
+    for label in ("World Bank income group", "Global North / South (UNCTAD)", "UN region", "Continent"):
+        assert label in html
+    assert "UNCTADstat" in html and "FY2026" in html
+    for rid, *_ in RECORDS:
+        assert f'href="https://example.org/{rid.lower()}"' in html
+    cat = curate.catalog.load(catdir).filter(collection=COLLECTION)
+    assert catalog_hash(cat) in html
+    assert f"curate version: {__version__}" in html
+    assert "Herfindahl" in html
+
+
+def test_small_patient_counts_suppressed(html):
+    # GEO-B reports 5 patients: shown as <11 in the dataset table, never as 5
+    row = re.search(r"GEO-B</a>.*?</tr>", html, flags=re.S).group(0)
+    assert "&lt;11" in row
+    assert not re.search(r">\s*5\s*<", row)
+
+
+def test_markdown_report(cli, catdir, tmp_path):
+    out = tmp_path / "report.md"
+    res = cli("--catalog", catdir, "report", "--collection", COLLECTION, "--out", out)
+    assert res.exit_code == 0, res.stderr
+    md = out.read_text(encoding="utf-8")
+    assert md.startswith("# Geographic representation")
+    assert "](data:image/svg+xml;base64," in md
+    assert "| Brazil | BRA | 2 | 4,000 |" in md
+    assert "| North America | 55.6% |" in md
+
+
+def test_report_from_file(cli, tmp_path):
+    src = tmp_path / "mine.csv"
+    src.write_text("country,images,patients,dataset\nKenya,100,40,a\nBrazil,300,,b\nMultinational,50,,c\n",
+                   encoding="utf-8")
+    out = tmp_path / "r.html"
+    res = cli("report", "--from", src, "--out", out)
+    assert res.exit_code == 0, res.stderr
+    html = out.read_text(encoding="utf-8")
+    assert "Not reported by the input file" in html
+    assert "input file sha256" in html
+    assert "Kenya" in html and "Global South" in html
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "msg"),
+    [
+        (["--format", "pdf"], 2, "--format must be html or md"),
+        (["--collection", "nothing-here"], 1, "no datasets match --collection nothing-here"),
+    ],
+)
+def test_report_errors(cli, tmp_path, args, code, msg):
+    out = tmp_path / "r.html"
+    res = cli("report", "--out", out, *args)
+    assert res.exit_code == code and msg in res.stderr
+    assert not out.exists()
+
+
+def test_report_missing_directory(cli, tmp_path):
+    res = cli("report", "--out", tmp_path / "missing" / "r.html")
+    assert res.exit_code == 1 and "does not exist" in res.stderr
+    assert list(tmp_path.iterdir()) == []
