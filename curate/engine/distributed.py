@@ -67,7 +67,7 @@ def dask_client(address: str, *, n_workers: int | None = None, processes: bool =
 
         workers = n_workers or max(2, min(4, os.cpu_count() or 2))
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+                          dashboard_address=":0") as cluster, Client(cluster) as client:
             yield client
         return
     try:
