@@ -25,6 +25,8 @@ _LAZY: dict[str, str] = {
     "publish": "curate.publish.folder:publish",
     "audit": "curate.audits.run:audit",
     "probe": "curate.audits.probes:probe",
+    "build_map": "curate.geo.build:build_map",
+    "write_report": "curate.report:write_report",
     # <more lazy exports>
 }
 
