@@ -6,6 +6,7 @@
 ['BRA']
 """
 
+from curate.catalog.collections import Collection
 from curate.catalog.licences import access_for_licence, hf_license_id
 from curate.catalog.schema import (
     ACCESS_CLASSES,
@@ -27,6 +28,7 @@ __all__ = [
     "MODALITIES",
     "SEEDS",
     "Catalog",
+    "Collection",
     "Conflict",
     "Dataset",
     "Fact",

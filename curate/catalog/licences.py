@@ -12,6 +12,7 @@ _OPEN = (
     r"CC0-1\.0",
     r"CC-BY(-\d\.\d)?",  # a table may print the licence without its version ("CC BY")
     r"CC-BY-SA(-\d\.\d)?",
+    r"CC[- ]BY \(version not stated.*\)",
     r"MIT",
     r"Apache-2\.0",
     r"BSD-\d-Clause",
@@ -20,13 +21,14 @@ _OPEN = (
     r"CDLA-Permissive-\d\.\d",
     r"OpenRAIL.*",
 )
-_NONCOMMERCIAL = (r"CC-BY-NC(-SA|-ND)?(-\d\.\d)?",)
+_NONCOMMERCIAL = (r"CC-BY-NC(-SA|-ND)?(-\d\.\d)?", r".*\bnon-?commercial\b.*")
 _CREDENTIALED = (r"PhysioNet Credentialed Health Data License.*",)
 _RESTRICTED = (
     r"PhysioNet Restricted Health Data License.*",
     r".*Research Use Agreement.*",
     r".*Data Use Agreement.*",
     r"Restricted.*",
+    r"Not publicly released.*",
     r".*on request.*",
     r".*application.*",
 )

@@ -164,7 +164,9 @@ class AgeStats(_Strict):
         if self.median is not None:
             parts.append(f"median {self.median:g}")
         if self.min is not None or self.max is not None:
-            parts.append(f"range {self.min if self.min is not None else '?'}–{self.max if self.max is not None else '?'}")
+            lo = "?" if self.min is None else f"{self.min:g}"
+            hi = "?" if self.max is None else f"{self.max:g}"
+            parts.append(f"range {lo}–{hi}")
         return ", ".join(parts) or "reported"
 
 
@@ -245,7 +247,8 @@ class Dataset(_Strict):
             fact = getattr(self, name)
             if fact is not None and fact.source not in known:
                 raise ValueError(
-                    f"{name}.source: '{fact.source}' is not a key of references (or a seed: {', '.join(SEEDS)})"
+                    f"{name}.source: '{fact.source}' is not a key of references "
+                    f"(or a seed: {', '.join(SEEDS)})"
                 )
         for i, c in enumerate(self.conflicts):
             if c.field not in FACT_FIELDS:
