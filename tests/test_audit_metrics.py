@@ -222,10 +222,8 @@ def _coverage(clustered: bool, patient_level: bool, sims=200, B=200, n_pat=100, 
     hits = 0
     units = np.repeat(np.arange(n_pat), per)
     for _ in range(sims):
-        if clustered:  # all images of a patient share the outcome: strongly correlated within patient
-            det = np.repeat(rng.random(n_pat) < tpr, per)
-        else:
-            det = rng.random(n_pat * per) < tpr
+        # clustered: all images of a patient share the outcome (strongly correlated within a patient)
+        det = np.repeat(rng.random(n_pat) < tpr, per) if clustered else rng.random(n_pat * per) < tpr
         y = np.ones(n_pat * per)
         score = det.astype(float)
         if patient_level:
