@@ -27,6 +27,7 @@ _LAZY: dict[str, str] = {
     "probe": "curate.audits.probes:probe",
     "build_map": "curate.geo.build:build_map",
     "write_report": "curate.report:write_report",
+    "build_card": "curate.cards.build:build_card",
     # <more lazy exports>
 }
 

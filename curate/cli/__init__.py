@@ -34,6 +34,7 @@ _MODULES = [
     "embed",
     "publish",
     "audit",
+    "cards",
     # <more command modules>
 ]
 

@@ -1,0 +1,212 @@
+"""``build_card``: one dataset → datasheet (Markdown + HTML), Hugging Face card, Croissant RAI record.
+
+Inputs are checked (record, metadata file, column roles) before anything is written, and the output folder
+is written through :func:`curate._io.atomic_dir`, so a failure never leaves a half-written folder.
+
+>>> import curate
+>>> build = curate.build_card("BRSET", out="/tmp/brset-card")        # doctest: +SKIP
+>>> sorted(p.name for p in build.paths.values())                     # doctest: +SKIP
+['README.md', 'croissant.json', 'datasheet.html', 'datasheet.md']
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from curate.errors import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    from huggingface_hub import DatasetCard
+
+    from curate.cards.composition import Composition
+    from curate.cards.context import CardContext, Section
+    from curate.cards.provenance import Provenance
+    from curate.catalog import Catalog, Dataset
+
+#: Output file names, by role.
+FILES: dict[str, str] = {
+    "datasheet_md": "datasheet.md",
+    "datasheet_html": "datasheet.html",
+    "hub_card": "README.md",
+    "croissant": "croissant.json",
+}
+EPOCH_FILE = ".source_date_epoch"
+DEFAULT_GALLERY = Path("cards")
+
+
+@dataclass
+class CardBuild:
+    """What :func:`build_card` wrote: the folder, each file, and the rendered objects."""
+
+    out: Path
+    paths: dict[str, Path]
+    dataset: Dataset
+    composition: Composition | None
+    datasheet_md: str
+    hub_card: DatasetCard
+    croissant: dict
+    provenance: Provenance | None = None
+    context: CardContext | None = field(default=None, repr=False)
+
+
+@dataclass
+class _Rendered:
+    ctx: CardContext
+    texts: dict[str, str]
+    hub_card: Any
+    croissant: dict
+
+
+def _render(ds: Dataset, catalog: Catalog, *, composition: Composition | None,
+            sections: list[Section], parameters: dict[str, Any], epoch: int | None) -> _Rendered:
+    from curate._io import sha256_file
+    from curate.cards.context import build_context
+    from curate.cards.croissant import build_croissant, dumps
+    from curate.cards.datasheet import datasheet_html, render_datasheet
+    from curate.cards.hubcard import render_hubcard
+    from curate.cards.provenance import make_provenance
+
+    inputs = []
+    origin = catalog.origins.get(ds.id)
+    if origin is not None and Path(origin).is_file():
+        inputs.append({"role": "catalog record", "name": Path(origin).name, "sha256": sha256_file(origin)})
+    if composition is not None:
+        inputs.append({"role": "metadata", "name": composition.source, "sha256": composition.sha256})
+    prov = make_provenance(ds, catalog, inputs=inputs, parameters=parameters, epoch=epoch)
+    ctx = build_context(ds, catalog, composition=composition, provenance=prov, extra_sections=sections)
+    md = render_datasheet(ctx)
+    card = render_hubcard(ctx)
+    croissant = build_croissant(ctx)
+    texts = {
+        "datasheet_md": md,
+        "datasheet_html": datasheet_html(md, f"Datasheet: {ds.name} ({ds.id})"),
+        "hub_card": str(card),
+        "croissant": dumps(croissant),
+    }
+    return _Rendered(ctx, texts, card, croissant)
+
+
+def _write(folder: Path, rendered: _Rendered) -> None:
+    for key, name in FILES.items():
+        text = rendered.texts[key]
+        (folder / name).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+
+
+def build_card(
+    dataset_id: str,
+    *,
+    metadata: str | os.PathLike | pd.DataFrame | None = None,
+    out: str | os.PathLike | None = None,
+    columns: Mapping[str, Any] | Iterable[str] | None = None,
+    catalog_dir: str | os.PathLike | None = None,
+    overwrite: bool = True,
+    extra_sections: Iterable[Section | tuple[str, str]] | None = None,
+) -> CardBuild:
+    """Build the datasheet, hub card and Croissant record of one catalog dataset into ``out``.
+
+    Parameters
+    ----------
+    dataset_id: catalog id or alias (case-insensitive); unknown ids raise with suggestions.
+    metadata: optional per-image metadata (CSV/TSV/parquet path, or a DataFrame) for measured composition.
+    out: output folder (default ``cards/<ID>``); replaced atomically.
+    columns: explicit column roles, ``{"age": "patient_age"}`` or ``["age=patient_age"]``.
+    catalog_dir: a folder of your own catalog YAML files merged over the built-in catalog.
+    overwrite: replace an existing output folder written by curate (default True).
+    extra_sections: ``(title, markdown)`` pairs or :class:`~curate.cards.context.Section` objects
+        appended to the datasheet and the hub card (e.g. the engine's "Curation" findings).
+    """
+    from curate.cards.composition import measure_composition, parse_column_specs
+    from curate.cards.context import as_sections
+    from curate.catalog import load
+
+    catalog = load(catalog_dir)
+    ds = catalog.get(dataset_id)
+    sections = as_sections(extra_sections)
+    explicit = parse_column_specs(columns)
+    composition = None
+    if metadata is not None:
+        composition = measure_composition(metadata, explicit)
+    elif explicit:
+        raise UsageError("--column sets roles of a metadata file: give it with --metadata FILE")
+    parameters = {"columns": explicit} if explicit else {}
+    rendered = _render(ds, catalog, composition=composition, sections=sections, parameters=parameters,
+                       epoch=None)
+    target = Path(out) if out is not None else DEFAULT_GALLERY / ds.id
+    from curate._io import atomic_dir
+
+    with atomic_dir(target, overwrite=overwrite) as tmp:
+        _write(tmp, rendered)
+    return CardBuild(
+        out=target,
+        paths={k: target / name for k, name in FILES.items()},
+        dataset=ds,
+        composition=composition,
+        datasheet_md=rendered.texts["datasheet_md"],
+        hub_card=rendered.hub_card,
+        croissant=rendered.croissant,
+        provenance=rendered.ctx.provenance,
+        context=rendered.ctx,
+    )
+
+
+def gallery_epoch(out: str | os.PathLike) -> int:
+    """The gallery's build time: ``$SOURCE_DATE_EPOCH``, else the one stored in ``out``, else now."""
+    from curate.cards.provenance import ENV_EPOCH, parse_epoch
+
+    env = parse_epoch(os.environ.get(ENV_EPOCH))
+    if env is not None:
+        return env
+    stored = Path(out) / EPOCH_FILE
+    if stored.is_file():
+        value = parse_epoch(stored.read_text(encoding="utf-8").strip())
+        if value is not None:
+            return value
+    return int(time.time())
+
+
+def build_all(
+    out: str | os.PathLike = DEFAULT_GALLERY,
+    *,
+    catalog_dir: str | os.PathLike | None = None,
+    overwrite: bool = True,
+    epoch: int | None = None,
+) -> dict[str, CardBuild]:
+    """Build every catalog dataset into ``out/<ID>/`` plus ``out/index.md`` (the gallery), atomically.
+
+    The build time is fixed (``epoch``, else ``$SOURCE_DATE_EPOCH``, else the value stored in
+    ``out/.source_date_epoch``) and stored back, so rebuilding an unchanged catalog is byte-identical.
+    """
+    from curate._io import MARKER, atomic_dir
+    from curate.cards._render import render
+    from curate.catalog import load
+
+    catalog = load(catalog_dir)
+    when = epoch if epoch is not None else gallery_epoch(out)
+    target = Path(out)
+    rendered = {ds.id: _render(ds, catalog, composition=None, sections=[], parameters={}, epoch=when)
+                for ds in catalog}
+    builds: dict[str, CardBuild] = {}
+    with atomic_dir(target, overwrite=overwrite) as tmp:
+        for ds in catalog:
+            sub = tmp / ds.id
+            sub.mkdir()
+            _write(sub, rendered[ds.id])
+            (sub / MARKER).write_text("written by curate; safe to replace with a newer build\n")
+            r = rendered[ds.id]
+            builds[ds.id] = CardBuild(
+                out=target / ds.id, paths={k: target / ds.id / n for k, n in FILES.items()}, dataset=ds,
+                composition=None, datasheet_md=r.texts["datasheet_md"], hub_card=r.hub_card,
+                croissant=r.croissant, provenance=r.ctx.provenance, context=r.ctx,
+            )
+        (tmp / EPOCH_FILE).write_text(f"{when}\n", encoding="utf-8")
+        contexts = {k: v.ctx for k, v in rendered.items()}
+        index = render("index.md.j2", datasets=list(catalog), contexts=contexts,
+                       files=FILES, epoch=when)
+        (tmp / "index.md").write_text(index, encoding="utf-8")
+    return builds

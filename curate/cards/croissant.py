@@ -1,0 +1,197 @@
+"""Croissant 1.0 JSON-LD with the Responsible-AI (RAI 1.0) vocabulary, filled from the card model.
+
+Croissant: https://docs.mlcommons.org/croissant/docs/croissant-spec.html ; RAI extension:
+https://docs.mlcommons.org/croissant/docs/croissant-rai-spec.html (namespace
+``http://mlcommons.org/croissant/RAI/``; properties such as ``rai:dataCollection``,
+``rai:dataCollectionTimeFrame``, ``rai:dataBiases``, ``rai:dataLimitations``, ``rai:dataUseCases``,
+``rai:dataSocialImpact``, ``rai:personalSensitiveInformation``, ``rai:dataReleaseMaintenancePlan``).
+
+Without a metadata file the record is metadata-only (``distribution: []``, no record sets), which
+``mlcroissant`` validates offline. With one, the file is described as a ``cr:FileObject`` (name and sha256,
+never its content) and its columns as a ``cr:RecordSet``. Provenance goes in schema.org
+``additionalProperty`` values. Built with plain dicts: mlcroissant is only needed to *check* the output.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from curate.cards.context import NOT_REPORTED, RECORD
+
+if TYPE_CHECKING:  # pragma: no cover
+    from curate.cards.context import CardContext
+
+CONFORMS_TO = ["http://mlcommons.org/croissant/1.0", "http://mlcommons.org/croissant/RAI/1.0"]
+
+#: The standard Croissant 1.0 @context (as written by mlcroissant), with the RAI prefix.
+CONTEXT: dict[str, Any] = {
+    "@language": "en",
+    "@vocab": "https://schema.org/",
+    "citeAs": "cr:citeAs",
+    "column": "cr:column",
+    "conformsTo": "dct:conformsTo",
+    "cr": "http://mlcommons.org/croissant/",
+    "rai": "http://mlcommons.org/croissant/RAI/",
+    "data": {"@id": "cr:data", "@type": "@json"},
+    "dataType": {"@id": "cr:dataType", "@type": "@vocab"},
+    "dct": "http://purl.org/dc/terms/",
+    "equivalentProperty": "cr:equivalentProperty",
+    "examples": {"@id": "cr:examples", "@type": "@json"},
+    "extract": "cr:extract",
+    "field": "cr:field",
+    "fileProperty": "cr:fileProperty",
+    "fileObject": "cr:fileObject",
+    "fileSet": "cr:fileSet",
+    "format": "cr:format",
+    "includes": "cr:includes",
+    "isLiveDataset": "cr:isLiveDataset",
+    "jsonPath": "cr:jsonPath",
+    "key": "cr:key",
+    "md5": "cr:md5",
+    "parentField": "cr:parentField",
+    "path": "cr:path",
+    "recordSet": "cr:recordSet",
+    "references": "cr:references",
+    "regex": "cr:regex",
+    "repeated": "cr:repeated",
+    "replace": "cr:replace",
+    "samplingRate": "cr:samplingRate",
+    "sc": "https://schema.org/",
+    "separator": "cr:separator",
+    "source": "cr:source",
+    "subField": "cr:subField",
+    "transform": "cr:transform",
+}
+
+_DTYPES = {"integer": "sc:Integer", "float": "sc:Float", "boolean": "sc:Boolean", "datetime": "sc:Date",
+           "text": "sc:Text"}
+
+
+def _licence(value: str) -> str:
+    """SPDX ids as their spdx.org URL (Croissant's recommendation); named terms as text."""
+    from curate.catalog.licences import hf_license_id
+
+    if hf_license_id(value) not in ("other", "unknown"):
+        return f"https://spdx.org/licenses/{value}.html"
+    return value
+
+
+def _text(answer) -> str:
+    return answer.plain()
+
+
+def _collection(ctx: CardContext) -> str:
+    a = ctx.answers
+    parts = [f"Modality: {_text(a['modality'])}", f"Anatomy: {_text(a['anatomy'])}",
+             f"Countries: {_text(a['countries'])}"]
+    parts.append(f"Institutions: {_text(a['institutions'])}")
+    parts.append(f"Collection years: {_text(a['years_collected'])}")
+    if ctx.composition is not None and ctx.composition.role("device"):
+        parts.append(f"Acquisition devices are recorded in column '{ctx.composition.role('device')}' of "
+                     f"{ctx.composition.source}.")
+    return " ".join(p if p.endswith(".") else p + "." for p in parts)
+
+
+def _missing_data(ctx: CardContext) -> str | None:
+    comp = ctx.composition
+    if comp is None:
+        return None
+    cols = [f"{c.name}: {c.missing} ({c.missing_pct})" for c in comp.columns if c.missing not in ("0",)]
+    if not cols:
+        return f"No missing values in {comp.source}."
+    head = f"Missing values per column in {comp.source} (counts below 11 suppressed): "
+    return head + "; ".join(cols) + "."
+
+
+def build_croissant(ctx: CardContext) -> dict[str, Any]:
+    """The Croissant JSON-LD record (a dict ready for ``json.dump``)."""
+    ds = ctx.dataset
+    a = ctx.answers
+    rep = ctx.representation
+    doc: dict[str, Any] = {
+        "@context": CONTEXT,
+        "@type": "sc:Dataset",
+        "conformsTo": CONFORMS_TO,
+        "name": ds.name,
+        "alternateName": [ds.id, *ds.aliases],
+        "description": " ".join((ds.description or ds.name).split()),
+        "license": _licence(ds.licence.value),
+        "keywords": ["medical imaging", *ds.modalities, ds.anatomy.value,
+                     *[c["name"] for c in rep.countries], f"access: {rep.access}"],
+    }
+    if ds.url:
+        doc["url"] = ds.url
+    if ds.doi:
+        doc["sameAs"] = [f"https://doi.org/{ds.doi}"]
+    if ds.citation:
+        doc["citeAs"] = " ".join(ds.citation.split())
+    if ds.language:
+        doc["inLanguage"] = list(ds.language)
+    if ds.institutions:
+        doc["creator"] = [{"@type": "sc:Organization", "name": n} for n in ds.institutions]
+
+    # ---- Responsible AI -------------------------------------------------------------------------------
+    doc["rai:dataCollection"] = _collection(ctx)
+    if ds.years_collected is not None:
+        yr = ds.years_collected.value
+        doc["rai:dataCollectionTimeFrame"] = [str(yr.start), str(yr.end if yr.end is not None else yr.start)]
+    missing = _missing_data(ctx)
+    if missing:
+        doc["rai:dataCollectionMissingData"] = missing
+    doc["rai:dataAnnotationProtocol"] = [f"Labels: {_text(a['labels'])}"]
+    doc["rai:dataPreprocessingProtocol"] = [f"{NOT_REPORTED}."]
+    doc["rai:dataBiases"] = list(ctx.biases)
+    doc["rai:dataLimitations"] = list(ctx.limitations)
+    doc["rai:dataUseCases"] = list(ctx.uses) or [f"{NOT_REPORTED}."]
+    doc["rai:dataSocialImpact"] = f"{NOT_REPORTED}."
+    pii = [f"Health data: medical images ({', '.join(ds.modalities)})."]
+    pii += [f"Demographic attribute: {d} (source: {a['demographics_reported'].source})."
+            for d in rep.demographics_reported]
+    doc["rai:personalSensitiveInformation"] = pii
+    doc["rai:dataReleaseMaintenancePlan"] = f"{NOT_REPORTED}."
+
+    # ---- provenance ----------------------------------------------------------------------------------
+    if ctx.provenance is not None:
+        p = ctx.provenance.to_dict()
+        props = [
+            ("curate:version", p["curate_version"]),
+            ("curate:generated", p["generated"]),
+            ("curate:catalogRecordSha256", p["catalog_record_sha256"]),
+            ("curate:catalogSha256", p["catalog_sha256"]),
+            ("curate:parameters", json.dumps(p["parameters"], sort_keys=True, ensure_ascii=False)),
+        ]
+        props += [(f"curate:input:{i['role']}", f"{i['name']} sha256:{i['sha256']}") for i in p["inputs"]]
+        doc["additionalProperty"] = [{"@type": "sc:PropertyValue", "name": k, "value": v} for k, v in props]
+        doc["isBasedOn"] = [{"@type": "sc:CreativeWork", "name": f"{RECORD} {ds.id}",
+                             "description": f"sha256 {p['catalog_record_sha256']}"}]
+
+    # ---- structure -----------------------------------------------------------------------------------
+    doc["distribution"] = []
+    doc["recordSet"] = []
+    comp = ctx.composition
+    if comp is not None:
+        fid = "metadata-file"
+        fmt = "application/x-parquet" if comp.source.lower().endswith((".parquet", ".pq")) else "text/csv"
+        file_obj: dict[str, Any] = {"@type": "cr:FileObject", "@id": fid, "name": comp.source,
+                                    "contentUrl": comp.source, "encodingFormat": fmt}
+        if comp.sha256:
+            file_obj["sha256"] = comp.sha256
+        doc["distribution"].append(file_obj)
+        fields = []
+        for col in comp.columns:
+            f: dict[str, Any] = {
+                "@type": "cr:Field", "@id": f"metadata/{col.name}", "name": col.name,
+                "dataType": _DTYPES.get(col.dtype, "sc:Text"),
+                "source": {"fileObject": {"@id": fid}, "extract": {"column": col.name}},
+            }
+            if col.role:
+                f["description"] = f"role: {col.role}"
+            fields.append(f)
+        doc["recordSet"].append({"@type": "cr:RecordSet", "@id": "metadata", "name": "metadata",
+                                 "description": "Per-image metadata (one record per row).", "field": fields})
+    return doc
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,101 @@
+"""Hugging Face dataset card (``README.md``): validated YAML metadata plus a templated body.
+
+The YAML goes through :class:`huggingface_hub.DatasetCardData` so the hub accepts it; the body follows the
+sections of the hub's dataset-card template (Dataset Details, Uses, Dataset Structure, Dataset Creation,
+Bias, Risks, and Limitations, Citation) and lives in ``templates/hubcard.md.j2``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from curate.cards._render import render
+
+if TYPE_CHECKING:  # pragma: no cover
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    from curate.cards.context import CardContext
+    from curate.catalog import Dataset
+
+#: The hub's size buckets (``size_categories``), upper bounds exclusive.
+_SIZES: tuple[tuple[float, str], ...] = (
+    (1e3, "n<1K"), (1e4, "1K<n<10K"), (1e5, "10K<n<100K"), (1e6, "100K<n<1M"), (1e7, "1M<n<10M"),
+    (1e8, "10M<n<100M"), (1e9, "100M<n<1B"), (1e10, "1B<n<10B"), (1e11, "10B<n<100B"),
+    (1e12, "100B<n<1T"), (float("inf"), "n>1T"),
+)
+
+_TASKS: tuple[tuple[str, str], ...] = (
+    (r"segment|mask|contour|delineat", "image-segmentation"),
+    (r"bounding box|detection|locali[sz]", "object-detection"),
+    (r"report|caption|text", "image-to-text"),
+)
+
+
+def size_category(n: int | None) -> str | None:
+    """The hub bucket for ``n`` images, e.g. 16,266 → ``10K<n<100K``."""
+    if n is None:
+        return None
+    for bound, label in _SIZES:
+        if n < bound:
+            return label
+    return None  # pragma: no cover
+
+
+def task_categories(ds: Dataset) -> list[str]:
+    """Hub task categories derived from the record's labels and framework (empty when no labels)."""
+    tasks: list[str] = []
+    text = " ".join(ds.labels).lower()
+    for pattern, task in _TASKS:
+        if re.search(pattern, text):
+            tasks.append(task)
+    if ds.framework == "multimodal" and "image-to-text" not in tasks:
+        tasks.append("image-to-text")
+    if ds.labels and not {"image-segmentation", "object-detection"} & set(tasks):
+        tasks.insert(0, "image-classification")
+    return tasks
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-")
+
+
+def card_data(ctx: CardContext, n_images: int | None = None) -> DatasetCardData:
+    """The validated YAML metadata of the card."""
+    from huggingface_hub import DatasetCardData
+
+    from curate.catalog.licences import hf_license_id
+    from curate.countries import name as country_name
+
+    ds = ctx.dataset
+    lic = hf_license_id(ds.licence.value)
+    extra: dict[str, Any] = {}
+    if lic == "other":
+        extra["license_name"] = _slug(ds.licence.value)
+        if ds.url:
+            extra["license_link"] = ds.url
+    tags = ["medical", "medical-imaging", *ds.modalities, _slug(ds.anatomy.value)]
+    tags += [_slug(country_name(c)) for c in ds.countries.value]
+    if ds.multinational:
+        tags.append("multinational")
+    tags += [f"access-{ds.access or 'unknown'}", "curate"]
+    size = size_category(ds.n_images if ds.n_images is not None else n_images)
+    return DatasetCardData(
+        language=list(ds.language) or None,
+        license=lic,
+        pretty_name=ds.name,
+        size_categories=[size] if size else None,
+        task_categories=task_categories(ds) or None,
+        tags=list(dict.fromkeys(tags)),
+        **extra,
+    )
+
+
+def render_hubcard(ctx: CardContext) -> DatasetCard:
+    """The full card (YAML front matter + body) as a :class:`huggingface_hub.DatasetCard`."""
+    from huggingface_hub import DatasetCard
+
+    n = ctx.composition.n_images if ctx.composition is not None else None
+    data = card_data(ctx, n)
+    body = render("hubcard.md.j2", ctx=ctx, ds=ctx.dataset)
+    return DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{body}")
