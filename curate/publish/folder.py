@@ -403,13 +403,8 @@ def _build_card_files(tmp: Path, dataset_id: str, result: PublishResult, plan: _
     from curate.cards.build import build_card
 
     with tempfile.TemporaryDirectory(prefix="curate-publish-") as work:
-        work_dir = Path(work)
-        meta_path = None
-        if plan is not None:
-            meta_path = work_dir / "metadata.csv"
-            plan.card_table.to_csv(meta_path, index=False)
-        built = build_card(dataset_id, metadata=meta_path, out=work_dir / "card",
-                           columns=plan.card_columns if plan is not None else None,
+        built = build_card(dataset_id, metadata=plan.card_table if plan is not None else None,
+                           out=Path(work) / "card", columns=plan.card_columns if plan is not None else None,
                            catalog_dir=catalog_dir, overwrite=True, extra_sections=sections)
         for name in ("README.md", "croissant.json", "datasheet.md", "datasheet.html"):
             src = Path(built.out) / name
@@ -417,8 +412,6 @@ def _build_card_files(tmp: Path, dataset_id: str, result: PublishResult, plan: _
                 shutil.copy2(src, tmp / name)
     if plan is None:
         return
-    import json
-
     card = DatasetCard.load(tmp / "README.md")
     card.data["configs"] = [{
         "config_name": "default",
@@ -431,11 +424,32 @@ def _build_card_files(tmp: Path, dataset_id: str, result: PublishResult, plan: _
     }
     card.save(tmp / "README.md")
     _add_croissant_distribution(tmp, plan, result)
-    json.loads((tmp / "croissant.json").read_text(encoding="utf-8"))  # still valid JSON
+
+
+def _croissant_field(name: str, feature: Any) -> dict[str, Any]:
+    """One Croissant field reading column ``name`` from the parquet shards."""
+    import datasets
+
+    source: dict[str, Any] = {"fileSet": {"@id": "parquet-files"}, "extract": {"column": name}}
+    field_: dict[str, Any] = {"@type": "cr:Field", "@id": f"default/{name}", "name": name}
+    if isinstance(feature, datasets.Image):
+        source["transform"] = {"jsonPath": "bytes"}
+        field_.update(dataType="sc:ImageObject", description="the image (bytes embedded in the parquet)")
+    elif isinstance(feature, datasets.ClassLabel):
+        field_.update(dataType="sc:Integer", description="class index (-1: no label): " + ", ".join(
+            f"{i}={n}" for i, n in enumerate(feature.names)))
+    else:
+        dtype = getattr(feature, "dtype", "string")
+        field_["dataType"] = {"int64": "sc:Integer", "float64": "sc:Float", "bool": "sc:Boolean"}.get(
+            dtype, "sc:Text")
+    field_["source"] = source
+    return field_
 
 
 def _add_croissant_distribution(tmp: Path, plan: _Plan, result: PublishResult) -> None:
-    """List the parquet shards (with sha256) in croissant.json's ``distribution``."""
+    """Describe the published parquet shards in croissant.json: one ``FileObject`` per shard (sha256),
+    a ``FileSet`` over ``data/*.parquet`` and a ``default`` record set with every feature plus the split
+    (from the shard's file name), so ``mlcroissant`` reads the records straight from the folder."""
     import json
 
     from curate._io import sha256_file, write_json_atomic
@@ -444,17 +458,27 @@ def _add_croissant_distribution(tmp: Path, plan: _Plan, result: PublishResult) -
     if not path.exists():
         return
     doc = json.loads(path.read_text(encoding="utf-8"))
-    dist = [d for d in doc.get("distribution", []) or [] if isinstance(d, dict)]
+    # build_card described the in-memory table it was given; the shards replace it
+    dist = [d for d in doc.get("distribution") or []
+            if isinstance(d, dict) and d.get("@id") != "metadata-file"]
     for rel in result.shards:
-        dist.append({
-            "@type": "cr:FileObject",
-            "@id": rel,
-            "name": rel,
-            "contentUrl": rel,
-            "encodingFormat": "application/x-parquet",
-            "sha256": sha256_file(tmp / rel),
-        })
+        dist.append({"@type": "cr:FileObject", "@id": rel, "name": rel, "contentUrl": rel,
+                     "encodingFormat": "application/x-parquet", "sha256": sha256_file(tmp / rel)})
+    dist.append({"@type": "cr:FileSet", "@id": "parquet-files", "name": "parquet-files",
+                 "description": "All parquet shards of every split.",
+                 "encodingFormat": "application/x-parquet", "includes": "data/*.parquet"})
+    fields = [_croissant_field(name, feat) for name, feat in plan.features.items()]
+    names = "|".join(re.escape(n) for n in plan.split_names)
+    fields.append({"@type": "cr:Field", "@id": "default/split", "name": "split", "dataType": "sc:Text",
+                   "description": "the split, from the shard's file name",
+                   "source": {"fileSet": {"@id": "parquet-files"}, "extract": {"fileProperty": "filename"},
+                              "transform": {"regex": f"^({names})-\\d+-of-\\d+\\.parquet$"}}})
+    record_sets = [r for r in doc.get("recordSet") or []
+                   if isinstance(r, dict) and r.get("@id") != "metadata"]
+    record_sets.append({"@type": "cr:RecordSet", "@id": "default", "name": "default",
+                        "description": "One record per published image.", "field": fields})
     doc["distribution"] = dist
+    doc["recordSet"] = record_sets
     write_json_atomic(path, doc)
 
 
