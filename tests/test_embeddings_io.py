@@ -157,7 +157,9 @@ def test_parquet_columns_and_errors(tmp_path):
     pq.write_table(nulls, tmp_path / "nulls.parquet")
     with pytest.raises(InputError, match="1 missing"):
         load_embeddings(tmp_path / "nulls.parquet")
-    write_parquet(tmp_path / "d8.parquet", rand(n=3, d=8), ["x", "y", "z"])
+    with pytest.raises(InputError, match="no id column 'image_id'"):  # a named id column must exist
+        load_embeddings(tmp_path / "v.parquet", id_col="image_id")
+    write_parquet(tmp_path / "d8.parquet", rand(n=3, d=8), ["x", "y", "z"], id_col="key")
     with pytest.raises(InputError, match="shard 'd8.parquet' has dimension 8, but 'v.parquet' has 4"):
         load_embeddings([tmp_path / "v.parquet", tmp_path / "d8.parquet"], id_col="key")
     (tmp_path / "junk.parquet").write_bytes(b"not parquet")

@@ -56,7 +56,9 @@ def dedup_cmd(
                                 help="Deduplicate an image folder by SHA-256 and perceptual hash instead."),
     max_distance: int = typer.Option(4, "--max-distance",
                                      help="With --images: pHash Hamming distance counted as near-duplicate."),
-    id_col: str = typer.Option("id", "--id-col", help="Id column in parquet / metadata."),
+    id_col: str = typer.Option("id", "--id-col", help="Id column in the embeddings (parquet / dataset)."),
+    meta_id_col: str = typer.Option(None, "--meta-id-col",
+                                    help="Id column in --meta [default: the --id-col value]."),
     vector_col: str = typer.Option(None, "--vector-col", help="Vector column in parquet (default: auto)."),
     quality_col: str = typer.Option(None, "--quality-col",
                                     help="Column in --meta: keep the highest value of each group."),
@@ -86,6 +88,7 @@ def dedup_cmd(
 
     dev = resolve_device(device)
     meta_df = None
+    meta_id_col = meta_id_col or id_col
     if meta is not None:
         from curate.engine.leakage import read_metadata
 
@@ -102,7 +105,7 @@ def dedup_cmd(
             ids = image_ids(images)
             quality = None
             if meta_df is not None:
-                _check_meta(meta_df, ids, id_col, split_col, patient_col, quality_col)
+                _check_meta(meta_df, ids, meta_id_col, split_col, patient_col, quality_col)
             res = image_dedup(images, max_distance=max_distance, progress=progress)
         else:
             from curate.engine.embeddings import list_shards, load_embeddings
@@ -116,7 +119,7 @@ def dedup_cmd(
                 ids = e.ids
             quality = None
             if meta_df is not None:
-                m = _check_meta(meta_df, ids, id_col, split_col, patient_col, quality_col)
+                m = _check_meta(meta_df, ids, meta_id_col, split_col, patient_col, quality_col)
                 if quality_col:
                     quality = m[quality_col].astype(float).to_numpy()
             if dask:
@@ -133,7 +136,7 @@ def dedup_cmd(
         if meta_df is not None:
             from curate.engine.leakage import leakage
 
-            leak = leakage(res.pairs, meta_df, ids, id_col=id_col, split_col=split_col,
+            leak = leakage(res.pairs, meta_df, ids, id_col=meta_id_col, split_col=split_col,
                            patient_col=patient_col, min_cell=0 if no_suppress else 11)
             leak.write_into(tmp)
     _print_summary(res.summary, leak.summary if leak else None, out)

@@ -115,7 +115,7 @@ def _peek(s: Shard, id_col: str, vector_col: str | None, offset: int) -> tuple[i
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from curate.engine.embeddings import _pick_vector_col
+    from curate.engine.embeddings import _has_id, _pick_vector_col
 
     pf = pq.ParquetFile(s.path)
     vcol = _pick_vector_col(pf.schema_arrow, vector_col, s)
@@ -125,7 +125,7 @@ def _peek(s: Shard, id_col: str, vector_col: str | None, offset: int) -> tuple[i
     else:
         first = pf.read_row_group(0, columns=[vcol]).column(0) if pf.num_row_groups else None
         d = len(first[0].as_py()) if first is not None and len(first) else None
-    if id_col in pf.schema_arrow.names:
+    if _has_id(pf.schema_arrow.names, id_col, s):
         ids = np.asarray(pf.read(columns=[id_col]).column(0).to_pylist(), dtype=object).astype(str)
     else:
         ids = np.arange(offset, offset + s.rows).astype(str)

@@ -204,7 +204,7 @@ def read_shard(shard: Shard, *, offset: int = 0, id_col: str = "id",
 
         pf = pq.ParquetFile(shard.path)
         vcol = _pick_vector_col(pf.schema_arrow, vector_col, shard)
-        has_id = id_col in pf.schema_arrow.names
+        has_id = _has_id(pf.schema_arrow.names, id_col, shard)
         cols = [vcol, id_col] if has_id else [vcol]
         row = 0
         for rg in range(pf.num_row_groups):
@@ -215,7 +215,7 @@ def read_shard(shard: Shard, *, offset: int = 0, id_col: str = "id",
     if shard.kind == "hf":
         ds = shard.dataset
         vcol = _pick_vector_col(ds.data.schema, vector_col, shard)
-        has_id = id_col in ds.column_names
+        has_id = _has_id(ds.column_names, id_col, shard)
         cols = [vcol, id_col] if has_id else [vcol]
         row = 0
         for tbl in ds.select_columns(cols).with_format("arrow").iter(batch_size=BLOCK * 4):
@@ -223,6 +223,15 @@ def read_shard(shard: Shard, *, offset: int = 0, id_col: str = "id",
             row += tbl.num_rows
         return
     raise InputError(f"unknown shard kind {shard.kind}")  # pragma: no cover
+
+
+def _has_id(names: list[str], id_col: str, shard: Shard) -> bool:
+    """The default ``id`` column is optional (row numbers instead); a named one must exist."""
+    if id_col in names:
+        return True
+    if id_col != "id":
+        raise InputError(f"'{shard.name}' has no id column '{id_col}' (columns: {', '.join(names)})")
+    return False
 
 
 def _npy_ids(shard: Shard, id_col: str) -> np.ndarray | None:
@@ -311,7 +320,8 @@ def load_embeddings(source: Any, *, id_col: str = "id", vector_col: str | None =
 
     ``source``: a ``.npy`` file (ids from a sibling ``<name>.ids.txt`` / ``<name>.ids.parquet`` if present,
     else row numbers as strings), a parquet file with a list / fixed-size-list vector column (``vector_col``,
-    default ``embedding`` or the only list column) and an ``id_col`` column, a glob / folder / list of
+    default ``embedding`` or the only list column) and an ``id_col`` column (optional only when it is the
+    default ``id``: row numbers then), a glob / folder / list of
     shards of either, a Hugging Face dataset folder (``datasets.save_to_disk``) or a ``datasets.Dataset``.
 
     Checks: 2-D, same dimension in every shard (the error names the shard), finite values (the error gives
