@@ -28,6 +28,8 @@ _LAZY: dict[str, str] = {
     "build_map": "curate.geo.build:build_map",
     "write_report": "curate.report:write_report",
     "build_card": "curate.cards.build:build_card",
+    "cluster": "curate.engine.cluster:cluster",
+    "sample": "curate.engine.sample:sample",
     # <more lazy exports>
 }
 

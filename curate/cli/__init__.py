@@ -35,6 +35,7 @@ _MODULES = [
     "publish",
     "audit",
     "cards",
+    "cluster",
     # <more command modules>
 ]
 

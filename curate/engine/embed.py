@@ -109,7 +109,7 @@ def _collate(items: list[tuple[int, np.ndarray | None, str | None]]) -> tuple[An
 
 
 # ------------------------------------------------------------------------------------------- inputs
-def _read_table(path: Path) -> pd.DataFrame:
+def read_table(path: Path) -> pd.DataFrame:
     import pandas as pd
 
     try:
@@ -137,7 +137,7 @@ def list_images(source: str | os.PathLike, *, image_col: str = "image",
         if not paths:
             raise InputError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) found under '{source}'")
         return [p.relative_to(src).as_posix() for p in paths], [str(p) for p in paths]
-    meta = _read_table(src)
+    meta = read_table(src)
     if len(meta) == 0:
         raise InputError(f"metadata '{source}' has no rows")
     if image_col not in meta.columns:

@@ -1,0 +1,173 @@
+"""``curate cluster`` (k-means / hierarchical k-means, proxy evaluation) and ``curate sample``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from curate.cli._common import console
+
+
+def register(app: typer.Typer) -> None:
+    app.command("cluster")(cluster_cmd)
+    app.command("sample")(sample_cmd)
+
+
+def _read_meta(path: str):
+    from curate.engine.embed import read_table
+    from curate.errors import InputError
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"metadata '{path}' does not exist")
+    meta = read_table(p)
+    if len(meta) == 0:
+        raise InputError(f"metadata '{path}' has no rows")
+    return meta
+
+
+def _check_out(path: str) -> None:
+    from curate._io import _check_parent
+    from curate.errors import UsageError
+
+    if not path.endswith((".parquet", ".csv")):
+        raise UsageError(f"--out must end in .parquet or .csv (got '{path}')")
+    _check_parent(Path(path))
+
+
+def cluster_cmd(
+    emb: str = typer.Argument(..., metavar="EMB", help="Embeddings (.npy, .parquet, shards, HF dataset)."),
+    k: str = typer.Option(..., "--k", help="Level-1 k, or one k per level (1000,100,10)."),
+    out: str = typer.Option(..., "--out", "-o", help="Output: id, cluster_l1..cluster_lL, distance."),
+    levels: int = typer.Option(1, "--levels", "-L", help="Hierarchical k-means levels (Vo et al. 2024)."),
+    seed: int = typer.Option(0, "--seed"),
+    niter: int = typer.Option(20, "--niter", help="Lloyd iterations per level."),
+    metric: str = typer.Option("cosine", "--metric", help="cosine (spherical k-means) or l2."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or gpu (FAISS)."),
+    dask: str = typer.Option(None, "--dask", metavar="ADDRESS|local",
+                             help="Run level 1 on a Dask cluster (scheduler address, or 'local')."),
+    id_col: str = typer.Option("id", "--id-col", help="Id column of the embeddings and the metadata."),
+    evaluate: str = typer.Option(None, "--evaluate", metavar="META",
+                                 help="Metadata table to test clusters as proxies for --attr columns."),
+    attr: str = typer.Option(None, "--attr", help="Attribute columns, e.g. sex,age_group,site."),
+    eval_out: str = typer.Option(None, "--eval-out", help="Default: evaluation.json by --out."),
+    summary: str = typer.Option(None, "--summary", help="Write per-cluster summaries (JSON, with ids)."),
+) -> None:
+    """Cluster embeddings with FAISS k-means (optionally hierarchical) and check them as attribute proxies."""
+    import numpy as np
+    from rich.markup import escape
+    from rich.table import Table
+
+    from curate._io import write_json_atomic
+    from curate.engine.cluster import check_attrs, cluster, level_sizes, summarize
+    from curate.engine.cluster import evaluate as evaluate_fn
+    from curate.engine.embeddings import load_embeddings
+    from curate.errors import UsageError
+
+    # every check before the long work
+    _check_out(out)
+    ks = level_sizes(k, levels)
+    meta = attrs = None
+    if (evaluate is None) != (attr is None):
+        raise UsageError("--evaluate META and --attr COLUMNS go together")
+    if evaluate is not None:
+        meta = _read_meta(evaluate)
+        attrs = check_attrs(meta, attr.split(","))
+        if id_col not in meta.columns:
+            raise UsageError(f"id column '{id_col}' not in '{evaluate}' (pass --id-col)")
+    e = load_embeddings(emb, id_col=id_col, normalize=metric == "cosine")
+    if meta is not None:
+        missing = ~np.isin(e.ids, meta[id_col].astype(str).to_numpy())
+        if missing.any():
+            raise UsageError(f"{int(missing.sum())} of {e.n} embedding ids are not in '{evaluate}' "
+                             f"column '{id_col}'")
+    res = cluster(e, k=ks, niter=niter, seed=seed, metric=metric, device=device, dask=dask)
+    report = evaluate_fn(res, meta, attrs, id_col=id_col) if meta is not None else None
+    summ = summarize(res, meta, attrs=attrs or (), id_col=id_col)[1] if summary else None
+
+    # write (all computed; nothing written before this point)
+    if out.endswith(".csv"):
+        from curate._io import atomic_file
+
+        with atomic_file(out) as tmp:
+            res.table.to_csv(tmp, index=False)
+    else:
+        res.to_parquet(out)
+    eval_path = eval_out or str(Path(out).with_name("evaluation.json"))
+    if report is not None:
+        report["clustering"] = res.info
+        write_json_atomic(eval_path, report)
+    if summ is not None:
+        write_json_atomic(summary, summ)
+
+    sizes = [np.bincount(res.table[c]) for c in res.level_columns]
+    console.print(f"clustered {e.n:,} embeddings (d={e.d}, {metric}) into "
+                  + ", ".join(f"level {i + 1}: {kk}" for i, kk in enumerate(ks)) + f" -> {out}")
+    console.print(f"level-1 cluster sizes: min {sizes[0].min()}, median {int(np.median(sizes[0]))}, "
+                  f"max {sizes[0].max()}; inertia {res.inertia:.4g}")
+    if report is not None:
+        t = Table(title="clusters as proxies (NMI / ARI / purity; baseline = majority share)")
+        for col in ("attribute", "level", "k", "NMI", "ARI", "purity", "baseline"):
+            t.add_column(col, justify="left" if col == "attribute" else "right")
+        for a, r in report["attributes"].items():
+            for lvl, m in r["levels"].items():
+                t.add_row(escape(a), lvl[9:], str(m["k"]), f"{m['nmi']:.2f}", f"{m['ari']:.2f}",
+                          f"{m['purity']:.2f}", f"{r['baseline_purity']:.2f}")
+        console.print(t)
+        for r in report["attributes"].values():
+            console.print(f"- {escape(r['verdict'])}")
+        console.print(f"evaluation -> {eval_path}")
+    if summ is not None:
+        console.print(f"summary -> {summary}")
+
+
+def sample_cmd(
+    meta: str = typer.Argument(..., metavar="META", help="Metadata table (.csv / .parquet)."),
+    balance_by: str = typer.Option(..., "--balance-by", help="Column to balance, or 'cluster'."),
+    out: str = typer.Option(..., "--out", "-o", help="Sampled rows with a split column (.csv / .parquet)."),
+    n: int = typer.Option(None, "--n", help="Total to sample (patients with --patient-col, else images). "
+                                            "Default: every group cut to the smallest (or to the cap)."),
+    emb: str = typer.Option(None, "--emb", help="Embeddings to cluster now (with --balance-by cluster --k)."),
+    clusters: str = typer.Option(None, "--clusters", help="clusters.parquet from `curate cluster`."),
+    k: str = typer.Option(None, "--k", help="Clusters when clustering --emb now."),
+    levels: int = typer.Option(1, "--levels", help="Levels when clustering --emb now."),
+    patient_col: str = typer.Option(None, "--patient-col", help="Count and split by patient."),
+    splits: str = typer.Option(None, "--splits", help="Patient-level split fractions, e.g. 0.8,0.1,0.1."),
+    cap_per_group: int = typer.Option(None, "--cap-per-group", help="At most this many per group."),
+    keep: str = typer.Option(None, "--keep", help="keep.txt from `curate dedup`: sample only these ids."),
+    id_col: str = typer.Option("id", "--id-col"),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Balanced sample by an attribute or by clusters, with patient-level train/validation/test splits."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from curate._io import atomic_file
+    from curate.engine.sample import report_table, sample_with_report
+    from curate.privacy import suppressed_total
+
+    _check_out(out)
+    df, rep = sample_with_report(_read_meta(meta), balance_by=balance_by, n=n, clusters=clusters, emb=emb,
+                                 k=k, levels=levels, patient_col=patient_col, splits=splits,
+                                 cap_per_group=cap_per_group, keep=keep, seed=seed, id_col=id_col)
+    with atomic_file(out) as tmp:
+        if out.endswith(".csv"):
+            df.to_csv(tmp, index=False)
+        else:
+            df.to_parquet(tmp, index=False)
+    shown = report_table(rep)
+    label = escape(rep["group_column"])
+    t = Table(title=f"{rep['unit']} per {label} (cells < 11 shown as <11)")
+    t.add_column(label)
+    for c in shown.columns:
+        t.add_column(str(c), justify="right")
+    for g, row in shown.iterrows():
+        t.add_row(escape(str(g)), *[str(v) for v in row])
+    console.print(t)
+    for note in rep["notes"]:
+        console.print(f"[yellow]note:[/yellow] {escape(note)}")
+    if rep.get("removed_by_keep"):
+        console.print(f"keep-list removed {suppressed_total(rep['removed_by_keep'])} rows before sampling")
+    console.print(f"sampled {suppressed_total(rep['n_units'])} {rep['unit']} "
+                  f"({suppressed_total(rep['n_rows'])} rows) -> {out}")

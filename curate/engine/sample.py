@@ -1,0 +1,264 @@
+"""Balanced sampling by an attribute or by embedding clusters, with patient-level splits.
+
+Balancing follows the two seed recipes: equal numbers per group, or a cap per group as in germani2025
+(§2 "Sample selection": 1,000 patients per density class, then a patient-level split). With a patient
+column every count is a count of PATIENTS: a patient belongs to the group of most of its images (ties:
+the first value in sorted order), and choosing a patient takes all of its images, so no patient is ever
+split across groups or splits. With ``balance_by="cluster"`` and several cluster levels the budget inside
+each top-level cluster is spread over its sub-clusters recursively (Vo et al. 2024 hierarchical sampling,
+:func:`curate.engine.cluster.hierarchical_select`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from curate.errors import InputError, UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+GROUP = "_curate_group"
+
+
+def read_keep(keep: str | os.PathLike | Iterable[Any]) -> set[str]:
+    """Ids from a keep-list (``curate dedup``'s keep.txt: one id per line; ``#`` comments) or an iterable."""
+    if isinstance(keep, (str, os.PathLike)):
+        try:
+            lines = open(keep, encoding="utf-8").read().splitlines()  # noqa: SIM115 - small text file
+        except OSError as exc:
+            raise InputError(f"cannot read keep-list '{keep}': {exc.strerror or exc}") from None
+        return {s.strip() for s in lines if s.strip() and not s.lstrip().startswith("#")}
+    return {str(v) for v in keep}
+
+
+def _load_meta(meta: Any) -> pd.DataFrame:
+    import pandas as pd
+
+    from curate.engine.embed import read_table
+
+    if isinstance(meta, pd.DataFrame):
+        df = meta.copy()
+    else:
+        from pathlib import Path
+
+        if not Path(meta).exists():
+            raise InputError(f"metadata '{meta}' does not exist")
+        df = read_table(Path(meta))
+    if len(df) == 0:
+        raise InputError("the metadata table is empty")
+    return df
+
+
+def _load_clusters(clusters: Any, emb: Any, k: Any, levels: int, seed: int) -> pd.DataFrame:
+    import pandas as pd
+
+    from curate.engine.cluster import ClusterResult, cluster
+
+    if clusters is None:
+        if emb is None:
+            raise UsageError("--balance-by cluster needs --clusters FILE (from `curate cluster`) "
+                             "or --emb EMB")
+        if k is None:
+            raise UsageError("clustering on the fly (--emb) needs --k")
+        return cluster(emb, k=k, levels=levels, seed=seed).table
+    if isinstance(clusters, ClusterResult):
+        return clusters.table
+    if isinstance(clusters, pd.DataFrame):
+        return clusters
+    try:
+        return pd.read_parquet(clusters)
+    except Exception as exc:
+        raise InputError(f"cannot read clusters file '{clusters}': {exc}") from None
+
+
+def _majority(values: pd.Series, units: pd.Series) -> pd.Series:
+    """Per unit, its most frequent value (ties: first in sorted order)."""
+    return values.groupby(units).agg(lambda s: s.value_counts().sort_index().idxmax())
+
+
+def sample_with_report(
+    meta: Any,
+    *,
+    balance_by: str,
+    n: int | None = None,
+    clusters: Any = None,
+    emb: Any = None,
+    k: Any = None,
+    levels: int = 1,
+    patient_col: str | None = None,
+    splits: str | Sequence[float] | None = None,
+    cap_per_group: int | None = None,
+    keep: Any = None,
+    seed: int = 0,
+    id_col: str = "id",
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """:func:`sample` plus a JSON-able report of group counts before and after (unsuppressed)."""
+    import pandas as pd
+
+    from curate.engine.cluster import allocate, hierarchical_select
+    from curate.engine.splits import parse_fractions, patient_splits
+
+    df = _load_meta(meta)
+    if n is not None and n < 1:
+        raise UsageError(f"--n must be at least 1 (got {n})")
+    if cap_per_group is not None and cap_per_group < 1:
+        raise UsageError(f"--cap-per-group must be at least 1 (got {cap_per_group})")
+    fractions = parse_fractions(splits) if splits is not None else None
+    needed = [c for c in (patient_col, None if balance_by == "cluster" else balance_by) if c]
+    if keep is not None or balance_by == "cluster":
+        needed.append(id_col)
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise InputError(f"column(s) {', '.join(missing)} not in the metadata "
+                         f"(columns: {', '.join(map(str, df.columns))})")
+    if patient_col and df[patient_col].isna().any():
+        raise InputError(f"column '{patient_col}' has {int(df[patient_col].isna().sum())} missing values")
+    report: dict[str, Any] = {"unit": "patients" if patient_col else "images", "balance_by": balance_by,
+                              "seed": seed, "notes": []}
+    if keep is not None:
+        ids = read_keep(keep)
+        mask = df[id_col].astype(str).isin(ids)
+        if not mask.any():
+            raise InputError(f"no metadata id (column '{id_col}') is in the keep-list")
+        report["removed_by_keep"] = int((~mask).sum())
+        df = df[mask]
+
+    level_cols: list[str] = []
+    if balance_by == "cluster":
+        tab = _load_clusters(clusters, emb, k, levels, seed)
+        level_cols = sorted((c for c in tab.columns if str(c).startswith("cluster_l")),
+                            key=lambda c: int(c[9:]))
+        if "id" not in tab.columns or not level_cols:
+            raise InputError("the clusters table needs columns id, cluster_l1.. (from `curate cluster`)")
+        tab = tab[["id", *level_cols]].assign(id=tab["id"].astype(str)).set_index("id")
+        ids = df[id_col].astype(str)
+        absent = ~ids.isin(tab.index)
+        if absent.all():
+            raise InputError(f"no metadata id (column '{id_col}') is in the clusters file")
+        if absent.any():
+            raise InputError(f"{int(absent.sum())} of {len(df)} metadata rows have no cluster "
+                             f"(ids in column '{id_col}' missing from the clusters file)")
+        df = df.drop(columns=[c for c in level_cols if c in df.columns])
+        df = df.join(tab.loc[ids.to_numpy()].set_axis(df.index), how="left")
+        group_col = level_cols[-1]
+    else:
+        group_col = balance_by
+    na = df[group_col].isna()
+    if na.any():
+        report["notes"].append(f"{int(na.sum())} rows without a value of {group_col} were left out")
+        df = df[~na]
+    if len(df) == 0:
+        raise InputError("no rows left to sample from")
+    df = df.assign(**{GROUP: df[group_col].astype(str)})
+    report["group_column"] = group_col
+
+    units = df[patient_col].astype(str) if patient_col else pd.Series(df.index, index=df.index).astype(str)
+    if level_cols:  # a unit's path through the hierarchy comes from its majority level-1 cluster
+        fine = _majority(df[level_cols[0]], units)
+        parent = df.drop_duplicates(level_cols[0]).set_index(level_cols[0], drop=False)[level_cols]
+        unit_levels = parent.loc[fine.to_numpy()].to_numpy()
+        unit_group = pd.Series(unit_levels[:, -1].astype(str), index=fine.index)
+    else:
+        unit_group = _majority(df[GROUP], units) if patient_col else df[GROUP].set_axis(units.to_numpy())
+        unit_levels = None
+    unit_names = unit_group.index.to_numpy()
+    groups = sorted(unit_group.unique(), key=_natural)
+    sizes = np.array([(unit_group == g).sum() for g in groups])
+    capacity = np.minimum(sizes, cap_per_group) if cap_per_group else sizes
+    if n is None:
+        counts = capacity if cap_per_group else np.full(len(groups), sizes.min())
+    else:
+        if n > capacity.sum():
+            what = f" with at most {cap_per_group} per group" if cap_per_group else ""
+            raise InputError(f"--n {n} is larger than the {int(capacity.sum())} {report['unit']} "
+                             f"available{what}")
+        counts = allocate(capacity, n, seed)
+        even = n // len(groups)
+        short = [g for g, c, s in zip(groups, counts, capacity) if c < even and c == s]
+        if short:
+            report["notes"].append(f"{len(short)} group(s) had fewer than {even} {report['unit']}: "
+                                   "all taken, the rest spread over the other groups")
+    rng = np.random.default_rng(seed)
+    chosen: list[np.ndarray] = []
+    for g, c in zip(groups, counts):
+        members = np.flatnonzero(unit_group.to_numpy() == g)
+        if c == 0:
+            continue
+        if unit_levels is not None and unit_levels.shape[1] > 1:
+            sub = hierarchical_select(unit_levels[members, :-1], int(c), int(rng.integers(2**31)))
+            chosen.append(members[sub])
+        else:
+            chosen.append(rng.choice(members, size=int(c), replace=False))
+    picked = set(unit_names[np.concatenate(chosen)]) if chosen else set()
+    out = df[units.isin(picked).to_numpy()].copy()
+
+    names: tuple[str, ...] = ("all",)
+    if fractions is not None and len(fractions) > 1:
+        names = ("train", "validation", "test") if len(fractions) == 3 else (
+            ("train", "test") if len(fractions) == 2 else tuple(f"split{i}" for i in range(len(fractions))))
+        out["split"] = patient_splits(out, patient_col=patient_col, fractions=fractions, names=names,
+                                      seed=seed, stratify=GROUP)
+    else:
+        out["split"] = "all"
+
+    def per_group(frame: pd.DataFrame) -> dict[str, int]:
+        u = frame[patient_col].astype(str) if patient_col else pd.Series(frame.index, index=frame.index)
+        grp = unit_group.loc[u.astype(str).to_numpy()].to_numpy() if len(frame) else np.array([])
+        return {g: int(len(set(u[grp == g]))) for g in groups}
+
+    report["groups"] = groups
+    report["before"] = dict(zip(groups, map(int, sizes)))
+    report["after"] = per_group(out)
+    report["splits"] = {s: per_group(out[out["split"] == s]) for s in names}
+    report["n_rows"] = int(len(out))
+    report["n_units"] = int(len(picked))
+    return out.drop(columns=[GROUP]), report
+
+
+def sample(meta: Any, *, balance_by: str, n: int | None = None, clusters: Any = None, emb: Any = None,
+           k: Any = None, levels: int = 1, patient_col: str | None = None,
+           splits: str | Sequence[float] | None = None, cap_per_group: int | None = None, keep: Any = None,
+           seed: int = 0, id_col: str = "id") -> pd.DataFrame:
+    """A balanced sample of ``meta`` with a ``split`` column.
+
+    ``balance_by``: a column, or ``"cluster"`` (``clusters`` = a ``curate cluster`` table / file, or
+    ``emb`` + ``k`` to cluster now). Without ``n`` every group is cut to the smallest group's size (or to
+    ``cap_per_group``); with ``n`` the total is spread as evenly as the groups allow (max-min fair), never
+    above ``cap_per_group``. With ``patient_col`` counts are patients and a patient's images stay together;
+    ``splits`` (``"0.8,0.1,0.1"``) assigns patient-level train/validation/test splits stratified by group
+    (without it ``split`` is ``all``). ``keep``: a keep-list from ``curate dedup`` applied first.
+
+    >>> import pandas as pd
+    >>> m = pd.DataFrame({"id": range(30), "sex": ["F"] * 20 + ["M"] * 10})
+    >>> sample(m, balance_by="sex")["sex"].value_counts().tolist()
+    [10, 10]
+    """
+    return sample_with_report(meta, balance_by=balance_by, n=n, clusters=clusters, emb=emb, k=k,
+                              levels=levels, patient_col=patient_col, splits=splits,
+                              cap_per_group=cap_per_group, keep=keep, seed=seed, id_col=id_col)[0]
+
+
+def _natural(v: str) -> tuple[int, float | str]:
+    """Sort numeric-looking group names numerically (cluster 2 before cluster 10)."""
+    try:
+        return (0, float(v))
+    except ValueError:
+        return (1, v)
+
+
+def report_table(report: dict[str, Any]) -> pd.DataFrame:
+    """Group x (before, after, per split) counts, small cells suppressed for display."""
+    import pandas as pd
+
+    from curate.privacy import suppress
+
+    cols = {"before": report["before"], "after": report["after"]}
+    if list(report["splits"]) != ["all"]:
+        cols.update(report["splits"])
+    counts = pd.DataFrame(cols).reindex(report["groups"]).fillna(0).astype(int)
+    return suppress(counts)
