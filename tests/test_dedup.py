@@ -432,6 +432,20 @@ def test_cli_images(cli, image_folder, tmp_path):
     assert r.exit_code == 0, r.stderr
     assert "identical-file pairs" in r.stdout
     assert list(pd.read_parquet(out / "pairs.parquet").columns) == ["id_a", "id_b", "kind", "hamming"]
+    # metadata ids without the extension are matched to the files (ids then have no extension)
+    from curate.engine.imagededup import image_ids
+
+    stems = image_ids(image_folder, strip_ext=True)
+    assert "sub/copy_of_03" in stems
+    splits = ["train" if s.startswith("img") else "test" for s in stems]
+    meta = pd.DataFrame({"image_id": stems, "split": splits})
+    meta.to_csv(tmp_path / "m.csv", index=False)
+    r = cli("dedup", "--images", image_folder, "--meta", tmp_path / "m.csv", "--meta-id-col", "image_id",
+            "--out", out)
+    assert r.exit_code == 0, r.stderr
+    lp = pd.read_parquet(out / "leakage_pairs.parquet")
+    assert ("img03", "sub/copy_of_03") in set(zip(lp.id_a, lp.id_b))
+    assert json.loads((out / "leakage.json").read_text())["cross_split_pairs"] == len(lp) >= 2
 
 
 @pytest.mark.parametrize("args, message", [

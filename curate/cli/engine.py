@@ -53,7 +53,8 @@ def dedup_cmd(
     patient_col: str = typer.Option(None, "--patient-col",
                                     help="Patient column in --meta [default: patient_id if present]."),
     images: Path = typer.Option(None, "--images", metavar="DIR",
-                                help="Deduplicate an image folder by SHA-256 and perceptual hash instead."),
+                                help="Deduplicate an image folder by SHA-256 and perceptual hash instead "
+                                     "(ids: relative paths, with or without the extension to match --meta)."),
     max_distance: int = typer.Option(4, "--max-distance",
                                      help="With --images: pHash Hamming distance counted as near-duplicate."),
     id_col: str = typer.Option("id", "--id-col", help="Id column in the embeddings (parquet / dataset)."),
@@ -102,11 +103,15 @@ def dedup_cmd(
         if images is not None:
             from curate.engine.imagededup import image_dedup, image_ids
 
+            strip = False
             ids = image_ids(images)
-            quality = None
             if meta_df is not None:
+                if meta_id_col in meta_df.columns and not set(ids) <= set(meta_df[meta_id_col].astype(str)):
+                    stem_ids = image_ids(images, strip_ext=True)  # metadata often lists ids without .png
+                    if set(stem_ids) <= set(meta_df[meta_id_col].astype(str)):
+                        strip, ids = True, stem_ids
                 _check_meta(meta_df, ids, meta_id_col, split_col, patient_col, quality_col)
-            res = image_dedup(images, max_distance=max_distance, progress=progress)
+            res = image_dedup(images, max_distance=max_distance, strip_ext=strip, progress=progress)
         else:
             from curate.engine.embeddings import list_shards, load_embeddings
 

@@ -46,8 +46,13 @@ def phash_bits(path: Path, hash_size: int = 8) -> np.ndarray:
 
 
 def image_dedup(folder: str | os.PathLike, *, max_distance: int = 4, hash_size: int = 8,
-                exts: tuple[str, ...] = IMAGE_EXTS, progress: ProgressFn | None = None) -> DedupResult:
-    """Exact (SHA-256) and perceptual (pHash Hamming <= ``max_distance``) duplicates under ``folder``."""
+                exts: tuple[str, ...] = IMAGE_EXTS, strip_ext: bool = False,
+                progress: ProgressFn | None = None) -> DedupResult:
+    """Exact (SHA-256) and perceptual (pHash Hamming <= ``max_distance``) duplicates under ``folder``.
+
+    Ids are relative paths (``sub/img1.png``), or without the extension (``sub/img1``) when
+    ``strip_ext`` — the usual form of image ids in metadata tables.
+    """
     from curate._io import sha256_file
 
     faiss = require("faiss", "engine")
@@ -59,7 +64,7 @@ def image_dedup(folder: str | os.PathLike, *, max_distance: int = 4, hash_size: 
     t0 = time.perf_counter()
     root = Path(folder)
     files = list_images(root)
-    ids = np.array([p.relative_to(root).as_posix() for p in files], dtype=str)
+    ids = np.array(image_ids(root, strip_ext=strip_ext), dtype=str)
     n = len(files)
     digests: list[str] = []
     hashes = np.zeros((n, bits // 8), dtype=np.uint8)
@@ -119,7 +124,12 @@ def image_dedup(folder: str | os.PathLike, *, max_distance: int = 4, hash_size: 
     return res
 
 
-def image_ids(folder: str | os.PathLike) -> list[Any]:
+def image_ids(folder: str | os.PathLike, *, strip_ext: bool = False) -> list[Any]:
     """The ids :func:`image_dedup` uses for ``folder`` (relative POSIX paths), e.g. to build metadata."""
     root = Path(folder)
-    return [p.relative_to(root).as_posix() for p in list_images(root)]
+    rel = [p.relative_to(root) for p in list_images(root)]
+    ids = [(r.with_suffix("") if strip_ext else r).as_posix() for r in rel]
+    if strip_ext and len(set(ids)) != len(ids):
+        raise InputError(f"{len(ids) - len(set(ids))} images share a name once the extension is removed "
+                         "(e.g. a.png and a.jpg); keep the extensions in the metadata ids")
+    return ids
