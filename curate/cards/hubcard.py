@@ -26,7 +26,7 @@ _SIZES: tuple[tuple[float, str], ...] = (
 )
 
 _TASKS: tuple[tuple[str, str], ...] = (
-    (r"segment|mask|contour|delineat", "image-segmentation"),
+    (r"segment|mask|contour|delineat|outline|sub-region|tumou?r core", "image-segmentation"),
     (r"bounding box|detection|locali[sz]", "object-detection"),
     (r"report|caption|text", "image-to-text"),
 )
@@ -43,17 +43,20 @@ def size_category(n: int | None) -> str | None:
 
 
 def task_categories(ds: Dataset) -> list[str]:
-    """Hub task categories derived from the record's labels and framework (empty when no labels)."""
+    """Hub task categories derived from the record's labels and framework (empty when no labels).
+
+    Each label maps to segmentation / detection / image-to-text when its wording says so (outlines,
+    masks, bounding boxes, reports), otherwise to image-classification.
+    """
     tasks: list[str] = []
-    text = " ".join(ds.labels).lower()
-    for pattern, task in _TASKS:
-        if re.search(pattern, text):
-            tasks.append(task)
-    if ds.framework == "multimodal" and "image-to-text" not in tasks:
+    for label in ds.labels:
+        text = label.lower()
+        hits = [task for pattern, task in _TASKS if re.search(pattern, text)]
+        tasks += hits or ["image-classification"]
+    if ds.framework == "multimodal":
         tasks.append("image-to-text")
-    if ds.labels and not {"image-segmentation", "object-detection"} & set(tasks):
-        tasks.insert(0, "image-classification")
-    return tasks
+    order = ["image-classification", "image-segmentation", "object-detection", "image-to-text"]
+    return [t for t in order if t in tasks]
 
 
 def _slug(text: str) -> str:

@@ -1,0 +1,343 @@
+"""``build_card`` / ``curate build-card``: datasheet, hub card, Croissant RAI, provenance, errors.
+
+Expected values come from the catalog record and from sums over the catalog computed here, from
+huggingface_hub's own parser and from mlcroissant's validator.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+import curate
+from curate.cards.build import FILES, build_card
+from curate.cards.datasheet import SECTIONS
+from curate.catalog import DEMOGRAPHICS, load
+from tests.test_cards_composition import IMAGE_TAG, PATIENT_TAG, make_metadata
+
+EPOCH = "1735689600"  # 2025-01-01T00:00:00Z
+
+MINIMAL = """\
+id: ZZTEST
+name: Minimal test dataset
+modality: {value: [fundus], source: ref1, locator: Table 9}
+anatomy: {value: eye, source: ref1}
+countries: {value: [PRT], source: ref1}
+images: {value: 1234, source: ref1, locator: p. 3}
+demographics_reported: {value: [], source: ref1}
+licence: {value: CC-BY-4.0, source: ref1}
+references:
+  ref1: {title: A made-up paper, year: 2020}
+conflicts:
+  - {field: images, value: 1300, source: ref2, locator: Abstract, note: before exclusions}
+"""
+
+
+@pytest.fixture(scope="module")
+def brset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cards") / "BRSET"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    mp.delenv("CURATE_CATALOG", raising=False)
+    try:
+        yield build_card("BRSET", out=out)
+    finally:
+        mp.undo()
+
+
+@pytest.fixture(scope="module")
+def minimal(tmp_path_factory):
+    cat = tmp_path_factory.mktemp("catalog")
+    (cat / "ZZTEST.yaml").write_text(MINIMAL.replace("source: ref2", "source: ref1"))
+    out = tmp_path_factory.mktemp("cards") / "ZZTEST"
+    return build_card("zztest", out=out, catalog_dir=cat), cat
+
+
+def _section(md: str, title: str) -> str:
+    m = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", md, flags=re.M | re.S)
+    assert m, f"section {title!r} missing"
+    return m.group(1)
+
+
+# ---------------------------------------------------------------------------------------------- datasheet
+def test_outputs_written(brset):
+    assert sorted(p.name for p in brset.out.iterdir() if not p.name.startswith(".")) == sorted(FILES.values())
+    assert brset.paths["hub_card"].name == "README.md"
+
+
+def test_datasheet_has_seven_sections_and_representation(brset):
+    md = brset.paths["datasheet_md"].read_text()
+    heads = re.findall(r"^## (.+)$", md, flags=re.M)
+    assert heads[: len(SECTIONS)] == list(SECTIONS)
+    assert [h.split(". ", 1)[1].lower() for h in heads[:7]] == [
+        "motivation", "composition", "collection process", "preprocessing, cleaning and labeling", "uses",
+        "distribution", "maintenance"]
+
+
+def test_datasheet_values_equal_catalog(brset):
+    ds = load().get("BRSET")
+    md = brset.datasheet_md
+    comp = _section(md, "2. Composition")
+    assert f"Images: {ds.n_images:,} *(source: {ds.cite('images')})*" in comp
+    assert ds.n_images == 16266 and "16,266" in comp
+    assert f"Patients: {ds.n_patients:,} *(source: {ds.cite('patients')})*" in comp
+    dist = _section(md, "6. Distribution")
+    assert ds.licence.value in dist and f"printed as “{ds.licence.as_printed}”" in dist
+    assert ds.access in dist
+
+
+def test_representation_shares_computed_from_catalog(brset):
+    cat = load()
+    ds = cat.get("BRSET")
+    fundus_total = sum(d.n_images for d in cat if "fundus" in d.modality.value and d.n_images is not None)
+    brazil_total = sum(d.n_images for d in cat if d.countries.value == ["BRA"] and not d.multinational
+                       and d.n_images is not None)
+    rep = _section(brset.datasheet_md, "8. Representation")
+    row = next(line for line in rep.splitlines() if line.startswith("| fundus |"))
+    assert row.split(" | ")[1:4] == [f"{ds.n_images:,}", f"{fundus_total:,}",
+                                     f"{ds.n_images / fundus_total:.1%}"]
+    row = next(line for line in rep.splitlines() if line.startswith("| Brazil |"))
+    assert row.split(" | ")[2:4] == [f"{brazil_total:,}", f"{ds.n_images / brazil_total:.1%}"]
+    assert "age, sex, nationality" in rep
+    missing = [d.replace("_", " ") for d in DEMOGRAPHICS if d not in ds.demographics_reported.value]
+    assert f"**Demographic attributes not reported:** {', '.join(missing)}" in rep
+    assert "credentialed" in rep
+
+
+def test_absent_fields_say_not_reported_and_conflicts_shown(minimal):
+    build, _ = minimal
+    md = build.datasheet_md
+    comp = _section(md, "2. Composition")
+    assert "Patients: *Not reported by the source.*" in comp
+    assert "Studies: *Not reported by the source.*" in comp
+    assert "**Over what timeframe was the data collected?** *Not reported by the source.*" in md
+    assert "⚠ **Sources disagree:** ref1, Abstract reports 1,300 (before exclusions)" in comp
+    conflicts = _section(md, "Conflicts between sources")
+    assert "| images | 1,234 (ref1, p. 3) | 1300 | ref1, Abstract | before exclusions |" in conflicts
+    assert "Motivation" in md and md.count("Not reported by the source") > 10
+
+
+def test_html_datasheet(brset):
+    html = brset.paths["datasheet_html"].read_text()
+    assert html.startswith("<!DOCTYPE html>") and "<table>" in html
+    assert "<h2>1. Motivation</h2>" in html and "16,266" in html
+
+
+# ---------------------------------------------------------------------------------------------- hub card
+def test_hub_card_yaml_through_huggingface_hub(brset):
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    card = DatasetCard.load(brset.paths["hub_card"])
+    data = card.data
+    assert data.license == "other"
+    assert data.license_name == "physionet-credentialed-health-data-license-1.5.0"
+    assert data.license_link == "https://physionet.org/content/brazilian-ophthalmological/"
+    assert data.pretty_name == "Brazilian Multilabel Ophthalmological Dataset"
+    assert data.size_categories == ["10K<n<100K"]  # 16,266 images
+    assert "image-classification" in data.task_categories
+    assert {"medical", "fundus", "brazil"} <= set(data.tags)
+    assert data.language == ["pt"]
+    DatasetCardData(**data.to_dict())  # the hub's own validation accepts every field
+    for heading in ("## Dataset Details", "## Uses", "## Dataset Structure", "## Dataset Creation",
+                    "## Bias, Risks, and Limitations", "## Citation", "## Provenance"):
+        assert heading in card.text
+
+
+def test_hub_card_spdx_licence(minimal):
+    from huggingface_hub import DatasetCard
+
+    build, _ = minimal
+    data = DatasetCard.load(build.paths["hub_card"]).data
+    assert data.license == "cc-by-4.0"
+    assert data.size_categories == ["1K<n<10K"]
+    assert "license_name" not in data.to_dict()
+
+
+# ---------------------------------------------------------------------------------------------- croissant
+def _validate(path: Path):
+    import mlcroissant as mlc
+
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    ds = mlc.Dataset(jsonld=path)
+    issues = ds.metadata.ctx.issues
+    assert not issues.errors, issues.errors
+    # only "recommended property missing" warnings (datePublished/version are not in the catalog)
+    assert all("is recommended" in w for w in issues.warnings), issues.warnings
+    return ds.metadata
+
+
+def test_croissant_validates_with_rai_fields(brset):
+    md = _validate(brset.paths["croissant"])
+    assert md.name == "Brazilian Multilabel Ophthalmological Dataset"
+    doc = json.loads(brset.paths["croissant"].read_text())
+    assert "http://mlcommons.org/croissant/RAI/1.0" in doc["conformsTo"]
+    for key in ("rai:dataCollection", "rai:dataBiases", "rai:dataLimitations", "rai:dataUseCases",
+                "rai:dataSocialImpact", "rai:personalSensitiveInformation"):
+        assert doc[key], key
+    assert any("one country, Brazil" in b for b in md.data_biases)
+    assert md.personal_sensitive_information and md.data_use_cases and md.data_limitations
+    assert doc["distribution"] == [] and doc["recordSet"] == []
+
+
+def test_croissant_timeframe_and_spdx(minimal, tmp_path):
+    build, cat = minimal
+    doc = json.loads(build.paths["croissant"].read_text())
+    assert doc["license"] == "https://spdx.org/licenses/CC-BY-4.0.html"
+    assert "rai:dataCollectionTimeFrame" not in doc  # not reported: no invented dates
+    rec = yaml.safe_load((cat / "ZZTEST.yaml").read_text())
+    rec["years_collected"] = {"value": {"start": 2011, "end": 2016}, "source": "ref1"}
+    cat2 = tmp_path / "cat"
+    cat2.mkdir()
+    (cat2 / "ZZTEST.yaml").write_text(yaml.safe_dump(rec))
+    b2 = build_card("ZZTEST", out=tmp_path / "out", catalog_dir=cat2)
+    md = _validate(b2.paths["croissant"])
+    assert [d.year for d in md.data_collection_timeframe] == [2011, 2016]
+
+
+# ---------------------------------------------------------------------------------------------- provenance
+def test_provenance_everywhere_and_reproducible(brset, tmp_path, monkeypatch):
+    ds = load().get("BRSET")
+    h = ds.record_hash()
+    for key in ("datasheet_md", "datasheet_html", "hub_card", "croissant"):
+        text = brset.paths[key].read_text()
+        assert h in text, key
+        assert "2025-01-01T00:00:00Z" in text, key
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    again = build_card("BRSET", out=tmp_path / "again")
+    for key, p in brset.paths.items():
+        assert again.paths[key].read_bytes() == p.read_bytes(), key
+
+
+def test_extra_sections_hook(tmp_path):
+    plain = build_card("BRSET", out=tmp_path / "a")
+    assert "## Curation" not in plain.datasheet_md
+    b = build_card("BRSET", out=tmp_path / "b",
+                   extra_sections=[("Curation", "Near-duplicates: 12 pairs at cosine ≥ 0.95.")])
+    for text in (b.datasheet_md, str(b.hub_card)):
+        assert "## Curation\n\nNear-duplicates: 12 pairs at cosine ≥ 0.95." in text
+
+
+def test_python_api_lazy_export(tmp_path):
+    b = curate.build_card("BRSET", out=tmp_path / "x")
+    assert b.dataset.id == "BRSET" and b.croissant["name"] == b.dataset.name
+    assert b.hub_card.data.license == "other"
+
+
+# ---------------------------------------------------------------------------------------------- metadata
+@pytest.fixture(scope="module")
+def with_metadata(tmp_path_factory):
+    d = tmp_path_factory.mktemp("meta")
+    path = d / "labels.csv"
+    make_metadata(1).to_csv(path, index=False)
+    out = d / "card"
+    from tests.conftest import invoke
+
+    res = invoke("build-card", "BRSET", "--metadata", path, "--out", out, "--column", "label=diabetes",
+                 "--column", "label=DR_ICDR", "--column", "age=patient_age")
+    assert res.exit_code == 0, res.stderr
+    return out, path
+
+
+def test_no_identifier_in_any_output(with_metadata):
+    out, path = with_metadata
+    ids = set(make_metadata(1)["patient_id"]) | set(make_metadata(1)["image_id"])
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert len(files) >= 4
+    for p in files:
+        text = p.read_text()
+        assert PATIENT_TAG not in text and IMAGE_TAG not in text, p.name
+        assert not any(i in text for i in ids)
+    md = (out / "datasheet.md").read_text()
+    assert "### Measured composition" in md and "<11" in md and "90+" in md
+
+
+def test_metadata_croissant_and_provenance(with_metadata):
+    from curate._io import sha256_file
+
+    out, path = with_metadata
+    md = _validate(out / "croissant.json")
+    assert [f.name for f in md.record_sets[0].fields] == list(make_metadata(1).columns)
+    digest = sha256_file(path)
+    for name in FILES.values():
+        assert digest in (out / name).read_text(), name
+    assert '"label": ["diabetes", "DR_ICDR"]' in (out / "datasheet.md").read_text()
+
+
+# ---------------------------------------------------------------------------------------------- CLI errors
+def _one_line(res) -> str:
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), res.stderr
+    assert "Traceback" not in res.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def bad_inputs(tmp_path):
+    good = tmp_path / "labels.csv"
+    make_metadata().to_csv(good, index=False)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    ages = make_metadata()
+    ages["patient_age"] = ages["patient_age"].astype(object)
+    ages.loc[3, "patient_age"] = "n/a?"
+    bad_age = tmp_path / "ages.csv"
+    ages.to_csv(bad_age, index=False)
+    junk = tmp_path / "junk.parquet"
+    junk.write_bytes(b"PAR1 garbage")
+    return {"good": good, "empty": empty, "bad_age": bad_age, "junk": junk, "dir": tmp_path}
+
+
+@pytest.mark.parametrize(
+    "args, code, pattern",
+    [
+        (["BRST"], 2, r"unknown dataset 'BRST' \(did you mean BRSET\?\)"),
+        (["BRSET", "--metadata", "{dir}/nope.csv"], 1, r"metadata file '.*nope.csv' does not exist"),
+        (["BRSET", "--metadata", "{empty}"], 1, r"is empty"),
+        (["BRSET", "--metadata", "{junk}"], 1, r"cannot read metadata file"),
+        (["BRSET", "--metadata", "{good}", "--column", "age=nope"], 2, r"no column 'nope'"),
+        (["BRSET", "--metadata", "{good}", "--column", "age:patient_age"], 2, r"expected ROLE=COLUMN"),
+        (["BRSET", "--metadata", "{bad_age}"], 1, r"non-numeric"),
+        (["BRSET", "--column", "age=patient_age"], 2, r"--metadata"),
+        ([], 2, r"give a dataset ID"),
+        (["BRSET", "--all"], 2, r"not both"),
+    ],
+)
+def test_cli_errors_one_line_and_no_output(cli, bad_inputs, args, code, pattern):
+    out = bad_inputs["dir"] / "out"
+    argv = ["build-card", *[a.format(**bad_inputs) for a in args], "--out", str(out)]
+    res = cli(*argv)
+    assert res.exit_code == code, (res.exit_code, res.stderr)
+    assert re.search(pattern, _one_line(res))
+    assert not out.exists()
+    assert not [p for p in bad_inputs["dir"].iterdir() if ".tmp-" in p.name]
+
+
+def test_failed_rebuild_keeps_previous_output(cli, bad_inputs):
+    out = bad_inputs["dir"] / "card"
+    assert cli("build-card", "BRSET", "--out", out).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    res = cli("build-card", "BRSET", "--out", out, "--metadata", bad_inputs["bad_age"])
+    assert res.exit_code == 1
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not [p for p in bad_inputs["dir"].iterdir() if ".tmp-" in p.name or ".old-" in p.name]
+
+
+def test_refuses_foreign_folder(cli, tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    res = cli("build-card", "BRSET", "--out", mine)
+    assert res.exit_code == 1 and "not written by curate" in _one_line(res)
+    assert (mine / "notes.txt").read_text() == "keep me"
+
+
+def test_cli_json_output(cli, tmp_path):
+    res = cli("build-card", "BRSET", "--out", tmp_path / "j", "--json")
+    assert res.exit_code == 0, res.stderr
+    files = json.loads(res.stdout)["files"]
+    assert {Path(p).name for p in files.values()} == set(FILES.values())
