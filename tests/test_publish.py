@@ -262,6 +262,33 @@ def test_keep_list_publishes_only_kept_images_and_card_says_so(tmp_path, catalog
     assert "20 of 30 images were removed" in text
 
 
+def test_column_types_subfolders_and_explicit_roles(tmp_path, catalog):
+    """Relative paths into sub-folders; a numeric label forced to ClassLabel; unique measurements kept;
+    an id-like column dropped; a patient-less table split per image with a warning."""
+    import datasets
+
+    from curate.publish.folder import publish
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for i in range(24):
+        sub = tmp_path / "imgs" / f"site{i % 2}"
+        sub.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (8, 8), dtype=np.uint8)).save(sub / f"x{i}.png")
+        rows.append({"file": f"site{i % 2}/x{i}.png", "grade": str(i % 3), "bmi": f"{20 + rng.random():.4f}",
+                     "accession_number": f"ACC{i:05d}", "site": f"site{i % 2}"})
+    pd.DataFrame(rows).to_csv(tmp_path / "m.csv", index=False)
+    res = publish("OPENSET", metadata=tmp_path / "m.csv", images=tmp_path / "imgs", out=tmp_path / "o",
+                  columns=["label=grade"], splits="0.5,0.5", catalog_dir=catalog)
+    f = _load(tmp_path / "o", tmp_path)["train"].features
+    assert isinstance(f["grade"], datasets.ClassLabel) and f["grade"].names == ["0", "1", "2"]
+    assert f["bmi"] == datasets.Value("float64")
+    assert isinstance(f["site"], datasets.ClassLabel)
+    assert "accession_number" not in f and "accession_number" in res.dropped_columns
+    assert "patient" not in f and any("per image" in w for w in res.warnings)
+    assert sum(res.splits.values()) == 24
+
+
 # ----------------------------------------------------------------------------------------------- bad input
 def _one_error_line(r) -> str:
     assert r.exit_code != 0
@@ -285,7 +312,8 @@ def test_cli_builds_folder_and_prints_no_ids(cli, tmp_path, raw, catalog):
 
 
 @pytest.mark.parametrize("case", ["missing", "empty", "header-only", "unreadable", "missing-image",
-                                  "extra-image", "bad-column", "bad-age", "bad-keep"])
+                                  "extra-image", "bad-column", "bad-age", "bad-keep",
+                                  "few-patients", "bad-split-name", "bad-role"])
 def test_bad_input_gives_one_line_and_no_output(cli, tmp_path, raw, catalog, case):
     import shutil
 
@@ -327,6 +355,17 @@ def test_bad_input_gives_one_line_and_no_output(cli, tmp_path, raw, catalog, cas
         (work / "keep.txt").write_text("IMGID-not-in-this-dataset\n")
         extra = ["--keep", work / "keep.txt"]
         expect = "keep-list"
+    elif case == "few-patients":
+        extra = ["--splits", "0.98,0.01,0.01"]  # 12 patients: one of the small splits gets nobody
+        expect = "would be empty"
+    elif case == "bad-split-name":
+        df = pd.read_csv(m, dtype=str)
+        df["split"] = "train set"
+        df.to_csv(m, index=False)
+        expect = "names the hub rejects"
+    elif case == "bad-role":
+        extra = ["--column", "colour=sex"]
+        expect = "unknown column role"
     out = tmp_path / "out"
     line = _one_error_line(cli(*_base(m, im, out, catalog), *extra))
     assert expect in line

@@ -90,7 +90,7 @@ def test_push_batches_data_commits_by_size(tmp_path, raw, catalog):
     api = RecordingApi()
     limit = 3000
     res = push_folder(out, "someone/openset", dataset="OPENSET", api=api, batch_bytes=limit,
-                      catalog_dir=catalog)
+                      catalog_dir=catalog, progress=True)
     data_commits = [c[2] for c in api.calls if c[0] == "create_commit"][:-1]
     sizes = [[(out / op.path_in_repo).stat().st_size for op in ops] for ops in data_commits]
     assert len(data_commits) > 1
@@ -131,21 +131,25 @@ def test_guard_cli_exit_code_and_message(cli, tmp_path, raw, catalog):
     assert not out.exists()
 
 
-def test_card_only_allowed_for_credentialed(tmp_path, catalog):
+def test_card_only_allowed_for_credentialed(tmp_path, raw, catalog):
     from huggingface_hub import DatasetCard
 
+    meta, images, truth = raw
     api = RecordingApi()
     out = tmp_path / "brset-card"
-    res = _publish(dataset_id="BRSET", out=out, card_only=True, catalog_dir=catalog, push="someone/brset",
-                   api=api)
+    res = _publish(dataset_id="BRSET", metadata=meta, images=images, out=out, card_only=True,
+                   catalog_dir=catalog, push="someone/brset", api=api)
     paths = sorted(op.path_in_repo for op in _ops(api))
-    assert paths == sorted(p for p in ("README.md", "croissant.json", "datasheet.md", "datasheet.html")
-                           if (out / p).exists())
-    assert "README.md" in paths and not (out / "data").exists()
+    assert paths == sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    assert set(paths) == {"README.md", "croissant.json", "datasheet.md", "datasheet.html"}
     card = DatasetCard.load(out / "README.md")
     assert "configs" not in card.data.to_dict()
     assert "PhysioNet Credentialed Health Data License 1.5.0" in card.text and "credentialed" in card.text
-    assert res.push is not None and res.card_only
+    assert "card-only repository" in card.text
+    assert res.push is not None and res.card_only and res.splits == {}
+    # the metadata fed the card's aggregate counts only: no identifier value in any file
+    blob = "".join((out / p).read_text(encoding="utf-8") for p in paths)
+    assert not [s for s in set(truth["patient_id"]) | set(truth["image_id"]) if s in blob]
 
 
 def test_card_only_push_of_a_full_folder_leaves_data_behind(tmp_path, raw, catalog):

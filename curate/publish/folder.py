@@ -165,7 +165,7 @@ class _Plan:
     features: Any
     columns: dict[str, list[Any]]
     card_table: pd.DataFrame
-    card_columns: dict[str, str]
+    card_columns: dict[str, Any]
 
 
 def _plan(
@@ -284,6 +284,8 @@ def _plan(
     if roles.patient:
         card_cols["patient"] = PATIENT_COLUMN
     card_cols["split"] = "split"
+    if roles.labels:
+        card_cols["label"] = list(roles.labels)
     return _Plan(files=files, split=split.tolist(), split_names=split_names,
                  features=datasets.Features(feats), columns=encoded, card_table=card, card_columns=card_cols)
 
@@ -396,15 +398,18 @@ def _card_sections(result: PublishResult, decision_text: str) -> list[tuple[str,
 
 def _build_card_files(tmp: Path, dataset_id: str, result: PublishResult, plan: _Plan | None,
                       catalog_dir: str | os.PathLike | None, sections: list[tuple[str, str]],
-                      nbytes: dict[str, int]) -> None:
+                      nbytes: dict[str, int], *, card_metadata: str | os.PathLike | None = None,
+                      card_columns: dict[str, list[str]] | None = None) -> None:
     """Run ``build_card`` on the published table, copy its files in, and add the hub's data config."""
     from huggingface_hub import DatasetCard
 
     from curate.cards.build import build_card
 
     with tempfile.TemporaryDirectory(prefix="curate-publish-") as work:
-        built = build_card(dataset_id, metadata=plan.card_table if plan is not None else None,
-                           out=Path(work) / "card", columns=plan.card_columns if plan is not None else None,
+        # the published table (pseudonyms, no ids); card-only: the user's file, for aggregate counts only
+        meta = plan.card_table if plan is not None else card_metadata
+        cols = plan.card_columns if plan is not None else (card_columns or None) if card_metadata else None
+        built = build_card(dataset_id, metadata=meta, out=Path(work) / "card", columns=cols,
                            catalog_dir=catalog_dir, overwrite=True, extra_sections=sections)
         for name in ("README.md", "croissant.json", "datasheet.md", "datasheet.html"):
             src = Path(built.out) / name
@@ -561,7 +566,7 @@ def publish(
     with _atomic(out, overwrite) as tmp:
         nbytes = _write_shards(plan, tmp / "data", max_bytes, result) if plan is not None else {}
         _build_card_files(tmp, ds.id, result, plan, catalog_dir, _card_sections(result, decision.statement()),
-                          nbytes)
+                          nbytes, card_metadata=metadata, card_columns=specs)
     if push is not None:
         from curate.publish.push import push_folder
 
