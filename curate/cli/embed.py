@@ -44,12 +44,19 @@ def embed_cmd(
     _check_parent(Path(out))  # fail before the (long) embedding run, not after it
     bar = Progress(TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                    console=Console(stderr=True), transient=True, disable=quiet)
-    with bar:
-        task = bar.add_task("embed", total=None)
+    task = bar.add_task("embed", total=None)
+
+    def progress(done: int, total: int) -> None:  # the bar starts with the first batch, after all checks
+        if not bar.live.is_started:
+            bar.start()
+        bar.update(task, completed=done, total=total)
+
+    try:
         res = embed(source, backbone=backbone, weights=weights, image_col=image_col, id_col=id_col,
                     batch_size=batch_size, device=device, precision=precision, num_workers=num_workers,
-                    skip_bad=skip_bad, pool=pool,
-                    progress=lambda done, total: bar.update(task, completed=done, total=total))
+                    skip_bad=skip_bad, pool=pool, progress=progress)
+    finally:
+        bar.stop()
     res.embeddings.save_parquet(out)
     e = res.embeddings
     console.print(f"embedded {e.n:,} images with {res.backbone} on {res.device} ({res.precision}): "
