@@ -262,6 +262,20 @@ def test_keep_list_publishes_only_kept_images_and_card_says_so(tmp_path, catalog
     assert "20 of 30 images were removed" in text
 
 
+@pytest.mark.parametrize("n_patients, expected", [(40, {"train": "<11", "test": "<11"}),  # 30/10: complement
+                                                   (48, {"train": 36, "test": 12})])
+def test_patient_counts_per_split_are_suppressed(tmp_path, catalog, n_patients, expected):
+    from curate.publish.folder import publish
+
+    meta, images, _ = make_dataset(tmp_path / "raw", n_patients=n_patients, n_images=n_patients, seed=2)
+    out = tmp_path / "o"
+    res = publish("OPENSET", metadata=meta, images=images, out=out, splits="0.75,0.25", catalog_dir=catalog)
+    assert res.patients == expected
+    text = (out / "README.md").read_text()
+    for name, v in expected.items():
+        assert f"| {name} | {res.splits[name]:,} | {v} |" in text
+
+
 def test_column_types_subfolders_and_explicit_roles(tmp_path, catalog):
     """Relative paths into sub-folders; a numeric label forced to ClassLabel; unique measurements kept;
     an id-like column dropped; a patient-less table split per image with a warning."""

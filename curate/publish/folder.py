@@ -184,7 +184,7 @@ def _plan(
     import pandas as pd
 
     from curate.engine.splits import parse_fractions, patient_splits, patients_in_several_splits
-    from curate.privacy import suppressed_total, top_code_ages
+    from curate.privacy import suppress, top_code_ages
 
     df = read_metadata(metadata)
     result.rows_in_metadata = len(df)
@@ -252,8 +252,9 @@ def _plan(
         if result.patients_across_splits:
             result.warnings.append(f"{result.patients_across_splits} patient(s) have images in more than one "
                                    "split (the metadata's split column is kept as given)")
-        for name in split_names:
-            result.patients[name] = suppressed_total(int(pseudo[split == name].nunique()))
+        per_split = pd.Series({n: int(pseudo[split == n].nunique()) for n in split_names})
+        # complementary suppression: with disjoint splits the total would reveal a single hidden cell
+        result.patients = {n: (v if isinstance(v, str) else int(v)) for n, v in suppress(per_split).items()}
     explicit = {c: role for role, cols in columns.items() for c in cols}
     for col in df.columns:
         if col in (roles.image, roles.patient, roles.split):
@@ -360,6 +361,8 @@ def _write_shards(plan: _Plan, data_dir: Path, max_bytes: int, result: PublishRe
 
 def _card_sections(result: PublishResult, decision_text: str) -> list[tuple[str, str]]:
     """The "Publishing" section of the card: layout, splits, identifiers, keep-list, licence."""
+    from curate.privacy import suppressed_total
+
     lines = [decision_text, ""]
     if result.card_only:
         lines.append("This is a card-only repository: no images or per-image metadata are published here; "
@@ -376,7 +379,8 @@ def _card_sections(result: PublishResult, decision_text: str) -> list[tuple[str,
     ]
     for name, n in result.splits.items():
         lines.append(f"| {name} | {n:,} | {result.patients.get(name, 'not reported')} |")
-    lines += ["", "Patient counts below 11 are shown as `<11`."]
+    lines += ["", "Patient counts below 11 are shown as `<11` (with a second cell hidden where the "
+              "total would reveal the first)."]
     if result.pseudonymised:
         lines += ["", "Identifiers: the original patient ids are replaced by sequential pseudonyms "
                   "(`patient_0001`, ...) numbered in a random order; the mapping is not published."]
@@ -392,7 +396,8 @@ def _card_sections(result: PublishResult, decision_text: str) -> list[tuple[str,
                   f"{result.removed_by_keep:,} of {result.rows_in_metadata:,} images were removed as "
                   f"duplicates, {kept:,} kept."]
     if result.patients_across_splits:
-        lines += ["", f"Warning: {result.patients_across_splits} patient(s) appear in more than one split."]
+        n = suppressed_total(result.patients_across_splits)
+        lines += ["", f"Warning: {n} patient(s) appear in more than one split."]
     return [("Publishing", "\n".join(lines))]
 
 
@@ -457,7 +462,7 @@ def _add_croissant_distribution(tmp: Path, plan: _Plan, result: PublishResult) -
     (from the shard's file name), so ``mlcroissant`` reads the records straight from the folder."""
     import json
 
-    from curate._io import sha256_file, write_json_atomic
+    from curate._io import sha256_file
 
     path = tmp / "croissant.json"
     if not path.exists():
@@ -484,7 +489,8 @@ def _add_croissant_distribution(tmp: Path, plan: _Plan, result: PublishResult) -
                         "description": "One record per published image.", "field": fields})
     doc["distribution"] = dist
     doc["recordSet"] = record_sets
-    write_json_atomic(path, doc)
+    # plain write: the whole folder is already atomic, and the file keeps the umask's permissions
+    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def publish(
