@@ -118,7 +118,7 @@ def test_absent_fields_say_not_reported_and_conflicts_shown(minimal):
     assert "**Over what timeframe was the data collected?** *Not reported by the source.*" in md
     assert "⚠ **Sources disagree:** ref1, Abstract reports 1,300 (before exclusions)" in comp
     conflicts = _section(md, "Conflicts between sources")
-    assert "| images | 1,234 (ref1, p. 3) | 1300 | ref1, Abstract | before exclusions |" in conflicts
+    assert "| images | 1,234 (ref1, p. 3) | 1,300 | ref1, Abstract | before exclusions |" in conflicts
     assert "Motivation" in md and md.count("Not reported by the source") > 10
 
 

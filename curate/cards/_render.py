@@ -29,6 +29,17 @@ def _answer(a: Answer | None, empty: str | None = None) -> str:
     return out
 
 
+def _value(v: Any) -> str:
+    """A raw catalog value for a table: integers with thousands separators, lists joined."""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, list):
+        return ", ".join(map(str, v))
+    return str(v)
+
+
 def _cell(v: Any) -> str:
     return str(v).replace("|", "\\|").replace("\n", " ")
 
@@ -47,6 +58,7 @@ def env():
     )
     e.filters["answer"] = _answer
     e.filters["cell"] = _cell
+    e.filters["value"] = _value
     e.filters["fraction"] = fmt_fraction
     return e
 
@@ -54,9 +66,14 @@ def env():
 def render(template: str, **kwargs: Any) -> str:
     text = env().get_template(template).render(**kwargs)
     # collapse runs of blank lines left by optional blocks: stable, readable Markdown
-    lines, out, blank = text.splitlines(), [], 0
-    for line in lines:
-        blank = blank + 1 if not line.strip() else 0
-        if blank <= 1:
-            out.append(line.rstrip())
+    # and give every list and table a blank line before it (Python-Markdown needs one; GitHub does not care)
+    out: list[str] = []
+    for line in text.splitlines():
+        line = line.rstrip()
+        if not line and (not out or not out[-1]):
+            continue
+        for start in ("- ", "| "):
+            if line.startswith(start) and out and out[-1] and not out[-1].startswith(start):
+                out.append("")
+        out.append(line)
     return "\n".join(out).strip() + "\n"
