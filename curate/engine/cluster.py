@@ -225,7 +225,8 @@ def kmeans_dask(x: np.ndarray, init: np.ndarray, niter: int, *, spherical: bool,
     n = len(x)
     nparts = partitions or max(2, 2 * len(client.scheduler_info().get("workers", {})))
     bounds = np.linspace(0, n, min(nparts, n) + 1).astype(int)
-    futures = client.scatter([np.ascontiguousarray(x[a:b]) for a, b in zip(bounds, bounds[1:])])
+    futures = client.scatter([np.ascontiguousarray(x[a:b]) for a, b in zip(bounds, bounds[1:])],
+                             hash=False)  # unique keys: never shares (or cancels) another run's data
     c = np.asarray(init, dtype=np.float64)
     for _ in range(niter):
         parts = client.gather(client.map(partial_sums, futures, centroids=c, spherical=spherical,
@@ -237,7 +238,7 @@ def kmeans_dask(x: np.ndarray, init: np.ndarray, niter: int, *, spherical: bool,
             counts += cnt
         c = update_centroids(sums, counts, c, spherical)
     final = client.gather(client.map(assign, futures, centroids=c, spherical=spherical, pure=False))
-    client.cancel(futures)
+    del futures  # released on the cluster
     labels = np.concatenate([f[0] for f in final])
     dist = np.concatenate([f[1] for f in final])
     return KMeansResult(c.astype(np.float32), labels, dist, float(sum(f[2] for f in final)),
