@@ -245,6 +245,11 @@ def test_bad_inputs():
         dedup(np.zeros((0, 3), np.float32), 0.9)
     with pytest.raises(InputError, match="all zeros"):
         dedup(np.zeros((2, 3), np.float32), 0.9)
+    y = np.random.default_rng(0).normal(size=(200, 8)).astype(np.float32)
+    with pytest.raises(UsageError, match="nprobe must be between 1 and nlist"):
+        dedup(y, 0.9, method="ivf", nlist=4, nprobe=5)
+    with pytest.raises(UsageError, match="neighbors must be between 1"):
+        dedup(y, 0.9, method="semantic", nlist=4, neighbors=0)
 
 
 def test_write_is_atomic_and_refuses_foreign_folders(data, tmp_path):

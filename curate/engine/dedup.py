@@ -6,15 +6,15 @@ Three methods answer the same question (they differ only in how much of the pair
 - ``ivf`` — FAISS ``IndexIVFFlat``: each vector is compared only with the ``nprobe`` inverted lists
   whose centroids are closest to it. Similarities are exact, so every reported pair is real; only
   recall can drop. ``nprobe`` is chosen so that the *estimated* recall is >= ``target_recall``.
-- ``semantic`` — SemDeDup-style (Abbas et al. 2023, "SemDeDup", sec. 3): spherical k-means, then exact
-  search inside each cluster and between each cluster and its ``neighbors`` nearest clusters.
+- ``semantic`` — SemDeDup-style (Abbas et al. 2023, "SemDeDup", arXiv:2303.09540): spherical k-means,
+  then exact search inside each cluster and between each cluster and its ``neighbors`` nearest clusters.
 
 Recall estimate (ivf / semantic): a random sample of query rows is searched exactly against all rows;
 for every true pair found this way we know which lists / clusters would have to be scanned to find it,
 so the smallest ``nprobe`` / ``neighbors`` reaching the target is read off directly, and the recall of
-the final run is measured on those sampled pairs. If the sample holds too few pairs above the
-threshold, each sampled row's nearest neighbour stands in (a conservative proxy: near-duplicates are
-closer than typical nearest neighbours).
+the final run is measured on those sampled pairs. The sample grows (x4, within a cost cap) while it
+holds fewer than ``min_sample_pairs``; if it still holds none, each sampled row's nearest neighbour
+stands in (a conservative proxy: near-duplicates are closer than typical nearest neighbours).
 
 ``method="auto"`` uses ``exact`` below :data:`AUTO_EXACT_MAX` vectors (exact search costs n²·d
 multiply-adds: ~3·10¹³ at 200k x 768, minutes on a multi-core CPU, seconds on a GPU) and ``ivf`` above.
@@ -34,7 +34,16 @@ from typing import Any
 
 import numpy as np
 
-from curate.engine._faiss import ProgressFn, blocked, flat_ip, kmeans, range_pairs, resolve_device, set_nprobe
+from curate.engine._faiss import (
+    ProgressFn,
+    blocked,
+    faiss_module,
+    flat_ip,
+    kmeans,
+    range_pairs,
+    resolve_device,
+    set_nprobe,
+)
 from curate.engine.embeddings import Embeddings, as_embeddings
 from curate.errors import InputError, UsageError
 
@@ -240,7 +249,7 @@ def _sample_pairs(x: np.ndarray, t: float, sample_queries: int, min_pairs: int, 
         s = min(n, 4 * s)
     if len(a):
         return a, b, s, "sampled pairs"
-    faiss = __import__("faiss")
+    faiss = faiss_module()
     dist, idx = faiss.knn(np.ascontiguousarray(x[rows]), x, min(3, n), metric=faiss.METRIC_INNER_PRODUCT)
     nn = np.where(idx[:, 0] == rows, idx[:, 1], idx[:, 0]).astype(np.int64)
     return rows, nn, s, "nearest-neighbour proxy"
@@ -256,6 +265,11 @@ def _choose(needed: np.ndarray, target: float, cap: int) -> tuple[int, float]:
     return p, float((needed <= p).mean())
 
 
+def _reach(needed: np.ndarray, p: int) -> float:
+    """Fraction of sampled pairs that a fixed ``nprobe`` / ``neighbors`` of ``p`` would find."""
+    return float((needed <= p).mean()) if len(needed) else 1.0
+
+
 def _measured(a: np.ndarray, b: np.ndarray, i: np.ndarray, j: np.ndarray, n: int) -> float:
     if not len(a):
         return 1.0
@@ -264,11 +278,13 @@ def _measured(a: np.ndarray, b: np.ndarray, i: np.ndarray, j: np.ndarray, n: int
 
 # -------------------------------------------------------------------------------------------- IVF
 def _ivf_pairs(x, t, dev, nlist, nprobe, target, sample_queries, min_pairs, seed, progress, info):
-    faiss = __import__("faiss")
+    faiss = faiss_module()
     n, d = x.shape
     nl = int(nlist or default_nlist(n))
     if not (1 <= nl <= n):
         raise UsageError(f"nlist must be between 1 and the number of vectors ({n}), got {nl}")
+    if nprobe is not None and not (1 <= int(nprobe) <= nl):
+        raise UsageError(f"nprobe must be between 1 and nlist ({nl}), got {nprobe}")
     t0 = time.perf_counter()
     quantizer = faiss.IndexFlatIP(d)
     index = faiss.IndexIVFFlat(quantizer, d, nl, faiss.METRIC_INNER_PRODUCT)
@@ -286,16 +302,14 @@ def _ivf_pairs(x, t, dev, nlist, nprobe, target, sample_queries, min_pairs, seed
     t1 = time.perf_counter()
     # recall estimate: which list rank is needed to find each sampled pair (from either end)?
     a, b, ns, basis = _sample_pairs(x, t, sample_queries, min_pairs, seed)
+    la = quantizer.search(np.ascontiguousarray(x[a]), 1)[1][:, 0]
+    lb = quantizer.search(np.ascontiguousarray(x[b]), 1)[1][:, 0]
+    cent = quantizer.reconstruct_n(0, nl)
+    need = np.minimum(_list_rank(x[a], cent, lb), _list_rank(x[b], cent, la)) + 1
     if nprobe is None:
-        la = quantizer.search(np.ascontiguousarray(x[a]), 1)[1][:, 0]
-        lb = quantizer.search(np.ascontiguousarray(x[b]), 1)[1][:, 0]
-        cent = quantizer.reconstruct_n(0, nl)
-        need = np.minimum(_list_rank(x[a], cent, lb), _list_rank(x[b], cent, la)) + 1
         p, predicted = _choose(need, target, nl)
     else:
-        p, predicted = int(nprobe), None
-        if not (1 <= p <= nl):
-            raise UsageError(f"nprobe must be between 1 and nlist ({nl}), got {p}")
+        p, predicted = int(nprobe), _reach(need, int(nprobe))
     t2 = time.perf_counter()
     search_index = faiss.index_cpu_to_all_gpus(index) if dev == "gpu" else index
     set_nprobe(search_index, p, dev)
@@ -312,9 +326,9 @@ def _ivf_pairs(x, t, dev, nlist, nprobe, target, sample_queries, min_pairs, seed
     i, j, c = canonical_pairs(np.concatenate(qs), np.concatenate(js), np.concatenate(ds))
     t3 = time.perf_counter()
     measured = _measured(a, b, i, j, n) if basis == "sampled pairs" else predicted
-    info.update(recall=round(float(measured if measured is not None else 1.0), 4),
+    info.update(recall=round(float(measured), 4),
                 recall_basis=f"estimated: {basis}, {len(a)} pairs from {ns} sampled rows",
-                recall_predicted=None if predicted is None else round(predicted, 4),
+                recall_predicted=round(predicted, 4),
                 target_recall=target, nlist=nl, nprobe=p,
                 timings={"index_s": round(t1 - t0, 3), "estimate_s": round(t2 - t1, 3),
                          "probe_search_s": round(t3 - t2, 3)})
@@ -342,11 +356,13 @@ def _list_rank(xa: np.ndarray, cent: np.ndarray, target_list: np.ndarray) -> np.
 
 # ------------------------------------------------------------------------------- semantic (SemDeDup)
 def _semantic_pairs(x, t, dev, nlist, neighbors, target, sample_queries, min_pairs, seed, progress, info):
-    faiss = __import__("faiss")
+    faiss = faiss_module()
     n, d = x.shape
     k = int(nlist or default_nlist(n))
     if not (1 <= k <= n):
         raise UsageError(f"nlist (clusters) must be between 1 and the number of vectors ({n}), got {k}")
+    if neighbors is not None and not (1 <= int(neighbors) <= k):
+        raise UsageError(f"neighbors must be between 1 and the number of clusters ({k}), got {neighbors}")
     t0 = time.perf_counter()
     if progress:
         progress("semantic: k-means", 0, 1)
@@ -363,13 +379,11 @@ def _semantic_pairs(x, t, dev, nlist, neighbors, target, sample_queries, min_pai
     rank[np.arange(k)[:, None], order] = np.arange(k)[None, :]
     t1 = time.perf_counter()
     a, b, ns, basis = _sample_pairs(x, t, sample_queries, min_pairs, seed)
+    need = np.minimum(rank[labels[a], labels[b]], rank[labels[b], labels[a]]) + 1
     if neighbors is None:
-        need = np.minimum(rank[labels[a], labels[b]], rank[labels[b], labels[a]]) + 1
         m, predicted = _choose(need, target, k)
     else:
-        m, predicted = int(neighbors), None
-        if not (1 <= m <= k):
-            raise UsageError(f"neighbors must be between 1 and the number of clusters ({k}), got {m}")
+        m, predicted = int(neighbors), _reach(need, int(neighbors))
     t2 = time.perf_counter()
     # cluster c is compared with every cluster c2 >= c such that either lists the other among its m nearest
     near = np.zeros((k, k), dtype=bool)
@@ -397,9 +411,9 @@ def _semantic_pairs(x, t, dev, nlist, neighbors, target, sample_queries, min_pai
         c_ = np.zeros(0, np.float32)
     t3 = time.perf_counter()
     measured = _measured(a, b, i, j, n) if basis == "sampled pairs" else predicted
-    info.update(recall=round(float(measured if measured is not None else 1.0), 4),
+    info.update(recall=round(float(measured), 4),
                 recall_basis=f"estimated: {basis}, {len(a)} pairs from {ns} sampled rows",
-                recall_predicted=None if predicted is None else round(predicted, 4),
+                recall_predicted=round(predicted, 4),
                 target_recall=target, clusters=k, neighbors=m,
                 timings={"kmeans_s": round(t1 - t0, 3), "estimate_s": round(t2 - t1, 3),
                          "cluster_search_s": round(t3 - t2, 3)})
