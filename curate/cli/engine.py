@@ -51,7 +51,7 @@ def dedup_cmd(
                                    "adds leakage.json + leakage_pairs.parquet."),
     split_col: str = typer.Option("split", "--split-col", help="Split column in --meta."),
     patient_col: str = typer.Option(None, "--patient-col",
-                                    help="Patient column in --meta [default: patient_id if present]."),
+                                    help="Patient column in --meta (default: patient_id, if present)."),
     images: Path = typer.Option(None, "--images", metavar="DIR",
                                 help="Deduplicate an image folder by SHA-256 and perceptual hash instead "
                                      "(ids: relative paths, with or without the extension to match --meta)."),
@@ -59,7 +59,7 @@ def dedup_cmd(
                                      help="With --images: pHash Hamming distance counted as near-duplicate."),
     id_col: str = typer.Option("id", "--id-col", help="Id column in the embeddings (parquet / dataset)."),
     meta_id_col: str = typer.Option(None, "--meta-id-col",
-                                    help="Id column in --meta [default: the --id-col value]."),
+                                    help="Id column in --meta (default: the --id-col value)."),
     vector_col: str = typer.Option(None, "--vector-col", help="Vector column in parquet (default: auto)."),
     quality_col: str = typer.Option(None, "--quality-col",
                                     help="Column in --meta: keep the highest value of each group."),
