@@ -341,3 +341,34 @@ def test_cli_json_output(cli, tmp_path):
     assert res.exit_code == 0, res.stderr
     files = json.loads(res.stdout)["files"]
     assert {Path(p).name for p in files.values()} == set(FILES.values())
+
+
+def test_cli_all_builds_gallery(cli, tmp_path):
+    out = tmp_path / "gallery"
+    res = cli("build-card", "--all", "--out", out, env={"SOURCE_DATE_EPOCH": EPOCH})
+    assert res.exit_code == 0, res.stderr
+    ids = load().ids
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == sorted(ids)
+    assert (out / ".source_date_epoch").read_text().strip() == EPOCH
+    index = (out / "index.md").read_text()
+    assert all(f"| {i} |" in index for i in ids)
+    res = cli("build-card", "--all", "--metadata", "x.csv", "--out", out)
+    assert res.exit_code == 2 and "cannot be used with --all" in _one_line(res)
+
+
+def test_build_card_without_metadata_imports_no_heavy_modules(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from curate.cli import main\n"
+        f"try:\n    main(['build-card', 'BRSET', '--out', {str(tmp_path / 'c')!r}])\n"
+        "except SystemExit as e:\n    assert not e.code, e.code\n"
+        "heavy = {'pandas', 'pyarrow', 'datasets', 'torch', 'mlcroissant', 'sklearn'}\n"
+        "print('HEAVY=' + ','.join(sorted(heavy & set(sys.modules))))\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    line = [ln for ln in res.stdout.splitlines() if ln.startswith("HEAVY=")]
+    assert line == ["HEAVY="], f"heavy imports at start-up: {line}"

@@ -204,3 +204,25 @@ def test_read_errors(tmp_path: Path):
         measure_composition(junk)
     with pytest.raises(InputError, match="does not exist"):
         measure_composition(tmp_path / "missing.csv")
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".tsv", ".csv"])
+def test_file_formats_give_the_same_composition(tmp_path: Path, meta, suffix):
+    path = tmp_path / f"labels{suffix}"
+    if suffix == ".parquet":
+        meta.to_parquet(path, index=False)
+    else:
+        meta.to_csv(path, index=False, sep="\t" if suffix == ".tsv" else ",")
+    comp = measure_composition(path, ["label=diabetes", "label=DR_ICDR"])
+    ref = measure_composition(meta, ["label=diabetes", "label=DR_ICDR"])
+    assert comp.source == path.name and len(comp.sha256) == 64
+    assert [t.rows for t in comp.tables] == [t.rows for t in ref.tables]
+    assert [t.rows for t in comp.crosstabs] == [t.rows for t in ref.crosstabs]
+
+
+def test_dataframe_hash_tracks_content(meta):
+    a = measure_composition(meta).sha256
+    changed = meta.copy()
+    changed.loc[0, "camera"] = "Topcon"
+    assert len(a) == 64 and a == measure_composition(meta.copy()).sha256
+    assert a != measure_composition(changed).sha256

@@ -407,7 +407,7 @@ def measure_composition(
         df = metadata.copy()
         df.columns = [str(c) for c in df.columns]
         source = name or "metadata"
-        digest = sha256 or ""
+        digest = sha256 or _frame_sha256(df)
         if len(df) == 0 or len(df.columns) == 0:
             raise InputError("metadata table has no data rows")
     else:
@@ -531,6 +531,17 @@ def measure_composition(
         ))
     comp.suppressed_cells = counter.suppressed
     return comp
+
+
+def _frame_sha256(df: pd.DataFrame) -> str:
+    """A content hash for an in-memory table (provenance when no file is given)."""
+    import hashlib
+
+    import pandas as pd
+
+    h = hashlib.sha256("\x1f".join(df.columns).encode("utf-8"))
+    h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    return h.hexdigest()
 
 
 def _dtype_name(s: pd.Series) -> str:
