@@ -10,7 +10,8 @@ from curate.cli._common import console, print_json
 
 
 def build_card_cmd(
-    dataset_id: str = typer.Argument(None, metavar="[ID]", help="Dataset id or alias (case-insensitive)."),
+    dataset_id: str = typer.Argument(None, metavar="ID",
+                                     help="Dataset id or alias (case-insensitive); omit with --all."),
     all_: bool = typer.Option(False, "--all", help="Build every catalog dataset into --out DIR/<ID>/ "
                               "(default cards/) plus an index.md."),
     metadata: Path = typer.Option(None, "--metadata", "-m", metavar="FILE",
