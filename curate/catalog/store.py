@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from curate.catalog.collections import Collection
 
 ENV_VAR = "CURATE_CATALOG"
+# libyaml's C parser when available: the catalog is parsed at every start-up.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def builtin_dir() -> Path:
@@ -44,7 +46,7 @@ def _format_validation(path: Path, err: ValidationError) -> list[str]:
 def parse_file(path: Path) -> tuple[Dataset | None, list[str]]:
     """Parse one YAML file. Returns the record or the problems found, each naming file and field."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
