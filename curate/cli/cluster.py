@@ -48,6 +48,8 @@ def cluster_cmd(
     dask: str = typer.Option(None, "--dask", metavar="ADDRESS|local",
                              help="Run level 1 on a Dask cluster (scheduler address, or 'local')."),
     id_col: str = typer.Option("id", "--id-col", help="Id column of the embeddings and the metadata."),
+    sample_per_centroid: int = typer.Option(None, "--sample-per-centroid", min=1,
+                                            help="FAISS trains on N points per cluster (default all)."),
     evaluate: str = typer.Option(None, "--evaluate", metavar="META",
                                  help="Metadata table to test clusters as proxies for --attr columns."),
     attr: str = typer.Option(None, "--attr", help="Attribute columns, e.g. sex,age_group,site."),
@@ -82,7 +84,8 @@ def cluster_cmd(
         if missing.any():
             raise UsageError(f"{int(missing.sum())} of {e.n} embedding ids are not in '{evaluate}' "
                              f"column '{id_col}'")
-    res = cluster(e, k=ks, niter=niter, seed=seed, metric=metric, device=device, dask=dask)
+    res = cluster(e, k=ks, niter=niter, seed=seed, metric=metric, device=device, dask=dask,
+                  max_points_per_centroid=sample_per_centroid)
     report = evaluate_fn(res, meta, attrs, id_col=id_col) if meta is not None else None
     summ = summarize(res, meta, attrs=attrs or (), id_col=id_col)[1] if summary else None
 

@@ -229,7 +229,8 @@ def kmeans_dask(x: np.ndarray, init: np.ndarray, niter: int, *, spherical: bool,
                              hash=False)  # unique keys: never shares (or cancels) another run's data
     c = np.asarray(init, dtype=np.float64)
     for _ in range(niter):
-        parts = client.gather(client.map(partial_sums, futures, centroids=c, spherical=spherical,
+        cf = client.scatter(c, broadcast=True, hash=False)  # one copy per worker, a fresh key each time
+        parts = client.gather(client.map(partial_sums, futures, centroids=cf, spherical=spherical,
                                           pure=False))
         sums = np.zeros_like(c)
         counts = np.zeros(len(c), dtype=np.int64)
@@ -237,7 +238,8 @@ def kmeans_dask(x: np.ndarray, init: np.ndarray, niter: int, *, spherical: bool,
             sums += s
             counts += cnt
         c = update_centroids(sums, counts, c, spherical)
-    final = client.gather(client.map(assign, futures, centroids=c, spherical=spherical, pure=False))
+    cf = client.scatter(c, broadcast=True, hash=False)
+    final = client.gather(client.map(assign, futures, centroids=cf, spherical=spherical, pure=False))
     del futures  # released on the cluster
     labels = np.concatenate([f[0] for f in final])
     dist = np.concatenate([f[1] for f in final])
@@ -293,7 +295,8 @@ def kmeans(x: np.ndarray, k: int, *, niter: int = 20, seed: int = 0, spherical: 
 
 
 def hierarchical_kmeans(x: np.ndarray, ks: Sequence[int], *, niter: int = 20, seed: int = 0,
-                        spherical: bool = True, device: str = "auto", dask: Any = None) -> list[KMeansResult]:
+                        spherical: bool = True, device: str = "auto", dask: Any = None,
+                        max_points_per_centroid: int | None = None) -> list[KMeansResult]:
     """Vo et al. 2024 §3: level 1 clusters the points; level l+1 clusters the centroids of level l.
 
     Returns one :class:`KMeansResult` per level; level l's ``labels`` index level l-1's centroids.
@@ -304,20 +307,23 @@ def hierarchical_kmeans(x: np.ndarray, ks: Sequence[int], *, niter: int = 20, se
         if level and k > len(points):
             raise UsageError(f"level {level + 1} asks for {k} clusters of only {len(points)} centroids")
         res = kmeans(points, k, niter=niter, seed=seed + level, spherical=spherical, device=device,
-                     dask=dask if level == 0 else None)
+                     dask=dask if level == 0 else None,
+                     max_points_per_centroid=max_points_per_centroid if level == 0 else None)
         out.append(res)
         points = res.centroids
     return out
 
 
 def cluster(emb: Any, *, k: int | Sequence[int] | str, levels: int = 1, niter: int = 20, seed: int = 0,
-            metric: str = "cosine", device: str = "auto", dask: Any = None,
-            id_col: str = "id") -> ClusterResult:
+            metric: str = "cosine", device: str = "auto", dask: Any = None, id_col: str = "id",
+            max_points_per_centroid: int | None = None) -> ClusterResult:
     """Cluster embeddings (an :class:`~curate.engine.embeddings.Embeddings`, a path, or an array).
 
     ``k`` is the number of level-1 clusters (with ``levels`` > 1 each level shrinks geometrically:
     ``k=1000, levels=3`` gives 1000, 100, 10) or an explicit list. ``metric="cosine"`` L2-normalises
-    the vectors and runs spherical k-means. Returns a table ``id, cluster_l1..cluster_lL, distance``
+    the vectors and runs spherical k-means. ``max_points_per_centroid`` lets FAISS train level 1 on a
+    random subsample of that many points per cluster (faster on millions of rows; default: all points).
+    Returns a table ``id, cluster_l1..cluster_lL, distance``
     (distance to the level-1 centroid: cosine distance, or Euclidean for ``l2``).
 
     >>> import numpy as np
@@ -342,7 +348,7 @@ def cluster(emb: Any, *, k: int | Sequence[int] | str, levels: int = 1, niter: i
     ks = level_sizes(k, levels)
     _check_k(ks[0], e.n)
     results = hierarchical_kmeans(e.vectors, ks, niter=niter, seed=seed, spherical=normalize, device=device,
-                                  dask=dask)
+                                  dask=dask, max_points_per_centroid=max_points_per_centroid)
     table = pd.DataFrame({"id": e.ids.astype(str)})
     labels = results[0].labels
     for level, res in enumerate(results):
