@@ -55,6 +55,12 @@ def test_ids_dim_deterministic_and_batch_invariant(vit_dir, images):
     assert np.abs(a.vectors[0] - a.vectors[1]).max() > 1e-3  # different images, different vectors
 
 
+def test_id_from_stem(images):
+    d, names = images
+    e = embed(d, backbone="pixels", id_from="stem").embeddings
+    assert e.ids.tolist() == [n.rsplit(".", 1)[0] for n in names]
+
+
 def test_equals_direct_automodel_forward(vit_dir, images):
     d, names = images
     res = embed(d, backbone="hf", weights=vit_dir, batch_size=3).embeddings

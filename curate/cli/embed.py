@@ -23,6 +23,8 @@ def embed_cmd(
     image_col: str = typer.Option("image", "--image-col", help="Column of image paths in a metadata table."),
     id_col: str = typer.Option(None, "--id-col", help="Id column of a metadata table (default: id, else "
                                                       "the image path)."),
+    id_from: str = typer.Option("path", "--id-from", help="Folder input: id = relative path, or 'stem' "
+                                                          "(path without extension)."),
     batch_size: int = typer.Option(32, "--batch-size", min=1),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     precision: str = typer.Option("fp32", "--precision", help="fp32, fp16 (CUDA) or bf16 (autocast)."),
@@ -54,7 +56,7 @@ def embed_cmd(
     try:
         res = embed(source, backbone=backbone, weights=weights, image_col=image_col, id_col=id_col,
                     batch_size=batch_size, device=device, precision=precision, num_workers=num_workers,
-                    skip_bad=skip_bad, pool=pool, progress=progress)
+                    skip_bad=skip_bad, id_from=id_from, pool=pool, progress=progress)
     finally:
         bar.stop()
     res.embeddings.save_parquet(out)

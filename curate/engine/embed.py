@@ -122,9 +122,12 @@ def read_table(path: Path) -> pd.DataFrame:
     raise InputError(f"'{path}': metadata must be .csv, .tsv or .parquet")
 
 
-def list_images(source: str | os.PathLike, *, image_col: str = "image",
-                id_col: str | None = None) -> tuple[list[str], list[str]]:
-    """``(ids, paths)`` for an image folder (recursive; id = relative path) or a metadata table.
+def list_images(source: str | os.PathLike, *, image_col: str = "image", id_col: str | None = None,
+                id_from: str = "path") -> tuple[list[str], list[str]]:
+    """``(ids, paths)`` for an image folder (recursive) or a metadata table.
+
+    In a folder the id is the relative path (``id_from="path"``, e.g. ``sub/img1.png``) or the relative
+    path without its extension (``"stem"``: ``sub/img1``, matching metadata ids such as BRSET's image_id).
 
     For a table, image paths are relative to the table's folder (or absolute); ``id_col`` defaults to
     ``id`` when that column exists, else the image column's values.
@@ -136,7 +139,13 @@ def list_images(source: str | os.PathLike, *, image_col: str = "image",
         paths = sorted(p for p in src.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
         if not paths:
             raise InputError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) found under '{source}'")
-        return [p.relative_to(src).as_posix() for p in paths], [str(p) for p in paths]
+        if id_from not in ("path", "stem"):
+            raise UsageError(f"--id-from must be path or stem (got '{id_from}')")
+        rel = [p.relative_to(src) for p in paths]
+        ids = [(r.with_suffix("") if id_from == "stem" else r).as_posix() for r in rel]
+        if len(set(ids)) != len(ids):
+            raise InputError("two images share a name without extension; use --id-from path")
+        return ids, [str(p) for p in paths]
     meta = read_table(src)
     if len(meta) == 0:
         raise InputError(f"metadata '{source}' has no rows")
@@ -200,6 +209,7 @@ def embed(
     precision: str = "fp32",
     num_workers: int = 0,
     skip_bad: bool = False,
+    id_from: str = "path",
     pool: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> EmbedResult:
@@ -208,6 +218,7 @@ def embed(
     Returns float32 vectors (not normalised; loaders normalise for cosine) with one id per image, in
     input order. ``precision`` fp16/bf16 runs the model under ``torch.autocast`` (fp16 only on CUDA);
     vectors are always returned as float32. ``progress(done, total)`` is called after every batch.
+    ``id_from``: for a folder, ids are relative paths (``path``) or paths without extension (``stem``).
 
     >>> res = embed("images/", backbone="hf", weights="models/dinov2-small")  # doctest: +SKIP
     >>> res.embeddings.vectors.shape  # doctest: +SKIP
@@ -225,7 +236,7 @@ def embed(
     dev = resolve_device(device)
     if precision == "fp16" and not dev.startswith("cuda"):
         raise UsageError("--precision fp16 needs a CUDA device; use fp32 or bf16 on CPU")
-    ids, paths = list_images(source, image_col=image_col, id_col=id_col)
+    ids, paths = list_images(source, image_col=image_col, id_col=id_col, id_from=id_from)
     ok, skipped = _check_headers(paths, skip_bad)
     if not ok:
         raise InputError(f"none of the {len(paths)} images in '{source}' could be read")
