@@ -9,7 +9,11 @@ import pandas as pd
 import pytest
 
 pytest.importorskip("faiss")
-from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score  # noqa: E402
+from sklearn.metrics import (  # noqa: E402
+    adjusted_mutual_info_score,
+    adjusted_rand_score,
+    normalized_mutual_info_score,
+)
 
 from curate.engine.cluster import (  # noqa: E402
     allocate,
@@ -169,15 +173,23 @@ def test_evaluate_equals_sklearn_and_suppresses_small_cells():
         m = rep["attributes"]["site"]["levels"][col]
         assert m["nmi"] == pytest.approx(normalized_mutual_info_score(site_at, res.table[col]), abs=1e-4)
         assert m["ari"] == pytest.approx(adjusted_rand_score(site_at, res.table[col]), abs=1e-4)
+        assert m["ami"] == pytest.approx(adjusted_mutual_info_score(site_at, res.table[col]), abs=1e-4)
         assert m["purity"] == pytest.approx(purity(res.table[col], site_at), abs=1e-4)
     site = rep["attributes"]["site"]
     assert site["strength"] == "strongly" and site["best_level"] == "cluster_l2"
-    assert site["verdict"].startswith("clusters capture site strongly (NMI 1.00")
+    assert site["verdict"].startswith("clusters capture site strongly (AMI 1.00, NMI 1.00")
     assert rep["attributes"]["noise"]["strength"] == "not"
     assert "do not use them as a proxy for noise" in rep["attributes"]["noise"]["verdict"]
     cells = [v for row in rep["attributes"]["noise"]["distribution"].values() for v in row.values()]
     assert all(v == "<11" or v >= 11 or v == 0 for v in cells) and len(cells) > 0
     json.dumps(rep)  # JSON-able
+
+
+def test_verdict_thresholds():
+    from curate.engine.cluster import verdict_word
+
+    assert [verdict_word(v) for v in (0.9, 0.5, 0.49, 0.2, 0.1, 0.05, 0.01, -0.02)] == [
+        "strongly", "strongly", "moderately", "moderately", "weakly", "weakly", "not", "not"]
 
 
 def test_evaluate_errors():

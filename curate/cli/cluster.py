@@ -47,7 +47,8 @@ def cluster_cmd(
     device: str = typer.Option("auto", "--device", help="auto, cpu or gpu (FAISS)."),
     dask: str = typer.Option(None, "--dask", metavar="ADDRESS|local",
                              help="Run level 1 on a Dask cluster (scheduler address, or 'local')."),
-    id_col: str = typer.Option("id", "--id-col", help="Id column of the embeddings and the metadata."),
+    id_col: str = typer.Option("id", "--id-col", help="Id column of the --evaluate metadata."),
+    emb_id_col: str = typer.Option("id", "--emb-id-col", help="Id column of parquet embeddings."),
     sample_per_centroid: int = typer.Option(None, "--sample-per-centroid", min=1,
                                             help="FAISS trains on N points per cluster (default all)."),
     evaluate: str = typer.Option(None, "--evaluate", metavar="META",
@@ -78,7 +79,7 @@ def cluster_cmd(
         attrs = check_attrs(meta, attr.split(","))
         if id_col not in meta.columns:
             raise UsageError(f"id column '{id_col}' not in '{evaluate}' (pass --id-col)")
-    e = load_embeddings(emb, id_col=id_col, normalize=metric == "cosine")
+    e = load_embeddings(emb, id_col=emb_id_col, normalize=metric == "cosine")
     if meta is not None:
         missing = ~np.isin(e.ids, meta[id_col].astype(str).to_numpy())
         if missing.any():
@@ -110,13 +111,13 @@ def cluster_cmd(
     console.print(f"level-1 cluster sizes: min {sizes[0].min()}, median {int(np.median(sizes[0]))}, "
                   f"max {sizes[0].max()}; inertia {res.inertia:.4g}")
     if report is not None:
-        t = Table(title="clusters as proxies (NMI / ARI / purity; baseline = majority share)")
-        for col in ("attribute", "level", "k", "NMI", "ARI", "purity", "baseline"):
+        t = Table(title="clusters as proxies for attributes (baseline = purity of the majority value)")
+        for col in ("attribute", "level", "k", "AMI", "NMI", "ARI", "purity", "baseline"):
             t.add_column(col, justify="left" if col == "attribute" else "right")
         for a, r in report["attributes"].items():
             for lvl, m in r["levels"].items():
-                t.add_row(escape(a), lvl[9:], str(m["k"]), f"{m['nmi']:.2f}", f"{m['ari']:.2f}",
-                          f"{m['purity']:.2f}", f"{r['baseline_purity']:.2f}")
+                scores = (f"{m[x]:.2f}" for x in ("ami", "nmi", "ari", "purity"))
+                t.add_row(escape(a), lvl[9:], str(m["k"]), *scores, f"{r['baseline_purity']:.2f}")
         console.print(t)
         for r in report["attributes"].values():
             console.print(f"- {escape(r['verdict'])}")

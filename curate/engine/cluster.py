@@ -11,7 +11,9 @@ sums; reduce: new centroids), from the same initial centroids as the FAISS path,
 gives the single-machine answer.
 
 ``evaluate`` says how well clusters stand in for a real attribute (sex, age group, camera, site) with
-NMI, ARI and purity, and a plain-words verdict from documented NMI thresholds (:data:`VERDICTS`).
+NMI, ARI, AMI and purity, and a plain-words verdict from documented thresholds (:data:`VERDICTS`) on the
+chance-adjusted mutual information (AMI): plain NMI grows with the number of clusters even for unrelated
+labels, AMI does not.
 """
 
 from __future__ import annotations
@@ -29,10 +31,10 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 METRICS = ("cosine", "l2")
-# NMI thresholds for the verdict (lower bound, word); chosen so "strong" means a cluster label alone tells
-# the attribute value most of the time, and "none" is what unrelated labels of this size give.
+# AMI thresholds for the verdict (lower bound, word). AMI is 0 for unrelated labels whatever k is, and 1
+# when clusters reproduce the attribute; >= 0.5 means a cluster label alone tells the value most of the time.
 VERDICTS: tuple[tuple[float, str], ...] = ((0.5, "strongly"), (0.2, "moderately"), (0.05, "weakly"),
-                                           (0.0, "not"))
+                                           (-float("inf"), "not"))  # AMI can be slightly negative
 
 
 @dataclass
@@ -446,8 +448,9 @@ def purity(clusters: Sequence[Any], truth: Sequence[Any]) -> float:
     return float(tab.max(axis=1).sum() / tab.to_numpy().sum())
 
 
-def verdict_word(nmi: float) -> str:
-    return next(word for lo, word in VERDICTS if nmi >= lo)
+def verdict_word(ami: float) -> str:
+    """The :data:`VERDICTS` word for a chance-adjusted mutual information value."""
+    return next(word for lo, word in VERDICTS if ami >= lo)
 
 
 def _prepared_attr(values: pd.Series) -> tuple[pd.Series, str | None]:
@@ -489,16 +492,16 @@ def check_attrs(meta: pd.DataFrame, attrs: Sequence[str]) -> list[str]:
 
 def evaluate(clusters: Any, meta: pd.DataFrame, attrs: Sequence[str], *,
              id_col: str = "id") -> dict[str, Any]:
-    """How well do clusters act as proxies for real attributes? NMI, ARI, purity per attribute and level.
+    """How well do clusters act as proxies for real attributes? NMI, ARI, AMI, purity per attribute and level.
 
-    ``nmi``/``ari`` are scikit-learn's ``normalized_mutual_info_score`` / ``adjusted_rand_score`` on
-    rows where the attribute is known; ``baseline_purity`` is the purity of putting everything in one
-    cluster (the majority share), so purity is read against it. The verdict uses the level with the
-    highest NMI and the thresholds in :data:`VERDICTS` (>= 0.5 strongly, >= 0.2 moderately, >= 0.05 weakly,
-    else not). ``distribution`` is the cluster x value count table at that level, small cells suppressed
-    (:func:`curate.privacy.suppress`).
+    ``nmi``/``ari``/``ami`` are scikit-learn's ``normalized_mutual_info_score`` / ``adjusted_rand_score`` /
+    ``adjusted_mutual_info_score`` on rows where the attribute is known; ``baseline_purity`` is the purity
+    of putting everything in one cluster (the majority share), so purity is read against it. The verdict
+    uses the level with the highest AMI and the thresholds in :data:`VERDICTS` on AMI (>= 0.5 strongly,
+    >= 0.2 moderately, >= 0.05 weakly, else not). ``distribution`` is the cluster x value count table at
+    that level, small cells suppressed (:func:`curate.privacy.suppress`).
     """
-    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+    from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score, normalized_mutual_info_score
 
     from curate.privacy import suppress
 
@@ -508,7 +511,8 @@ def evaluate(clusters: Any, meta: pd.DataFrame, attrs: Sequence[str], *,
         raise InputError("no cluster_l1.. columns in the clusters table")
     attrs = check_attrs(meta, attrs)
     joined = _join_meta(table, meta, id_col)
-    report: dict[str, Any] = {"n": len(joined), "thresholds": {w: lo for lo, w in VERDICTS}, "attributes": {}}
+    report: dict[str, Any] = {"n": len(joined), "verdict_on": "ami",
+                              "thresholds": {w: lo for lo, w in VERDICTS if lo > -1}, "attributes": {}}
     import pandas as pd
 
     for attr in attrs:
@@ -525,19 +529,21 @@ def evaluate(clusters: Any, meta: pd.DataFrame, attrs: Sequence[str], *,
                 "k": int(rows[col].nunique()),
                 "nmi": round(float(normalized_mutual_info_score(values, lab)), 4),
                 "ari": round(float(adjusted_rand_score(values, lab)), 4),
+                "ami": round(float(adjusted_mutual_info_score(values, lab)), 4),
                 "purity": round(purity(lab, values.to_numpy()), 4),
             }
-        best = max(per_level, key=lambda c: per_level[c]["nmi"])
+        best = max(per_level, key=lambda c: per_level[c]["ami"])
         m = per_level[best]
         base = float(values.value_counts(normalize=True).iloc[0])
-        word = verdict_word(m["nmi"])
+        word = verdict_word(m["ami"])
         level_txt = f"level {best[9:]}, k={m['k']}"
         if word == "not":
-            text = (f"clusters do not capture {attr} (NMI {m['nmi']:.2f}, {level_txt}): do not use them as a "
-                    f"proxy for {attr}")
+            text = (f"clusters do not capture {attr} (AMI {m['ami']:.2f}, NMI {m['nmi']:.2f}; {level_txt}): "
+                    f"do not use them as a proxy for {attr}")
         else:
-            text = (f"clusters capture {attr} {word} (NMI {m['nmi']:.2f}, ARI {m['ari']:.2f}, purity "
-                    f"{m['purity']:.2f} vs {base:.2f} from the majority value alone; {level_txt})")
+            text = (f"clusters capture {attr} {word} (AMI {m['ami']:.2f}, NMI {m['nmi']:.2f}, "
+                    f"ARI {m['ari']:.2f}, purity {m['purity']:.2f} vs {base:.2f} from the majority value "
+                    f"alone; {level_txt})")
         dist = pd.crosstab(rows[best], values).sort_index()
         shown = suppress(dist)
         report["attributes"][attr] = {
