@@ -603,6 +603,6 @@ def summarize(clusters: Any, meta: pd.DataFrame | None = None, *, attrs: Sequenc
     info = {"level": level, "k": int(len(sizes)), "public": public, "clusters": rows,
             "size_min": int(sizes.min()), "size_median": float(sizes.median()), "size_max": int(sizes.max())}
     if public:
-        for key in ("size_min", "size_max"):
+        for key in ("size_min", "size_median", "size_max"):
             info[key] = info[key] if info[key] >= MIN_CELL else SUPPRESSED
     return df, info
