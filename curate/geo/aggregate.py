@@ -208,6 +208,17 @@ def read_frame(path: str | os.PathLike) -> pd.DataFrame:
     return frame
 
 
+def _dedupe_hint(message: str) -> str:
+    """``'Brasil' (did you mean Brazil, Brazil, Bahrain?)`` → ``... (did you mean Brazil, Bahrain?)``."""
+    import re
+
+    m = re.search(r"\(did you mean (.*)\?\)$", message)
+    if not m:
+        return message
+    names = ", ".join(dict.fromkeys(n.strip() for n in m.group(1).split(", ")))
+    return f"{message[:m.start()]}(did you mean {names}?)"
+
+
 def entries_from_file(path: str | os.PathLike, *, modality: str | None = None,
                       access: str | None = None) -> list[Entry]:
     """Entries from the user's own list. Columns: ``country`` (required; name, alpha-2, alpha-3 or numeric;
@@ -250,7 +261,7 @@ def entries_from_file(path: str | os.PathLike, *, modality: str | None = None,
             try:
                 codes.append(to_alpha3(p))
             except InputError as exc:
-                unknown.setdefault(p, str(exc).removeprefix("unknown country "))
+                unknown.setdefault(p, _dedupe_hint(str(exc).removeprefix("unknown country ")))
         if not parts:
             raise InputError(f"{path}: row {i}: empty country")
         weight = 1
