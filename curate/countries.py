@@ -110,7 +110,7 @@ def _coco_table():
 
 
 def convert(alpha3: str, to: str) -> str:
-    """country_converter lookup: ``to`` is a country_converter classification, e.g. "continent", "UNregion"."""
+    """country_converter lookup; ``to`` is a classification such as "continent" or "UNregion"."""
     out = _converter().convert(alpha3, src="ISO3", to=to, not_found=None)
     return out if isinstance(out, str) and out else "Unknown"
 
