@@ -17,7 +17,7 @@ from curate._version import __version__
 
 app = typer.Typer(
     name="curate",
-    help="Document and curate medical-imaging datasets: catalog, dedup/leakage, clustering, cards, maps, audits.",
+    help="Document and curate medical-imaging datasets: catalog, dedup, clusters, cards, maps, audits.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
