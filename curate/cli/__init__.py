@@ -26,16 +26,16 @@ app = typer.Typer(
 )
 
 # Each module defines `register(app)`. Add new command modules here (one line each).
-_MODULES = [
+_MODULES = [  # --help lists commands in this order: catalog → engine → renderers
     "catalog",
-    "demo",
-    "geo",
-    "engine",
-    "embed",
-    "publish",
-    "audit",
     "cards",
+    "publish",
+    "demo",
+    "embed",
+    "engine",
     "cluster",
+    "audit",
+    "geo",
     # <more command modules>
 ]
 
