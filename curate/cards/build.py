@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from curate.cards.composition import Composition
     from curate.cards.context import CardContext, Section
+    from curate.cards.curation import Curation, CurationOptions
     from curate.cards.provenance import Provenance
     from curate.catalog import Catalog, Dataset
 
@@ -53,6 +54,7 @@ class CardBuild:
     croissant: dict
     provenance: Provenance | None = None
     context: CardContext | None = field(default=None, repr=False)
+    curation: Curation | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -64,7 +66,8 @@ class _Rendered:
 
 
 def _render(ds: Dataset, catalog: Catalog, *, composition: Composition | None,
-            sections: list[Section], parameters: dict[str, Any], epoch: int | None) -> _Rendered:
+            sections: list[Section], parameters: dict[str, Any], epoch: int | None,
+            extra_inputs: list[dict[str, str]] | None = None) -> _Rendered:
     from curate._io import sha256_file
     from curate.cards.context import build_context
     from curate.cards.croissant import build_croissant, dumps
@@ -78,6 +81,7 @@ def _render(ds: Dataset, catalog: Catalog, *, composition: Composition | None,
         inputs.append({"role": "catalog record", "name": Path(origin).name, "sha256": sha256_file(origin)})
     if composition is not None:
         inputs.append({"role": "metadata", "name": composition.source, "sha256": composition.sha256})
+    inputs.extend(extra_inputs or [])
     prov = make_provenance(ds, catalog, inputs=inputs, parameters=parameters, epoch=epoch)
     ctx = build_context(ds, catalog, composition=composition, provenance=prov, extra_sections=sections)
     md = render_datasheet(ctx)
@@ -107,6 +111,8 @@ def build_card(
     catalog_dir: str | os.PathLike | None = None,
     overwrite: bool = True,
     extra_sections: Iterable[Section | tuple[str, str]] | None = None,
+    embeddings: str | os.PathLike | None = None,
+    curation: CurationOptions | None = None,
 ) -> CardBuild:
     """Build the datasheet, hub card and Croissant record of one catalog dataset into ``out``.
 
@@ -120,6 +126,11 @@ def build_card(
     overwrite: replace an existing output folder written by curate (default True).
     extra_sections: ``(title, markdown)`` pairs or :class:`~curate.cards.context.Section` objects
         appended to the datasheet and the hub card (e.g. the engine's "Curation" findings).
+    embeddings: per-image embeddings (needs ``metadata``): the curation engine runs on them (dedup,
+        leakage, clusters as attribute proxies; :mod:`curate.cards.curation`) and a "Curation" section is
+        added; the file's sha256 goes into the provenance inputs.
+    curation: :class:`~curate.cards.curation.CurationOptions` for that run (threshold, k, attributes,
+        split/patient columns, a ``curate sample`` file); requires ``embeddings``.
     """
     from curate.cards.composition import measure_composition, parse_column_specs
     from curate.cards.context import as_sections
@@ -134,9 +145,21 @@ def build_card(
         composition = measure_composition(metadata, explicit)
     elif explicit:
         raise UsageError("--column sets roles of a metadata file: give it with --metadata FILE")
-    parameters = {"columns": explicit} if explicit else {}
+    parameters: dict[str, Any] = {"columns": explicit} if explicit else {}
+    cur = None
+    if embeddings is not None:
+        if metadata is None:
+            raise UsageError("--embeddings needs the per-image metadata: give it with --metadata FILE")
+        from curate.cards.curation import run_curation
+
+        cur = run_curation(metadata, embeddings, curation, composition=composition, dataset_id=ds.id,
+                           metadata_name=_meta_name(metadata))
+        sections.append(cur.section)
+        parameters["curation"] = cur.parameters
+    elif curation is not None:
+        raise UsageError("curation options need embeddings: give them with --embeddings EMB")
     rendered = _render(ds, catalog, composition=composition, sections=sections, parameters=parameters,
-                       epoch=None)
+                       epoch=None, extra_inputs=cur.inputs if cur is not None else None)
     target = Path(out) if out is not None else DEFAULT_GALLERY / ds.id
     from curate._io import atomic_dir
 
@@ -152,7 +175,15 @@ def build_card(
         croissant=rendered.croissant,
         provenance=rendered.ctx.provenance,
         context=rendered.ctx,
+        curation=cur,
     )
+
+
+def _meta_name(metadata: Any) -> str:
+    """How the metadata is named in the card's commands: the path as given (absolute ones: the name)."""
+    from curate.cards.curation import _shown
+
+    return _shown(metadata) if isinstance(metadata, (str, os.PathLike)) else "metadata"
 
 
 def gallery_epoch(out: str | os.PathLike) -> int:

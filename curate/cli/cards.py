@@ -25,16 +25,56 @@ def build_card_cmd(
     catalog_dir: str = typer.Option(None, "--catalog", metavar="DIR",
                                     help="Your own catalog folder, merged over the built-in one."),
     as_json: bool = typer.Option(False, "--json", help="Print the written paths as JSON."),
+    embeddings: str = typer.Option(None, "--embeddings", "-e", metavar="EMB", rich_help_panel="Curation",
+                                   help="Embeddings (.parquet/.npy) of the metadata's images: adds a "
+                                        "Curation section (duplicates, leakage, clusters as attribute "
+                                        "proxies)."),
+    split_col: str = typer.Option(None, "--split-col", metavar="COL", rich_help_panel="Curation",
+                                  help="Split column (default: the metadata's split role)."),
+    patient_col: str = typer.Option(None, "--patient-col", metavar="COL", rich_help_panel="Curation",
+                                    help="Patient column (default: the metadata's patient role)."),
+    id_col: str = typer.Option(None, "--id-col", metavar="COL", rich_help_panel="Curation",
+                               help="Metadata column matching the embedding ids (default: the image role)."),
+    emb_id_col: str = typer.Option("id", "--emb-id-col", metavar="COL", rich_help_panel="Curation",
+                                   help="Id column of parquet embeddings."),
+    threshold: float = typer.Option(0.95, "--threshold", "-t", rich_help_panel="Curation",
+                                    help="Duplicate if cosine similarity >= this, in (0, 1]."),
+    method: str = typer.Option("auto", "--method", rich_help_panel="Curation",
+                               help="Dedup search: auto | exact | ivf | semantic."),
+    k: str = typer.Option(None, "--k", rich_help_panel="Curation",
+                          help="Level-1 clusters, or one k per level (default: sqrt(n/2), 2 to 100)."),
+    levels: int = typer.Option(1, "--levels", rich_help_panel="Curation",
+                               help="Hierarchical k-means levels."),
+    attr: str = typer.Option(None, "--attr", metavar="COLS", rich_help_panel="Curation",
+                             help="Attributes to test clusters against: columns or roles, e.g. sex,camera "
+                                  "(default: the demographic, device and site columns)."),
+    sample: Path = typer.Option(None, "--sample", metavar="FILE", rich_help_panel="Curation",
+                                help="Output of `curate sample`: report its per-split counts."),
+    seed: int = typer.Option(0, "--seed", rich_help_panel="Curation", help="Seed of k-means and dedup."),
 ) -> None:
-    """Write datasheet.md/.html, README.md (hub card) and croissant.json for a catalog dataset."""
+    """Write datasheet.md/.html, README.md (hub card) and croissant.json for a catalog dataset.
+
+    With --embeddings the curation engine runs once on them and the cards get a Curation section.
+    """
     from curate.errors import UsageError
 
     if all_ and dataset_id:
         raise UsageError("give a dataset ID or --all, not both")
     if not all_ and not dataset_id:
         raise UsageError("give a dataset ID (see `curate catalog list`) or --all")
-    if all_ and (metadata is not None or column):
-        raise UsageError("--metadata and --column apply to one dataset; they cannot be used with --all")
+    if all_ and (metadata is not None or column or embeddings is not None):
+        raise UsageError("--metadata, --column and --embeddings apply to one dataset; they cannot be used "
+                         "with --all")
+    given = {"--split-col": split_col, "--patient-col": patient_col, "--id-col": id_col, "--k": k,
+             "--attr": attr, "--sample": sample}
+    if embeddings is None:
+        flags = [f for f, v in given.items() if v is not None]
+        flags += [f for f, v, d in (("--threshold", threshold, 0.95), ("--method", method, "auto"),
+                                    ("--levels", levels, 1), ("--seed", seed, 0),
+                                    ("--emb-id-col", emb_id_col, "id")) if v != d]
+        if flags:
+            raise UsageError(f"{', '.join(flags)} set the Curation section: give the embeddings with "
+                             "--embeddings EMB")
     if all_:
         from curate.cards.build import DEFAULT_GALLERY, build_all
 
@@ -47,8 +87,16 @@ def build_card_cmd(
         return
     from curate.cards.build import build_card
 
+    options = None
+    if embeddings is not None:
+        from curate.cards.curation import CurationOptions
+
+        options = CurationOptions(threshold=threshold, method=method, k=k, levels=levels, attrs=attr,
+                                  split_col=split_col, patient_col=patient_col, id_col=id_col,
+                                  emb_id_col=emb_id_col, sample=sample, seed=seed)
     build = build_card(dataset_id, metadata=metadata, out=out, columns=column or None,
-                       catalog_dir=catalog_dir, overwrite=not no_overwrite)
+                       catalog_dir=catalog_dir, overwrite=not no_overwrite, embeddings=embeddings,
+                       curation=options)
     if as_json:
         print_json({"out": str(build.out), "files": {k: str(p) for k, p in build.paths.items()}})
         return
@@ -58,6 +106,29 @@ def build_card_cmd(
         c = build.composition
         console.print(f"measured {c.n_images:,} images from {c.source} ({c.suppressed_cells} small cells "
                       "suppressed)")
+    if build.curation is not None:
+        _print_curation(build.curation)
+
+
+def _print_curation(cur) -> None:
+    """One line per finding of the Curation section (counts only)."""
+    from rich.markup import escape
+
+    s = cur.dedup.summary
+    console.print(f"curation: {s['pairs']:,} duplicate pairs (cosine >= {s['threshold']:g}, {s['method']}), "
+                  f"{s['removed']:,} of {s['n']:,} images removed by dedup")
+    if cur.leakage is not None:
+        lk = cur.leakage.summary
+        pats = (f", {lk['patients']['in_multiple_splits']} patients in several splits"
+                if "patients" in lk else "")
+        console.print(f"curation: {lk['cross_split_pairs']:,} duplicate pairs cross splits{pats}")
+    ks = ",".join(map(str, cur.clusters.ks))
+    console.print(f"curation: k-means k={ks}")
+    for r in (cur.evaluation or {}).get("attributes", {}).values():
+        console.print(f"  - {escape(r['verdict'])}")
+    if cur.sample is not None:
+        counts = ", ".join(f"{sp} {n:,}" for sp, n in cur.sample["images"].items())
+        console.print(f"curation: sample {escape(cur.sample['name'])}: {counts} images")
 
 
 def register(app: typer.Typer) -> None:
