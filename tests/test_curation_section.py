@@ -1,0 +1,212 @@
+"""The Curation section of build-card: numbers equal the demo's planted truth and a direct engine call."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from curate.demo import make_demo
+
+    return make_demo(tmp_path_factory.mktemp("demo") / "demo", n_patients=60, seed=3)
+
+
+@pytest.fixture(scope="module")
+def built(demo, tmp_path_factory):
+    from curate.cards.build import build_card
+    from curate.cards.curation import CurationOptions
+
+    out = tmp_path_factory.mktemp("card") / "card"
+    return build_card("BRSET", metadata=demo.labels, embeddings=demo.embeddings, out=out,
+                      curation=CurationOptions(attrs="sex,camera", k=6, device="cpu"))
+
+
+def _section(text: str) -> str:
+    m = re.search(r"^## Curation\n(.*?)(?=^## )", text, flags=re.S | re.M)
+    assert m, "no Curation section"
+    return m.group(1)
+
+
+def _row(section: str, label: str) -> list[str]:
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells and cells[0].startswith(label):
+            return cells
+    raise AssertionError(f"no table row '{label}'")
+
+
+def _count(cell: str) -> int | str:
+    first = cell.split(" (")[0].split(" of ")[0].replace(",", "")
+    return first if first.startswith("<") else int(first)
+
+
+def test_duplicates_and_leakage_equal_planted_truth(demo, built):
+    truth = demo.truth
+    sec = _section(built.paths["datasheet_md"].read_text())
+    planted = {tuple(p) for p in truth["exact_duplicate_pairs"] + truth["near_duplicate_pairs"]}
+    found = {tuple(sorted(p)) for p in built.curation.dedup.pairs[["id_a", "id_b"]].to_numpy().tolist()}
+    assert found == planted  # every planted pair, nothing else
+    assert _count(_row(sec, "duplicate pairs")[1]) == len(planted)
+    assert _count(_row(sec, "— identical embeddings")[1]) == len(truth["exact_duplicate_pairs"])
+    assert _count(_row(sec, "— near duplicates")[1]) == len(truth["near_duplicate_pairs"])
+    assert _count(_row(sec, "images removed")[1]) == len(planted)  # each planted copy is its own group
+    assert _count(_row(sec, "duplicate pairs whose two images")[1]) == truth["cross_split_duplicate_pairs"]
+    n_multi = truth["patients_in_several_splits"]
+    shown = _count(_row(sec, "patients with images in more than one split")[1])
+    assert shown == (n_multi if n_multi >= 11 else "<11")
+    # the hub card carries the same section
+    assert _section(built.paths["hub_card"].read_text()) == sec
+
+
+def test_section_equals_direct_engine_calls(demo, built):
+    from sklearn.metrics import adjusted_mutual_info_score, normalized_mutual_info_score
+
+    from curate.engine.cluster import cluster
+    from curate.engine.dedup import dedup
+    from curate.engine.embeddings import load_embeddings
+    from curate.engine.leakage import leakage
+
+    meta = pd.read_csv(demo.labels)
+    e = load_embeddings(demo.embeddings)
+    dd = dedup(e, 0.95, "exact", "cpu")
+    assert dd.summary["pairs"] == built.curation.dedup.summary["pairs"]
+    assert sorted(dd.keep) == sorted(built.curation.dedup.keep)
+    lk = leakage(dd.pairs, meta, e.ids, id_col="image_id", split_col="split", patient_col="patient_id")
+    assert lk.summary == built.curation.leakage.summary
+    # brute force: duplicate pairs whose splits differ, from the metadata alone
+    split = dict(zip(meta["image_id"], meta["split"]))
+    cross = sum(split[a] != split[b] for a, b in dd.pairs[["id_a", "id_b"]].to_numpy())
+    assert lk.summary["cross_split_pairs"] == cross
+    sec = _section(built.paths["datasheet_md"].read_text())
+    cl = cluster(e, k=6, seed=0, device="cpu")
+    joined = cl.table.merge(meta, left_on="id", right_on="image_id")
+    for col in ("patient_sex", "camera"):  # --attr sex (a role) resolves to patient_sex
+        ami = adjusted_mutual_info_score(joined[col], joined["cluster_l1"])
+        nmi = normalized_mutual_info_score(joined[col], joined["cluster_l1"])
+        cells = _row(sec, f"`{col}`")
+        assert cells[3] == f"{ami:.2f}" and cells[4] == f"{nmi:.2f}"
+        verdict = built.curation.evaluation["attributes"][col]["verdict"]
+        assert verdict[0].upper() + verdict[1:] in sec
+    assert "camera strongly" in sec  # the demo plants a strong camera effect
+
+
+def test_provenance_commands_and_no_identifiers(demo, built):
+    md = built.paths["datasheet_md"].read_text()
+    digest = hashlib.sha256(Path(demo.embeddings).read_bytes()).hexdigest()
+    inputs = {i["role"]: i for i in built.provenance.inputs}
+    assert inputs["embeddings"]["sha256"] == digest
+    assert digest in md
+    croissant = built.paths["croissant"].read_text()
+    assert digest in croissant
+    assert built.provenance.parameters["curation"]["threshold"] == 0.95
+    sec = _section(md)
+    assert "curate dedup" in sec and "curate cluster" in sec and "--k 6" in sec
+    meta = pd.read_csv(demo.labels)
+    for path in built.paths.values():
+        text = path.read_text()
+        for value in list(meta["image_id"]) + list(meta["patient_id"]):
+            assert value not in text, f"identifier in {path.name}"
+
+
+def test_sample_file_per_split_counts(demo, tmp_path):
+    from curate.cards.build import build_card
+    from curate.cards.curation import CurationOptions
+    from curate.engine.sample import sample
+
+    s = sample(pd.read_csv(demo.labels), balance_by="camera", patient_col="patient_id", splits="0.8,0.1,0.1",
+               id_col="image_id", seed=1)
+    path = tmp_path / "sample.csv"
+    s.to_csv(path, index=False)
+    b = build_card("BRSET", metadata=demo.labels, embeddings=demo.embeddings, out=tmp_path / "card",
+                   curation=CurationOptions(sample=path, k=4, device="cpu"))
+    sec = _section(b.paths["datasheet_md"].read_text())
+    assert "### Balanced sample and splits" in sec
+    for name in ("train", "validation", "test"):
+        cells = _row(sec, name)
+        assert int(cells[1].replace(",", "")) == int((s["split"] == name).sum())
+        n_pat = s.loc[s["split"] == name, "patient_id"].nunique()
+        assert cells[2] == ("<11" if n_pat < 11 else str(n_pat)) or cells[2] == "<11"  # complementary
+    # duplicates left in the sample: both ids of an engine pair drawn (no keep-list was applied)
+    ids = set(s["image_id"])
+    pairs = b.curation.dedup.pairs
+    both = int((pairs["id_a"].isin(ids) & pairs["id_b"].isin(ids)).sum())
+    assert f"Duplicate pairs with both images in the sample: {both}" in sec
+    assert {i["role"] for i in b.provenance.inputs} >= {"embeddings", "sample", "metadata"}
+
+
+def test_small_patient_counts_are_suppressed(tmp_path):
+    from curate.cards.build import build_card
+    from curate.cards.curation import CurationOptions
+    from curate.demo import make_demo
+
+    d = make_demo(tmp_path / "d", n_patients=20, n_leaky_patients=1, seed=5)
+    assert 0 < d.truth["patients_in_several_splits"] < 11
+    b = build_card("BRSET", metadata=d.labels, embeddings=d.embeddings, out=tmp_path / "card",
+                   curation=CurationOptions(k=3, device="cpu"))
+    sec = _section(b.paths["datasheet_md"].read_text())
+    cell = _row(sec, "patients with images in more than one split")[1]
+    assert cell.startswith("<11")
+    # every patient count in the cell (total and per split pair) is hidden or zero
+    assert set(re.findall(r"(?<![<\w])\d+", cell.replace("<11", ""))) <= {"0"}
+
+
+def test_cli_build_card_with_embeddings(cli, demo, tmp_path):
+    out = tmp_path / "card"
+    r = cli("build-card", "BRSET", "--metadata", demo.labels, "--embeddings", demo.embeddings,
+            "--attr", "camera", "--k", "4", "--levels", "2", "--out", out)
+    assert r.exit_code == 0, r.stderr + r.stdout
+    assert f"{len(demo.truth['exact_duplicate_pairs']) + 10} duplicate pairs" in r.stdout.replace("\n", " ")
+    sec = _section((out / "README.md").read_text())
+    assert "hierarchical k-means" in sec and "--levels 2" in sec
+    data = json.loads((out / "croissant.json").read_text())
+    assert "embeddings" in json.dumps(data)
+
+
+@pytest.mark.parametrize("case", ["no-metadata", "flags-without-embeddings", "ids-not-covered", "bad-attr",
+                                  "bad-threshold", "missing-embeddings"])
+def test_cli_errors_before_writing(cli, demo, tmp_path, case):
+    out = tmp_path / "card"
+    args = ["build-card", "BRSET", "--out", out]
+    if case == "no-metadata":
+        args += ["--embeddings", demo.embeddings]
+        expect = "--metadata"
+    elif case == "flags-without-embeddings":
+        args += ["--metadata", demo.labels, "--attr", "camera", "--threshold", "0.9"]
+        expect = "--embeddings"
+    elif case == "ids-not-covered":
+        meta = pd.read_csv(demo.labels).iloc[5:]
+        meta.to_csv(tmp_path / "part.csv", index=False)
+        args += ["--metadata", tmp_path / "part.csv", "--embeddings", demo.embeddings]
+        expect = "5 of"
+    elif case == "bad-attr":
+        args += ["--metadata", demo.labels, "--embeddings", demo.embeddings, "--attr", "shoe_size"]
+        expect = "shoe_size"
+    elif case == "bad-threshold":
+        args += ["--metadata", demo.labels, "--embeddings", demo.embeddings, "--threshold", "1.5"]
+        expect = "threshold"
+    else:
+        args += ["--metadata", demo.labels, "--embeddings", tmp_path / "nope.parquet"]
+        expect = "nope.parquet"
+    r = cli(*args)
+    assert r.exit_code != 0
+    err = r.stderr + r.stdout
+    assert "error:" in err and expect in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_without_embeddings_nothing_changes(demo, tmp_path):
+    from curate.cards.build import build_card
+
+    a = build_card("BRSET", metadata=demo.labels, out=tmp_path / "a")
+    assert a.curation is None
+    assert "## Curation" not in a.paths["datasheet_md"].read_text()
+    assert "curation" not in a.provenance.parameters
+    assert np.all([i["role"] != "embeddings" for i in a.provenance.inputs])
