@@ -210,3 +210,44 @@ def test_without_embeddings_nothing_changes(demo, tmp_path):
     assert "## Curation" not in a.paths["datasheet_md"].read_text()
     assert "curation" not in a.provenance.parameters
     assert np.all([i["role"] != "embeddings" for i in a.provenance.inputs])
+
+
+def test_publish_demo_applies_keep_list_and_new_patient_splits(demo, tmp_path):
+    """publish --keep --resplit on the demo: duplicates removed, splits redrawn by patient, card says so."""
+    from curate.engine.dedup import dedup
+    from curate.engine.embeddings import load_embeddings
+    from curate.publish.folder import publish
+
+    dd = dedup(load_embeddings(demo.embeddings), 0.95, "exact", "cpu")
+    keep = tmp_path / "keep.txt"
+    keep.write_text("".join(f"{i}\n" for i in dd.keep))
+    res = publish("BRSET", metadata=demo.labels, images=demo.images, out=tmp_path / "hub", keep=keep,
+                  resplit=True, stratify="camera", image_col="image_id", patient_col="patient_id")
+    n_dups = len(demo.truth["exact_duplicate_pairs"]) + len(demo.truth["near_duplicate_pairs"])
+    assert res.removed_by_keep == n_dups
+    assert sum(res.splits.values()) == demo.truth["n_images"] - n_dups
+    # independent check on the written shards: no pseudonymous patient in two splits
+    shards = {}
+    for f in sorted((tmp_path / "hub" / "data").glob("*.parquet")):
+        patients = pd.read_parquet(f, columns=["patient"])["patient"]
+        shards.setdefault(f.name.split("-")[0], set()).update(patients)
+    names = list(shards)
+    assert set(names) == {"train", "validation", "test"}
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert not shards[a] & shards[b]
+    assert res.patients_across_splits == 0
+    card = (tmp_path / "hub" / "README.md").read_text()
+    assert f"{n_dups:,} of {demo.truth['n_images']:,} images were removed as duplicates" in card
+    assert "random by patient ('patient_id')" in card and "stratified by 'camera'" in card
+    assert "split column 'split' was discarded" in card
+
+
+def test_publish_resplit_conflicts_with_split_col(demo, tmp_path):
+    from curate.errors import UsageError
+    from curate.publish.folder import publish
+
+    with pytest.raises(UsageError, match="--resplit"):
+        publish("BRSET", metadata=demo.labels, images=demo.images, out=tmp_path / "hub", resplit=True,
+                split_col="split")
+    assert not (tmp_path / "hub").exists()

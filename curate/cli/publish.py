@@ -35,6 +35,9 @@ def publish_cmd(
     keep: str = typer.Option(
         None, "--keep", metavar="FILE",
         help="Dedup keep-list (one image id per line, from curate dedup): publish only these."),
+    resplit: bool = typer.Option(
+        False, "--resplit",
+        help="Discard the metadata's split column and draw patient-level splits (--splits, --stratify)."),
     max_shard_size: str = typer.Option(
         "500MB", "--max-shard-size", help="Largest parquet shard (images' bytes)."),
     card_only: bool = typer.Option(
@@ -57,8 +60,8 @@ def publish_cmd(
     res = publish(
         dataset_id, metadata=metadata, images=images, out=out, columns=column or None, split_col=split_col,
         patient_col=patient_col, image_col=image_col, splits=splits, seed=seed, stratify=stratify, keep=keep,
-        max_shard_size=max_shard_size, card_only=card_only, catalog_dir=catalog_dir, overwrite=overwrite,
-        push=push, private=private, i_have_rights=i_have_rights, progress=not as_json,
+        resplit=resplit, max_shard_size=max_shard_size, card_only=card_only, catalog_dir=catalog_dir,
+        overwrite=overwrite, push=push, private=private, i_have_rights=i_have_rights, progress=not as_json,
     )
     if as_json:
         print_json(res.summary())

@@ -178,6 +178,7 @@ def _plan(
     seed: int,
     stratify: str | None,
     keep: str | Path | None,
+    resplit: bool = False,
 ) -> _Plan:
     import datasets
     import numpy as np
@@ -189,6 +190,11 @@ def _plan(
     df = read_metadata(metadata)
     result.rows_in_metadata = len(df)
     roles: Roles = resolve_roles(df, columns)
+    replaced = None
+    if resplit and roles.split:  # the metadata's splits are discarded, new patient-level ones drawn below
+        replaced = roles.split
+        df = df.drop(columns=[replaced])
+        roles.split = None
     if stratify is not None and stratify not in df.columns:
         raise InputError(f"column '{stratify}' (for --stratify) not found in the metadata "
                          f"(columns: {', '.join(df.columns)})")
@@ -231,7 +237,9 @@ def _plan(
              "images may fall in different splits)"
         fr = "/".join(f"{f:g}" for f in fractions)
         result.split_method = (f"random by {by}, fractions {fr}, seed {seed}"
-                               + (f", stratified by '{stratify}'" if stratify else ""))
+                               + (f", stratified by '{stratify}'" if stratify else "")
+                               + (f"; the metadata's split column '{replaced}' was discarded (--resplit)"
+                                  if replaced else ""))
         if not roles.patient:
             result.warnings.append("no patient column: splits are per image, so one patient's images may "
                                    "fall in different splits (set --patient-col)")
@@ -507,6 +515,7 @@ def publish(
     seed: int = 0,
     stratify: str | None = None,
     keep: str | os.PathLike | None = None,
+    resplit: bool = False,
     max_shard_size: str | int = "500MB",
     card_only: bool = False,
     catalog_dir: str | os.PathLike | None = None,
@@ -526,6 +535,8 @@ def publish(
     ``split_col`` / ``patient_col`` / ``image_col`` are shorthands. Without a split column, patient-level
     splits are drawn with ``splits`` fractions and ``seed`` (:func:`curate.engine.splits.patient_splits`).
     ``keep`` is a dedup keep-list (one image id per line): only those images are published.
+    ``resplit`` discards the metadata's split column (e.g. one that leaks patients across splits) and
+    draws new patient-level splits with ``splits`` / ``stratify`` / ``seed`` after the keep-list.
 
     With ``push="user/name"`` the folder is uploaded (:func:`curate.publish.push.push_folder`); the
     licence guard runs first, before any file is read or any network call.
@@ -544,6 +555,8 @@ def publish(
             if role in specs and specs[role] != [col]:
                 raise UsageError(f"--{role}-col and --column {role}=... disagree")
             specs[role] = [col]
+    if resplit and "split" in specs:
+        raise UsageError("--resplit draws new splits: it cannot be used with --split-col / --column split=")
     max_bytes = parse_size(max_shard_size)
     if not card_only and (metadata is None or images is None):
         raise UsageError("publishing data needs --metadata and --images (or pass --card-only for the "
@@ -568,7 +581,7 @@ def publish(
     plan = None
     if not card_only:
         plan = _plan(result, metadata=metadata, images=images, columns=specs, splits=splits, seed=seed,
-                     stratify=stratify, keep=keep)
+                     stratify=stratify, keep=keep, resplit=resplit)
     with _atomic(out, overwrite) as tmp:
         nbytes = _write_shards(plan, tmp / "data", max_bytes, result) if plan is not None else {}
         _build_card_files(tmp, ds.id, result, plan, catalog_dir, _card_sections(result, decision.statement()),
