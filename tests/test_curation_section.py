@@ -251,3 +251,42 @@ def test_publish_resplit_conflicts_with_split_col(demo, tmp_path):
         publish("BRSET", metadata=demo.labels, images=demo.images, out=tmp_path / "hub", resplit=True,
                 split_col="split")
     assert not (tmp_path / "hub").exists()
+
+
+def test_audit_links_datasheet_and_states_test_composition(cli, tmp_path):
+    """audit --dataset --datasheet: relative link to the datasheet; test split per group, suppressed."""
+    rng = np.random.default_rng(0)
+    n = 120
+    preds = pd.DataFrame({
+        "patient": [f"p{i // 2}" for i in range(n)],
+        "sex": np.where(np.arange(n) < 90, "F", "M"),  # 45 F patients, 15 M
+        "camera": np.where(np.arange(n) % 15 == 0, "B", "A"),
+        "dr": rng.integers(0, 2, n),
+    })
+    preds["score_dr"] = np.clip(0.6 * preds["dr"] + rng.uniform(0, 0.4, n), 0, 1)
+    preds["split"] = "test"
+    preds.to_parquet(tmp_path / "preds.parquet")
+    sheet = tmp_path / "card" / "datasheet.md"
+    sheet.parent.mkdir()
+    sheet.write_text("# datasheet\n")
+    out = tmp_path / "audits" / "a1"
+    r = cli("audit", tmp_path / "preds.parquet", "--label-cols", "dr", "--groups", "sex,camera",
+            "--patient-col", "patient", "--dataset", "BRSET", "--datasheet", sheet, "--out", out)
+    assert r.exit_code == 0, r.stderr + r.stdout
+    md = (out / "model_card.md").read_text()
+    assert "[../../card/datasheet.md](../../card/datasheet.md)" in md
+    line = next(x for x in md.splitlines() if x.startswith("- Test split by sex:"))
+    f_img, m_img = int((preds["sex"] == "F").sum()), int((preds["sex"] == "M").sum())
+    f_pat = preds.loc[preds["sex"] == "F", "patient"].nunique()
+    m_pat = preds.loc[preds["sex"] == "M", "patient"].nunique()
+    assert f"F {f_img} images ({f_img / n:.0%}), {f_pat} patients" in line
+    assert f"M {m_img} images ({m_img / n:.0%}), {m_pat} patients" in line
+    cam = next(x for x in md.splitlines() if x.startswith("- Test split by camera:"))
+    n_b = int((preds["camera"] == "B").sum())
+    assert n_b < 11 and "B <11 images" in cam and f"B {n_b} images" not in cam
+    # complementary suppression: the other camera's count would reveal B's through the total
+    assert "A <11 images" in cam
+    bad = cli("audit", tmp_path / "preds.parquet", "--label-cols", "dr", "--groups", "sex",
+              "--datasheet", sheet, "--out", tmp_path / "a2")
+    assert bad.exit_code != 0 and "--dataset" in bad.stderr + bad.stdout
+    assert not (tmp_path / "a2").exists()

@@ -127,7 +127,38 @@ def gap_chart(res, attr: str) -> bytes | None:
     return buf.getvalue()
 
 
-def _dataset_facts(dataset_id: str | None) -> dict[str, Any] | None:
+def _composition(res) -> list[dict[str, str]]:
+    """Test-split composition per audited attribute: images (and patients, from the ``group_sizes`` audit)
+    per group, from the results the runner already computed; counts below 11 suppressed with complementary
+    suppression (:func:`curate.privacy.suppress`)."""
+    import pandas as pd
+
+    from curate.privacy import suppress
+
+    if res.empty:
+        return []
+    first = res["label"].iloc[0]
+    rows = res[(res["label"] == first) & (res["attribute"] != OVERALL) & (res["group"] != "all")]
+    out = []
+    for attr in dict.fromkeys(rows["attribute"]):
+        r = rows[rows["attribute"] == attr].drop_duplicates("group")
+        images = pd.Series(r["n"].astype(int).to_numpy(), index=r["group"].astype(str).to_numpy())
+        pats = rows[(rows["attribute"] == attr) & (rows["metric"] == "n_patients")]
+        pats = pd.Series(pats["value"].round().astype(int).to_numpy(), index=pats["group"].astype(str))
+        shown_i = suppress(images)
+        shown_p = suppress(pats) if len(pats) else None
+        total = int(images.sum())
+        parts = []
+        for g, n in shown_i.items():
+            text = f"{g} {n} images" if isinstance(n, str) else f"{g} {n:,} images ({n / total:.0%})"
+            if shown_p is not None and g in shown_p.index:
+                text += f", {shown_p[g]} patients"
+            parts.append(text)
+        out.append({"attribute": str(attr), "text": "; ".join(parts)})
+    return out
+
+
+def _dataset_facts(dataset_id: str | None, datasheet: str | None = None) -> dict[str, Any] | None:
     if not dataset_id:
         return None
     from curate.catalog import load
@@ -143,7 +174,7 @@ def _dataset_facts(dataset_id: str | None) -> dict[str, Any] | None:
 
     return {
         "id": ds.id, "name": ds.name,
-        "datasheet": f"../cards/{ds.id}/datasheet.html",
+        "datasheet": datasheet or f"../cards/{ds.id}/datasheet.html",
         "countries": fact("countries", lambda v: ", ".join(name(c) for c in v)),
         "demographics": fact("demographics_reported", lambda v: ", ".join(map(str, v))),
         "images": f"{ds.n_images:,}" if ds.n_images else NOT_REPORTED,
@@ -154,7 +185,8 @@ def _dataset_facts(dataset_id: str | None) -> dict[str, Any] | None:
 
 
 def card_context(result: AuditResult, *, dataset: str | None = None, probe_info: dict | None = None,
-                 model_name: str | None = None, charts: dict[str, bytes] | None = None) -> dict[str, Any]:
+                 model_name: str | None = None, charts: dict[str, bytes] | None = None,
+                 datasheet: str | None = None) -> dict[str, Any]:
     """Everything the templates show, as plain strings/lists (no computation happens in templates)."""
     res = result.results
     st = result.settings
@@ -212,7 +244,8 @@ def card_context(result: AuditResult, *, dataset: str | None = None, probe_info:
     return {
         "title": f"Fairness model card: {model_name or (probe_info or {}).get('model', 'model')}"
                  + (f" on {dataset}" if dataset else ""),
-        "model_name": model_name, "probe": probe_info, "dataset": _dataset_facts(dataset),
+        "model_name": model_name, "probe": probe_info, "dataset": _dataset_facts(dataset, datasheet),
+        "composition": _composition(res),
         "settings": st, "audits": result.audits, "threshold_text": thr_text, "thresholds": thr_values,
         "ci_text": ci_text, "metrics": [(m, METRIC_TEXT[m]) for m in used_metrics],
         "overall": overall, "sections": sections, "worst": worst, "avg_gaps": avg_gaps,
@@ -241,15 +274,24 @@ def render_model_card(ctx: dict[str, Any]) -> tuple[str, str]:
 
 
 def write_audit(result: AuditResult, out: str | os.PathLike, *, dataset: str | None = None,
-                probe_info: dict | None = None, model_name: str | None = None) -> Path:
-    """Write results.parquet, results.json, model_card.md/.html and charts/*.png into ``out`` atomically."""
+                probe_info: dict | None = None, model_name: str | None = None,
+                datasheet: str | os.PathLike | None = None) -> Path:
+    """Write results.parquet, results.json, model_card.md/.html and charts/*.png into ``out`` atomically.
+
+    ``datasheet``: the dataset's datasheet (e.g. ``card/datasheet.md`` from ``curate build-card``); the
+    card links it relative to ``out`` (default: ``../cards/<ID>/datasheet.html``, the gallery).
+    """
     from curate._io import atomic_dir, write_json_atomic
 
     if dataset:  # fail on an unknown id before doing any work
         _dataset_facts(dataset)
     attrs = [a for a in dict.fromkeys(result.results["attribute"]) if a != OVERALL]
     charts = {a: png for a in attrs if (png := gap_chart(result.results, a)) is not None}
-    ctx = card_context(result, dataset=dataset, probe_info=probe_info, model_name=model_name, charts=charts)
+    link = None
+    if datasheet is not None:
+        link = Path(os.path.relpath(Path(datasheet).resolve(), Path(out).resolve())).as_posix()
+    ctx = card_context(result, dataset=dataset, probe_info=probe_info, model_name=model_name, charts=charts,
+                       datasheet=link)
     md, html = render_model_card(ctx)
     with atomic_dir(out) as tmp:
         result.results.to_parquet(tmp / "results.parquet", index=False)

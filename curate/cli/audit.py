@@ -56,6 +56,9 @@ def audit(
     seed_col: str = typer.Option(None, "--seed-col", help="Training-seed column (default: seed if present)."),
     split_col: str = typer.Option(None, "--split-col", help="Split column (default: split if present)."),
     dataset: str = typer.Option(None, "--dataset", help="Catalog id: link its datasheet in the model card."),
+    datasheet: str = typer.Option(None, "--datasheet", metavar="FILE",
+                                  help="The datasheet to link (from `curate build-card`; default "
+                                       "../cards/ID/datasheet.html). Needs --dataset."),
     model_name: str = typer.Option(None, "--model-name", help="Model name for the card title."),
     random_state: int = typer.Option(0, "--random-state", help="Seed of the bootstrap."),
     list_audits: bool = typer.Option(False, "--list", help="List registered audits and exit."),
@@ -81,6 +84,13 @@ def audit(
         from curate.catalog import load
 
         dataset = load().get(dataset).id
+    if datasheet is not None:
+        from curate.errors import InputError
+
+        if not dataset:
+            raise UsageError("--datasheet links the datasheet of --dataset ID: give both")
+        if not os.path.isfile(datasheet):
+            raise InputError(f"datasheet '{datasheet}' does not exist (write it with `curate build-card`)")
     res = run_audit(preds, label_cols=label_cols, score_cols=score_cols, groups=groups, audits=audits,
                     patient_col=patient_col, threshold=threshold, bootstrap=bootstrap, seed_col=seed_col,
                     split_col=split_col, intersect=intersect or None, random_state=random_state)
@@ -89,7 +99,7 @@ def audit(
     if os.path.exists(sidecar):
         with open(sidecar, encoding="utf-8") as f:
             probe_info = json.load(f)
-    write_audit(res, out, dataset=dataset, probe_info=probe_info, model_name=model_name)
+    write_audit(res, out, dataset=dataset, probe_info=probe_info, model_name=model_name, datasheet=datasheet)
     console.print(f"wrote {out}/ ({len(res.results):,} result rows; model_card.md, model_card.html)")
     for w in res.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}")
