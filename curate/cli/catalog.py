@@ -46,17 +46,29 @@ def list_(
     if as_json:
         print_json(cat.records())
         return
-    table = Table(title=f"{len(cat)} datasets", show_lines=False)
-    for col, kw in (("ID", {"style": "bold"}), ("Name", {"max_width": 40}), ("Modality", {}),
-                    ("Countries", {}), ("Images", {"justify": "right"}), ("Patients", {"justify": "right"}),
-                    ("Access", {})):
+    from rich import box
+
+    table = Table(title=f"{len(cat)} datasets", box=box.SIMPLE_HEAD, pad_edge=False)
+    one_line = {"no_wrap": True, "overflow": "ellipsis"}
+    wide = console.width >= 140  # the name column only where it fits; `show` has everything
+    columns = [("ID", {"style": "bold", "no_wrap": True})]
+    columns += [("Name", {"max_width": 36, **one_line})] if wide else []
+    columns += [("Modality", {"max_width": 14, **one_line}), ("Countries", {"max_width": 16, **one_line}),
+                ("Images", {"justify": "right", "no_wrap": True, "min_width": 10}),
+                ("Patients", {"justify": "right", "no_wrap": True, "min_width": 9}),
+                ("Access", {"min_width": 12, **one_line})]
+    narrow = console.width < 100  # 80-column terminals: patients are in `show` and `--json`
+    if narrow:
+        columns = [c for c in columns if c[0] != "Patients"]
+    for col, kw in columns:
         table.add_column(col, **kw)
     for ds in cat:
         countries = ", ".join(ds.countries.value) or "—"
         if ds.multinational:
-            countries = f"multinational ({countries})" if ds.countries.value else "multinational"
-        table.add_row(ds.id, ds.name, ", ".join(ds.modalities), countries, fmt_int(ds.n_images),
-                      fmt_int(ds.n_patients), ds.access)
+            countries = f"multi ({countries})" if ds.countries.value else "multinational"
+        row = [ds.id, *([ds.name] if wide else []), ", ".join(ds.modalities), countries,
+               fmt_int(ds.n_images), *([] if narrow else [fmt_int(ds.n_patients)]), ds.access]
+        table.add_row(*row)
     console.print(table)
 
 
