@@ -46,7 +46,9 @@ def cluster_cmd(
     metric: str = typer.Option("cosine", "--metric", help="cosine (spherical k-means) or l2."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or gpu (FAISS)."),
     dask: str = typer.Option(None, "--dask", metavar="ADDRESS|local",
-                             help="Run level 1 on a Dask cluster (scheduler address, or 'local')."),
+                             help="Level 1 on Dask: workers read the .parquet/.npy shards themselves "
+                                  "('local' = LocalCluster, or tcp://host:8786)."),
+    workers: int = typer.Option(None, "--workers", min=1, help="With --dask local: number of workers."),
     id_col: str = typer.Option("id", "--id-col", help="Id column of the --evaluate metadata."),
     emb_id_col: str = typer.Option("id", "--emb-id-col", help="Id column of parquet embeddings."),
     sample_per_centroid: int = typer.Option(None, "--sample-per-centroid", min=1,
@@ -79,14 +81,28 @@ def cluster_cmd(
         attrs = check_attrs(meta, attr.split(","))
         if id_col not in meta.columns:
             raise UsageError(f"id column '{id_col}' not in '{evaluate}' (pass --id-col)")
-    e = load_embeddings(emb, id_col=emb_id_col, normalize=metric == "cosine")
-    if meta is not None:
-        missing = ~np.isin(e.ids, meta[id_col].astype(str).to_numpy())
+    if workers is not None and dask != "local":
+        raise UsageError("--workers sizes a local cluster: use it with --dask local")
+    if dask and sample_per_centroid:
+        raise UsageError("--sample-per-centroid is FAISS's subsampling; the Dask path trains on every point")
+    emb_ids = None
+    if dask:  # the workers read the shards; cluster() checks shard metadata and ids first (no vectors)
+        data = emb
+        if meta is not None:
+            from curate.engine.distributed import _validate
+            from curate.engine.embeddings import list_shards
+
+            emb_ids = _validate(list_shards(emb, id_col=emb_id_col), emb_id_col, None)[2]
+    else:
+        data = load_embeddings(emb, id_col=emb_id_col, normalize=metric == "cosine")
+        emb_ids = data.ids
+    if meta is not None and emb_ids is not None:
+        missing = ~np.isin(emb_ids, meta[id_col].astype(str).to_numpy())
         if missing.any():
-            raise UsageError(f"{int(missing.sum())} of {e.n} embedding ids are not in '{evaluate}' "
+            raise UsageError(f"{int(missing.sum())} of {len(emb_ids)} embedding ids are not in '{evaluate}' "
                              f"column '{id_col}'")
-    res = cluster(e, k=ks, niter=niter, seed=seed, metric=metric, device=device, dask=dask,
-                  max_points_per_centroid=sample_per_centroid)
+    res = cluster(data, k=ks, niter=niter, seed=seed, metric=metric, device=device, dask=dask,
+                  id_col=emb_id_col, n_workers=workers, max_points_per_centroid=sample_per_centroid)
     report = evaluate_fn(res, meta, attrs, id_col=id_col) if meta is not None else None
     summ = summarize(res, meta, attrs=attrs or (), id_col=id_col)[1] if summary else None
 
@@ -106,7 +122,9 @@ def cluster_cmd(
         write_json_atomic(summary, summ)
 
     sizes = [np.bincount(res.table[c]) for c in res.level_columns]
-    console.print(f"clustered {e.n:,} embeddings (d={e.d}, {metric}) into "
+    where = f" on Dask ({res.info['dask']['workers']} workers, {res.info['dask']['shards']} shards)" \
+        if "dask" in res.info else ""
+    console.print(f"clustered {res.info['n']:,} embeddings (d={res.info['d']}, {metric}){where} into "
                   + ", ".join(f"level {i + 1}: {kk}" for i, kk in enumerate(ks)) + f" -> {out}")
     console.print(f"level-1 cluster sizes: min {sizes[0].min()}, median {int(np.median(sizes[0]))}, "
                   f"max {sizes[0].max()}; inertia {res.inertia:.4g}")

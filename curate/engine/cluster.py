@@ -6,9 +6,10 @@ sampling"): level 1 clusters the points, level l+1 clusters the centroids of lev
 evenly over the top-level clusters, then evenly over each one's children, down to level 1, where points
 are drawn at random.
 
-The Dask path runs the same Lloyd iterations as :func:`lloyd` (map: per-partition assignment and partial
+The Dask path runs the same Lloyd iterations as :func:`lloyd` (map: per-shard assignment and partial
 sums; reduce: new centroids), from the same initial centroids as the FAISS path, so a cluster of machines
-gives the single-machine answer.
+gives the single-machine answer. With shards on disk (:func:`kmeans_shards`) each worker reads its own
+shards and keeps them in memory; the client only sees ids, centroids and the final labels.
 
 ``evaluate`` says how well clusters stand in for a real attribute (sex, age group, camera, site) with
 NMI, ARI, AMI and purity, and a plain-words verdict from documented thresholds (:data:`VERDICTS`) on the
@@ -116,15 +117,29 @@ def init_centroids(x: np.ndarray, k: int, seed: int = 0, *, method: str = "kmean
     distinct rows (FAISS's own initialisation).
     """
     _check_k(k, len(x))
-    rng = np.random.default_rng(seed)
-    n = len(x)
     if method == "random":
-        return np.array(x[np.sort(rng.choice(n, size=k, replace=False))], dtype=np.float32)
+        rng = np.random.default_rng(seed)
+        return np.array(x[np.sort(rng.choice(len(x), size=k, replace=False))], dtype=np.float32)
     if method != "kmeans++":
         raise UsageError(f"init must be kmeans++ or random (got '{method}')")
+    rng, rows = _init_rows(len(x), k, seed, max_sample)
+    return _kmeanspp(np.asarray(x[rows], dtype=np.float64), k, rng)
+
+
+def _init_rows(n: int, k: int, seed: int, max_sample: int | None = None) -> tuple[np.random.Generator,
+                                                                                 np.ndarray]:
+    """The seeded, sorted rows k-means++ runs on (all rows when ``n`` is small), and the generator after
+    drawing them. The shard path fetches exactly these rows from the workers, so it starts from the same
+    centroids as :func:`init_centroids` on the concatenated shards."""
+    rng = np.random.default_rng(seed)
     m = min(n, max_sample or max(10_000, 50 * k))
     rows = np.sort(rng.choice(n, size=m, replace=False)) if m < n else np.arange(n)
-    xs = np.asarray(x[rows], dtype=np.float64)
+    return rng, rows
+
+
+def _kmeanspp(xs: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """k-means++ seeding on the sample ``xs`` (float64) with ``rng``."""
+    m = len(xs)
     chosen = [int(rng.integers(m))]
     d2 = ((xs - xs[chosen[0]]) ** 2).sum(axis=1)
     for _ in range(1, k):
@@ -193,55 +208,94 @@ def lloyd(x: np.ndarray, init: np.ndarray, niter: int = 20, *, spherical: bool =
 
 
 # ---------------------------------------------------------------------------------------- Dask path
-def dask_client(dask: Any) -> tuple[Any, Any]:
-    """``"local"`` -> a LocalCluster (2 threaded workers); an address -> Client; a Client as is.
+# At most this many (row, centroid) float64 cells per assignment block on a worker (32 MiB per array), so
+# a 200k-row shard with k = 10,000 never builds a 16 GB distance matrix.
+CHUNK_CELLS = 1 << 22
 
-    Returns ``(client, close)`` where ``close()`` shuts down what this function started.
+
+def _row_step(k: int) -> int:
+    return max(1, CHUNK_CELLS // max(1, k))
+
+
+def block_sums(x: np.ndarray, centroids: np.ndarray, spherical: bool) -> tuple[np.ndarray, np.ndarray, float]:
+    """Worker side: :func:`partial_sums` of one partition, computed over row blocks to bound memory."""
+    k, d = centroids.shape
+    sums, counts, inertia = np.zeros((k, d), dtype=np.float64), np.zeros(k, dtype=np.int64), 0.0
+    step = _row_step(k)
+    for s in range(0, len(x), step):
+        a, b, c = partial_sums(x[s:s + step], centroids, spherical)
+        sums += a
+        counts += b
+        inertia += c
+    return sums, counts, inertia
+
+
+def block_assign(x: np.ndarray, centroids: np.ndarray,
+                 spherical: bool) -> tuple[np.ndarray, np.ndarray, float]:
+    """Worker side: :func:`assign` of one partition over row blocks (same per-row result)."""
+    step = _row_step(len(centroids))
+    if len(x) <= step:
+        return assign(x, centroids, spherical)
+    parts = [assign(x[s:s + step], centroids, spherical) for s in range(0, len(x), step)]
+    return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+            float(sum(p[2] for p in parts)))
+
+
+def _add_sums(a: tuple, b: tuple) -> tuple:
+    return a[0] + b[0], a[1] + b[1], a[2] + b[2]
+
+
+def _take(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    return np.array(x[rows])
+
+
+def _second(block: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    return block[1]
+
+
+def _tree_sum(client: Any, futures: list) -> tuple[np.ndarray, np.ndarray, float]:
+    """Pairwise sums on the workers in a fixed tree over partition order: the client receives one (k, d)
+    array per iteration whatever the number of shards, and the order of additions never depends on which
+    worker finishes first (so reruns give identical centroids)."""
+    while len(futures) > 1:
+        nxt = [client.submit(_add_sums, futures[i], futures[i + 1], pure=False)
+               for i in range(0, len(futures) - 1, 2)]
+        if len(futures) % 2:
+            nxt.append(futures[-1])
+        futures = nxt
+    return futures[0].result()
+
+
+def _lloyd_futures(client: Any, parts: list, init: np.ndarray, niter: int,
+                   spherical: bool) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, float]]]:
+    """Lloyd iterations over partitions held in cluster memory (futures of float32 arrays).
+
+    Map: :func:`block_sums` per partition; reduce: :func:`_tree_sum` then :func:`update_centroids` on the
+    client. Returns the final centroids (float64) and each partition's ``assign`` result, in order.
     """
-    from curate.errors import require
-
-    distributed = require("distributed", "dask")
-    if isinstance(dask, distributed.Client):
-        return dask, lambda: None
-    if dask == "local":
-        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                           dashboard_address=None)
-        client = distributed.Client(cluster)
-
-        def close() -> None:
-            client.close()
-            cluster.close()
-
-        return client, close
-    try:
-        client = distributed.Client(str(dask), timeout="10s")
-    except Exception as exc:
-        raise InputError(f"cannot connect to the Dask scheduler at '{dask}': {exc}") from None
-    return client, client.close
+    c = np.asarray(init, dtype=np.float64)
+    for _ in range(niter):
+        cf = client.scatter(c, broadcast=True, hash=False)  # one copy per worker, a fresh key each time
+        sums, counts, _ = _tree_sum(client, client.map(block_sums, parts, centroids=cf, spherical=spherical,
+                                                       pure=False))
+        c = update_centroids(sums, counts, c, spherical)
+    cf = client.scatter(c, broadcast=True, hash=False)
+    final = client.gather(client.map(block_assign, parts, centroids=cf, spherical=spherical, pure=False))
+    return c, final
 
 
 def kmeans_dask(x: np.ndarray, init: np.ndarray, niter: int, *, spherical: bool, client: Any,
                 partitions: int | None = None) -> KMeansResult:
-    """Distributed Lloyd iterations: partitions are scattered once; each iteration maps
-    :func:`partial_sums` over them and reduces the sums (in partition order) to new centroids."""
+    """Distributed Lloyd iterations on an array already in the client's memory (scattered once).
+
+    For data that does not fit one machine use :func:`kmeans_shards`: there each worker reads its shards.
+    """
     n = len(x)
     nparts = partitions or max(2, 2 * len(client.scheduler_info().get("workers", {})))
     bounds = np.linspace(0, n, min(nparts, n) + 1).astype(int)
     futures = client.scatter([np.ascontiguousarray(x[a:b]) for a, b in zip(bounds, bounds[1:])],
                              hash=False)  # unique keys: never shares (or cancels) another run's data
-    c = np.asarray(init, dtype=np.float64)
-    for _ in range(niter):
-        cf = client.scatter(c, broadcast=True, hash=False)  # one copy per worker, a fresh key each time
-        parts = client.gather(client.map(partial_sums, futures, centroids=cf, spherical=spherical,
-                                          pure=False))
-        sums = np.zeros_like(c)
-        counts = np.zeros(len(c), dtype=np.int64)
-        for s, cnt, _ in parts:
-            sums += s
-            counts += cnt
-        c = update_centroids(sums, counts, c, spherical)
-    cf = client.scatter(c, broadcast=True, hash=False)
-    final = client.gather(client.map(assign, futures, centroids=cf, spherical=spherical, pure=False))
+    c, final = _lloyd_futures(client, futures, init, niter, spherical)
     del futures  # released on the cluster
     labels = np.concatenate([f[0] for f in final])
     dist = np.concatenate([f[1] for f in final])
@@ -249,13 +303,86 @@ def kmeans_dask(x: np.ndarray, init: np.ndarray, niter: int, *, spherical: bool,
                         np.asarray(init, np.float32))
 
 
+def kmeans_shards(source: Any, k: int, *, niter: int = 20, seed: int = 0, spherical: bool = True,
+                  init: np.ndarray | None = None, dask: Any = "local", id_col: str = "id",
+                  vector_col: str | None = None, n_workers: int | None = None,
+                  processes: bool = True) -> tuple[np.ndarray, KMeansResult, dict[str, Any]]:
+    """Lloyd k-means over embedding shards that the Dask workers read themselves.
+
+    ``source``: glob / folder / list of ``.parquet`` or ``.npy`` shards, at paths every worker can read.
+    ``dask``: ``"local"``, a scheduler address or a ``distributed.Client``
+    (:func:`curate.engine.distributed.dask_client`).
+
+    1. Client: shard metadata and id columns only — same dimension everywhere, unique ids, ``k <= n``.
+    2. Workers: each shard is loaded once, checked for non-finite values and (``spherical``) L2-normalised
+       exactly like :func:`~curate.engine.embeddings.load_embeddings`, then kept in worker memory.
+    3. Initial centroids (unless ``init``): the same seeded rows as :func:`init_centroids` on the
+       concatenated shards (``max(10_000, 50 k)`` rows drawn uniformly) are fetched from the workers and
+       k-means++ runs on them in the client — the same centroids as the single-machine path with that seed.
+    4. Each iteration maps :func:`block_sums` over the shards and reduces in shard order.
+    5. Labels and distances come back per shard, in shard order, matching the returned ids.
+
+    Returns ``(ids, KMeansResult, info)``.
+    """
+    import time
+
+    from curate.engine.distributed import _load_block, _validate, dask_client
+    from curate.engine.embeddings import list_shards
+
+    if niter < 1:
+        raise UsageError(f"--niter must be at least 1 (got {niter})")
+    shards = list_shards(source, id_col=id_col, vector_col=vector_col)
+    n, d, ids = _validate(shards, id_col, vector_col)
+    _check_k(k, n)
+    if init is not None:
+        init = np.asarray(init, dtype=np.float32)
+        if init.shape != (k, d):
+            raise UsageError(f"init must have shape ({k}, {d}), got {init.shape}")
+    offsets = np.concatenate([[0], np.cumsum([s.rows for s in shards])]).astype(np.int64)
+    live = [i for i, s in enumerate(shards) if s.rows]
+    with dask_client(dask, n_workers=n_workers, processes=processes) as client:
+        from distributed import wait
+
+        token = time.time_ns()
+        loaded = [client.submit(_load_block, shards[i].path, int(offsets[i]), id_col, vector_col,
+                                normalize=spherical, key=f"curate-kmeans-load-{i}-{token}", pure=False)
+                  for i in live]
+        wait(loaded)
+        for f in loaded:  # the first bad shard in shard order, as one error line, before any iteration
+            if f.status == "error":
+                f.result()
+        parts = [client.submit(_second, f, pure=False) for f in loaded]  # vectors only; ids are released
+        del loaded
+        init_note = "given"
+        if init is None:
+            rng, rows = _init_rows(n, k, seed)
+            where = np.searchsorted(offsets, rows, side="right") - 1
+            pieces = [client.submit(_take, parts[j], rows[where == i] - offsets[i], pure=False)
+                      for j, i in enumerate(live) if (where == i).any()]
+            sample = np.concatenate(client.gather(pieces)).astype(np.float64)
+            init = _kmeanspp(sample, k, rng)
+            init_note = f"k-means++ on {len(rows):,} seeded rows"
+        c, final = _lloyd_futures(client, parts, init, niter, spherical)
+        workers = len(client.scheduler_info().get("workers", {}))
+        del parts
+    labels = np.concatenate([f[0] for f in final])
+    dist = np.concatenate([f[1] for f in final])
+    if len(labels) != n:  # pragma: no cover - a shard changed between validation and loading
+        raise InputError(f"shards changed while clustering ({len(labels)} rows read, {n} expected)")
+    res = KMeansResult(c.astype(np.float32), labels, dist, float(sum(f[2] for f in final)), init)
+    info = {"workers": workers, "shards": len(shards), "init": init_note}
+    return ids, res, info
+
+
 # --------------------------------------------------------------------------------------- FAISS path
 def kmeans(x: np.ndarray, k: int, *, niter: int = 20, seed: int = 0, spherical: bool = True,
            device: str = "auto", dask: Any = None, init: np.ndarray | None = None,
-           max_points_per_centroid: int | None = None) -> KMeansResult:
+           max_points_per_centroid: int | None = None, n_workers: int | None = None) -> KMeansResult:
     """k-means with FAISS (``faiss.Kmeans``; spherical = unit-norm centroids, for cosine) or Dask.
 
-    Both start from :func:`init_centroids` (``seed``) unless ``init`` is given. FAISS trains on every
+    ``dask`` (``"local"``, an address or a Client) runs :func:`kmeans_dask` on this in-memory array; for
+    shards on disk :func:`cluster` uses :func:`kmeans_shards` instead. Both start from
+    :func:`init_centroids` (``seed``) unless ``init`` is given. FAISS trains on every
     point unless ``max_points_per_centroid`` asks for its subsampling (faster on huge ``n``).
     """
     from curate.engine._faiss import faiss_module, resolve_device
@@ -269,11 +396,10 @@ def kmeans(x: np.ndarray, k: int, *, niter: int = 20, seed: int = 0, spherical: 
         raise InputError(f"{int((~np.isfinite(x).all(axis=1)).sum())} vectors contain NaN or infinite values")
     init = init_centroids(x, k, seed) if init is None else np.asarray(init, dtype=np.float32)
     if dask is not None:
-        client, close = dask_client(dask)
-        try:
+        from curate.engine.distributed import dask_client
+
+        with dask_client(dask, n_workers=n_workers) as client:
             return kmeans_dask(x, init, niter, spherical=spherical, client=client)
-        finally:
-            close()
     faiss = faiss_module()
     dev = resolve_device(device)
     km = faiss.Kmeans(d, k, niter=niter, seed=seed, spherical=spherical, gpu=dev == "gpu", verbose=False,
@@ -298,27 +424,43 @@ def kmeans(x: np.ndarray, k: int, *, niter: int = 20, seed: int = 0, spherical: 
 
 def hierarchical_kmeans(x: np.ndarray, ks: Sequence[int], *, niter: int = 20, seed: int = 0,
                         spherical: bool = True, device: str = "auto", dask: Any = None,
-                        max_points_per_centroid: int | None = None) -> list[KMeansResult]:
+                        max_points_per_centroid: int | None = None, init: np.ndarray | None = None,
+                        n_workers: int | None = None) -> list[KMeansResult]:
     """Vo et al. 2024 §3: level 1 clusters the points; level l+1 clusters the centroids of level l.
 
     Returns one :class:`KMeansResult` per level; level l's ``labels`` index level l-1's centroids.
+    ``dask`` and ``init`` apply to level 1 only.
     """
-    out: list[KMeansResult] = []
-    points = x
-    for level, k in enumerate(ks):
-        if level and k > len(points):
+    first = kmeans(x, ks[0], niter=niter, seed=seed, spherical=spherical, device=device, dask=dask,
+                   init=init, max_points_per_centroid=max_points_per_centroid, n_workers=n_workers)
+    return upper_levels(first, ks, niter=niter, seed=seed, spherical=spherical, device=device)
+
+
+def upper_levels(first: KMeansResult, ks: Sequence[int], *, niter: int = 20, seed: int = 0,
+                 spherical: bool = True, device: str = "auto") -> list[KMeansResult]:
+    """Levels 2.. of the hierarchy on one machine: they cluster the (few) centroids of the level below,
+    with seed ``seed + level`` (level 1 = 0), whichever backend computed level 1."""
+    out = [first]
+    for level in range(1, len(ks)):
+        points, k = out[-1].centroids, ks[level]
+        if k > len(points):
             raise UsageError(f"level {level + 1} asks for {k} clusters of only {len(points)} centroids")
-        res = kmeans(points, k, niter=niter, seed=seed + level, spherical=spherical, device=device,
-                     dask=dask if level == 0 else None,
-                     max_points_per_centroid=max_points_per_centroid if level == 0 else None)
-        out.append(res)
-        points = res.centroids
+        out.append(kmeans(points, k, niter=niter, seed=seed + level, spherical=spherical, device=device))
     return out
+
+
+def _is_shard_source(emb: Any) -> bool:
+    """A path, glob or list of paths (read by Dask workers), as opposed to vectors in memory."""
+    if isinstance(emb, (str, os.PathLike)):
+        return True
+    return isinstance(emb, (list, tuple)) and bool(emb) and all(isinstance(p, (str, os.PathLike))
+                                                                    for p in emb)
 
 
 def cluster(emb: Any, *, k: int | Sequence[int] | str, levels: int = 1, niter: int = 20, seed: int = 0,
             metric: str = "cosine", device: str = "auto", dask: Any = None, id_col: str = "id",
-            max_points_per_centroid: int | None = None) -> ClusterResult:
+            vector_col: str | None = None, max_points_per_centroid: int | None = None,
+            init: np.ndarray | None = None, n_workers: int | None = None) -> ClusterResult:
     """Cluster embeddings (an :class:`~curate.engine.embeddings.Embeddings`, a path, or an array).
 
     ``k`` is the number of level-1 clusters (with ``levels`` > 1 each level shrinks geometrically:
@@ -327,6 +469,12 @@ def cluster(emb: Any, *, k: int | Sequence[int] | str, levels: int = 1, niter: i
     random subsample of that many points per cluster (faster on millions of rows; default: all points).
     Returns a table ``id, cluster_l1..cluster_lL, distance``
     (distance to the level-1 centroid: cosine distance, or Euclidean for ``l2``).
+
+    ``dask`` (``"local"``, ``tcp://host:8786`` or a ``distributed.Client``) with a path / glob / list of
+    ``.parquet`` or ``.npy`` shards runs level 1 with :func:`kmeans_shards`: the workers read the shards,
+    the client never holds the vectors. With vectors in memory it scatters them (:func:`kmeans_dask`).
+    ``init`` (``(k1, d)``) replaces the seeded k-means++ start of level 1; ``n_workers`` sizes
+    ``dask="local"``.
 
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
@@ -341,25 +489,37 @@ def cluster(emb: Any, *, k: int | Sequence[int] | str, levels: int = 1, niter: i
     if metric not in METRICS:
         raise UsageError(f"--metric must be cosine or l2 (got '{metric}')")
     normalize = metric == "cosine"
-    if isinstance(emb, Embeddings):
-        e = from_array(emb.vectors, emb.ids, normalize=True) if normalize and not emb.normalized else emb
-    elif isinstance(emb, (str, os.PathLike)):
-        e = load_embeddings(emb, id_col=id_col, normalize=normalize)
-    else:
-        e = from_array(emb, None, normalize=normalize)
     ks = level_sizes(k, levels)
-    _check_k(ks[0], e.n)
-    results = hierarchical_kmeans(e.vectors, ks, niter=niter, seed=seed, spherical=normalize, device=device,
-                                  dask=dask, max_points_per_centroid=max_points_per_centroid)
-    table = pd.DataFrame({"id": e.ids.astype(str)})
+    dask_info: dict[str, Any] | None = None
+    if dask is not None and _is_shard_source(emb):
+        ids, first, dask_info = kmeans_shards(emb, ks[0], niter=niter, seed=seed, spherical=normalize,
+                                              init=init, dask=dask, id_col=id_col, vector_col=vector_col,
+                                              n_workers=n_workers)
+        results = upper_levels(first, ks, niter=niter, seed=seed, spherical=normalize, device=device)
+        n, d = len(ids), first.centroids.shape[1]
+    else:
+        if isinstance(emb, Embeddings):
+            e = from_array(emb.vectors, emb.ids, normalize=True) if normalize and not emb.normalized else emb
+        elif _is_shard_source(emb):
+            e = load_embeddings(emb, id_col=id_col, vector_col=vector_col, normalize=normalize)
+        else:
+            e = from_array(emb, None, normalize=normalize)
+        _check_k(ks[0], e.n)
+        results = hierarchical_kmeans(e.vectors, ks, niter=niter, seed=seed, spherical=normalize,
+                                      device=device, dask=dask, init=init, n_workers=n_workers,
+                                      max_points_per_centroid=max_points_per_centroid)
+        ids, n, d = e.ids, e.n, e.d
+    table = pd.DataFrame({"id": ids.astype(str)})
     labels = results[0].labels
     for level, res in enumerate(results):
         if level:
             labels = res.labels[labels]
         table[f"cluster_l{level + 1}"] = labels.astype(np.int64)
     table["distance"] = results[0].distances
-    info = {"k": ks, "metric": metric, "niter": niter, "seed": seed, "n": e.n, "d": e.d,
-            "backend": "dask" if dask is not None else "faiss"}
+    info: dict[str, Any] = {"k": ks, "metric": metric, "niter": niter, "seed": seed, "n": n, "d": d,
+                            "backend": "dask" if dask is not None else "faiss"}
+    if dask_info is not None:
+        info["dask"] = dask_info
     return ClusterResult(table, ks, [r.centroids for r in results], metric, results[0].inertia, info)
 
 

@@ -24,8 +24,11 @@ from curate.engine.embeddings import Embeddings, Shard, _check_ids, list_shards
 from curate.errors import InputError, UsageError, require
 
 
-def _load_block(path: str, offset: int, id_col: str, vector_col: str | None) -> tuple[np.ndarray, np.ndarray]:
-    """Worker side: load one shard, validated and L2-normalised; ids default to global row numbers."""
+def _load_block(path: str, offset: int, id_col: str, vector_col: str | None, *,
+                normalize: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Worker side: load one shard, validated and (unless ``normalize=False``, for L2 k-means)
+    L2-normalised exactly as :func:`~curate.engine.embeddings.load_embeddings` does; ids default to
+    global row numbers."""
     from curate.engine.embeddings import list_shards as _ls
     from curate.engine.embeddings import read_shard
 
@@ -39,7 +42,7 @@ def _load_block(path: str, offset: int, id_col: str, vector_col: str | None) -> 
     from curate.engine.embeddings import _check_and_normalise
 
     try:
-        _check_and_normalise(x, True, writable=True)
+        _check_and_normalise(x, normalize, writable=True)
     except InputError as exc:
         raise InputError(f"shard '{shard.name}': {exc}") from None
     return emb.ids, x
@@ -57,11 +60,19 @@ def _block_pairs(qa: tuple[np.ndarray, np.ndarray], qb: tuple[np.ndarray, np.nda
 
 
 @contextmanager
-def dask_client(address: str, *, n_workers: int | None = None, processes: bool = True):
-    """``local`` starts a LocalCluster (closed afterwards); otherwise connect to ``tcp://host:8786``."""
+def dask_client(address: Any, *, n_workers: int | None = None, processes: bool = True):
+    """The one Dask client helper of curate (dedup and k-means).
+
+    ``"local"`` starts a LocalCluster of ``n_workers`` single-threaded workers (default: the CPU count,
+    between 2 and 4; closed afterwards); a ``distributed.Client`` is used as is (left open); anything else
+    is a scheduler address such as ``tcp://host:8786`` (one error line if it cannot be reached in 10 s).
+    """
     require("distributed", "dask")
     from distributed import Client, LocalCluster
 
+    if isinstance(address, Client):
+        yield address
+        return
     if address == "local":
         import os
 
@@ -71,8 +82,8 @@ def dask_client(address: str, *, n_workers: int | None = None, processes: bool =
             yield client
         return
     try:
-        client = Client(address, timeout="10s")
-    except (OSError, TimeoutError) as exc:
+        client = Client(str(address), timeout="10s")
+    except (OSError, TimeoutError, ValueError) as exc:
         raise UsageError(f"cannot connect to the Dask scheduler at '{address}': {exc}") from None
     try:
         yield client
