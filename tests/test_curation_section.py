@@ -241,6 +241,8 @@ def test_publish_demo_applies_keep_list_and_new_patient_splits(demo, tmp_path):
     assert f"{n_dups:,} of {demo.truth['n_images']:,} images were removed as duplicates" in card
     assert "random by patient ('patient_id')" in card and "stratified by 'camera'" in card
     assert "split column 'split' was discarded" in card
+    # the split table renders as one table (no blank line between its separator and its rows)
+    assert f"| --- | ---: | ---: |\n| train | {res.splits['train']:,} |" in card
 
 
 def test_publish_resplit_conflicts_with_split_col(demo, tmp_path):

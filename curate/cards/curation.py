@@ -460,8 +460,8 @@ def render_section(*, n: int, d: int, emb_name: str, meta_name: str, id_col: str
                          + (f" {sample['patients'][sp]} |" if has_p else ""))
         lines.append("")
         if has_p:
-            lines.append(f"Patients in the sample: {sample['patients_total']}; in more than one split: "
-                         f"{sample['patients_in_several_splits']}.")
+            lines += [f"Patients in the sample: {sample['patients_total']}; in more than one split: "
+                      f"{sample['patients_in_several_splits']}.", ""]
         if "duplicate_pairs_in_sample" in sample:
             k = sample["duplicate_pairs_in_sample"]
             lines.append(f"Duplicate pairs with both images in the sample: {k:,}"

@@ -383,7 +383,7 @@ def _card_sections(result: PublishResult, decision_text: str) -> list[tuple[str,
         f"Splits: {result.split_method}.",
         "",
         "| split | images | patients |",
-        "|---|---:|---:|",
+        "| --- | ---: | ---: |",
     ]
     for name, n in result.splits.items():
         lines.append(f"| {name} | {n:,} | {result.patients.get(name, 'not reported')} |")
