@@ -1,0 +1,103 @@
+"""docs/tutorial.md runs: every command in its ```bash blocks, in order, in a fresh folder.
+
+The ``curate ...`` lines go through the real entry point in-process (the ``cli`` fixture); the ```python
+blocks are executed after the commands before them. ``pip install`` lines are skipped: the test runs
+inside the environment they would build (installing would need the network and minutes), and a
+different install would not exercise anything curate's own code does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+TUTORIAL = Path(__file__).resolve().parent.parent / "docs" / "tutorial.md"
+FENCE = re.compile(r"^```(\w+)[^\n]*\n(.*?)^```", re.S | re.M)
+
+
+def blocks() -> list[tuple[str, str]]:
+    """(language, code) of every fenced block of the tutorial, in document order."""
+    return [(m.group(1), m.group(2)) for m in FENCE.finditer(TUTORIAL.read_text(encoding="utf-8"))]
+
+
+def steps() -> list[tuple[str, object]]:
+    """("curate", argv) for each bash command line and ("python", code) for each python block, in order."""
+    out: list[tuple[str, object]] = []
+    for lang, code in blocks():
+        if lang == "python":
+            out.append(("python", code))
+        elif lang == "bash":
+            for line in code.splitlines():
+                argv = shlex.split(line, comments=True)
+                if not argv or argv[0] == "pip":
+                    continue  # see the module docstring
+                assert argv[0] == "curate", f"tutorial command the test cannot run: {line!r}"
+                out.append(("curate", argv[1:]))
+    return out
+
+
+def test_tutorial_has_the_whole_flow():
+    verbs = [argv[0] for kind, argv in steps() if kind == "curate"]
+    order = ["catalog", "demo", "build-card", "embed", "dedup", "cluster", "sample", "build-card", "probe",
+             "audit", "map", "report", "publish"]
+    it = iter(verbs)
+    assert all(v in it for v in order), verbs  # each step present, in this order
+    assert any(lang == "bash" and line.startswith("pip install")
+               for lang, code in blocks() for line in code.splitlines())
+
+
+def test_tutorial_commands_run(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / ".hf-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    for kind, step in steps():
+        if kind == "python":
+            exec(compile(step, "docs/tutorial.md", "exec"), {})  # noqa: S102 - our own documentation
+            continue
+        r = cli(*step)
+        assert r.exit_code == 0, f"curate {' '.join(step)}\n{r.stdout}\n{r.stderr}"
+
+    expected = ["demo/truth.json", "demo/pixels.parquet", "dedup/keep.txt", "dedup/pairs.parquet",
+                "dedup/leakage.json", "clusters-pixels.parquet", "clusters.parquet", "evaluation.json",
+                "sample.csv", "card/datasheet.md", "card/README.md", "card/croissant.json", "preds.parquet",
+                "audit/model_card.md", "audit/model_card.html", "map.png", "map-counts.csv", "report.html",
+                "hub/README.md", "hub/croissant.json", "hub/datasheet.md"]
+    missing = [p for p in expected if not (tmp_path / p).is_file()]
+    assert not missing, missing
+    assert list((tmp_path / "audit" / "charts").glob("*.png"))
+    assert {p.name.split("-")[0] for p in (tmp_path / "hub" / "data").glob("*.parquet")} == {
+        "train", "validation", "test"}
+
+    # dedup finds exactly the planted duplicate pairs, and the leakage the demo planted
+    truth = json.loads((tmp_path / "demo" / "truth.json").read_text())
+    planted = {tuple(p) for p in truth["exact_duplicate_pairs"] + truth["near_duplicate_pairs"]}
+    pairs = pd.read_parquet(tmp_path / "dedup" / "pairs.parquet")
+    assert {tuple(sorted(p)) for p in pairs[["id_a", "id_b"]].to_numpy().tolist()} == planted
+    leak = json.loads((tmp_path / "dedup" / "leakage.json").read_text())
+    assert leak["cross_split_pairs"] == truth["cross_split_duplicate_pairs"]
+    assert leak["patients"]["in_multiple_splits"] == truth["patients_in_several_splits"]
+    keep = (tmp_path / "dedup" / "keep.txt").read_text().split()
+    assert len(keep) == truth["n_images"] - len(planted)
+
+    # the datasheet's Curation section reports the same numbers, and the hub card the dedup removal
+    sheet = (tmp_path / "card" / "datasheet.md").read_text()
+    assert "## Curation" in sheet
+    assert f"| duplicate pairs | {len(planted)} |" in sheet
+    assert f"| patients with images in more than one split | {truth['patients_in_several_splits']} (" in sheet
+    hub = (tmp_path / "hub" / "README.md").read_text()
+    assert f"{len(planted)} of {truth['n_images']} images were removed as duplicates" in hub
+    card = (tmp_path / "audit" / "model_card.md").read_text()
+    assert "](../card/datasheet.md)" in card and "- Test split by camera:" in card
+
+
+@pytest.mark.parametrize("name", ["img/tutorial-gap-camera.png", "img/map-table1.png"])
+def test_tutorial_pictures_exist(name):
+    assert f"]({name})" in TUTORIAL.read_text()
+    assert (TUTORIAL.parent / name).stat().st_size > 1000
