@@ -340,13 +340,13 @@ def test_bad_input_gives_one_line_and_no_output(cli, tmp_path, raw, catalog, cas
     expect = ""
     if case == "missing":
         m = work / "nope.csv"
-        expect = "not found"
+        expect = "does not exist"
     elif case == "empty":
         m.write_text("")
         expect = "empty"
     elif case == "header-only":
         m.write_text("image_id,patient_id\n")
-        expect = "no rows"
+        expect = "no data rows"
     elif case == "unreadable":
         m = work / "meta.parquet"
         m.write_bytes(b"this is not parquet at all")

@@ -149,41 +149,9 @@ def infer_roles(df: pd.DataFrame, explicit: Mapping[str, list[str]] | None = Non
 # ------------------------------------------------------------------------------------------- reading
 def read_metadata(path: str | Path) -> pd.DataFrame:
     """Read a per-image metadata table (.csv, .tsv, .txt, .parquet); one clear error when it cannot be."""
-    import pandas as pd
+    from curate.tables import read_table
 
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"metadata file '{p}' does not exist")
-    if p.is_dir():
-        raise InputError(f"metadata file '{p}' is a folder, not a file")
-    if p.stat().st_size == 0:
-        raise InputError(f"metadata file '{p}' is empty")
-    suffix = p.suffix.lower()
-    try:
-        if suffix in (".parquet", ".pq"):
-            df = pd.read_parquet(p)
-        elif suffix in (".csv", ".tsv", ".txt"):
-            sep = "\t" if suffix == ".tsv" else ","
-            try:
-                df = pd.read_csv(p, sep=sep, low_memory=False)
-            except UnicodeDecodeError:
-                df = pd.read_csv(p, sep=sep, low_memory=False, encoding="latin-1")
-        else:
-            raise UsageError(
-                f"metadata file '{p}': use a .csv, .tsv or .parquet file (got '{suffix or p.name}')"
-            )
-    except (UsageError, InputError):
-        raise
-    except pd.errors.EmptyDataError:
-        raise InputError(f"metadata file '{p}' is empty") from None
-    except Exception as exc:  # parser / arrow / OS errors: one line, no content echoed beyond the reason
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        kind = "parquet" if suffix in (".parquet", ".pq") else "CSV"
-        raise InputError(f"cannot read metadata file '{p}' as {kind}: {reason[:160]}") from None
-    if len(df.columns) == 0 or len(df) == 0:
-        raise InputError(f"metadata file '{p}' has no data rows")
-    df.columns = [str(c) for c in df.columns]
-    return df
+    return read_table(path)
 
 
 # ------------------------------------------------------------------------------------------- data model

@@ -15,16 +15,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _read_meta(path: str):
-    from curate.engine.embed import read_table
-    from curate.errors import InputError
+    from curate.tables import read_table
 
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"metadata '{path}' does not exist")
-    meta = read_table(p)
-    if len(meta) == 0:
-        raise InputError(f"metadata '{path}' has no rows")
-    return meta
+    return read_table(path)
 
 
 def _check_out(path: str) -> None:

@@ -110,16 +110,9 @@ def _collate(items: list[tuple[int, np.ndarray | None, str | None]]) -> tuple[An
 
 # ------------------------------------------------------------------------------------------- inputs
 def read_table(path: Path) -> pd.DataFrame:
-    import pandas as pd
+    from curate.tables import read_table as _read
 
-    try:
-        if path.suffix == ".parquet":
-            return pd.read_parquet(path)
-        if path.suffix in (".csv", ".tsv", ".txt"):
-            return pd.read_csv(path, sep="\t" if path.suffix == ".tsv" else ",")
-    except Exception as exc:
-        raise InputError(f"cannot read metadata '{path}': {exc}") from None
-    raise InputError(f"'{path}': metadata must be .csv, .tsv or .parquet")
+    return _read(path)
 
 
 def list_images(source: str | os.PathLike, *, image_col: str = "image", id_col: str | None = None,

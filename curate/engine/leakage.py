@@ -40,25 +40,10 @@ class LeakageResult:
 
 
 def read_metadata(path: str | os.PathLike) -> Any:
-    """Read a metadata table (.csv, .tsv, .parquet, .json, .jsonl); all columns as read, ids later as str."""
-    import pandas as pd
+    """Read a metadata table (.csv, .tsv, .parquet, .json, .jsonl) as text; ids are matched as strings."""
+    from curate.tables import read_table
 
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"metadata file '{p}' does not exist")
-    suffix = p.suffix.lower()
-    try:
-        if suffix == ".parquet":
-            return pd.read_parquet(p)
-        if suffix in (".tsv", ".tab"):
-            return pd.read_csv(p, sep="\t", dtype=str, keep_default_na=False)
-        if suffix == ".jsonl":
-            return pd.read_json(p, lines=True, dtype=False)
-        if suffix == ".json":
-            return pd.read_json(p, dtype=False)
-        return pd.read_csv(p, dtype=str, keep_default_na=False)
-    except Exception as exc:
-        raise InputError(f"cannot read metadata '{p}': {type(exc).__name__}: {exc}") from None
+    return read_table(path, text=True, empty_as_na=False)
 
 
 def align_metadata(meta: Any, ids: Any, *, id_col: str = "id", split_col: str = "split",

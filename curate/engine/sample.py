@@ -39,16 +39,9 @@ def read_keep(keep: str | os.PathLike | Iterable[Any]) -> set[str]:
 def _load_meta(meta: Any) -> pd.DataFrame:
     import pandas as pd
 
-    from curate.engine.embed import read_table
+    from curate.tables import read_table
 
-    if isinstance(meta, pd.DataFrame):
-        df = meta.copy()
-    else:
-        from pathlib import Path
-
-        if not Path(meta).exists():
-            raise InputError(f"metadata '{meta}' does not exist")
-        df = read_table(Path(meta))
+    df = meta.copy() if isinstance(meta, pd.DataFrame) else read_table(meta)
     if len(df) == 0:
         raise InputError("the metadata table is empty")
     return df

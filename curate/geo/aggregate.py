@@ -189,23 +189,9 @@ def _number(value: object, column: str, row: int, path: Path) -> float | None:
 
 def read_frame(path: str | os.PathLike) -> pd.DataFrame:
     """Read the user's CSV/TSV/parquet file (checked: exists, readable, not empty)."""
-    import pandas as pd
+    from curate.tables import read_table
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"input file '{path}' does not exist")
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            frame = pd.read_parquet(path)
-        else:
-            sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
-            frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
-    except Exception as exc:  # pandas/pyarrow raise many types; one clear line for the user
-        raise InputError(f"cannot read '{path}' as {'parquet' if path.suffix == '.parquet' else 'CSV'}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
-    if frame.empty:
-        raise InputError(f"'{path}' has no rows")
-    return frame
+    return read_table(path, what="input", text=True, empty_as_na=False)
 
 
 def _dedupe_hint(message: str) -> str:

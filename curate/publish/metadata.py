@@ -42,38 +42,9 @@ def read_metadata(path: str | Path) -> pd.DataFrame:
 
     Reading CSV as text keeps ids such as ``00123`` intact, so they still match file names.
     """
-    import pandas as pd
+    from curate.tables import read_table
 
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"metadata file '{p}' not found")
-    if p.is_dir():
-        raise InputError(f"metadata '{p}' is a folder, not a file")
-    if p.stat().st_size == 0:
-        raise InputError(f"metadata file '{p}' is empty")
-    suffix = p.suffix.lower()
-    try:
-        if suffix == ".parquet":
-            df = pd.read_parquet(p)
-        elif suffix in (".jsonl", ".ndjson"):
-            df = pd.read_json(p, lines=True, dtype=False)
-        elif suffix == ".json":
-            df = pd.read_json(p, dtype=False)
-        else:
-            df = pd.read_csv(p, sep="\t" if suffix == ".tsv" else ",", dtype=str, keep_default_na=True)
-    except pd.errors.EmptyDataError as exc:
-        raise InputError(f"metadata file '{p}' is empty") from exc
-    except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as exc:
-        reason = getattr(exc, "strerror", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
-        raise InputError(f"cannot read metadata file '{p}': {reason}") from exc
-    except Exception as exc:  # pyarrow errors for corrupt parquet files
-        raise InputError(f"cannot read metadata file '{p}': {type(exc).__name__}") from exc
-    if len(df) == 0 or len(df.columns) == 0:
-        raise InputError(f"metadata file '{p}' has no rows")
-    df.columns = [str(c).strip() for c in df.columns]
-    if len(set(df.columns)) != len(df.columns):
-        raise InputError(f"metadata file '{p}' has duplicate column names")
-    return df.reset_index(drop=True)
+    return read_table(path, text=True)
 
 
 def parse_column_specs(specs: Iterable[str] | Mapping[str, str | list[str]] | None) -> dict[str, list[str]]:
