@@ -17,8 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from curate.catalog.schema import _ID_RE, SEEDS, Conflict, Fact, Reference, _Strict
 from curate.errors import CatalogError
@@ -126,27 +125,9 @@ class Collection(_Strict):
 
 def parse_collection(path: Path) -> tuple[Collection | None, list[str]]:
     """Parse one collection file. Returns the collection or the problems found, each naming file and field."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        return None, [f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}"]
-    except OSError as exc:
-        return None, [f"{path}: cannot read: {exc.strerror}"]
-    if not isinstance(raw, dict):
-        return None, [f"{path}: expected a mapping of fields, got {type(raw).__name__}"]
-    try:
-        col = Collection.model_validate(raw)
-    except ValidationError as err:
-        probs = []
-        for e in err.errors():
-            loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-after"))
-            probs.append(f"{path}: {loc + ': ' if loc else ''}{e['msg'].removeprefix('Value error, ')}")
-        return None, probs
-    if path.stem.upper() != col.id.upper():
-        return None, [f"{path}: id: '{col.id}' does not match the file name (expected {path.stem}.yaml)"]
-    return col, []
+    from curate.catalog.store import parse_model_file
+
+    return parse_model_file(path, Collection)
 
 
 def collection_files(folder: str | os.PathLike) -> list[Path]:

@@ -7,10 +7,10 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from curate.catalog.schema import Dataset
 from curate.errors import CatalogError, UnknownDatasetError
@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from curate.catalog.collections import Collection
 
 ENV_VAR = "CURATE_CATALOG"
+M = TypeVar("M", bound="BaseModel")
 # libyaml's C parser when available: the catalog is parsed at every start-up.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -37,14 +38,15 @@ def builtin_dir() -> Path:
 def _format_validation(path: Path, err: ValidationError) -> list[str]:
     lines = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"] if p not in ("function-after[_consistency()]",))
+        loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-after"))
         msg = e["msg"].removeprefix("Value error, ")
         lines.append(f"{path}: {loc + ': ' if loc else ''}{msg}")
     return lines
 
 
-def parse_file(path: Path) -> tuple[Dataset | None, list[str]]:
-    """Parse one YAML file. Returns the record or the problems found, each naming file and field."""
+def parse_model_file(path: Path, model: type[M]) -> tuple[M | None, list[str]]:
+    """Parse one YAML file into ``model`` (a record or a collection). Returns the object or the
+    problems found, each naming file and field; the object's ``id`` must match the file name."""
     try:
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except yaml.YAMLError as exc:
@@ -56,12 +58,17 @@ def parse_file(path: Path) -> tuple[Dataset | None, list[str]]:
     if not isinstance(raw, dict):
         return None, [f"{path}: expected a mapping of fields, got {type(raw).__name__}"]
     try:
-        ds = Dataset.model_validate(raw)
+        obj = model.model_validate(raw)
     except ValidationError as err:
         return None, _format_validation(path, err)
-    if path.stem.upper() != ds.id.upper():
-        return None, [f"{path}: id: '{ds.id}' does not match the file name (expected {path.stem}.yaml)"]
-    return ds, []
+    if path.stem.upper() != obj.id.upper():
+        return None, [f"{path}: id: '{obj.id}' does not match the file name (expected {path.stem}.yaml)"]
+    return obj, []
+
+
+def parse_file(path: Path) -> tuple[Dataset | None, list[str]]:
+    """Parse one dataset record file."""
+    return parse_model_file(path, Dataset)
 
 
 def _yaml_files(folder: Path) -> list[Path]:
