@@ -157,3 +157,54 @@ def test_probe_rejects_meta_rows_without_embeddings():
     X, meta = _planted(100)
     with pytest.raises(InputError, match="have no embedding"):
         probe(X, meta, labels="y", seeds=1, epochs=1)  # meta ids img0.. vs array ids 0..
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from curate.demo import make_demo
+
+    return make_demo(tmp_path_factory.mktemp("probe-demo") / "demo", n_patients=60)
+
+
+def test_demo_joins_by_id_so_metadata_order_does_not_matter(demo, tmp_path):
+    """labels.csv has image_id, embeddings.parquet has id: rows pair up by id, not by position."""
+    meta = pd.read_csv(demo.labels)
+    shuffled = meta.sample(frac=1, random_state=3)
+    assert (shuffled.image_id.to_numpy() != meta.image_id.to_numpy()).mean() > 0.9
+    shuffled.to_csv(tmp_path / "shuffled.csv", index=False)
+    kw = dict(labels="diabetic_retinopathy", model="linear", seeds=[0, 1], epochs=5, lr=1e-2,
+              patient_col="patient_id", id_col="image_id", emb_id_col="id")
+    a = probe(demo.embeddings, demo.labels, **kw).preds
+    b = probe(demo.embeddings, tmp_path / "shuffled.csv", **kw).preds
+    key = ["seed", "id"]
+    pd.testing.assert_frame_equal(a.sort_values(key, ignore_index=True),
+                                  b.sort_values(key, ignore_index=True))
+    # each prediction row carries the metadata of its own image (looked up independently by image_id)
+    truth = meta.set_index("image_id")
+    for col in ("diabetic_retinopathy", "patient_id", "camera"):
+        assert (b[col].to_numpy() == truth.loc[b.id, col].to_numpy()).all(), col
+
+
+def test_mismatched_ids_give_a_count_and_at_most_three_examples(demo, tmp_path):
+    meta = pd.read_csv(demo.labels)
+    meta.loc[:4, "image_id"] = [f"UNKNOWN-{i}" for i in range(5)]
+    meta.to_csv(tmp_path / "meta.csv", index=False)
+    with pytest.raises(InputError, match=rf"^5 of {len(meta)} META rows have no embedding") as exc:
+        probe(demo.embeddings, tmp_path / "meta.csv", labels="diabetic_retinopathy", seeds=1, epochs=1,
+              id_col="image_id", emb_id_col="id")
+    msg = str(exc.value)
+    assert "\n" not in msg
+    assert sum(f"UNKNOWN-{i}" in msg for i in range(5)) == 3
+
+
+def test_cli_emb_id_col_and_missing_id_column(cli, demo, tmp_path):
+    args = ["probe", demo.embeddings, "--meta", demo.labels, "--labels", "diabetic_retinopathy",
+            "--model", "linear", "--seeds", "1", "--epochs", "2", "--patient-col", "patient_id"]
+    r = cli(*args, "--out", tmp_path / "bad.parquet")  # labels.csv has no 'id' column
+    assert r.exit_code != 0 and "META has no 'id' column" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "bad.parquet").exists()
+    r = cli(*args, "--id-col", "image_id", "--emb-id-col", "id", "--out", tmp_path / "p.parquet")
+    assert r.exit_code == 0, r.stderr
+    p = pd.read_parquet(tmp_path / "p.parquet")
+    meta = pd.read_csv(demo.labels).set_index("image_id")
+    assert (p.patient_id.to_numpy() == meta.loc[p.id, "patient_id"].to_numpy()).all()

@@ -274,8 +274,11 @@ def _read_meta(meta) -> pd.DataFrame:
         raise InputError(f"cannot read metadata '{path}': {exc}") from exc
 
 
-def _load_vectors(emb, id_col: str) -> tuple[np.ndarray, np.ndarray]:
-    """(ids as str, float32 vectors) from an Embeddings object, an array or a file path."""
+def _load_vectors(emb, id_col: str) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(ids as str, float32 vectors, whether the ids are real) from an Embeddings object, array or file.
+
+    A bare array has no ids (they are its row numbers); ``id_col`` names the id column of a parquet file.
+    """
     from curate.engine.embeddings import Embeddings, from_array, load_embeddings
 
     if isinstance(emb, Embeddings):
@@ -286,23 +289,35 @@ def _load_vectors(emb, id_col: str) -> tuple[np.ndarray, np.ndarray]:
         if not os.path.exists(os.fspath(emb)):
             raise InputError(f"embeddings file '{emb}' not found")
         e = load_embeddings(emb, id_col=id_col, normalize=False)
-    return np.asarray(e.ids).astype(str), np.asarray(e.vectors, dtype=np.float32)
+    return (np.asarray(e.ids).astype(str), np.asarray(e.vectors, dtype=np.float32),
+            not isinstance(emb, np.ndarray))
 
 
-def _align(ids: np.ndarray, X: np.ndarray, meta: pd.DataFrame, id_col: str) -> np.ndarray:
-    """Embedding rows in META's row order; every META row needs an embedding."""
+def _align(ids: np.ndarray, meta: pd.DataFrame, id_col: str, emb_id_col: str,
+           ids_given: bool) -> np.ndarray | None:
+    """Position in EMB of each META row, matched on META[id_col] = EMB[emb_id_col].
+
+    None when META has no ``id_col`` column and EMB is a bare array (no ids): rows then pair up by order.
+    The message of a mismatch gives the count and at most three example ids, never the full list.
+    """
     if id_col not in meta.columns:
+        if ids_given:
+            raise InputError(f"META has no '{id_col}' column to match the embeddings' ids on: name META's id "
+                             f"column with --id-col (and EMB's with --emb-id-col)")
         if len(meta) != len(ids):
             raise InputError(f"META has no '{id_col}' column and {len(meta)} rows for {len(ids)} embeddings")
-        return X
-    if meta[id_col].isna().any() or meta[id_col].astype(str).duplicated().any():
+        return None
+    keys = meta[id_col].astype(str)
+    if meta[id_col].isna().any() or keys.duplicated().any():
         raise InputError(f"META column '{id_col}' has missing or duplicated ids")
     pos = {k: i for i, k in enumerate(ids)}
-    idx = np.array([pos.get(k, -1) for k in meta[id_col].astype(str)])
+    idx = np.array([pos.get(k, -1) for k in keys], dtype=np.int64)
     missing = int((idx < 0).sum())
     if missing:
-        raise InputError(f"{missing} of {len(meta)} META rows have no embedding (ids do not match)")
-    return X[idx]
+        examples = ", ".join(repr(k) for k in keys[idx < 0].head(3))
+        raise InputError(f"{missing} of {len(meta)} META rows have no embedding: META '{id_col}' values "
+                         f"(e.g. {examples}) are not in EMB's '{emb_id_col}' ids")
+    return idx
 
 
 def _task(meta: pd.DataFrame, labels: list[str]) -> tuple[str, list]:
@@ -353,8 +368,8 @@ def probe(
     emb, meta, *, labels: str | Sequence[str], model: str = "mlp", mitigation: str = "none",
     group_col: str | None = None, seeds: int | Sequence[int] = 5, patient_col: str | None = None,
     split_col: str | None = None, epochs: int = 100, batch_size: int = 48, lr: float | None = None,
-    device: str = "auto", id_col: str = "id", split_seed: int = 0, keep_cols: Sequence[str] | None = None,
-    dro_eta: float = 0.01, standardize: bool = True,
+    device: str = "auto", id_col: str = "id", emb_id_col: str | None = None, split_seed: int = 0,
+    keep_cols: Sequence[str] | None = None, dro_eta: float = 0.01, standardize: bool = True,
 ) -> ProbeResult:
     """Train a probe per seed on frozen embeddings and return validation + test predictions.
 
@@ -363,6 +378,10 @@ def probe(
     input of :func:`curate.audit`. A multi-class label ``L`` with classes c also gets one-vs-rest columns
     ``L_c`` (0/1) and ``score_L_c``. ``lr`` defaults to 1e-4 (bahre2025) for the MLP and 1e-3 for the
     linear probe. Inputs are standardised with training-split mean and standard deviation.
+
+    META rows are matched to EMB by id: ``META[id_col]`` against EMB's ``emb_id_col`` (default: the same
+    name). Training then uses EMB's row order, so shuffling META's rows changes nothing. Only a bare array
+    EMB (no ids) with a META lacking ``id_col`` pairs rows by order.
     """
     import pandas as pd
 
@@ -387,8 +406,13 @@ def probe(
             raise InputError(f"column '{c}' has {int(df[c].isna().sum())} missing values")
     task, classes = _task(df, labels)
     device = resolve_device(device)
-    ids, X = _load_vectors(emb, id_col)
-    X = _align(ids, X, df, id_col)
+    emb_id_col = emb_id_col or id_col
+    ids, X, ids_given = _load_vectors(emb, emb_id_col)
+    idx = _align(ids, df, id_col, emb_id_col, ids_given)
+    if idx is not None:  # META rows in EMB's order: the result does not depend on META's row order
+        order = np.argsort(idx, kind="stable")
+        df = df.iloc[order].reset_index(drop=True)
+        X = X[idx[order]]
     split = _splits(df, split_col, patient_col, split_seed, labels[0])
     tr, va, te = (split == "train"), (split == "validation"), (split == "test")
 

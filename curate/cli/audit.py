@@ -21,7 +21,9 @@ def probe(
     lr: float = typer.Option(None, "--lr", help="Learning rate (default 1e-4 mlp, 1e-3 linear)."),
     batch_size: int = typer.Option(48, "--batch-size", min=2),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-    id_col: str = typer.Option("id", "--id-col", help="Id column in META (and the parquet embeddings)."),
+    id_col: str = typer.Option("id", "--id-col", help="Id column in META (rows are matched by id)."),
+    emb_id_col: str = typer.Option(None, "--emb-id-col", help="Id column in the parquet embeddings "
+                                   "(default: same as --id-col)."),
     split_seed: int = typer.Option(0, "--split-seed", help="Seed of the patient-level split."),
     out: str = typer.Option(..., "--out", "-o", help="Output predictions (.parquet)."),
 ) -> None:
@@ -34,7 +36,8 @@ def probe(
         raise UsageError(f"--out must end in .parquet (got '{out}')")
     res = run_probe(emb, meta, labels=labels, model=model, mitigation=mitigation, group_col=group_col,
                     seeds=seeds, patient_col=patient_col, split_col=split_col, epochs=epochs, lr=lr,
-                    batch_size=batch_size, device=device, id_col=id_col, split_seed=split_seed)
+                    batch_size=batch_size, device=device, id_col=id_col, emb_id_col=emb_id_col,
+                    split_seed=split_seed)
     path, sidecar = write_probe(res, out)
     sp = res.info["split"]
     console.print(f"wrote {path} ({len(res.preds):,} rows: {len(res.info['runs'])} seeds × "
