@@ -166,6 +166,9 @@ def test_cli_build_card_with_embeddings(cli, demo, tmp_path):
     assert f"{len(demo.truth['exact_duplicate_pairs']) + 10} duplicate pairs" in r.stdout.replace("\n", " ")
     sec = _section((out / "README.md").read_text())
     assert "hierarchical k-means" in sec and "--levels 2" in sec
+    # the echoed build-card command reproduces both levels' k (not just the first)
+    echoed = re.search(r"curate build-card BRSET [^`]*--k (\S+) --levels 2", sec)
+    assert echoed and "," in echoed.group(1) and echoed.group(1).startswith("4,")
     data = json.loads((out / "croissant.json").read_text())
     assert "embeddings" in json.dumps(data)
 

@@ -259,19 +259,9 @@ def predict_proba(model, X: np.ndarray, task: str) -> np.ndarray:
 
 
 def _read_meta(meta) -> pd.DataFrame:
-    import pandas as pd
+    from curate.tables import read_table
 
-    if isinstance(meta, pd.DataFrame):
-        return meta.reset_index(drop=True)
-    path = os.fspath(meta)
-    if not os.path.exists(path):
-        raise InputError(f"metadata file '{path}' not found")
-    try:
-        if path.endswith((".parquet", ".pq")):
-            return pd.read_parquet(path)
-        return pd.read_csv(path, sep="\t" if path.endswith(".tsv") else ",")
-    except Exception as exc:
-        raise InputError(f"cannot read metadata '{path}': {exc}") from exc
+    return read_table(meta)
 
 
 def _load_vectors(emb, id_col: str) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -314,9 +304,9 @@ def _align(ids: np.ndarray, meta: pd.DataFrame, id_col: str, emb_id_col: str,
     idx = np.array([pos.get(k, -1) for k in keys], dtype=np.int64)
     missing = int((idx < 0).sum())
     if missing:
-        examples = ", ".join(repr(k) for k in keys[idx < 0].head(3))
-        raise InputError(f"{missing} of {len(meta)} META rows have no embedding: META '{id_col}' values "
-                         f"(e.g. {examples}) are not in EMB's '{emb_id_col}' ids")
+        first = int(np.flatnonzero(idx < 0)[0])  # a row number: ids themselves are never printed
+        raise InputError(f"{missing} of {len(meta)} META rows have no embedding: their '{id_col}' values are "
+                         f"not in EMB's '{emb_id_col}' ids (first at META row {first})")
     return idx
 
 

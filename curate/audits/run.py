@@ -8,7 +8,6 @@ output in that shape. Output is a tidy table with columns
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -49,21 +48,9 @@ class AuditResult:
 
 
 def _read_table(preds) -> pd.DataFrame:
-    import pandas as pd
+    from curate.tables import read_table
 
-    if isinstance(preds, pd.DataFrame):
-        return preds
-    path = os.fspath(preds)
-    if not os.path.exists(path):
-        raise InputError(f"predictions file '{path}' not found")
-    try:
-        if path.endswith((".parquet", ".pq")):
-            return pd.read_parquet(path)
-        if path.endswith((".csv", ".tsv", ".txt")):
-            return pd.read_csv(path, sep="\t" if path.endswith(".tsv") else ",")
-    except Exception as exc:
-        raise InputError(f"cannot read '{path}': {exc}") from exc
-    raise InputError(f"'{path}': expected a .parquet or .csv predictions table")
+    return read_table(preds, what="predictions")
 
 
 def _need_cols(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:

@@ -265,7 +265,7 @@ def run_curation(
                      *(("--split-col", split_col) if opts.split_col else ()),
                      *(("--patient-col", patient_col) if opts.patient_col else ()),
                      "--threshold", f"{threshold:g}", *(("--method", method) if method != "auto" else ()),
-                     "--k", ks[0], *(("--levels", len(ks)) if len(ks) > 1 else ()),
+                     "--k", k_text, *(("--levels", len(ks)) if len(ks) > 1 else ()),
                      *(("--attr", ",".join(attrs)) if attrs and opts.attrs is not None else ()),
                      *(("--sample", _shown(sample_path)) if sample_path is not None else ()),
                      *(("--seed", opts.seed) if opts.seed else ())),

@@ -378,11 +378,12 @@ def _check_ids(ids: np.ndarray) -> None:
         return
     if (ids == "").any():
         raise InputError(f"{int((ids == '').sum())} ids are empty strings")
-    uniq, counts = np.unique(ids, return_counts=True)
+    uniq, first_rows, counts = np.unique(ids, return_index=True, return_counts=True)
     if len(uniq) != len(ids):
-        dup = uniq[counts > 1]
-        examples = ", ".join(repr(str(x)) for x in dup[:3])
-        raise InputError(f"ids must be unique: {len(dup)} ids occur more than once (e.g. {examples})")
+        repeats = np.setdiff1d(np.arange(len(ids)), first_rows)
+        # a row number, never the id itself
+        raise InputError(f"ids must be unique: {int((counts > 1).sum())} ids occur more than once "
+                         f"(first repeat at row {int(repeats.min())})")
 
 
 def _check_and_normalise(x: np.ndarray, normalize: bool, *, writable: bool) -> None:
