@@ -35,30 +35,74 @@ def _check_parent(path: Path) -> None:
         raise InputError(f"'{parent}' is not a directory")
 
 
+def _files(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() or p.is_symlink()}
+
+
+def write_marker(folder: Path, kind: str | None) -> None:
+    """Record what curate wrote into ``folder``: the command kind and every file, for safe replacement."""
+    files = sorted(_files(folder) - {MARKER})
+    payload = {"written_by": "curate", "kind": kind, "files": files}
+    (folder / MARKER).write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+
+
+def _read_marker(folder: Path) -> dict | None:
+    """The marker's content; ``{}`` for markers written before manifests existed; None when absent."""
+    marker = folder / MARKER
+    if not marker.is_file():
+        return None
+    try:
+        data = json.loads(marker.read_text(encoding="utf-8"))
+    except (ValueError, OSError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _check_replaceable(path: Path, kind: str | None, overwrite: bool) -> None:
+    if not path.is_dir():
+        raise InputError(f"output '{path}' exists and is not a folder")
+    if not any(path.iterdir()):
+        return
+    marker = _read_marker(path)
+    if marker is None:
+        raise InputError(f"output folder '{path}' exists and was not written by curate; choose another --out")
+    if not overwrite:
+        raise InputError(f"output folder '{path}' exists (pass --overwrite to replace it)")
+    old_kind = marker.get("kind")
+    if kind is not None and old_kind is not None and old_kind != kind:
+        # e.g. `curate dedup demo/embeddings.parquet --out demo` would delete the demo's own inputs
+        raise InputError(f"output folder '{path}' holds the output of `curate {old_kind}`, not of "
+                         f"`curate {kind}`; choose another --out")
+    listed = marker.get("files")
+    if listed is not None:
+        foreign = _files(path) - set(listed) - {MARKER}
+        if foreign:
+            raise InputError(f"output folder '{path}' holds {len(foreign)} file(s) curate did not write "
+                             "there; choose another --out")
+
+
 @contextlib.contextmanager
-def atomic_dir(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[Path]:
+def atomic_dir(path: str | os.PathLike, *, overwrite: bool = True, kind: str | None = None,
+               make_parents: bool = False) -> Iterator[Path]:
     """Yield a temporary folder; on success it replaces ``path``.
 
-    ``path`` may already exist only if it is empty or was written by curate (it holds the marker file
-    ``.curate-output``); otherwise we refuse, so a user's own folder is never replaced.
+    ``path`` may already exist only if it is empty, or if curate wrote it (marker file
+    ``.curate-output``) with the same ``kind`` of command and it holds no file curate did not write —
+    so a user's own folder, or one command's inputs, are never deleted. The parent folder must exist
+    unless ``make_parents`` (used for the default ``cards/ID``).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)  # e.g. the default cards/ID/
+    if make_parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        _check_parent(path)
     if path.exists():
-        if not path.is_dir():
-            raise InputError(f"output '{path}' exists and is not a folder")
-        owned = (path / MARKER).exists() or not any(path.iterdir())
-        if not owned:
-            raise InputError(
-                f"output folder '{path}' exists and was not written by curate; choose another --out"
-            )
-        if not overwrite:
-            raise InputError(f"output folder '{path}' exists (pass --overwrite to replace it)")
+        _check_replaceable(path, kind, overwrite)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; outputs get the usual permissions
     try:
         yield tmp
-        (tmp / MARKER).write_text("written by curate; safe to replace with a newer build\n")
+        write_marker(tmp, kind)
         if path.exists():
             old = path.with_name(f".{path.name}.old-{os.getpid()}")
             path.rename(old)

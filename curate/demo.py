@@ -200,7 +200,7 @@ def make_demo(
     }
 
     out = Path(out)
-    with atomic_dir(out, overwrite=overwrite) as tmp:
+    with atomic_dir(out, overwrite=overwrite, kind="demo") as tmp:
         img_dir = tmp / "images"
         img_dir.mkdir()
         bright = {"Canon CR": 1.0, "NIKON NF5050": 0.75}

@@ -219,3 +219,17 @@ def test_version_and_help(cli):
     assert r.exit_code == 0 and r.stdout.strip() == f"curate {__version__}"
     r = cli("--help")
     assert r.exit_code == 0 and "catalog" in r.stdout
+
+
+def test_stats_patients_missing_not_zero(tmp_path):
+    from curate.catalog.stats import catalog_stats
+
+    a = _mine()
+    a.pop("patients", None)
+    b = _mine(id="OTHER", aliases=[], patients={"value": 40, "source": "own"},
+              countries={"value": ["BRA"], "source": "own"})
+    _write(tmp_path, "MYSET", a)
+    _write(tmp_path, "OTHER", b)
+    df = catalog_stats(catalog.load(tmp_path, builtin=False), "country").set_index("key")
+    assert df.loc["KEN", "patients_reported"] == 0 and df["patients"].isna()["KEN"]
+    assert df.loc["BRA", "patients"] == 40 and df.loc["BRA", "patients_reported"] == 1

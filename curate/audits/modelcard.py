@@ -4,7 +4,9 @@ Layout follows Model Cards for Model Reporting (Mitchell et al. 2019): model det
 factors, metrics, evaluation data, training data, quantitative analyses, ethical considerations, caveats
 and recommendations. The templates own the prose (``templates/model_card.*.j2``); this module only fills
 fields and draws the gap charts. Counts under 11 are shown as "<11" (small-cell rule) and their groups are
-flagged, not hidden: the card reports metrics, never individuals or ids.
+flagged, not hidden: the card reports metrics, never individuals or ids. In the evaluation-data composition a
+second cell hidden only so that a "<11" cell cannot be recovered from the total is shown as "*" (it may hold
+any count), with a footnote.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from curate.audits.metrics import SMALL_GROUP
 from curate.audits.run import ALL_LABELS, OVERALL, AuditResult
+from curate.privacy import COMPLEMENT, MIN_CELL, SUPPRESSED
 
 NOT_REPORTED = "Not reported by the source"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -129,8 +132,9 @@ def gap_chart(res, attr: str) -> bytes | None:
 
 def _composition(res) -> list[dict[str, str]]:
     """Test-split composition per audited attribute: images (and patients, from the ``group_sizes`` audit)
-    per group, from the results the runner already computed; counts below 11 suppressed with complementary
-    suppression (:func:`curate.privacy.suppress`)."""
+    per group, from the results the runner already computed; counts below 11 shown as ``<11`` and their
+    complements as ``*`` (:func:`curate.privacy.suppress`). ``suppressed`` says whether the line hides any
+    cell (the card then prints the footnote)."""
     import pandas as pd
 
     from curate.privacy import suppress
@@ -149,12 +153,14 @@ def _composition(res) -> list[dict[str, str]]:
         shown_p = suppress(pats) if len(pats) else None
         total = int(images.sum())
         parts = []
+        hidden = any(isinstance(v, str) for v in shown_i) or (
+            shown_p is not None and any(isinstance(v, str) for v in shown_p))
         for g, n in shown_i.items():
             text = f"{g} {n} images" if isinstance(n, str) else f"{g} {n:,} images ({n / total:.0%})"
             if shown_p is not None and g in shown_p.index:
                 text += f", {shown_p[g]} patients"
             parts.append(text)
-        out.append({"attribute": str(attr), "text": "; ".join(parts)})
+        out.append({"attribute": str(attr), "text": "; ".join(parts), "suppressed": hidden})
     return out
 
 
@@ -236,16 +242,29 @@ def card_context(result: AuditResult, *, dataset: str | None = None, probe_info:
                    f"replicates resampling {st['resampling_unit']}"
                    + (f", two-level over {st['n_seeds']} training seeds" if st["n_seeds"] > 1 else ""))
     elif st["ci"] == "seeds":
-        ci_text = (f"mean over {st['n_seeds']} training seeds with a {int(st['ci_level'] * 100)}% t interval "
-                   "(bahre2025)")
+        from scipy import stats
+
+        k = st["n_seeds"]
+        t = float(stats.t.ppf((1 + st["ci_level"]) / 2, k - 1))
+        ci_text = (f"mean over {k} training seeds with a {int(st['ci_level'] * 100)}% t interval "
+                   f"(bahre2025), clipped to each metric's range. With few seeds this interval is wide: with {k} "
+                   f"it spans ±{t:.2f} standard errors (t with {k - 1} degrees of freedom), and it reflects "
+                   "seed-to-seed variation only, not the finite test set; rerun with --bootstrap 1000 for "
+                   "intervals that also resample the test set")
     else:
         ci_text = "no intervals (single seed, no bootstrap); rerun with --bootstrap 1000"
     used_metrics = [m for m in METRIC_TEXT if (res["metric"] == m).any()]
+    composition = _composition(res)
+    composition_note = None
+    if any(c["suppressed"] for c in composition):
+        composition_note = (f'"{SUPPRESSED}": fewer than {MIN_CELL} individuals; "{COMPLEMENT}": hidden so '
+                            f'that a "{SUPPRESSED}" cell cannot be recovered from the totals')
     return {
         "title": f"Fairness model card: {model_name or (probe_info or {}).get('model', 'model')}"
                  + (f" on {dataset}" if dataset else ""),
         "model_name": model_name, "probe": probe_info, "dataset": _dataset_facts(dataset, datasheet),
-        "composition": _composition(res),
+        "composition": composition,
+        "composition_note": composition_note,
         "settings": st, "audits": result.audits, "threshold_text": thr_text, "thresholds": thr_values,
         "ci_text": ci_text, "metrics": [(m, METRIC_TEXT[m]) for m in used_metrics],
         "overall": overall, "sections": sections, "worst": worst, "avg_gaps": avg_gaps,
@@ -293,7 +312,7 @@ def write_audit(result: AuditResult, out: str | os.PathLike, *, dataset: str | N
     ctx = card_context(result, dataset=dataset, probe_info=probe_info, model_name=model_name, charts=charts,
                        datasheet=link)
     md, html = render_model_card(ctx)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, kind="audit") as tmp:
         result.results.to_parquet(tmp / "results.parquet", index=False)
         payload = result.to_json()
         if dataset:

@@ -163,7 +163,7 @@ def build_card(
     target = Path(out) if out is not None else DEFAULT_GALLERY / ds.id
     from curate._io import atomic_dir
 
-    with atomic_dir(target, overwrite=overwrite) as tmp:
+    with atomic_dir(target, overwrite=overwrite, kind="build-card", make_parents=out is None) as tmp:
         _write(tmp, rendered)
     return CardBuild(
         out=target,
@@ -213,7 +213,7 @@ def build_all(
     The build time is fixed (``epoch``, else ``$SOURCE_DATE_EPOCH``, else the value stored in
     ``out/.source_date_epoch``) and stored back, so rebuilding an unchanged catalog is byte-identical.
     """
-    from curate._io import MARKER, atomic_dir
+    from curate._io import atomic_dir, write_marker
     from curate.cards._render import render
     from curate.catalog import load
 
@@ -223,12 +223,12 @@ def build_all(
     rendered = {ds.id: _render(ds, catalog, composition=None, sections=[], parameters={}, epoch=when)
                 for ds in catalog}
     builds: dict[str, CardBuild] = {}
-    with atomic_dir(target, overwrite=overwrite) as tmp:
+    with atomic_dir(target, overwrite=overwrite, kind="build-card --all") as tmp:
         for ds in catalog:
             sub = tmp / ds.id
             sub.mkdir()
             _write(sub, rendered[ds.id])
-            (sub / MARKER).write_text("written by curate; safe to replace with a newer build\n")
+            write_marker(sub, "build-card")
             r = rendered[ds.id]
             builds[ds.id] = CardBuild(
                 out=target / ds.id, paths={k: target / ds.id / n for k, n in FILES.items()}, dataset=ds,

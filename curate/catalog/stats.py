@@ -37,7 +37,10 @@ def _keys(ds, by: str) -> list[str]:
 
 
 def catalog_stats(catalog: Catalog, by: str = "country") -> pd.DataFrame:
-    """One row per group: ``key, datasets, images, patients, image_share`` sorted by images.
+    """One row per group: ``key, datasets, images, patients, patients_reported, image_share``, by images.
+
+    ``patients`` sums only the datasets whose sources report a patient count (``patients_reported`` of
+    ``datasets``); it is missing (not 0) when none of them does.
 
     A dataset with several modalities is counted under each (so modality rows can sum to more than the
     total); every other grouping partitions the catalog.
@@ -50,15 +53,18 @@ def catalog_stats(catalog: Catalog, by: str = "country") -> pd.DataFrame:
     for ds in catalog:
         for key in _keys(ds, by):
             rows.append({"key": key, "dataset": ds.id, "images": ds.n_images, "patients": ds.n_patients})
-    cols = ["key", "datasets", "images", "patients", "image_share"]
+    cols = ["key", "datasets", "images", "patients", "patients_reported", "image_share"]
     if not rows:
         return pd.DataFrame(columns=cols)
     df = pd.DataFrame(rows)
     out = df.groupby("key", sort=False).agg(
         datasets=("dataset", "nunique"),
         images=("images", lambda s: int(s.fillna(0).sum())),
-        patients=("patients", lambda s: int(s.fillna(0).sum())),
+        # patients: a sum over the datasets whose sources report it; missing, not 0, when none do
+        patients=("patients", lambda s: int(s.sum()) if s.notna().any() else None),
+        patients_reported=("patients", lambda s: int(s.notna().sum())),
     )
+    out["patients"] = out["patients"].astype("Int64")
     total_images = sum(ds.n_images or 0 for ds in catalog)
     out["image_share"] = out["images"] / total_images if total_images else 0.0
     out = out.reset_index().sort_values(["images", "key"], ascending=[False, True], ignore_index=True)

@@ -76,24 +76,38 @@ def fail(message: str, code: int = 1) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
+    """Console-script entry point: every failure is one ``error: ...`` line and a non-zero exit."""
     from curate.errors import CurateError
 
     try:
-        app(args=argv, prog_name="curate")
+        # standalone_mode=False: click hands us its usage errors instead of printing a boxed panel
+        code = app(args=argv, prog_name="curate", standalone_mode=False)
     except CurateError as exc:
         sys.stderr.write(f"error: {exc}\n")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")
         sys.exit(130)
-    except Exception as exc:  # a bug: still one line, with a way to see more
-        if os.environ.get("CURATE_DEBUG"):
+    except Exception as exc:
+        kinds = {c.__name__ for c in type(exc).__mro__}
+        if "ClickException" in kinds:  # bad option value, missing argument, unknown option
+            # (typer ships its own copy of click, so match by class name, not by import)
+            message = exc.format_message()
+            if message:  # NoArgsIsHelpError has printed the help already
+                ctx = getattr(exc, "ctx", None)
+                where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+                sys.stderr.write(f"error: {message}{where}\n")
+            sys.exit(exc.exit_code)
+        if "Abort" in kinds:
+            sys.stderr.write("error: aborted\n")
+            sys.exit(1)
+        if os.environ.get("CURATE_DEBUG"):  # a bug: still one line, with a way to see more
             raise
         sys.stderr.write(
             f"error: unexpected {type(exc).__name__}: {exc} (set CURATE_DEBUG=1 for the traceback)\n"
         )
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

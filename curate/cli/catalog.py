@@ -259,22 +259,46 @@ def stats(
 
     cat = _load(catalog_dir).filter(modality=modality, collection=collection)
     df = catalog_stats(cat, by)
+    reported = [d.n_patients for d in cat if d.n_patients is not None]
     total = {"datasets": len(cat), "images": int(sum(d.n_images or 0 for d in cat)),
-             "patients": int(sum(d.n_patients or 0 for d in cat))}
+             "patients": int(sum(reported)) if reported else None, "patients_reported": len(reported)}
     if as_json:
         print_json({"by": by, "groups": df.to_dict(orient="records"), "total": total})
         return
-    t = Table(title=f"Catalog totals by {by}")
-    for col in df.columns:
-        numeric = col in ("datasets", "images", "patients", "image_share")
-        t.add_column(col, justify="right" if numeric else "left")
-    for row in df.itertuples(index=False):
+    from rich import box
+
+    if "name" in df.columns and console.width < 100:  # 80-column terminals: the code says enough
+        df = df.drop(columns="name")
+    numeric = ("datasets", "images", "patients", "patients_reported", "image_share")
+    headers = {"key": by, "patients_reported": "reporting", "image_share": "share"}
+    rows = []
+    for row in df.to_dict(orient="records"):
         vals = []
-        for col, v in zip(df.columns, row):
-            vals.append(f"{v:.1%}" if col == "image_share" else (f"{v:,}" if isinstance(v, int) else str(v)))
+        for col in df.columns:
+            v = row[col]
+            if col == "image_share":
+                vals.append(f"{v:.1%}")
+            elif col == "patients" and (v is None or v != v or str(v) == "<NA>"):
+                vals.append("—")
+            else:
+                vals.append(f"{v:,}" if isinstance(v, int) else str(v))
+        rows.append(vals)
+    t = Table(title=f"Catalog totals by {by}", box=box.SIMPLE_HEAD, pad_edge=False)
+    for i, col in enumerate(df.columns):
+        if col in numeric:  # numbers are never truncated
+            width = max([len(r[i]) for r in rows] + [len(headers.get(col, col))])
+            t.add_column(headers.get(col, col), justify="right", no_wrap=True, min_width=width)
+        else:
+            t.add_column(headers.get(col, col), no_wrap=True, overflow="ellipsis",
+                         max_width=16 if col == "name" else None)
+    for vals in rows:
         t.add_row(*vals)
     console.print(t)
-    console.print(f"Total: {total['datasets']} datasets, {total['images']:,} images")
+    console.print("[dim]patients: summed over the datasets whose sources report it ('reporting'); "
+                  "— when none does[/dim]")
+    patients = "not reported" if total["patients"] is None else f"{total['patients']:,}"
+    console.print(f"Total: {total['datasets']} datasets, {total['images']:,} images, {patients} patients "
+                  f"(in the {total['patients_reported']} datasets whose sources report it)")
 
 
 def register(app: typer.Typer) -> None:

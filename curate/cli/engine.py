@@ -99,7 +99,7 @@ def dedup_cmd(
     elif quality_col:
         raise UsageError("--quality-col needs --meta")
 
-    with atomic_dir(out) as tmp, _progress_bar() as progress:
+    with atomic_dir(out, kind="dedup") as tmp, _progress_bar() as progress:
         if images is not None:
             from curate.engine.imagededup import image_dedup, image_ids
 

@@ -76,7 +76,7 @@ class DedupResult:
         """Write pairs.parquet, groups.parquet, keep.txt and summary.json atomically into ``out_dir``."""
         from curate._io import atomic_dir
 
-        with atomic_dir(out_dir) as tmp:
+        with atomic_dir(out_dir, kind="dedup") as tmp:
             self.write_into(tmp)
         return Path(out_dir)
 

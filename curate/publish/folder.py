@@ -72,7 +72,7 @@ class PublishResult:
     dataset_id: str
     card_only: bool = False
     splits: dict[str, int] = field(default_factory=dict)  # images per split
-    patients: dict[str, int | str] = field(default_factory=dict)  # patients per split (<11 suppressed)
+    patients: dict[str, int | str] = field(default_factory=dict)  # patients per split (<11 / * suppressed)
     features: dict[str, str] = field(default_factory=dict)  # column -> feature type
     shards: list[str] = field(default_factory=list)
     rows_in_metadata: int = 0
@@ -369,7 +369,7 @@ def _write_shards(plan: _Plan, data_dir: Path, max_bytes: int, result: PublishRe
 
 def _card_sections(result: PublishResult, decision_text: str) -> list[tuple[str, str]]:
     """The "Publishing" section of the card: layout, splits, identifiers, keep-list, licence."""
-    from curate.privacy import suppressed_total
+    from curate.privacy import SUPPRESSION_NOTE, suppressed_total
 
     lines = [decision_text, ""]
     if result.card_only:
@@ -387,8 +387,7 @@ def _card_sections(result: PublishResult, decision_text: str) -> list[tuple[str,
     ]
     for name, n in result.splits.items():
         lines.append(f"| {name} | {n:,} | {result.patients.get(name, 'not reported')} |")
-    lines += ["", "Patient counts below 11 are shown as `<11` (with a second cell hidden where the "
-              "total would reveal the first)."]
+    lines += ["", f"*{SUPPRESSION_NOTE}.*"]
     if result.pseudonymised:
         lines += ["", "Identifiers: the original patient ids are replaced by sequential pseudonyms "
                   "(`patient_0001`, ...) numbered in a random order; the mapping is not published."]
@@ -597,4 +596,4 @@ def publish(
 def _atomic(out: Path, overwrite: bool):
     from curate._io import atomic_dir
 
-    return atomic_dir(out, overwrite=overwrite)
+    return atomic_dir(out, overwrite=overwrite, kind="publish")
