@@ -19,13 +19,13 @@ def test_atomic_dir_replaces_only_its_own_kind_and_files(tmp_path):
     with atomic_dir(out, kind="dedup") as tmp:  # same command: replaced
         (tmp / "b.txt").write_text("2")
     assert sorted(p.name for p in out.iterdir()) == [MARKER, "b.txt"]
-    with pytest.raises(InputError, match="holds the output of `curate dedup`, not of `curate demo`"):
-        with atomic_dir(out, kind="demo"):
-            pass
+    with pytest.raises(InputError, match="holds the output of `curate dedup`, not of `curate demo`"), \
+            atomic_dir(out, kind="demo"):
+        pass
     (out / "mine.csv").write_text("user data")
-    with pytest.raises(InputError, match="holds 1 file\\(s\\) curate did not write"):
-        with atomic_dir(out, kind="dedup"):
-            pass
+    with pytest.raises(InputError, match="holds 1 file\\(s\\) curate did not write"), \
+            atomic_dir(out, kind="dedup"):
+        pass
     assert (out / "mine.csv").read_text() == "user data" and (out / "b.txt").exists()
 
 
@@ -41,9 +41,9 @@ def test_failure_leaves_previous_output_and_no_temp(tmp_path):
 
 
 def test_missing_parent_is_an_error_unless_asked(tmp_path):
-    with pytest.raises(InputError, match="output directory '.*missing' does not exist"):
-        with atomic_dir(tmp_path / "missing" / "out"):
-            pass
+    with pytest.raises(InputError, match="output directory '.*missing' does not exist"), \
+            atomic_dir(tmp_path / "missing" / "out"):
+        pass
     assert not (tmp_path / "missing").exists()
     with atomic_dir(tmp_path / "made" / "out", make_parents=True) as tmp:
         (tmp / "x").write_text("x")
