@@ -6,7 +6,9 @@ Rules (stated in every card that uses them):
   small-cell convention; zero cells are shown (a zero identifies nobody);
 - complementary suppression: when a row or column of a table with published totals would have exactly one
   suppressed cell, the next-smallest cell in that row/column is suppressed too, so the hidden value cannot
-  be recovered by subtraction;
+  be recovered by subtraction. Such a complement may well hold 11 or more, so it is shown as ``*``
+  (``COMPLEMENT``), never as ``<11`` — a ``<11`` on it would be false and, beside a published total,
+  would wrongly bound the other cells (``SUPPRESSION_NOTE`` is the footnote every renderer prints);
 - ages of 90 and above are top-coded to ``90+`` (HIPAA Safe Harbor, 45 CFR 164.514(b)(2)(i)(C));
 - identifier columns (patient / image / study ids) are never shown; only counts derived from them.
 """
@@ -22,6 +24,11 @@ if TYPE_CHECKING:  # pragma: no cover
 MIN_CELL = 11
 AGE_TOP_CODE = 90
 SUPPRESSED = f"<{MIN_CELL}"
+#: Marker of a complementary-suppressed cell (hidden only so a ``<11`` cell cannot be recovered; any size).
+COMPLEMENT = "*"
+#: Footnote for every table that may hold suppressed cells (Markdown).
+SUPPRESSION_NOTE = (f"`{SUPPRESSED}`: fewer than {MIN_CELL} individuals; `{COMPLEMENT}`: hidden so that a "
+                    f"`{SUPPRESSED}` cell cannot be recovered from the totals")
 
 _ID_NAME = re.compile(r"(^|_)(id|ids|uid|uuid|mrn|identifier|file|filename|path|image|study|accession)s?$|"
                       r"^(patient|subject|image|study|series|file)(_?id|_?name|_?number)?$", re.IGNORECASE)
@@ -65,22 +72,46 @@ def _suppression_mask(counts, k: int):
     return m2[0] if c.ndim == 1 else m2
 
 
+def suppression_marks(counts, k: int = MIN_CELL):
+    """Per-cell display marks (numpy object array shaped like ``counts``).
+
+    ``""`` = show the count, ``"<k"`` = primary small cell (1 .. k-1 individuals), ``COMPLEMENT`` = a cell
+    hidden only so that a primary cell cannot be recovered by subtraction (its size is not bounded).
+    """
+    import numpy as np
+
+    c = np.asarray(counts, dtype=float)
+    hidden = _suppression_mask(c, k)
+    primary = (c > 0) & (c < k)
+    marks = np.full(c.shape, "", dtype=object)
+    marks[hidden & ~primary] = COMPLEMENT
+    marks[primary] = f"<{k}"
+    return marks
+
+
 def suppress(counts: pd.Series | pd.DataFrame, k: int = MIN_CELL) -> pd.Series | pd.DataFrame:
-    """Return a display copy (object dtype) with small cells and their complements replaced by ``<k``.
+    """Return a display copy (object dtype): small cells as ``<k``, their complements as ``*``.
+
+    A complement is hidden only to protect a small cell and may hold any count (``X`` below holds 12), so it
+    gets its own marker rather than a ``<k`` that would be false.
 
     >>> import pandas as pd
     >>> suppress(pd.Series({"F": 40, "M": 5, "X": 12})).tolist()
-    [40, '<11', '<11']
+    [40, '<11', '*']
     """
     import pandas as pd
 
-    mask = _suppression_mask(counts.to_numpy(), k)
+    marks = suppression_marks(counts.to_numpy(), k)
     out = counts.astype(object).copy()
-    label = f"<{k}"
     if isinstance(counts, pd.Series):
-        out[mask] = label
+        for i in range(len(out)):
+            if marks[i]:
+                out.iloc[i] = marks[i]
         return out
-    out = out.mask(pd.DataFrame(mask, index=counts.index, columns=counts.columns), label)
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            if marks[i, j]:
+                out.iloc[i, j] = marks[i, j]
     return out
 
 

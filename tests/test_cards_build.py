@@ -256,6 +256,17 @@ def test_no_identifier_in_any_output(with_metadata):
     assert "### Measured composition" in md and "<11" in md and "90+" in md
 
 
+def test_suppression_footnote_under_measured_composition(with_metadata):
+    """Small cells (a sex group of 4 patients) are hidden, so both markers are explained under the tables."""
+    out, _ = with_metadata
+    for name in ("datasheet.md", "README.md"):
+        md = (out / name).read_text()
+        comp = md[md.index("### Measured composition"):]
+        assert "| <11 |" in comp and "| * |" in comp, name
+        assert ("*`<11`: fewer than 11 individuals; `*`: hidden so that a `<11` cell cannot be recovered "
+                "from the totals.*") in comp, name
+
+
 def test_metadata_croissant_and_provenance(with_metadata):
     from curate._io import sha256_file
 

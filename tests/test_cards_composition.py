@@ -95,10 +95,14 @@ def test_small_cells_suppressed_with_complements(comp, meta):
     true_pat = meta.groupby("patient_sex")["patient_id"].nunique()
     assert true_pat["X"] == 4
     assert by_value["X"][1] == "<11" and by_value["X"][2] == "<11"
-    hidden = [r[0] for r in sex.rows if r[2] == "<11"]
+    hidden = [r[0] for r in sex.rows if r[2] in ("<11", "*")]
     assert len(hidden) >= 2, "a single hidden cell could be recovered from the total"
     # the complement is the next-smallest group, and visible cells equal the true counts
-    assert set(hidden) == {"X", true_pat.drop("X").idxmin()}
+    comp_value = true_pat.drop("X").idxmin()
+    assert set(hidden) == {"X", comp_value}
+    # the complement holds 56 patients: marked "*", never "<11" (which would be false)
+    assert true_pat[comp_value] >= 11
+    assert by_value[comp_value][1] == "*" and by_value[comp_value][2] == "*"
     true_img = meta["patient_sex"].value_counts()
     for value, row in by_value.items():
         if value not in hidden:
@@ -111,12 +115,14 @@ def test_crosstab_suppression_matches_brute_force(comp, meta):
     pat = meta.pivot_table(index="nationality", columns="DR_ICDR", values="patient_id", aggfunc="nunique",
                            fill_value=0)
     img = pd.crosstab(meta["nationality"], meta["DR_ICDR"])
-    hidden = np.array([[cell == "<11" for cell in r[1:]] for r in t.rows])
+    hidden = np.array([[cell in ("<11", "*") for cell in r[1:]] for r in t.rows])
     for i, row in enumerate(t.rows):
         for j, g in enumerate(grades):
             true_p = int(pat.loc[row[0], int(g)])
             if 0 < true_p < 11:
-                assert hidden[i, j], f"cell {row[0]}/{g} with {true_p} patients is shown"
+                assert row[1 + j] == "<11", f"cell {row[0]}/{g} with {true_p} patients is not shown as <11"
+            elif hidden[i, j]:
+                assert row[1 + j] == "*", f"complement {row[0]}/{g} ({true_p} patients) must be '*'"
             if not hidden[i, j]:
                 assert row[1 + j] == f"{img.loc[row[0], int(g)]:,}"
     for line in [*hidden, *hidden.T]:  # every row and column: zero or at least two hidden cells
@@ -166,7 +172,7 @@ def test_no_patient_column_counts_images():
     comp = measure_composition(df)
     assert comp.counted_by == "images" and comp.n_patients is None
     rows = {r[0]: r for r in comp.tables[0].rows}
-    assert rows["M"][1] == "<11" and rows["F"][1] == "<11"  # complement of the only small cell
+    assert rows["M"][1] == "<11" and rows["F"][1] == "*"  # F (50) is the complement of the only small cell
 
 
 @pytest.mark.parametrize(

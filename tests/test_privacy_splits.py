@@ -10,7 +10,15 @@ import pytest
 
 from curate.engine.splits import parse_fractions, patient_splits, patients_in_several_splits
 from curate.errors import InputError, UsageError
-from curate.privacy import age_bands, looks_like_identifier, suppress, suppressed_total, top_code_ages
+from curate.privacy import (
+    COMPLEMENT,
+    SUPPRESSED,
+    age_bands,
+    looks_like_identifier,
+    suppress,
+    suppressed_total,
+    top_code_ages,
+)
 
 
 def _recoverable(display: pd.DataFrame, counts: pd.DataFrame) -> bool:
@@ -25,9 +33,19 @@ def test_small_cells_hidden_and_complements_added():
     assert shown.loc["a", "F"] == 40 and shown.loc["a", "M"] == 50
     # both genuinely small cells are hidden ...
     assert shown.loc["b", "F"] == "<11" and shown.loc["c", "M"] == "<11"
-    # ... and one complement per affected row, so totals don't reveal them
-    assert shown.loc["b", "M"] == "<11" and shown.loc["c", "F"] == "<11"
+    # ... and one complement per affected row, so totals don't reveal them; the complements hold 20 and 30,
+    # so they are marked "*" (hidden to protect a small cell), never "<11" (which would be false)
+    assert shown.loc["b", "M"] == COMPLEMENT and shown.loc["c", "F"] == COMPLEMENT
     assert not _recoverable(shown, counts)
+
+
+def test_complement_holding_eleven_or_more_is_not_shown_as_small():
+    # the tutorial case: Female 11 patients, Male 9, total 20 published. Male is a primary small cell;
+    # Female is hidden only as its complement and must not claim "<11" (two "<11" cells beside a total of 20
+    # would be false: 11 + 9)
+    shown = suppress(pd.Series({"Female": 11, "Male": 9}))
+    assert shown.tolist() == [COMPLEMENT, SUPPRESSED]
+    assert COMPLEMENT == "*" and SUPPRESSED == "<11"
 
 
 def test_random_tables_never_leave_a_single_hidden_cell():
@@ -39,6 +57,12 @@ def test_random_tables_never_leave_a_single_hidden_cell():
         small = (counts > 0) & (counts < 11)
         assert hidden[small].fillna(True).all().all(), "every small cell must be hidden"
         assert not _recoverable(shown, counts)
+        # the marker tells the truth: "<11" exactly on the 1..10 cells, "*" on the others that are hidden
+        for i, j in itertools.product(*map(range, counts.shape)):
+            if small.iat[i, j]:
+                assert shown.iat[i, j] == "<11"
+            elif hidden.iat[i, j]:
+                assert shown.iat[i, j] == "*"
         # zeros and unaffected big cells stay visible
         cells = itertools.product(*map(range, counts.shape))
         assert all(shown.iat[i, j] == counts.iat[i, j] for i, j in cells if not hidden.iat[i, j])
@@ -46,7 +70,7 @@ def test_random_tables_never_leave_a_single_hidden_cell():
 
 def test_series_suppression_and_totals():
     s = suppress(pd.Series({"F": 40, "M": 5, "X": 12}))
-    assert s.tolist() == [40, "<11", "<11"]
+    assert s.tolist() == [40, "<11", "*"]  # X (12) is hidden only as M's complement
     assert suppress(pd.Series({"F": 40, "M": 0})).tolist() == [40, 0]
     assert suppressed_total(7) == "<11" and suppressed_total(0) == 0 and suppressed_total(11) == 11
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -262,7 +263,7 @@ def test_keep_list_publishes_only_kept_images_and_card_says_so(tmp_path, catalog
     assert "20 of 30 images were removed" in text
 
 
-@pytest.mark.parametrize("n_patients, expected", [(40, {"train": "<11", "test": "<11"}),  # 30/10: complement
+@pytest.mark.parametrize("n_patients, expected", [(40, {"train": "*", "test": "<11"}),  # 30/10: complement
                                                    (48, {"train": 36, "test": 12})])
 def test_patient_counts_per_split_are_suppressed(tmp_path, catalog, n_patients, expected):
     from curate.publish.folder import publish
@@ -395,3 +396,27 @@ def test_failed_rebuild_keeps_previous_output(cli, tmp_path, raw, catalog):
     before = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
     _one_error_line(cli(*_base(meta, images, out, catalog), "--column", "age=nope"))
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == before
+
+
+def test_hub_card_column_types_match_features(tmp_path, catalog):
+    """The metadata is read as text, but the card's "Dataset Structure" table must give the published types:
+    int64 / float64 features are integer / float there (as in Croissant), not text."""
+    from curate.publish.folder import publish
+
+    meta, images, df = make_dataset(tmp_path / "raw", n_patients=12, n_images=24, seed=4)
+    rng = np.random.default_rng(0)
+    frame = pd.read_csv(meta, dtype=str)
+    frame["visits"] = [str(v) for v in rng.integers(0, 500, len(frame))]  # > MAX_CLASSES values: int64
+    frame["hba1c"] = [f"{v:.2f}" for v in rng.uniform(4, 12, len(frame))]  # float64
+    frame.to_csv(meta, index=False)
+    out = tmp_path / "o"
+    res = publish("OPENSET", metadata=meta, images=images, out=out, splits="0.5,0.5", catalog_dir=catalog)
+    assert res.features["visits"] == "Value(int64)" and res.features["hba1c"] == "Value(float64)"
+    text = (out / "README.md").read_text()
+    structure = text[text.index("## Dataset Structure"):text.index("## Dataset Creation")]
+    types = {m.group(1): m.group(2) for m in re.finditer(r"^\| `([^`]+)` \| (\w+) \|", structure, re.M)}
+    assert types["visits"] == "integer" and types["hba1c"] == "float"
+    assert types["sex"] == "text"
+    crois = json.loads((out / "croissant.json").read_text())
+    by_name = {f["name"]: f["dataType"] for rs in crois["recordSet"] for f in rs["field"]}
+    assert by_name["visits"] == "sc:Integer" and by_name["hba1c"] == "sc:Float"

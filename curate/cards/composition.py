@@ -5,7 +5,8 @@ actually there. This module turns one such file into display-ready tables for th
 disclosure rules of :mod:`curate.privacy` *before* anything leaves it:
 
 - every count of individuals below ``MIN_CELL`` (11) becomes ``<11``, with complementary suppression so the
-  hidden value cannot be recovered from a row or column total; when a patient column is known, a cell is
+  hidden value cannot be recovered from a row or column total (complements, which may hold any count, are
+  shown as ``*``); when a patient column is known, a cell is
   judged by the number of distinct *patients* in it (images of one person are not independent), otherwise by
   images;
 - ages are top-coded at 90 (``90+``) before any band or summary is computed;
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curate.errors import InputError, UsageError
-from curate.privacy import AGE_TOP_CODE, MIN_CELL, SUPPRESSED
+from curate.privacy import AGE_TOP_CODE, MIN_CELL, SUPPRESSED, SUPPRESSION_NOTE
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -201,6 +202,11 @@ class Composition:
         return cols[0] if cols else None
 
     @property
+    def suppression_note(self) -> str:
+        """Footnote explaining the two markers (``<11`` small cell, ``*`` complement) under the tables."""
+        return SUPPRESSION_NOTE
+
+    @property
     def reported_attributes(self) -> list[str]:
         return [r for r in SENSITIVE if r in self.roles]
 
@@ -268,12 +274,16 @@ class _Counter:
         return images, basis
 
     def mask(self, basis):
-        """Boolean mask of cells to hide (small cells + complements), from :func:`curate.privacy.suppress`."""
-        from curate.privacy import suppress
+        """Per-cell marks: ``""`` shown, ``<11`` small cell, ``*`` complement (truthy = hidden).
 
-        shown = suppress(basis)
-        m = shown.astype(str).eq(SUPPRESSED).to_numpy()
-        self.suppressed += int(m.sum())
+        From :func:`curate.privacy.suppression_marks`.
+        """
+        import numpy as np
+
+        from curate.privacy import suppression_marks
+
+        m = suppression_marks(np.asarray(basis), MIN_CELL)
+        self.suppressed += int(sum(bool(x) for x in m.ravel()))
         return m
 
     def cell_mask(self, basis: int) -> bool:
@@ -321,9 +331,9 @@ def _one_way_table(counter: _Counter, key: pd.Series, title: str, order: list[st
         cols.insert(2, "patients")
     rows = []
     for i, lv in enumerate(levels):
-        row = [str(lv), SUPPRESSED if hide[i] else _fmt_int(images[lv])]
+        row = [str(lv), hide[i] or _fmt_int(images[lv])]
         if counter.by_patients:
-            row.append(SUPPRESSED if hide[i] else _fmt_int(basis[lv]))
+            row.append(hide[i] or _fmt_int(basis[lv]))
         row.append("—" if hide[i] else _pct(images[lv], total))
         rows.append(row)
     if counter.by_patients and len(levels) > 1:
@@ -419,7 +429,7 @@ def measure_composition(
         comp.tables.append(Table(
             title="Images per patient",
             columns=["images per patient", "patients", "share of patients"],
-            rows=[[lv, SUPPRESSED if hide[i] else _fmt_int(counts[lv]),
+            rows=[[lv, hide[i] or _fmt_int(counts[lv]),
                    "—" if hide[i] else _pct(counts[lv], counts.sum())] for i, lv in enumerate(levels)],
         ))
 
@@ -548,8 +558,8 @@ def _binary_prevalence(counter: _Counter, df: pd.DataFrame, labels: list[str]) -
     rows = []
     for i, c in enumerate(labels):
         pos, neg, miss = images[i]
-        cells = [SUPPRESSED if hide[i, j] else _fmt_int(images[i][j]) for j in range(3)]
-        prev = "—" if hide[i].any() else _pct(pos, pos + neg)
+        cells = [hide[i, j] or _fmt_int(images[i][j]) for j in range(3)]
+        prev = "—" if any(hide[i]) else _pct(pos, pos + neg)
         rows.append([f"`{c}`", *cells, prev])
     return Table(
         title="Binary labels (images)",
@@ -583,7 +593,7 @@ def _binary_by_group(counter: _Counter, df: pd.DataFrame, labels: list[str], key
         row = [str(lv)]
         for j in range(len(labels)):
             n = int(pos_images.iloc[i, j])
-            row.append(SUPPRESSED if hide[i, j] else f"{n:,} ({_pct(n, group_images[lv])})")
+            row.append(hide[i, j] or f"{n:,} ({_pct(n, group_images[lv])})")
         rows.append(row)
     return Table(
         title=f"Binary labels by {attr}: positive images (% of the group's images)",
@@ -614,6 +624,6 @@ def _crosstab(counter: _Counter, label_key: pd.Series, group_key: pd.Series, att
     hide = counter.mask(basis)
     rows = []
     for i, r in enumerate(rows_order):
-        rows.append([str(r), *[SUPPRESSED if hide[i, j] else _fmt_int(images.iloc[i, j])
+        rows.append([str(r), *[hide[i, j] or _fmt_int(images.iloc[i, j])
                                for j in range(len(cols_order))]])
     return Table(title=f"{title} (images)", columns=["", *map(str, cols_order)], rows=rows)

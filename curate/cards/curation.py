@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curate.errors import InputError, UsageError
+from curate.privacy import SUPPRESSION_NOTE
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -347,7 +348,8 @@ def render_section(*, n: int, d: int, emb_name: str, meta_name: str, id_col: str
     lines = [
         f"Findings of the curate engine on `{emb_name}` ({n:,} embeddings, dimension {d}) matched to "
         f"`{meta_name}` by the column `{id_col}`. Only counts and scores are reported — no image or patient "
-        "identifier; counts of patients below 11 are shown as `<11`.",
+        "identifier; counts of patients below 11 are shown as `<11` (`*` marks a second cell hidden so that "
+        "a `<11` cell cannot be recovered from the totals).",
         "",
         "### Duplicates",
         "",
@@ -459,6 +461,8 @@ def render_section(*, n: int, d: int, emb_name: str, meta_name: str, id_col: str
             lines.append(f"| {sp} | {sample['images'][sp]:,} |"
                          + (f" {sample['patients'][sp]} |" if has_p else ""))
         lines.append("")
+        if has_p and any(isinstance(v, str) for v in sample["patients"].values()):
+            lines += [f"*{SUPPRESSION_NOTE}.*", ""]
         if has_p:
             lines += [f"Patients in the sample: {sample['patients_total']}; in more than one split: "
                       f"{sample['patients_in_several_splits']}.", ""]

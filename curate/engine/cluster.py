@@ -659,7 +659,7 @@ def evaluate(clusters: Any, meta: pd.DataFrame, attrs: Sequence[str], *,
     of putting everything in one cluster (the majority share), so purity is read against it. The verdict
     uses the level with the highest AMI and the thresholds in :data:`VERDICTS` on AMI (>= 0.5 strongly,
     >= 0.2 moderately, >= 0.05 weakly, else not). ``distribution`` is the cluster x value count table at
-    that level, small cells suppressed (:func:`curate.privacy.suppress`).
+    that level, small cells shown as ``<11`` and their complements as ``*`` (:func:`curate.privacy.suppress`).
     """
     from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score, normalized_mutual_info_score
 
@@ -725,7 +725,8 @@ def summarize(clusters: Any, meta: pd.DataFrame | None = None, *, attrs: Sequenc
 
     ``nearest`` lists the ids closest to their level-1 centroid (only for level 1, and only when
     ``public=False``: ids of a user's own files may go in their reports, never in public cards).
-    ``public=True`` also suppresses sizes and value counts below 11 (:mod:`curate.privacy`).
+    ``public=True`` also suppresses sizes and value counts below 11 (:mod:`curate.privacy`; sizes: ``<11``,
+    complements ``*``).
     Returns a DataFrame (one row per cluster) and a JSON-able dict.
     """
     import pandas as pd

@@ -245,7 +245,7 @@ def _natural(v: str) -> tuple[int, float | str]:
 
 
 def report_table(report: dict[str, Any]) -> pd.DataFrame:
-    """Group x (before, after, per split) counts, small cells suppressed for display."""
+    """Group x (before, after, per split) counts for display: small cells ``<11``, complements ``*``."""
     import pandas as pd
 
     from curate.privacy import suppress

@@ -176,8 +176,8 @@ def _number(value: object, column: str, row: int, path: Path) -> float | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     text = str(value).strip().replace(",", "").replace("_", "")
-    if text in ("", "<11", "—", "-", "NA", "nan", "None"):
-        return None  # "<11" is a suppressed small cell written by curate itself
+    if text in ("", "<11", "*", "—", "-", "NA", "nan", "None"):
+        return None  # "<11" / "*" are suppressed cells (small / complementary) written by curate itself
     try:
         num = float(text)
     except ValueError:

@@ -285,7 +285,10 @@ def _plan(
             continue
         spec = _feature_for(df[col], label=col in roles.labels or col.lower() in ("label", "labels"))
         feats[col], encoded[col], result.features[col] = spec
-        card[col] = df[col]
+        # the metadata is read as text (ids keep leading zeros); the card table carries the published types,
+        # so the hub card's column types agree with the features and Croissant (int64 → integer, not text)
+        numeric = isinstance(feats[col], datasets.Value) and feats[col].dtype in ("int64", "float64")
+        card[col] = pd.to_numeric(df[col]) if numeric else df[col]
     card["split"] = split.to_numpy()
     for name in split_names:
         result.splits[name] = int((split == name).sum())
