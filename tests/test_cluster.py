@@ -292,3 +292,35 @@ def test_cli_cluster_dask_local(emb_files, cli):
     b = pd.read_parquet(d / "c2.parquet")
     np.testing.assert_array_equal(a["cluster_l1"], b["cluster_l1"])
     np.testing.assert_allclose(a["distance"], b["distance"], atol=1e-5)
+
+
+@pytest.mark.parametrize("bad", ["--eval-out", "--summary"])
+def test_cli_cluster_checks_every_output_folder_before_work(emb_files, cli, bad):
+    """A missing folder for ANY output fails before clustering and leaves no output at all."""
+    d, _, _ = emb_files
+    out = d / "k.parquet"
+    args = ["--evaluate", d / "meta.csv", "--attr", "site", "--out", out]
+    args += [bad, d / "nodir" / "x.json"]
+    r = cli("cluster", d / "emb.parquet", "--k", "4", *args)
+    assert r.exit_code != 0 and "output directory" in r.stderr and "nodir" in r.stderr
+    assert r.stderr.count("\n") == 1
+    assert sorted(p.name for p in d.iterdir()) == ["emb.parquet", "meta.csv"]
+
+
+def test_cli_cluster_writes_all_outputs_or_none(emb_files, cli):
+    """--summary naming an existing folder, or the same file as --out, is refused before any output."""
+    d, _, _ = emb_files
+    (d / "adir").mkdir()
+    base = ["cluster", d / "emb.parquet", "--k", "4", "--evaluate", d / "meta.csv", "--attr", "site"]
+    r = cli(*base, "--out", d / "k.parquet", "--summary", d / "adir")
+    assert r.exit_code != 0 and "is a folder" in r.stderr
+    r = cli(*base, "--out", d / "k.parquet", "--eval-out", d / "k.parquet")
+    assert r.exit_code != 0 and "both name" in r.stderr
+    r = cli("cluster", d / "emb.parquet", "--k", "4", "--eval-out", d / "e.json", "--out", d / "k.parquet")
+    assert r.exit_code != 0 and "--eval-out" in r.stderr
+    assert sorted(p.name for p in d.iterdir()) == ["adir", "emb.parquet", "meta.csv"]
+    r = cli(*base, "--out", d / "k.parquet", "--eval-out", d / "e.json", "--summary", d / "s.json")
+    assert r.exit_code == 0, r.stderr
+    assert sorted(p.name for p in d.iterdir()) == ["adir", "e.json", "emb.parquet", "k.parquet", "meta.csv",
+                                                    "s.json"]
+    assert json.loads((d / "e.json").read_text())["clustering"]["n"] == 180

@@ -29,6 +29,26 @@ def _check_out(path: str) -> None:
     _check_parent(Path(path))
 
 
+def _check_outputs(paths: dict[str, str]) -> None:
+    """Every output's folder exists, no output is a folder and no two options name the same file.
+
+    Run before any work, so a typo in ``--eval-out`` or ``--summary`` never costs a clustering run.
+    """
+    from curate._io import _check_parent
+    from curate.errors import InputError, UsageError
+
+    seen: dict[Path, str] = {}
+    for opt, path in paths.items():
+        p = Path(path)
+        _check_parent(p)
+        if p.is_dir():
+            raise InputError(f"{opt} '{path}' is a folder; give a file name")
+        key = p.resolve()
+        if key in seen:
+            raise UsageError(f"{seen[key]} and {opt} both name '{path}'; give different files")
+        seen[key] = opt
+
+
 def cluster_cmd(
     emb: str = typer.Argument(..., metavar="EMB", help="Embeddings (.npy, .parquet, shards, HF dataset)."),
     k: str = typer.Option(..., "--k", help="Level-1 k, or one k per level (1000,100,10)."),
@@ -53,11 +73,14 @@ def cluster_cmd(
     summary: str = typer.Option(None, "--summary", help="Write per-cluster summaries (JSON, with ids)."),
 ) -> None:
     """Cluster embeddings with FAISS k-means (optionally hierarchical) and check them as attribute proxies."""
+    import contextlib
+    import json
+
     import numpy as np
     from rich.markup import escape
     from rich.table import Table
 
-    from curate._io import write_json_atomic
+    from curate._io import atomic_file
     from curate.engine.cluster import check_attrs, cluster, level_sizes, summarize
     from curate.engine.cluster import evaluate as evaluate_fn
     from curate.engine.embeddings import load_embeddings
@@ -65,10 +88,19 @@ def cluster_cmd(
 
     # every check before the long work
     _check_out(out)
-    ks = level_sizes(k, levels)
-    meta = attrs = None
     if (evaluate is None) != (attr is None):
         raise UsageError("--evaluate META and --attr COLUMNS go together")
+    eval_path = eval_out or str(Path(out).with_name("evaluation.json"))
+    outputs = {"--out": out}
+    if evaluate is not None:
+        outputs["--eval-out"] = eval_path
+    elif eval_out is not None:
+        raise UsageError("--eval-out is the report of --evaluate META --attr COLUMNS: give those too")
+    if summary is not None:
+        outputs["--summary"] = summary
+    _check_outputs(outputs)
+    ks = level_sizes(k, levels)
+    meta = attrs = None
     if evaluate is not None:
         meta = _read_meta(evaluate)
         attrs = check_attrs(meta, attr.split(","))
@@ -99,20 +131,21 @@ def cluster_cmd(
     report = evaluate_fn(res, meta, attrs, id_col=id_col) if meta is not None else None
     summ = summarize(res, meta, attrs=attrs or (), id_col=id_col)[1] if summary else None
 
-    # write (all computed; nothing written before this point)
-    if out.endswith(".csv"):
-        from curate._io import atomic_file
-
-        with atomic_file(out) as tmp:
+    # write (all computed; nothing written before this point): every output goes to a temporary file
+    # first and all are moved into place together, so a failure leaves none of them
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(atomic_file(out))
+        if out.endswith(".csv"):
             res.table.to_csv(tmp, index=False)
-    else:
-        res.to_parquet(out)
-    eval_path = eval_out or str(Path(out).with_name("evaluation.json"))
-    if report is not None:
-        report["clustering"] = res.info
-        write_json_atomic(eval_path, report)
-    if summ is not None:
-        write_json_atomic(summary, summ)
+        else:
+            res.table.to_parquet(tmp, index=False)
+        if report is not None:
+            report["clustering"] = res.info
+            tmp = stack.enter_context(atomic_file(eval_path))
+            tmp.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+        if summ is not None:
+            tmp = stack.enter_context(atomic_file(summary))
+            tmp.write_text(json.dumps(summ, indent=2, default=str) + "\n", encoding="utf-8")
 
     sizes = [np.bincount(res.table[c]) for c in res.level_columns]
     where = f" on Dask ({res.info['dask']['workers']} workers, {res.info['dask']['shards']} shards)" \
@@ -146,7 +179,7 @@ def sample_cmd(
     emb: str = typer.Option(None, "--emb", help="Embeddings to cluster now (with --balance-by cluster --k)."),
     clusters: str = typer.Option(None, "--clusters", help="clusters.parquet from `curate cluster`."),
     k: str = typer.Option(None, "--k", help="Clusters when clustering --emb now."),
-    levels: int = typer.Option(1, "--levels", help="Levels when clustering --emb now."),
+    levels: int = typer.Option(None, "--levels", help="Levels when clustering --emb now (default 1)."),
     patient_col: str = typer.Option(None, "--patient-col", help="Count and split by patient."),
     splits: str = typer.Option(None, "--splits", help="Patient-level split fractions, e.g. 0.8,0.1,0.1."),
     cap_per_group: int = typer.Option(None, "--cap-per-group", help="At most this many per group."),
@@ -159,10 +192,11 @@ def sample_cmd(
     from rich.table import Table
 
     from curate._io import atomic_file
-    from curate.engine.sample import report_table, sample_with_report
+    from curate.engine.sample import check_cluster_options, report_table, sample_with_report
     from curate.privacy import suppressed_total
 
     _check_out(out)
+    check_cluster_options(balance_by, clusters, emb, k, levels)  # before reading META
     df, rep = sample_with_report(_read_meta(meta), balance_by=balance_by, n=n, clusters=clusters, emb=emb,
                                  k=k, levels=levels, patient_col=patient_col, splits=splits,
                                  cap_per_group=cap_per_group, keep=keep, seed=seed, id_col=id_col)
