@@ -69,6 +69,24 @@ def _load_clusters(clusters: Any, emb: Any, k: Any, levels: int, seed: int) -> p
         raise InputError(f"cannot read clusters file '{clusters}': {exc}") from None
 
 
+def check_cluster_options(balance_by: str, clusters: Any = None, emb: Any = None, k: Any = None,
+                          levels: int | None = None) -> None:
+    """Refuse cluster options that would be silently ignored (before any file is read).
+
+    ``clusters``/``emb``/``k``/``levels`` only mean something with ``balance_by="cluster"``; with a ready
+    ``clusters`` table, ``emb``/``k``/``levels`` (which cluster now) would be ignored as well.
+    """
+    given = [opt for opt, v in (("--clusters", clusters), ("--emb", emb), ("--k", k), ("--levels", levels))
+             if v is not None]
+    if balance_by != "cluster":
+        if given:
+            raise UsageError(f"{'/'.join(given)} only apply with --balance-by cluster "
+                             f"(got --balance-by {balance_by})")
+    elif clusters is not None and len(given) > 1:
+        raise UsageError(f"--clusters FILE is already clustered: drop {'/'.join(given[1:])} "
+                         "(they cluster --emb now)")
+
+
 def _majority(values: pd.Series, units: pd.Series) -> pd.Series:
     """Per unit, its most frequent value (ties: first in sorted order)."""
     return values.groupby(units).agg(lambda s: s.value_counts().sort_index().idxmax())
@@ -82,7 +100,7 @@ def sample_with_report(
     clusters: Any = None,
     emb: Any = None,
     k: Any = None,
-    levels: int = 1,
+    levels: int | None = None,
     patient_col: str | None = None,
     splits: str | Sequence[float] | None = None,
     cap_per_group: int | None = None,
@@ -96,6 +114,7 @@ def sample_with_report(
     from curate.engine.cluster import allocate, hierarchical_select
     from curate.engine.splits import parse_fractions, patient_splits
 
+    check_cluster_options(balance_by, clusters, emb, k, levels)
     df = _load_meta(meta)
     if n is not None and n < 1:
         raise UsageError(f"--n must be at least 1 (got {n})")
@@ -123,7 +142,7 @@ def sample_with_report(
 
     level_cols: list[str] = []
     if balance_by == "cluster":
-        tab = _load_clusters(clusters, emb, k, levels, seed)
+        tab = _load_clusters(clusters, emb, k, 1 if levels is None else levels, seed)
         level_cols = sorted((c for c in tab.columns if str(c).startswith("cluster_l")),
                             key=lambda c: int(c[9:]))
         if "id" not in tab.columns or not level_cols:
@@ -214,7 +233,7 @@ def sample_with_report(
 
 
 def sample(meta: Any, *, balance_by: str, n: int | None = None, clusters: Any = None, emb: Any = None,
-           k: Any = None, levels: int = 1, patient_col: str | None = None,
+           k: Any = None, levels: int | None = None, patient_col: str | None = None,
            splits: str | Sequence[float] | None = None, cap_per_group: int | None = None, keep: Any = None,
            seed: int = 0, id_col: str = "id") -> pd.DataFrame:
     """A balanced sample of ``meta`` with a ``split`` column.
