@@ -320,3 +320,63 @@ def test_bad_input_one_clear_message(mutate, kwargs, message):
 def test_mismatched_lengths_in_array_api():
     with pytest.raises(InputError, match="lengths differ"):
         M.demographic_parity_difference([0, 1, 1], [0, 1], sensitive_features=["a", "b", "b"])
+
+
+def _two_very_different_seeds(n: int = 400) -> list[pd.DataFrame]:
+    """Seed 0 is a perfect classifier; seed 1 is noise that favours group F (TPR and FPR both higher)."""
+    rng = np.random.default_rng(7)
+    frames = []
+    for seed in range(2):
+        y = rng.integers(0, 2, n)
+        sex = rng.choice(["F", "M"], n)
+        if seed == 0:
+            score = 0.05 + 0.9 * y
+        else:
+            score = np.clip(rng.random(n) + np.where(sex == "F", 0.3, -0.3), 0, 1)
+        frames.append(pd.DataFrame({"y": y, "score_y": score, "sex": sex, "seed": seed}))
+    return frames
+
+
+def test_seed_t_interval_is_clipped_to_each_metrics_range():
+    """Two seeds give t = 12.7: mean ± t·SE leaves [0, 1] for AUC/TPR, [-1, 1] for EOD, [-2, 2] for AOD
+    (germani2025's AOD is EOD + FPR difference). Truth: scipy's t interval on per-seed sklearn values."""
+    from scipy import stats
+
+    from curate.audits.modelcard import card_context
+
+    frames = _two_very_different_seeds()
+    result = audit(pd.concat(frames, ignore_index=True), label_cols="y", groups="sex",
+                   audits="performance,eod_aod", seed_col="seed")
+    res = result.results
+
+    def t_interval(per):
+        per = np.asarray(per, dtype=float)
+        return stats.t.interval(0.95, len(per) - 1, loc=per.mean(), scale=stats.sem(per))
+
+    def tpr(f, mask):
+        return recall_score(f.y[mask], (f.score_y[mask] >= 0.5).astype(int))
+
+    def fpr(f, mask):
+        neg = mask & (f.y == 0)
+        return float((f.score_y[neg] >= 0.5).mean())
+
+    cases = [
+        ("AUC", "overall", "all", [roc_auc_score(f.y, f.score_y) for f in frames], (0, 1)),
+        ("TPR", "sex", "M", [tpr(f, f.sex == "M") for f in frames], (0, 1)),
+        ("EOD", "sex", "F", [tpr(f, f.sex == "F") - tpr(f, f.sex != "F") for f in frames], (-1, 1)),
+        ("AOD", "sex", "F", [tpr(f, f.sex == "F") - tpr(f, f.sex != "F") + fpr(f, f.sex == "F")
+                             - fpr(f, f.sex != "F") for f in frames], (-2, 2)),
+    ]
+    for metric, attr, group, per, (low, high) in cases:
+        lo, hi = t_interval(per)
+        assert lo < low and hi > high, (metric, lo, hi)  # unclipped, the interval leaves the range
+        row = _get(res, metric=metric, attribute=attr, group=group)
+        assert row.value == pytest.approx(np.mean(per))
+        assert row.ci_low == low and row.ci_high == high, (metric, row.ci_low, row.ci_high)
+    auc = _get(res, metric="AUC", attribute="overall")
+    assert auc.ci_low >= 0 and auc.ci_high <= 1
+    # every interval of a [0, 1] metric stays inside [0, 1]
+    rates = res[res.metric.isin(["AUC", "TPR", "FPR"])]
+    assert (rates.ci_low.dropna() >= 0).all() and (rates.ci_high.dropna() <= 1).all()
+    text = card_context(result)["ci_text"]
+    assert "With few seeds this interval is wide" in text and "±12.71 standard errors" in text

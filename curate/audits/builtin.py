@@ -39,6 +39,10 @@ class Audit:
     #: attribute with ≥ 2 groups; without it the audit also runs on the whole test set), "patients".
     needs: ClassVar[frozenset[str]] = frozenset({"scores", "threshold", "groups"})
     across_labels: ClassVar[dict[str, str]] = {}
+    #: each metric's natural range (low, high); the runner clips confidence intervals to it (a mean ± t·SE
+    #: over a few seeds can otherwise leave it, e.g. an AUC interval reaching 1.25). Metrics not listed
+    #: are not clipped; an ``across_labels`` summary inherits its metric's range.
+    ranges: ClassVar[dict[str, tuple[float, float]]] = {}
     options: dict = field(default_factory=dict)
 
     def compute(self, s: M.GroupedStats) -> Iterable[Row]:  # pragma: no cover - abstract
@@ -71,6 +75,7 @@ class Performance(Audit):
     title = "Performance (AUC, TPR, FPR)"
     source = "luo2024 §5.1 (AUC, group-wise AUC); bahre2025 Fairness Evaluation (TPR)"
     needs = frozenset({"scores", "threshold"})
+    ranges = {"AUC": (0.0, 1.0), "TPR": (0.0, 1.0), "FPR": (0.0, 1.0)}
 
     def compute(self, s):
         if s.G == 1 and s.groups == [ALL]:
@@ -90,6 +95,9 @@ class TPRDisparity(Audit):
     title = "TPR disparity and Gap (bahre2025)"
     source = "bahre2025 Fairness Evaluation, eqs. (1)-(3)"
     across_labels = {"Gap": "average_Gap"}
+    # TPRDisp is a difference of rates; Gap = max − min TPRDisp, which for a binary attribute is
+    # 2·|TPR_a − TPR_b| (eq. 3 applied literally), so it can reach 2
+    ranges = {"TPRDisp": (-1.0, 1.0), "Gap": (0.0, 2.0)}
 
     def compute(self, s):
         if s.G < 2:
@@ -105,6 +113,8 @@ class FairCLIP(Audit):
     name = "fairclip"
     title = "DPD, DEOdds, ES-AUC (luo2024)"
     source = "luo2024 §5.1 Metrics"
+    # DPD and DEOdds are max − min of rates (never negative); ES-AUC = AUC / (1 + Σ|…|) ≤ AUC
+    ranges = {"DPD": (0.0, 1.0), "DEOdds": (0.0, 1.0), "ES-AUC": (0.0, 1.0), "group_AUC": (0.0, 1.0)}
 
     def compute(self, s):
         if s.G < 2:
@@ -123,6 +133,8 @@ class Mammography(Audit):
     name = "eod_aod"
     title = "EOD and AOD (germani2025)"
     source = "germani2025 §3 Implementation details"
+    # germani2025's AOD is the SUM of the TPR and FPR differences, so it spans [-2, 2]
+    ranges = {"EOD": (-1.0, 1.0), "AOD": (-2.0, 2.0), "max_abs_EOD": (0.0, 1.0), "max_abs_AOD": (0.0, 2.0)}
 
     def compute(self, s):
         if s.G < 2:
@@ -142,6 +154,7 @@ class Calibration(Audit):
     title = "Calibration (ECE per group)"
     source = "Guo et al. 2017 (ECE); per-group reporting as in the Model Cards quantitative analyses"
     needs = frozenset({"scores"})
+    ranges = {"ECE": (0.0, 1.0), "ECE_gap": (0.0, 1.0)}
 
     def compute(self, s):
         if s.G == 1 and s.groups == [ALL]:
@@ -158,6 +171,8 @@ class GroupSizes(Audit):
     title = "Group sizes and prevalence"
     source = "small-cell rule (< 11) of curate's reporting policy"
     needs = frozenset({"groups"})
+    ranges = {"n_images": (0.0, np.inf), "n_patients": (0.0, np.inf), "share": (0.0, 1.0),
+              "prevalence": (0.0, 1.0)}
 
     def compute(self, s):
         R = s.weights.shape[0]

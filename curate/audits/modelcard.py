@@ -247,10 +247,10 @@ def card_context(result: AuditResult, *, dataset: str | None = None, probe_info:
         k = st["n_seeds"]
         t = float(stats.t.ppf((1 + st["ci_level"]) / 2, k - 1))
         ci_text = (f"mean over {k} training seeds with a {int(st['ci_level'] * 100)}% t interval "
-                   f"(bahre2025), clipped to each metric's range. With few seeds this interval is wide: with {k} "
-                   f"it spans ±{t:.2f} standard errors (t with {k - 1} degrees of freedom), and it reflects "
-                   "seed-to-seed variation only, not the finite test set; rerun with --bootstrap 1000 for "
-                   "intervals that also resample the test set")
+                   "(bahre2025), clipped to each metric's range. With few seeds this interval is wide: "
+                   f"with {k} it spans ±{t:.2f} standard errors (t with {k - 1} degrees of freedom), and it "
+                   "reflects seed-to-seed variation only, not the finite test set; rerun with "
+                   "--bootstrap 1000 for intervals that also resample the test set")
     else:
         ci_text = "no intervals (single seed, no bootstrap); rerun with --bootstrap 1000"
     used_metrics = [m for m in METRIC_TEXT if (res["metric"] == m).any()]

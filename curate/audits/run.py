@@ -150,7 +150,8 @@ def audit(
         validation rows (``split`` in val/validation) and applied to the test rows (bahre2025).
     bootstrap : number of bootstrap replicates (0 = none). With several seeds the interval is a two-level
         bootstrap (seeds, then patients); with ``bootstrap=0`` and several seeds it is the mean ± t·SE
-        over seeds (bahre2025).
+        over seeds (bahre2025). Intervals are clipped to each metric's natural range (the audit's
+        ``ranges``: [0, 1] for rates, AUC and ECE, [-1, 1] for differences, [-2, 2] for germani2025's AOD).
     seed_col : column identifying training seeds (default: ``seed`` when present).
     split_col : column with train/validation/test (default: ``split`` when present); only test rows are
         audited when it exists.
@@ -276,6 +277,15 @@ def audit(
                     if msg not in warnings:
                         warnings.append(msg)
 
+    # each metric's natural range (intervals are clipped to it); summaries inherit their metric's range
+    ranges: dict[tuple[str, str], tuple[float, float]] = {}
+    for a in chosen:
+        for metric, rng_ in (getattr(a, "ranges", None) or {}).items():
+            ranges[(a.name, metric)] = (float(rng_[0]), float(rng_[1]))
+        for metric, summary in getattr(a, "across_labels", {}).items():
+            if (a.name, metric) in ranges:
+                ranges[(a.name, summary)] = ranges[(a.name, metric)]
+
     # cross-label summaries (bahre2025 average Gap): average the per-label arrays, replicate by replicate
     for a in chosen:
         for metric, summary in getattr(a, "across_labels", {}).items():
@@ -304,6 +314,9 @@ def audit(
             lo, hi = boot.seed_t_ci(points, level)
         else:
             lo = hi = float("nan")
+        if (aname, metric) in ranges:  # mean ± t·SE over few seeds can leave the range (AUC CI to 1.25)
+            low, high = ranges[(aname, metric)]
+            lo, hi = float(np.clip(lo, low, high)), float(np.clip(hi, low, high))
         notes = sorted(slot["note"])
         if notes and len(per_seed) > 1 and not np.isnan(value):
             notes = [f"in some seeds {n}" for n in notes]  # defined on average, undefined in a few runs
