@@ -209,3 +209,44 @@ def test_entry_point_backbone_discovery(tmp_path, images, monkeypatch):
     img = np.asarray(Image.open(d / names[0]).convert("RGB").resize((16, 16), Image.BICUBIC), np.float32)
     np.testing.assert_allclose(e.vectors[0], img.mean(axis=(0, 1)) / 255, atol=1e-5)
     sys.modules.pop("mybackbones", None)
+
+
+def test_cli_stderr_clean_and_out_must_be_parquet(images, tmp_path, cli):
+    """No stray blank line from stopping a progress bar that never started; --out must say .parquet."""
+    d, _ = images
+    out = tmp_path / "e.parquet"
+    r = cli("embed", d, "--backbone", "pixels", "--out", out, "--quiet")
+    assert r.exit_code == 0 and r.stderr == "" and out.exists()
+    r = cli("embed", d, "--backbone", "nope", "--out", tmp_path / "f.parquet")  # fails before any batch
+    assert r.exit_code != 0 and r.stderr.startswith("error:") and r.stderr.count("\n") == 1
+    assert r.stderr.strip() == r.stderr.rstrip("\n")  # no blank line before the message
+    for bad in ("e.txt", "e.csv", "e"):
+        r = cli("embed", d, "--backbone", "pixels", "--out", tmp_path / bad, "--quiet")
+        assert r.exit_code != 0 and "--out must end in .parquet" in r.stderr, bad
+        assert not (tmp_path / bad).exists()
+
+
+def test_gpu_is_an_alias_of_cuda():
+    """`gpu` (the dedup/cluster spelling) behaves exactly as `cuda`, with or without a GPU here."""
+    from curate.audits import probes
+    from curate.engine import embed as E
+
+    for resolve in (E.resolve_device, probes.resolve_device):
+        try:
+            want = resolve("cuda")
+        except UsageError:
+            with pytest.raises(UsageError, match="no CUDA GPU"):
+                resolve("gpu")
+        else:
+            assert resolve("gpu") == want == "cuda"
+    with pytest.raises(UsageError, match="auto, cpu, cuda or gpu"):
+        E.resolve_device("tpu")
+    probes.ProbeConfig(device="gpu").validate()
+    with pytest.raises(UsageError, match="auto, cpu, cuda or gpu"):
+        probes.ProbeConfig(device="tpu").validate()
+
+
+@pytest.mark.parametrize("cmd", ["embed", "probe"])
+def test_help_documents_gpu_alias(cli, cmd):
+    r = cli(cmd, "--help")
+    assert r.exit_code == 0 and "gpu is an alias of cuda" in " ".join(r.stdout.split())

@@ -171,3 +171,22 @@ def test_report_missing_directory(cli, tmp_path):
     res = cli("report", "--out", tmp_path / "missing" / "r.html")
     assert res.exit_code == 1 and "does not exist" in res.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("name", "args", "msg"), [
+    ("r.txt", [], "--out for a html report must end in .html or .htm"),
+    ("r", [], "must end in .html or .htm"),
+    ("r.html", ["--format", "md"], "--out for a md report must end in .md or .markdown"),
+    ("r.md", ["--format", "html"], "must end in .html or .htm"),
+])
+def test_report_out_suffix_must_match_format(cli, tmp_path, name, args, msg):
+    res = cli("report", "--out", tmp_path / name, *args)
+    assert res.exit_code == 2 and msg in res.stderr and res.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_report_htm_suffix_is_html(cli, catdir, tmp_path):
+    out = tmp_path / "r.htm"
+    res = cli("--catalog", catdir, "report", "--collection", COLLECTION, "--out", out)
+    assert res.exit_code == 0, res.stderr
+    assert out.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")

@@ -63,8 +63,8 @@ class ProbeConfig:
                 raise UsageError(f"{name} must be ≥ 1 (got {getattr(self, name)})")
         if self.lr <= 0:
             raise UsageError(f"--lr must be > 0 (got {self.lr})")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise UsageError(f"--device must be auto, cpu or cuda (got '{self.device}')")
+        if self.device not in ("auto", "cpu", "cuda", "gpu"):
+            raise UsageError(f"--device must be auto, cpu, cuda or gpu (got '{self.device}')")
 
 
 @dataclass
@@ -94,8 +94,11 @@ def build_head(d: int, n_out: int, model: str, dropout: float = 0.3):
 
 
 def resolve_device(device: str) -> str:
+    """``auto`` → ``cuda`` when torch sees a GPU, else ``cpu``; ``gpu`` is an alias of ``cuda``."""
     import torch
 
+    if device == "gpu":
+        device = "cuda"
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():

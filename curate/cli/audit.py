@@ -20,7 +20,8 @@ def probe(
     epochs: int = typer.Option(100, "--epochs", min=1, help="Maximum epochs (early stopping, patience 5)."),
     lr: float = typer.Option(None, "--lr", help="Learning rate (default 1e-4 mlp, 1e-3 linear)."),
     batch_size: int = typer.Option(48, "--batch-size", min=2),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda; gpu is an alias of cuda, as "
+                                                        "in `curate dedup`/`cluster`."),
     id_col: str = typer.Option("id", "--id-col", help="Id column in META (rows are matched by id)."),
     emb_id_col: str = typer.Option(None, "--emb-id-col", help="Id column in the parquet embeddings "
                                    "(default: same as --id-col)."),

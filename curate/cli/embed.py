@@ -17,7 +17,7 @@ def embed_cmd(
                                  help="A folder of images (searched recursively) or a .csv/.parquet table."),
     backbone: str = typer.Option(..., "--backbone", "-b",
                                  help="hf, pixels, torchvision:<arch> or a plugin (`curate backbones`)."),
-    out: str = typer.Option(..., "--out", "-o", help="Output parquet: columns id, embedding."),
+    out: str = typer.Option(..., "--out", "-o", help="Output .parquet: columns id, embedding."),
     weights: str = typer.Option(None, "--weights", "-w", metavar="PATH",
                                 help="Local model folder (hf) or state-dict file; never downloaded."),
     image_col: str = typer.Option("image", "--image-col", help="Column of image paths in a metadata table."),
@@ -26,7 +26,8 @@ def embed_cmd(
     id_from: str = typer.Option("path", "--id-from", help="Folder input: id = relative path, or 'stem' "
                                                           "(path without extension)."),
     batch_size: int = typer.Option(32, "--batch-size", min=1),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda (or cuda:N); gpu is an alias of "
+                                                        "cuda, as in `curate dedup`/`cluster`."),
     precision: str = typer.Option("fp32", "--precision", help="fp32, fp16 (CUDA) or bf16 (autocast)."),
     pool: str = typer.Option(None, "--pool", help="hf models: auto, cls, pooler or mean."),
     num_workers: int = typer.Option(0, "--num-workers", min=0, help="DataLoader worker processes."),
@@ -42,7 +43,10 @@ def embed_cmd(
 
     from curate._io import _check_parent
     from curate.engine.embed import embed
+    from curate.errors import UsageError
 
+    if not out.lower().endswith(".parquet"):  # the file IS parquet; another suffix would mislead
+        raise UsageError(f"--out must end in .parquet (got '{out}')")
     _check_parent(Path(out))  # fail before the (long) embedding run, not after it
     bar = Progress(TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                    console=Console(stderr=True), transient=True, disable=quiet)
@@ -58,7 +62,8 @@ def embed_cmd(
                     batch_size=batch_size, device=device, precision=precision, num_workers=num_workers,
                     skip_bad=skip_bad, id_from=id_from, pool=pool, progress=progress)
     finally:
-        bar.stop()
+        if bar.live.is_started:  # stopping a bar that never started prints a stray blank line
+            bar.stop()
     res.embeddings.save_parquet(out)
     e = res.embeddings
     console.print(f"embedded {e.n:,} images with {res.backbone} on {res.device} ({res.precision}): "

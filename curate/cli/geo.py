@@ -45,8 +45,9 @@ def map_cmd(
 
 
 def report_cmd(
-    out: str = typer.Option(..., "--out", "-o", metavar="FILE", help="Report file (.html or .md)."),
-    fmt: str = typer.Option(None, "--format", help="html or md (default: from the --out suffix, else html)."),
+    out: str = typer.Option(..., "--out", "-o", metavar="FILE",
+                            help="Report file: .html/.htm (html) or .md (md); must match --format."),
+    fmt: str = typer.Option(None, "--format", help="html or md (default: from the --out suffix)."),
     from_file: str = typer.Option(None, "--from", metavar="FILE", help="Your own list (CSV/parquet)."),
     modality: str = typer.Option(None, "--modality", "-m", help="Only this modality."),
     collection: str = typer.Option(None, "--collection", help="Only this collection."),

@@ -178,10 +178,15 @@ def _check_headers(paths: list[str], skip_bad: bool) -> tuple[list[int], list[st
 
 
 def resolve_device(device: str) -> str:
+    """``auto`` → ``cuda`` when torch sees a GPU, else ``cpu``; ``gpu``/``gpu:N`` are aliases of
+    ``cuda``/``cuda:N`` (the spelling ``curate dedup``/``cluster`` use for FAISS)."""
     import torch
 
+    given = device
+    if device == "gpu" or device.startswith("gpu:"):
+        device = "cuda" + device[3:]
     if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
-        raise UsageError(f"--device must be auto, cpu or cuda (got '{device}')")
+        raise UsageError(f"--device must be auto, cpu, cuda or gpu (got '{given}')")
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from curate.catalog.store import Catalog
 
 FORMATS = ("html", "md")
+SUFFIXES = {"html": (".html", ".htm"), "md": (".md", ".markdown")}
 REPORTED_DEMOGRAPHICS = ("age", "sex", "race", "ethnicity", "nationality")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -304,10 +305,13 @@ def write_report(out: str | os.PathLike, *, fmt: str | None = None, **kwargs) ->
     from curate.geo.build import check_parent
 
     out = Path(out)
+    suffix = out.suffix.lower()
     if fmt is None:
-        fmt = "md" if out.suffix.lower() in (".md", ".markdown") else "html"
+        fmt = "md" if suffix in SUFFIXES["md"] else "html"
     if fmt not in FORMATS:
         raise UsageError(f"--format must be html or md (got '{fmt}')")
+    if suffix not in SUFFIXES[fmt]:  # report.txt, or --format md with report.html, would mislead
+        raise UsageError(f"--out for a {fmt} report must end in {' or '.join(SUFFIXES[fmt])} (got '{out}')")
     check_parent(out, "--out")
     if out.is_dir():
         raise UsageError(f"--out '{out}' is a folder; give a file name such as report.{fmt}")
