@@ -145,9 +145,9 @@ def test_cli_sample(meta, tmp_path, cli):
 
 
 @pytest.mark.parametrize("kwargs, msg", [
-    ({"balance_by": "sex", "clusters": "missing.parquet"}, "--clusters only apply with --balance-by cluster"),
-    ({"balance_by": "sex", "emb": "e.npy", "k": 3}, "--emb/--k only apply"),
-    ({"balance_by": "sex", "levels": 1}, "--levels only apply"),
+    ({"balance_by": "sex", "clusters": "missing.parquet"}, "--clusters is only used with --balance-by cluster"),
+    ({"balance_by": "sex", "emb": "e.npy", "k": 3}, "--emb/--k are only used with"),
+    ({"balance_by": "sex", "levels": 1}, "--levels is only used with"),
     ({"balance_by": "cluster", "clusters": "c.parquet", "k": 3}, "drop --k"),
 ])
 def test_cluster_options_without_balance_by_cluster_are_refused(meta, kwargs, msg):
@@ -160,7 +160,7 @@ def test_cli_sample_refuses_ignored_clusters_option(meta, tmp_path, cli):
     out = tmp_path / "s.csv"
     r = cli("sample", tmp_path / "meta.csv", "--balance-by", "sex", "--clusters",
             tmp_path / "missing.parquet", "--patient-col", "patient", "--out", out)
-    assert r.exit_code != 0 and "only apply with --balance-by cluster" in r.stderr
+    assert r.exit_code != 0 and "is only used with --balance-by cluster" in r.stderr
     assert r.stderr.count("\n") == 1 and not out.exists()
     r = cli("sample", tmp_path / "meta.csv", "--balance-by", "sex", "--levels", "2", "--out", out)
-    assert r.exit_code != 0 and "--levels only apply" in r.stderr and not out.exists()
+    assert r.exit_code != 0 and "--levels is only used with" in r.stderr and not out.exists()

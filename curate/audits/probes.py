@@ -97,12 +97,13 @@ def resolve_device(device: str) -> str:
     """``auto`` → ``cuda`` when torch sees a GPU, else ``cpu``; ``gpu`` is an alias of ``cuda``."""
     import torch
 
+    given = device
     if device == "gpu":
         device = "cuda"
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda: no CUDA GPU is available (use --device cpu or auto)")
+        raise UsageError(f"--device {given}: no CUDA GPU is available (use --device cpu or auto)")
     return device
 
 

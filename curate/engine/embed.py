@@ -190,7 +190,7 @@ def resolve_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError("--device cuda requested but no CUDA GPU is available to torch")
+        raise UsageError(f"--device {given} requested but no CUDA GPU is available to torch")
     return device
 
 

@@ -80,7 +80,8 @@ def check_cluster_options(balance_by: str, clusters: Any = None, emb: Any = None
              if v is not None]
     if balance_by != "cluster":
         if given:
-            raise UsageError(f"{'/'.join(given)} only apply with --balance-by cluster "
+            verb = "is" if len(given) == 1 else "are"
+            raise UsageError(f"{'/'.join(given)} {verb} only used with --balance-by cluster "
                              f"(got --balance-by {balance_by})")
     elif clusters is not None and len(given) > 1:
         raise UsageError(f"--clusters FILE is already clustered: drop {'/'.join(given[1:])} "
