@@ -145,7 +145,7 @@ def test_cli_sample(meta, tmp_path, cli):
 
 
 @pytest.mark.parametrize("kwargs, msg", [
-    ({"balance_by": "sex", "clusters": "missing.parquet"}, "--clusters is only used with --balance-by cluster"),
+    ({"balance_by": "sex", "clusters": "missing.parquet"}, "--clusters is only used with --balance-by"),
     ({"balance_by": "sex", "emb": "e.npy", "k": 3}, "--emb/--k are only used with"),
     ({"balance_by": "sex", "levels": 1}, "--levels is only used with"),
     ({"balance_by": "cluster", "clusters": "c.parquet", "k": 3}, "drop --k"),
