@@ -207,7 +207,8 @@ def sample_cmd(
             df.to_parquet(tmp, index=False)
     shown = report_table(rep)
     label = escape(rep["group_column"])
-    t = Table(title=f"{rep['unit']} per {label} (cells < 11 shown as <11)")
+    t = Table(title=f"{rep['unit']} per {label}",
+              caption="<11: fewer than 11; *: hidden so that a <11 cell cannot be recovered")
     t.add_column(label)
     for c in shown.columns:
         t.add_column(str(c), justify="right")
