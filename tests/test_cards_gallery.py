@@ -46,3 +46,20 @@ def test_gallery_index_lists_every_dataset():
     index = (GALLERY / "index.md").read_text()
     for ds in load():
         assert f"]({ds.id}/datasheet.md)" in index, ds.id
+
+
+def test_readme_command_reproduces_the_committed_card(tmp_path, monkeypatch):
+    """README's main command (`curate build-card BRSET`, default --out) must not dirty the gallery."""
+    import shutil
+
+    from conftest import REPO
+
+    from curate.cards.build import build_card
+
+    shutil.copytree(REPO / "cards", tmp_path / "cards")
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    monkeypatch.chdir(tmp_path)
+    build_card("BRSET")
+    committed = REPO / "cards" / "BRSET"
+    for f in committed.iterdir():
+        assert (tmp_path / "cards" / "BRSET" / f.name).read_bytes() == f.read_bytes(), f.name

@@ -158,8 +158,12 @@ def build_card(
         parameters["curation"] = cur.parameters
     elif curation is not None:
         raise UsageError("curation options need embeddings: give them with --embeddings EMB")
+    # Into the gallery (default --out) from the catalog alone: the gallery's fixed build time, so the
+    # README's `curate build-card BRSET` reproduces the committed card byte for byte.
+    in_gallery = out is None and composition is None and cur is None
     rendered = _render(ds, catalog, composition=composition, sections=sections, parameters=parameters,
-                       epoch=None, extra_inputs=cur.inputs if cur is not None else None)
+                       epoch=gallery_epoch(DEFAULT_GALLERY) if in_gallery else None,
+                       extra_inputs=cur.inputs if cur is not None else None)
     target = Path(out) if out is not None else DEFAULT_GALLERY / ds.id
     from curate._io import atomic_dir
 
