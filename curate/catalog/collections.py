@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator, model_validator
 
-from curate.catalog.schema import _ID_RE, SEEDS, Conflict, Fact, Reference, _Strict
+from curate.catalog.schema import SEEDS, CatalogId, Conflict, Fact, Reference, _Strict
 from curate.errors import CatalogError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,7 +34,7 @@ SUBDIR = "collections"
 class Collection(_Strict):
     """A sourced list of datasets (e.g. ``queiroz2025-table1``) with the totals its source states."""
 
-    id: str = Field(description="short unique id, e.g. queiroz2025-table1")
+    id: CatalogId = Field(description="short unique id, e.g. queiroz2025-table1")
     title: str
     source: str = Field(description="a key of references or a seed key: where the list is printed")
     locator: str | None = Field(None, description="table or section inside the source")
@@ -43,13 +43,6 @@ class Collection(_Strict):
     references: dict[str, Reference] = Field(default_factory=dict)
     conflicts: list[Conflict] = Field(default_factory=list)
     notes: str | None = None
-
-    @field_validator("id")
-    @classmethod
-    def _id_shape(cls, v: str) -> str:
-        if not _ID_RE.match(v):
-            raise ValueError("id must be letters, digits, '.', '_', '+' or '-' (e.g. queiroz2025-table1)")
-        return v
 
     @field_validator("datasets")
     @classmethod

@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from curate.catalog.licences import access_for_licence
 
@@ -87,6 +87,16 @@ SEEDS: dict[str, dict[str, str]] = {
 }
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+
+
+def _check_id(v: str) -> str:
+    if not _ID_RE.match(v):
+        raise ValueError("id must be letters, digits, '.', '_', '+' or '-' (e.g. BRSET, queiroz2025-table1)")
+    return v
+
+
+#: Ids of datasets and collections (file names, CLI arguments): one shape, one check.
+CatalogId = Annotated[str, AfterValidator(_check_id)]
 
 
 class _Strict(BaseModel):
@@ -188,7 +198,7 @@ FACT_FIELDS: tuple[str, ...] = (
 class Dataset(_Strict):
     """One catalog record. See ``docs/catalog.md`` for every field with an example."""
 
-    id: str = Field(description="short unique id, e.g. BRSET")
+    id: CatalogId = Field(description="short unique id, e.g. BRSET")
     name: str
     aliases: list[str] = Field(default_factory=list)
     description: str | None = None
@@ -221,13 +231,6 @@ class Dataset(_Strict):
     notes: str | None = None
 
     # ----------------------------------------------------------------- validation
-    @field_validator("id")
-    @classmethod
-    def _id_shape(cls, v: str) -> str:
-        if not _ID_RE.match(v):
-            raise ValueError("id must be letters, digits, '.', '_', '+' or '-' (e.g. BRSET)")
-        return v
-
     @field_validator("countries")
     @classmethod
     def _alpha3(cls, fact: Fact[list[str]]) -> Fact[list[str]]:
