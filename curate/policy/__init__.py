@@ -1,0 +1,13 @@
+"""The one gate for everything that leaves the user's machine.
+
+Every command that writes a card, a hub folder, a report, a model card, a results file or console output
+about people goes through this package; no other module keeps its own list of identifier-looking names.
+
+- :mod:`curate.policy.roles` — the metadata-role vocabulary, role inference, identifier detection (by name
+  *and* content) and the column allow-list of what may be published.
+- :mod:`curate.policy.pseudonyms` — keyed pseudonyms (HMAC-SHA256 under a key kept outside every output).
+- :mod:`curate.policy.disclosure` — disclosure control: one table object that knows its margins and applies
+  primary (k < 11) and complementary suppression, audited so that no hidden cell can be solved.
+- :mod:`curate.policy.html` — Markdown → HTML with raw HTML escaped and link schemes allow-listed.
+- :mod:`curate.policy.terms` — redistribution policy from a record's structured use terms.
+"""
