@@ -74,7 +74,8 @@ def _read(path: Path) -> bytes:
     try:
         text = path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"--key-file: cannot read pseudonym key '{path}' ({exc.__class__.__name__})") from None
+        raise InputError(f"--key-file: cannot read pseudonym key '{path}' "
+                         f"({exc.__class__.__name__})") from None
     try:
         secret = bytes.fromhex(text)
     except ValueError:
