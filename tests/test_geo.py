@@ -130,7 +130,7 @@ def test_income_table_group_sizes():
     """The vendored FY2026 table has the World Bank's group sizes (minus Kosovo and Channel Islands)."""
     from collections import Counter
 
-    from curate.geo.aggregate import _income_table
+    from curate.groupings import _income_table
 
     counts = Counter(_income_table().values())
     assert counts == {"High income": 86, "Upper middle income": 53, "Lower middle income": 50,

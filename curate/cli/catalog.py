@@ -246,7 +246,8 @@ def validate(
 
 @catalog_app.command("stats")
 def stats(
-    by: str = typer.Option("country", "--by", help="country, continent, modality or access"),
+    by: str = typer.Option("country", "--by", help="country, continent, un_region, income_group, "
+                           "north_south, modality or access (regions as in `curate map`)"),
     modality: str = typer.Option(None, "--modality", "-m"),
     collection: str = typer.Option(None, "--collection", help="e.g. queiroz2025-table1"),
     as_json: bool = typer.Option(False, "--json"),
@@ -267,6 +268,8 @@ def stats(
         return
     from rich import box
 
+    from curate.fmt import share
+
     if "name" in df.columns and console.width < 100:  # 80-column terminals: the code says enough
         df = df.drop(columns="name")
     numeric = ("datasets", "images", "patients", "patients_reported", "image_share")
@@ -277,7 +280,7 @@ def stats(
         for col in df.columns:
             v = row[col]
             if col == "image_share":
-                vals.append(f"{v:.1%}")
+                vals.append(share(v))
             elif col == "patients" and (v is None or v != v or str(v) == "<NA>"):
                 vals.append("—")
             else:

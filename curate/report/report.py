@@ -50,6 +50,8 @@ def _bar_svg(rows: list[dict], title: str, *, value: str = "share") -> str:
     """A small horizontal bar chart (image share per group) as inline SVG."""
     import matplotlib
 
+    from curate.fmt import share
+
     matplotlib.use("Agg", force=True)
     from matplotlib.figure import Figure
 
@@ -60,7 +62,7 @@ def _bar_svg(rows: list[dict], title: str, *, value: str = "share") -> str:
     vals = [100 * r[value] for r in rows][::-1]
     bars = ax.barh(labels, vals, color="#3b6e8f")
     for b, v in zip(bars, vals):
-        ax.text(b.get_width(), b.get_y() + b.get_height() / 2, f" {v:.1f}%", va="center", fontsize=8)
+        ax.text(b.get_width(), b.get_y() + b.get_height() / 2, f" {share(v / 100)}", va="center", fontsize=8)
     ax.set_xlim(0, max(vals + [1]) * 1.18)
     ax.set_xlabel("share of images (%)", fontsize=9)
     ax.set_title(title, fontsize=10, loc="left")
@@ -270,9 +272,9 @@ def _fmt_int(v: Any) -> str:
 
 
 def _fmt_pct(v: Any, digits: int = 1) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "—"
-    return f"{100 * v:.{digits}f}%"
+    from curate.fmt import share
+
+    return share(v, digits)
 
 
 def _env(fmt: str):
