@@ -17,6 +17,10 @@ CatalogDir = typer.Option(
 )
 
 
+#: Marks a listed value that the record itself keeps a conflicting source for.
+CONFLICT_MARK = "†"
+
+
 def _load(catalog_dir: str | None):
     from curate.catalog import load
 
@@ -62,14 +66,28 @@ def list_(
         columns = [c for c in columns if c[0] != "Patients"]
     for col, kw in columns:
         table.add_column(col, **kw)
+    flagged = 0
     for ds in cat:
+
+        def mark(text: str, field: str, ds=ds) -> str:
+            """Values another source disagrees with carry a dagger (the record keeps them as conflicts)."""
+            nonlocal flagged
+            if not ds.conflicts_for(field):
+                return text
+            flagged += 1
+            return f"{text} {CONFLICT_MARK}"
+
         countries = ", ".join(ds.countries.value) or "—"
         if ds.multinational:
             countries = f"multi ({countries})" if ds.countries.value else "multinational"
-        row = [ds.id, *([ds.name] if wide else []), ", ".join(ds.modalities), countries,
-               fmt_int(ds.n_images), *([] if narrow else [fmt_int(ds.n_patients)]), ds.access]
+        row = [ds.id, *([ds.name] if wide else []), mark(", ".join(ds.modalities), "modality"),
+               mark(countries, "countries"), mark(fmt_int(ds.n_images), "images"),
+               *([] if narrow else [mark(fmt_int(ds.n_patients), "patients")]), mark(ds.access, "licence")]
         table.add_row(*row)
     console.print(table)
+    if flagged:
+        console.print(f"{CONFLICT_MARK} another source gives a different value (`curate catalog show ID` "
+                      "lists both, with their sources)", markup=False, highlight=False)
 
 
 def _fact_line(ds, field: str) -> str:
