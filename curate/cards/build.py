@@ -68,17 +68,15 @@ class _Rendered:
 def _render(ds: Dataset, catalog: Catalog, *, composition: Composition | None,
             sections: list[Section], parameters: dict[str, Any], epoch: int | None,
             extra_inputs: list[dict[str, str]] | None = None) -> _Rendered:
-    from curate._io import sha256_file
     from curate.cards.context import build_context
     from curate.cards.croissant import build_croissant, dumps
     from curate.cards.datasheet import datasheet_html, render_datasheet
     from curate.cards.hubcard import render_hubcard
     from curate.cards.provenance import make_provenance
 
+    # The catalog record is identified once, by the content hash of its parsed record (provenance rows);
+    # a second hash of the YAML file's bytes under the same name only confused readers.
     inputs = []
-    origin = catalog.origins.get(ds.id)
-    if origin is not None and Path(origin).is_file():
-        inputs.append({"role": "catalog record", "name": Path(origin).name, "sha256": sha256_file(origin)})
     if composition is not None:
         inputs.append({"role": "metadata", "name": composition.source, "sha256": composition.sha256})
     inputs.extend(extra_inputs or [])
