@@ -403,3 +403,19 @@ def test_one_clearly_named_hash_per_input(tmp_path):
     # the sources list names the same record hash (its prefix), not a different one
     short = re.findall(r"record sha256 `([0-9a-f]{16})…`", md)
     assert short and all(record.startswith(s) for s in short)
+
+
+def test_measured_card_needs_out(cli, tmp_path, monkeypatch):
+    """`build-card ID --metadata F` without --out never writes into the tracked gallery cards/ID."""
+    monkeypatch.chdir(tmp_path)
+    meta = tmp_path / "labels.csv"
+    meta.write_text("image_id,patient_id,patient_sex\n" + "".join(f"i{i},p{i // 2},F\n" for i in range(40)))
+    r = cli("build-card", "BRSET", "--metadata", meta)
+    assert r.exit_code == 2
+    assert r.stderr.strip().splitlines() == [
+        "error: a card measured from --metadata/--embeddings needs --out DIR (the default cards/ID holds the "
+        "catalog-only gallery)"]
+    assert not (tmp_path / "cards").exists()
+    r = cli("build-card", "BRSET", "--metadata", meta, "--out", tmp_path / "measured")
+    assert r.exit_code == 0, r.stderr
+    assert (tmp_path / "measured" / "datasheet.md").is_file() and not (tmp_path / "cards").exists()

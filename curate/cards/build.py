@@ -118,7 +118,8 @@ def build_card(
     ----------
     dataset_id: catalog id or alias (case-insensitive); unknown ids raise with suggestions.
     metadata: optional per-image metadata (CSV/TSV/parquet path, or a DataFrame) for measured composition.
-    out: output folder (default ``cards/<ID>``); replaced atomically.
+    out: output folder (default ``cards/<ID>``, the catalog-only gallery; required with ``metadata`` or
+        ``embeddings``, so a measured card never overwrites the gallery); replaced atomically.
     columns: explicit column roles, ``{"age": "patient_age"}`` or ``["age=patient_age"]``.
     catalog_dir: a folder of your own catalog YAML files merged over the built-in catalog.
     overwrite: replace an existing output folder written by curate (default True).
@@ -134,6 +135,10 @@ def build_card(
     from curate.cards.context import as_sections
     from curate.catalog import load
 
+    if out is None and (metadata is not None or embeddings is not None):
+        # cards/<ID> is the catalog-only gallery (tracked in the repository): no measured card lands there
+        raise UsageError("a card measured from --metadata/--embeddings needs --out DIR (the default "
+                         "cards/ID holds the catalog-only gallery)")
     catalog = load(catalog_dir)
     ds = catalog.get(dataset_id)
     sections = as_sections(extra_sections)
