@@ -13,7 +13,15 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 from curate.policy.terms import (
     UseTerms,
@@ -217,8 +225,8 @@ class LicenceOverride(BaseModel):
     user_file: str
 
     def statement(self) -> str:
-        return (f"a user catalog record ({Path(self.user_file).name}) overrides the built-in record's licence "
-                f"'{self.builtin_licence}' ({self.builtin_access} access) with '{self.user_licence}' "
+        return (f"a user catalog record ({Path(self.user_file).name}) overrides the built-in record's "
+                f"licence '{self.builtin_licence}' ({self.builtin_access} access) with '{self.user_licence}' "
                 f"({self.user_access} access)")
 
 
@@ -247,7 +255,7 @@ class Dataset(_Strict):
     licence: Fact[str] = Field(description="SPDX id where one exists, else the named terms")
     access: Access | None = Field(None, description="derived from the licence; set only for named terms")
     use_terms: Fact[UseTerms] | None = Field(
-        None, description="structured use terms read from the licence (and its conflicts); derived when absent"
+        None, description="structured use terms read from the licence (and its conflicts); derived if absent"
     )
     language: list[str] = Field(default_factory=list, description="language(s) of reports/labels, ISO 639-1")
     url: str | None = None

@@ -124,7 +124,7 @@ def terms_for_licence(licence: str | None) -> UseTerms:
 
     >>> terms_for_licence("CC-BY-NC-ND-4.0").derivatives
     False
-    >>> terms_for_licence("PhysioNet Credentialed Health Data Licence 1.5.0 (non-commercial use only)").agreement
+    >>> terms_for_licence("PhysioNet Credentialed Health Data Licence 1.5 (non-commercial only)").agreement
     'credentialed'
     """
     t = normalise_licence(licence)

@@ -29,7 +29,8 @@ def _listed(folder: Path) -> list[str]:
                   if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
-def write_publish_manifest(folder: Path, dataset: Dataset, decision: GuardDecision, *, card_only: bool) -> None:
+def write_publish_manifest(folder: Path, dataset: Dataset, decision: GuardDecision, *,
+                           card_only: bool) -> None:
     """Record the dataset, its licence decision and every (uploadable) file of a freshly built folder."""
     payload = {"written_by": "curate publish", "version": _VERSION, **decision.manifest(),
                "card_only": card_only, "record_hash": dataset.record_hash(), "files": _listed(folder)}
@@ -60,9 +61,11 @@ def check_folder_matches(folder: Path, dataset: Dataset) -> dict:
     m = read_publish_manifest(folder)
     if m["dataset_id"] != dataset.id:
         raise LicenceError(f"'{folder}' was built for {m['dataset_id']}, not {dataset.id}: push it as "
-                           f"{m['dataset_id']} or rebuild it with curate publish {dataset.id}; nothing uploaded")
+                           f"{m['dataset_id']} or rebuild it with curate publish {dataset.id}; "
+                           "nothing uploaded")
     if (normalise_licence(m.get("licence")) != normalise_licence(dataset.licence.value)
-            or m.get("terms") != dataset.terms.model_dump() or m.get("access") != (dataset.access or "unknown")):
+            or m.get("terms") != dataset.terms.model_dump()
+            or m.get("access") != (dataset.access or "unknown")):
         raise LicenceError(f"'{folder}' was built under the licence '{m.get('licence')}' "
                            f"({m.get('access')} access); the catalog now gives '{dataset.licence.value}' "
                            f"({dataset.access} access): rebuild it with curate publish; nothing uploaded")
