@@ -80,7 +80,7 @@ def check_upload(dataset: Dataset, *, with_images: bool, i_have_rights: bool = F
     if with_images and decision.images == IMAGES_REFUSED:
         raise LicenceError(
             f"refusing to upload the images of {dataset.id}: its licence '{licence}' is {access} access "
-            f"({decision.reason}; each user must obtain the data from the source under its own terms); "
+            f"({decision.reason}; each user must obtain the data from the source); "
             "push the documentation only with --card-only"
         )
     if with_images and decision.images == NEEDS_RIGHTS and not i_have_rights:
