@@ -258,3 +258,16 @@ def test_model_card_html_is_safe():
     md, page = render_model_card(ctx)
     assert live_markup(page) == []
     assert "alert(&#39;datasheet&#39;)" in page or "alert('datasheet')" in html.unescape(page)
+
+
+def test_report_from_a_hostile_file_has_no_live_markup_in_text_or_svg(tmp_path):
+    """A --from file whose name and dataset names carry markup: the inline SVG map and charts (matplotlib)
+    and the tables escape them."""
+    from curate.report import build_report
+
+    src = tmp_path / "<svg onload=alert('file-name')>.csv"
+    pd.DataFrame({"dataset": [PAYLOADS[0], PAYLOADS[1], PAYLOADS[6]], "country": ["BRA", "NGA", "IND"],
+                  "images": [1000, 2000, 3000]}).to_csv(src, index=False)
+    page = build_report(fmt="html", from_file=src)
+    assert live_markup(page, own_scripts=True) == []
+    assert "file-name" in html.unescape(page)  # the name is shown, as text

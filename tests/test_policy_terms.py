@@ -284,6 +284,18 @@ def test_override_blocks_image_upload_without_rights(tmp_path, raw, brset_overri
     assert "Licence conflict" in (tmp_path / "ok" / "README.md").read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("file_id", ["brset", "Brset"])  # the id is case-insensitive
+def test_override_by_other_spellings_is_a_conflict(tmp_path, file_id, monkeypatch):
+    rec = yaml.safe_load((builtin_dir() / "BRSET.yaml").read_text(encoding="utf-8"))
+    rec.update(id=file_id, aliases=[], licence={"value": "CC0-1.0", "source": "nakayama2024"})
+    rec.pop("use_terms")
+    (tmp_path / f"{file_id}.yaml").write_text(yaml.safe_dump(rec, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("CURATE_CATALOG", str(tmp_path))  # the environment variable is a user catalog too
+    ds = load().get(file_id)
+    assert ds.licence_override is not None and ds.licence_override.builtin_access == "credentialed"
+    assert decide(ds.terms, override=True).images == "needs-rights"
+
+
 def test_same_licence_override_is_no_conflict(tmp_path):
     rec = yaml.safe_load((builtin_dir() / "BRSET.yaml").read_text(encoding="utf-8"))
     rec["images"] = {"value": 99, "source": "nakayama2024"}
