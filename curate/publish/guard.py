@@ -52,8 +52,8 @@ class GuardDecision:
         ack = (" The uploader confirmed holding the rights to redistribute the images."
                if self.acknowledged else "")
         conflict = f" Licence conflict: {self.conflict}." if self.conflict else ""
-        return (f"Licence: {self.licence} (access class: {self.access}). This repository holds {what}."
-                f"{ack}{conflict}")
+        return (f"Licence: {self.licence} (access class: {self.access}; use terms: {self.terms.describe()})."
+                f" This repository holds {what}.{ack}{conflict}")
 
     def manifest(self) -> dict:
         """JSON-ready record of the decision, written into the hub folder and checked by the push."""
