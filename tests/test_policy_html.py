@@ -42,6 +42,9 @@ PAYLOADS = [
     "![pic-js](javascript:alert(1))",
     "![pic-data](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+)",
     "</td></tr></table><script>alert('break-out')</script>",
+    "<javascript:alert('autolink')>",
+    "[ref-link][r]\n\n[r]: javascript:alert('reference')\n",
+    "<a href='https://ok.org' onclick='alert(1)'>mixed</a>",
 ]
 
 
