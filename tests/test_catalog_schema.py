@@ -33,6 +33,7 @@ def _mine(**changes) -> dict:
     rec["countries"] = {"value": ["KEN"], "source": "own", "locator": "p. 2"}
     rec["images"] = {"value": 1234, "source": "own"}
     rec["licence"] = {"value": "CC-BY-4.0", "source": "own"}
+    rec.pop("use_terms")  # BRSET's terms are credentialed; MYSET's are derived from its own licence
     rec["references"]["own"] = {"title": "My dataset paper", "year": 2026, "url": "https://example.org/p"}
     rec.update(changes)
     return rec

@@ -91,11 +91,18 @@ def list_(
 
 
 def _fact_line(ds, field: str) -> str:
+    from rich.markup import escape
+
     fact = getattr(ds, field)
+    if fact is None and field == "use_terms":
+        return (f"{escape(ds.terms.describe())}  "
+                f"[dim]— derived from the licence ({escape(ds.cite('licence'))})[/dim]")
     if fact is None:
         return "[dim]Not reported by the source[/dim]"
     v = fact.value
-    if isinstance(v, list):
+    if field == "use_terms":
+        text = escape(v.describe())
+    elif isinstance(v, list):
         text = ", ".join(map(str, v)) or "none"
     elif isinstance(v, int):
         text = f"{v:,}"
@@ -130,7 +137,14 @@ def show(
         _show_collection(cat, col, as_json)
         return
     if as_json:
+        from curate.publish.guard import decision_for
+
         rec = ds.record()
+        decision = decision_for(ds)
+        rec["upload"] = {"images": decision.images, "reason": decision.reason, "terms": ds.terms.model_dump()}
+        override = ds.licence_override
+        rec["licence_conflict"] = None if override is None else {**override.model_dump(mode="json"),
+                                                                 "statement": override.statement()}
         rec["sources"] = {k: ds.reference(k).model_dump(exclude_none=True)
                           for k in dict.fromkeys([getattr(ds, f).source for f in FACT_FIELDS
                                                   if getattr(ds, f) is not None]
@@ -146,6 +160,14 @@ def show(
     for field in FACT_FIELDS:
         t.add_row(field.replace("_", " "), _fact_line(ds, field))
     t.add_row("access", f"{ds.access} (derived from the licence)")
+    from curate.publish.guard import decision_for
+
+    decision = decision_for(ds)
+    upload = {"allowed": "images may be uploaded", "refused": "card-only (images are never uploaded)",
+              "needs-rights": "card-only unless --i-have-rights"}[decision.images]
+    t.add_row("hub upload", f"{upload}: {escape(decision.reason)}")
+    if ds.licence_override is not None:
+        t.add_row("[red]licence conflict[/red]", f"[red]⚠ {escape(ds.licence_override.statement())}[/red]")
     t.add_row("multinational", "yes" if ds.multinational else "no")
     for field in ("institutions", "labels", "language", "collections"):
         val = getattr(ds, field)

@@ -280,8 +280,11 @@ def _fmt_pct(v: Any, digits: int = 1) -> str:
 def _env(fmt: str):
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=fmt == "html",
-                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    from curate.policy.html import jinja_env
+
+    # report.html.j2 is autoescaped (by its name) and links only allow-listed URL schemes (safe_url)
+    env = jinja_env(jinja2.FileSystemLoader(TEMPLATES), trim_blocks=True, lstrip_blocks=True,
+                    undefined=jinja2.StrictUndefined)
     env.filters["int"] = _fmt_int
     env.filters["pct"] = _fmt_pct
     env.filters["num"] = lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else v
