@@ -1,4 +1,9 @@
-"""Shared fixtures: run the real CLI entry point in-process, locate the seed papers."""
+"""Shared fixtures: run the real CLI entry point in-process, locate the (optional) seed papers.
+
+The suite needs nothing beside the repository: the seed papers' figures the tests check live in
+``tests/data/seeds`` (read through ``tests/seed_data.py``). Only the optional provenance test that re-reads
+the papers' full text uses ``seeds_dir``, and it skips, with the reason, when the papers are absent.
+"""
 
 from __future__ import annotations
 
@@ -52,8 +57,9 @@ def cli():
 
 @pytest.fixture(scope="session")
 def seeds_dir() -> Path:
+    """The seed papers' full text; optional, so tests using it skip when it is absent."""
     if not SEEDS.is_dir():
-        pytest.fail(f"seed papers not found at {SEEDS} (set CURATE_SEEDS)")
+        pytest.skip(f"optional: seed papers not found at {SEEDS} (set CURATE_SEEDS to run this check)")
     return SEEDS
 
 
