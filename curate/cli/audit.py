@@ -45,6 +45,17 @@ def probe(
                   f"{sp['validation']:,} validation + {sp['test']:,} test) and {sidecar}")
 
 
+def _list_audits(value: bool) -> None:
+    """``--list`` is eager: it runs before PREDS and the required options are checked."""
+    if not value:
+        return
+    from curate.audits.registry import available_audits
+
+    for name, a in available_audits().items():
+        console.print(f"{name}: {getattr(a, 'title', '')} — {getattr(a, 'source', '')}")
+    raise typer.Exit()
+
+
 def audit(
     preds: str = typer.Argument(..., metavar="PREDS", help="Predictions table (.parquet/.csv)."),
     label_cols: str = typer.Option(..., "--label-cols", help="True label columns, comma-separated."),
@@ -65,7 +76,8 @@ def audit(
                                        "../cards/ID/datasheet.html). Needs --dataset."),
     model_name: str = typer.Option(None, "--model-name", help="Model name for the card title."),
     random_state: int = typer.Option(0, "--random-state", help="Seed of the bootstrap."),
-    list_audits: bool = typer.Option(False, "--list", help="List registered audits and exit."),
+    list_audits: bool = typer.Option(False, "--list", callback=_list_audits, is_eager=True,
+                                     help="List registered audits and exit (needs no other argument)."),
     out: str = typer.Option(None, "--out", "-o", help="Output folder."),
 ) -> None:
     """Fairness audits → results.parquet, results.json, model_card.md/.html (+ gap charts)."""
@@ -76,12 +88,6 @@ def audit(
     from curate.audits.run import audit as run_audit
     from curate.errors import UsageError
 
-    if list_audits:
-        from curate.audits.registry import available_audits
-
-        for name, a in available_audits().items():
-            console.print(f"{name}: {getattr(a, 'title', '')} — {getattr(a, 'source', '')}")
-        return
     if not out:
         raise UsageError("--out DIR is required")
     if dataset:  # unknown ids fail before the work starts
