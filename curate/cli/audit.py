@@ -29,9 +29,11 @@ def probe(
     out: str = typer.Option(..., "--out", "-o", help="Output predictions (.parquet)."),
 ) -> None:
     """Train probes on frozen embeddings and write validation + test predictions for `curate audit`."""
+    from curate.errors import UsageError, need
+
+    need("embed", "torch")
     from curate.audits.probes import probe as run_probe
     from curate.audits.probes import write_probe
-    from curate.errors import UsageError
 
     if not out.endswith(".parquet"):
         raise UsageError(f"--out must end in .parquet (got '{out}')")
@@ -84,9 +86,11 @@ def audit(
     import json
     import os
 
+    from curate.errors import UsageError, need
+
+    need("audit", "matplotlib", "scipy")
     from curate.audits.modelcard import write_audit
     from curate.audits.run import audit as run_audit
-    from curate.errors import UsageError
 
     if not out:
         raise UsageError("--out DIR is required")
