@@ -16,6 +16,11 @@ from pathlib import Path
 
 import pytest
 
+# Under pytest-xdist every worker is one process per core: one BLAS/OpenMP thread each (torch's and
+# FAISS's thread pools would otherwise oversubscribe the cores and spin). Set before they are imported.
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = Path(os.environ.get("CURATE_SEEDS", REPO.parent / "shared" / "seeds"))
 
