@@ -53,7 +53,8 @@ def test_seed_tests_pass_in_a_plain_clone(clone):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CURATE_", "PYTEST_"))}
     env["PYTHONPATH"] = str(clone)
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "-rs", *SEED_TESTS],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "-rs",
+         *SEED_TESTS],
         cwd=clone, env=env, capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
