@@ -90,6 +90,15 @@ def seeds_dir() -> Path:
     return SEEDS
 
 
+@pytest.fixture(scope="session")
+def demo_brset(tmp_path_factory):
+    """One synthetic BRSET-shaped demo (60 patients, seed 3) per session, shared read-only by the tests
+    that only read it (tests that need other sizes or seeds make their own)."""
+    from curate.demo import make_demo
+
+    return make_demo(tmp_path_factory.mktemp("demo-brset") / "demo", n_patients=60, seed=3)
+
+
 @pytest.fixture(autouse=True)
 def _wide_console(monkeypatch):
     # Rich wraps tables to the terminal width; keep test output on one line per row.

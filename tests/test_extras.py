@@ -82,12 +82,10 @@ print(json.dumps({"blocked": blocked, "results": results}))
 
 
 @pytest.fixture(scope="module")
-def core_only_runs(tmp_path_factory):
-    """Every command of COMMANDS, run once in a core-only subprocess on a small demo dataset."""
-    from curate.demo import make_demo
-
+def core_only_runs(tmp_path_factory, demo_brset):
+    """Every command of COMMANDS, run once in a core-only subprocess on the session's demo dataset."""
     root = tmp_path_factory.mktemp("core-only")
-    demo = make_demo(root / "demo", "BRSET", n_patients=20, seed=0)
+    demo = demo_brset
     pd.DataFrame({"id": ["a", "b", "c", "d"], "y": [0, 1, 0, 1], "score_y": [0.1, 0.8, 0.4, 0.6],
                   "sex": ["F", "F", "M", "M"]}).to_csv(root / "preds.csv", index=False)
     (root / "o").mkdir()
@@ -100,13 +98,13 @@ def core_only_runs(tmp_path_factory):
     data = json.loads(proc.stdout.strip().splitlines()[-1])
     assert data["blocked"] == ["PIL", "torch", "faiss", "matplotlib", "geopandas", "datasets", "sklearn",
                                "scipy"], "the core-only simulation must block the optional modules"
-    return {r["line"]: r for r in data["results"]}, root
+    return {r["line"]: r for r in data["results"]}, root, demo.root
 
 
 @pytest.mark.parametrize(("command", "extra"), COMMANDS, ids=[c.split(" --")[0] for c, _ in COMMANDS])
 def test_every_command_on_the_core_install(core_only_runs, command, extra):
-    runs, root = core_only_runs
-    r = runs[command.format(d=root / "demo", o=root / "o")]
+    runs, root, demo = core_only_runs
+    r = runs[command.format(d=demo, o=root / "o")]
     assert "Traceback" not in r["stderr"] + r["stdout"]
     if extra is None:
         assert r["code"] == 0, r["stderr"]
@@ -121,7 +119,7 @@ def test_every_command_on_the_core_install(core_only_runs, command, extra):
 
 def test_commands_that_need_an_extra_leave_no_output(core_only_runs):
     """Only the commands that work on the core install wrote anything (no partial output elsewhere)."""
-    _, root = core_only_runs
+    _, root, _ = core_only_runs
     written = sorted(p.name for p in (root / "o").iterdir())
     assert written == ["card", "card-measured", "map.csv", "sample.csv"]
 
