@@ -6,8 +6,6 @@ readable message, and ``curate.cli.main`` prints ``error: <message>`` and exits 
 
 from __future__ import annotations
 
-import sys
-
 
 class CurateError(Exception):
     """Base class: a problem the user can fix (bad input, unknown id, ...). Exit code 1."""
@@ -101,7 +99,7 @@ def need(extra: str, *modules: str) -> None:
 
     for module in modules or EXTRAS[extra]:
         try:
-            found = module in sys.modules or importlib.util.find_spec(module) is not None
+            found = importlib.util.find_spec(module) is not None  # sys.modules[m] = None: missing
         except (ImportError, ValueError):
             found = False
         if not found:

@@ -152,3 +152,11 @@ def test_helper_messages():
     need("engine", "numpy")  # installed: no error
     with pytest.raises(MissingDependencyError, match="curate\\[hub\\]"):
         need("hub", "curate_no_such_module_xyz")
+
+
+def test_need_sees_a_module_blocked_in_sys_modules(monkeypatch):
+    """``sys.modules[name] = None`` (the usual way to make a module unimportable) counts as missing."""
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    with pytest.raises(MissingDependencyError) as info:
+        need("engine", "PIL")
+    assert info.value.module == "PIL" and info.value.extra == "engine"
