@@ -87,8 +87,10 @@ class Share:
 
 
 def fmt_fraction(f: float) -> str:
-    """12.3%; shares below 0.1% as "<0.1%" rather than a misleading 0.0%."""
-    return "<0.1%" if 0 < f < 0.0005 else f"{f:.1%}"
+    """12.3%; shares below 0.1% as "<0.1%", not a misleading 0.0% (one rule: :func:`curate.fmt.share`)."""
+    from curate.fmt import share
+
+    return share(f)
 
 
 @dataclass
