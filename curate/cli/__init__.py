@@ -77,13 +77,34 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def _command_name(argv: list[str]) -> str:
+    """``demo`` or ``catalog list``: the (sub)command named on the command line, for error lines."""
+    group = typer.main.get_command(app)
+    names: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--catalog":
+            next(args, None)
+        elif not arg.startswith("-"):
+            sub = getattr(group, "commands", {}).get(arg)
+            if sub is None:
+                break
+            names.append(arg)
+            group = sub
+    return " ".join(names) or "(command)"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: every failure is one ``error: ...`` line and a non-zero exit."""
-    from curate.errors import CurateError
+    from curate.errors import CurateError, MissingDependencyError, extra_for
 
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
         # standalone_mode=False: click hands us its usage errors instead of printing a boxed panel
         code = app(args=argv, prog_name="curate", standalone_mode=False)
+    except MissingDependencyError as exc:
+        sys.stderr.write(f"error: {exc.for_command(_command_name(argv))}\n")
+        sys.exit(exc.exit_code)
     except CurateError as exc:
         sys.stderr.write(f"error: {exc}\n")
         sys.exit(exc.exit_code)
@@ -91,6 +112,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write("error: interrupted\n")
         sys.exit(130)
     except Exception as exc:
+        extra = extra_for(exc.name or "") if isinstance(exc, ImportError) else None
+        if extra:  # an optional module imported without `need`/`require`: still the extra's one line
+            err = MissingDependencyError(exc.name, extra)
+            sys.stderr.write(f"error: {err.for_command(_command_name(argv))}\n")
+            sys.exit(err.exit_code)
         kinds = {c.__name__ for c in type(exc).__mro__}
         if "ClickException" in kinds:  # bad option value, missing argument, unknown option
             # (typer ships its own copy of click, so match by class name, not by import)

@@ -29,9 +29,11 @@ def probe(
     out: str = typer.Option(..., "--out", "-o", help="Output predictions (.parquet)."),
 ) -> None:
     """Train probes on frozen embeddings and write validation + test predictions for `curate audit`."""
+    from curate.errors import UsageError, need
+
+    need("embed", "torch")
     from curate.audits.probes import probe as run_probe
     from curate.audits.probes import write_probe
-    from curate.errors import UsageError
 
     if not out.endswith(".parquet"):
         raise UsageError(f"--out must end in .parquet (got '{out}')")
@@ -43,6 +45,17 @@ def probe(
     sp = res.info["split"]
     console.print(f"wrote {path} ({len(res.preds):,} rows: {len(res.info['runs'])} seeds × "
                   f"{sp['validation']:,} validation + {sp['test']:,} test) and {sidecar}")
+
+
+def _list_audits(value: bool) -> None:
+    """``--list`` is eager: it runs before PREDS and the required options are checked."""
+    if not value:
+        return
+    from curate.audits.registry import available_audits
+
+    for name, a in available_audits().items():
+        console.print(f"{name}: {getattr(a, 'title', '')} — {getattr(a, 'source', '')}")
+    raise typer.Exit()
 
 
 def audit(
@@ -65,23 +78,20 @@ def audit(
                                        "../cards/ID/datasheet.html). Needs --dataset."),
     model_name: str = typer.Option(None, "--model-name", help="Model name for the card title."),
     random_state: int = typer.Option(0, "--random-state", help="Seed of the bootstrap."),
-    list_audits: bool = typer.Option(False, "--list", help="List registered audits and exit."),
+    list_audits: bool = typer.Option(False, "--list", callback=_list_audits, is_eager=True,
+                                     help="List registered audits and exit (needs no other argument)."),
     out: str = typer.Option(None, "--out", "-o", help="Output folder."),
 ) -> None:
     """Fairness audits → results.parquet, results.json, model_card.md/.html (+ gap charts)."""
     import json
     import os
 
+    from curate.errors import UsageError, need
+
+    need("audit", "matplotlib", "scipy")
     from curate.audits.modelcard import write_audit
     from curate.audits.run import audit as run_audit
-    from curate.errors import UsageError
 
-    if list_audits:
-        from curate.audits.registry import available_audits
-
-        for name, a in available_audits().items():
-            console.print(f"{name}: {getattr(a, 'title', '')} — {getattr(a, 'source', '')}")
-        return
     if not out:
         raise UsageError("--out DIR is required")
     if dataset:  # unknown ids fail before the work starts

@@ -41,9 +41,11 @@ def embed_cmd(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from curate.errors import UsageError, need
+
+    need("embed", "torch", "PIL")
     from curate._io import _check_parent
     from curate.engine.embed import embed
-    from curate.errors import UsageError
 
     if not out.lower().endswith(".parquet"):  # the file IS parquet; another suffix would mislead
         raise UsageError(f"--out must end in .parquet (got '{out}')")
