@@ -35,6 +35,9 @@ def map_cmd(
 
     if out is None and csv is None:
         raise UsageError("give --out map.png|map.svg (and/or --csv counts.csv)")
+    from curate._paths import check_io
+
+    check_io({"--from": from_file}, {"--out": out, "--csv": csv})
     res = build_map(out, metric=metric, modality=modality, access=access, collection=collection,
                     from_file=from_file, scale=scale, split_multinational=split_multinational, csv=csv)
     countries = int((res.table["country"] != "Multinational").sum())
@@ -56,8 +59,10 @@ def report_cmd(
     ),
 ) -> None:
     """One self-contained policy report (HTML with inline SVG map and charts, or Markdown)."""
+    from curate._paths import check_io
     from curate.report import write_report
 
+    check_io({"--from": from_file}, {"--out": out})
     command = "curate " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("curate") else None
     path = write_report(out, fmt=fmt, from_file=from_file, modality=modality, collection=collection,
                         split_multinational=split_multinational, command=command)
