@@ -24,13 +24,12 @@ def _first_line(text: object, limit: int = 300) -> str:
 def _network(exc: BaseException) -> str | None:
     mro = type(exc).__mro__
     names = {c.__name__ for c in mro}
-    from_net = any(c.__module__.split(".")[0] in _NETWORK_MODULES for c in mro)
-    if "HfHubHTTPError" in names or (from_net and "HTTPError" in names):
-        status = getattr(getattr(exc, "response", None), "status_code", None)
-        code = f" (HTTP {status})" if status else ""
-        return f"the Hugging Face Hub refused the request{code}: {_first_line(exc)}"
+    from_net = any(c.__module__.split(".")[0].startswith(_NETWORK_MODULES) for c in mro)
     if (from_net or "gaierror" in names) and names & _NETWORK_NAMES:
         return f"cannot reach the network ({type(exc).__name__}: {_first_line(exc)}); check the connection"
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    if (from_net or "HfHubHTTPError" in names) and status is not None:
+        return f"the Hugging Face Hub refused the request (HTTP {status}): {_first_line(exc)}"
     return None
 
 
@@ -69,7 +68,7 @@ def describe(exc: BaseException | None) -> str | None:
     if isinstance(exc, OSError) and (exc.errno is not None or exc.strerror):
         return _os_error(exc)
     if isinstance(exc, EOFError):
-        return f"unexpected end of file: an input is empty or truncated ({_first_line(exc) or 'EOF'})"
+        return f"an input ended too early: it is empty or truncated ({_first_line(exc) or 'EOF'})"
     if isinstance(exc, MemoryError):
         return "out of memory: the input is too large for this machine (see docs/cli.md, Limits)"
     return None
