@@ -220,13 +220,15 @@ def _pause_for_tests(tmp: Path) -> None:
 
 @contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike, *, overwrite: bool = True, kind: str | None = None,
-               make_parents: bool = False) -> Iterator[Path]:
+               make_parents: bool = False, manifest: dict | None = None) -> Iterator[Path]:
     """Yield a temporary folder; on success it replaces ``path``.
 
     ``path`` may already exist only if it is empty, or if its valid curate manifest (``.curate-output``)
     names the same ``kind`` of command and every file it holds — so a user's own folder, or one
     command's inputs, are never deleted. The parent folder must exist unless ``make_parents`` (used
     for the default ``cards/ID``). On any error or signal the temporary folder is removed.
+    ``manifest``: extra keys for the manifest (e.g. ``dataset_id``); the dict is read when the folder is
+    committed, so keys added to it while writing are stored too.
     """
     from curate._signals import deferred
 
@@ -243,7 +245,8 @@ def atomic_dir(path: str | os.PathLike, *, overwrite: bool = True, kind: str | N
         yield tmp
         _pause_for_tests(tmp)
         (tmp / TMP_MARKER).unlink()
-        write_marker(tmp, kind)
+        extra = {k: v for k, v in (manifest or {}).items() if k not in ("written_by", "kind", "files")}
+        write_marker(tmp, kind, **extra)
         with deferred():
             if path.exists():
                 _check_replaceable(path, kind, overwrite)  # it may have changed during a long run

@@ -548,3 +548,20 @@ def test_push_without_network_is_one_line(tmp_path):
     assert rc == 1 and len(err) == 1, err
     assert err[0].startswith("error: cannot reach the network") and "unexpected" not in err[0]
     assert leftovers(tmp_path) == []
+
+
+def test_manifest_extra_keys_are_stored_and_tolerated(tmp_path):
+    """Other writers (publish) may add keys; they are kept, and the folder stays replaceable."""
+    from curate._io import read_manifest
+
+    out = tmp_path / "pub"
+    extra: dict = {}
+    with atomic_dir(out, kind="publish", manifest=extra) as t:
+        (t / "README.md").write_text("card")
+        extra["dataset_id"] = "OPENSET"  # known only while writing
+        extra["files"] = ["forged"]  # the reserved keys cannot be overridden
+    m = read_manifest(out)
+    assert m["dataset_id"] == "OPENSET" and m["files"] == ["README.md"] and m["kind"] == "publish"
+    with atomic_dir(out, kind="publish") as t:
+        (t / "README.md").write_text("new card")
+    assert (out / "README.md").read_text() == "new card" and leftovers(tmp_path) == []
