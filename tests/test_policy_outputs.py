@@ -399,6 +399,17 @@ def _bomb_record(tmp_path: Path) -> Path:
     return folder
 
 
+def test_alias_bomb_parse_is_refused_before_expansion(tmp_path):
+    """The parser check alone: refused from the event stream, long before 9**9 nodes could be built."""
+    from curate.catalog._yaml import UnsafeYAML, load_user_yaml
+
+    path = _bomb_record(tmp_path) / "BOMB.yaml"
+    t0 = time.process_time()
+    with pytest.raises(UnsafeYAML, match="anchors and aliases"):
+        load_user_yaml(path)
+    assert time.process_time() - t0 < 0.2
+
+
 @pytest.mark.parametrize("command", ["validate", "show", "build-card", "list"])
 def test_alias_bomb_fails_fast_with_one_line(cli, tmp_path, command):
     folder = _bomb_record(tmp_path)
@@ -407,9 +418,9 @@ def test_alias_bomb_fails_fast_with_one_line(cli, tmp_path, command):
             "show": ["--catalog", folder, "catalog", "show", "BOMB"],
             "build-card": ["build-card", "BOMB", "--catalog", folder, "--out", tmp_path / "card"],
             "list": ["--catalog", folder, "catalog", "list"]}[command]
-    t0 = time.monotonic()
+    t0 = time.process_time()  # CPU time: the bomb spun the CPU; other jobs on the machine do not count
     r = cli(*args)
-    assert time.monotonic() - t0 < 1.0
+    assert time.process_time() - t0 < 1.0
     if command == "validate":  # validate reports its problems on stdout, one line per problem
         assert r.exit_code == 1
         lines = r.stdout.strip().splitlines()
@@ -425,9 +436,9 @@ def test_oversized_and_deeply_nested_yaml_are_refused(cli, tmp_path):
     folder.mkdir()
     (folder / "BIG.yaml").write_text("id: BIG\n" + "# padding\n" * 30_000)
     (folder / "DEEP.yaml").write_text("id: DEEP\nlabels: " + "[" * 60 + "]" * 60 + "\n")
-    t0 = time.monotonic()
+    t0 = time.process_time()
     r = cli("catalog", "validate", "--catalog", folder)
-    assert time.monotonic() - t0 < 1.0 and r.exit_code == 1
+    assert time.process_time() - t0 < 1.0 and r.exit_code == 1
     out = r.stdout
     assert "BIG.yaml: refused: file is" in out and "limited to 262,144 bytes" in out
     assert "DEEP.yaml: refused: nested more than 32 levels" in out
@@ -455,9 +466,9 @@ def test_bounded_inputs_fail_fast_naming_the_parameter(cli, work, args, needle):
     out_dir.mkdir()
     before = snapshot(work)
     fmt = {"tmp": out_dir, "emb": work / "embeddings.parquet", "meta": work / "labels.csv"}
-    t0 = time.monotonic()
+    t0 = time.process_time()
     r = cli(*[a.format(**fmt) for a in args])
-    assert time.monotonic() - t0 < 5.0
+    assert time.process_time() - t0 < 5.0
     one_error(r, 2, needle)
     assert snapshot(work) == before and list(out_dir.iterdir()) == []
 
@@ -519,6 +530,7 @@ def test_os_errors_raised_mid_command_are_one_specific_line(cli, work, monkeypat
         (IsADirectoryError(errno.EISDIR, "Is a directory", str(work)),
          "is a folder where a file is expected"),
         (EOFError("No data left in file"), "an input ended too early"),
+        (OSError("Failed to open local file 'x.parquet'"), "input/output error: Failed to open"),  # pyarrow
     ]
     for exc, needle in cases:
         def boom(*a, _exc=exc, **k):

@@ -113,12 +113,13 @@ def main(argv: list[str] | None = None) -> None:
             message = describe(cause) if cause is not None else None
             sys.stderr.write(f"error: {message or 'aborted'}\n")
             sys.exit(1)
+        if os.environ.get("CURATE_DEBUG"):  # the traceback, on request
+            raise
         message = describe(exc)
         if message is not None:  # permission denied, broken link, no network, ...: the user can fix it
             sys.stderr.write(f"error: {message}\n")
             sys.exit(1)
-        if os.environ.get("CURATE_DEBUG"):  # a bug: still one line, with a way to see more
-            raise
+        # a bug: still one line, with a way to see more
         sys.stderr.write(
             f"error: unexpected {type(exc).__name__}: {exc} (set CURATE_DEBUG=1 for the traceback)\n"
         )

@@ -65,8 +65,10 @@ def describe(exc: BaseException | None) -> str | None:
     message = _network(exc)
     if message is not None:
         return message
-    if isinstance(exc, OSError) and (exc.errno is not None or exc.strerror):
-        return _os_error(exc)
+    if isinstance(exc, OSError):
+        if exc.errno is not None or exc.strerror:
+            return _os_error(exc)
+        return f"input/output error: {_first_line(exc) or type(exc).__name__}"  # e.g. pyarrow's OSError
     if isinstance(exc, EOFError):
         return f"an input ended too early: it is empty or truncated ({_first_line(exc) or 'EOF'})"
     if isinstance(exc, MemoryError):
