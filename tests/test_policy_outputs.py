@@ -410,8 +410,19 @@ def test_alias_bomb_parse_is_refused_before_expansion(tmp_path):
     assert time.process_time() - t0 < 0.2
 
 
+@pytest.fixture
+def restore_catalog_env():
+    """``curate --catalog DIR`` sets $CURATE_CATALOG in this process: remove it after the test."""
+    before = os.environ.get("CURATE_CATALOG")
+    yield
+    if before is None:
+        os.environ.pop("CURATE_CATALOG", None)
+    else:
+        os.environ["CURATE_CATALOG"] = before
+
+
 @pytest.mark.parametrize("command", ["validate", "show", "build-card", "list"])
-def test_alias_bomb_fails_fast_with_one_line(cli, tmp_path, command):
+def test_alias_bomb_fails_fast_with_one_line(cli, tmp_path, command, restore_catalog_env):
     folder = _bomb_record(tmp_path)
     before = snapshot(folder)
     args = {"validate": ["catalog", "validate", "--catalog", folder],
