@@ -95,22 +95,29 @@ def _command_name(argv: list[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: every failure is one ``error: ...`` line and a non-zero exit."""
+    """Console-script entry point: every failure is one ``error: ...`` line and a non-zero exit.
+
+    SIGTERM, SIGINT and SIGHUP unwind like an exception (temporary outputs are removed) and end with
+    ``error: interrupted`` and exit code 130.
+    """
+    from curate._signals import EXIT_INTERRUPTED, Interrupted, handle_signals
+    from curate.cli._errors import describe
     from curate.errors import CurateError, MissingDependencyError, extra_for
 
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        # standalone_mode=False: click hands us its usage errors instead of printing a boxed panel
-        code = app(args=argv, prog_name="curate", standalone_mode=False)
+        with handle_signals():
+            # standalone_mode=False: click hands us its usage errors instead of printing a boxed panel
+            code = app(args=argv, prog_name="curate", standalone_mode=False)
     except MissingDependencyError as exc:
         sys.stderr.write(f"error: {exc.for_command(_command_name(argv))}\n")
         sys.exit(exc.exit_code)
     except CurateError as exc:
         sys.stderr.write(f"error: {exc}\n")
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):
         sys.stderr.write("error: interrupted\n")
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:
         extra = extra_for(exc.name or "") if isinstance(exc, ImportError) else None
         if extra:  # an optional module imported without `need`/`require`: still the extra's one line
@@ -126,11 +133,21 @@ def main(argv: list[str] | None = None) -> None:
                 where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
                 sys.stderr.write(f"error: {message}{where}\n")
             sys.exit(exc.exit_code)
-        if "Abort" in kinds:
-            sys.stderr.write("error: aborted\n")
+        if "Abort" in kinds:  # click turns KeyboardInterrupt and EOFError into Abort
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, (KeyboardInterrupt, Interrupted)):
+                sys.stderr.write("error: interrupted\n")
+                sys.exit(EXIT_INTERRUPTED)
+            message = describe(cause) if cause is not None else None
+            sys.stderr.write(f"error: {message or 'aborted'}\n")
             sys.exit(1)
-        if os.environ.get("CURATE_DEBUG"):  # a bug: still one line, with a way to see more
+        if os.environ.get("CURATE_DEBUG"):  # the traceback, on request
             raise
+        message = describe(exc)
+        if message is not None:  # permission denied, broken link, no network, ...: the user can fix it
+            sys.stderr.write(f"error: {message}\n")
+            sys.exit(1)
+        # a bug: still one line, with a way to see more
         sys.stderr.write(
             f"error: unexpected {type(exc).__name__}: {exc} (set CURATE_DEBUG=1 for the traceback)\n"
         )

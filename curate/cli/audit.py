@@ -29,7 +29,9 @@ def probe(
     out: str = typer.Option(..., "--out", "-o", help="Output predictions (.parquet)."),
 ) -> None:
     """Train probes on frozen embeddings and write validation + test predictions for `curate audit`."""
+    from curate._paths import check_io, sidecar_of
     from curate.errors import UsageError, need
+    from curate.limits import check_range
 
     need("embed", "torch")
     from curate.audits.probes import probe as run_probe
@@ -37,6 +39,9 @@ def probe(
 
     if not out.endswith(".parquet"):
         raise UsageError(f"--out must end in .parquet (got '{out}')")
+    check_io({"EMB": emb, "--meta": meta}, {"--out": out, "--out's sidecar": sidecar_of(out)})
+    for opt, value in (("--seeds", seeds), ("--epochs", epochs), ("--batch-size", batch_size)):
+        check_range(opt, value)
     res = run_probe(emb, meta, labels=labels, model=model, mitigation=mitigation, group_col=group_col,
                     seeds=seeds, patient_col=patient_col, split_col=split_col, epochs=epochs, lr=lr,
                     batch_size=batch_size, device=device, id_col=id_col, emb_id_col=emb_id_col,
@@ -94,6 +99,12 @@ def audit(
 
     if not out:
         raise UsageError("--out DIR is required")
+    from curate._paths import check_io, sidecar_of
+    from curate.limits import check_range
+
+    check_io({"PREDS": preds, "PREDS's sidecar": sidecar_of(preds), "--datasheet": datasheet},
+             {"--out": out}, folders=["--out"])
+    check_range("--bootstrap", bootstrap)
     if dataset:  # unknown ids fail before the work starts
         from curate.catalog import load
 

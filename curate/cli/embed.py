@@ -50,6 +50,12 @@ def embed_cmd(
     if not out.lower().endswith(".parquet"):  # the file IS parquet; another suffix would mislead
         raise UsageError(f"--out must end in .parquet (got '{out}')")
     _check_parent(Path(out))  # fail before the (long) embedding run, not after it
+    from curate._paths import check_io
+    from curate.limits import check_range
+
+    check_io({"IMAGES_DIR_OR_METADATA": source, "--weights": weights}, {"--out": out})
+    check_range("--batch-size", batch_size)
+    check_range("--num-workers", num_workers)
     bar = Progress(TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                    console=Console(stderr=True), transient=True, disable=quiet)
     task = bar.add_task("embed", total=None)

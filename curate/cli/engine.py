@@ -72,8 +72,13 @@ def dedup_cmd(
 ) -> None:
     """Find near-duplicates (cosine >= threshold) and train/test leakage; write pairs, groups, keep list."""
     from curate._io import atomic_dir
+    from curate._paths import check_io
     from curate.errors import UsageError
+    from curate.limits import check_range
 
+    check_io({"EMB": emb, "--meta": meta, "--images": images}, {"--out": out}, folders=["--out"])
+    check_range("--max-distance", max_distance)
+    check_range("--workers", workers)
     if (emb is None) == (images is None):
         raise UsageError("give either EMB (embeddings) or --images DIR, not both / neither")
     if images is not None and dask:

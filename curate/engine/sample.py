@@ -86,6 +86,10 @@ def check_cluster_options(balance_by: str, clusters: Any = None, emb: Any = None
     elif clusters is not None and len(given) > 1:
         raise UsageError(f"--clusters FILE is already clustered: drop {'/'.join(given[1:])} "
                          "(they cluster --emb now)")
+    if k is not None:  # bad or out-of-range k / levels fail before META is read
+        from curate.engine.cluster import level_sizes
+
+        level_sizes(k, levels or 1)
 
 
 def _majority(values: pd.Series, units: pd.Series) -> pd.Series:
