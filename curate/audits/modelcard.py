@@ -26,20 +26,24 @@ NOT_REPORTED = "Not reported by the source"
 TEMPLATES = Path(__file__).parent / "templates"
 # column order of the per-group tables (metric → heading)
 GROUP_METRICS = [("AUC", "AUC"), ("TPR", "TPR"), ("FPR", "FPR"), ("TPRDisp", "TPRDisp"), ("EOD", "EOD"),
-                 ("AOD", "AOD"), ("ECE", "ECE"), ("prevalence", "Prevalence")]
-SUMMARY_METRICS = ["Gap", "DPD", "DEOdds", "ES-AUC", "max_abs_EOD", "max_abs_AOD", "ECE_gap"]
+                 ("AOD_sum", "AOD_sum"), ("ECE", "ECE"), ("prevalence", "Prevalence")]
+SUMMARY_METRICS = ["Gap", "TPR_diff", "DPD", "DEOdds", "ES-AUC", "max_abs_EOD", "max_abs_AOD_sum", "ECE_gap"]
 METRIC_TEXT = {
     "AUC": "ROC AUC, overall and within each group (luo2024 group-wise AUC); threshold-free.",
     "TPR": "True positive rate (sensitivity) at the decision threshold; bahre2025 compares it across groups.",
     "FPR": "False positive rate at the decision threshold.",
     "TPRDisp": "bahre2025 eq. (1)/(2): TPR of the group minus TPR of the other group (binary attribute) or "
                "minus the median group TPR; negative = under-served.",
-    "Gap": "bahre2025 eq. (3): max − min TPRDisp for a label; average_Gap is its mean over labels.",
+    "Gap": "bahre2025 eq. (3): max − min TPRDisp for a label; average_Gap is its mean over labels. "
+           "As printed, a binary attribute's Gap is 2× its TPR difference; compare attributes by TPR_diff.",
+    "TPR_diff": "TPR difference (fairlearn true_positive_rate_difference): max − min TPR, one scale for "
+                "every attribute.",
     "DPD": "luo2024: demographic parity difference, max − min rate of positive predictions.",
     "DEOdds": "luo2024: equalized-odds difference, the larger of the TPR and FPR ranges.",
     "ES-AUC": "luo2024: equity-scaled AUC, AUC / (1 + Σ_g |AUC − AUC_g|).",
     "EOD": "germani2025: TPR of the group minus TPR of the rest.",
-    "AOD": "germani2025: EOD plus the FPR difference (their definition: a sum, not an average).",
+    "AOD_sum": "germani2025: EOD plus the FPR difference (their definition: a sum, not an average; "
+               "AOD_mean in the results is the usual average).",
     "ECE": "Expected calibration error, 10 equal-width bins.",
 }
 
@@ -72,6 +76,8 @@ def _n(n: Any) -> str:
 
 def _worst(label: str, attr: str, rows) -> str | None:
     """One plain sentence naming the worst-served group for a label and attribute."""
+    if "reportable" in rows:  # groups under the reporting threshold are not presented as findings
+        rows = rows[rows["reportable"].fillna(False).astype(bool)]
     disp = rows[(rows["metric"] == "TPRDisp")].dropna(subset=["value"])
     if len(disp):
         r = disp.loc[disp["value"].idxmin()]
