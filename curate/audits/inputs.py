@@ -110,7 +110,12 @@ def group_labels(values, name: str = "sensitive_features") -> np.ndarray:
     """Group labels as strings (``str(value)``), refusing values that would merge or split silently."""
     import pandas as pd
 
-    ser = values if isinstance(values, pd.Series) else pd.Series(list(_array(name, values)), dtype=object)
+    if isinstance(values, pd.Series):
+        ser = values
+    elif isinstance(values, (list, tuple)):  # not np.asarray: it would turn [1, "1"] into ["1", "1"]
+        ser = pd.Series(list(values), dtype=object)
+    else:
+        ser = pd.Series(list(_array(name, values)), dtype=object)
     n_missing = int(ser.isna().sum())
     if n_missing:
         raise InputError(f"{name} has {n_missing} missing values; fill them (e.g. 'unknown') or drop "
@@ -124,8 +129,8 @@ def group_labels(values, name: str = "sensitive_features") -> np.ndarray:
             kinds = " and ".join(sorted(clash[clash["text"] == label]["kind"]))
             raise InputError(f"{name} mixes {kinds} values that both read as the group '{label}'; "
                              "make the column one type")
-        nums = {v for v in pd.unique(ser) if _kind(v) == "number"}
-        if len({float(v) for v in nums}) < len({str(v) for v in nums}):
+        nums = set(uniq[uniq["kind"] == "number"]["text"])
+        if len({float(v) for v in nums}) < len(nums):
             raise InputError(f"{name} has numerically equal values written differently (e.g. 1 and 1.0); "
                              "make the column one type")
     return text.to_numpy(dtype=object).astype(str)
