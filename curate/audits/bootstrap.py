@@ -29,8 +29,14 @@ def bootstrap_weights(units: np.ndarray, n_units: int, n_rep: int, rng: np.rando
     """(n_rep, n_rows) multiplicities: draw ``n_units`` patients with replacement, per replicate."""
     if n_rep <= 0:
         return np.empty((0, units.size))
-    counts = rng.multinomial(n_units, np.full(n_units, 1.0 / n_units), size=n_rep)
-    return counts[:, units].astype(float)
+    return _counts(rng.integers(0, n_units, size=(n_rep, n_units)), n_units)[:, units]
+
+
+def _counts(draws: np.ndarray, n_units: int) -> np.ndarray:
+    """(R, k) drawn patient indices → (R, n_units) multiplicities, with one bincount (no Python loop)."""
+    R = draws.shape[0]
+    flat = (draws + (np.arange(R) * n_units)[:, None]).ravel()
+    return np.bincount(flat, minlength=R * n_units).reshape(R, n_units).astype(float)
 
 
 def chunk_rows(n_rows: int, max_cells: int = 4_000_000) -> int:
@@ -125,11 +131,10 @@ def bootstrap_ci(statistic, units, *, n_resamples: int = 1000, level: float = 0.
     codes, n_units = unit_codes(units)
 
     def stat(idx, axis=-1):
-        idx = np.atleast_2d(np.asarray(idx, dtype=int))
+        idx = np.asarray(idx, dtype=int)
         flat = idx.reshape(-1, idx.shape[-1])
-        counts = np.stack([np.bincount(r, minlength=n_units) for r in flat]).astype(float)
-        out = np.asarray(statistic(counts[:, codes]), dtype=float)
-        return out.reshape(idx.shape[:-1]) if np.asarray(idx).ndim > 1 else out[0]
+        out = np.asarray(statistic(_counts(flat, n_units)[:, codes]), dtype=float)
+        return out.reshape(idx.shape[:-1]) if idx.ndim > 1 else out[0]
 
     res = stats.bootstrap((np.arange(n_units),), stat, vectorized=True, n_resamples=n_resamples,
                           confidence_level=level, method=method, random_state=random_state)

@@ -48,14 +48,14 @@ def weighted_auc(y: np.ndarray, score: np.ndarray, W: np.ndarray) -> np.ndarray:
     order = np.argsort(score, kind="mergesort")
     s_sorted = score[order]
     starts = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1]])  # tie blocks
-    Ws = W[:, order]
-    pos = Ws * y[order]
+    Ws = W.T[order]  # (n, R), rows contiguous: reductions along axis 0 are several times faster
+    pos = Ws * y[order][:, None]
     neg = Ws - pos
-    P = np.add.reduceat(pos, starts, axis=1)  # (R, K) positive weight per distinct score
-    N = np.add.reduceat(neg, starts, axis=1)
-    below = np.cumsum(N, axis=1) - N  # negative weight strictly below each score
-    num = (P * (below + 0.5 * N)).sum(axis=1)
-    return _div(num, P.sum(axis=1) * N.sum(axis=1))
+    P = np.add.reduceat(pos, starts, axis=0) if starts.size < y.size else pos  # (K, R) per distinct score
+    N = np.add.reduceat(neg, starts, axis=0) if starts.size < y.size else neg
+    below = np.cumsum(N, axis=0) - N  # negative weight strictly below each score
+    num = (P * (below + 0.5 * N)).sum(axis=0)
+    return _div(num, P.sum(axis=0) * N.sum(axis=0))
 
 
 def calibration_error(y: np.ndarray, score: np.ndarray, W: np.ndarray, n_bins: int = N_BINS) -> np.ndarray:
