@@ -3,6 +3,8 @@ Also: split leakage, reportable flags and per-group notes in the audit results."
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -120,3 +122,23 @@ def test_audit_refuses_a_leaky_split_unless_allowed():
     assert any("more than one split" in w for w in r.warnings)
     ok = df.assign(split=np.where(df.pid % 3 == 0, "validation", "test"))
     assert not any("split" in w for w in audit(ok, label_cols="y", groups="sex", patient_col="pid").warnings)
+
+
+def test_cli_leaky_split_one_error_line_then_flag_warns(cli, tmp_path):
+    df = _frame()
+    df["split"] = np.where(np.arange(len(df)) % 3 == 0, "validation", "test")
+    preds = tmp_path / "preds.parquet"
+    df.to_parquet(preds)
+    args = ["audit", preds, "--label-cols", "y", "--groups", "sex", "--patient-col", "pid", "--audits",
+            "performance"]
+    r = cli(*args, "--out", tmp_path / "a")
+    assert r.exit_code != 0 and "more than one split" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "a").exists()
+    r = cli(*args, "--allow-leaky-split", "--out", tmp_path / "b")
+    assert r.exit_code == 0, r.stderr
+    assert "more than one split" in r.stdout
+    r = cli(*args, "--allow-leaky-split", "--method", "to_reference", "--reference", "sex=F",
+            "--out", tmp_path / "c")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads((tmp_path / "c" / "results.json").read_text())["settings"]["conventions"] == {
+        "method": "to_reference", "compare": "rest", "reference": {"sex": "F"}, "undefined": "zero"}

@@ -239,6 +239,11 @@ def audit(
     _check_scores(df, scores)
     df = _normalise_groups(df, list(dict.fromkeys(group_cols + [c for cols in inter for c in cols])))
     conv = Conventions(method=method, compare=compare, reference=reference, undefined=undefined)
+    if conv.method == "to_reference" or conv.compare == "reference":
+        attrs_all = group_cols + [INTERSECT_SEP.join(c) for c in inter]
+        lacking = [a for a in attrs_all if conv.reference_for(a) is None]
+        if lacking:
+            raise UsageError(f"give a reference group for '{lacking[0]}' (--reference {lacking[0]}=GROUP)")
     if patient_col and df[patient_col].isna().any():
         n_missing = int(df[patient_col].isna().sum())
         raise InputError(f"patient column '{patient_col}' has {n_missing} missing values")
