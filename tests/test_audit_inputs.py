@@ -142,3 +142,23 @@ def test_cli_leaky_split_one_error_line_then_flag_warns(cli, tmp_path):
     assert r.exit_code == 0, r.stderr
     assert json.loads((tmp_path / "c" / "results.json").read_text())["settings"]["conventions"] == {
         "method": "to_reference", "compare": "rest", "reference": {"sex": "F"}, "undefined": "zero"}
+
+
+def test_card_states_conventions_notes_and_does_not_name_small_groups():
+    from curate.audits.modelcard import card_context, render_model_card
+
+    df = _frame(600)
+    df.loc[df.site == 3, "y"] = 0  # site 3: no positives → its TPR scored 0 inside DEOdds, with a note
+    tiny = df.index[df.site != 3][:6]  # group X: six positives, all missed — the worst TPR, not reportable
+    df.loc[tiny, "sex"] = "X"
+    df.loc[tiny, "score_y"] = 0.0
+    df.loc[tiny, "y"] = 1
+    result = audit(df, label_cols="y", groups="site,sex", audits="tpr_disparity,fairclip")
+    ctx = card_context(result)
+    md, _ = render_model_card(ctx)
+    assert "Conventions: DPD, DEOdds and TPR_diff compare groups by max − min over groups" in md
+    assert "TPR undefined in 3 (no positives), scored 0 as in fairlearn" in md
+    sex = [w for w in ctx["worst"] if "by sex" in w]
+    assert sex and all("group X" not in w for w in sex)
+    tpr_x = result.results[(result.results.metric == "TPRDisp") & (result.results.group == "X")].iloc[0]
+    assert not tpr_x.reportable and tpr_x.value < 0  # kept for the record, marked, not a finding

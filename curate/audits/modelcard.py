@@ -246,7 +246,9 @@ def card_context(result: AuditResult, *, dataset: str | None = None, probe_info:
     if st["ci"] == "bootstrap":
         ci_text = (f"{int(st['ci_level'] * 100)}% percentile bootstrap intervals, {st['bootstrap']} "
                    f"replicates resampling {st['resampling_unit']}"
-                   + (f", two-level over {st['n_seeds']} training seeds" if st["n_seeds"] > 1 else ""))
+                   + (f"; all {st['n_seeds']} training seeds are scored on the same resamples, so the "
+                      "interval covers the test set once (the seed-to-seed spread is seed_sd in the "
+                      "results)" if st["n_seeds"] > 1 else ""))
     elif st["ci"] == "seeds":
         from scipy import stats
 
@@ -260,6 +262,7 @@ def card_context(result: AuditResult, *, dataset: str | None = None, probe_info:
     else:
         ci_text = "no intervals (single seed, no bootstrap); rerun with --bootstrap 1000"
     used_metrics = [m for m in METRIC_TEXT if (res["metric"] == m).any()]
+    conventions_text = _conventions_text(st.get("conventions") or {}, st.get("reporting_threshold", MIN_CELL))
     composition = _composition(res)
     composition_note = None
     if any(c["suppressed"] for c in composition):
@@ -272,7 +275,8 @@ def card_context(result: AuditResult, *, dataset: str | None = None, probe_info:
         "composition": composition,
         "composition_note": composition_note,
         "settings": st, "audits": result.audits, "threshold_text": thr_text, "thresholds": thr_values,
-        "ci_text": ci_text, "metrics": [(m, METRIC_TEXT[m]) for m in used_metrics],
+        "ci_text": ci_text, "conventions_text": conventions_text,
+        "metrics": [(m, METRIC_TEXT[m]) for m in used_metrics],
         "overall": overall, "sections": sections, "worst": worst, "avg_gaps": avg_gaps,
         "warnings": result.warnings, "small": SMALL_GROUP,
         "n_test": _n(st["n_test_rows"]), "n_test_units": _n(st["n_test_units"]),
@@ -280,6 +284,28 @@ def card_context(result: AuditResult, *, dataset: str | None = None, probe_info:
                     "b64": base64.b64encode(png).decode("ascii")} for a, png in (charts or {}).items()],
         "not_reported": NOT_REPORTED,
     }
+
+
+def _conventions_text(conv: dict[str, Any], threshold: int) -> str:
+    """One sentence stating how the numbers were scored (docs/audits.md "Conventions")."""
+    method = {"between_groups": "max − min over groups (fairlearn's between_groups)",
+              "to_overall": "the largest difference to the overall rate (fairlearn's to_overall)",
+              "to_reference": "the largest difference to the reference group"}.get(conv.get("method", ""),
+                                                                                   "max − min over groups")
+    compare = {"rest": "the rest of the test set", "overall": "the whole test set",
+               "reference": "the reference group"}.get(conv.get("compare", ""), "the rest of the test set")
+    undefined = ("scores 0, as in fairlearn" if conv.get("undefined", "zero") == "zero"
+                 else "is left out of the comparison")
+    ref = conv.get("reference")
+    ref_text = ""
+    if ref:
+        ref_text = " Reference groups: " + (", ".join(f"{a} = {g}" for a, g in ref.items())
+                                            if isinstance(ref, dict) else str(ref)) + "."
+    return (f"DPD, DEOdds and TPR_diff compare groups by {method}; EOD and AOD compare each group with "
+            f"{compare}; inside DEOdds and TPR_diff, the TPR (FPR) of a group without positives (negatives) "
+            f"{undefined}, and the row's note names such groups. Per-group rates that are undefined stay "
+            f"n/a. Groups under {threshold} individuals are marked not reportable and are not named as "
+            f"findings.{ref_text}")
 
 
 def _slug(text: str) -> str:
