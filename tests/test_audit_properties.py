@@ -35,6 +35,10 @@ def cases(draw, weighted: bool | None = None):
     if draw(st.booleans()):  # force a single-class group
         k = draw(st.sampled_from(sorted(set(g))))
         y = np.where(g == k, draw(st.integers(0, 1)), y)
+    if draw(st.booleans()):  # force a one-row group
+        y, yp = np.append(y, draw(st.integers(0, 1))), np.append(yp, draw(st.integers(0, 1)))
+        score, g = np.append(score, draw(st.integers(0, 5)) / 5), np.append(g, "z")
+        n += 1
     w = None
     if weighted if weighted is not None else draw(st.booleans()):
         w = np.array(draw(st.lists(st.floats(0.1, 5.0), min_size=n, max_size=n)))

@@ -377,4 +377,4 @@ def _group_n(st: GroupedStats, group: str) -> dict[str, Any]:
     sizes = np.minimum(st.n_rows, st.n_units)
     units = int(st.n_units.sum()) if st.units is None else int(np.unique(st.units).size)
     return {"n": int(st.codes.size), "units": units, "small": None,
-            "reportable": bool(st.G == 1 or (sizes >= SMALL_GROUP).all())}
+            "reportable": bool((sizes >= SMALL_GROUP).all())}
