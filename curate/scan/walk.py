@@ -1,0 +1,208 @@
+"""``curate scan``: walk a folder of DICOM / NIfTI files in parallel and write the metadata table + audit.
+
+Outputs (written to a temporary folder and moved into place, so a failed scan leaves nothing behind):
+
+- ``metadata.parquet`` — one row per DICOM instance or NIfTI volume; patient / study / series / site keys
+  are keyed pseudonyms (:mod:`curate.policy.pseudonyms`), never raw values;
+- ``deid.json`` / ``deid.md`` — the PS3.15 Annex E audit (:mod:`curate.scan.deid`), counts only;
+- ``skipped.csv`` — files that are neither DICOM nor NIfTI or could not be read, with the reason;
+- ``scan.json`` — counts and timings.
+
+Workers read headers only (``stop_before_pixels``) in chunks over a process pool; a file that fails is
+recorded and skipped, never fatal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curate.errors import InputError, UsageError, require
+
+#: Column order of ``metadata.parquet`` (NIfTI-only columns are empty for DICOM rows and vice versa).
+COLUMNS = [
+    "path", "format", "patient_key", "study_key", "series_key", "site", "modality", "body_part",
+    "manufacturer", "manufacturer_model", "patient_sex", "patient_age", "age_source", "rows", "columns",
+    "frames", "slices", "pixel_spacing_row", "pixel_spacing_col", "slice_thickness", "bits_stored",
+    "photometric", "transfer_syntax", "shape", "voxel_size", "orientation", "datatype",
+]
+CHUNK = 64
+_INLINE_BELOW = 2 * CHUNK  # small trees: a pool costs more than it saves
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+@dataclass
+class ScanResult:
+    out: Path
+    n_files: int
+    n_dicom: int
+    n_nifti: int
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    key_created: bool = False
+    key_path: Path | None = None
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return {"files": self.n_files, "dicom": self.n_dicom, "nifti": self.n_nifti,
+                "skipped": len(self.skipped), "timings": self.timings}
+
+
+def list_files(root: Path) -> list[tuple[str, str]]:
+    """(absolute path, relative POSIX path) of every regular file under ``root``, sorted."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in filenames:
+            full = os.path.join(dirpath, name)
+            if os.path.isfile(full):
+                out.append((full, Path(full).relative_to(root).as_posix()))
+    out.sort(key=lambda t: t[1])
+    return out
+
+
+def read_one(path: str, rel: str, tags: list[int]) -> dict[str, Any]:
+    """One file → a header record, or ``{"skip": reason}`` (never raises for a bad file)."""
+    from curate.scan.dicom_header import read_dicom
+    from curate.scan.nifti import is_nifti, read_nifti
+
+    if is_nifti(path):
+        try:
+            return read_nifti(path, rel)
+        except Exception as exc:  # nibabel raises many kinds for a corrupt file
+            return {"skip": f"unreadable NIfTI ({type(exc).__name__})"}
+    try:
+        return read_dicom(path, rel, tags)
+    except Exception as exc:
+        import pydicom
+
+        if isinstance(exc, pydicom.errors.InvalidDicomError):
+            return {"skip": "not DICOM or NIfTI"}
+        return {"skip": f"unreadable DICOM ({type(exc).__name__})"}
+
+
+def _read_chunk(items: list[tuple[str, str]], tags: list[int]) -> list[dict[str, Any]]:
+    return [read_one(p, r, tags) for p, r in items]
+
+
+def read_all(files: list[tuple[str, str]], *, workers: int | None = None,
+             progress: ProgressFn | None = None) -> list[dict[str, Any]]:
+    """Header records for ``files`` in their order: in-process for small trees, else a process pool."""
+    from curate.scan.deid import annex_tags
+
+    tags = annex_tags()
+    n = len(files)
+    workers = workers or os.cpu_count() or 1
+    chunks = [files[i:i + CHUNK] for i in range(0, n, CHUNK)]
+    out: list[dict[str, Any]] = []
+    if workers == 1 or n < _INLINE_BELOW:
+        for c in chunks:
+            out.extend(_read_chunk(c, tags))
+            if progress:
+                progress("reading headers", len(out), n)
+        return out
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for part in pool.map(_read_chunk, chunks, [tags] * len(chunks)):
+            out.extend(part)
+            if progress:
+                progress("reading headers", len(out), n)
+    return out
+
+
+def _prepare_out(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InputError(f"--out '{out}' exists and is not empty; curate never overwrites (choose a new folder)")
+
+
+def scan(folder: str | os.PathLike, out: str | os.PathLike, *, key_file: str | os.PathLike | None = None,
+         context: str = "", workers: int | None = None, progress: ProgressFn | None = None) -> ScanResult:
+    """Scan ``folder`` and write ``out`` (see the module docstring). Refuses a non-empty ``out``."""
+    require("pydicom", "dicom")
+    import pandas as pd
+
+    from curate.policy.pseudonyms import load_key
+    from curate.scan.deid import audit, render_markdown
+    from curate.scan.dicom_header import KEYED
+
+    root, dest = Path(folder), Path(out)
+    if not root.is_dir():
+        raise InputError(f"'{root}' does not exist or is not a folder")
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers must be at least 1 (got {workers})")
+    _prepare_out(dest)
+    if dest.resolve() == root.resolve() or root.resolve() in dest.resolve().parents:
+        raise UsageError(f"--out '{dest}' is inside the scanned folder '{root}'; choose a folder outside it")
+    key = load_key(key_file)
+    key.check_outside(dest)
+    t0 = time.perf_counter()
+    files = list_files(root)
+    if not files:
+        raise InputError(f"no files under '{root}'")
+    t1 = time.perf_counter()
+    records = read_all(files, workers=workers, progress=progress)
+    t2 = time.perf_counter()
+    rows, deid, skipped = [], [], []
+    n_dicom = n_nifti = 0
+    for (_, rel), rec in zip(files, records):
+        if "skip" in rec:
+            skipped.append((rel, rec["skip"]))
+            continue
+        row = rec["row"]
+        if row["format"] == "dicom":
+            n_dicom += 1
+            deid.append(rec["deid"])
+            for col, (_, kind) in KEYED.items():
+                raw = rec["raw"][col]
+                row[col] = None if raw is None else key.pseudonym(raw, kind=kind, context=context)
+        else:
+            n_nifti += 1
+        rows.append(row)
+    if not rows:
+        raise InputError(f"no DICOM or NIfTI files under '{root}' ({len(skipped):,} other files)")
+    df = pd.DataFrame(rows).reindex(columns=COLUMNS)
+    for c in ("patient_age", "rows", "columns", "frames", "slices", "pixel_spacing_row", "pixel_spacing_col",
+              "slice_thickness", "bits_stored"):
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
+    for c in COLUMNS:
+        if df[c].dtype == object:
+            df[c] = df[c].astype("string")
+    report = audit(deid)
+    res = ScanResult(out=dest, n_files=len(files), n_dicom=n_dicom, n_nifti=n_nifti, skipped=skipped,
+                     key_created=key.created, key_path=key.path)
+    t3 = time.perf_counter()
+    res.timings = {"list_s": round(t1 - t0, 3), "read_s": round(t2 - t1, 3), "total_s": round(t3 - t0, 3)}
+    _write(dest, df, report, render_markdown(report), skipped, res.summary)
+    return res
+
+
+def _write(dest: Path, df: Any, report: dict, md: str, skipped: list[tuple[str, str]],
+           summary: dict) -> None:
+    """Write every output into a temporary sibling folder, then move it into place (all or nothing)."""
+    import csv
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        df.to_parquet(tmp / "metadata.parquet", index=False)
+        (tmp / "deid.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        (tmp / "deid.md").write_text(md, encoding="utf-8")
+        with (tmp / "skipped.csv").open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["path", "reason"])
+            w.writerows(skipped)
+        (tmp / "scan.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        if dest.exists():
+            dest.rmdir()  # checked empty by _prepare_out
+        os.replace(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
