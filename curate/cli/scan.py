@@ -10,9 +10,11 @@ from curate.cli._common import console, fmt_int, print_json
 
 
 def scan_cmd(
-    folder: Path = typer.Argument(..., metavar="DIR", help="Folder of DICOM / NIfTI files (searched recursively)."),
+    folder: Path = typer.Argument(..., metavar="DIR",
+                                  help="Folder of DICOM / NIfTI files (searched recursively)."),
     out: Path = typer.Option(..., "--out", "-o", metavar="OUT",
-                             help="New folder for metadata.parquet, deid.json, deid.md, skipped.csv, scan.json."),
+                             help="New folder for metadata.parquet, deid.json, deid.md, skipped.csv, "
+                                  "scan.json."),
     key_file: Path = typer.Option(None, "--key-file", metavar="FILE",
                                   help="Pseudonym key (default: $CURATE_PSEUDONYM_KEY or "
                                        "~/.config/curate/pseudonym.key, created on first use)."),
@@ -35,8 +37,9 @@ def scan_cmd(
         print_json(res.summary)
         return
     s = res.summary
-    console.print(f"scan: {fmt_int(s['files'])} files → {fmt_int(s['dicom'])} DICOM, {fmt_int(s['nifti'])} NIfTI, "
-                  f"{fmt_int(s['skipped'])} skipped (listed in skipped.csv) in {s['timings']['total_s']:.2f} s")
+    console.print(f"scan: {fmt_int(s['files'])} files → {fmt_int(s['dicom'])} DICOM, "
+                  f"{fmt_int(s['nifti'])} NIfTI, {fmt_int(s['skipped'])} skipped (listed in skipped.csv) "
+                  f"in {s['timings']['total_s']:.2f} s")
     if res.key_created:
         console.print(f"created a pseudonym key at {res.key_path}: keep it (and outside every output) to get "
                       "the same keys next time")
@@ -54,8 +57,8 @@ def demo_dicom_cmd(
     from curate.scan.synthetic import write_dicom_demo
 
     info = write_dicom_demo(out, n_patients=n_patients, seed=seed)
-    console.print(f"wrote {info['dicom_files']} synthetic DICOM files, {info['nifti_files']} NIfTI volume and "
-                  f"a README to {out}/")
+    console.print(f"wrote {info['dicom_files']} synthetic DICOM files, {info['nifti_files']} NIfTI volume "
+                  f"and a README to {out}/")
     console.print("[yellow]All of it is synthetic: not real patients, not for clinical use.[/yellow]")
 
 

@@ -105,8 +105,8 @@ def audit(records: list[dict[str, Any]]) -> dict[str, Any]:
         elif not declared:
             seen = "not assessed: no file declares PatientIdentityRemoved = YES"
         else:
-            seen = ("appears followed" if kept else "not followed") + \
-                   f": kept attributes non-empty in {kept:,} of {len(declared):,} declared de-identified files"
+            seen = (("appears followed" if kept else "not followed") + f": kept attributes non-empty in "
+                    f"{kept:,} of {len(declared):,} declared de-identified files")
         options.append({"option": name, "code": code, "declared_in_files": codes.get(code, 0),
                         "appears": seen})
     return {
@@ -140,7 +140,7 @@ def audit(records: list[dict[str, Any]]) -> dict[str, Any]:
 def render_markdown(report: dict[str, Any]) -> str:
     """``deid.md``: the audit as tables (a renderer: every number comes from ``report``)."""
     n = report["dicom_files"]
-    out = [f"# De-identification audit\n", f"{report['profile']}. {n:,} DICOM files. Counts only: no value "
+    out = ["# De-identification audit\n", f"{report['profile']}. {n:,} DICOM files. Counts only: no value "
            "of any attribute is written here.\n", "## Declarations\n", "| | files |", "|---|---:|"]
     for k, v in report["patient_identity_removed"].items():
         out.append(f"| PatientIdentityRemoved = {k} | {v:,} |")

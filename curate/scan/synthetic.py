@@ -43,7 +43,8 @@ def make_dicom(path: str | os.PathLike, pixels: np.ndarray, *, modality: str = "
     meta.MediaStorageSOPClassUID = SOP_CLASS.get(modality, MR_STORAGE)
     sop_uid = generate_uid(prefix=uid_prefix)
     meta.MediaStorageSOPInstanceUID = sop_uid
-    meta.TransferSyntaxUID = ImplicitVRLittleEndian if transfer_syntax == "implicit" else ExplicitVRLittleEndian
+    implicit = transfer_syntax == "implicit"
+    meta.TransferSyntaxUID = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
     ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
     ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = meta.MediaStorageSOPClassUID, sop_uid, modality
     ds.StudyInstanceUID = generate_uid(prefix=uid_prefix)
@@ -103,7 +104,8 @@ def write_dicom_demo(out: str | os.PathLike, *, n_patients: int = 24, seed: int 
             "PatientName": f"SYNTHETIC^PATIENT{p:04d}", "PatientID": f"SYN-{p:06d}",
             "PatientSex": sex, "Manufacturer": vendor, "ManufacturerModelName": model,
             "InstitutionName": sites[p % len(sites)], "ReferringPhysicianName": f"SYNTHETIC^DOCTOR{p % 7}",
-            "StudyDate": f"2021{1 + p % 12:02d}15", "BodyPartExamined": ["BRAIN", "CHEST", "CHEST", "ABDOMEN"][p % 4],
+            "StudyDate": f"2021{1 + p % 12:02d}15",
+            "BodyPartExamined": ["BRAIN", "CHEST", "CHEST", "ABDOMEN"][p % 4],
             "PixelSpacing": [0.7, 0.7],
         }
         mode = p % 3

@@ -20,7 +20,6 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,6 +109,8 @@ def read_all(files: list[tuple[str, str]], *, workers: int | None = None,
             if progress:
                 progress("reading headers", len(out), n)
         return out
+    from concurrent.futures import ProcessPoolExecutor
+
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for part in pool.map(_read_chunk, chunks, [tags] * len(chunks)):
             out.extend(part)
@@ -120,7 +121,8 @@ def read_all(files: list[tuple[str, str]], *, workers: int | None = None,
 
 def _prepare_out(out: Path) -> None:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise InputError(f"--out '{out}' exists and is not empty; curate never overwrites (choose a new folder)")
+        raise InputError(f"--out '{out}' exists and is not empty; curate never overwrites "
+                         "(choose a new folder)")
 
 
 def scan(folder: str | os.PathLike, out: str | os.PathLike, *, key_file: str | os.PathLike | None = None,
