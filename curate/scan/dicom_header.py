@@ -167,3 +167,11 @@ def read_dicom(path: str, rel: str, annex_tags: list[int]) -> dict[str, Any]:
         "path_has_identifier": any(v and len(v) >= 3 and v.lower() in rel.lower() for v in (pid, name)),
     }
     return {"row": row, "raw": raw, "deid": deid}
+
+
+def dicom_ages(values: Any) -> Any:
+    """A Series with DICOM Age Strings (``060Y``, ``018M``) turned into years; other values unchanged."""
+    def one(v: Any) -> Any:
+        return parse_age(v) if isinstance(v, str) and _AGE.match(v) else v
+
+    return values.map(one)

@@ -28,11 +28,17 @@ from curate.errors import InputError, UsageError, require
 
 #: Column order of ``metadata.parquet`` (NIfTI-only columns are empty for DICOM rows and vice versa).
 COLUMNS = [
-    "path", "format", "patient_key", "study_key", "series_key", "site", "modality", "body_part",
+    "path", "format", "patient_key", "study_key", "series_key", "site", "modality", "body_part", "device",
     "manufacturer", "manufacturer_model", "patient_sex", "patient_age", "age_source", "rows", "columns",
     "frames", "slices", "pixel_spacing_row", "pixel_spacing_col", "slice_thickness", "bits_stored",
     "photometric", "transfer_syntax", "shape", "voxel_size", "orientation", "datatype",
 ]
+#: Columns describing the image, not the person (never taken for labels by the composition).
+TECHNICAL_COLUMNS = frozenset({
+    "format", "age_source", "modality", "body_part", "rows", "columns", "frames", "slices",
+    "pixel_spacing_row", "pixel_spacing_col", "slice_thickness", "bits_stored", "photometric",
+    "transfer_syntax", "shape", "voxel_size", "orientation", "datatype", "series_key", "study_key",
+})
 CHUNK = 64
 _INLINE_BELOW = 2 * CHUNK  # small trees: a pool costs more than it saves
 
@@ -126,8 +132,14 @@ def _prepare_out(out: Path) -> None:
 
 
 def scan(folder: str | os.PathLike, out: str | os.PathLike, *, key_file: str | os.PathLike | None = None,
-         context: str = "", workers: int | None = None, progress: ProgressFn | None = None) -> ScanResult:
-    """Scan ``folder`` and write ``out`` (see the module docstring). Refuses a non-empty ``out``."""
+         context: str = "", workers: int | None = None, splits: str | None = None, split_seed: int = 0,
+         progress: ProgressFn | None = None) -> ScanResult:
+    """Scan ``folder`` and write ``out`` (see the module docstring). Refuses a non-empty ``out``.
+
+    ``splits`` (``"0.8,0.1,0.1"``) adds a patient-level ``split`` column (train / validation / test;
+    :func:`curate.engine.splits.patient_splits` over the patient keys, ``split_seed``); files without a
+    patient key (NIfTI) are their own patient.
+    """
     require("pydicom", "dicom")
     import pandas as pd
 
@@ -140,6 +152,10 @@ def scan(folder: str | os.PathLike, out: str | os.PathLike, *, key_file: str | o
         raise InputError(f"'{root}' does not exist or is not a folder")
     if workers is not None and workers < 1:
         raise UsageError(f"--workers must be at least 1 (got {workers})")
+    if splits is not None:
+        from curate.engine.splits import parse_fractions
+
+        parse_fractions(splits)
     _prepare_out(dest)
     if dest.resolve() == root.resolve() or root.resolve() in dest.resolve().parents:
         raise UsageError(f"--out '{dest}' is inside the scanned folder '{root}'; choose a folder outside it")
@@ -171,6 +187,13 @@ def scan(folder: str | os.PathLike, out: str | os.PathLike, *, key_file: str | o
     if not rows:
         raise InputError(f"no DICOM or NIfTI files under '{root}' ({len(skipped):,} other files)")
     df = pd.DataFrame(rows).reindex(columns=COLUMNS)
+    model = df["manufacturer_model"].fillna("")
+    df["device"] = (df["manufacturer"].fillna("") + " " + model).str.strip().replace("", None)
+    if splits is not None:
+        from curate.engine.splits import patient_splits
+
+        who = pd.DataFrame({"p": df["patient_key"].where(df["patient_key"].notna(), "file:" + df["path"])})
+        df["split"] = patient_splits(who, patient_col="p", fractions=splits, seed=split_seed).to_numpy()
     for c in ("patient_age", "rows", "columns", "frames", "slices", "pixel_spacing_row", "pixel_spacing_col",
               "slice_thickness", "bits_stored"):
         df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
