@@ -105,6 +105,10 @@ def _non_empty(elem: Any) -> bool:
         return True
 
 
+class NoImage(ValueError):
+    """A DICOM file without an image (a truncated file, a structured report, a plan, ...)."""
+
+
 def read_dicom(path: str, rel: str, annex_tags: list[int]) -> dict[str, Any]:
     """Header of one DICOM file → ``{"row": {...}, "raw": {...}, "deid": {...}}`` (raises if not DICOM)."""
     import pydicom
@@ -117,6 +121,8 @@ def read_dicom(path: str, rel: str, annex_tags: list[int]) -> dict[str, Any]:
         ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)  # no preamble / file meta
         if "SOPClassUID" not in ds and "Modality" not in ds:
             raise
+    if "Rows" not in ds or "Columns" not in ds:
+        raise NoImage("no Rows / Columns")
     row: dict[str, Any] = {"path": rel, "format": "dicom"}
     for col, kw in COPIED.items():
         row[col] = _text(ds, kw)
@@ -132,7 +138,7 @@ def read_dicom(path: str, rel: str, annex_tags: list[int]) -> dict[str, Any]:
     row["patient_age"], row["age_source"] = age, source
     row["rows"], row["columns"] = _number(ds.get("Rows")), _number(ds.get("Columns"))
     frames = _number(ds.get("NumberOfFrames"))
-    row["frames"] = frames if frames else (1.0 if "Rows" in ds else None)
+    row["frames"] = frames if frames else 1.0
     spacing = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing")
     try:
         row["pixel_spacing_row"], row["pixel_spacing_col"] = float(spacing[0]), float(spacing[1])

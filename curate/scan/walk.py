@@ -77,7 +77,7 @@ def list_files(root: Path) -> list[tuple[str, str]]:
 
 def read_one(path: str, rel: str, tags: list[int]) -> dict[str, Any]:
     """One file → a header record, or ``{"skip": reason}`` (never raises for a bad file)."""
-    from curate.scan.dicom_header import read_dicom
+    from curate.scan.dicom_header import NoImage, read_dicom
     from curate.scan.nifti import is_nifti, read_nifti
 
     if is_nifti(path):
@@ -87,6 +87,8 @@ def read_one(path: str, rel: str, tags: list[int]) -> dict[str, Any]:
             return {"skip": f"unreadable NIfTI ({type(exc).__name__})"}
     try:
         return read_dicom(path, rel, tags)
+    except NoImage:
+        return {"skip": "DICOM file without an image (truncated, or not an image object)"}
     except Exception as exc:
         import pydicom
 
