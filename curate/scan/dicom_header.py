@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from functools import lru_cache
 from typing import Any
 
 from curate.privacy import AGE_TOP_CODE
@@ -78,12 +79,39 @@ def derived_age(birth: Any, on: Any) -> float | None:
     return float(min(years, AGE_TOP_CODE))
 
 
+@lru_cache(maxsize=256)
+def _tag(keyword: str) -> int:
+    from pydicom.datadict import tag_for_keyword
+
+    return int(tag_for_keyword(keyword))
+
+
+def _keys(ds: Any) -> set[int]:
+    """The dataset's top-level tags as plain ints (cached on the dataset: int lookups are fast)."""
+    keys = ds.__dict__.get("_curate_keys")
+    if keys is None:
+        keys = {int(t) for t in ds.keys()}  # noqa: SIM118 - iterating a Dataset yields elements
+        ds.__dict__["_curate_keys"] = keys
+    return keys
+
+
+def _value(ds: Any, keyword: str) -> Any:
+    """A converted value by int tag (skips pydicom's keyword lookup), None when absent."""
+    tag = _tag(keyword)
+    return ds[tag].value if tag in _keys(ds) else None
+
+
 def _text(ds: Any, keyword: str) -> str | None:
-    v = ds.get(keyword)
-    if v is None:
+    """A string attribute, decoded from the raw bytes when they are ASCII (no value conversion: fast)."""
+    tag = _tag(keyword)
+    if tag not in _keys(ds):
         return None
-    text = str(v).strip()
-    return text or None
+    v = ds.get_item(tag).value
+    if isinstance(v, bytes):
+        text = v.decode("ascii") if v.isascii() else str(ds[tag].value)  # non-ASCII: pydicom's charsets
+    else:
+        text = "" if v is None else str(v)
+    return text.strip(" \x00") or None
 
 
 def _number(v: Any) -> float | None:
@@ -128,43 +156,43 @@ def read_dicom(path: str, rel: str, annex_tags: list[int]) -> dict[str, Any]:
         row[col] = _text(ds, kw)
     sex = (_text(ds, "PatientSex") or "").upper()
     row["patient_sex"] = sex if sex in ("M", "F", "O") else None
-    age = parse_age(ds.get("PatientAge"))
+    age = parse_age(_text(ds, "PatientAge"))
     source = "PatientAge" if age is not None else None
     if age is None:
-        on = next((ds.get(k) for k in ("StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate")
-                   if _date(ds.get(k))), None)
-        age = derived_age(ds.get("PatientBirthDate"), on)
+        on = next((_text(ds, k) for k in ("StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate")
+                   if _date(_text(ds, k))), None)
+        age = derived_age(_text(ds, "PatientBirthDate"), on)
         source = "birth and study dates" if age is not None else None
     row["patient_age"], row["age_source"] = age, source
-    row["rows"], row["columns"] = _number(ds.get("Rows")), _number(ds.get("Columns"))
-    frames = _number(ds.get("NumberOfFrames"))
+    row["rows"], row["columns"] = _number(_value(ds, "Rows")), _number(_value(ds, "Columns"))
+    frames = _number(_value(ds, "NumberOfFrames"))
     row["frames"] = frames if frames else 1.0
-    spacing = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing")
+    spacing = _value(ds, "PixelSpacing") or _value(ds, "ImagerPixelSpacing")
     try:
         row["pixel_spacing_row"], row["pixel_spacing_col"] = float(spacing[0]), float(spacing[1])
     except (TypeError, ValueError, IndexError):
         row["pixel_spacing_row"] = row["pixel_spacing_col"] = None
-    row["slice_thickness"] = _number(ds.get("SliceThickness"))
-    row["bits_stored"] = _number(ds.get("BitsStored"))
+    row["slice_thickness"] = _number(_value(ds, "SliceThickness"))
+    row["bits_stored"] = _number(_value(ds, "BitsStored"))
     ts = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
     row["transfer_syntax"] = (ts.name if ts else None) or None
     raw = {col: _text(ds, kw) for col, (kw, _) in KEYED.items()}
 
-    keys = set(ds.keys())
+    keys = _keys(ds)
     present = [i for i, t in enumerate(annex_tags) if t in keys]
-    non_empty = [i for i in present if _non_empty(ds[annex_tags[i]])]
+    non_empty = [i for i in present if _non_empty(ds.get_item(annex_tags[i]))]
     codes = []
     for item in ds.get("DeidentificationMethodCodeSequence") or []:
         codes.append(str(item.get("CodeValue", "")).strip())
-    sop = str(ds.get("SOPClassUID", ""))
+    sop = _text(ds, "SOPClassUID") or ""
     modality = row["modality"] or ""
     burned = (_text(ds, "BurnedInAnnotation") or "").upper()
     pid, name = raw["patient_key"], _text(ds, "PatientName")
     deid = {
         "present": present, "non_empty": non_empty,
-        "private": sum(1 for t in keys if t.is_private),
+        "private": sum(1 for t in keys if (t >> 16) % 2 == 1),
         "identity_removed": (_text(ds, "PatientIdentityRemoved") or "").upper() or None,
-        "method": _non_empty(ds["DeidentificationMethod"]) if "DeidentificationMethod" in ds else False,
+        "method": _non_empty(ds.get_item(0x00120063)) if 0x00120063 in ds else False,
         "codes": codes,
         "modality": modality or "(missing)",
         "burn_in_prone": modality in BURN_IN_PRONE or sop.startswith(SECONDARY_CAPTURE_PREFIX),
