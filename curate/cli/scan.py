@@ -53,7 +53,7 @@ def scan_cmd(
 
 def demo_dicom_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="New folder for the generated files."),
-    n_patients: int = typer.Option(24, "--n-patients", min=1, help="Synthetic patients."),
+    n_patients: int = typer.Option(60, "--n-patients", min=1, help="Synthetic patients."),
     seed: int = typer.Option(0, "--seed", help="Random seed: same seed, same files."),
 ) -> None:
     """Write a SYNTHETIC DICOM folder (several vendors, sites, ages; a duplicate in another transfer

@@ -80,11 +80,12 @@ def _picture(rng: np.random.Generator, size: int, kind: int) -> np.ndarray:
     cx, cy = 0.3 + 0.4 * rng.random(), 0.3 + 0.4 * rng.random()
     disc = ((xx - cx) ** 2 + (yy - cy) ** 2) < (0.05 + 0.1 * rng.random())
     grad = np.sin((kind % 5 + 1) * np.pi * xx) * np.cos((kind % 3 + 1) * np.pi * yy)
-    img = 1500 + 1200 * grad + 1000 * disc + rng.normal(0, 20, (size, size))
+    blocks = np.kron(rng.normal(0, 1, (4, 4)), np.ones((size // 4 + 1, size // 4 + 1)))[:size, :size]
+    img = 1500 + 600 * grad + 1000 * disc + 700 * blocks + rng.normal(0, 20, (size, size))
     return np.clip(img, 0, 4095).astype(np.uint16)
 
 
-def write_dicom_demo(out: str | os.PathLike, *, n_patients: int = 24, seed: int = 0,
+def write_dicom_demo(out: str | os.PathLike, *, n_patients: int = 60, seed: int = 0,
                      size: int = 64) -> dict[str, Any]:
     """A synthetic study folder: ``n_patients`` patients × 2 images (MR / CT / DX / US, three vendors, three
     sites, DICOM ages in years / months, or only birth + study dates), one image re-saved as RLE Lossless
