@@ -259,8 +259,11 @@ def test_refuses_non_empty_out_and_bad_input(cli, mixed, tmp_path):
     assert not list(tmp_path.glob(".o4.*"))  # no temporary folder left behind
 
 
-def test_process_pool_gives_the_same_table(tmp_path):
+def test_process_pool_gives_the_same_table(tmp_path, monkeypatch):
+    import curate.scan.resume as resume
     from curate.scan import scan
+
+    monkeypatch.setattr(resume, "BLOCK", 64)  # the pool also goes through checkpointed blocks
 
     rng = np.random.default_rng(0)
     for i in range(140):
@@ -275,6 +278,7 @@ def test_process_pool_gives_the_same_table(tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "serial" / "metadata.parquet"),
                                   pd.read_parquet(tmp_path / "pool" / "metadata.parquet"))
     assert (tmp_path / "serial" / "deid.json").read_text() == (tmp_path / "pool" / "deid.json").read_text()
+    assert not resume.partial_folder(tmp_path / "pool").exists()
 
 
 def test_build_card_composition_per_split(cli, tmp_path):
@@ -311,3 +315,54 @@ def test_dicom_age_strings_accepted_in_a_csv(tmp_path):
     df = pd.DataFrame({"patient_id": range(30), "patient_age": ["060Y"] * 12 + ["018M"] * 12 + ["095Y"] * 6})
     comp = measure_composition(df)
     assert comp.age_summary["n"] == "30" and comp.age_summary["median"] == "60.0"
+
+
+def test_interrupted_scan_resumes_without_rereading(tmp_path, monkeypatch):
+    import curate.scan.resume as resume
+    import curate.scan.walk as walk
+
+    monkeypatch.setattr(resume, "BLOCK", 10)
+    monkeypatch.setattr(walk, "CHUNK", 5)
+    for i in range(35):
+        make_dicom(tmp_path / "in" / f"{i:03d}.dcm", _ramp(8, 8) + i,
+                   attrs={"PatientID": f"MRN-PLANT-{i:04d}", "PatientName": f"Plantedname^{i:04d}"})
+    key = tmp_path / "k.key"
+    key.write_text("12" * 32)
+    real = walk._read_chunk
+    calls: list[int] = []
+
+    def dies_on_the_fifth_chunk(items, tags):
+        calls.append(len(items))
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return real(items, tags)
+
+    monkeypatch.setattr(walk, "_read_chunk", dies_on_the_fifth_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        walk.scan(tmp_path / "in", tmp_path / "out", key_file=key, workers=1)
+    partial = resume.partial_folder(tmp_path / "out")
+    assert not (tmp_path / "out").exists() and len(list(partial.glob("*.json"))) == 2  # blocks 0-9, 10-19
+    saved = "".join(p.read_text() for p in partial.glob("*.json"))
+    assert "MRN-PLANT" not in saved and "Plantedname" not in saved and "patient_" in saved
+    calls.clear()
+    res = walk.scan(tmp_path / "in", tmp_path / "out", key_file=key, workers=1)
+    assert res.resumed == 20 and sum(calls) == 15 and not partial.exists()
+    monkeypatch.setattr(walk, "_read_chunk", real)
+    fresh = walk.scan(tmp_path / "in", tmp_path / "fresh", key_file=key, workers=1)
+    assert fresh.resumed == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out" / "metadata.parquet"),
+                                  pd.read_parquet(tmp_path / "fresh" / "metadata.parquet"))
+    # a changed file or another key invalidates its block
+    walk.scan(tmp_path / "in", tmp_path / "other", key_file=key, workers=1)  # leaves no checkpoint
+    key2 = tmp_path / "k2.key"
+    key2.write_text("34" * 32)
+    cp = resume.Checkpoint(resume.partial_folder(tmp_path / "x"), "salt-a")
+    block = [(str(tmp_path / "in" / "000.dcm"), "000.dcm")]
+    cp.save(0, block, [{"skip": "x"}])
+    assert cp.load(0, block) == [{"skip": "x"}]
+    assert resume.Checkpoint(cp.folder, "salt-b").load(0, block) is None
+    os_time = (tmp_path / "in" / "000.dcm").stat().st_mtime_ns + 10**9
+    import os
+
+    os.utime(tmp_path / "in" / "000.dcm", ns=(os_time, os_time))
+    assert cp.load(0, block) is None

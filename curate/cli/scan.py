@@ -45,6 +45,8 @@ def scan_cmd(
     console.print(f"scan: {fmt_int(s['files'])} files → {fmt_int(s['dicom'])} DICOM, "
                   f"{fmt_int(s['nifti'])} NIfTI, {fmt_int(s['skipped'])} skipped (listed in skipped.csv) "
                   f"in {s['timings']['total_s']:.2f} s")
+    if res.resumed:
+        console.print(f"resumed: {fmt_int(res.resumed)} files came from the checkpoint of an interrupted run")
     if res.key_created:
         console.print(f"created a pseudonym key at {res.key_path}: keep it (and outside every output) to get "
                       "the same keys next time")

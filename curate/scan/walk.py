@@ -8,6 +8,9 @@ Outputs (written to a temporary folder and moved into place, so a failed scan le
 - ``skipped.csv`` — files that are neither DICOM nor NIfTI or could not be read, with the reason;
 - ``scan.json`` — counts and timings.
 
+An interrupted scan resumes: finished blocks of files are checkpointed (already pseudonymised) next to the
+output folder and not read again by the next run with the same key (:mod:`curate.scan.resume`).
+
 Workers read headers only (``stop_before_pixels``) in chunks over a process pool; a file that fails is
 recorded and skipped, never fatal.
 """
@@ -22,9 +25,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from curate.errors import InputError, UsageError, require
+from curate.errors import CurateError, InputError, UsageError, require
+
+if TYPE_CHECKING:  # pragma: no cover
+    from curate.scan.resume import Checkpoint
 
 #: Column order of ``metadata.parquet`` (NIfTI-only columns are empty for DICOM rows and vice versa).
 COLUMNS = [
@@ -43,6 +49,7 @@ CHUNK = 64
 _INLINE_BELOW = 2 * CHUNK  # small trees: a pool costs more than it saves
 
 ProgressFn = Callable[[str, int, int], None]
+FinishFn = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 
 
 @dataclass
@@ -55,11 +62,12 @@ class ScanResult:
     timings: dict[str, float] = field(default_factory=dict)
     key_created: bool = False
     key_path: Path | None = None
+    resumed: int = 0  # files taken from the checkpoint of an interrupted run
 
     @property
     def summary(self) -> dict[str, Any]:
         return {"files": self.n_files, "dicom": self.n_dicom, "nifti": self.n_nifti,
-                "skipped": len(self.skipped), "timings": self.timings}
+                "skipped": len(self.skipped), "resumed": self.resumed, "timings": self.timings}
 
 
 def list_files(root: Path) -> list[tuple[str, str]]:
@@ -102,29 +110,52 @@ def _read_chunk(items: list[tuple[str, str]], tags: list[int]) -> list[dict[str,
 
 
 def read_all(files: list[tuple[str, str]], *, workers: int | None = None,
-             progress: ProgressFn | None = None) -> list[dict[str, Any]]:
-    """Header records for ``files`` in their order: in-process for small trees, else a process pool."""
+             progress: ProgressFn | None = None, finish: FinishFn | None = None,
+             checkpoint: Checkpoint | None = None) -> list[dict[str, Any]]:
+    """Header records for ``files`` in their order: in-process for small trees, else a process pool.
+
+    Files go in blocks of :data:`curate.scan.resume.BLOCK`; ``finish`` (pseudonymisation) is applied to each
+    block as it completes, which is then saved to ``checkpoint``; blocks already there are not read again.
+    """
     from curate.scan.deid import annex_tags
+    from curate.scan.resume import BLOCK
 
     tags = annex_tags()
     n = len(files)
     workers = workers or os.cpu_count() or 1
-    chunks = [files[i:i + CHUNK] for i in range(0, n, CHUNK)]
-    out: list[dict[str, Any]] = []
-    if workers == 1 or n < _INLINE_BELOW:
-        for c in chunks:
-            out.extend(_read_chunk(c, tags))
-            if progress:
-                progress("reading headers", len(out), n)
-        return out
-    from concurrent.futures import ProcessPoolExecutor
+    blocks = [files[i:i + BLOCK] for i in range(0, n, BLOCK)]
+    done: list[list[dict[str, Any]] | None] = [
+        checkpoint.load(k * BLOCK, b) if checkpoint else None for k, b in enumerate(blocks)]
+    jobs = [(k, b[i:i + CHUNK]) for k, b in enumerate(blocks) if done[k] is None
+            for i in range(0, len(b), CHUNK)]
+    buffers: dict[int, list[dict[str, Any]]] = {}
+    count = sum(len(d) for d in done if d is not None)
 
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for part in pool.map(_read_chunk, chunks, [tags] * len(chunks)):
-            out.extend(part)
-            if progress:
-                progress("reading headers", len(out), n)
-    return out
+    def collect(k: int, part: list[dict[str, Any]]) -> None:
+        nonlocal count
+        buf = buffers.setdefault(k, [])
+        buf.extend(part)
+        count += len(part)
+        if len(buf) == len(blocks[k]):
+            recs = finish(buffers.pop(k)) if finish else buffers.pop(k)
+            if checkpoint:
+                checkpoint.save(k * BLOCK, blocks[k], recs)
+            done[k] = recs
+        if progress:
+            progress("reading headers", count, n)
+
+    pending = sum(len(c) for _, c in jobs)
+    if workers == 1 or pending < _INLINE_BELOW:
+        for k, c in jobs:
+            collect(k, _read_chunk(c, tags))
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            parts = pool.map(_read_chunk, [c for _, c in jobs], [tags] * len(jobs))
+            for (k, _), part in zip(jobs, parts):
+                collect(k, part)
+    return [r for d in done for r in (d or [])]
 
 
 def _prepare_out(out: Path) -> None:
@@ -143,11 +174,10 @@ def scan(folder: str | os.PathLike, out: str | os.PathLike, *, key_file: str | o
     patient key (NIfTI) are their own patient.
     """
     require("pydicom", "dicom")
-    import pandas as pd
-
     from curate.policy.pseudonyms import load_key
-    from curate.scan.deid import audit, render_markdown
+    from curate.scan import resume
     from curate.scan.dicom_header import KEYED
+    from curate.scan.resume import Checkpoint, partial_folder
 
     root, dest = Path(folder), Path(out)
     if not root.is_dir():
@@ -168,7 +198,42 @@ def scan(folder: str | os.PathLike, out: str | os.PathLike, *, key_file: str | o
     if not files:
         raise InputError(f"no files under '{root}'")
     t1 = time.perf_counter()
-    records = read_all(files, workers=workers, progress=progress)
+
+    def finish(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Raw identifiers → keyed pseudonyms, before anything is checkpointed."""
+        for rec in records:
+            raw = rec.pop("raw", None)
+            if raw is not None:
+                for col, (_, kind) in KEYED.items():
+                    v = raw[col]
+                    rec["row"][col] = None if v is None else key.pseudonym(v, kind=kind, context=context)
+        return records
+
+    salt = "\x00".join([key.pseudonym("checkpoint", kind="checkpoint", context=context),
+                        str(root.resolve())])
+    checkpoint = Checkpoint(partial_folder(dest), salt)
+    big = len(files) > resume.BLOCK  # small trees are not worth a checkpoint
+    records = read_all(files, workers=workers, progress=progress, finish=finish,
+                       checkpoint=checkpoint if big else None)
+    try:
+        res = _finish_scan(root, dest, files, records, key, checkpoint.resumed, (t0, t1),
+                           splits=splits, split_seed=split_seed)
+    except CurateError:  # a verdict on the data, not an interruption: nothing to resume
+        checkpoint.clear()
+        raise
+    checkpoint.clear()
+    return res
+
+
+def _finish_scan(root: Path, dest: Path, files: list[tuple[str, str]], records: list[dict[str, Any]],
+                 key: Any, resumed: int, times: tuple[float, float], *, splits: str | None,
+                 split_seed: int) -> ScanResult:
+    """Records → table, audit and outputs (all or nothing)."""
+    import pandas as pd
+
+    from curate.scan.deid import audit, render_markdown
+
+    t0, t1 = times
     t2 = time.perf_counter()
     rows, deid, skipped = [], [], []
     n_dicom = n_nifti = 0
@@ -180,9 +245,6 @@ def scan(folder: str | os.PathLike, out: str | os.PathLike, *, key_file: str | o
         if row["format"] == "dicom":
             n_dicom += 1
             deid.append(rec["deid"])
-            for col, (_, kind) in KEYED.items():
-                raw = rec["raw"][col]
-                row[col] = None if raw is None else key.pseudonym(raw, kind=kind, context=context)
         else:
             n_nifti += 1
         rows.append(row)
@@ -204,7 +266,7 @@ def scan(folder: str | os.PathLike, out: str | os.PathLike, *, key_file: str | o
             df[c] = df[c].astype("string")
     report = audit(deid)
     res = ScanResult(out=dest, n_files=len(files), n_dicom=n_dicom, n_nifti=n_nifti, skipped=skipped,
-                     key_created=key.created, key_path=key.path)
+                     key_created=key.created, key_path=key.path, resumed=resumed)
     t3 = time.perf_counter()
     res.timings = {"list_s": round(t1 - t0, 3), "read_s": round(t2 - t1, 3), "total_s": round(t3 - t0, 3)}
     _write(dest, df, report, render_markdown(report), skipped, res.summary)
