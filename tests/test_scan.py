@@ -38,6 +38,7 @@ PLANTED = {
     "DeviceSerialNumber": "SERIALPLANT77",
 }
 PRIVATE_VALUE = "PRIVATE-PLANTED-SECRET-4242"
+NIFTI_TEXT = "Plantednifti^Person 1951"
 
 
 def _secret(key_file: Path) -> bytes:
@@ -82,7 +83,9 @@ def mixed(tmp_path) -> dict:
                                                  "PatientID": "ANON0001", "PatientSex": "M"})
     vol = np.arange(6 * 5 * 4, dtype=np.int16).reshape(6, 5, 4)
     (root / "nifti").mkdir()
-    nib.save(nib.Nifti1Image(vol, np.diag([0.8, 0.9, 2.5, 1.0])), str(root / "nifti" / "vol.nii.gz"))
+    nimg = nib.Nifti1Image(vol, np.diag([0.8, 0.9, 2.5, 1.0]))
+    nimg.header["descrip"] = NIFTI_TEXT.encode()  # converters put scanner / patient text here
+    nib.save(nimg, str(root / "nifti" / "vol.nii.gz"))
     (root / "notes.txt").write_text("not an image\n")
     (root / "broken.dcm").write_bytes((gen / "a.dcm").read_bytes()[:200])  # truncated header
     key = tmp_path / "secret" / "pseudonym.key"
@@ -175,7 +178,7 @@ def test_no_identifying_value_in_any_output(cli, mixed):
     r2 = cli("build-card", "ADNI-1.5T", "--metadata", out / "metadata.parquet", "--out", card)
     assert r2.exit_code == 0, r2.stderr
     text = _every_output_text(out) + _every_output_text(card) + r.stdout + r.stderr + r2.stdout + r2.stderr
-    planted = [*PLANTED.values(), PRIVATE_VALUE, *mixed["uids"], "ANON0001"]
+    planted = [*PLANTED.values(), PRIVATE_VALUE, NIFTI_TEXT, *mixed["uids"], "ANON0001"]
     # and every identifying attribute of pydicom's own files (values long enough to be specific, that are not
     # also an attribute curate copies on purpose: InstitutionName TOSHIBA is in Manufacturer TOSHIBA_MEC)
     from curate.scan.deid import annex_e
@@ -225,6 +228,7 @@ def test_deid_counts_match_pydicom(cli, mixed):
     # US plus pydicom's secondary-capture RGB files (SOP class 1.2.840.10008.5.1.4.1.1.7)
     sc = sum(str(ds.SOPClassUID).startswith("1.2.840.10008.5.1.4.1.1.7") for ds in dss)
     assert burn["burn_in_prone_files"] == burn["burn_in_prone_files_without_it"] == 1 + sc
+    assert report["nifti_files"] == report["nifti_files_with_header_text"] == 1
     md = (out / "deid.md").read_text()
     assert "| (0010,0010) | PatientName | Z |" in md and "BurnedInAnnotation" in md
 
@@ -366,3 +370,13 @@ def test_interrupted_scan_resumes_without_rereading(tmp_path, monkeypatch):
 
     os.utime(tmp_path / "in" / "000.dcm", ns=(os_time, os_time))
     assert cp.load(0, block) is None
+
+
+def test_demo_dicom_refuses_a_non_empty_folder(cli, tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "mine.dcm").write_text("user file")
+    r = cli("demo-dicom", "--out", tmp_path / "d", "--n-patients", "2")
+    assert r.exit_code != 0 and r.stderr.startswith("error:") and "never overwrites" in r.stderr
+    assert [p.name for p in (tmp_path / "d").iterdir()] == ["mine.dcm"]
+    r = cli("demo-dicom", "--out", tmp_path / "new", "--n-patients", "2")
+    assert r.exit_code == 0 and "5 synthetic DICOM files" in r.stdout

@@ -155,6 +155,9 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"{report['files_with_basic_profile_attributes_non_empty']:,} |",
             f"| files whose path contains their PatientID or PatientName | "
             f"{report['files_whose_path_contains_patient_id_or_name']:,} |"]
+    if report.get("nifti_files"):
+        out.append(f"| NIfTI files with free text in descrip / aux_file / db_name | "
+                   f"{report.get('nifti_files_with_header_text', 0):,} of {report['nifti_files']:,} |")
     b = report["burned_in_annotation"]
     out += ["", "## BurnedInAnnotation\n",
             f"{b['burn_in_prone_files']:,} files are of a modality that often burns text into pixels "

@@ -35,4 +35,16 @@ def read_nifti(path: str, rel: str) -> dict[str, Any]:
     row["pixel_spacing_col"] = zooms[0] if zooms else None
     row["slice_thickness"] = zooms[2] if len(zooms) > 2 else None
     row["datatype"] = str(img.get_data_dtype())
-    return {"row": row}
+    hdr = img.header
+    text = any(_header_text(hdr, f) for f in ("descrip", "aux_file", "db_name"))
+    return {"row": row, "nifti_text": bool(text)}
+
+
+def _header_text(hdr: object, field: str) -> str:
+    """A free-text header field (the audit only learns whether it is empty)."""
+    try:
+        v = hdr[field]  # type: ignore[index]
+    except (KeyError, ValueError, TypeError):
+        return ""
+    raw = v.item() if hasattr(v, "item") else v
+    return (raw.decode("latin-1") if isinstance(raw, bytes) else str(raw)).strip("\x00 ")

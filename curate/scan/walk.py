@@ -265,6 +265,8 @@ def _finish_scan(root: Path, dest: Path, files: list[tuple[str, str]], records: 
         if df[c].dtype == object:
             df[c] = df[c].astype("string")
     report = audit(deid)
+    report["nifti_files"] = n_nifti
+    report["nifti_files_with_header_text"] = sum(1 for r in records if r.get("nifti_text"))
     res = ScanResult(out=dest, n_files=len(files), n_dicom=n_dicom, n_nifti=n_nifti, skipped=skipped,
                      key_created=key.created, key_path=key.path, resumed=resumed)
     t3 = time.perf_counter()
