@@ -208,4 +208,8 @@ def dicom_ages(values: Any) -> Any:
     def one(v: Any) -> Any:
         return parse_age(v) if isinstance(v, str) and _AGE.match(v) else v
 
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(values):  # nothing to convert (and no per-value Python call)
+        return values
     return values.map(one)
