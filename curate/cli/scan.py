@@ -48,8 +48,8 @@ def scan_cmd(
     if res.resumed:
         console.print(f"resumed: {fmt_int(res.resumed)} files came from the checkpoint of an interrupted run")
     if res.key_created:
-        console.print(f"created a pseudonym key at {res.key_path}: keep it (and outside every output) to get "
-                      "the same keys next time")
+        console.print("created a new pseudonym key in curate's config folder (see --key-file): keep it "
+                      "private, and keep it to get the same keys next time")
     console.print(f"wrote {out}/ (metadata.parquet, deid.json, deid.md, skipped.csv, scan.json)")
 
 

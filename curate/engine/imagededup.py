@@ -23,7 +23,7 @@ import numpy as np
 
 from curate.engine._faiss import ProgressFn
 from curate.engine.dedup import DedupResult, build_result
-from curate.errors import InputError, UsageError, require
+from curate.errors import CurateError, InputError, UsageError, require
 from curate.scan.images import IMAGE_EXTENSIONS, kind_of, list_image_files, load_array, pixel_digest
 
 IMAGE_EXTS = IMAGE_EXTENSIONS
@@ -93,6 +93,8 @@ def image_dedup(folder: str | os.PathLike, *, max_distance: int = 4, hash_size: 
         try:
             hashes[k], pix = hash_image(path, hash_size)
             pixel_digests.append(pix)
+        except CurateError:  # a missing extra (decoder plugin): the install hint, not "unreadable"
+            raise
         except Exception:  # PIL / pydicom / nibabel raise many types for corrupt / unsupported files
             bad.append(str(ids[k]))
             pixel_digests.append(f"unreadable:{k}")

@@ -93,10 +93,25 @@ def check_image(path: str | os.PathLike) -> None:
 
 
 # ------------------------------------------------------------------------------------------- DICOM
+def dicom_pixels(ds: Any) -> np.ndarray:
+    """All decoded stored values; a compressed file without the decoder plugins gives the install hint."""
+    try:
+        return ds.pixel_array
+    except (RuntimeError, NotImplementedError) as exc:
+        import importlib.util
+
+        ts = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+        if ts is not None and ts.is_compressed and importlib.util.find_spec("pylibjpeg") is None:
+            from curate.errors import MissingDependencyError
+
+            raise MissingDependencyError("pylibjpeg", "dicom") from exc
+        raise
+
+
 def dicom_frame(ds: Any) -> np.ndarray:
     """Stored values of the frame that stands for the file (the middle one of a multi-frame image)."""
     frames = int(ds.get("NumberOfFrames") or 1)
-    arr = ds.pixel_array
+    arr = dicom_pixels(ds)
     if frames > 1:
         arr = arr[frames // 2]
     return arr
@@ -165,7 +180,7 @@ def load_array(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     if kind == "dicom":
         pydicom = require("pydicom", "dicom")
         ds = pydicom.dcmread(path)
-        return dicom_display(ds), ds.pixel_array
+        return dicom_display(ds), dicom_pixels(ds)
     if kind == "nifti":
         nib = require("nibabel", "dicom")
         img = nib.load(str(path))
