@@ -49,7 +49,7 @@ _ROLE_ALIASES = {"labels": "label", "gender": "sex", "camera": "device", "scanne
 
 _NAMES: dict[str, set[str]] = {
     "patient": {"patient", "patient_id", "patientid", "subject", "subject_id", "pid", "participant_id",
-                "participant", "case_id", "person_id"},
+                "participant", "case_id", "person_id", "patient_key"},
     "image": {"image", "image_id", "imageid", "image_name", "image_index", "filename", "file_name", "file",
               "path", "image_path", "dicom_id", "img_id", "img", "file_path"},
     "age": {"age", "patient_age", "age_years", "age_at_exam", "anchor_age", "age_at_visit"},
@@ -136,9 +136,11 @@ def infer_roles(df: pd.DataFrame, explicit: Mapping[str, list[str]] | None = Non
                 used.add(col)
                 break
     if "label" not in roles:
+        from curate.scan.walk import TECHNICAL_COLUMNS  # image properties from `curate scan`, not labels
+
         labels = []
         for col in columns:
-            if col in used or looks_like_identifier(col):
+            if col in used or col in TECHNICAL_COLUMNS or looks_like_identifier(col):
                 continue
             if _LABEL_RE.search(_norm(col)) or _is_binary(df[col]):
                 labels.append(col)
@@ -345,7 +347,9 @@ def _one_way_table(counter: _Counter, key: pd.Series, title: str, order: list[st
 def _check_ages(df: pd.DataFrame, col: str) -> pd.Series:
     import pandas as pd
 
-    raw = df[col]
+    from curate.scan.dicom_header import dicom_ages
+
+    raw = dicom_ages(df[col])  # DICOM Age Strings (060Y, 018M, ...) in years; other values unchanged
     ages = pd.to_numeric(raw, errors="coerce")
     present = raw.notna() & raw.astype(str).str.strip().ne("")
     bad = int((present & ages.isna()).sum())
@@ -458,8 +462,9 @@ def measure_composition(
 
     # categorical attributes -------------------------------------------------------------------------
     keys: dict[str, pd.Series] = {}
+    by_split: dict[str, pd.Series] = {}
     if band_key is not None:
-        keys["age"] = band_key
+        keys["age"] = by_split["age"] = band_key
     for role in ("sex", "race", "ethnicity", "nationality", "device", "site", "split"):
         c = col(role)
         if c is None:
@@ -471,7 +476,13 @@ def measure_composition(
         key = _key(df[c])
         if role in SENSITIVE:
             keys[role] = key
+        if role != "split":
+            by_split[role] = key
         comp.tables.append(_one_way_table(counter, key, f"{role.capitalize()} (`{c}`)"))
+    if col("split") and _tabulable(df, col("split")) is None:
+        from curate.cards.by_split import split_tables
+
+        comp.tables.extend(split_tables(counter, df, _key(df[col("split")]), by_split))
 
     # labels -----------------------------------------------------------------------------------------
     binary, multi = [], []

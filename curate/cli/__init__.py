@@ -31,6 +31,7 @@ _MODULES = [  # --help lists commands in this order: catalog → engine → rend
     "cards",
     "publish",
     "demo",
+    "scan",
     "embed",
     "engine",
     "cluster",

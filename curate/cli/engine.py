@@ -171,8 +171,9 @@ def _check_meta(meta_df, ids, id_col, split_col, patient_col, quality_col):
 def _print_summary(s: dict, leak: dict | None, out: Path) -> None:
     if s.get("method") == "image-hash":
         console.print(f"dedup: {fmt_int(s['n'])} images, {s['hash']} (max distance {s['max_distance']}) → "
-                      f"{fmt_int(s['exact_pairs'])} identical-file pairs, {fmt_int(s['perceptual_pairs'])} "
-                      f"perceptual pairs")
+                      f"{fmt_int(s['exact_pairs'])} identical-file pairs, "
+                      f"{fmt_int(s.get('pixel_identical_pairs', 0))} pixel-identical pairs, "
+                      f"{fmt_int(s['perceptual_pairs'])} perceptual pairs")
     else:
         extra = ""
         if "nprobe" in s:
