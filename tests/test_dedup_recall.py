@@ -106,7 +106,7 @@ def test_summary_never_shows_a_bare_point_estimate():
     text = describe_recall(s)
     assert text.startswith(f"recall ≥ {s['recall_lower_bound']:.3f} (95%; held-out:") and "groups" in text
     exact = dedup(x, 0.9, method="exact", device="cpu").summary
-    assert describe_recall(exact) == "recall 1 (exact search (all pairs))"
+    assert describe_recall(exact) == "recall 1 (exact search)"
 
 
 # ------------------------------------------------------------------------------------ threshold 1.0

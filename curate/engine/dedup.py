@@ -168,7 +168,7 @@ def dedup(emb: Embeddings | np.ndarray, threshold: float = 0.95, method: str = "
             info["fallback"] = f"{meth} -> exact"
         meth = "exact"
         pairs = exact_pairs(x, ts, device=dev, progress=progress)
-        info.update(recall_lower_bound=1.0, recall_confidence=1.0, recall_basis="exact search (all pairs)")
+        info.update(recall_lower_bound=1.0, recall_confidence=1.0, recall_basis="exact search")
     t2 = time.perf_counter()
     res = build_result(e.ids, *pairs, quality=qual, keep_rule=keep_rule)
     t3 = time.perf_counter()
