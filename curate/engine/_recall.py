@@ -164,8 +164,11 @@ def tune_and_holdout(x: np.ndarray, t: float, *, start: int, target: float, seed
         hb.append(b)
         done = s
         hold = _dedupe(np.concatenate(ha), np.concatenate(hb))
-        ok = effective_groups(pair_groups(*hold)) >= need
+        groups = effective_groups(pair_groups(*hold))
+        ok = groups >= need
         if ok or 2 * s >= min(cap, n) or 2 * s >= n:
+            break
+        if groups * (cap / 2) / s < need:  # even at the cap (groups grow about linearly) too few: stop now
             break
         s = min(2 * s, cap // 2, n // 2)
         if s <= done:
@@ -215,10 +218,12 @@ def found_mask(a: np.ndarray, b: np.ndarray, i: np.ndarray, j: np.ndarray, n: in
     return np.isin(a * n + b, i.astype(np.int64) * n + j)
 
 
-def tuned_search(x: np.ndarray, t: float, searcher: Any, fixed: int | None, target: float, *,
+def tuned_search(x: np.ndarray, t: float, make_searcher: Any, fixed: int | None, target: float, *,
                  sample_queries: int, seed: int, info: dict[str, Any],
                  confidence: float = CONFIDENCE) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Choose ``searcher``'s parameter on the tuning sample, search, bound recall on the held-out sample.
+    """Choose the searcher's parameter on the tuning sample, search, bound recall on the held-out sample.
+
+    ``make_searcher()`` builds the index (IVF, cluster neighbourhoods) only after the samples are drawn.
 
     Returns the pairs, or None when the target cannot be certified (held-out sample too small, no
     parameter below the widest search reaches the target, or the held-out bound misses it): the caller
@@ -228,12 +233,13 @@ def tuned_search(x: np.ndarray, t: float, searcher: Any, fixed: int | None, targ
     tune, held, ok = tune_and_holdout(x, t, start=sample_queries, target=target, seed=seed,
                                       confidence=confidence, tune=fixed is None)
     info["recall_sample_rows"] = {"tuning": tune.rows, "held_out": held.rows}
+    if fixed is None and not ok:
+        info["fallback_reason"] = (
+            f"the held-out sample holds {held.effective_groups:,.0f} effective duplicate groups, fewer "
+            f"than the {groups_needed(target, confidence):,} needed to certify recall >= {target:g}")
+        return None
+    searcher = make_searcher()
     if fixed is None:
-        if not ok:
-            info["fallback_reason"] = (
-                f"the held-out sample holds {held.effective_groups:,.0f} effective duplicate groups, fewer "
-                f"than the {groups_needed(target, confidence):,} needed to certify recall >= {target:g}")
-            return None
         p = choose(searcher.need(tune.a, tune.b), tune.group, target, searcher.cap, confidence)
         if p >= searcher.cap:
             info["fallback_reason"] = f"no {searcher.param} below the widest search reaches {target:g}"
@@ -245,7 +251,7 @@ def tuned_search(x: np.ndarray, t: float, searcher: Any, fixed: int | None, targ
     t2 = time.perf_counter()
     bound = lower_bound(found_mask(held.a, held.b, i, j, len(x)), held.group, confidence)
     info.update(searcher.describe(p))
-    info["timings"] = {"sample_s": round(t1 - t0, 3), "search_s": round(t2 - t1, 3)}
+    info.setdefault("timings", {}).update(sample_s=round(t1 - t0, 3), search_s=round(t2 - t1, 3))
     if bound is None:
         info.update(recall_lower_bound=None, recall_confidence=confidence,
                     recall_basis=f"not bounded: the {held.rows:,} held-out rows have no pair above "
