@@ -63,6 +63,13 @@ def run_one(spec: dict) -> dict:
     """One method on one data set, in this process (called in a fresh subprocess by ``main``)."""
     x = planted(spec["n"], spec["d"], spec["dup_frac"], spec["seed"], spec["modes"], spec["spread"],
                 spec["t"])
+    import faiss  # noqa: F401  (imports first: the peak-memory baseline should hold only the data)
+    import pandas  # noqa: F401
+    import scipy.sparse.csgraph  # noqa: F401
+    import sklearn.neighbors  # noqa: F401
+
+    import curate.engine.dedup  # noqa: F401
+
     base = _peak_kib()
     t0 = time.perf_counter()
     out: dict = {}

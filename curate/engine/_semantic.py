@@ -120,8 +120,9 @@ class ProvableSearch:
         qs, js, ds = [], [], []
         ncell = len(self.members)
         for i, (qrows, mrows) in enumerate(zip(self.cand, self.members)):
-            if len(qrows):
-                q, j, d = dense_pairs(x[qrows], x[mrows], t, qrows, mrows)
+            xm = x[mrows] if len(qrows) else None
+            for s, e in blocked(len(qrows), 4096):  # gather the band rows a block at a time
+                q, j, d = dense_pairs(x[qrows[s:e]], xm, t, qrows[s:e], mrows)
                 qs.append(q)
                 js.append(j)
                 ds.append(d)

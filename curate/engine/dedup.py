@@ -286,6 +286,7 @@ def gemm_pairs(x: np.ndarray, threshold: float, *, base: np.ndarray | None = Non
     t = np.float32(threshold)
     same = base is None
     b = x if same else base
+    bblock = _columns(bblock, qblock, b)
     qs, js, ds = [], [], []
     spans = blocked(len(x), qblock)
     for k, (s, e) in enumerate(spans):
@@ -308,6 +309,12 @@ def gemm_pairs(x: np.ndarray, threshold: float, *, base: np.ndarray | None = Non
     return canonical_pairs(np.concatenate(qs), np.concatenate(js), np.concatenate(ds))
 
 
+def _columns(bblock: int, qblock: int, xb: np.ndarray) -> int:
+    """Base rows per product block: the similarity block stays below a quarter of the data (min 8 MiB)."""
+    budget = max(8 << 20, xb.nbytes // 4)
+    return int(max(256, min(bblock, budget // (4 * qblock))))
+
+
 def canonical_pairs(q: np.ndarray, j: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Drop self matches, order each pair as (low, high) row and keep one copy of each pair."""
     a, b = np.minimum(q, j).astype(np.int64), np.maximum(q, j).astype(np.int64)
@@ -326,6 +333,7 @@ def dense_pairs(xq: np.ndarray, xb: np.ndarray, threshold: float, qrows: np.ndar
                 *, qblock: int = 1024, bblock: int = 65_536) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Blocked matrix products: pairs (qrows[a], brows[b], sim) with sim >= threshold (self pairs kept)."""
     t = np.float32(threshold)
+    bblock = _columns(bblock, qblock, xb)
     qs, bs, ds = [], [], []
     for s, e in blocked(len(xq), qblock):
         for s2, e2 in blocked(len(xb), bblock):
