@@ -165,3 +165,22 @@ def test_greedy_matches_brute_force_reference(with_quality):
     comp = dedup(x, 0.9, method="exact", device="cpu", ids=ids, quality=quality)
     assert len(res.keep) > len(comp.keep)  # chains exist here, and greedy keeps their far ends
     assert res.summary["removed"] == len(x) - len(res.keep)
+
+
+# ------------------------------------------------------------------------------------------- auto
+def test_auto_above_20000_uses_the_complete_band_search_on_clustered_data():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(20, 32))
+    x = centres[rng.integers(0, 20, 20_500)] + 0.5 * rng.normal(size=(20_500, 32))
+    x[20_000:] = x[:500] + 0.05 * rng.normal(size=(500, 32))  # planted near-copies
+    x = unit(x).astype(np.float32)
+    res = dedup(x, 0.97, device="cpu")
+    assert res.summary["method"] == "semantic" and res.summary["recall_lower_bound"] == 1.0
+    assert res.summary["pair_volume_fraction"] <= 1 / 16
+    truth = set()
+    xn = unit(x)
+    for s in range(0, len(x), 2048):  # blocked float64 brute force
+        sim = xn[s:s + 2048] @ xn.T
+        r, c = np.nonzero(sim >= 0.97)
+        truth |= {(int(a) + s, int(b)) for a, b in zip(r, c) if a + s < b}
+    assert rows(res) == truth and len(truth) >= 500
