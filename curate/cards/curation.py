@@ -355,7 +355,7 @@ def render_section(*, n: int, d: int, emb_name: str, meta_name: str, id_col: str
         "### Duplicates",
         "",
     ]
-    method = {"exact": "exact search over all pairs (FAISS flat inner product)",
+    method = {"exact": "exact search over all pairs (blocked inner products)",
               "ivf": "FAISS IVF search", "semantic": "SemDeDup-style clustered search"}.get(s["method"],
                                                                                          s["method"])
     extra = f", nprobe {s['nprobe']} of {s['nlist']} lists" if "nprobe" in s else ""

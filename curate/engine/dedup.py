@@ -3,7 +3,8 @@
 Three methods answer the same question; similarities are always computed exactly, so no method reports a
 false pair; they differ in how much of the pair space they scan and in how their recall is known:
 
-- ``exact`` — FAISS ``IndexFlatIP.range_search`` over blocks of queries: all pairs, the ground truth.
+- ``exact`` — all pairs, the ground truth: blocked upper-triangle ``X @ Xᵀ`` (BLAS) on the CPU, FAISS flat
+  k-NN with growing k on the GPU.
 - ``semantic`` — SemDeDup-style clusters with a triangle-inequality band (``_semantic``): only the rows
   that *can* reach the threshold are compared with each cluster, so the recall is 1 by construction.
   Fast when the embeddings are clustered (real image embeddings are). With ``neighbors=m`` the older
