@@ -101,14 +101,14 @@ class ProvableSearch:
             if volume > max_volume:
                 self.cand = None
                 return float("inf")
-            qs.append((q + s).astype(np.int64))
-            cs.append(c.astype(np.int64))
+            qs.append((q + s).astype(np.int32 if len(x) < 2**31 else np.int64))  # int32: half the memory
+            cs.append(c.astype(np.int32))
         q = np.concatenate(qs)
         c = np.concatenate(cs)
         order = np.argsort(c, kind="stable")
         q, c = q[order], c[order]
         bounds = np.searchsorted(c, np.arange(len(self.members) + 1))
-        self.cand = [q[bounds[i]:bounds[i + 1]] for i in range(len(self.members))]
+        self.cand = [q[bounds[i]:bounds[i + 1]].astype(np.int64) for i in range(len(self.members))]
         return volume
 
     def search(self, _p: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
