@@ -340,6 +340,7 @@ def render_section(*, n: int, d: int, emb_name: str, meta_name: str, id_col: str
     """The Markdown of the Curation section from the engine's summaries (numbers only, no ids)."""
     from curate.cards.context import Section
     from curate.engine.cluster import VERDICTS
+    from curate.engine.dedup import describe_recall
 
     s = dedup_summary
     cos = dedup_pairs["cosine"].to_numpy() if len(dedup_pairs) else []
@@ -354,14 +355,17 @@ def render_section(*, n: int, d: int, emb_name: str, meta_name: str, id_col: str
         "### Duplicates",
         "",
     ]
-    method = {"exact": "exact search over all pairs (FAISS flat inner product)",
+    method = {"exact": "exact search over all pairs (blocked inner products)",
               "ivf": "FAISS IVF search", "semantic": "SemDeDup-style clustered search"}.get(s["method"],
                                                                                          s["method"])
     extra = f", nprobe {s['nprobe']} of {s['nlist']} lists" if "nprobe" in s else ""
+    keep = ("Each group of duplicates keeps one image (the smallest id; keep rule `components`)."
+            if s.get("keep_rule", "components") == "components" else
+            "Keep rule `greedy` (SemDeDup): images are visited by id and one is removed when it is a "
+            "duplicate of an image already kept, so a group can keep several images.")
     lines += [
         f"Pairs of images whose embeddings have cosine similarity ≥ {s['threshold']:g}, found by {method}"
-        f"{extra}; recall {s['recall']:.3f} ({s['recall_basis']}). Each group of duplicates keeps one image "
-        "(the smallest id).",
+        f"{extra}; {describe_recall(s)}. {keep}",
         "",
         "| finding | count |",
         "| --- | ---: |",
@@ -369,7 +373,8 @@ def render_section(*, n: int, d: int, emb_name: str, meta_name: str, id_col: str
         f"| — identical embeddings (cosine ≥ {IDENTICAL_COSINE}) | {identical:,} |",
         f"| — near duplicates ({s['threshold']:g} ≤ cosine < {IDENTICAL_COSINE}) | {near:,} |",
         f"| duplicate groups | {s['groups']:,} |",
-        f"| images removed (one kept per group) | {s['removed']:,} of {s['n']:,} "
+        f"| images removed ({'one kept per group' if s.get('keep_rule') != 'greedy' else 'greedy rule'}) | "
+        f"{s['removed']:,} of {s['n']:,} "
         f"({_pct(s['removed'], s['n'])}) |",
         f"| images kept | {s['kept']:,} |",
         "",
