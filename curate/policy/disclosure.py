@@ -9,7 +9,7 @@ Rules (stated in every card that uses them):
   output: the table's own cells, its margins, totals printed elsewhere (images, patients), weighted sums
   (images = Σ k·n_k for an images-per-patient table), a published maximum or median, and the cells of
   earlier tables it is linked to. The check is exact: for each small cell, an integer program
-  (``scipy.optimize.linprog`` with integrality) finds its smallest and largest value consistent with all of
+  (``scipy.optimize.milp``) finds its smallest and largest value consistent with all of
   that; the cell is protected when the two differ by at least ``MIN_WIDTH`` and, for a cell that is never
   printed (a complement such as "group total − positives"), when its largest value reaches ``MIN_CELL``
   (so the output does not even reveal that it is small). When hiding every cell still leaves one solvable,
@@ -70,6 +70,7 @@ class Disclosure:
     marks: list[str] = field(default_factory=list)
     rels: list[_Rel] = field(default_factory=list)
     withheld: bool = False
+    _cache: tuple | None = field(default=None, repr=False, compare=False)
 
     # ------------------------------------------------------------------------------------ building
     def cell(self, value: float, *, basis: bool = True, publish: bool = True, group: int | None = None,
@@ -121,14 +122,15 @@ class Disclosure:
             return 1.0, float(self.k - 1)
         return 0.0, None
 
-    def feasible_range(self, i: int) -> tuple[float, float]:
-        """Smallest and largest integer value of cell ``i`` given everything published (inf when open)."""
+    def _system(self):
+        """The integer program over the hidden cells (cached until a mark or relation changes)."""
         import numpy as np
-        from scipy.optimize import Bounds, LinearConstraint, milp
+        from scipy.optimize import Bounds, LinearConstraint
 
+        key = (tuple(self.marks), len(self.rels), len(self.values))
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
         hid = [j for j in range(len(self.values)) if self._hidden(j)]
-        if i not in hid:
-            return self.values[i], self.values[i]
         pos = {j: n for n, j in enumerate(hid)}
         a_eq, b_eq, a_ub, b_ub = [], [], [], []
         for r in self.rels:
@@ -151,38 +153,74 @@ class Disclosure:
         cap = 2.0 * sum(abs(v) for v in self.values) + 1000.0  # "unbounded" (no cell exceeds the totals)
         lb = np.array([self._bounds(j)[0] for j in hid])
         ub = np.array([cap if self._bounds(j)[1] is None else self._bounds(j)[1] for j in hid])
+        lp = (np.array(a_ub) if a_ub else None, np.array(b_ub) if b_ub else None,
+              np.array(a_eq) if a_eq else None, np.array(b_eq) if b_eq else None, list(zip(lb, ub)))
         cons = []
         if a_eq:
             cons.append(LinearConstraint(np.array(a_eq), np.array(b_eq), np.array(b_eq)))
         if a_ub:
             cons.append(LinearConstraint(np.array(a_ub), -np.inf, np.array(b_ub)))
-        out = []
-        for sign in (1.0, -1.0):
-            c = np.zeros(len(hid))
-            c[pos[i]] = sign
-            # milp, not linprog(integrality=...): HiGHS presolve via linprog wrongly reports some of these
-            # small integer programs infeasible
-            res = milp(c, constraints=cons, bounds=Bounds(lb, ub), integrality=np.ones(len(hid)))
-            if res.status != 0:  # cannot happen for true data; be safe and treat the cell as pinned
-                out.append(self.values[i])
-            else:
-                out.append(sign * res.fun)
-        if out[1] >= cap - 0.5:
-            out[1] = math.inf
-        return math.ceil(out[0] - 1e-6), (math.floor(out[1] + 1e-6) if math.isfinite(out[1]) else math.inf)
+        system = (pos, lp, cons, Bounds(lb, ub), cap)
+        self._cache = (key, system)
+        return system
+
+    def _optimum(self, i: int, sign: float) -> float:
+        """min (sign=1) or max (sign=-1) of cell ``i`` over the integer points of the published system.
+
+        The LP relaxation first: when its optimal vertex is integral it is the integer optimum (the tables'
+        margin constraints are nearly always totally unimodular). Otherwise ``milp``; when it stops early
+        its incumbent is a feasible point, so the range can only come out narrower (more suppression).
+        """
+        import numpy as np
+        from scipy.optimize import linprog, milp
+
+        pos, (a_ub, b_ub, a_eq, b_eq, bounds), cons, bnds, cap = self._system()
+        c = np.zeros(len(pos))
+        c[pos[i]] = sign
+        res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs-ds")
+        if res.status == 0 and np.allclose(res.x, np.round(res.x), atol=1e-7):
+            return sign * res.fun
+        # milp, not linprog(integrality=...): HiGHS presolve via linprog wrongly reports some of these
+        # small integer programs infeasible
+        res = milp(c, constraints=cons, bounds=bnds, integrality=np.ones(len(pos)),
+                   options={"time_limit": 2.0})
+        if res.x is None:  # cannot happen for true data; be safe and treat the cell as pinned
+            return self.values[i]
+        return sign * float(c @ np.round(res.x))
+
+    def feasible_range(self, i: int) -> tuple[float, float]:
+        """Smallest and largest integer value of cell ``i`` given everything published (inf when open)."""
+        if not self._hidden(i):
+            return self.values[i], self.values[i]
+        cap = self._system()[-1]
+        lo, hi = self._optimum(i, 1.0), self._optimum(i, -1.0)
+        if hi >= cap - 0.5:
+            hi = math.inf
+        return math.ceil(lo - 1e-6), (math.floor(hi + 1e-6) if math.isfinite(hi) else math.inf)
 
     def _protected_cells(self) -> list[int]:
         """Hidden cells that must not be solvable: every layer of a group with a small basis cell."""
         small_groups = {self.groups[i] for i in range(len(self.values)) if self._primary(i)}
         return [i for i in range(len(self.values)) if self.groups[i] in small_groups and self._hidden(i)]
 
-    def unprotected(self) -> list[int]:
-        """Small cells (hidden or never printed) that the published numbers pin down too closely."""
+    def _is_protected(self, i: int) -> bool:
+        lo, hi = self.feasible_range(i)
+        marked_small = self.marks[i] == f"<{self.k}"
+        return not (hi - lo < self.min_width or (not marked_small and self._primary(i) and hi < self.k))
+
+    def unprotected(self, skip: set[int] | None = None) -> list[int]:
+        """Small cells (hidden or never printed) that the published numbers pin down too closely.
+
+        ``skip``: cells known to pass (hiding more cells only widens feasible ranges, so they still pass).
+        """
         bad = []
         for i in self._protected_cells():
-            lo, hi = self.feasible_range(i)
-            marked_small = self.marks[i] == f"<{self.k}"
-            if hi - lo < self.min_width or (not marked_small and self._primary(i) and hi < self.k):
+            if skip is not None and i in skip:
+                continue
+            if self._is_protected(i):
+                if skip is not None:
+                    skip.add(i)
+            else:
                 bad.append(i)
         return bad
 
@@ -216,15 +254,22 @@ class Disclosure:
         for i in range(len(self.values)):
             if self._primary(i) and not self.frozen[i]:
                 self._hide(i, small)
+        passed: set[int] = set()
         for _ in range(4 * len(self.values) + 4):
-            bad = self.unprotected()
+            bad = self.unprotected(passed)
             if not bad:
+                self._reveal_pinned()
                 return list(self.marks)
             progress = False
+            changed: set[int] = set()  # groups hidden this round: re-audit before hiding more near them
             for i in bad:
+                near = {self.groups[j] for r in self.rels if i in r.coefs for j in r.coefs}
+                if near & changed:
+                    continue
                 j = self._candidate(i)
                 if j is not None and not self._hidden(j):
                     self._hide(j, COMPLEMENT)
+                    changed.add(self.groups[j])
                     progress = True
             if not progress:  # no single cell helps: hide every cell sharing a relation with a solvable one
                 near = {j for r in self.rels if any(i in r.coefs for i in bad) for j in r.coefs}
@@ -237,8 +282,22 @@ class Disclosure:
         for j in range(len(self.values)):  # last resort before withholding: hide every cell
             if not self._hidden(j) and not self.frozen[j]:
                 self._hide(j, COMPLEMENT)
-        self.withheld = bool(self.unprotected())
+        self.withheld = bool(self.unprotected(passed))
+        if not self.withheld:
+            self._reveal_pinned()
         return list(self.marks)
+
+    def _reveal_pinned(self) -> None:
+        """Show complements that the published numbers determine anyway (hiding them protects nothing)."""
+        small_groups = {self.groups[i] for i in range(len(self.values)) if self._primary(i)}
+        for i in range(len(self.values)):
+            g = self.groups[i]
+            if self.marks[i] != COMPLEMENT or self.frozen[i] or g in small_groups:
+                continue
+            members = [j for j in range(len(self.values)) if self.groups[j] == g]
+            if all(self.publish[j] and len(set(self.feasible_range(j))) == 1 for j in members):
+                for j in members:
+                    self.marks[j] = ""
 
 
 # ------------------------------------------------------------------------------------------- plain tables
