@@ -79,7 +79,10 @@ def _n(n: Any) -> str:
 
 
 def _worst(label: str, attr: str, rows) -> str | None:
-    """One plain sentence naming the worst-served group for a label and attribute."""
+    """One plain sentence naming the worst-served group for a label and attribute (none when a group's
+    values are withheld: the worst of the shown groups need not be the worst group)."""
+    if "suppressed" in rows.columns and rows[rows["group"] != "all"]["suppressed"].astype(bool).any():
+        return None
     disp = rows[(rows["metric"] == "TPRDisp")].dropna(subset=["value"])
     if len(disp):
         r = disp.loc[disp["value"].idxmin()]
