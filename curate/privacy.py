@@ -1,16 +1,8 @@
-"""Disclosure control for anything curate publishes about people.
+"""Identifier heuristics, and the old import path of disclosure control.
 
-Rules (stated in every card that uses them):
-
-- cells counting fewer than ``MIN_CELL`` (11) individuals are shown as ``<11`` — the CMS / NCHS
-  small-cell convention; zero cells are shown (a zero identifies nobody);
-- complementary suppression: when a row or column of a table with published totals would have exactly one
-  suppressed cell, the next-smallest cell in that row/column is suppressed too, so the hidden value cannot
-  be recovered by subtraction. Such a complement may well hold 11 or more, so it is shown as ``*``
-  (``COMPLEMENT``), never as ``<11`` — a ``<11`` on it would be false and, beside a published total,
-  would wrongly bound the other cells (``SUPPRESSION_NOTE`` is the footnote every renderer prints);
-- ages of 90 and above are top-coded to ``90+`` (HIPAA Safe Harbor, 45 CFR 164.514(b)(2)(i)(C));
-- identifier columns (patient / image / study ids) are never shown; only counts derived from them.
+Small-cell suppression (``<11`` cells, complements ``*``, the exact solvability check) and age top-coding
+live in :mod:`curate.policy.disclosure`; their names are re-exported here for existing imports.
+Identifier columns (patient / image / study ids) are never shown; only counts derived from them.
 """
 
 from __future__ import annotations
