@@ -264,7 +264,7 @@ def test_suppression_footnote_under_measured_composition(with_metadata):
         comp = md[md.index("### Measured composition"):]
         assert "| <11 |" in comp and "| * |" in comp, name
         assert ("*`<11`: fewer than 11 individuals; `*`: hidden so that a `<11` cell cannot be recovered "
-                "from the totals.*") in comp, name
+                "from the published totals.*") in comp, name
 
 
 def test_metadata_croissant_and_provenance(with_metadata):

@@ -211,7 +211,8 @@ def test_summarize_public_hides_ids_and_small_cells():
     members = res.table[res.table["cluster_l1"] == first["cluster"]]
     assert first["nearest_ids"] == members.nsmallest(2, "distance")["id"].tolist()
     pub_df, pub = summarize(res, meta, attrs=["sex"], public=True)
-    assert "nearest_ids" not in pub_df.columns and "<11" in pub_df["top_sex"].tolist()
+    # every cluster holds 12 images, 3 F and 9 M: both counts are small, so no share may be printed
+    assert "nearest_ids" not in pub_df.columns and set(pub_df["top_sex"]) == {"*"}
     assert set(map(str, pub_df["size"])) <= {"12", "<11"} and json.dumps(pub)
     top, _ = summarize(res, level=2)
     assert top["size"].tolist() == [36, 36, 36]

@@ -157,8 +157,11 @@ def cluster_cmd(
         if "dask" in res.info else ""
     console.print(f"clustered {res.info['n']:,} embeddings (d={res.info['d']}, {metric}){where} into "
                   + ", ".join(f"level {i + 1}: {kk}" for i, kk in enumerate(ks)) + f" -> {out}")
-    console.print(f"level-1 cluster sizes: min {sizes[0].min()}, median {int(np.median(sizes[0]))}, "
-                  f"max {sizes[0].max()}; inertia {res.inertia:.4g}")
+    from curate.policy.disclosure import suppressed_total
+
+    console.print(f"level-1 cluster sizes: min {suppressed_total(int(sizes[0].min()))}, median "
+                  f"{int(np.median(sizes[0]))}, max {suppressed_total(int(sizes[0].max()))}; "
+                  f"inertia {res.inertia:.4g}")
     if report is not None:
         t = Table(title="clusters as proxies for attributes (baseline = purity of the majority value)")
         for col in ("attribute", "level", "k", "AMI", "NMI", "ARI", "purity", "baseline"):
