@@ -380,7 +380,7 @@ def measure_composition(
     if col("split") and _tabulable(df, col("split")) is None:
         from curate.cards.by_split import split_tables
 
-        comp.tables.extend(split_tables(counter, df, _key(df[col("split")]), by_split))
+        comp.tables.extend(split_tables(counter, df, _key(df[col("split")]), by_split, linked))
 
     # labels -----------------------------------------------------------------------------------------
     binary, multi = [], []
