@@ -15,7 +15,6 @@ Rules (stated in every card that uses them):
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,18 +29,8 @@ COMPLEMENT = "*"
 SUPPRESSION_NOTE = (f"`{SUPPRESSED}`: fewer than {MIN_CELL} individuals; `{COMPLEMENT}`: hidden so that a "
                     f"`{SUPPRESSED}` cell cannot be recovered from the totals")
 
-_ID_NAME = re.compile(r"(^|_)(id|ids|uid|uuid|mrn|identifier|file|filename|path|image|study|accession)s?$|"
-                      r"^(patient|subject|image|study|series|file)(_?id|_?name|_?number)?$", re.IGNORECASE)
-
-
-def looks_like_identifier(name: str, values: pd.Series | None = None) -> bool:
-    """Heuristic: a column whose name says id/file/path, or a text column almost unique per row."""
-    if _ID_NAME.search(name.strip()):
-        return True
-    if values is not None and len(values) >= 20 and values.dtype == object:
-        nunique = values.nunique(dropna=True)
-        return nunique / max(1, values.notna().sum()) > 0.9
-    return False
+# identifier detection lives in the policy package (one list for every command); re-exported for old imports
+from curate.policy.identifiers import looks_like_identifier  # noqa: E402,F401
 
 
 def _suppression_mask(counts, k: int):

@@ -120,7 +120,7 @@ def default_k(n: int) -> int:
 def _resolve_attrs(attrs: Sequence[str] | str | None, meta: pd.DataFrame,
                    roles: dict[str, list[str]], skip: set[str]) -> list[str]:
     """Column names for ``attrs`` (a column, or a role such as ``sex`` → ``patient_sex``)."""
-    from curate.cards.composition import _ROLE_ALIASES
+    from curate.policy.roles import ROLE_ALIASES as _ROLE_ALIASES
 
     if attrs is None:
         return [roles[r][0] for r in DEFAULT_ATTR_ROLES if r in roles and roles[r][0] not in skip]
