@@ -143,17 +143,17 @@ def is_binary(s: pd.Series) -> bool:
 
 
 def infer_roles(df: pd.DataFrame, explicit: Mapping[str, list[str]] | None = None, *,
-                source: str = "the metadata file", keep: Iterable[str] = (),
-                option: str = "--column", notes: list[str] | None = None) -> dict[str, list[str]]:
+                source: str = "the metadata file", option: str = "--column",
+                notes: list[str] | None = None) -> dict[str, list[str]]:
     """Map roles to columns: explicit ones first, then common names, then labels.
 
     Explicit columns must exist, and one given an attribute role must not look like an identifier
-    (:class:`InputError`) unless it is in ``keep`` (the user's ``--keep-column``). Inferred attribute roles
-    skip identifier-like columns (a line for each goes to ``notes``). Labels, when none are given, are label-named (``label``, ``diagnosis``,
-    ``*_grade`` …) and binary columns with no other role that do not look like identifiers.
+    (:class:`InputError`; ``--keep-column`` publishes such a column as it is, without a role). Inferred
+    roles skip identifier-like columns (a line for each goes to ``notes``). Labels, when none are given,
+    are label-named (``label``, ``diagnosis``, ``*_grade`` …) and binary columns with no other role that
+    do not look like identifiers.
     """
     explicit = dict(explicit or {})
-    keep = set(keep)
     columns = [str(c) for c in df.columns]
     for role, cols in explicit.items():
         for col in cols:
@@ -175,19 +175,18 @@ def infer_roles(df: pd.DataFrame, explicit: Mapping[str, list[str]] | None = Non
         if role in IDENTIFIER_ROLES:
             continue
         for col in list(roles[role]):
-            if col in keep:
-                continue
             if role in explicit and col in explicit[role]:
                 refuse_identifier(df, col, option=f"{option} {role}=", role=role, patient_col=patient)
             elif why := column_reason(df, col, role=role, patient_col=patient):
                 roles[role].remove(col)
                 if notes is not None:
-                    notes.append(f"`{col}` ({role}): looks like an identifier ({why}); values are never shown.")
+                    notes.append(f"`{col}` ({role}): looks like an identifier ({why}); values are never "
+                                 "shown.")
         if not roles[role]:
             del roles[role]
     if "label" not in roles:
         labels = [c for c in columns if c not in used and (_LABEL_RE.search(norm_name(c)) or is_binary(df[c]))
-                  and (c in keep or not column_reason(df, c, role="label", patient_col=patient))]
+                  and not column_reason(df, c, role="label", patient_col=patient)]
         if labels:
             roles["label"] = labels
     return {r: roles[r] for r in ROLES if r in roles}
