@@ -212,7 +212,7 @@ def run_curation(
     skip = {c for c in (id_col, split_col, patient_col) if c}
     attrs = _resolve_attrs(opts.attrs, meta, roles, skip)
     if attrs:
-        check_attrs(meta, attrs)
+        check_attrs(meta, attrs, patient_col=patient_col)
     e = load_embeddings(embeddings, id_col=opts.emb_id_col)
     # every embedding id needs exactly one metadata row (also checks split / patient values are present)
     align_metadata(meta, e.ids, id_col=id_col, split_col=split_col, patient_col=patient_col)

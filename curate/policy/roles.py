@@ -135,6 +135,29 @@ def check_columns(df: pd.DataFrame, cols: Sequence[str], *, option: str,
     return out
 
 
+#: A column with more distinct values than this is not a group (it could single people out).
+MAX_GROUP_LEVELS = 30
+
+
+def group_columns(df: pd.DataFrame, *, exclude: Iterable[str] = (),
+                  patient_col: str | None = None) -> list[str]:
+    """Columns that may travel as audit groups (``probe`` keeps them in its predictions): the age column
+    and categorical columns with at most :data:`MAX_GROUP_LEVELS` values, none identifier-like."""
+    skip = set(exclude) | ({patient_col} if patient_col else set())
+    roles = infer_roles(df)
+    skip |= {c for r in IDENTIFIER_ROLES for c in roles.get(r, [])}
+    ages = set(roles.get("age", []))
+    out = []
+    for col in map(str, df.columns):
+        if col in skip:
+            continue
+        if col not in ages and df[col].nunique(dropna=True) > MAX_GROUP_LEVELS:
+            continue
+        if column_reason(df, col, role="age" if col in ages else None, patient_col=patient_col) is None:
+            out.append(col)
+    return out
+
+
 def is_binary(s: pd.Series) -> bool:
     """0/1, yes/no, true/false … (one or two such values)."""
     vals = {str(v.item() if hasattr(v, "item") else v).strip().lower() for v in s.dropna().unique()}
