@@ -219,9 +219,8 @@ def test_keep_column_cannot_publish_the_patient_or_image_ids(cli, tmp_path, raw,
 
 
 # ----------------------------------------------------------------------------------------------- pseudonyms
-def _pseudonyms(out: Path, df: pd.DataFrame) -> dict[str, str]:
-    """Raw patient id → published pseudonym (matched through the image bytes' order is not needed: the
-    published rows keep sex/age/label, and each image file maps to exactly one patient)."""
+def _published(out: Path, df: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """Raw patient id → (published pseudonym, split), matched through each image's bytes."""
     import hashlib
 
     import pyarrow.parquet as pq
@@ -229,10 +228,15 @@ def _pseudonyms(out: Path, df: pd.DataFrame) -> dict[str, str]:
     by_hash = {}
     for shard in (out / "data").glob("*.parquet"):
         for row in pq.read_table(shard).to_pylist():
-            by_hash[hashlib.sha256(row["image"]["bytes"]).hexdigest()] = row["patient"]
+            by_hash[hashlib.sha256(row["image"]["bytes"]).hexdigest()] = (row["patient"],
+                                                                         shard.name.split("-")[0])
     img = out.parent / "_img"
     return {p: by_hash[hashlib.sha256((img / f"{i}.png").read_bytes()).hexdigest()]
             for p, i in zip(df["patient_id"], df["image_id"])}
+
+
+def _pseudonyms(out: Path, df: pd.DataFrame) -> dict[str, str]:
+    return {p: v[0] for p, v in _published(out, df).items()}
 
 
 @pytest.fixture
@@ -273,6 +277,9 @@ def test_pseudonyms_are_keyed_not_in_id_order_and_key_stays_outside(cli, linked,
     other = linked / "hub2"
     assert cli(*_publish_args(raw, other, "--key-file", generate_key_file(linked / "k2.key"))).exit_code == 0
     assert not set(_pseudonyms(other, df).values()) & set(mapping.values())
+    # the splits are drawn on the pseudonyms: the printed --seed alone does not say who is in which split
+    splits_1 = {p: v[1] for p, v in _published(out, df).items()}
+    assert splits_1 != {p: v[1] for p, v in _published(other, df).items()}
     again = linked / "hub3"
     assert cli(*_publish_args(raw, again, "--key-file", key)).exit_code == 0
     assert _pseudonyms(again, df) == mapping

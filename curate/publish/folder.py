@@ -187,6 +187,11 @@ def _plan(
         files = [f for f, m in zip(files, mask) if m]
         ages = ages[mask.to_numpy()].reset_index(drop=True) if ages is not None else None
 
+    pseudo = None
+    if roles.patient:
+        pseudo = pd.Series(key.pseudonymise(df[roles.patient].astype(str).str.strip(), kind=PATIENT_COLUMN,
+                                             context=result.dataset_id), index=df.index)
+
     # ---- splits
     if roles.split:
         split = df[roles.split].astype(str).str.strip()
@@ -194,8 +199,11 @@ def _plan(
         result.split_method = f"from the metadata column '{roles.split}'"
     else:
         names = _split_names(len(fractions))
-        split = patient_splits(df, patient_col=roles.patient, fractions=fractions, names=names, seed=seed,
-                               stratify=stratify)
+        # drawn on the keyed pseudonyms, not the raw ids: who is in which split cannot be recomputed from
+        # the printed seed and a guess of the raw ids
+        by_pseudo = df.assign(**{roles.patient: pseudo}) if pseudo is not None else df
+        split = patient_splits(by_pseudo, patient_col=roles.patient, fractions=fractions, names=names,
+                               seed=seed, stratify=stratify)
         empty = [n for n in names if not (split == n).any()]
         if empty:
             unit = "patients" if roles.patient else "images"
@@ -219,8 +227,6 @@ def _plan(
     encoded: dict[str, list[Any]] = {}
     card = pd.DataFrame(index=df.index)
     if roles.patient:
-        pseudo = pd.Series(key.pseudonymise(df[roles.patient].astype(str).str.strip(), kind=PATIENT_COLUMN,
-                                             context=result.dataset_id), index=df.index)
         result.pseudonym_method = METHOD
         feats[PATIENT_COLUMN] = datasets.Value("string")
         encoded[PATIENT_COLUMN] = pseudo.tolist()
