@@ -114,7 +114,7 @@ def refuse_identifier(df: pd.DataFrame, col: str, *, option: str, role: str | No
     """One-line :class:`InputError` when ``col`` looks like an identifier (names the option, not values)."""
     why = column_reason(df, col, role=role, patient_col=patient_col)
     if why:
-        what = f"as {role}" if role else "here"
+        what = f"as {role}" if role and option.endswith("=") else "here"
         head = f"{option}{col}" if option.endswith("=") else f"{option} {col}"
         raise InputError(f"{head}: column '{col}' looks like an identifier ({why}); it cannot be "
                          f"used {what}, since its values would be written out")
@@ -131,7 +131,8 @@ def check_columns(df: pd.DataFrame, cols: Sequence[str], *, option: str,
             raise InputError(f"{option} {c}: column '{c}' not found (columns: {shown})")
         if c == patient_col:
             raise InputError(f"{option} {c}: '{c}' is the patient column; it cannot be used here")
-        refuse_identifier(df, c, option=option, patient_col=patient_col)
+        role = "age" if norm_name(c) in NAMES["age"] else None  # ages may be unique per patient
+        refuse_identifier(df, c, option=option, role=role, patient_col=patient_col)
     return out
 
 
