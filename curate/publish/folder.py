@@ -25,9 +25,7 @@ older"). Image bytes are published unchanged.
 
 from __future__ import annotations
 
-import math
 import os
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -48,6 +46,7 @@ from curate.publish.metadata import (
     resolve_roles,
     scan_images,
 )
+from curate.publish.shards import IMAGE_COLUMN, check_images, parse_size, write_shards
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -55,7 +54,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from curate.publish.push import PushResult
 
 PATIENT_COLUMN = "patient"
-IMAGE_COLUMN = "image"
 
 
 @dataclass
@@ -90,20 +88,6 @@ class PublishResult:
             out["push"] = {"repo_id": self.push.repo_id, "url": self.push.url, "files": self.push.files,
                            "commits": len(self.push.commits)}
         return out
-
-
-def parse_size(size: str | int) -> int:
-    """``"500MB"`` / ``"2GB"`` / ``1048576`` → bytes (the hub's default shard size is 500MB)."""
-    if isinstance(size, int):
-        n = size
-    else:
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*", str(size), flags=re.IGNORECASE)
-        if not m:
-            raise UsageError(f"--max-shard-size expects a size such as 500MB or 2GB (got '{size}')")
-        n = int(float(m.group(1)) * 1024 ** " KMGT".index(m.group(2).upper() or " "))
-    if n <= 0:
-        raise UsageError("--max-shard-size must be positive")
-    return n
 
 
 def _split_names(n: int) -> tuple[str, ...]:
@@ -176,7 +160,7 @@ def _plan(
                          "missing value(s)")
 
     files = match_images(df[roles.image], scan_images(images), roles.image)
-    _check_images(files, result)
+    check_images(files, result)
 
     if keep is not None:
         mask = keep_mask(df[roles.image], files, read_keep_list(keep))
@@ -280,61 +264,6 @@ def _plan(
         card_cols["label"] = list(roles.labels)
     return _Plan(files=files, split=split.tolist(), split_names=split_names,
                  features=datasets.Features(feats), columns=encoded, card_table=card, card_columns=card_cols)
-
-
-def _check_images(files: list[Path], result: PublishResult) -> None:
-    """Every file must be an image PIL can open (header only: fast); note embedded text metadata."""
-    require("PIL", "hub")
-    from PIL import Image, UnidentifiedImageError
-
-    tagged = 0
-    for i, f in enumerate(files):
-        try:
-            with Image.open(f) as im:
-                if any(k in im.info for k in ("exif", "comment")) or getattr(im, "text", None):
-                    tagged += 1
-        except (UnidentifiedImageError, OSError) as exc:
-            raise InputError(f"image of metadata line {i + 2} is not a readable image "
-                             f"({type(exc).__name__})") from exc
-    if tagged:
-        result.warnings.append(f"{tagged} image(s) carry embedded EXIF/text metadata, published unchanged; "
-                               "strip it first if it may identify a person")
-
-
-def _write_shards(plan: _Plan, data_dir: Path, max_bytes: int, result: PublishResult) -> dict[str, int]:
-    """Parquet shards ``data/<split>-0000k-of-0000n.parquet``; returns the arrow bytes per split."""
-    import datasets
-
-    data_dir.mkdir(parents=True, exist_ok=True)
-    nbytes: dict[str, int] = {}
-    counter = 0
-    was_disabled = datasets.are_progress_bars_disabled()
-    datasets.disable_progress_bars()
-    try:
-        for name in plan.split_names:
-            rows = [i for i, s in enumerate(plan.split) if s == name]
-            size = sum(plan.files[i].stat().st_size for i in rows)
-            n_shards = max(1, min(len(rows), math.ceil(size / max_bytes)))
-            nbytes[name] = 0
-            for k in range(n_shards):
-                part = rows[k * len(rows) // n_shards:(k + 1) * len(rows) // n_shards]
-                images = []
-                for i in part:
-                    counter += 1
-                    images.append({"bytes": plan.files[i].read_bytes(),
-                                   "path": f"image_{counter:06d}{plan.files[i].suffix.lower()}"})
-                cols: dict[str, list[Any]] = {IMAGE_COLUMN: images}
-                for col, values in plan.columns.items():
-                    cols[col] = [values[i] for i in part]
-                ds = datasets.Dataset.from_dict(cols, features=plan.features)
-                rel = f"data/{name}-{k:05d}-of-{n_shards:05d}.parquet"
-                ds.to_parquet(str(data_dir.parent / rel))
-                nbytes[name] += int(ds.data.nbytes)
-                result.shards.append(rel)
-    finally:
-        if not was_disabled:
-            datasets.enable_progress_bars()
-    return nbytes
 
 
 def _card_sections(result: PublishResult, decision_text: str) -> list[tuple[str, str]]:
@@ -515,7 +444,7 @@ def publish(
                      stratify=stratify, keep=keep, resplit=resplit, keep_columns=keep_columns,
                      key_file=key_file, out=out)
     with _atomic(out, overwrite) as tmp:
-        nbytes = _write_shards(plan, tmp / "data", max_bytes, result) if plan is not None else {}
+        nbytes = write_shards(plan, tmp / "data", max_bytes, result) if plan is not None else {}
         _build_card_files(tmp, ds.id, result, plan, catalog_dir, _card_sections(result, decision.statement()),
                           nbytes, card_metadata=metadata, card_columns=specs)
     if push is not None:
