@@ -42,6 +42,8 @@ SECRET_COLUMNS = {
     "code": lambda k: f"{880000 + 7 * k}",  # numeric id under an innocuous name
     "sec": lambda k: f"{500 + k:03d}-{40 + k:02d}-{6000 + k:04d}",  # SSN-shaped
     "nhs": lambda k: f"{400 + k:03d} {500 + k:03d} {6000 + k:04d}",  # NHS-number-shaped
+    "patient_name": lambda k: _name(k),
+    "full_name": lambda k: f"{FIRST[k % 12]} da {LAST[k % 8]}",
 }
 
 
@@ -65,7 +67,7 @@ def people(n_patients: int = N_PATIENTS, per: int = PER_PATIENT) -> pd.DataFrame
 def secrets_of(df: pd.DataFrame, cols=SECRET_COLUMNS) -> set[str]:
     """Every raw identifier value (and, for free text, the names inside it)."""
     out = {str(v) for c in cols for v in df[c]}
-    out |= {_name(k) for k in range(N_PATIENTS)}
+    out |= {_name(k) for k in range(N_PATIENTS)} | {LAST[k % 8] + ";" for k in range(N_PATIENTS)}
     out |= set(df["patient_id"])
     return out
 
@@ -171,10 +173,13 @@ def test_publish_writes_only_the_allow_list_and_no_identifier_value(cli, tmp_pat
         assert f"`{col}`" in card
 
 
-@pytest.mark.parametrize("spec", ["sex=obs", "label=obs", "site=notes", "device=cpf", "race=code",
-                                  "ethnicity=ref", "nationality=born", "site=reach", "device=uid",
-                                  "site=tel", "race=sec", "site=nhs", "label=pid", "label=case_id",
-                                  "label=person_id", "label=medical_record", "age=pid", "split=obs"])
+ROLE_ATTACKS = ["label=patient_name", "sex=full_name", "sex=obs", "label=obs", "site=notes", "device=cpf",
+                "race=code", "ethnicity=ref", "nationality=born", "site=reach", "device=uid", "site=tel",
+                "race=sec", "site=nhs", "label=pid", "label=case_id", "label=person_id",
+                "label=medical_record", "age=pid", "split=obs"]
+
+
+@pytest.mark.parametrize("spec", ROLE_ATTACKS)
 def test_publish_refuses_a_role_on_an_identifier_column(cli, tmp_path, raw, spec):
     _, _, df, _ = raw
     out = tmp_path / "hub"
