@@ -189,6 +189,13 @@ def test_publish_refuses_a_role_on_an_identifier_column(cli, tmp_path, raw, spec
     assert not out.exists() and not list(tmp_path.glob(".hub.tmp*"))
 
 
+def test_publish_split_col_on_names_is_refused_naming_the_option(cli, tmp_path, raw):
+    _, _, df, _ = raw
+    r = cli(*_publish_args(raw, tmp_path / "hub", "--split-col", "obs"))
+    line = one_error_line(r, "--split-col obs", "identifier")
+    assert not found(line, secrets_of(df)) and not (tmp_path / "hub").exists()
+
+
 def test_publish_withholds_an_inferred_role_whose_values_are_names(cli, tmp_path, raw):
     meta, img, df, catalog = raw
     m = tmp_path / "m.csv"

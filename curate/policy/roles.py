@@ -167,15 +167,16 @@ def is_binary(s: pd.Series) -> bool:
 
 
 def infer_roles(df: pd.DataFrame, explicit: Mapping[str, list[str]] | None = None, *,
-                source: str = "the metadata file", option: str = "--column",
-                notes: list[str] | None = None) -> dict[str, list[str]]:
+                source: str = "the metadata file", option: str = "--column", notes: list[str] | None = None,
+                role_options: Mapping[str, str] | None = None) -> dict[str, list[str]]:
     """Map roles to columns: explicit ones first, then common names, then labels.
 
     Explicit columns must exist, and one given an attribute role must not look like an identifier
     (:class:`InputError`; ``--keep-column`` publishes such a column as it is, without a role). Inferred
     roles skip identifier-like columns (a line for each goes to ``notes``). Labels, when none are given,
     are label-named (``label``, ``diagnosis``, ``*_grade`` …) and binary columns with no other role that
-    do not look like identifiers.
+    do not look like identifiers. ``role_options`` names the option that set a role when it was not
+    ``option`` (``{"split": "--split-col"}``), for the error message.
     """
     explicit = dict(explicit or {})
     columns = [str(c) for c in df.columns]
@@ -200,7 +201,8 @@ def infer_roles(df: pd.DataFrame, explicit: Mapping[str, list[str]] | None = Non
             continue
         for col in list(roles[role]):
             if role in explicit and col in explicit[role]:
-                refuse_identifier(df, col, option=f"{option} {role}=", role=role, patient_col=patient)
+                opt = (role_options or {}).get(role, f"{option} {role}=")  # e.g. --split-col for split
+                refuse_identifier(df, col, option=opt, role=role, patient_col=patient)
             elif why := column_reason(df, col, role=role, patient_col=patient):
                 roles[role].remove(col)
                 if notes is not None:

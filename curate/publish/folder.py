@@ -124,6 +124,7 @@ def _plan(
     keep_columns: list[str] | None = None,
     key_file: str | os.PathLike | None = None,
     out: Path | None = None,
+    split_col: str | None = None,
 ) -> _Plan:
     import datasets
     import numpy as np
@@ -136,7 +137,7 @@ def _plan(
 
     df = read_metadata(metadata)
     result.rows_in_metadata = len(df)
-    roles: Roles = resolve_roles(df, columns)
+    roles: Roles = resolve_roles(df, columns, role_options={"split": "--split-col"} if split_col else None)
     check_keep(df, keep_columns, roles.as_dict())  # before the (slow) image checks
     key = None
     if roles.patient:  # the key is read (or created) before any work, and must not be published
@@ -442,7 +443,7 @@ def publish(
     if not card_only:
         plan = _plan(result, metadata=metadata, images=images, columns=specs, splits=splits, seed=seed,
                      stratify=stratify, keep=keep, resplit=resplit, keep_columns=keep_columns,
-                     key_file=key_file, out=out)
+                     key_file=key_file, out=out, split_col=split_col)
     with _atomic(out, overwrite) as tmp:
         nbytes = write_shards(plan, tmp / "data", max_bytes, result) if plan is not None else {}
         _build_card_files(tmp, ds.id, result, plan, catalog_dir, _card_sections(result, decision.statement()),

@@ -69,7 +69,8 @@ class Roles:
         return cols
 
 
-def resolve_roles(df: pd.DataFrame, columns: dict[str, list[str]], *, keep_split: bool = True) -> Roles:
+def resolve_roles(df: pd.DataFrame, columns: dict[str, list[str]], *, keep_split: bool = True,
+                  role_options: dict[str, str] | None = None) -> Roles:
     """Roles by :func:`curate.policy.roles.infer_roles` (explicit first, then common names, then labels).
 
     Every named column must exist; one given an attribute role must not look like an identifier.
@@ -80,7 +81,7 @@ def resolve_roles(df: pd.DataFrame, columns: dict[str, list[str]], *, keep_split
                 raise InputError(
                     f"column '{c}' (for {role}) not found in the metadata (columns: {', '.join(df.columns)})"
                 )
-    found = infer_roles(df, columns)
+    found = infer_roles(df, columns, role_options=role_options)
 
     def pick(role: str) -> str | None:
         return found[role][0] if found.get(role) else None
