@@ -115,9 +115,5 @@ def convert(alpha3: str, to: str) -> str:
     return out if isinstance(out, str) and out else "Unknown"
 
 
-def continent(alpha3: str) -> str:
-    return convert(alpha3, "continent")
-
-
 def un_region(alpha3: str) -> str:
     return convert(alpha3, "UNregion")

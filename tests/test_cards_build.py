@@ -383,3 +383,39 @@ def test_build_card_without_metadata_imports_no_heavy_modules(tmp_path):
     assert res.returncode == 0, res.stderr
     line = [ln for ln in res.stdout.splitlines() if ln.startswith("HEAVY=")]
     assert line == ["HEAVY="], f"heavy imports at start-up: {line}"
+
+
+def test_one_clearly_named_hash_per_input(tmp_path):
+    """Each hash in the datasheet has its own name; the catalog record is hashed once (issue 15)."""
+    import re
+
+    import curate
+
+    build = curate.build_card("BRSET", out=tmp_path / "c")
+    md = (build.out / "datasheet.md").read_text(encoding="utf-8")
+    full = re.findall(r"^\| ([^|]+) \| .*?`([0-9a-f]{64})`", md, flags=re.M)
+    labels = [label.strip() for label, _ in full]
+    digests = [d for _, d in full]
+    assert len(set(digests)) == len(digests), "one value per hash"
+    assert len(set(labels)) == len(labels), "one name per hash"
+    record = curate.catalog.load().get("BRSET").record_hash()
+    assert digests[labels.index("Catalog record")] == record
+    # the sources list names the same record hash (its prefix), not a different one
+    short = re.findall(r"record sha256 `([0-9a-f]{16})…`", md)
+    assert short and all(record.startswith(s) for s in short)
+
+
+def test_measured_card_needs_out(cli, tmp_path, monkeypatch):
+    """`build-card ID --metadata F` without --out never writes into the tracked gallery cards/ID."""
+    monkeypatch.chdir(tmp_path)
+    meta = tmp_path / "labels.csv"
+    meta.write_text("image_id,patient_id,patient_sex\n" + "".join(f"i{i},p{i // 2},F\n" for i in range(40)))
+    r = cli("build-card", "BRSET", "--metadata", meta)
+    assert r.exit_code == 2
+    assert r.stderr.strip().splitlines() == [
+        "error: a card measured from --metadata/--embeddings needs --out DIR (the default cards/ID holds the "
+        "catalog-only gallery)"]
+    assert not (tmp_path / "cards").exists()
+    r = cli("build-card", "BRSET", "--metadata", meta, "--out", tmp_path / "measured")
+    assert r.exit_code == 0, r.stderr
+    assert (tmp_path / "measured" / "datasheet.md").is_file() and not (tmp_path / "cards").exists()

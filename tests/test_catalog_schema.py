@@ -33,6 +33,7 @@ def _mine(**changes) -> dict:
     rec["countries"] = {"value": ["KEN"], "source": "own", "locator": "p. 2"}
     rec["images"] = {"value": 1234, "source": "own"}
     rec["licence"] = {"value": "CC-BY-4.0", "source": "own"}
+    rec.pop("use_terms")  # BRSET's terms are credentialed; MYSET's are derived from its own licence
     rec["references"]["own"] = {"title": "My dataset paper", "year": 2026, "url": "https://example.org/p"}
     rec.update(changes)
     return rec
@@ -159,6 +160,26 @@ def test_cli_list_filters_and_table(cli):
     assert r.exit_code == 2 and r.stderr.startswith("error: unknown modality 'xray-ish'")
     r = cli("catalog", "list", "--country", "Atlantis")
     assert r.exit_code == 1 and r.stderr.startswith("error: unknown country 'Atlantis'")
+
+
+def test_cli_list_flags_conflicted_values(cli):
+    """A value the record itself disputes (BHX printed as MRI, EyePACS under India) carries a dagger."""
+    import re
+
+    r = cli("catalog", "list")
+    assert r.exit_code == 0, r.stderr
+    rows = {line.split()[0]: line for line in r.stdout.splitlines() if line.strip()}
+    assert re.search(r"\bmri †", rows["BHX"])
+    assert re.search(r"\bIND †", rows["EyePACS"])
+    assert "†" not in rows["BRSET"]  # BRSET's record holds no conflict
+    assert "another source gives a different value" in r.stdout
+    # the oracle: every dataset with a conflict on a listed field is flagged, and only those
+    listed = {"modality", "countries", "images", "licence"}
+    if "Patients" in r.stdout:
+        listed.add("patients")
+    for ds in catalog.load():
+        disputed = any(c.field in listed for c in ds.conflicts)
+        assert ("†" in rows[ds.id]) == disputed, ds.id
 
 
 def test_cli_show_and_unknown_id(cli):

@@ -272,7 +272,7 @@ def test_breadth_records_reach_missing_regions(cat):
     [
         ("CBIS-DDSM", "open"),
         ("CAMELYON17", "open"),
-        ("RSNA-Screening-Mammography", "open-noncommercial"),
+        ("RSNA-Screening-Mammography", "restricted"),  # competition terms bind each user (issue 14)
         ("VinDr-CXR", "credentialed"),
         ("VinDr-Mammo", "restricted"),
         ("ADNI-1.5T", "restricted"),

@@ -155,7 +155,11 @@ def test_bad_options(vit_dir, images, tmp_path, cli):
     with pytest.raises(InputError, match="no images"):
         embed(tmp_path, backbone="pixels")
     r = cli("embed", d, "--backbone", "hf", "--weights", tmp_path / "nope", "--out", tmp_path / "o.parquet")
-    assert r.exit_code != 0 and "do not exist" in r.stderr
+    assert r.exit_code != 0 and "does not exist" in r.stderr and "never downloads" in r.stderr
+    r = cli("embed", d, "--backbone", "hf", "--weights", "facebook/dinov2-small",
+            "--out", tmp_path / "o.parquet")
+    assert r.exit_code == 1 and r.stderr.count("\n") == 1
+    assert "Hub model id: curate never downloads weights" in r.stderr and "save_pretrained" in r.stderr
 
 
 def test_bf16_autocast_on_cpu_close_to_fp32(vit_dir, images):

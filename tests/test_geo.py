@@ -130,7 +130,7 @@ def test_income_table_group_sizes():
     """The vendored FY2026 table has the World Bank's group sizes (minus Kosovo and Channel Islands)."""
     from collections import Counter
 
-    from curate.geo.aggregate import _income_table
+    from curate.groupings import _income_table
 
     counts = Counter(_income_table().values())
     assert counts == {"High income": 86, "Upper middle income": 53, "Lower middle income": 50,
@@ -357,3 +357,15 @@ def test_help_stays_light():
             "if m in sys.modules]; print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_compact_svg_keeps_geometry():
+    """Rounded path data denote the same points within 0.05 pt; implicit linetos replace `L`."""
+    from curate.geo.map import compact_svg
+
+    src = '<path id="a" d="M 42.000218 -225.568252 \nL 42.106914 -231.011768 \nL 0.04 7 \nz\n"/>'
+    out = compact_svg(src)
+    assert out == '<path id="a" d="M 42 -225.6 42.1 -231 0 7 z"/>'
+    pts = [float(x) for x in out.split(' d="')[1].rstrip('"/>').replace("M", "").replace("z", "").split()]
+    orig = [42.000218, -225.568252, 42.106914, -231.011768, 0.04, 7]
+    assert all(abs(a - b) <= 0.05 for a, b in zip(pts, orig))

@@ -135,9 +135,43 @@ def test_markdown_report(cli, catdir, tmp_path):
     assert res.exit_code == 0, res.stderr
     md = out.read_text(encoding="utf-8")
     assert md.startswith("# Geographic representation")
-    assert "](data:image/svg+xml;base64," in md
+    assert "](report-map.svg)" in md and "base64" not in md  # the map is linked, not inlined
+    svg = (tmp_path / "report-map.svg").read_text(encoding="utf-8")
+    assert "<svg" in svg and len(svg) < 400_000
     assert "| Brazil | BRA | 2 | 4,000 |" in md
     assert "| North America | 55.6% |" in md
+    assert len(md) < 60_000
+
+
+def test_markdown_report_inline_map_and_foreign_map_file(cli, catdir, tmp_path):
+    out = tmp_path / "r.md"
+    res = cli("--catalog", catdir, "report", "--collection", COLLECTION, "--out", out, "--inline-map")
+    assert res.exit_code == 0, res.stderr
+    assert "](data:image/svg+xml;base64," in out.read_text(encoding="utf-8")
+    assert not (tmp_path / "r-map.svg").exists()
+    # a file of the user's where the map would go is never replaced
+    mine = tmp_path / "q-map.svg"
+    mine.write_text("<svg>mine</svg>", encoding="utf-8")
+    res = cli("--catalog", catdir, "report", "--collection", COLLECTION, "--out", tmp_path / "q.md")
+    assert res.exit_code == 2 and res.stderr.startswith("error: ")
+    assert mine.read_text(encoding="utf-8") == "<svg>mine</svg>" and not (tmp_path / "q.md").exists()
+    # a map curate wrote is replaced on the next run
+    for _ in range(2):
+        res = cli("--catalog", catdir, "report", "--collection", COLLECTION, "--out", tmp_path / "p.md")
+        assert res.exit_code == 0, res.stderr
+
+
+def test_svg_map_is_compact_and_valid(cli, tmp_path):
+    """`curate map --out m.svg` stays small (was 2.3 MB) and is still well-formed SVG with every country."""
+    import xml.dom.minidom
+
+    out = tmp_path / "m.svg"
+    res = cli("map", "--out", out)
+    assert res.exit_code == 0, res.stderr
+    assert out.stat().st_size < 400_000
+    doc = xml.dom.minidom.parse(str(out))
+    paths = doc.getElementsByTagName("path")
+    assert len(paths) > 150  # the world's countries are all still drawn
 
 
 def test_report_from_file(cli, tmp_path):

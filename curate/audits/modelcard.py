@@ -286,8 +286,10 @@ def render_model_card(ctx: dict[str, Any]) -> tuple[str, str]:
 
     md_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False, undefined=StrictUndefined,
                          trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    html_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
-                           trim_blocks=True, lstrip_blocks=True)
+    from curate.policy.html import jinja_env
+
+    html_env = jinja_env(FileSystemLoader(TEMPLATES), undefined=StrictUndefined, trim_blocks=True,
+                         lstrip_blocks=True)  # autoescaped by the .html.j2 name; safe_url for links
     return (md_env.get_template("model_card.md.j2").render(**ctx),
             html_env.get_template("model_card.html.j2").render(**ctx))
 

@@ -48,9 +48,10 @@ def _cell(v: Any) -> str:
 def env():
     import jinja2
 
-    e = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        autoescape=False,  # Markdown output; the HTML wrapper escapes explicitly
+    from curate.policy.html import jinja_env
+
+    e = jinja_env(  # Markdown templates render verbatim; every *.html.j2 template is autoescaped
+        jinja2.FileSystemLoader(str(TEMPLATES)),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,

@@ -68,17 +68,15 @@ class _Rendered:
 def _render(ds: Dataset, catalog: Catalog, *, composition: Composition | None,
             sections: list[Section], parameters: dict[str, Any], epoch: int | None,
             extra_inputs: list[dict[str, str]] | None = None) -> _Rendered:
-    from curate._io import sha256_file
     from curate.cards.context import build_context
     from curate.cards.croissant import build_croissant, dumps
     from curate.cards.datasheet import datasheet_html, render_datasheet
     from curate.cards.hubcard import render_hubcard
     from curate.cards.provenance import make_provenance
 
+    # The catalog record is identified once, by the content hash of its parsed record (provenance rows);
+    # a second hash of the YAML file's bytes under the same name only confused readers.
     inputs = []
-    origin = catalog.origins.get(ds.id)
-    if origin is not None and Path(origin).is_file():
-        inputs.append({"role": "catalog record", "name": Path(origin).name, "sha256": sha256_file(origin)})
     if composition is not None:
         inputs.append({"role": "metadata", "name": composition.source, "sha256": composition.sha256})
     inputs.extend(extra_inputs or [])
@@ -120,7 +118,8 @@ def build_card(
     ----------
     dataset_id: catalog id or alias (case-insensitive); unknown ids raise with suggestions.
     metadata: optional per-image metadata (CSV/TSV/parquet path, or a DataFrame) for measured composition.
-    out: output folder (default ``cards/<ID>``); replaced atomically.
+    out: output folder (default ``cards/<ID>``, the catalog-only gallery; required with ``metadata`` or
+        ``embeddings``, so a measured card never overwrites the gallery); replaced atomically.
     columns: explicit column roles, ``{"age": "patient_age"}`` or ``["age=patient_age"]``.
     catalog_dir: a folder of your own catalog YAML files merged over the built-in catalog.
     overwrite: replace an existing output folder written by curate (default True).
@@ -136,6 +135,10 @@ def build_card(
     from curate.cards.context import as_sections
     from curate.catalog import load
 
+    if out is None and (metadata is not None or embeddings is not None):
+        # cards/<ID> is the catalog-only gallery (tracked in the repository): no measured card lands there
+        raise UsageError("a card measured from --metadata/--embeddings needs --out DIR (the default "
+                         "cards/ID holds the catalog-only gallery)")
     catalog = load(catalog_dir)
     ds = catalog.get(dataset_id)
     sections = as_sections(extra_sections)

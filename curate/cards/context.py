@@ -87,8 +87,10 @@ class Share:
 
 
 def fmt_fraction(f: float) -> str:
-    """12.3%; shares below 0.1% as "<0.1%" rather than a misleading 0.0%."""
-    return "<0.1%" if 0 < f < 0.0005 else f"{f:.1%}"
+    """12.3%; shares below 0.1% as "<0.1%", not a misleading 0.0% (one rule: :func:`curate.fmt.share`)."""
+    from curate.fmt import share
+
+    return share(f)
 
 
 @dataclass
@@ -156,6 +158,8 @@ def _fmt_value(field_name: str, value: Any) -> str:
         return f"{value:,}"
     if isinstance(value, list):
         return ", ".join(map(str, value))
+    if hasattr(value, "describe"):  # structured use terms
+        return value.describe()
     if isinstance(value, dict):  # a conflicting value given as a mapping (e.g. age stats)
         return ", ".join(f"{k} {v}" for k, v in value.items())
     text = str(value)
@@ -286,6 +290,19 @@ def _answers(ds: Dataset) -> dict[str, Answer]:
     access = ds.access or "unknown"
     a["access"] = Answer(f"{access} — {_access_note(access)}",
                          f"derived from the licence ({ds.cite('licence')})")
+    if ds.use_terms is None:
+        a["use_terms"] = Answer(ds.terms.describe(), f"derived from the licence ({ds.cite('licence')})")
+    from curate.publish.guard import decision_for
+
+    decision = decision_for(ds)
+    upload = {"allowed": "images may be re-published",
+              "refused": "card-only: the images are never re-published",
+              "needs-rights": "card-only unless the publisher confirms holding the rights"}[decision.images]
+    a["upload"] = Answer(f"{upload} ({decision.reason})", "computed from the use terms by curate")
+    override = ds.licence_override
+    a["licence_conflict"] = Answer(None) if override is None else Answer(
+        f"⚠ {override.statement()[0].upper()}{override.statement()[1:]}; images are not uploaded unless the "
+        "publisher confirms holding the rights", "computed by curate from the built-in catalog")
     return a
 
 

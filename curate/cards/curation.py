@@ -269,7 +269,7 @@ def run_curation(
                      "--k", k_text, *(("--levels", len(ks)) if len(ks) > 1 else ()),
                      *(("--attr", ",".join(attrs)) if attrs and opts.attrs is not None else ()),
                      *(("--sample", _shown(sample_path)) if sample_path is not None else ()),
-                     *(("--seed", opts.seed) if opts.seed else ())),
+                     *(("--seed", opts.seed) if opts.seed else ()), "--out", f"{dataset_id}-card/"),
     }
     section = render_section(
         n=e.n, d=e.d, emb_name=emb_shown, meta_name=meta_name, id_col=id_col, dedup_summary=dd.summary,

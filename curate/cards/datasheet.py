@@ -33,11 +33,15 @@ def render_datasheet(ctx: CardContext) -> str:
 
 
 def datasheet_html(markdown_text: str, title: str) -> str:
-    """Standalone HTML page of a Markdown datasheet (tables kept; no external assets)."""
-    import markdown
+    """Standalone HTML page of a Markdown datasheet (tables kept; no external assets).
+
+    The Markdown quotes catalog records and metadata values: raw HTML in it is escaped and links with a
+    scheme other than http(s)/mailto/doi become text (:func:`curate.policy.html.markdown_to_html`)."""
+    from markupsafe import Markup
 
     from curate._version import __version__
     from curate.cards._render import env
+    from curate.policy.html import markdown_to_html
 
-    body = markdown.markdown(markdown_text, extensions=["tables", "sane_lists"], output_format="html")
+    body = Markup(markdown_to_html(markdown_text))  # sanitised: the autoescaping template keeps it as is
     return env().get_template("datasheet.html.j2").render(body=body, title=title, version=__version__)

@@ -1,41 +1,13 @@
 """Licence → access class, and licence → Hugging Face ``license`` id.
 
-The access class drives the publishing guard: ``credentialed`` and ``restricted`` datasets are never
-re-published with their images; ``unknown`` needs an explicit acknowledgement.
+The access class is a summary of the licence's structured use terms (:mod:`curate.policy.terms`), which
+drive the publishing guard: restrictions (credentialing, data use agreements, competition rules,
+no-derivatives) always win over permissions, whatever their order in the licence text.
 """
 
 from __future__ import annotations
 
-import re
-
-_OPEN = (
-    r"CC0-1\.0",
-    r"CC-BY(-\d\.\d)?",  # a table may print the licence without its version ("CC BY")
-    r"CC-BY-SA(-\d\.\d)?",
-    r"CC[- ]BY \(version not stated.*\)",
-    r"MIT",
-    r"Apache-2\.0",
-    r"BSD-\d-Clause",
-    r"ODbL-1\.0",
-    r"PDDL-1\.0",
-    r"CDLA-Permissive-\d\.\d",
-    r"OpenRAIL.*",
-)
-_NONCOMMERCIAL = (r"CC-BY-NC(-SA|-ND)?(-\d\.\d)?", r".*\bnon-?commercial\b.*")
-_CREDENTIALED = (r"PhysioNet Credentialed Health Data License.*",)
-_RESTRICTED = (
-    r"PhysioNet Restricted Health Data License.*",
-    r".*Research Use Agreement.*",
-    r".*Data Use Agreement.*",
-    r"Restricted.*",
-    r"Not publicly released.*",
-    r".*on request.*",
-    r".*application.*",
-)
-
-
-def _match(patterns: tuple[str, ...], licence: str) -> bool:
-    return any(re.fullmatch(p, licence, flags=re.IGNORECASE) for p in patterns)
+from curate.policy.terms import access_for_terms, normalise_licence, terms_for_licence
 
 
 def access_for_licence(licence: str | None) -> str:
@@ -43,21 +15,10 @@ def access_for_licence(licence: str | None) -> str:
 
     >>> access_for_licence("CC-BY-NC-SA-4.0")
     'open-noncommercial'
-    >>> access_for_licence("PhysioNet Credentialed Health Data License 1.5.0")
+    >>> access_for_licence("PhysioNet Credentialed Health Data License 1.5.0 (non-commercial use only)")
     'credentialed'
     """
-    if not licence:
-        return "unknown"
-    lic = licence.strip()
-    if _match(_NONCOMMERCIAL, lic):
-        return "open-noncommercial"
-    if _match(_OPEN, lic):
-        return "open"
-    if _match(_CREDENTIALED, lic):
-        return "credentialed"
-    if _match(_RESTRICTED, lic):
-        return "restricted"
-    return "unknown"
+    return access_for_terms(terms_for_licence(licence))
 
 
 #: SPDX → the hub's licence identifiers (https://huggingface.co/docs/hub/repositories-licenses).
@@ -78,13 +39,11 @@ _HF_IDS = {
     "PDDL-1.0": "pddl",
     "OpenRAIL": "openrail",
 }
+_HF_NORMALISED = {normalise_licence(k): v for k, v in _HF_IDS.items()}
 
 
 def hf_license_id(licence: str | None) -> str:
     """The hub's ``license`` value: its id for known SPDX licences, ``other`` for named terms."""
     if not licence:
         return "unknown"
-    for spdx, hf in _HF_IDS.items():
-        if spdx.lower() == licence.strip().lower():
-            return hf
-    return "other"
+    return _HF_NORMALISED.get(normalise_licence(licence), "other")

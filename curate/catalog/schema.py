@@ -10,11 +10,27 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
-from curate.catalog.licences import access_for_licence
+from curate.policy.terms import (
+    UseTerms,
+    access_for_terms,
+    more_permissive_fields,
+    most_restrictive,
+    normalise_licence,
+    terms_for_licence,
+)
 
 T = TypeVar("T")
 
@@ -192,7 +208,26 @@ FACT_FIELDS: tuple[str, ...] = (
     "age",
     "demographics_reported",
     "licence",
+    "use_terms",
 )
+
+
+class LicenceOverride(BaseModel):
+    """A user catalog record that replaced a built-in record with a different licence, access or terms."""
+
+    model_config = ConfigDict(frozen=True)
+
+    builtin_licence: str
+    builtin_access: str
+    builtin_terms: UseTerms
+    user_licence: str
+    user_access: str
+    user_file: str
+
+    def statement(self) -> str:
+        return (f"a user catalog record ({Path(self.user_file).name}) overrides the built-in record's "
+                f"licence '{self.builtin_licence}' ({self.builtin_access} access) with '{self.user_licence}' "
+                f"({self.user_access} access)")
 
 
 class Dataset(_Strict):
@@ -219,6 +254,9 @@ class Dataset(_Strict):
     demographics_reported: Fact[list[Demographic]]
     licence: Fact[str] = Field(description="SPDX id where one exists, else the named terms")
     access: Access | None = Field(None, description="derived from the licence; set only for named terms")
+    use_terms: Fact[UseTerms] | None = Field(
+        None, description="structured use terms read from the licence (and its conflicts); derived if absent"
+    )
     language: list[str] = Field(default_factory=list, description="language(s) of reports/labels, ISO 639-1")
     url: str | None = None
     doi: str | None = None
@@ -229,6 +267,7 @@ class Dataset(_Strict):
     references: dict[str, Reference] = Field(default_factory=dict)
     conflicts: list[Conflict] = Field(default_factory=list)
     notes: str | None = None
+    _override: LicenceOverride | None = PrivateAttr(None)
 
     # ----------------------------------------------------------------- validation
     @field_validator("countries")
@@ -258,7 +297,13 @@ class Dataset(_Strict):
                 raise ValueError(f"conflicts[{i}].field: '{c.field}' is not a sourced field")
             if c.source not in known:
                 raise ValueError(f"conflicts[{i}].source: '{c.source}' is not a key of references")
-        derived = access_for_licence(self.licence.value)
+        derived_terms = self.derived_terms()
+        if self.use_terms is not None:
+            bad = more_permissive_fields(self.use_terms.value, derived_terms)
+            if bad:
+                raise ValueError(f"use_terms: {', '.join(bad)} contradict(s) licence '{self.licence.value}' "
+                                 f"({derived_terms.describe()})")
+        derived = access_for_terms(self.terms)
         if self.access is None:
             self.access = derived
         elif derived != "unknown" and self.access != derived:
@@ -268,6 +313,36 @@ class Dataset(_Strict):
         return self
 
     # ----------------------------------------------------------------- helpers
+    def derived_terms(self) -> UseTerms:
+        """Use terms read from the licence and every licence given in ``conflicts`` (restrictions win)."""
+        others = [terms_for_licence(str(c.value)) for c in self.conflicts if c.field == "licence"]
+        return most_restrictive(terms_for_licence(self.licence.value), *others)
+
+    @property
+    def terms(self) -> UseTerms:
+        """The effective use terms: the record's ``use_terms`` when given, else derived from the licence."""
+        return self.use_terms.value if self.use_terms is not None else self.derived_terms()
+
+    @property
+    def terms_source(self) -> str:
+        fact = self.use_terms or self.licence
+        return fact.source + (f", {fact.locator}" if fact.locator else "")
+
+    @property
+    def licence_override(self) -> LicenceOverride | None:
+        """Set by the catalog loader when a user record replaced a built-in one with other terms."""
+        return self._override
+
+    def note_override(self, builtin: Dataset, user_file: str | Path) -> None:
+        """Record that this (user) record replaced ``builtin``; no-op when licence, access and terms agree."""
+        same = (normalise_licence(builtin.licence.value) == normalise_licence(self.licence.value)
+                and builtin.access == self.access and builtin.terms == self.terms)
+        if not same:
+            self._override = LicenceOverride(
+                builtin_licence=builtin.licence.value, builtin_access=builtin.access or "unknown",
+                builtin_terms=builtin.terms, user_licence=self.licence.value,
+                user_access=self.access or "unknown", user_file=str(user_file))
+
     @property
     def modalities(self) -> list[str]:
         return list(self.modality.value)

@@ -16,7 +16,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from curate.catalog.store import Catalog
 
 MULTINATIONAL = "Multinational"
-GROUPINGS = ("country", "continent", "modality", "access")
+#: Country groupings come from :mod:`curate.groupings` (the same as the map, its CSV and the report).
+REGION_GROUPINGS = ("continent", "un_region", "income_group", "north_south")
+GROUPINGS = ("country", *REGION_GROUPINGS, "modality", "access")
 
 
 def _keys(ds, by: str) -> list[str]:
@@ -24,11 +26,11 @@ def _keys(ds, by: str) -> list[str]:
         if ds.multinational or len(ds.countries.value) != 1:
             return [MULTINATIONAL]
         return list(ds.countries.value)
-    if by == "continent":
-        from curate.countries import continent
+    if by in REGION_GROUPINGS:
+        from curate.groupings import group_of
 
-        conts = {continent(c) for c in ds.countries.value}
-        return [conts.pop()] if len(conts) == 1 and not ds.multinational else [MULTINATIONAL]
+        groups = {group_of(c, by) for c in ds.countries.value}
+        return [groups.pop()] if len(groups) == 1 and not ds.multinational else [MULTINATIONAL]
     if by == "modality":
         return list(ds.modality.value)
     if by == "access":

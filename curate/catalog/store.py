@@ -253,15 +253,24 @@ def _load_dir(folder: Path) -> tuple[list[Dataset], dict[str, Path]]:
 def _load_cached(dirs: tuple[str, ...], _stamp: tuple) -> tuple[tuple[Dataset, ...], dict[str, Path]]:
     merged: dict[str, Dataset] = {}
     origins: dict[str, Path] = {}
+    builtins: dict[str, Dataset] = {}  # id -> the built-in record a user record replaced
+    builtin_root = builtin_dir().resolve()
     for d in dirs:
         items, orig = _load_dir(Path(d))
         for ds in items:
-            # A user's record replaces the built-in record with the same id or alias.
+            # A user's record replaces the built-in record with the same id or alias; a different licence,
+            # access or use terms is kept as a conflict (shown, and it blocks image upload).
             clash = [k for k, v in merged.items() if {v.id.upper(), *(a.upper() for a in v.aliases)}
                      & {ds.id.upper()}]
             for k in clash:
-                merged.pop(k)
-                origins.pop(k, None)
+                old = merged.pop(k)
+                old_origin = origins.pop(k, None)
+                base = builtins.pop(k, None)
+                if base is None and old_origin is not None and old_origin.resolve().parent == builtin_root:
+                    base = old
+                if base is not None:
+                    builtins[ds.id] = base
+                    ds.note_override(base, orig[ds.id])
             merged[ds.id] = ds
             origins[ds.id] = orig[ds.id]
     return tuple(merged.values()), origins

@@ -68,6 +68,8 @@ def _root(
 for _name in _MODULES:
     importlib.import_module(f"curate.cli.{_name}").register(app)
 
+importlib.import_module("curate.cli._help").install()  # no `<bool>` after flags in --help
+
 
 def fail(message: str, code: int = 1) -> None:
     """Print one error line to stderr and exit (for checks done in the CLI layer itself)."""

@@ -17,6 +17,10 @@ CatalogDir = typer.Option(
 )
 
 
+#: Marks a listed value that the record itself keeps a conflicting source for.
+CONFLICT_MARK = "†"
+
+
 def _load(catalog_dir: str | None):
     from curate.catalog import load
 
@@ -62,22 +66,43 @@ def list_(
         columns = [c for c in columns if c[0] != "Patients"]
     for col, kw in columns:
         table.add_column(col, **kw)
+    flagged = 0
     for ds in cat:
+
+        def mark(text: str, field: str, ds=ds) -> str:
+            """Values another source disagrees with carry a dagger (the record keeps them as conflicts)."""
+            nonlocal flagged
+            if not ds.conflicts_for(field):
+                return text
+            flagged += 1
+            return f"{text} {CONFLICT_MARK}"
+
         countries = ", ".join(ds.countries.value) or "—"
         if ds.multinational:
             countries = f"multi ({countries})" if ds.countries.value else "multinational"
-        row = [ds.id, *([ds.name] if wide else []), ", ".join(ds.modalities), countries,
-               fmt_int(ds.n_images), *([] if narrow else [fmt_int(ds.n_patients)]), ds.access]
+        row = [ds.id, *([ds.name] if wide else []), mark(", ".join(ds.modalities), "modality"),
+               mark(countries, "countries"), mark(fmt_int(ds.n_images), "images"),
+               *([] if narrow else [mark(fmt_int(ds.n_patients), "patients")]), mark(ds.access, "licence")]
         table.add_row(*row)
     console.print(table)
+    if flagged:
+        console.print(f"{CONFLICT_MARK} another source gives a different value (`curate catalog show ID` "
+                      "lists both, with their sources)", markup=False, highlight=False)
 
 
 def _fact_line(ds, field: str) -> str:
+    from rich.markup import escape
+
     fact = getattr(ds, field)
+    if fact is None and field == "use_terms":
+        return (f"{escape(ds.terms.describe())}  "
+                f"[dim]— derived from the licence ({escape(ds.cite('licence'))})[/dim]")
     if fact is None:
         return "[dim]Not reported by the source[/dim]"
     v = fact.value
-    if isinstance(v, list):
+    if field == "use_terms":
+        text = escape(v.describe())
+    elif isinstance(v, list):
         text = ", ".join(map(str, v)) or "none"
     elif isinstance(v, int):
         text = f"{v:,}"
@@ -112,7 +137,14 @@ def show(
         _show_collection(cat, col, as_json)
         return
     if as_json:
+        from curate.publish.guard import decision_for
+
         rec = ds.record()
+        decision = decision_for(ds)
+        rec["upload"] = {"images": decision.images, "reason": decision.reason, "terms": ds.terms.model_dump()}
+        override = ds.licence_override
+        rec["licence_conflict"] = None if override is None else {**override.model_dump(mode="json"),
+                                                                 "statement": override.statement()}
         rec["sources"] = {k: ds.reference(k).model_dump(exclude_none=True)
                           for k in dict.fromkeys([getattr(ds, f).source for f in FACT_FIELDS
                                                   if getattr(ds, f) is not None]
@@ -128,6 +160,14 @@ def show(
     for field in FACT_FIELDS:
         t.add_row(field.replace("_", " "), _fact_line(ds, field))
     t.add_row("access", f"{ds.access} (derived from the licence)")
+    from curate.publish.guard import decision_for
+
+    decision = decision_for(ds)
+    upload = {"allowed": "images may be uploaded", "refused": "card-only (images are never uploaded)",
+              "needs-rights": "card-only unless --i-have-rights"}[decision.images]
+    t.add_row("hub upload", f"{upload}: {escape(decision.reason)}")
+    if ds.licence_override is not None:
+        t.add_row("[red]licence conflict[/red]", f"[red]⚠ {escape(ds.licence_override.statement())}[/red]")
     t.add_row("multinational", "yes" if ds.multinational else "no")
     for field in ("institutions", "labels", "language", "collections"):
         val = getattr(ds, field)
@@ -246,7 +286,8 @@ def validate(
 
 @catalog_app.command("stats")
 def stats(
-    by: str = typer.Option("country", "--by", help="country, continent, modality or access"),
+    by: str = typer.Option("country", "--by", help="country, continent, un_region, income_group, "
+                           "north_south, modality or access (regions as in `curate map`)"),
     modality: str = typer.Option(None, "--modality", "-m"),
     collection: str = typer.Option(None, "--collection", help="e.g. queiroz2025-table1"),
     as_json: bool = typer.Option(False, "--json"),
@@ -267,6 +308,8 @@ def stats(
         return
     from rich import box
 
+    from curate.fmt import share
+
     if "name" in df.columns and console.width < 100:  # 80-column terminals: the code says enough
         df = df.drop(columns="name")
     numeric = ("datasets", "images", "patients", "patients_reported", "image_share")
@@ -277,7 +320,7 @@ def stats(
         for col in df.columns:
             v = row[col]
             if col == "image_share":
-                vals.append(f"{v:.1%}")
+                vals.append(share(v))
             elif col == "patients" and (v is None or v != v or str(v) == "<NA>"):
                 vals.append("—")
             else:

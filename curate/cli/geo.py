@@ -54,14 +54,20 @@ def report_cmd(
     split_multinational: bool = typer.Option(
         False, "--split-multinational", help="Spread multinational datasets over their member countries."
     ),
+    inline_map: bool = typer.Option(False, "--inline-map",
+                                    help="Markdown only: embed the map in the .md file instead of writing "
+                                         "it beside it as NAME-map.svg."),
 ) -> None:
-    """One self-contained policy report (HTML with inline SVG map and charts, or Markdown)."""
+    """One policy report: self-contained HTML (inline SVG map and charts), or Markdown + its map file."""
     from curate.report import write_report
+    from curate.report.report import map_file_for
 
     command = "curate " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("curate") else None
     path = write_report(out, fmt=fmt, from_file=from_file, modality=modality, collection=collection,
-                        split_multinational=split_multinational, command=command)
-    console.print(f"wrote {path}")
+                        split_multinational=split_multinational, command=command, inline_map=inline_map)
+    linked = path.suffix.lower() in (".md", ".markdown") and not inline_map
+    extra = f" and {map_file_for(path)}" if linked else ""
+    console.print(f"wrote {path}{extra}")
 
 
 def register(app: typer.Typer) -> None:

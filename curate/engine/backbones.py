@@ -109,7 +109,11 @@ def get_backbone(name: str, weights: str | os.PathLike | None = None, **options:
     """Build backbone ``name`` (built-in, ``torchvision:<arch>`` or a ``curate.backbones`` entry point)."""
     options = {k: v for k, v in options.items() if v is not None}
     if weights is not None and not os.path.exists(weights):
-        raise InputError(f"weights '{weights}' do not exist")
+        hub_like = "/" in str(weights) and not str(weights).startswith((".", "/", "~"))
+        hint = (" (it looks like a Hub model id: curate never downloads weights; save the model with "
+                "`save_pretrained(DIR)` on a machine with network access and pass --weights DIR)"
+                if hub_like else " (curate loads weights from local paths only; it never downloads them)")
+        raise InputError(f"--weights '{weights}' does not exist{hint}")
     if name in _BUILTIN:
         return _BUILTIN[name](weights, **options)
     if name.startswith("torchvision:"):

@@ -26,12 +26,25 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from curate.catalog.stats import MULTINATIONAL
 from curate.errors import CurateError, InputError, UsageError
+from curate.groupings import (  # noqa: F401  (re-exported: one set of groupings)
+    GROUPING_LABELS,
+    GROUPING_SOURCES,
+    GROUPINGS,
+    INCOME_ORDER,
+    NORTH,
+    NOT_CLASSIFIED,
+    SOUTH,
+    continent,
+    group_of,
+    income_group,
+    north_south,
+    un_region,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -39,83 +52,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from curate.catalog.store import Catalog
 
 METRICS: tuple[str, ...] = ("images", "datasets", "patients")
-GROUPINGS: tuple[str, ...] = ("country", "continent", "un_region", "income_group", "north_south")
-GROUPING_LABELS = {
-    "country": "Country",
-    "continent": "Continent",
-    "un_region": "UN region (M49)",
-    "income_group": "World Bank income group (FY2026)",
-    "north_south": "Global North / South (UNCTAD)",
-}
-NOT_CLASSIFIED = "Not classified"
-NORTH, SOUTH = "Global North", "Global South"
-INCOME_ORDER = ("High income", "Upper middle income", "Lower middle income", "Low income", NOT_CLASSIFIED)
-
-#: Source lines printed in the report and the docs next to each grouping.
-GROUPING_SOURCES = {
-    "continent": "country_converter 'Continent_7' classification",
-    "un_region": "UN M49 sub-regions via country_converter 'UNregion'",
-    "income_group": "World Bank Country and Lending Groups, FY2026 (1 July 2025), CC BY 4.0",
-    "north_south": "UNCTADstat classification of economies by development status: developed = Northern "
-    "America and Europe, Israel, Japan, Republic of Korea, Australia, New Zealand (Global North); all "
-    "other economies = developing (Global South)",
-}
-
-_NORTH_EXTRA = frozenset({"ISR", "JPN", "KOR", "AUS", "NZL"})
-_NORTH_REGIONS = frozenset({"Northern America", "Northern Europe", "Western Europe", "Southern Europe",
-                            "Eastern Europe"})
-
 COUNTRY_COLUMNS = ("country", "alpha3", "iso3", "country_code", "code")
 NAME_COLUMNS = ("dataset", "name", "id")
-
-
-# ------------------------------------------------------------------------------------------- groupings
-def continent(alpha3: str) -> str:
-    """Seven-continent name (``BRA`` → ``South America``, ``NOR`` → ``Europe``)."""
-    from curate.countries import convert
-
-    return convert(alpha3, "Continent_7")
-
-
-def un_region(alpha3: str) -> str:
-    """UN M49 sub-region (``BRA`` → ``South America``, ``NOR`` → ``Northern Europe``)."""
-    from curate.countries import un_region as _un_region
-
-    return _un_region(alpha3)
-
-
-@lru_cache(maxsize=1)
-def _income_table() -> dict[str, str]:
-    import csv
-
-    path = Path(__file__).resolve().parent / "data" / "wb_income_fy2026.csv"
-    with open(path, encoding="utf-8", newline="") as f:
-        return {row["alpha3"]: row["income_group"] for row in csv.DictReader(f)}
-
-
-def income_group(alpha3: str) -> str:
-    """World Bank income group, FY2026 (``NOR`` → ``High income``); ``Not classified`` when absent."""
-    return _income_table().get(alpha3, NOT_CLASSIFIED)
-
-
-def north_south(alpha3: str) -> str:
-    """``Global North`` for UNCTAD's developed economies, else ``Global South`` (see the module docstring)."""
-    if alpha3 in _NORTH_EXTRA or un_region(alpha3) in _NORTH_REGIONS:
-        return NORTH
-    return SOUTH
-
-
-_GROUP_FUNCS = {"continent": continent, "un_region": un_region, "income_group": income_group,
-                "north_south": north_south}
-
-
-def group_of(alpha3: str, by: str) -> str:
-    """The group of one country under a grouping (``country`` returns the code itself)."""
-    if by == "country":
-        return alpha3
-    if by not in _GROUP_FUNCS:
-        raise UsageError(f"grouping must be one of {', '.join(GROUPINGS)} (got '{by}')")
-    return _GROUP_FUNCS[by](alpha3)
 
 
 # ------------------------------------------------------------------------------------------- entries

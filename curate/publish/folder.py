@@ -432,10 +432,9 @@ def publish(
             if not (token or get_token()):
                 raise UsageError("no Hugging Face token: run `hf auth login` or set HF_TOKEN")
     if decision is None:
-        from curate.publish.guard import GuardDecision
+        from curate.publish.guard import local_decision
 
-        decision = GuardDecision(ds.id, ds.licence.value, ds.access or "unknown", not card_only,
-                                 acknowledged=i_have_rights and (ds.access or "unknown") == "unknown")
+        decision = local_decision(ds, with_images=not card_only, i_have_rights=i_have_rights)
     require("datasets", "hub")
 
     result = PublishResult(out=out, dataset_id=ds.id, card_only=card_only)
@@ -448,6 +447,9 @@ def publish(
         nbytes = write_shards(plan, tmp / "data", max_bytes, result) if plan is not None else {}
         _build_card_files(tmp, ds.id, result, plan, catalog_dir, _card_sections(result, decision.statement()),
                           nbytes, card_metadata=metadata, card_columns=specs)
+        from curate.publish.manifest import write_publish_manifest
+
+        write_publish_manifest(tmp, ds, decision, card_only=card_only)
     if push is not None:
         from curate.publish.push import push_folder
 

@@ -50,6 +50,8 @@ def _bar_svg(rows: list[dict], title: str, *, value: str = "share") -> str:
     """A small horizontal bar chart (image share per group) as inline SVG."""
     import matplotlib
 
+    from curate.fmt import share
+
     matplotlib.use("Agg", force=True)
     from matplotlib.figure import Figure
 
@@ -60,7 +62,7 @@ def _bar_svg(rows: list[dict], title: str, *, value: str = "share") -> str:
     vals = [100 * r[value] for r in rows][::-1]
     bars = ax.barh(labels, vals, color="#3b6e8f")
     for b, v in zip(bars, vals):
-        ax.text(b.get_width(), b.get_y() + b.get_height() / 2, f" {v:.1f}%", va="center", fontsize=8)
+        ax.text(b.get_width(), b.get_y() + b.get_height() / 2, f" {share(v / 100)}", va="center", fontsize=8)
     ax.set_xlim(0, max(vals + [1]) * 1.18)
     ax.set_xlabel("share of images (%)", fontsize=9)
     ax.set_title(title, fontsize=10, loc="left")
@@ -270,37 +272,68 @@ def _fmt_int(v: Any) -> str:
 
 
 def _fmt_pct(v: Any, digits: int = 1) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "—"
-    return f"{100 * v:.{digits}f}%"
+    from curate.fmt import share
+
+    return share(v, digits)
 
 
 def _env(fmt: str):
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=fmt == "html",
-                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    from curate.policy.html import jinja_env
+
+    # report.html.j2 is autoescaped (by its name) and links only allow-listed URL schemes (safe_url)
+    env = jinja_env(jinja2.FileSystemLoader(TEMPLATES), trim_blocks=True, lstrip_blocks=True,
+                    undefined=jinja2.StrictUndefined)
     env.filters["int"] = _fmt_int
     env.filters["pct"] = _fmt_pct
     env.filters["num"] = lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else v
     return env
 
 
-def build_report(*, fmt: str = "html", **kwargs) -> str:
-    """The report as a string (``fmt`` html or md); keyword arguments as :func:`report_context`."""
+#: First bytes of a map file written beside a Markdown report: only such a file is ever replaced.
+MAP_HEADER = '<?xml version="1.0" encoding="utf-8" standalone="no"?>\n<!-- curate report map -->\n'
+
+
+def map_file_for(out: str | os.PathLike) -> Path:
+    """Where a Markdown report's map goes: ``report.md`` → ``report-map.svg`` beside it."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}-map.svg")
+
+
+def build_report(*, fmt: str = "html", map_link: str | None = None, **kwargs) -> str:
+    """The report as a string (``fmt`` html or md); other keywords as :func:`report_context`.
+
+    HTML inlines the SVG map. Markdown links the map file ``map_link`` (written beside the report by
+    :func:`write_report`); with ``map_link=None`` it inlines the map as a data URI instead, which makes the
+    Markdown file about as large as the SVG.
+    """
+    return _build(fmt=fmt, map_link=map_link, **kwargs)[0]
+
+
+def _build(*, fmt: str, map_link: str | None, **kwargs) -> tuple[str, str]:
+    """``(text, map_svg)``: the report and the map it shows, from one context."""
     if fmt not in FORMATS:
         raise UsageError(f"--format must be html or md (got '{fmt}')")
     ctx = report_context(fmt=fmt, **kwargs)
     if fmt == "md":
-        import base64
+        if map_link is None:
+            import base64
 
-        ctx["map_data_uri"] = "data:image/svg+xml;base64," + base64.b64encode(
-            ctx["map_svg"].encode("utf-8")).decode("ascii")
-    return _env(fmt).get_template(f"report.{fmt}.j2").render(**ctx)
+            ctx["map_data_uri"] = "data:image/svg+xml;base64," + base64.b64encode(
+                ctx["map_svg"].encode("utf-8")).decode("ascii")
+        else:
+            ctx["map_data_uri"] = map_link
+    return _env(fmt).get_template(f"report.{fmt}.j2").render(**ctx), ctx["map_svg"]
 
 
-def write_report(out: str | os.PathLike, *, fmt: str | None = None, **kwargs) -> Path:
-    """Check the output path, build the report and write it atomically; returns the path."""
+def write_report(out: str | os.PathLike, *, fmt: str | None = None, inline_map: bool = False,
+                 **kwargs) -> Path:
+    """Check the output path, build the report and write it atomically; returns the path.
+
+    A Markdown report links its map, written beside it as ``<name>-map.svg`` (:func:`map_file_for`);
+    ``inline_map=True`` embeds it in the Markdown instead (one file, but a large one).
+    """
     from curate._io import write_text_atomic
     from curate.geo.build import check_parent
 
@@ -315,5 +348,11 @@ def write_report(out: str | os.PathLike, *, fmt: str | None = None, **kwargs) ->
     check_parent(out, "--out")
     if out.is_dir():
         raise UsageError(f"--out '{out}' is a folder; give a file name such as report.{fmt}")
-    text = build_report(fmt=fmt, **kwargs)
+    map_file = map_file_for(out) if fmt == "md" and not inline_map else None
+    text, svg = _build(fmt=fmt, map_link=map_file.name if map_file else None, **kwargs)
+    if map_file is not None:
+        if map_file.exists() and not map_file.read_bytes().startswith(MAP_HEADER.encode()):
+            raise UsageError(f"'{map_file}' exists and was not written by `curate report`; choose another "
+                             "--out, or pass --inline-map")
+        write_text_atomic(map_file, MAP_HEADER + svg)
     return write_text_atomic(out, text)
