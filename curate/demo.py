@@ -88,10 +88,11 @@ def make_demo(
 
     if dataset.upper() not in SHAPES:
         raise UsageError(f"no demo shape for '{dataset}' (available: {', '.join(SHAPES)})")
-    if n_patients < 20:
-        raise UsageError(f"--n-patients must be at least 20 (got {n_patients})")
-    if dim < 8:
-        raise UsageError(f"embedding dimension must be at least 8 (got {dim})")
+    from curate.limits import check_range
+
+    check_range("--n-patients", n_patients)
+    check_range("--dim", dim)
+    check_range("--image-size", image_size)
     rng = np.random.default_rng(seed)
 
     # ---------------------------------------------------------------- patients and images

@@ -50,20 +50,67 @@ class LicenceError(CurateError):
     """Publishing would break a dataset's licence (credentialed/restricted/unknown access)."""
 
 
+#: Each extra of pyproject.toml → the top-level modules it installs that curate imports (the one table:
+#: ``need``, ``require`` and the CLI's handling of a stray ImportError all read it).
+EXTRAS: dict[str, tuple[str, ...]] = {
+    "engine": ("faiss", "sklearn", "PIL", "imagehash", "scipy"),
+    "embed": ("torch", "transformers", "safetensors", "PIL"),
+    "geo": ("geopandas", "matplotlib", "shapely"),
+    "hub": ("datasets", "mlcroissant", "PIL"),
+    "audit": ("fairlearn", "sklearn", "matplotlib", "scipy"),
+    "dask": ("dask", "distributed"),
+}
+
+
+def extra_for(module: str) -> str | None:
+    """The extra that installs ``module`` (its top-level package; the first extra listing it), if any."""
+    top = module.partition(".")[0]
+    return next((extra for extra, mods in EXTRAS.items() if top in mods), None)
+
+
+def install_hint(extra: str) -> str:
+    return f'pip install "curate[{extra}]"'
+
+
 class MissingDependencyError(CurateError):
-    """An optional extra is needed: the message names the ``pip install`` that fixes it."""
+    """An optional extra is not installed. The CLI prints it as
+    ``error: curate demo needs the 'engine' extra: pip install "curate[engine]"`` (exit 2)."""
 
-    def __init__(self, package: str, extra: str) -> None:
+    exit_code = 2
+
+    def __init__(self, module: str, extra: str) -> None:
         super().__init__(
-            f"this feature needs the '{package}' package: pip install 'curate[{extra}]'"
+            f"this needs the '{extra}' extra ('{module}' is not installed): {install_hint(extra)}"
         )
+        self.module, self.extra = module, extra
+
+    def for_command(self, command: str) -> str:
+        """The one line the CLI prints: which command needs which extra, and how to install it."""
+        return f"curate {command} needs the '{self.extra}' extra: {install_hint(self.extra)}"
 
 
-def require(module: str, extra: str):
-    """Import an optional heavy module lazily, or raise a one-line install hint."""
+def need(extra: str, *modules: str) -> None:
+    """Fail early, before any work, when ``extra`` (or the listed modules of it) is not installed.
+
+    Commands call this first (``need("engine", "PIL")`` in ``curate demo``); nothing is imported, so the
+    check is cheap and heavy imports stay lazy.
+    """
+    import importlib.util
+
+    for module in modules or EXTRAS[extra]:
+        try:
+            found = importlib.util.find_spec(module) is not None  # sys.modules[m] = None: missing
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            raise MissingDependencyError(module, extra)
+
+
+def require(module: str, extra: str | None = None):
+    """Import an optional heavy module lazily, or raise :class:`MissingDependencyError` naming its extra."""
     import importlib
 
     try:
         return importlib.import_module(module)
-    except ImportError as exc:  # pragma: no cover - exercised only without extras
-        raise MissingDependencyError(module.split(".")[0], extra) from exc
+    except ImportError as exc:
+        raise MissingDependencyError(module.split(".")[0], extra or extra_for(module) or "all") from exc

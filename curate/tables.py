@@ -42,7 +42,8 @@ def read_table(
         return source.reset_index(drop=True)
     p = Path(os.fspath(source))
     if not p.exists():
-        raise InputError(f"{what} file '{p}' does not exist")
+        broken = " (a broken symbolic link)" if p.is_symlink() else ""
+        raise InputError(f"{what} file '{p}' does not exist{broken}")
     if p.is_dir():
         raise InputError(f"{what} file '{p}' is a folder, not a file")
     if p.stat().st_size == 0:

@@ -169,10 +169,12 @@ def test_eod_and_aod_follow_germani_definition():
     # g1: TPR 3/4, FPR 2/4 ; g2: TPR 2/4, FPR 1/4
     y, yp, g = _hand({"g1": (3, 4), "g2": (2, 4)}, {"g1": (2, 4), "g2": (1, 4)})
     eod = M.equal_opportunity_differences(y, yp, sensitive_features=g)
-    aod = M.average_odds_differences(y, yp, sensitive_features=g)
+    aod = M.average_odds_sums(y, yp, sensitive_features=g)
     assert eod == pytest.approx({"g1": 0.25, "g2": -0.25})
-    # germani2025: AOD = EOD + FPR difference = .25 + .25 = .5 (the usual "average" would give .25)
+    # germani2025: AOD = EOD + FPR difference = .25 + .25 = .5, hence the name AOD_sum; the usual average
+    # odds difference (average_odds_differences, AOD_mean) halves it
     assert aod == pytest.approx({"g1": 0.5, "g2": -0.5})
+    assert M.average_odds_differences(y, yp, sensitive_features=g) == pytest.approx({"g1": 0.25, "g2": -0.25})
 
 
 def test_eod_multigroup_is_group_vs_rest():
@@ -338,7 +340,7 @@ def _two_very_different_seeds(n: int = 400) -> list[pd.DataFrame]:
 
 
 def test_seed_t_interval_is_clipped_to_each_metrics_range():
-    """Two seeds give t = 12.7: mean ± t·SE leaves [0, 1] for AUC/TPR, [-1, 1] for EOD, [-2, 2] for AOD
+    """Two seeds give t = 12.7: mean ± t·SE leaves [0, 1] for AUC/TPR, [-1, 1] for EOD, [-2, 2] for AOD_sum
     (germani2025's AOD is EOD + FPR difference). Truth: scipy's t interval on per-seed sklearn values."""
     from scipy import stats
 
@@ -364,7 +366,7 @@ def test_seed_t_interval_is_clipped_to_each_metrics_range():
         ("AUC", "overall", "all", [roc_auc_score(f.y, f.score_y) for f in frames], (0, 1)),
         ("TPR", "sex", "M", [tpr(f, f.sex == "M") for f in frames], (0, 1)),
         ("EOD", "sex", "F", [tpr(f, f.sex == "F") - tpr(f, f.sex != "F") for f in frames], (-1, 1)),
-        ("AOD", "sex", "F", [tpr(f, f.sex == "F") - tpr(f, f.sex != "F") + fpr(f, f.sex == "F")
+        ("AOD_sum", "sex", "F", [tpr(f, f.sex == "F") - tpr(f, f.sex != "F") + fpr(f, f.sex == "F")
                              - fpr(f, f.sex != "F") for f in frames], (-2, 2)),
     ]
     for metric, attr, group, per, (low, high) in cases:

@@ -1,17 +1,18 @@
 """Catalog records checked against the seed papers themselves.
 
-The independent truth is the seed text: germani2025 Table 2 and luo2024 Table 1 are parsed from
-``shared/seeds`` at test time and every recorded count, age, country and identity attribute is compared to
-the parsed cell, so a typo in a YAML file (or a silently "corrected" number) fails here.
+The independent truth is the seed papers' printed cells: germani2025 Table 2 and luo2024 Table 1, kept
+cell by cell in ``tests/data/seeds`` (extracted once from the seed text and checked by hand; see its
+SOURCES.md). Every recorded count, age, country and identity attribute is compared to the printed cell, so
+a typo in a YAML file (or a silently "corrected" number) fails here.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pycountry
 import pytest
+import seed_data
 
 import curate.catalog as catalog
 from curate.catalog.licences import access_for_licence
@@ -56,52 +57,21 @@ LUO_ATTRIBUTES = {
 AFTER_SELECTION = "after germani2025 sample selection"
 
 
-def _seed_text(seeds_dir: Path, key: str) -> str:
-    return (seeds_dir / SEEDS[key]["seed"]).read_text(encoding="utf-8")
+@pytest.fixture(scope="module")
+def germani_table2() -> dict[str, dict[str, str]]:
+    """{dataset column: {row label: cell text}} of germani2025 Table 2."""
+    return {r.pop("Dataset"): r for r in seed_data.rows("germani2025_table2.csv")}
 
 
 @pytest.fixture(scope="module")
-def germani_table2(seeds_dir: Path) -> dict[str, dict[str, str]]:
-    """{dataset column: {row label: cell text}} from the tab-separated Table 2 of germani2025."""
-    lines = _seed_text(seeds_dir, "germani2025").splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("Table 2:"))
-    rows: dict[str, list[str]] = {}
-    for line in lines[start + 1 :]:
-        if not line.strip():
-            if rows:
-                break
-            continue
-        cells = line.split("\t")
-        rows[cells[0].strip()] = [c.strip() for c in cells[1:]]
-    header = rows.pop("Country")
-    return {name: {label: (cells[i] if i < len(cells) else "") for label, cells in rows.items()}
-            for i, name in enumerate(header)}
-
-
-@pytest.fixture(scope="module")
-def luo_table1(seeds_dir: Path) -> dict[str, dict[str, str | None]]:
+def luo_table1() -> dict[str, dict[str, str | None]]:
     """{dataset: {modality, images, patients, attrs}} for the rows of luo2024 Table 1 above CheXpert."""
-    lines = _seed_text(seeds_dir, "luo2024").splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("Dataset Data Modality"))
-    row_start = re.compile(r"^(?P<name>[A-Za-z][\w.\- ]*?)\s*\[(?P<ref>\d+)\]\s*(?P<rest>.*)$")
-    raw: list[list[str]] = []
-    for line in lines[start + 1 :]:
-        if line.startswith("CheXpert"):
-            break
-        m = row_start.match(line)
-        if m:
-            raw.append([m["name"], m["rest"]])
-        else:
-            raw[-1][1] += " " + line.strip()
-    cell = re.compile(
-        r"^(?P<modality>.+?)\s(?P<images>\d[\d,]*)\s+(?:(?P<patients>\d[\d,]*|-)\s+)?"
-        r"(?P<attrs>[A-Za-z][^✓✗]*?)\s*✓"
-    )
     table = {}
-    for name, rest in raw:
-        m = cell.match(rest)
-        assert m, f"cannot parse luo2024 Table 1 row {name!r}: {rest!r}"
-        table[name] = m.groupdict()
+    for r in seed_data.rows("luo2024_table1.csv"):
+        if r["Dataset"] == "CheXpert":
+            break
+        table[r["Dataset"]] = {"modality": r["Data Modality"], "images": r["# of Images"],
+                               "patients": r["# of Patients"] or None, "attrs": r["Identity Attribute"]}
     return table
 
 
@@ -165,12 +135,12 @@ def test_germani_age_matches_table2(cat, germani_table2, column):
 
 
 @pytest.mark.parametrize("column", list(GERMANI_IDS))
-def test_germani_countries_match_sites_row(cat, germani_table2, seeds_dir, column):
+def test_germani_countries_match_sites_row(cat, germani_table2, column):
     ds = cat.get(GERMANI_IDS[column])
     site = germani_table2[column]["Sites"]
     if site == "XXX":
         # The table prints a placeholder; the Datasets paragraph names a Lebanese hospital.
-        assert "Lebanese Hospital" in _seed_text(seeds_dir, "germani2025")
+        assert seed_data.facts()["germani2025"]["LBMD_site"].startswith("Lebanese Hospital")
         assert ds.countries.value == [pycountry.countries.lookup("Lebanon").alpha_3]
         assert [c.value for c in ds.conflicts_for("countries") if c.source == "germani2025"] == ["XXX"]
         return
@@ -223,14 +193,14 @@ def test_every_record_validates():
     assert validate_dir(builtin_dir()) == []
 
 
-def test_every_fact_source_resolves(cat, seeds_dir):
+def test_every_fact_source_resolves(cat):
     for ds in cat:
         sources = [getattr(ds, f).source for f in FACT_FIELDS if getattr(ds, f) is not None]
         sources += [c.source for c in ds.conflicts]
         for src in sources:
             assert src in ds.references or src in SEEDS, f"{ds.id}: source {src!r} does not resolve"
             if src in SEEDS and src not in ds.references:
-                assert (seeds_dir / SEEDS[src]["seed"]).is_file()
+                assert SEEDS[src]["seed"] in seed_data.SEED_FILES, f"{src}: not one of the seed papers"
 
 
 def test_every_non_seed_reference_has_doi_or_url(cat):

@@ -1,18 +1,18 @@
-"""queiroz2025 Table 1 in the catalog, checked value by value against the seed paper parsed at test time.
+"""queiroz2025 Table 1 in the catalog, checked value by value against the seed paper's printed cells.
 
-The independent truth is the seed text itself (``shared/seeds``), read here with a small parser; the
-printed-form → normalised-value tables below are written out by hand from the table's legend, not taken
-from curate.
+The independent truth is the table as printed, kept cell by cell in ``tests/data/seeds`` (extracted once
+from the seed text and checked by hand; see its SOURCES.md); the printed-form → normalised-value tables
+below are written out by hand from the table's legend, not taken from curate.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
+import seed_data
 
 from curate import catalog
 from curate.catalog.collections import Collection, parse_collection, validate_collections
@@ -20,7 +20,6 @@ from curate.catalog.licences import access_for_licence
 from curate.catalog.stats import MULTINATIONAL, catalog_stats
 from curate.errors import CatalogError
 
-REVIEW = "queiroz2025-fair-foundation-models-review.txt"
 COLLECTION = "queiroz2025-table1"
 
 # Hand-written from the table's legend and columns (the test's own normalisation, not curate's).
@@ -45,28 +44,17 @@ def _int(s: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def table1(seeds_dir: Path) -> list[dict[str, str]]:
-    """Rows of Table 1 as printed: the tab-separated block after the header line."""
-    lines = (seeds_dir / REVIEW).read_text(encoding="utf-8").splitlines()
-    header = next(i for i, line in enumerate(lines) if line.startswith("Dataset\tModel\tRegion"))
-    cols = lines[header].split("\t")
-    rows = []
-    for line in lines[header + 1:]:
-        if not line.strip():
-            break
-        cells = line.split("\t")
-        assert len(cells) == len(cols), line
-        row = dict(zip(cols, (c.strip() for c in cells)))
-        row["Dataset"] = re.sub(r"\s*<sup>\d+</sup>\s*$", "", row["Dataset"])
-        rows.append(row)
+def table1() -> list[dict[str, str]]:
+    """Rows of Table 1 as printed."""
+    rows = seed_data.rows("queiroz2025_table1.csv")
     assert len(rows) == 24
     return rows
 
 
 @pytest.fixture(scope="module")
-def text_total(seeds_dir: Path) -> int:
-    text = (seeds_dir / REVIEW).read_text(encoding="utf-8")
-    return _int(re.search(r"curation of ([\d,]+) medical images", text).group(1))
+def text_total() -> int:
+    """The total the review's text states ("curation of 74,184,415 medical images")."""
+    return _int(seed_data.facts()["queiroz2025"]["images_curated_text"])
 
 
 @pytest.fixture(scope="module")
@@ -207,40 +195,38 @@ def test_cli_show_dataset_by_printed_name(cli):
 
 
 # --------------------------------------------------------------------- other seeds as sources
-def test_luo2024_patients_for_cxr_sets(seeds_dir, cat):
-    text = (seeds_dir / "luo2024-fairclip-harvard-fairvlmed.txt").read_text(encoding="utf-8")
+def test_luo2024_patients_for_cxr_sets(cat):
+    luo = {r["Dataset"]: r for r in seed_data.rows("luo2024_table1.csv")}
     pairs = (("CheXpert", "CheXpert"), ("MIMIC-CXR", "MIMIC-CXR-JPG"), ("PadChest", "PadChest"))
     for printed, ds_id in pairs:
-        m = re.search(rf"^{printed} \[\d+\].*?([\d,]{{6,}}) ([\d,]{{5,}}) Age", text, flags=re.M | re.S)
-        images, patients = _int(m.group(1)), _int(m.group(2))
+        images, patients = _int(luo[printed]["# of Images"]), _int(luo[printed]["# of Patients"])
         ds = cat.get(ds_id)
         assert ds.patients.value == patients and ds.patients.source == "luo2024", ds_id
         assert ds.images.value == images, f"{ds_id}: luo2024 and Table 1 agree on the image count"
 
 
-def test_bahre2025_subset_recorded_as_conflicts(seeds_dir, cat):
-    text = (seeds_dir / "bahre2025-embedding-vs-image-fairness-cxr.txt").read_text(encoding="utf-8")
-    images = [_int(x) for x in re.search(r"# Images\t([\d,]+)\t([\d,]+)", text).groups()]
-    patients = [_int(x) for x in re.search(r"# Patients\t([\d,]+)\t([\d,]+)", text).groups()]
-    for i, ds_id in enumerate(("MIMIC-CXR-JPG", "CheXpert")):
+def test_bahre2025_subset_recorded_as_conflicts(cat):
+    table = {r["Attribute"]: r for r in seed_data.rows("bahre2025_datasets.csv")}
+    for column, ds_id in (("MIMIC", "MIMIC-CXR-JPG"), ("CXP", "CheXpert")):
         ds = cat.get(ds_id)
-        for field, want in (("images", images[i]), ("patients", patients[i])):
+        for field, label in (("images", "# Images"), ("patients", "# Patients")):
+            want = _int(table[label][column])
             assert want in [c.value for c in ds.conflicts_for(field) if c.source == "bahre2025"], ds_id
-        assert ds.images.value != images[i], "the record keeps Table 1's count"
+        assert ds.images.value != _int(table["# Images"][column]), "the record keeps Table 1's count"
 
 
-def test_fairvlmed_from_its_own_paper(seeds_dir, cat):
-    raw = (seeds_dir / "luo2024-fairclip-harvard-fairvlmed.txt").read_text(encoding="utf-8")
-    text = " ".join(raw.split())
-    n = _int(re.search(r"comprises ([\d,]+) samples from ([\d,]+) subjects", text).group(2))
-    mean, sd = map(float, re.search(r"age average is ([\d.]+) ±([\d.]+)", text).groups())
-    start, end = map(int, re.search(r"between (\d{4}) and (\d{4})", text).groups())
+def test_fairvlmed_from_its_own_paper(cat):
+    f = seed_data.facts()["luo2024"]
+    n = _int(f["fairvlmed_subjects"])
+    mean, sd = float(f["fairvlmed_age_mean"]), float(f["fairvlmed_age_sd"])
+    start, end = map(int, f["fairvlmed_years"])
     ds = cat.get("Harvard-FairVLMed")
     assert ds.patients.value == n and (ds.age.value.mean, ds.age.value.sd) == (mean, sd)
     assert (ds.years_collected.value.start, ds.years_collected.value.end) == (start, end)
     (demo,) = ds.conflicts_for("demographics_reported")
     assert {"language", "marital_status"} <= set(demo.value), "luo2024 lists six attributes"
-    assert "preferred language" in text and "marital status" in text
+    assert {"preferred language", "marital status"} <= set(f["fairvlmed_attributes"])
+    assert len(f["fairvlmed_attributes"]) == 6
 
 
 def test_known_source_disagreements_are_conflicts_not_overwrites(cat):

@@ -13,10 +13,9 @@ import pytest
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from curate.demo import make_demo
-
-    return make_demo(tmp_path_factory.mktemp("demo") / "demo", n_patients=60, seed=3)
+def demo(demo_brset):
+    """The session's shared demo (60 patients, seed 3; conftest.py), read only."""
+    return demo_brset
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,9 @@ from curate.demo import SYNTHETIC_NOTE, make_demo
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return make_demo(tmp_path_factory.mktemp("d") / "demo", n_patients=60, seed=3)
+def demo(demo_brset):
+    """The session's shared demo (60 patients, seed 3; conftest.py), read only."""
+    return demo_brset
 
 
 def _vectors(path):

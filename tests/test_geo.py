@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 import pytest
+import seed_data
 from geo_fixtures import COLLECTION, expected_by_country, write_catalog
 from PIL import Image
 
@@ -43,28 +44,21 @@ def num(text: str) -> float | None:
 
 
 # ----------------------------------------------------------------------------- Table 1 of the review
-def parse_table1(seeds_dir) -> list[dict]:
-    text = (seeds_dir / "queiroz2025-fair-foundation-models-review.txt").read_text(encoding="utf-8")
-    block = text.split("Dataset\tModel\tRegion\tModality\tImages\tDemographics\tOrigin\tLicense\n", 1)[1]
-    rows = []
-    for line in block.splitlines():
-        if not line.strip():
-            break
-        cells = line.split("\t")
-        name = re.sub(r"\s*<sup>.*?</sup>", "", cells[0]).strip()
-        rows.append({"name": name, "images": int(cells[4].replace(",", "")), "origin": cells[6].strip()})
-    return rows
+def parse_table1() -> list[dict]:
+    """The review's Table 1 as printed (``tests/data/seeds/queiroz2025_table1.csv``)."""
+    return [{"name": r["Dataset"], "images": int(r["Images"].replace(",", "")), "origin": r["Origin"]}
+            for r in seed_data.rows("queiroz2025_table1.csv")]
 
 
-def test_table1_parsed_has_24_rows(seeds_dir):
-    rows = parse_table1(seeds_dir)
+def test_table1_parsed_has_24_rows():
+    rows = parse_table1()
     assert len(rows) == 24
     assert rows[0]["name"] == "Moorfields BioResource 001" and rows[0]["images"] == 26_548_820
 
 
-def test_table1_country_totals_reproduced(cli, seeds_dir, tmp_path):
+def test_table1_country_totals_reproduced(cli, tmp_path):
     """Per-country image totals of the review's Table 1 ("Multiple" rows → the Multinational row)."""
-    rows = parse_table1(seeds_dir)
+    rows = parse_table1()
     expected: dict[str, dict] = {}
     for r in rows:
         key = "Multinational" if r["origin"] == "Multiple" else to_alpha3(r["origin"])
@@ -82,12 +76,12 @@ def test_table1_country_totals_reproduced(cli, seeds_dir, tmp_path):
     assert sum(int(r["images"]) for r in got.values()) == sum(r["images"] for r in rows)
 
 
-def test_table1_all_rows_in_catalog(seeds_dir):
+def test_table1_all_rows_in_catalog():
     import curate
 
     cat = curate.catalog.load().filter(collection="queiroz2025-table1")
     assert len(cat) == 24
-    for r in parse_table1(seeds_dir):
+    for r in parse_table1():
         assert r["name"] in cat, r["name"]
         assert cat.get(r["name"]).n_images == r["images"]
 

@@ -54,7 +54,7 @@ def test_demo_inputs_survive_dedup_into_the_same_folder(cli, tmp_path):
     demo = tmp_path / "demo"
     assert cli("demo", "--out", demo, "--n-patients", "20").exit_code == 0
     r = cli("dedup", demo / "embeddings.parquet", "--out", demo)
-    assert r.exit_code == 1 and "curate demo" in r.stderr
+    assert r.exit_code == 2 and "contains the input EMB" in r.stderr
     assert (demo / "labels.csv").exists() and (demo / "images").is_dir()
 
 

@@ -208,3 +208,22 @@ def test_cli_emb_id_col_and_missing_id_column(cli, demo, tmp_path):
     p = pd.read_parquet(tmp_path / "p.parquet")
     meta = pd.read_csv(demo.labels).set_index("image_id")
     assert (p.patient_id.to_numpy() == meta.loc[p.id, "patient_id"].to_numpy()).all()
+
+
+def test_probe_refuses_a_split_column_that_leaks_patients():
+    """A given split that puts one patient's two images in train and test is refused (or, with the flag,
+    trained on with a warning); oracle: the patients counted directly from the split column."""
+    X, meta = _planted(n=200)
+    meta = meta.assign(id=[str(i) for i in range(len(meta))])
+    meta["split"] = np.array(["train", "train", "train", "validation", "train", "test"] * 40)[:200]
+    leaked = int((meta.groupby("pid")["split"].nunique() > 1).sum())
+    assert leaked > 0
+    with pytest.raises(InputError, match=f"puts {leaked} patients .* in more than one split"):
+        probe(X, meta, labels="y", model="linear", seeds=1, patient_col="pid", split_col="split", epochs=1)
+    res = probe(X, meta, labels="y", model="linear", seeds=1, patient_col="pid", split_col="split", epochs=1,
+                allow_leaky_split=True)
+    assert any("more than one split" in w for w in res.info["warnings"])
+    ok = meta.assign(split=np.where(np.arange(200) // 2 % 5 == 0, "test",
+                                    np.where(np.arange(200) // 2 % 5 == 1, "validation", "train")))
+    assert probe(X, ok, labels="y", model="linear", seeds=1, patient_col="pid", split_col="split",
+                 epochs=1).info["warnings"] == []

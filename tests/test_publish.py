@@ -371,7 +371,12 @@ def test_bad_input_gives_one_line_and_no_output(cli, tmp_path, raw, catalog, cas
         extra = ["--keep", work / "keep.txt"]
         expect = "keep-list"
     elif case == "few-patients":
-        extra = ["--splits", "0.98,0.01,0.01"]  # 12 patients: one of the small splits gets nobody
+        # two patients for three splits: one split must stay empty (with 12 patients, 0.98,0.01,0.01 now
+        # gives every split one patient: the allocation runs over the whole sample, issue 16)
+        df = pd.read_csv(m, dtype=str)
+        df["patient_id"] = np.where(np.arange(len(df)) % 2 == 0, "PIDA", "PIDB")
+        df.to_csv(m, index=False)
+        extra = ["--splits", "0.8,0.1,0.1"]
         expect = "would be empty"
     elif case == "bad-split-name":
         df = pd.read_csv(m, dtype=str)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import seed_data
 from geo_fixtures import COLLECTION, RECORDS, write_catalog
 
 
@@ -78,17 +79,14 @@ def test_groups_and_concentration(context):
     assert c["top3"][:2] == ["Norway", "Brazil"]
 
 
-def test_compute_table_matches_review_text(seeds_dir, context):
-    text = (seeds_dir / "queiroz2025-fair-foundation-models-review.txt").read_text(encoding="utf-8")
-    para = next(line for line in text.splitlines() if "Top500" in line and "North America holds" in line)
-    printed = dict(re.findall(r"(North America|Europe|Asia) (?:holds )?(\d+\.\d)%", para))
-    m = re.search(r"South America and Oceania represent just (\d+\.\d)% and (\d+\.\d)%", para)
-    printed["South America"], printed["Oceania"] = m.group(1), m.group(2)
+def test_compute_table_matches_review_text(context):
+    q = seed_data.facts()["queiroz2025"]
+    printed = q["top500_share_pct"]
     rows = {r["region"]: r for r in context["compute"]["rows"]}
     for region, pct in printed.items():
         assert rows[region]["share_pct"] == float(pct)
         assert rows[region]["as_printed"] == f"{pct}%"
-    assert "Africa" in para and rows["Africa"]["share_pct"] == 0
+    assert "Africa" in q["top500_absent"] and rows["Africa"]["share_pct"] == 0
     assert context["compute"]["source"] == "queiroz2025"
 
 

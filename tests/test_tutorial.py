@@ -96,6 +96,14 @@ def test_tutorial_commands_run(cli, tmp_path, monkeypatch):
     card = (tmp_path / "audit" / "model_card.md").read_text()
     assert "](../card/datasheet.md)" in card and "- Test split by camera:" in card
 
+    # the DICOM step: one row per image, keyed ids, and none of the demo's fake identifiers in any output
+    scan = pd.read_parquet(tmp_path / "scan" / "metadata.parquet")
+    assert len(scan) == 122 and scan["patient_key"].dropna().str.startswith("patient_").all()
+    written = [pd.read_parquet(tmp_path / "scan" / "metadata.parquet").to_csv()]
+    written += [p.read_text() for d in ("scan", "card-dicom") for p in (tmp_path / d).glob("*.*")
+                if p.suffix in (".json", ".md", ".csv", ".html")]
+    assert not any(v in t for t in written for v in ("SYNTHETIC^PATIENT", "SYN-0", "HOSPITAL", "CLINIC"))
+
 
 @pytest.mark.parametrize("name", ["img/tutorial-gap-camera.png", "img/map-table1.png"])
 def test_tutorial_pictures_exist(name):

@@ -15,6 +15,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from curate.audits import fairness as F
 from curate.audits import metrics as M
 
 ALL = "all"  # the group name of attribute-level rows
@@ -89,7 +90,8 @@ class Performance(Audit):
 
 
 class TPRDisparity(Audit):
-    """TPRDisp per group, Gap per label and the average Gap over labels — bahre2025 eqs. (1)–(3)."""
+    """TPRDisp per group, Gap per label and the average Gap over labels — bahre2025 eqs. (1)–(3), as printed;
+    plus ``TPR_diff`` (fairlearn's TPR difference), which unlike Gap is on one scale for every attribute."""
 
     name = "tpr_disparity"
     title = "TPR disparity and Gap (bahre2025)"
@@ -97,14 +99,18 @@ class TPRDisparity(Audit):
     across_labels = {"Gap": "average_Gap"}
     # TPRDisp is a difference of rates; Gap = max − min TPRDisp, which for a binary attribute is
     # 2·|TPR_a − TPR_b| (eq. 3 applied literally), so it can reach 2
-    ranges = {"TPRDisp": (-1.0, 1.0), "Gap": (0.0, 2.0)}
+    ranges = {"TPRDisp": (-1.0, 1.0), "Gap": (0.0, 2.0), "TPR_diff": (0.0, 1.0)}
 
     def compute(self, s):
         if s.G < 2:
             return
-        yield from _groups(s, "TPRDisp", M.tpr_disparity(s), NO_POS)
-        gap = M.tpr_gap(s)
-        yield Row("Gap", ALL, gap, _undefined(gap, "undefined: no group has positive cases"))
+        yield from _groups(s, "TPRDisp", F.tpr_disparity(s), NO_POS)
+        gap = F.tpr_gap(s)
+        none = s.undefined_groups("tpr")
+        note = (f"groups without positives left out: {', '.join(none)}" if none else None)
+        yield Row("Gap", ALL, gap, _undefined(gap, "undefined: no group has positive cases") or note)
+        diff = F.tpr_difference_stats(s)
+        yield Row("TPR_diff", ALL, diff, F.undefined_note(s, ("tpr",)))
 
 
 class FairCLIP(Audit):
@@ -119,32 +125,40 @@ class FairCLIP(Audit):
     def compute(self, s):
         if s.G < 2:
             return
-        yield Row("DPD", ALL, M.demographic_parity_difference_stats(s))
-        deo = M.equalized_odds_difference_stats(s)
-        yield Row("DEOdds", ALL, deo, _undefined(deo, "undefined: no group has both classes"))
-        es = M.es_auc_stats(s)
+        yield Row("DPD", ALL, F.demographic_parity_difference_stats(s))
+        deo = F.equalized_odds_difference_stats(s)
+        yield Row("DEOdds", ALL, deo, _undefined(deo, "undefined: no group has both classes")
+                  or F.undefined_note(s))
+        es = F.es_auc_stats(s)
         yield Row("ES-AUC", ALL, es, _undefined(es, "undefined: a group has one class only (AUC undefined)"))
         yield from _groups(s, "group_AUC", s.auc, ONE_CLASS)
 
 
 class Mammography(Audit):
-    """EOD and AOD per group (group vs the rest), as defined in germani2025 §3 (AOD = EOD + FPR diff)."""
+    """EOD and AOD per group as defined in germani2025 §3 (``AOD_sum`` = EOD + FPR difference, as printed;
+    ``AOD_mean`` is the usual average odds difference, half of it). Compared with ``s.conventions.compare``
+    (default: the rest of the test set)."""
 
     name = "eod_aod"
     title = "EOD and AOD (germani2025)"
     source = "germani2025 §3 Implementation details"
     # germani2025's AOD is the SUM of the TPR and FPR differences, so it spans [-2, 2]
-    ranges = {"EOD": (-1.0, 1.0), "AOD": (-2.0, 2.0), "max_abs_EOD": (0.0, 1.0), "max_abs_AOD": (0.0, 2.0)}
+    ranges = {"EOD": (-1.0, 1.0), "AOD_sum": (-2.0, 2.0), "AOD_mean": (-1.0, 1.0), "max_abs_EOD": (0.0, 1.0),
+              "max_abs_AOD_sum": (0.0, 2.0), "max_abs_AOD_mean": (0.0, 1.0)}
 
     def compute(self, s):
         if s.G < 2:
             return
-        eod, aod = M.eod_stats(s), M.aod_stats(s)
-        yield from _groups(s, "EOD", eod, "undefined: no positive cases in the group or the rest")
-        yield from _groups(s, "AOD", aod, "undefined: a class is missing in the group or the rest")
-        for metric, arr in (("max_abs_EOD", eod), ("max_abs_AOD", aod)):
-            v = M._nanfn(np.nanmax, np.abs(arr))
-            yield Row(metric, ALL, v, _undefined(v, "undefined for every group"))
+        eod, aod = F.eod_stats(s), F.aod_sum_stats(s)
+        yield from _groups(s, "EOD", eod, "undefined: no positive cases in the group or its comparison")
+        yield from _groups(s, "AOD_sum", aod, "undefined: a class is missing in the group or its comparison")
+        yield from _groups(s, "AOD_mean", aod / 2, "undefined: a class is missing in the group or its "
+                           "comparison")
+        for metric, arr in (("max_abs_EOD", eod), ("max_abs_AOD_sum", aod), ("max_abs_AOD_mean", aod / 2)):
+            v = F.nanfn(np.nanmax, np.abs(arr))
+            left = [g for g, x in zip(s.groups, arr[0]) if np.isnan(x)]
+            note = f"undefined groups left out: {', '.join(left)}" if left else None
+            yield Row(metric, ALL, v, _undefined(v, "undefined for every group") or note)
 
 
 class Calibration(Audit):
@@ -161,7 +175,7 @@ class Calibration(Audit):
             yield Row("ECE", ALL, s.ece_all)
             return
         yield from _groups(s, "ECE", s.ece)
-        yield Row("ECE_gap", ALL, M._nanfn(np.nanmax, s.ece) - M._nanfn(np.nanmin, s.ece))
+        yield Row("ECE_gap", ALL, F.nanfn(np.nanmax, s.ece) - F.nanfn(np.nanmin, s.ece))
 
 
 class GroupSizes(Audit):

@@ -6,21 +6,22 @@ means a bootstrap replicate never copies the data, and all replicates are evalua
 product (``W @ onehot``). Metric functions are a few lines over :class:`GroupedStats` (the fairlearn
 ``MetricFrame`` idea): group, count, compare — nothing is computed twice.
 
-The array helpers at the bottom (:func:`demographic_parity_difference`, :func:`tpr_disparity`, ...) take
-plain arrays, like fairlearn's functions, for use outside the audit runner.
+The fairness metrics over :class:`GroupedStats` live in :mod:`curate.audits.fairness`, the array API
+with fairlearn-style signatures in :mod:`curate.audits.arrays` (both re-exported here for old imports).
+How undefined rates and comparisons are scored is a :class:`Conventions` object carried by the stats.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
-from curate.errors import InputError
+from curate.errors import UsageError
+from curate.privacy import MIN_CELL
 
-SMALL_GROUP = 11  # groups below this many images or patients are flagged (small-cell rule)
+SMALL_GROUP = MIN_CELL  # groups below this many individuals are marked not reportable (small-cell rule)
 N_BINS = 10  # equal-width bins for the expected calibration error
 
 
@@ -47,14 +48,14 @@ def weighted_auc(y: np.ndarray, score: np.ndarray, W: np.ndarray) -> np.ndarray:
     order = np.argsort(score, kind="mergesort")
     s_sorted = score[order]
     starts = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1]])  # tie blocks
-    Ws = W[:, order]
-    pos = Ws * y[order]
+    Ws = W.T[order]  # (n, R), rows contiguous: reductions along axis 0 are several times faster
+    pos = Ws * y[order][:, None]
     neg = Ws - pos
-    P = np.add.reduceat(pos, starts, axis=1)  # (R, K) positive weight per distinct score
-    N = np.add.reduceat(neg, starts, axis=1)
-    below = np.cumsum(N, axis=1) - N  # negative weight strictly below each score
-    num = (P * (below + 0.5 * N)).sum(axis=1)
-    return _div(num, P.sum(axis=1) * N.sum(axis=1))
+    P = np.add.reduceat(pos, starts, axis=0) if starts.size < y.size else pos  # (K, R) per distinct score
+    N = np.add.reduceat(neg, starts, axis=0) if starts.size < y.size else neg
+    below = np.cumsum(N, axis=0) - N  # negative weight strictly below each score
+    num = (P * (below + 0.5 * N)).sum(axis=0)
+    return _div(num, P.sum(axis=0) * N.sum(axis=0))
 
 
 def calibration_error(y: np.ndarray, score: np.ndarray, W: np.ndarray, n_bins: int = N_BINS) -> np.ndarray:
@@ -70,6 +71,47 @@ def calibration_error(y: np.ndarray, score: np.ndarray, W: np.ndarray, n_bins: i
     onehot[np.arange(y.size), bins] = 1.0
     resid = W @ (onehot * (y - score)[:, None])  # (R, n_bins)
     return _div(np.abs(resid).sum(axis=1), W.sum(axis=1))
+
+
+METHODS = ("between_groups", "to_overall", "to_reference")
+COMPARES = ("rest", "overall", "reference")
+UNDEFINED = ("zero", "exclude")
+
+
+@dataclass(frozen=True)
+class Conventions:
+    """How a fairness number is scored where the choice changes the answer (docs/audits.md "Conventions").
+
+    ``method``: how the summary differences (DPD, DEOdds, TPR_diff) compare the groups, as
+    ``fairlearn.metrics.MetricFrame.difference(method=...)``: ``"between_groups"`` (max − min over groups,
+    fairlearn's default), ``"to_overall"`` (max_g |rate_g − overall rate|) or ``"to_reference"``
+    (max_g |rate_g − rate of ``reference``).
+    ``compare``: whom the per-group differences (EOD, AOD_sum, AOD_mean) compare a group with: ``"rest"``
+    (everyone not in the group; germani2025's g2 for a binary attribute), ``"overall"`` or ``"reference"``.
+    ``reference``: the reference group (per attribute: a dict ``{attribute: group}`` or one name).
+    ``undefined``: a rate whose denominator is empty in a group that *is* present (TPR of a group with no
+    positives, FPR of a group with no negatives) is scored ``"zero"`` as fairlearn/scikit-learn do
+    (``confusion_matrix(normalize="true")`` fills 0) or left out of the comparison (``"exclude"``). Either way
+    the result row says which groups were affected. Groups absent from a bootstrap resample are always
+    left out (fairlearn never sees them).
+    """
+
+    method: str = "between_groups"
+    compare: str = "rest"
+    reference: str | dict[str, str] | None = None
+    undefined: str = "zero"
+
+    def __post_init__(self) -> None:
+        for name, allowed in (("method", METHODS), ("compare", COMPARES), ("undefined", UNDEFINED)):
+            if getattr(self, name) not in allowed:
+                raise UsageError(f"{name} must be one of {', '.join(allowed)} (got '{getattr(self, name)}')")
+        if (self.method == "to_reference" or self.compare == "reference") and not self.reference:
+            raise UsageError("method='to_reference' / compare='reference' need a reference group")
+
+    def reference_for(self, attribute: str) -> str | None:
+        if isinstance(self.reference, dict):
+            return self.reference.get(attribute)
+        return self.reference
 
 
 @dataclass
@@ -90,6 +132,7 @@ class GroupedStats:
     threshold: float
     weights: np.ndarray  # (R, n)
     units: np.ndarray | None = None  # (n,) patient index of each row, when known
+    conventions: Conventions = field(default_factory=Conventions)
     y_pred: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -183,6 +226,44 @@ class GroupedStats:
     def fpr_rest(self) -> np.ndarray:
         return _div(self.fp.sum(1, keepdims=True) - self.fp, self.neg.sum(1, keepdims=True) - self.neg)
 
+    @cached_property
+    def present(self) -> np.ndarray:
+        """Whether each group has any weight in each row (a bootstrap resample may miss a group), (R, G)."""
+        return self.count > 0
+
+    def scored(self, rate: str) -> np.ndarray:
+        """``"tpr"``/``"fpr"`` per group with :attr:`Conventions.undefined` applied, (R, G).
+
+        NaN for groups absent from a row; for a present group with an empty denominator, 0 (``"zero"``,
+        fairlearn) or NaN (``"exclude"``).
+        """
+        r = self.tpr if rate == "tpr" else self.fpr
+        if self.conventions.undefined == "zero":
+            r = np.where(np.isnan(r) & self.present, 0.0, r)
+        return r
+
+    def scored_all(self, rate: str) -> np.ndarray:
+        r = self.tpr_all if rate == "tpr" else self.fpr_all
+        if self.conventions.undefined == "zero":
+            r = np.where(np.isnan(r) & (self.count.sum(1) > 0), 0.0, r)
+        return r
+
+    def undefined_groups(self, rate: str) -> list[str]:
+        """Groups of the point estimate whose ``rate`` has an empty denominator (no positives/negatives)."""
+        den = self.pos if rate == "tpr" else self.neg
+        return [g for g, d, p in zip(self.groups, den[0], self.present[0]) if p and d == 0]
+
+    @property
+    def reference(self) -> str | None:
+        return self.conventions.reference_for(self.attribute)
+
+    def reference_index(self) -> int:
+        ref = self.reference
+        if ref is None or str(ref) not in self.groups:
+            raise UsageError(f"reference group '{ref}' is not a group of '{self.attribute}' "
+                             f"(groups: {', '.join(self.groups[:10])})")
+        return self.groups.index(str(ref))
+
     # -- score-based -------------------------------------------------------------------------------------
     def _per_group(self, fn) -> np.ndarray:
         out = np.empty((self.weights.shape[0], self.G))
@@ -209,178 +290,30 @@ class GroupedStats:
         return calibration_error(self.y, self.score, self.weights)
 
 
-# ---- fairness metrics over GroupedStats ----------------------------------------------------------------
 
 
-def _nanfn(fn, a: np.ndarray) -> np.ndarray:
-    """Row-wise nan-reduction of an (R, G) array without the all-NaN warning: all-NaN rows give NaN."""
-    a = np.atleast_2d(np.asarray(a, dtype=float))
-    ok = ~np.all(np.isnan(a), axis=1)
-    out = np.full(a.shape[0], np.nan)
-    if ok.any():
-        out[ok] = fn(a[ok], axis=1)
-    return out
+# ---- old import paths: the fairness metrics and the array API moved to their own modules ---------------
+
+_MOVED = {
+    "curate.audits.fairness": ("aod_mean_stats", "aod_sum_stats", "demographic_parity_difference_stats",
+                               "eod_stats", "equalized_odds_difference_stats", "es_auc_stats",
+                               "tpr_difference_stats", "tpr_disparity", "tpr_gap"),
+    "curate.audits.arrays": ("average_odds_differences", "average_odds_sums", "demographic_parity_difference",
+                             "equal_opportunity_differences", "equalized_odds_difference", "es_auc",
+                             "expected_calibration_error", "gap", "group_auc", "group_rates", "roc_auc",
+                             "stats_from_arrays", "tpr_disparities", "true_positive_rate_difference"),
+    "curate.audits.inputs": ("encode_groups",),
+}
 
 
-def tpr_disparity(s: GroupedStats) -> np.ndarray:
-    """TPRDisp per group, (R, G) — bahre2025 "Fairness Evaluation", eqs. (1) and (2).
+def __getattr__(name: str):
+    import importlib
 
-    Binary attribute (two groups): ``TPRDisp_g = TPR_g − TPR_{not g}`` (eq. 1).
-    Otherwise: ``TPRDisp_g = TPR_g − median_k TPR_k`` over all groups of the attribute (eq. 2).
-    Positive values favour the group, negative values disfavour it.
-    """
-    if s.G == 2:
-        return s.tpr - s.tpr_rest
-    return s.tpr - _nanfn(np.nanmedian, s.tpr)[:, None]
+    if name == "_nanfn":
+        from curate.audits.fairness import nanfn
 
-
-def tpr_gap(s: GroupedStats) -> np.ndarray:
-    """Gap_j = max_k TPRDisp_k − min_k TPRDisp_k for one label j, (R,) — bahre2025 eq. (3).
-
-    Applied literally, a binary attribute gives Gap = 2·|TPR_a − TPR_b| (the two disparities are ±).
-    """
-    d = tpr_disparity(s)
-    return _nanfn(np.nanmax, d) - _nanfn(np.nanmin, d)
-
-
-def demographic_parity_difference_stats(s: GroupedStats) -> np.ndarray:
-    """DPD = max_g P(Ŷ=1|G=g) − min_g P(Ŷ=1|G=g), (R,) — luo2024 §5.1 "Metrics" (after Agarwal et al.).
-
-    Identical to ``fairlearn.metrics.demographic_parity_difference`` (method="between_groups").
-    """
-    return _nanfn(np.nanmax, s.selection_rate) - _nanfn(np.nanmin, s.selection_rate)
-
-
-def equalized_odds_difference_stats(s: GroupedStats) -> np.ndarray:
-    """DEOdds = max(TPR range, FPR range) across groups, (R,) — luo2024 §5.1 "Metrics".
-
-    Identical to ``fairlearn.metrics.equalized_odds_difference`` (agg="worst_case").
-    """
-    tpr_range = _nanfn(np.nanmax, s.tpr) - _nanfn(np.nanmin, s.tpr)
-    fpr_range = _nanfn(np.nanmax, s.fpr) - _nanfn(np.nanmin, s.fpr)
-    return np.fmax(tpr_range, fpr_range)
-
-
-def es_auc_stats(s: GroupedStats) -> np.ndarray:
-    """Equity-scaled AUC = AUC / (1 + Σ_g |AUC − AUC_g|), (R,) — luo2024 §5.1 "Metrics" (ref. [48]).
-
-    Undefined (NaN) when any group's AUC is undefined (a group with one class only).
-    """
-    return s.auc_all / (1.0 + np.abs(s.auc_all[:, None] - s.auc).sum(axis=1))
-
-
-def eod_stats(s: GroupedStats) -> np.ndarray:
-    """EOD_g = P(Ŷ=1|Y=1,G=g) − P(Ŷ=1|Y=1,G≠g), (R, G) — germani2025 §3 "Implementation details".
-
-    germani2025 compares two subgroups g1, g2; we take g2 = "everyone not in g1", which is the pairwise
-    difference for a binary attribute and a one-vs-rest difference otherwise.
-    """
-    return s.tpr - s.tpr_rest
-
-
-def aod_stats(s: GroupedStats) -> np.ndarray:
-    """AOD_g = EOD_g + (P(Ŷ=1|Y=0,G=g) − P(Ŷ=1|Y=0,G≠g)), (R, G) — germani2025 §3 "Implementation details".
-
-    Note: this is germani2025's definition — the *sum* of the TPR and FPR differences — not the
-    usual average odds difference (which halves it).
-    """
-    return eod_stats(s) + (s.fpr - s.fpr_rest)
-
-
-# ---- array API (fairlearn-style signatures) -------------------------------------------------------------
-
-
-def encode_groups(values: Sequence) -> tuple[np.ndarray, list[str]]:
-    """Group labels → (codes, sorted group names). Missing values are an input error."""
-    import pandas as pd
-
-    ser = pd.Series(np.asarray(values, dtype=object))
-    if ser.isna().any():
-        raise InputError(f"sensitive feature has {int(ser.isna().sum())} missing values; fill or drop them")
-    names = sorted(ser.astype(str).unique())
-    codes = pd.Categorical(ser.astype(str), categories=names).codes.astype(int)
-    return codes, names
-
-
-def stats_from_arrays(
-    y_true, score=None, *, sensitive_features, threshold: float = 0.5, y_pred=None,
-    sample_weight=None,
-) -> GroupedStats:
-    """Build :class:`GroupedStats` from arrays (point estimate only).
-
-    Pass ``score`` (probabilities) and a ``threshold``, or hard predictions ``y_pred`` (then score-based
-    metrics such as AUC are computed on the 0/1 predictions).
-    """
-    y = np.asarray(y_true, dtype=float)
-    if score is None:
-        if y_pred is None:
-            raise InputError("pass score (probabilities) or y_pred (hard predictions)")
-        score = np.asarray(y_pred, dtype=float)
-        threshold = 0.5
-    score = np.asarray(score, dtype=float)
-    codes, names = encode_groups(sensitive_features)
-    if not (len(y) == len(score) == len(codes)):
-        raise InputError(f"lengths differ: y_true {len(y)}, score {len(score)}, groups {len(codes)}")
-    if not np.isin(y, (0.0, 1.0)).all():
-        raise InputError("y_true must be binary 0/1")
-    w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-    return GroupedStats("y", "group", names, codes, y, score, threshold, w[None, :])
-
-
-def _by_group(s: GroupedStats, arr: np.ndarray) -> dict[str, float]:
-    return {g: float(v) for g, v in zip(s.groups, arr[0])}
-
-
-def demographic_parity_difference(y_true, y_pred, *, sensitive_features, sample_weight=None) -> float:
-    """max − min selection rate across groups (luo2024 §5.1 DPD; same as fairlearn's)."""
-    s = stats_from_arrays(y_true, y_pred=y_pred, sensitive_features=sensitive_features,
-                          sample_weight=sample_weight)
-    return float(demographic_parity_difference_stats(s)[0])
-
-
-def equalized_odds_difference(y_true, y_pred, *, sensitive_features, sample_weight=None) -> float:
-    """max(TPR range, FPR range) across groups (luo2024 §5.1 DEOdds; same as fairlearn's worst case)."""
-    s = stats_from_arrays(y_true, y_pred=y_pred, sensitive_features=sensitive_features,
-                          sample_weight=sample_weight)
-    return float(equalized_odds_difference_stats(s)[0])
-
-
-def es_auc(y_true, score, *, sensitive_features) -> float:
-    """Equity-scaled AUC (luo2024 §5.1): AUC / (1 + Σ_g |AUC − AUC_g|)."""
-    return float(es_auc_stats(stats_from_arrays(y_true, score, sensitive_features=sensitive_features))[0])
-
-
-def group_auc(y_true, score, *, sensitive_features) -> dict[str, float]:
-    """ROC AUC within each group (luo2024 "Group-wise AUC"); NaN for a one-class group."""
-    s = stats_from_arrays(y_true, score, sensitive_features=sensitive_features)
-    return _by_group(s, s.auc)
-
-
-def tpr_disparities(y_true, y_pred, *, sensitive_features) -> dict[str, float]:
-    """TPRDisp per group (bahre2025 eqs. 1–2)."""
-    s = stats_from_arrays(y_true, y_pred=y_pred, sensitive_features=sensitive_features)
-    return _by_group(s, tpr_disparity(s))
-
-
-def gap(y_true, y_pred, *, sensitive_features) -> float:
-    """Gap = max − min TPRDisp (bahre2025 eq. 3)."""
-    s = stats_from_arrays(y_true, y_pred=y_pred, sensitive_features=sensitive_features)
-    return float(tpr_gap(s)[0])
-
-
-def equal_opportunity_differences(y_true, y_pred, *, sensitive_features) -> dict[str, float]:
-    """EOD per group, group vs the rest (germani2025 §3)."""
-    s = stats_from_arrays(y_true, y_pred=y_pred, sensitive_features=sensitive_features)
-    return _by_group(s, eod_stats(s))
-
-
-def average_odds_differences(y_true, y_pred, *, sensitive_features) -> dict[str, float]:
-    """AOD per group as germani2025 §3 defines it: EOD + FPR difference (not halved)."""
-    s = stats_from_arrays(y_true, y_pred=y_pred, sensitive_features=sensitive_features)
-    return _by_group(s, aod_stats(s))
-
-
-def expected_calibration_error(y_true, score, *, n_bins: int = N_BINS) -> float:
-    """ECE with equal-width bins (see :func:`calibration_error`)."""
-    y = np.asarray(y_true, dtype=float)
-    return float(calibration_error(y, np.asarray(score, dtype=float), np.ones((1, y.size)), n_bins)[0])
+        return nanfn
+    for module, names in _MOVED.items():
+        if name in names:
+            return getattr(importlib.import_module(module), name)
+    raise AttributeError(f"module 'curate.audits.metrics' has no attribute '{name}'")

@@ -26,20 +26,24 @@ NOT_REPORTED = "Not reported by the source"
 TEMPLATES = Path(__file__).parent / "templates"
 # column order of the per-group tables (metric → heading)
 GROUP_METRICS = [("AUC", "AUC"), ("TPR", "TPR"), ("FPR", "FPR"), ("TPRDisp", "TPRDisp"), ("EOD", "EOD"),
-                 ("AOD", "AOD"), ("ECE", "ECE"), ("prevalence", "Prevalence")]
-SUMMARY_METRICS = ["Gap", "DPD", "DEOdds", "ES-AUC", "max_abs_EOD", "max_abs_AOD", "ECE_gap"]
+                 ("AOD_sum", "AOD_sum"), ("ECE", "ECE"), ("prevalence", "Prevalence")]
+SUMMARY_METRICS = ["Gap", "TPR_diff", "DPD", "DEOdds", "ES-AUC", "max_abs_EOD", "max_abs_AOD_sum", "ECE_gap"]
 METRIC_TEXT = {
     "AUC": "ROC AUC, overall and within each group (luo2024 group-wise AUC); threshold-free.",
     "TPR": "True positive rate (sensitivity) at the decision threshold; bahre2025 compares it across groups.",
     "FPR": "False positive rate at the decision threshold.",
     "TPRDisp": "bahre2025 eq. (1)/(2): TPR of the group minus TPR of the other group (binary attribute) or "
                "minus the median group TPR; negative = under-served.",
-    "Gap": "bahre2025 eq. (3): max − min TPRDisp for a label; average_Gap is its mean over labels.",
+    "Gap": "bahre2025 eq. (3): max − min TPRDisp for a label; average_Gap is its mean over labels. "
+           "As printed, a binary attribute's Gap is 2× its TPR difference; compare attributes by TPR_diff.",
+    "TPR_diff": "TPR difference (fairlearn true_positive_rate_difference): max − min TPR, one scale for "
+                "every attribute.",
     "DPD": "luo2024: demographic parity difference, max − min rate of positive predictions.",
     "DEOdds": "luo2024: equalized-odds difference, the larger of the TPR and FPR ranges.",
     "ES-AUC": "luo2024: equity-scaled AUC, AUC / (1 + Σ_g |AUC − AUC_g|).",
     "EOD": "germani2025: TPR of the group minus TPR of the rest.",
-    "AOD": "germani2025: EOD plus the FPR difference (their definition: a sum, not an average).",
+    "AOD_sum": "germani2025: EOD plus the FPR difference (their definition: a sum, not an average; "
+               "AOD_mean in the results is the usual average).",
     "ECE": "Expected calibration error, 10 equal-width bins.",
 }
 
@@ -72,6 +76,8 @@ def _n(n: Any) -> str:
 
 def _worst(label: str, attr: str, rows) -> str | None:
     """One plain sentence naming the worst-served group for a label and attribute."""
+    if "reportable" in rows:  # groups under the reporting threshold are not presented as findings
+        rows = rows[rows["reportable"].fillna(False).astype(bool)]
     disp = rows[(rows["metric"] == "TPRDisp")].dropna(subset=["value"])
     if len(disp):
         r = disp.loc[disp["value"].idxmin()]
@@ -240,7 +246,9 @@ def card_context(result: AuditResult, *, dataset: str | None = None, probe_info:
     if st["ci"] == "bootstrap":
         ci_text = (f"{int(st['ci_level'] * 100)}% percentile bootstrap intervals, {st['bootstrap']} "
                    f"replicates resampling {st['resampling_unit']}"
-                   + (f", two-level over {st['n_seeds']} training seeds" if st["n_seeds"] > 1 else ""))
+                   + (f"; all {st['n_seeds']} training seeds are scored on the same resamples, so the "
+                      "interval covers the test set once (the seed-to-seed spread is seed_sd in the "
+                      "results)" if st["n_seeds"] > 1 else ""))
     elif st["ci"] == "seeds":
         from scipy import stats
 
@@ -254,6 +262,7 @@ def card_context(result: AuditResult, *, dataset: str | None = None, probe_info:
     else:
         ci_text = "no intervals (single seed, no bootstrap); rerun with --bootstrap 1000"
     used_metrics = [m for m in METRIC_TEXT if (res["metric"] == m).any()]
+    conventions_text = _conventions_text(st.get("conventions") or {}, st.get("reporting_threshold", MIN_CELL))
     composition = _composition(res)
     composition_note = None
     if any(c["suppressed"] for c in composition):
@@ -266,7 +275,8 @@ def card_context(result: AuditResult, *, dataset: str | None = None, probe_info:
         "composition": composition,
         "composition_note": composition_note,
         "settings": st, "audits": result.audits, "threshold_text": thr_text, "thresholds": thr_values,
-        "ci_text": ci_text, "metrics": [(m, METRIC_TEXT[m]) for m in used_metrics],
+        "ci_text": ci_text, "conventions_text": conventions_text,
+        "metrics": [(m, METRIC_TEXT[m]) for m in used_metrics],
         "overall": overall, "sections": sections, "worst": worst, "avg_gaps": avg_gaps,
         "warnings": result.warnings, "small": SMALL_GROUP,
         "n_test": _n(st["n_test_rows"]), "n_test_units": _n(st["n_test_units"]),
@@ -274,6 +284,28 @@ def card_context(result: AuditResult, *, dataset: str | None = None, probe_info:
                     "b64": base64.b64encode(png).decode("ascii")} for a, png in (charts or {}).items()],
         "not_reported": NOT_REPORTED,
     }
+
+
+def _conventions_text(conv: dict[str, Any], threshold: int) -> str:
+    """One sentence stating how the numbers were scored (docs/audits.md "Conventions")."""
+    method = {"between_groups": "max − min over groups (fairlearn's between_groups)",
+              "to_overall": "the largest difference to the overall rate (fairlearn's to_overall)",
+              "to_reference": "the largest difference to the reference group"}.get(conv.get("method", ""),
+                                                                                   "max − min over groups")
+    compare = {"rest": "the rest of the test set", "overall": "the whole test set",
+               "reference": "the reference group"}.get(conv.get("compare", ""), "the rest of the test set")
+    undefined = ("scores 0, as in fairlearn" if conv.get("undefined", "zero") == "zero"
+                 else "is left out of the comparison")
+    ref = conv.get("reference")
+    ref_text = ""
+    if ref:
+        ref_text = " Reference groups: " + (", ".join(f"{a} = {g}" for a, g in ref.items())
+                                            if isinstance(ref, dict) else str(ref)) + "."
+    return (f"DPD, DEOdds and TPR_diff compare groups by {method}; EOD and AOD compare each group with "
+            f"{compare}; inside DEOdds and TPR_diff, the TPR (FPR) of a group without positives (negatives) "
+            f"{undefined}, and the row's note names such groups. Per-group rates that are undefined stay "
+            f"n/a. Groups under {threshold} individuals are marked not reportable and are not named as "
+            f"findings.{ref_text}")
 
 
 def _slug(text: str) -> str:

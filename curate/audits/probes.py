@@ -14,12 +14,12 @@
 Multi-label tasks (several 0/1 label columns) use a sigmoid per label with BCE; a single label column with
 more than two classes is multi-class (softmax, cross-entropy). Without a split column, splits are
 patient-level 80/10/10 (bahre2025; ``curate.engine.splits.patient_splits``) and fixed across seeds, so the
-seeds differ only in training randomness and can be averaged on the same test set.
+seeds differ only in training randomness and can be averaged on the same test set. A given split column
+is checked for patient leakage. The heads and their training loop are in :mod:`curate.audits.heads`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,236 +27,28 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from curate.audits.heads import (  # noqa: F401 - re-exported: the heads live in curate.audits.heads
+    MITIGATIONS,
+    MODELS,
+    ProbeConfig,
+    build_head,
+    hidden_sizes,
+    predict_proba,
+    resolve_device,
+    train_head,
+)
 from curate.errors import InputError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-MODELS = ("linear", "mlp")
-MITIGATIONS = ("none", "reweight", "groupdro")
 SPLIT_NAMES = ("train", "validation", "test")
-
-
-@dataclass
-class ProbeConfig:
-    """Training settings; the defaults are bahre2025's."""
-
-    model: str = "mlp"
-    mitigation: str = "none"
-    epochs: int = 100
-    batch_size: int = 48
-    lr: float = 1e-4
-    weight_decay: float = 1e-5
-    dropout: float = 0.3
-    patience: int = 5
-    dro_eta: float = 0.01
-    device: str = "auto"
-
-    def validate(self) -> None:
-        if self.model not in MODELS:
-            raise UsageError(f"--model must be one of {', '.join(MODELS)} (got '{self.model}')")
-        if self.mitigation not in MITIGATIONS:
-            raise UsageError(
-                f"--mitigation must be one of {', '.join(MITIGATIONS)} (got '{self.mitigation}')")
-        for name in ("epochs", "batch_size", "patience"):
-            if getattr(self, name) < 1:
-                raise UsageError(f"{name} must be ≥ 1 (got {getattr(self, name)})")
-        if self.lr <= 0:
-            raise UsageError(f"--lr must be > 0 (got {self.lr})")
-        if self.device not in ("auto", "cpu", "cuda", "gpu"):
-            raise UsageError(f"--device must be auto, cpu, cuda or gpu (got '{self.device}')")
 
 
 @dataclass
 class ProbeResult:
     preds: pd.DataFrame
     info: dict[str, Any] = field(default_factory=dict)
-
-
-def hidden_sizes(d: int) -> tuple[int, int]:
-    """bahre2025's (768, 256), shrunk for small embeddings: (min(768, d), min(256, max(8, h1 // 3)))."""
-    h1 = min(768, max(8, d))
-    return h1, min(256, max(8, h1 // 3))
-
-
-def build_head(d: int, n_out: int, model: str, dropout: float = 0.3):
-    """The torch module for ``model`` ('mlp' or 'linear') mapping d inputs to n_out logits."""
-    from torch import nn
-
-    if model == "linear":
-        return nn.Linear(d, n_out)
-    h1, h2 = hidden_sizes(d)
-    return nn.Sequential(
-        nn.Linear(d, h1), nn.ReLU(), nn.BatchNorm1d(h1), nn.Dropout(dropout),
-        nn.Linear(h1, h2), nn.ReLU(), nn.BatchNorm1d(h2), nn.Dropout(dropout),
-        nn.Linear(h2, n_out),
-    )
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` → ``cuda`` when torch sees a GPU, else ``cpu``; ``gpu`` is an alias of ``cuda``."""
-    import torch
-
-    given = device
-    if device == "gpu":
-        device = "cuda"
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"--device {given}: no CUDA GPU is available (use --device cpu or auto)")
-    return device
-
-
-@contextlib.contextmanager
-def _deterministic(seed: int, device: str):
-    """Seed torch/numpy and switch on deterministic kernels for the duration of one run."""
-    import torch
-
-    if device == "cuda":
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    prev = torch.are_deterministic_algorithms_enabled()
-    torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True)
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(prev)
-
-
-def _batches(n: int, size: int, gen) -> list:
-    """Shuffled mini-batches; a last batch of one row is merged (batch norm needs ≥ 2 rows)."""
-    import torch
-
-    perm = torch.randperm(n, generator=gen)
-    out = list(perm.split(size))
-    if len(out) > 1 and len(out[-1]) == 1:
-        out[-2] = torch.cat([out[-2], out.pop()])
-    return out
-
-
-def train_head(
-    X_train: np.ndarray, Y_train: np.ndarray, X_val: np.ndarray, Y_val: np.ndarray, *,
-    task: str, config: ProbeConfig, seed: int = 0,
-    groups_train: np.ndarray | None = None, groups_val: np.ndarray | None = None,
-) -> tuple[Any, dict[str, Any]]:
-    """Train one head; returns (model in eval mode on CPU/GPU, info with epochs, val loss, q weights).
-
-    ``task`` is "multilabel" (Y: (n, L) of 0/1) or "multiclass" (Y: (n,) class indices).
-    ``groups_*``: integer group per row, needed by the reweight and groupdro mitigations.
-    """
-    import torch
-    import torch.nn.functional as F
-
-    config.validate()
-    device = resolve_device(config.device)
-    if config.mitigation != "none" and groups_train is None:
-        raise UsageError(f"--mitigation {config.mitigation} needs --group-col")
-    with _deterministic(seed, device):
-        gen = torch.Generator().manual_seed(seed)
-        Xt = torch.as_tensor(X_train, dtype=torch.float32, device=device)
-        Xv = torch.as_tensor(X_val, dtype=torch.float32, device=device)
-        if task == "multiclass":
-            n_out = int(max(Y_train.max(), Y_val.max() if len(Y_val) else 0)) + 1
-            Yt = torch.as_tensor(Y_train, dtype=torch.long, device=device)
-            Yv = torch.as_tensor(Y_val, dtype=torch.long, device=device)
-        else:
-            n_out = Y_train.shape[1]
-            Yt = torch.as_tensor(Y_train, dtype=torch.float32, device=device)
-            Yv = torch.as_tensor(Y_val, dtype=torch.float32, device=device)
-        model = build_head(Xt.shape[1], n_out, config.model, config.dropout).to(device)
-
-        # germani2025 weighted cross-entropy for the linear probe: weights = inverse class percentages,
-        # scaled so that balanced classes get weight 1.
-        class_w = None
-        if config.model == "linear":
-            if task == "multiclass":
-                freq = torch.bincount(Yt, minlength=n_out).float().clamp(min=1) / len(Yt)
-                class_w = 1.0 / (n_out * freq)
-            else:
-                p = Yt.mean(0).clamp(1e-6, 1 - 1e-6)
-                class_w = torch.stack([0.5 / (1 - p), 0.5 / p])  # (2, L): weight for y=0, y=1
-
-        def per_sample_loss(logits, y):
-            if task == "multiclass":
-                return F.cross_entropy(logits, y, weight=class_w, reduction="none")
-            loss = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
-            if class_w is not None:
-                loss = loss * (y * class_w[1] + (1 - y) * class_w[0])
-            return loss.mean(1)
-
-        n_groups = 0
-        sample_w = torch.ones(len(Xt), device=device)
-        if groups_train is not None:
-            gt = torch.as_tensor(groups_train, dtype=torch.long, device=device)
-            n_groups = int(gt.max()) + 1
-            counts = torch.bincount(gt, minlength=n_groups).float()
-            if config.mitigation == "reweight":  # every group carries the same total weight
-                sample_w = (len(gt) / (n_groups * counts.clamp(min=1)))[gt]
-        gv = (torch.as_tensor(groups_val, dtype=torch.long, device=device)
-              if groups_val is not None else None)
-        q = torch.full((max(n_groups, 1),), 1.0 / max(n_groups, 1), device=device)
-
-        def group_means(loss, g):
-            s = torch.zeros(n_groups, device=device).index_add_(0, g, loss)
-            c = torch.zeros(n_groups, device=device).index_add_(0, g, torch.ones_like(loss))
-            return s / c.clamp(min=1), c > 0
-
-        def val_loss() -> float:
-            model.eval()
-            with torch.no_grad():
-                loss = per_sample_loss(model(Xv), Yv)
-                if config.mitigation == "groupdro" and gv is not None:
-                    m, present = group_means(loss, gv)
-                    return float(m[present].max())  # worst-group validation loss (Sagawa et al.)
-                return float(loss.mean())
-
-        opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs)
-        best, best_state, stale, epochs_run = float("inf"), None, 0, 0
-        for _epoch in range(config.epochs):
-            model.train()
-            for idx in _batches(len(Xt), config.batch_size, gen):
-                idx = idx.to(device)
-                loss = per_sample_loss(model(Xt[idx]), Yt[idx])
-                if config.mitigation == "groupdro":
-                    gm, present = group_means(loss, gt[idx])
-                    with torch.no_grad():
-                        q = q * torch.exp(config.dro_eta * gm.detach() * present)
-                        q = q / q.sum()
-                    total = (q * gm).sum()
-                else:
-                    total = (loss * sample_w[idx]).mean()
-                opt.zero_grad()
-                total.backward()
-                opt.step()
-            sched.step()
-            epochs_run += 1
-            vl = val_loss() if len(Xv) else float(total.detach())
-            if vl < best - 1e-7:
-                best, stale = vl, 0
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            else:
-                stale += 1
-                if stale >= config.patience:
-                    break
-        if best_state is not None:
-            model.load_state_dict(best_state)
-        model.eval()
-    info = {"epochs_run": epochs_run, "best_val_loss": best, "device": device}
-    if config.mitigation == "groupdro":
-        info["group_weights"] = q.detach().cpu().numpy().tolist()
-    return model, info
-
-
-def predict_proba(model, X: np.ndarray, task: str) -> np.ndarray:
-    """Probabilities: sigmoid per label (multi-label) or softmax over classes (multi-class)."""
-    import torch
-
-    device = next(model.parameters()).device
-    with torch.no_grad():
-        logits = model(torch.as_tensor(X, dtype=torch.float32, device=device))
-        p = torch.softmax(logits, 1) if task == "multiclass" else torch.sigmoid(logits)
-    return p.cpu().numpy().astype(float)
 
 
 # ---- data plumbing --------------------------------------------------------------------------------------
@@ -335,7 +127,8 @@ def _task(meta: pd.DataFrame, labels: list[str]) -> tuple[str, list]:
 
 
 def _splits(meta: pd.DataFrame, split_col: str | None, patient_col: str | None, seed: int,
-            stratify: str | None) -> np.ndarray:
+            stratify: str | None, allow_leaky_split: bool = False,
+            warnings: list[str] | None = None) -> np.ndarray:
     from curate.audits.thresholds import TEST_NAMES, VAL_NAMES
 
     if split_col:
@@ -347,6 +140,8 @@ def _splits(meta: pd.DataFrame, split_col: str | None, patient_col: str | None, 
         if (out == "").any():
             raise InputError(f"split column '{split_col}' must hold train / validation / test "
                              f"({int((out == '').sum())} other values)")
+        if patient_col:
+            _check_leakage(meta, out, split_col, patient_col, allow_leaky_split, warnings)
     else:
         from curate.engine.splits import patient_splits
 
@@ -358,12 +153,30 @@ def _splits(meta: pd.DataFrame, split_col: str | None, patient_col: str | None, 
     return out
 
 
+def _check_leakage(meta: pd.DataFrame, split: np.ndarray, split_col: str, patient_col: str, allow: bool,
+                   warnings: list[str] | None) -> None:
+    """Refuse (or, with ``allow``, warn about) a given split that puts one patient in two splits."""
+    from curate.engine.splits import patients_in_several_splits
+
+    frame = meta[[patient_col]].assign(_split=split)
+    leaked = patients_in_several_splits(frame, split_col="_split", patient_col=patient_col)
+    if not leaked:
+        return
+    msg = (f"split column '{split_col}' puts {leaked} patients (column '{patient_col}') in more than one "
+           "split: their images leak from training into evaluation")
+    if not allow:
+        raise InputError(msg + "; fix the split or pass --allow-leaky-split to train anyway")
+    if warnings is not None:
+        warnings.append(msg + " (trained anyway: --allow-leaky-split)")
+
+
 def probe(
     emb, meta, *, labels: str | Sequence[str], model: str = "mlp", mitigation: str = "none",
     group_col: str | None = None, seeds: int | Sequence[int] = 5, patient_col: str | None = None,
     split_col: str | None = None, epochs: int = 100, batch_size: int = 48, lr: float | None = None,
     device: str = "auto", id_col: str = "id", emb_id_col: str | None = None, split_seed: int = 0,
     keep_cols: Sequence[str] | None = None, dro_eta: float = 0.01, standardize: bool = True,
+    allow_leaky_split: bool = False,
 ) -> ProbeResult:
     """Train a probe per seed on frozen embeddings and return validation + test predictions.
 
@@ -377,6 +190,9 @@ def probe(
     META rows are matched to EMB by id: ``META[id_col]`` against EMB's ``emb_id_col`` (default: the same
     name). Training then uses EMB's row order, so shuffling META's rows changes nothing. Only a bare array
     EMB (no ids) with a META lacking ``id_col`` pairs rows by order.
+
+    A given ``split_col`` that puts one patient (``patient_col``) in two splits is refused, or with
+    ``allow_leaky_split`` accepted with a warning in ``info["warnings"]``.
     """
     import pandas as pd
 
@@ -415,7 +231,8 @@ def probe(
         order = np.argsort(idx, kind="stable")
         df = df.iloc[order].reset_index(drop=True)
         X = X[idx[order]]
-    split = _splits(df, split_col, patient_col, split_seed, labels[0])
+    split_warnings: list[str] = []
+    split = _splits(df, split_col, patient_col, split_seed, labels[0], allow_leaky_split, split_warnings)
     tr, va, te = (split == "train"), (split == "validation"), (split == "test")
 
     Xf = np.asarray(X, dtype=np.float32)
@@ -474,7 +291,7 @@ def probe(
         "group_col": group_col, "patient_col": patient_col,
         "split": {"source": split_col or "patient_splits 80/10/10", "split_seed": split_seed,
                   "train": int(tr.sum()), "validation": int(va.sum()), "test": int(te.sum())},
-        "device": device, "runs": runs,
+        "device": device, "runs": runs, "warnings": split_warnings,
     }
     if groups is not None:
         info["group_names"] = [str(c) for c in pd.Categorical(df[group_col].astype(str)).categories]

@@ -3,7 +3,11 @@
 Input is one row per (seed, image) with true labels, probability scores, group columns and optionally a
 patient, split and seed column — the ``preds.parquet`` that ``curate probe`` writes, or any model's
 output in that shape. Output is a tidy table with columns
-``audit, metric, label, attribute, group, value, ci_low, ci_high, n, note``.
+``audit, metric, label, attribute, group, value, ci_low, ci_high, n, note, n_units, reportable, seed_sd``:
+every per-group number carries its size (``n`` images, ``n_units`` patients or images) and its interval,
+and ``reportable`` is False for groups under the small-cell threshold (``curate.privacy.MIN_CELL``) — and
+for summaries over an attribute with such a group — so they are not presented as findings. Hiding counts
+is the disclosure layer's job, not this table's.
 """
 
 from __future__ import annotations
@@ -16,14 +20,17 @@ import numpy as np
 
 from curate.audits import bootstrap as boot
 from curate.audits.builtin import ALL
-from curate.audits.metrics import SMALL_GROUP, GroupedStats
+from curate.audits.collect import summarise
+from curate.audits.inputs import group_labels
+from curate.audits.metrics import SMALL_GROUP, Conventions, GroupedStats
 from curate.audits.thresholds import TEST_NAMES, VAL_NAMES, f1_optimal_threshold, parse_threshold, split_mask
 from curate.errors import InputError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-COLUMNS = ["audit", "metric", "label", "attribute", "group", "value", "ci_low", "ci_high", "n", "note"]
+COLUMNS = ["audit", "metric", "label", "attribute", "group", "value", "ci_low", "ci_high", "n", "note",
+           "n_units", "reportable", "seed_sd"]
 OVERALL = "overall"
 ALL_LABELS = "all labels"
 INTERSECT_SEP = "×"
@@ -88,12 +95,30 @@ def _check_scores(df: pd.DataFrame, score_cols: Sequence[str]) -> None:
                              "expected (apply a sigmoid or softmax to logits first)")
 
 
-def _check_groups(df: pd.DataFrame, cols: Sequence[str]) -> None:
+def _normalise_groups(df: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
+    """Group columns as strings, once (:func:`curate.audits.inputs.group_labels`: no silent merges)."""
+    if not cols:
+        return df
+    df = df.copy()
     for c in cols:
-        n = int(df[c].isna().sum())
-        if n:
-            raise InputError(f"group column '{c}' has {n} missing values; fill them (e.g. 'unknown') or "
-                             "drop those rows")
+        df[c] = group_labels(df[c], f"group column '{c}'")
+    return df
+
+
+def _check_split_leakage(df: pd.DataFrame, split_col: str, patient_col: str, seed_col: str | None,
+                         allow: bool, warnings: list[str]) -> None:
+    """Refuse (or, with ``allow``, warn about) a split column that puts one patient in two splits."""
+    from curate.engine.splits import patients_in_several_splits
+
+    frames = [df] if not seed_col else [g for _, g in df.groupby(seed_col, sort=True)]
+    leaked = max(patients_in_several_splits(f, split_col=split_col, patient_col=patient_col) for f in frames)
+    if not leaked:
+        return
+    msg = (f"split column '{split_col}' puts {leaked} patients (column '{patient_col}') in more than one "
+           "split: the test rows are not independent of training")
+    if not allow:
+        raise InputError(msg + "; fix the split or pass --allow-leaky-split to audit it anyway")
+    warnings.append(msg + " (audited anyway: --allow-leaky-split)")
 
 
 def _refuse_identifiers(df: pd.DataFrame, group_cols: list[str], inter: list[list[str]],
@@ -119,19 +144,20 @@ def _parse_list(v: str | Sequence[str] | None) -> list[str]:
 
 
 def _attributes(df: pd.DataFrame, groups: list[str], intersect: list[list[str]]):
-    """(name, codes, group names) per attribute: overall, each group column, each intersection."""
-    import pandas as pd
+    """(name, codes, group names) per attribute: overall, each group column, each intersection.
 
+    Group columns are already strings (:func:`_normalise_groups`); names sort as strings.
+    """
     out = [(OVERALL, np.zeros(len(df), dtype=int), [ALL])]
-    for col in groups:
-        cat = pd.Categorical(df[col].astype(str))
-        out.append((col, cat.codes.astype(int), [str(c) for c in cat.categories]))
+    keys = [(col, df[col].to_numpy(dtype=str)) for col in groups]
     for cols in intersect:
-        key = df[cols[0]].astype(str)
+        key = df[cols[0]].to_numpy(dtype=object)
         for c in cols[1:]:
-            key = key + INTERSECT_SEP + df[c].astype(str)
-        cat = pd.Categorical(key)
-        out.append((INTERSECT_SEP.join(cols), cat.codes.astype(int), [str(c) for c in cat.categories]))
+            key = key + INTERSECT_SEP + df[c].to_numpy(dtype=object)
+        keys.append((INTERSECT_SEP.join(cols), key.astype(str)))
+    for name, key in keys:
+        names, codes = np.unique(key, return_inverse=True)
+        out.append((name, codes.astype(int), [str(c) for c in names]))
     return out
 
 
@@ -150,6 +176,11 @@ def audit(
     intersect: Sequence[str | Sequence[str]] | None = None,
     level: float = 0.95,
     random_state: int = 0,
+    method: str = "between_groups",
+    compare: str = "rest",
+    reference: str | dict[str, str] | None = None,
+    undefined: str = "zero",
+    allow_leaky_split: bool = False,
 ) -> AuditResult:
     """Run fairness audits on a predictions table and return tidy results with 95% intervals.
 
@@ -162,14 +193,20 @@ def audit(
     patient_col : resample patients, not images, in the bootstrap; also counts patients per group.
     threshold : a number in [0, 1], or ``"f1"`` for per-label F1-optimal thresholds chosen on the
         validation rows (``split`` in val/validation) and applied to the test rows (bahre2025).
-    bootstrap : number of bootstrap replicates (0 = none). With several seeds the interval is a two-level
-        bootstrap (seeds, then patients); with ``bootstrap=0`` and several seeds it is the mean ± t·SE
-        over seeds (bahre2025). Intervals are clipped to each metric's natural range (the audit's
-        ``ranges``: [0, 1] for rates, AUC and ECE, [-1, 1] for differences, [-2, 2] for germani2025's AOD).
+    bootstrap : number of bootstrap replicates (0 = none), percentile intervals. Patients (or images, or
+        ids shared across seeds) are resampled once per replicate and every seed is scored on the same
+        resample, so the interval covers the test set once; ``seed_sd`` reports the seed-to-seed spread.
+        With ``bootstrap=0`` and several seeds the interval is the mean ± t·SE over seeds (bahre2025).
+        Intervals are clipped to each metric's natural range (the audit's ``ranges``: [0, 1] for rates,
+        AUC and ECE, [-1, 1] for differences, [-2, 2] for germani2025's AOD_sum).
     seed_col : column identifying training seeds (default: ``seed`` when present).
     split_col : column with train/validation/test (default: ``split`` when present); only test rows are
         audited when it exists.
     intersect : combinations of group columns, e.g. ``["sex,age_group"]`` → attribute ``sex×age_group``.
+    method, compare, reference, undefined : the :class:`~curate.audits.metrics.Conventions` (fairlearn's
+        by default): how DPD/DEOdds/TPR_diff compare groups, whom EOD/AOD compare a group with, the
+        reference group (one name or ``{attribute: group}``), and how an undefined rate is scored.
+    allow_leaky_split : audit a split column that puts a patient in two splits (warn instead of refusing).
 
     Examples
     --------
@@ -214,8 +251,14 @@ def audit(
     _need_cols(df, [c for c in (patient_col, seed_col, split_col) if c], "patient/seed/split")
     _check_labels(df, labels)
     _check_scores(df, scores)
-    _check_groups(df, list(dict.fromkeys(group_cols + [c for cols in inter for c in cols])))
+    df = _normalise_groups(df, list(dict.fromkeys(group_cols + [c for cols in inter for c in cols])))
     _refuse_identifiers(df, group_cols, inter, patient_col, seed_col)
+    conv = Conventions(method=method, compare=compare, reference=reference, undefined=undefined)
+    if conv.method == "to_reference" or conv.compare == "reference":
+        attrs_all = group_cols + [INTERSECT_SEP.join(c) for c in inter]
+        lacking = [a for a in attrs_all if conv.reference_for(a) is None]
+        if lacking:
+            raise UsageError(f"give a reference group for '{lacking[0]}' (--reference {lacking[0]}=GROUP)")
     if patient_col and df[patient_col].isna().any():
         n_missing = int(df[patient_col].isna().sum())
         raise InputError(f"patient column '{patient_col}' has {n_missing} missing values")
@@ -235,18 +278,33 @@ def audit(
         val_mask = np.zeros(len(df), dtype=bool)
     if thr == "f1" and not val_mask.any():
         raise InputError("--threshold f1 needs validation rows (a split column with 'val' or 'validation')")
+    warnings: list[str] = []
+    if split_col and patient_col:
+        _check_split_leakage(df, split_col, patient_col, seed_col, allow_leaky_split, warnings)
 
     rng = np.random.default_rng(random_state)
     acc: dict[tuple, dict[str, Any]] = {}
     thresholds: dict[str, list[float]] = {lab: [] for lab in labels}
-    warnings: list[str] = []
     n_test_rows = n_test_units = 0
 
-    for si, seed in enumerate(seeds):
+    # one patient numbering for every seed, so replicate b resamples the same patients in each seed
+    tests = []
+    for seed in seeds:
         in_seed = (df[seed_col] == seed).to_numpy() if seed_col else np.ones(len(df), dtype=bool)
         test = df[in_seed & test_mask].reset_index(drop=True)
         if len(test) == 0:
             raise InputError(f"no test rows for seed {seed}")
+        tests.append((in_seed, test))
+    unit_key = patient_col or ("id" if "id" in df.columns else None)
+    keys = [t[unit_key].astype(str).to_numpy() if unit_key else np.arange(len(t)).astype(str)
+            for _, t in tests]
+    all_keys, inverse = np.unique(np.concatenate(keys), return_inverse=True)
+    n_units_all = len(all_keys)
+    bounds = np.cumsum([0] + [len(k) for k in keys])
+    per = boot.chunk_rows(max(len(k) for k in keys))
+    boot_state = int(rng.integers(2**62))
+
+    for si, (seed, (in_seed, test)) in enumerate(zip(seeds, tests)):
         label_thr = {}
         for lab, sc in zip(labels, scores):
             if thr == "f1":
@@ -257,34 +315,37 @@ def audit(
             else:
                 label_thr[lab] = float(thr)
             thresholds[lab].append(label_thr[lab])
-        units, n_units = (boot.unit_codes(test[patient_col]) if patient_col
-                          else (np.arange(len(test)), len(test)))
+        units = inverse[bounds[si]:bounds[si + 1]].astype(int)
+        local_units, n_units = (boot.unit_codes(test[patient_col]) if patient_col
+                                else (np.arange(len(test)), len(test)))
         if si == 0:
             n_test_rows, n_test_units = len(test), n_units
         attrs = _attributes(test, group_cols, inter)
         offset = 0
-        for W in boot.weight_chunks(units, n_units, bootstrap, rng):
+        chunks = boot.weight_chunks(units, n_units_all, bootstrap, np.random.default_rng(boot_state), per=per)
+        for W in chunks:
             for lab, sc in zip(labels, scores):
                 y, s = test[lab].to_numpy(float), test[sc].to_numpy(float)
                 for attr, codes, names in attrs:
                     st = GroupedStats(lab, attr, names, codes, y, s, label_thr[lab], W,
-                                      units if patient_col else None)
+                                      local_units if patient_col else None, conventions=conv)
                     for a in chosen:
                         if attr == OVERALL and "groups" in a.needs:
                             continue
                         for row in a.compute(st):
                             key = (a.name, row.metric, lab, attr, row.group)
-                            slot = acc.setdefault(key, {"vals": {}, "n": None, "note": set(), "small": None})
+                            slot = acc.setdefault(key, {"vals": {}, "n": None, "units": None, "note": set(),
+                                                        "small": None, "reportable": True})
                             slot["vals"].setdefault(si, []).append(np.asarray(row.values, dtype=float))
                             if offset == 0:
                                 if row.note:
                                     slot["note"].add(row.note)
                                 if si == 0:
-                                    slot["n"], slot["small"] = _group_n(st, row.group)
+                                    slot.update(_group_n(st, row.group))
             offset += W.shape[0]
         for attr, codes, names in attrs[1:]:
             st = GroupedStats("", attr, names, codes, np.zeros(len(test)), np.zeros(len(test)), 0.5,
-                              np.ones((1, len(test))), units if patient_col else None)
+                              np.ones((1, len(test))), local_units if patient_col else None)
             for g, name in enumerate(names):
                 if min(st.n_rows[g], st.n_units[g]) < SMALL_GROUP:
                     msg = f"small group: {attr} = {name} has fewer than {SMALL_GROUP} " + (
@@ -292,73 +353,33 @@ def audit(
                     if msg not in warnings:
                         warnings.append(msg)
 
-    # each metric's natural range (intervals are clipped to it); summaries inherit their metric's range
-    ranges: dict[tuple[str, str], tuple[float, float]] = {}
-    for a in chosen:
-        for metric, rng_ in (getattr(a, "ranges", None) or {}).items():
-            ranges[(a.name, metric)] = (float(rng_[0]), float(rng_[1]))
-        for metric, summary in getattr(a, "across_labels", {}).items():
-            if (a.name, metric) in ranges:
-                ranges[(a.name, summary)] = ranges[(a.name, metric)]
-
-    # cross-label summaries (bahre2025 average Gap): average the per-label arrays, replicate by replicate
-    for a in chosen:
-        for metric, summary in getattr(a, "across_labels", {}).items():
-            keys = [k for k in acc if k[0] == a.name and k[1] == metric]
-            for attr, group in dict.fromkeys((k[3], k[4]) for k in keys):
-                per_label = [acc[k] for k in keys if k[3] == attr and k[4] == group]
-                vals = {}
-                for si in per_label[0]["vals"]:
-                    stack = np.stack([np.concatenate(p["vals"][si]) for p in per_label])
-                    ok = ~np.all(np.isnan(stack), axis=0)
-                    mean = np.full(stack.shape[1], np.nan)
-                    mean[ok] = np.nanmean(stack[:, ok], axis=0)
-                    vals[si] = [mean]
-                acc[(a.name, summary, ALL_LABELS, attr, group)] = {
-                    "vals": vals, "n": per_label[0]["n"], "note": set(), "small": per_label[0]["small"]}
-
-    rows = []
-    for (aname, metric, lab, attr, group), slot in acc.items():
-        per_seed = [np.concatenate(slot["vals"][si]) for si in sorted(slot["vals"])]
-        points = np.array([v[0] for v in per_seed])
-        value = float(np.nanmean(points)) if np.isfinite(points).any() else float("nan")
-        if bootstrap > 0:
-            reps = boot.seed_bootstrap(np.stack([v[1:] for v in per_seed]), rng)
-            lo, hi = boot.percentile_ci(reps, level)
-        elif len(per_seed) > 1:
-            lo, hi = boot.seed_t_ci(points, level)
-        else:
-            lo = hi = float("nan")
-        if (aname, metric) in ranges:  # mean ± t·SE over few seeds can leave the range (AUC CI to 1.25)
-            low, high = ranges[(aname, metric)]
-            lo, hi = float(np.clip(lo, low, high)), float(np.clip(hi, low, high))
-        notes = sorted(slot["note"])
-        if notes and len(per_seed) > 1 and not np.isnan(value):
-            notes = [f"in some seeds {n}" for n in notes]  # defined on average, undefined in a few runs
-        if slot["small"]:
-            notes.append(f"small group (fewer than {SMALL_GROUP} {slot['small']})")
-        rows.append([aname, metric, lab, attr, group, value, lo, hi, slot["n"], "; ".join(notes) or None])
-
-    import pandas as pd
-
-    res = pd.DataFrame(rows, columns=COLUMNS)
-    res["n"] = res["n"].astype("Int64")
+    res = summarise(acc, chosen, bootstrap=bootstrap, level=level, columns=COLUMNS, all_labels=ALL_LABELS)
     ci = ("bootstrap" if bootstrap > 0 else ("seeds" if len(seeds) > 1 else "none"))
     settings = {
         "labels": labels, "score_cols": scores, "groups": group_cols,
         "intersect": [INTERSECT_SEP.join(c) for c in inter], "threshold": thr, "bootstrap": bootstrap,
-        "ci": ci, "ci_level": level, "resampling_unit": "patients" if patient_col else "images",
+        "ci": ci, "ci_level": level, "ci_method": "percentile" if bootstrap > 0 else None,
+        "resampling_unit": "patients" if patient_col else "images",
+        "resamples_shared_across_seeds": bool(bootstrap > 0 and len(seeds) > 1),
         "seeds": [s for s in seeds if s is not None], "n_seeds": len(seeds),
         "n_test_rows": int(n_test_rows), "n_test_units": int(n_test_units),
         "patient_col": patient_col, "split_col": split_col, "random_state": random_state,
+        "conventions": {"method": conv.method, "compare": conv.compare, "reference": conv.reference,
+                        "undefined": conv.undefined},
+        "reporting_threshold": SMALL_GROUP,
     }
     info = [{"name": a.name, "title": getattr(a, "title", a.name), "source": getattr(a, "source", "")}
             for a in chosen]
     return AuditResult(res, thresholds, warnings, settings, info)
 
 
-def _group_n(st: GroupedStats, group: str) -> tuple[int, str | None]:
-    """Images in the row's group (all test images for attribute-level rows) and a small-group flag."""
+def _group_n(st: GroupedStats, group: str) -> dict[str, Any]:
+    """Size of the row's group (all test rows for attribute-level rows), and whether it may be reported.
+
+    ``n``: images; ``units``: patients (images without a patient column); ``small``: which count is under
+    the threshold; ``reportable``: False for a small group, and for a summary over an attribute that has a
+    small group (a max − min driven by five patients is not a finding).
+    """
     if group in st.groups and not (st.G == 1 and group == ALL):
         g = st.groups.index(group)
         small = None
@@ -366,5 +387,9 @@ def _group_n(st: GroupedStats, group: str) -> tuple[int, str | None]:
             small = "images"
         elif st.units is not None and st.n_units[g] < SMALL_GROUP:
             small = "patients"
-        return int(st.n_rows[g]), small
-    return int(st.codes.size), None
+        return {"n": int(st.n_rows[g]), "units": int(st.n_units[g]), "small": small,
+                "reportable": small is None}
+    sizes = np.minimum(st.n_rows, st.n_units)
+    units = int(st.n_units.sum()) if st.units is None else int(np.unique(st.units).size)
+    return {"n": int(st.codes.size), "units": units, "small": None,
+            "reportable": bool((sizes >= SMALL_GROUP).all())}

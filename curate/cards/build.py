@@ -141,6 +141,11 @@ def build_card(
                          "cards/ID holds the catalog-only gallery)")
     catalog = load(catalog_dir)
     ds = catalog.get(dataset_id)
+    target = Path(out) if out is not None else DEFAULT_GALLERY / ds.id
+    from curate._paths import check_io
+
+    check_io({"--metadata": metadata, "--embeddings": embeddings, "--catalog": catalog_dir,
+              "--sample": getattr(curation, "sample", None)}, {"--out": target}, folders=["--out"])
     sections = as_sections(extra_sections)
     explicit = parse_column_specs(columns)
     composition = None
@@ -167,7 +172,6 @@ def build_card(
     rendered = _render(ds, catalog, composition=composition, sections=sections, parameters=parameters,
                        epoch=gallery_epoch(DEFAULT_GALLERY) if in_gallery else None,
                        extra_inputs=cur.inputs if cur is not None else None)
-    target = Path(out) if out is not None else DEFAULT_GALLERY / ds.id
     from curate._io import atomic_dir
 
     with atomic_dir(target, overwrite=overwrite, kind="build-card", make_parents=out is None) as tmp:
@@ -230,6 +234,9 @@ def build_all(
     rendered = {ds.id: _render(ds, catalog, composition=None, sections=[], parameters={}, epoch=when)
                 for ds in catalog}
     builds: dict[str, CardBuild] = {}
+    from curate._paths import check_io
+
+    check_io({"--catalog": catalog_dir}, {"--out": target}, folders=["--out"])
     with atomic_dir(target, overwrite=overwrite, kind="build-card --all") as tmp:
         for ds in catalog:
             sub = tmp / ds.id

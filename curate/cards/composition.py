@@ -249,7 +249,9 @@ def _one_way_table(counter: _Counter, key: pd.Series, title: str, order: list[st
 def _check_ages(df: pd.DataFrame, col: str) -> pd.Series:
     import pandas as pd
 
-    raw = df[col]
+    from curate.scan.dicom_header import dicom_ages
+
+    raw = dicom_ages(df[col])  # DICOM Age Strings (060Y, 018M, ...) in years; other values unchanged
     ages = pd.to_numeric(raw, errors="coerce")
     present = raw.notna() & raw.astype(str).str.strip().ne("")
     bad = int((present & ages.isna()).sum())
@@ -364,8 +366,9 @@ def measure_composition(
 
     # categorical attributes -------------------------------------------------------------------------
     keys: dict[str, pd.Series] = {}
+    by_split: dict[str, pd.Series] = {}
     if band_key is not None:
-        keys["age"] = band_key
+        keys["age"] = by_split["age"] = band_key
     for role in ("sex", "race", "ethnicity", "nationality", "device", "site", "split"):
         c = col(role)
         if c is None:
@@ -377,7 +380,13 @@ def measure_composition(
         key = _key(df[c])
         if role in SENSITIVE:
             keys[role] = key
+        if role != "split":
+            by_split[role] = key
         comp.tables.append(_one_way_table(counter, key, f"{role.capitalize()} (`{c}`)"))
+    if col("split") and _tabulable(df, col("split")) is None:
+        from curate.cards.by_split import split_tables
+
+        comp.tables.extend(split_tables(counter, df, _key(df[col("split")]), by_split))
 
     # labels -----------------------------------------------------------------------------------------
     binary, multi = [], []

@@ -22,8 +22,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 ENV_VAR = "CURATE_CATALOG"
 M = TypeVar("M", bound="BaseModel")
-# libyaml's C parser when available: the catalog is parsed at every start-up.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def builtin_dir() -> Path:
@@ -47,8 +45,14 @@ def _format_validation(path: Path, err: ValidationError) -> list[str]:
 def parse_model_file(path: Path, model: type[M]) -> tuple[M | None, list[str]]:
     """Parse one YAML file into ``model`` (a record or a collection). Returns the object or the
     problems found, each naming file and field; the object's ``id`` must match the file name."""
+    from curate.catalog._yaml import UnsafeYAML, load_user_yaml
+
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+        raw = load_user_yaml(path)
+    except UnsafeYAML as exc:
+        return None, [f"{path}: refused: {exc}"]
+    except UnicodeDecodeError:
+        return None, [f"{path}: not UTF-8 text"]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""

@@ -31,6 +31,7 @@ _MODULES = [  # --help lists commands in this order: catalog → engine → rend
     "cards",
     "publish",
     "demo",
+    "scan",
     "embed",
     "engine",
     "cluster",
@@ -77,20 +78,53 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: every failure is one ``error: ...`` line and a non-zero exit."""
-    from curate.errors import CurateError
+def _command_name(argv: list[str]) -> str:
+    """``demo`` or ``catalog list``: the (sub)command named on the command line, for error lines."""
+    group = typer.main.get_command(app)
+    names: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--catalog":
+            next(args, None)
+        elif not arg.startswith("-"):
+            sub = getattr(group, "commands", {}).get(arg)
+            if sub is None:
+                break
+            names.append(arg)
+            group = sub
+    return " ".join(names) or "(command)"
 
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: every failure is one ``error: ...`` line and a non-zero exit.
+
+    SIGTERM, SIGINT and SIGHUP unwind like an exception (temporary outputs are removed) and end with
+    ``error: interrupted`` and exit code 130.
+    """
+    from curate._signals import EXIT_INTERRUPTED, Interrupted, handle_signals
+    from curate.cli._errors import describe
+    from curate.errors import CurateError, MissingDependencyError, extra_for
+
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        # standalone_mode=False: click hands us its usage errors instead of printing a boxed panel
-        code = app(args=argv, prog_name="curate", standalone_mode=False)
+        with handle_signals():
+            # standalone_mode=False: click hands us its usage errors instead of printing a boxed panel
+            code = app(args=argv, prog_name="curate", standalone_mode=False)
+    except MissingDependencyError as exc:
+        sys.stderr.write(f"error: {exc.for_command(_command_name(argv))}\n")
+        sys.exit(exc.exit_code)
     except CurateError as exc:
         sys.stderr.write(f"error: {exc}\n")
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):
         sys.stderr.write("error: interrupted\n")
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:
+        extra = extra_for(exc.name or "") if isinstance(exc, ImportError) else None
+        if extra:  # an optional module imported without `need`/`require`: still the extra's one line
+            err = MissingDependencyError(exc.name, extra)
+            sys.stderr.write(f"error: {err.for_command(_command_name(argv))}\n")
+            sys.exit(err.exit_code)
         kinds = {c.__name__ for c in type(exc).__mro__}
         if "ClickException" in kinds:  # bad option value, missing argument, unknown option
             # (typer ships its own copy of click, so match by class name, not by import)
@@ -100,11 +134,21 @@ def main(argv: list[str] | None = None) -> None:
                 where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
                 sys.stderr.write(f"error: {message}{where}\n")
             sys.exit(exc.exit_code)
-        if "Abort" in kinds:
-            sys.stderr.write("error: aborted\n")
+        if "Abort" in kinds:  # click turns KeyboardInterrupt and EOFError into Abort
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, (KeyboardInterrupt, Interrupted)):
+                sys.stderr.write("error: interrupted\n")
+                sys.exit(EXIT_INTERRUPTED)
+            message = describe(cause) if cause is not None else None
+            sys.stderr.write(f"error: {message or 'aborted'}\n")
             sys.exit(1)
-        if os.environ.get("CURATE_DEBUG"):  # a bug: still one line, with a way to see more
+        if os.environ.get("CURATE_DEBUG"):  # the traceback, on request
             raise
+        message = describe(exc)
+        if message is not None:  # permission denied, broken link, no network, ...: the user can fix it
+            sys.stderr.write(f"error: {message}\n")
+            sys.exit(1)
+        # a bug: still one line, with a way to see more
         sys.stderr.write(
             f"error: unexpected {type(exc).__name__}: {exc} (set CURATE_DEBUG=1 for the traceback)\n"
         )

@@ -26,23 +26,45 @@ def probe(
     emb_id_col: str = typer.Option(None, "--emb-id-col", help="Id column in the parquet embeddings "
                                    "(default: same as --id-col)."),
     split_seed: int = typer.Option(0, "--split-seed", help="Seed of the patient-level split."),
+    allow_leaky_split: bool = typer.Option(False, "--allow-leaky-split", help="Train on a --split-col that "
+                                           "puts a patient in two splits (warn instead of refusing)."),
     out: str = typer.Option(..., "--out", "-o", help="Output predictions (.parquet)."),
 ) -> None:
     """Train probes on frozen embeddings and write validation + test predictions for `curate audit`."""
+    from curate._paths import check_io, sidecar_of
+    from curate.errors import UsageError, need
+    from curate.limits import check_range
+
+    need("embed", "torch")
     from curate.audits.probes import probe as run_probe
     from curate.audits.probes import write_probe
-    from curate.errors import UsageError
 
     if not out.endswith(".parquet"):
         raise UsageError(f"--out must end in .parquet (got '{out}')")
+    check_io({"EMB": emb, "--meta": meta}, {"--out": out, "--out's sidecar": sidecar_of(out)})
+    for opt, value in (("--seeds", seeds), ("--epochs", epochs), ("--batch-size", batch_size)):
+        check_range(opt, value)
     res = run_probe(emb, meta, labels=labels, model=model, mitigation=mitigation, group_col=group_col,
                     seeds=seeds, patient_col=patient_col, split_col=split_col, epochs=epochs, lr=lr,
                     batch_size=batch_size, device=device, id_col=id_col, emb_id_col=emb_id_col,
-                    split_seed=split_seed)
+                    split_seed=split_seed, allow_leaky_split=allow_leaky_split)
     path, sidecar = write_probe(res, out)
     sp = res.info["split"]
     console.print(f"wrote {path} ({len(res.preds):,} rows: {len(res.info['runs'])} seeds × "
                   f"{sp['validation']:,} validation + {sp['test']:,} test) and {sidecar}")
+    for w in res.info.get("warnings", []):
+        console.print(f"[yellow]warning:[/yellow] {w}")
+
+
+def _list_audits(value: bool) -> None:
+    """``--list`` is eager: it runs before PREDS and the required options are checked."""
+    if not value:
+        return
+    from curate.audits.registry import available_audits
+
+    for name, a in available_audits().items():
+        console.print(f"{name}: {getattr(a, 'title', '')} — {getattr(a, 'source', '')}")
+    raise typer.Exit()
 
 
 def audit(
@@ -65,25 +87,38 @@ def audit(
                                        "../cards/ID/datasheet.html). Needs --dataset."),
     model_name: str = typer.Option(None, "--model-name", help="Model name for the card title."),
     random_state: int = typer.Option(0, "--random-state", help="Seed of the bootstrap."),
-    list_audits: bool = typer.Option(False, "--list", help="List registered audits and exit."),
+    method: str = typer.Option("between_groups", "--method", help="DPD/DEOdds/TPR_diff comparison: "
+                               "between_groups (fairlearn default), to_overall or to_reference."),
+    compare: str = typer.Option("rest", "--compare", help="EOD/AOD compare each group with: rest, overall "
+                                "or reference."),
+    reference: list[str] = typer.Option(None, "--reference", help="Reference group as ATTRIBUTE=GROUP "
+                                        "(repeatable), for --method to_reference / --compare reference."),
+    undefined: str = typer.Option("zero", "--undefined", help="A rate with no positives/negatives in a "
+                                  "present group: zero (fairlearn) or exclude."),
+    allow_leaky_split: bool = typer.Option(False, "--allow-leaky-split", help="Audit a split column that "
+                                           "puts a patient in two splits (warn instead of refusing)."),
+    list_audits: bool = typer.Option(False, "--list", callback=_list_audits, is_eager=True,
+                                     help="List registered audits and exit (needs no other argument)."),
     out: str = typer.Option(None, "--out", "-o", help="Output folder."),
 ) -> None:
     """Fairness audits → results.parquet, results.json, model_card.md/.html (+ gap charts)."""
     import json
     import os
 
+    from curate.errors import UsageError, need
+
+    need("audit", "matplotlib", "scipy")
     from curate.audits.modelcard import write_audit
     from curate.audits.run import audit as run_audit
-    from curate.errors import UsageError
 
-    if list_audits:
-        from curate.audits.registry import available_audits
-
-        for name, a in available_audits().items():
-            console.print(f"{name}: {getattr(a, 'title', '')} — {getattr(a, 'source', '')}")
-        return
     if not out:
         raise UsageError("--out DIR is required")
+    from curate._paths import check_io, sidecar_of
+    from curate.limits import check_range
+
+    check_io({"PREDS": preds, "PREDS's sidecar": sidecar_of(preds), "--datasheet": datasheet},
+             {"--out": out}, folders=["--out"])
+    check_range("--bootstrap", bootstrap)
     if dataset:  # unknown ids fail before the work starts
         from curate.catalog import load
 
@@ -95,9 +130,17 @@ def audit(
             raise UsageError("--datasheet links the datasheet of --dataset ID: give both")
         if not os.path.isfile(datasheet):
             raise InputError(f"datasheet '{datasheet}' does not exist (write it with `curate build-card`)")
+    refs = {}
+    for r in reference or []:
+        attr, sep, grp = r.partition("=")
+        if not sep or not attr.strip() or not grp.strip():
+            raise UsageError(f"--reference takes ATTRIBUTE=GROUP (got '{r}')")
+        refs[attr.strip()] = grp.strip()
     res = run_audit(preds, label_cols=label_cols, score_cols=score_cols, groups=groups, audits=audits,
                     patient_col=patient_col, threshold=threshold, bootstrap=bootstrap, seed_col=seed_col,
-                    split_col=split_col, intersect=intersect or None, random_state=random_state)
+                    split_col=split_col, intersect=intersect or None, random_state=random_state,
+                    method=method, compare=compare, reference=refs or None, undefined=undefined,
+                    allow_leaky_split=allow_leaky_split)
     probe_info = None
     sidecar = os.path.splitext(preds)[0] + ".probe.json"
     if os.path.exists(sidecar):

@@ -81,10 +81,12 @@ def cluster_cmd(
     from rich.table import Table
 
     from curate._io import atomic_file
+    from curate._paths import check_io
     from curate.engine.cluster import check_attrs, cluster, level_sizes, summarize
     from curate.engine.cluster import evaluate as evaluate_fn
     from curate.engine.embeddings import load_embeddings
     from curate.errors import UsageError
+    from curate.limits import check_range
 
     # every check before the long work
     _check_out(out)
@@ -99,6 +101,9 @@ def cluster_cmd(
     if summary is not None:
         outputs["--summary"] = summary
     _check_outputs(outputs)
+    check_io({"EMB": emb, "--evaluate": evaluate}, outputs)
+    check_range("--niter", niter)
+    check_range("--workers", workers)
     ks = level_sizes(k, levels)
     meta = attrs = None
     if evaluate is not None:
@@ -192,10 +197,12 @@ def sample_cmd(
     from rich.table import Table
 
     from curate._io import atomic_file
+    from curate._paths import check_io
     from curate.engine.sample import check_cluster_options, report_table, sample_with_report
     from curate.privacy import suppressed_total
 
     _check_out(out)
+    check_io({"META": meta, "--emb": emb, "--clusters": clusters, "--keep": keep}, {"--out": out})
     check_cluster_options(balance_by, clusters, emb, k, levels)  # before reading META
     df, rep = sample_with_report(_read_meta(meta), balance_by=balance_by, n=n, clusters=clusters, emb=emb,
                                  k=k, levels=levels, patient_col=patient_col, splits=splits,

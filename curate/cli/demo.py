@@ -21,6 +21,9 @@ def demo(
     by the camera and sex, and a diabetic-retinopathy signal — so dedup, cluster, probe and audit have
     something real to find. Every file says it is synthetic.
     """
+    from curate.errors import need
+
+    need("engine", "PIL")
     from curate.demo import make_demo
 
     ds = make_demo(out, dataset, n_patients=n_patients, seed=seed, image_size=image_size, dim=dim)

@@ -41,13 +41,21 @@ def embed_cmd(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from curate.errors import UsageError, need
+
+    need("embed", "torch", "PIL")
     from curate._io import _check_parent
     from curate.engine.embed import embed
-    from curate.errors import UsageError
 
     if not out.lower().endswith(".parquet"):  # the file IS parquet; another suffix would mislead
         raise UsageError(f"--out must end in .parquet (got '{out}')")
     _check_parent(Path(out))  # fail before the (long) embedding run, not after it
+    from curate._paths import check_io
+    from curate.limits import check_range
+
+    check_io({"IMAGES_DIR_OR_METADATA": source, "--weights": weights}, {"--out": out})
+    check_range("--batch-size", batch_size)
+    check_range("--num-workers", num_workers)
     bar = Progress(TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                    console=Console(stderr=True), transient=True, disable=quiet)
     task = bar.add_task("embed", total=None)

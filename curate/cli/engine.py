@@ -72,8 +72,13 @@ def dedup_cmd(
 ) -> None:
     """Find near-duplicates (cosine >= threshold) and train/test leakage; write pairs, groups, keep list."""
     from curate._io import atomic_dir
+    from curate._paths import check_io
     from curate.errors import UsageError
+    from curate.limits import check_range
 
+    check_io({"EMB": emb, "--meta": meta, "--images": images}, {"--out": out}, folders=["--out"])
+    check_range("--max-distance", max_distance)
+    check_range("--workers", workers)
     if (emb is None) == (images is None):
         raise UsageError("give either EMB (embeddings) or --images DIR, not both / neither")
     if images is not None and dask:
@@ -166,8 +171,9 @@ def _check_meta(meta_df, ids, id_col, split_col, patient_col, quality_col):
 def _print_summary(s: dict, leak: dict | None, out: Path) -> None:
     if s.get("method") == "image-hash":
         console.print(f"dedup: {fmt_int(s['n'])} images, {s['hash']} (max distance {s['max_distance']}) → "
-                      f"{fmt_int(s['exact_pairs'])} identical-file pairs, {fmt_int(s['perceptual_pairs'])} "
-                      f"perceptual pairs")
+                      f"{fmt_int(s['exact_pairs'])} identical-file pairs, "
+                      f"{fmt_int(s.get('pixel_identical_pairs', 0))} pixel-identical pairs, "
+                      f"{fmt_int(s['perceptual_pairs'])} perceptual pairs")
     else:
         extra = ""
         if "nprobe" in s:

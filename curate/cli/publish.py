@@ -63,8 +63,11 @@ def publish_cmd(
 ) -> None:
     """Build a hub-ready folder (parquet shards with images, dataset card, croissant.json, datasheet)
     and optionally upload it. Credentialed/restricted datasets upload only with --card-only."""
+    from curate._paths import check_io
     from curate.publish.folder import publish
 
+    check_io({"--metadata": metadata, "--images": images, "--keep": keep, "--catalog": catalog_dir},
+             {"--out": out}, folders=["--out"])
     res = publish(
         dataset_id, metadata=metadata, images=images, out=out, columns=column or None, split_col=split_col,
         patient_col=patient_col, image_col=image_col, splits=splits, seed=seed, stratify=stratify, keep=keep,

@@ -1,6 +1,7 @@
 """Embed images with a backbone: batched torch DataLoader, deterministic preprocessing, optional autocast.
 
-Preprocessing is plain PIL + numpy (resize, centre crop, rescale, normalise; see
+Files are opened by :func:`curate.scan.images.load_image` (PNG/JPEG/TIFF, DICOM, NIfTI). Preprocessing is
+plain PIL + numpy (resize, centre crop, rescale, normalise; see
 :class:`curate.engine.backbones.Preprocess`) so the same image gives the same tensor on every machine, and
 no torchvision transform is involved. Inputs are checked before any model runs: every file must exist
 and have a readable image header; an image that fails to decode later still stops the run with its file
@@ -19,13 +20,13 @@ import numpy as np
 
 from curate.engine.backbones import Preprocess
 from curate.errors import InputError, UsageError
+from curate.scan.images import IMAGE_EXTENSIONS, check_image, list_image_files, load_image  # the one reader
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from curate.engine.embeddings import Embeddings
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp")
 PRECISIONS = ("fp32", "fp16", "bf16")
 
 
@@ -87,12 +88,8 @@ class _ImageFiles:
         return len(self.paths)
 
     def __getitem__(self, i: int) -> tuple[int, np.ndarray | None, str | None]:
-        from PIL import Image
-
         try:
-            with Image.open(self.paths[i]) as img:
-                img.load()
-                return i, preprocess_image(img, self.prep), None
+            return i, preprocess_image(load_image(self.paths[i]), self.prep), None
         except Exception as exc:  # report, don't crash the worker: the main process decides
             return i, None, f"{type(exc).__name__}: {exc}"
 
@@ -129,7 +126,7 @@ def list_images(source: str | os.PathLike, *, image_col: str = "image", id_col: 
     if not src.exists():
         raise InputError(f"'{source}' does not exist")
     if src.is_dir():
-        paths = sorted(p for p in src.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+        paths = list_image_files(src)
         if not paths:
             raise InputError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) found under '{source}'")
         if id_from not in ("path", "stem"):
@@ -161,13 +158,10 @@ def list_images(source: str | os.PathLike, *, image_col: str = "image", id_col: 
 
 def _check_headers(paths: list[str], skip_bad: bool) -> tuple[list[int], list[str]]:
     """Open every file's header (cheap) so a missing or non-image file fails before the model runs."""
-    from PIL import Image
-
     ok, bad = [], []
     for i, p in enumerate(paths):
         try:
-            with Image.open(p):
-                pass
+            check_image(p)
             ok.append(i)
         except Exception as exc:
             if not skip_bad:

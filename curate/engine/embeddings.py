@@ -130,7 +130,8 @@ def list_shards(source: Any, *, id_col: str = "id", vector_col: str | None = Non
     shards = []
     for path in paths:
         if not os.path.exists(path):
-            raise InputError(f"embeddings file '{path}' does not exist")
+            broken = " (a broken symbolic link)" if os.path.islink(path) else ""
+            raise InputError(f"embeddings file '{path}' does not exist{broken}")
         if path.endswith(".npy"):
             shards.append(Shard(path, "npy", _npy_shape(path)[0]))
         elif path.endswith(".parquet"):
@@ -147,8 +148,12 @@ def list_shards(source: Any, *, id_col: str = "id", vector_col: str | None = Non
 
 
 def _npy_shape(path: str) -> tuple[int, ...]:
+    if os.path.getsize(path) == 0:
+        raise InputError(f"embeddings file '{path}' is empty (0 bytes)")
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    except EOFError:
+        raise InputError(f"embeddings file '{path}' is truncated (not a complete .npy array)") from None
     except ValueError as exc:
         raise InputError(f"'{path}' is not a plain numeric .npy array ({exc})") from None
     except OSError as exc:

@@ -1,10 +1,13 @@
 """Duplicates in an image folder without embeddings: identical files and perceptual near-copies.
 
 - exact: files with the same SHA-256 of their bytes (re-exports, copies under another name);
+- pixels: different bytes but the same decoded pixels (a DICOM file re-sent in another transfer syntax,
+  e.g. RLE or JPEG-LS lossless; a PNG re-saved losslessly): SHA-256 of the decoded stored values;
 - perceptual: 64-bit DCT perceptual hashes (``imagehash.phash``) within Hamming distance ``max_distance``
   (resized, re-encoded or slightly cropped copies). Searched with a FAISS binary index
   (``IndexBinaryFlat.range_search``), so it is exact, not approximate.
 
+Files are read by :mod:`curate.scan.images` (PNG/JPEG/TIFF, DICOM, NIfTI), the engine's one reader.
 Ids are the files' paths relative to the folder (POSIX separators). The result has the same shape as
 :func:`curate.dedup` (pairs, groups, keep, summary) with pair columns ``id_a, id_b, kind, hamming``.
 """
@@ -20,16 +23,20 @@ import numpy as np
 
 from curate.engine._faiss import ProgressFn
 from curate.engine.dedup import DedupResult, build_result
-from curate.errors import InputError, UsageError, require
+from curate.errors import CurateError, InputError, UsageError, require
+from curate.scan.images import IMAGE_EXTENSIONS, kind_of, list_image_files, load_array, pixel_digest
 
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp")
+IMAGE_EXTS = IMAGE_EXTENSIONS
 
 
 def list_images(folder: str | os.PathLike, exts: tuple[str, ...] = IMAGE_EXTS) -> list[Path]:
     root = Path(folder)
     if not root.is_dir():
         raise InputError(f"image folder '{root}' does not exist or is not a folder")
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in exts)
+    if exts == IMAGE_EXTENSIONS:
+        files = list_image_files(root)
+    else:
+        files = sorted(p for p in root.rglob("*") if p.is_file() and p.name.lower().endswith(exts))
     if not files:
         raise InputError(f"no image files ({', '.join(exts)}) found under '{root}'")
     return files
@@ -37,12 +44,23 @@ def list_images(folder: str | os.PathLike, exts: tuple[str, ...] = IMAGE_EXTS) -
 
 def phash_bits(path: Path, hash_size: int = 8) -> np.ndarray:
     """Perceptual hash of one image as packed bytes (``hash_size**2 / 8`` uint8)."""
+    return hash_image(path, hash_size)[0]
+
+
+def hash_image(path: Path, hash_size: int = 8) -> tuple[np.ndarray, str]:
+    """(packed perceptual hash, digest of the decoded pixels) of one file, decoded once."""
     imagehash = require("imagehash", "engine")
     from PIL import Image
 
-    with Image.open(path) as im:
-        h = imagehash.phash(im, hash_size=hash_size)
-    return np.packbits(h.hash.reshape(-1).astype(np.uint8))
+    if kind_of(path) == "pil":
+        with Image.open(path) as im:
+            im.load()
+            h = imagehash.phash(im, hash_size=hash_size)
+            stored = np.asarray(im)
+    else:
+        display, stored = load_array(path)
+        h = imagehash.phash(Image.fromarray(display), hash_size=hash_size)
+    return np.packbits(h.hash.reshape(-1).astype(np.uint8)), pixel_digest(stored)
 
 
 def image_dedup(folder: str | os.PathLike, *, max_distance: int = 4, hash_size: int = 8,
@@ -67,14 +85,19 @@ def image_dedup(folder: str | os.PathLike, *, max_distance: int = 4, hash_size: 
     ids = np.array(image_ids(root, strip_ext=strip_ext), dtype=str)
     n = len(files)
     digests: list[str] = []
+    pixel_digests: list[str] = []
     hashes = np.zeros((n, bits // 8), dtype=np.uint8)
     bad: list[str] = []
     for k, path in enumerate(files):
         digests.append(sha256_file(path))
         try:
-            hashes[k] = phash_bits(path, hash_size)
-        except Exception:  # PIL raises many types for corrupt / unsupported files
-            bad.append(ids[k])
+            hashes[k], pix = hash_image(path, hash_size)
+            pixel_digests.append(pix)
+        except CurateError:  # a missing extra (decoder plugin): the install hint, not "unreadable"
+            raise
+        except Exception:  # PIL / pydicom / nibabel raise many types for corrupt / unsupported files
+            bad.append(str(ids[k]))
+            pixel_digests.append(f"unreadable:{k}")
         if progress and (k % 64 == 0 or k == n - 1):
             progress("hashing images", k + 1, n)
     if bad:
@@ -82,18 +105,8 @@ def image_dedup(folder: str | os.PathLike, *, max_distance: int = 4, hash_size: 
                          f"{', '.join(repr(b) for b in bad[:3])})")
     t1 = time.perf_counter()
     # exact duplicates: same digest -> pairs (first, other) inside each digest group
-    dig = np.array(digests)
-    order = np.argsort(dig, kind="stable")
-    ex_i, ex_j = [], []
-    start = 0
-    for k in range(1, n + 1):
-        if k == n or dig[order[k]] != dig[order[start]]:
-            members = order[start:k]
-            for a in range(len(members)):
-                for b in range(a + 1, len(members)):
-                    ex_i.append(min(members[a], members[b]))
-                    ex_j.append(max(members[a], members[b]))
-            start = k
+    ex_i, ex_j = _same_digest_pairs(digests)
+    px_i, px_j = _same_digest_pairs(pixel_digests)
     # perceptual: binary range search (FAISS keeps distances strictly below the radius)
     index = faiss.IndexBinaryFlat(bits)
     index.add(hashes)
@@ -103,25 +116,46 @@ def image_dedup(folder: str | os.PathLike, *, max_distance: int = 4, hash_size: 
     keep = q < j
     pq_i, pq_j, pq_d = q[keep], j[keep], dist[keep].astype(np.int64)
     exact_keys = set(zip(ex_i, ex_j))
-    kinds = ["exact" if (a, b) in exact_keys else "perceptual" for a, b in zip(pq_i, pq_j)]
+    pixel_keys = set(zip(px_i, px_j)) - exact_keys
+    kinds = ["exact" if (a, b) in exact_keys else "pixels" if (a, b) in pixel_keys else "perceptual"
+             for a, b in zip(pq_i, pq_j)]
     found = set(zip(pq_i.tolist(), pq_j.tolist()))
-    # identical bytes always hash identically, but keep exact pairs even if decoding were to differ
-    extra = [(a, b) for a, b in exact_keys if (a, b) not in found]
+    # identical bytes / pixels hash identically, but keep those pairs even if the display were to differ
+    extra = sorted((a, b) for a, b in exact_keys | pixel_keys if (a, b) not in found)
     i = np.concatenate([pq_i, np.array([a for a, _ in extra], dtype=np.int64)])
     jj = np.concatenate([pq_j, np.array([b for _, b in extra], dtype=np.int64)])
     dd = np.concatenate([pq_d, np.zeros(len(extra), dtype=np.int64)])
-    kinds += ["exact"] * len(extra)
+    kinds += ["exact" if p in exact_keys else "pixels" for p in extra]
     res = build_result(ids, i, jj, np.zeros(len(i), np.float32),
                        extra={"kind": np.array(kinds, dtype=str), "hamming": dd})
     t2 = time.perf_counter()
     n_exact = int(sum(k == "exact" for k in kinds))
+    n_pixels = int(sum(k == "pixels" for k in kinds))
     res.summary = {
-        "n": n, "pairs": len(res.pairs), "exact_pairs": n_exact, "perceptual_pairs": len(res.pairs) - n_exact,
+        "n": n, "pairs": len(res.pairs), "exact_pairs": n_exact, "pixel_identical_pairs": n_pixels,
+        "perceptual_pairs": len(res.pairs) - n_exact - n_pixels,
         "groups": int(res.groups["group"].nunique()), "removed": n - len(res.keep), "kept": len(res.keep),
         "method": "image-hash", "hash": f"phash {bits}-bit", "max_distance": max_distance,
         "timings": {"hash_s": round(t1 - t0, 3), "search_s": round(t2 - t1, 3), "total_s": round(t2 - t0, 3)},
     }
     return res
+
+
+def _same_digest_pairs(digests: list[str]) -> tuple[list[int], list[int]]:
+    """(i, j) with i < j for every two files sharing a digest."""
+    dig = np.array(digests)
+    order = np.argsort(dig, kind="stable")
+    out_i, out_j = [], []
+    start, n = 0, len(dig)
+    for k in range(1, n + 1):
+        if k == n or dig[order[k]] != dig[order[start]]:
+            members = order[start:k]
+            for a in range(len(members)):
+                for b in range(a + 1, len(members)):
+                    out_i.append(int(min(members[a], members[b])))
+                    out_j.append(int(max(members[a], members[b])))
+            start = k
+    return out_i, out_j
 
 
 def image_ids(folder: str | os.PathLike, *, strip_ext: bool = False) -> list[Any]:

@@ -86,6 +86,10 @@ def check_cluster_options(balance_by: str, clusters: Any = None, emb: Any = None
     elif clusters is not None and len(given) > 1:
         raise UsageError(f"--clusters FILE is already clustered: drop {'/'.join(given[1:])} "
                          "(they cluster --emb now)")
+    if k is not None:  # bad or out-of-range k / levels fail before META is read
+        from curate.engine.cluster import level_sizes
+
+        level_sizes(k, levels or 1)
 
 
 def _majority(values: pd.Series, units: pd.Series) -> pd.Series:
@@ -113,7 +117,7 @@ def sample_with_report(
     import pandas as pd
 
     from curate.engine.cluster import allocate, hierarchical_select
-    from curate.engine.splits import parse_fractions, patient_splits
+    from curate.engine.splits import SplitWarning, parse_fractions, patient_splits
 
     check_cluster_options(balance_by, clusters, emb, k, levels)
     df = _load_meta(meta)
@@ -218,8 +222,17 @@ def sample_with_report(
     if fractions is not None and len(fractions) > 1:
         names = ("train", "validation", "test") if len(fractions) == 3 else (
             ("train", "test") if len(fractions) == 2 else tuple(f"split{i}" for i in range(len(fractions))))
-        out["split"] = patient_splits(out, patient_col=patient_col, fractions=fractions, names=names,
-                                      seed=seed, stratify=GROUP)
+        import warnings
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SplitWarning)
+            out["split"] = patient_splits(out, patient_col=patient_col, fractions=fractions, names=names,
+                                          seed=seed, stratify=GROUP)
+        for w in caught:  # a stratum too small for every split: said in the report, not a stray warning
+            if issubclass(w.category, SplitWarning):
+                report["notes"].append(str(w.message).replace(f"'{GROUP}'", f"'{group_col}'"))
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     else:
         out["split"] = "all"
 

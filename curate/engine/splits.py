@@ -31,13 +31,74 @@ def parse_fractions(text: str | Sequence[float]) -> tuple[float, ...]:
     return fr
 
 
+class SplitWarning(UserWarning):
+    """A stratum could not be represented in every split (too few patients in it)."""
+
+
 def _counts(n: int, fractions: Sequence[float]) -> list[int]:
-    """Largest-remainder apportionment of ``n`` items to the fractions."""
+    """Largest-remainder apportionment of ``n`` items to the fractions (ties: the earlier split)."""
     raw = [f * n for f in fractions]
     base = [int(x) for x in raw]
     for i in sorted(range(len(raw)), key=lambda i: raw[i] - base[i], reverse=True)[: n - sum(base)]:
         base[i] += 1
     return base
+
+
+def split_totals(n: int, fractions: Sequence[float]) -> list[int]:
+    """Patients per split over the whole sample: largest remainder, then at least one patient in every split
+    whenever ``n`` ≥ the number of splits (taken from the split furthest above its quota).
+
+    Each total is within one patient of ``n · f`` whenever every ``n · f ≥ 1``; a split whose quota is
+    under one patient gets one anyway (an empty test split is worse than a slightly smaller train split).
+    """
+    import numpy as np
+
+    tot = np.array(_counts(n, fractions))
+    quota = n * np.asarray(fractions, dtype=float)
+    if n >= len(fractions):
+        while (tot == 0).any():
+            k = int(np.flatnonzero(tot == 0)[0])
+            donors = np.flatnonzero(tot >= 2)
+            j = int(donors[np.argmax((tot - quota)[donors])])
+            tot[j] -= 1
+            tot[k] += 1
+    return [int(x) for x in tot]
+
+
+def allocate_splits(sizes: Sequence[int], fractions: Sequence[float], seed: int = 0):
+    """(strata × splits) patient counts: rows sum to the stratum sizes, columns to :func:`split_totals`.
+
+    Apportionment over the whole sample, not per stratum: each stratum first gets ``floor(n_s · f_k)``; the
+    leftover patients go, largest remainder first, to splits still short of their total (ties broken at
+    random with ``seed``, so no stratum name is favoured). Rounding per stratum instead can leave a split
+    empty: 20 strata of 5 patients at 0.8/0.1/0.1 each round to (4, 1, 0) — validation 20, test 0.
+    """
+    import numpy as np
+
+    n_s = np.asarray(sizes, dtype=int)
+    fr = np.asarray(fractions, dtype=float)
+    totals = np.array(split_totals(int(n_s.sum()), fr))
+    raw = n_s[:, None] * fr[None, :]
+    cnt = np.floor(raw).astype(int)
+    # the minimum-one rule may have lowered a total below the sum of floors: hand those patients back
+    for k in range(fr.size):
+        while cnt[:, k].sum() > totals[k]:
+            cand = np.flatnonzero(cnt[:, k] > 0)
+            s = int(cand[np.argmin((raw - cnt)[cand, k])])
+            cnt[s, k] -= 1
+    left = n_s - cnt.sum(1)
+    short = totals - cnt.sum(0)
+    tie = np.random.default_rng(seed).random(cnt.shape)
+    while left.sum() > 0:
+        rem = raw - cnt
+        order = np.lexsort((tie.ravel(), -rem.ravel()))  # largest remainder first, random among ties
+        for flat in order:
+            s, k = divmod(int(flat), fr.size)
+            if left[s] > 0 and short[k] > 0:
+                cnt[s, k] += 1
+                left[s] -= 1
+                short[k] -= 1
+    return cnt
 
 
 def patient_splits(
@@ -51,9 +112,12 @@ def patient_splits(
 ) -> pd.Series:
     """Assign each row a split so that all rows of a patient share one split.
 
-    Patients are shuffled with ``seed`` and apportioned to ``fractions`` within each stratum of
-    ``stratify`` (a patient's stratum is its most frequent value), so label prevalence is kept close
-    across splits. Without ``patient_col`` each row is its own patient.
+    Patients are shuffled with ``seed`` and apportioned to ``fractions`` over the whole sample and across
+    the strata of ``stratify`` (a patient's stratum is its most frequent value; :func:`allocate_splits`):
+    every split gets at least one patient when there are as many patients as splits, split sizes are
+    within one patient of the fractions, and each stratum is spread as evenly as the totals allow. A
+    :class:`SplitWarning` says when some stratum cannot be in every split. Without ``patient_col`` each
+    row is its own patient.
 
     Returns a string Series aligned to ``meta.index``.
 
@@ -87,15 +151,25 @@ def patient_splits(
     else:
         strata = pd.Series("all", index=pd.Index(groups.unique()))
     rng = np.random.default_rng(seed)
-    assignment: dict[str, str] = {}
+    members = []
     for _, patients in sorted(strata.groupby(strata), key=lambda kv: kv[0]):
         ids = np.array(sorted(patients.index))
         rng.shuffle(ids)
+        members.append(ids)
+    counts = allocate_splits([len(m) for m in members], fr, seed=int(rng.integers(2**31)))
+    assignment: dict[str, str] = {}
+    for ids, row in zip(members, counts):
         start = 0
-        for name, count in zip(names, _counts(len(ids), fr)):
+        for name, count in zip(names, row):
             for p in ids[start:start + count]:
                 assignment[p] = name
-            start += count
+            start += int(count)
+    missing = int((counts == 0).any(axis=1).sum()) if len(members) > 1 else 0
+    if missing:
+        import warnings
+
+        warnings.warn(f"{missing} of {len(members)} strata of '{stratify}' are not represented in every "
+                      "split (too few patients in them)", SplitWarning, stacklevel=2)
     return groups.map(assignment).rename("split")
 
 

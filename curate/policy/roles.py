@@ -43,7 +43,7 @@ ROLE_ALIASES: dict[str, str] = {"labels": "label", "gender": "sex", "camera": "d
 #: Common (normalised) column names per role, tried when the role is not set explicitly.
 NAMES: dict[str, tuple[str, ...]] = {
     "patient": ("patient", "patient_id", "patientid", "subject", "subject_id", "pid", "participant_id",
-                "participant", "case_id", "person_id"),
+                "participant", "case_id", "person_id", "patient_key"),
     "image": ("image", "image_id", "imageid", "image_name", "image_index", "filename", "file_name", "file",
               "path", "image_path", "dicom_id", "img_id", "img", "file_path"),
     "age": ("age", "patient_age", "age_years", "age_at_exam", "anchor_age", "age_at_visit"),
@@ -211,7 +211,10 @@ def infer_roles(df: pd.DataFrame, explicit: Mapping[str, list[str]] | None = Non
         if not roles[role]:
             del roles[role]
     if "label" not in roles:
-        labels = [c for c in columns if c not in used and (_LABEL_RE.search(norm_name(c)) or is_binary(df[c]))
+        from curate.scan.walk import TECHNICAL_COLUMNS  # image properties from `curate scan`, not labels
+
+        labels = [c for c in columns if c not in used and c not in TECHNICAL_COLUMNS
+                  and (_LABEL_RE.search(norm_name(c)) or is_binary(df[c]))
                   and not column_reason(df, c, role="label", patient_col=patient)]
         if labels:
             roles["label"] = labels

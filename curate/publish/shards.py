@@ -24,8 +24,10 @@ def parse_size(size: str | int) -> int:
         if not m:
             raise UsageError(f"--max-shard-size expects a size such as 500MB or 2GB (got '{size}')")
         n = int(float(m.group(1)) * 1024 ** " KMGT".index(m.group(2).upper() or " "))
-    if n <= 0:
-        raise UsageError("--max-shard-size must be positive")
+    from curate.limits import SHARD_BYTES
+
+    if not SHARD_BYTES[0] <= n <= SHARD_BYTES[1]:
+        raise UsageError(f"--max-shard-size must be between 1KB and 50GB (got '{size}')")
     return n
 
 

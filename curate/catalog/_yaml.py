@@ -1,0 +1,57 @@
+"""Read one user-supplied YAML file safely: size-limited, with no anchors/aliases and bounded nesting.
+
+A 1.5 KB file of nested aliases ("billion laughs") expands to hundreds of millions of nodes when the
+record is printed, so ``catalog show`` and ``build-card`` spun until killed. Catalog records never need
+anchors, so they are refused outright, before anything is built from the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+#: largest catalog file accepted (the biggest shipped record is under 4 KB)
+MAX_YAML_BYTES = 256 * 1024
+#: deepest nesting of mappings/sequences accepted (records are about 4 deep)
+MAX_YAML_DEPTH = 32
+# libyaml's C parser when available: the catalog is parsed at every start-up.
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class UnsafeYAML(ValueError):
+    """The file is too large, uses anchors/aliases, or nests too deeply (message says which)."""
+
+
+def _line(event: Any) -> str:
+    mark = getattr(event, "start_mark", None)
+    return f" (line {mark.line + 1})" if mark is not None else ""
+
+
+def check_events(text: str) -> None:
+    """Walk the parser's events (no objects built) and refuse anchors, aliases and deep nesting."""
+    depth = 0
+    for ev in yaml.parse(text, Loader=LOADER):
+        if isinstance(ev, yaml.AliasEvent) or getattr(ev, "anchor", None):
+            raise UnsafeYAML(f"YAML anchors and aliases (&name / *name) are not allowed{_line(ev)}")
+        if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise UnsafeYAML(f"nested more than {MAX_YAML_DEPTH} levels deep{_line(ev)}")
+        elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+
+
+def load_user_yaml(path: Path) -> Any:
+    """Parse ``path``; raises :class:`UnsafeYAML`, ``yaml.YAMLError`` or ``OSError``."""
+    size = path.stat().st_size
+    if size > MAX_YAML_BYTES:
+        raise UnsafeYAML(f"file is {size:,} bytes; catalog files are limited to {MAX_YAML_BYTES:,} bytes")
+    with path.open("rb") as f:
+        data = f.read(MAX_YAML_BYTES + 1)  # the file may grow between stat and read
+    if len(data) > MAX_YAML_BYTES:
+        raise UnsafeYAML(f"file is over {MAX_YAML_BYTES:,} bytes, the limit for catalog files")
+    text = data.decode("utf-8")
+    check_events(text)
+    return yaml.load(text, Loader=LOADER)
