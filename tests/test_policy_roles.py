@@ -344,10 +344,10 @@ def preds(tmp_path_factory):
     rng = np.random.default_rng(3)
     df = people()
     rows = []
+    split = np.where((np.arange(len(df)) // PER_PATIENT) % 4, "test", "validation")  # patient-level
     for seed in (0, 1):
         y = df["label"].astype(int).to_numpy()
-        rows.append(df.assign(id=df["image_id"], seed=seed, split=np.where(np.arange(len(df)) % 4, "test",
-                                                                           "validation"),
+        rows.append(df.assign(id=df["image_id"], seed=seed, split=split,
                               y=y, score_y=np.clip(0.6 * y + 0.4 * rng.random(len(df)), 0, 1),
                               patient_name=df["obs"]))
     path = tmp_path_factory.mktemp("preds") / "preds.parquet"
