@@ -181,10 +181,11 @@ def probe(
     """Train a probe per seed on frozen embeddings and return validation + test predictions.
 
     ``preds`` has one row per (seed, validation/test image): ``id``, ``seed``, ``split``, for each label
-    ``L`` the true value and ``score_L`` (probability), plus META's other columns (groups, patient) — the
-    input of :func:`curate.audit`. A multi-class label ``L`` with classes c also gets one-vs-rest columns
-    ``L_c`` (0/1) and ``score_L_c``. ``lr`` defaults to 1e-4 (bahre2025) for the MLP and 1e-3 for the
-    linear probe. Inputs are standardised with training-split mean and standard deviation.
+    ``L`` the true value and ``score_L`` (probability), plus the patient column, ``group_col`` and META's
+    group columns that pass the identifier policy (:func:`curate.policy.roles.group_columns`; or exactly
+    ``keep_cols``) — the input of :func:`curate.audit`. A multi-class label ``L`` with classes c also gets
+    one-vs-rest columns ``L_c`` (0/1) and ``score_L_c``. ``lr`` defaults to 1e-4 (bahre2025) for the MLP
+    and 1e-3 for the linear probe. Inputs are standardised with training-split mean and standard deviation.
 
     META rows are matched to EMB by id: ``META[id_col]`` against EMB's ``emb_id_col`` (default: the same
     name). Training then uses EMB's row order, so shuffling META's rows changes nothing. Only a bare array
@@ -194,6 +195,8 @@ def probe(
     ``allow_leaky_split`` accepted with a warning in ``info["warnings"]``.
     """
     import pandas as pd
+
+    from curate.policy.roles import check_columns, group_columns
 
     labels = [x.strip() for x in labels.split(",")] if isinstance(labels, str) else list(labels)
     labels = [x for x in labels if x]
@@ -214,6 +217,11 @@ def probe(
             raise InputError(f"column '{c}' not found in META")
         if c and df[c].isna().any():
             raise InputError(f"column '{c}' has {int(df[c].isna().sum())} missing values")
+    if group_col:
+        check_columns(df, [group_col], option="--group-col", patient_col=patient_col)
+    for c in keep_cols or ():
+        if c not in df.columns:
+            raise InputError(f"column '{c}' (keep_cols) not found in META")
     task, classes = _task(df, labels)
     device = resolve_device(device)
     emb_id_col = emb_id_col or id_col
@@ -243,8 +251,14 @@ def probe(
     if group_col:
         groups = pd.Categorical(df[group_col].astype(str)).codes.astype(int)
 
-    keep = list(keep_cols) if keep_cols is not None else [
-        c for c in df.columns if c not in set(labels) | {id_col, split_col, "seed", "split"}]
+    # only what the audit needs travels: ids, split, labels, scores, the patient and the group columns that
+    # pass the identifier policy (never every metadata column: names or record numbers would be copied)
+    if keep_cols is not None:
+        keep = [c for c in keep_cols if c not in set(labels) | {id_col, "seed", "split"}]
+    else:
+        keep = [c for c in (patient_col, group_col) if c] + [
+            c for c in group_columns(df, exclude=set(labels) | {id_col, split_col, "seed", "split"},
+                                     patient_col=patient_col) if c != group_col]
     ev = va | te
     id_values = (df[id_col].astype(str) if id_col in df.columns else pd.Series(ids)).to_numpy()[ev]
     frames, runs = [], []

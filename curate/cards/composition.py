@@ -20,7 +20,6 @@ inferred from common column names and can be set explicitly (``{"age": "patient_
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,7 +33,6 @@ from curate.cards._tables import (
     _fmt_int,
     _label,
     _pct,
-    _plain,
     binary_by_group,
     binary_prevalence,
     crosstab,
@@ -42,125 +40,27 @@ from curate.cards._tables import (
     missing_cell,
     one_way_table,
 )
-from curate.errors import InputError, UsageError
+from curate.errors import InputError
 from curate.policy.disclosure import AGE_TOP_CODE, COMPLEMENT, MIN_CELL, SUPPRESSION_NOTE
+from curate.policy.roles import (  # noqa: F401 - re-exported: the card's role API is the policy's
+    IDENTIFIER_ROLES,
+    POSITIVE,
+    ROLE_ALIASES,
+    ROLES,
+    SENSITIVE,
+    infer_roles,
+    is_binary,
+    parse_column_specs,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-ROLES: tuple[str, ...] = (
-    "patient", "image", "age", "sex", "race", "ethnicity", "nationality", "device", "site", "split", "label",
-)
-#: Attributes that labels are cross-tabulated by (fairness-relevant groups).
-SENSITIVE: tuple[str, ...] = ("sex", "age", "race", "ethnicity", "nationality")
-#: Roles whose values are never shown.
-IDENTIFIER_ROLES: tuple[str, ...] = ("patient", "image")
 #: Columns with more distinct values than this are summarised, never listed (they could single people out).
 MAX_LEVELS = 30
-
-_ROLE_ALIASES = {"labels": "label", "gender": "sex", "camera": "device", "scanner": "device",
-                 "subject": "patient", "country": "nationality", "hospital": "site"}
-
-_NAMES: dict[str, set[str]] = {
-    "patient": {"patient", "patient_id", "patientid", "subject", "subject_id", "pid", "participant_id",
-                "participant", "case_id", "person_id", "patient_key"},
-    "image": {"image", "image_id", "imageid", "image_name", "image_index", "filename", "file_name", "file",
-              "path", "image_path", "dicom_id", "img_id", "img", "file_path"},
-    "age": {"age", "patient_age", "age_years", "age_at_exam", "anchor_age", "age_at_visit"},
-    "sex": {"sex", "gender", "patient_sex", "patient_gender"},
-    "race": {"race", "patient_race"},
-    "ethnicity": {"ethnicity", "patient_ethnicity"},
-    "nationality": {"nationality", "country", "patient_nationality"},
-    "device": {"device", "camera", "scanner", "manufacturer", "device_model", "equipment", "machine"},
-    "site": {"site", "hospital", "center", "centre", "institution", "clinic"},
-    "split": {"split", "fold", "partition", "subset"},
-}
-_LABEL_RE = re.compile(r"(^|_)(label|labels|diagnosis|dx|finding|findings|target|class|grade)(_|$)")
-_POSITIVE = {"1", "true", "yes", "y", "positive", "pos"}
-_NEGATIVE = {"0", "false", "no", "n", "negative", "neg"}
-
-
-def _norm(name: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
-
-
-# ------------------------------------------------------------------------------------------- column roles
-def parse_column_specs(specs: Mapping[str, Any] | Iterable[str] | None) -> dict[str, list[str]]:
-    """``["age=patient_age", "label=DR_ICDR"]`` or ``{"age": "patient_age"}`` → ``{role: [columns]}``.
-
-    Only ``label`` may be given more than once. Raises :class:`UsageError` for a malformed spec or an
-    unknown role.
-    """
-    pairs: list[tuple[str, str]] = []
-    if specs is None:
-        return {}
-    if isinstance(specs, Mapping):
-        for role, cols in specs.items():
-            for col in [cols] if isinstance(cols, str) else list(cols):
-                pairs.append((str(role), str(col)))
-    else:
-        for spec in specs:
-            role, sep, col = str(spec).partition("=")
-            if not sep or not role.strip() or not col.strip():
-                raise UsageError(f"--column '{spec}': expected ROLE=COLUMN (roles: {', '.join(ROLES)})")
-            pairs.append((role, col))
-    out: dict[str, list[str]] = {}
-    for role, col in pairs:
-        r = role.strip().lower()
-        r = _ROLE_ALIASES.get(r, r)
-        if r not in ROLES:
-            raise UsageError(f"--column '{role}={col}': unknown role '{role}' (roles: {', '.join(ROLES)})")
-        if r != "label" and r in out:
-            raise UsageError(f"--column: role '{r}' given more than once")
-        out.setdefault(r, [])
-        if col.strip() not in out[r]:
-            out[r].append(col.strip())
-    return out
-
-
-def _is_binary(s: pd.Series) -> bool:
-    vals = {str(_plain(v)).strip().lower() for v in s.dropna().unique()}
-    return 1 <= len(vals) <= 2 and vals <= (_POSITIVE | _NEGATIVE)
-
-
-def infer_roles(df: pd.DataFrame, explicit: Mapping[str, list[str]] | None = None,
-                *, source: str = "the metadata file") -> dict[str, list[str]]:
-    """Map roles to columns: explicit ones first (checked to exist), then common names, then labels.
-
-    Labels, when none are given, are columns named like a label (``label``, ``diagnosis``, ``*_grade``...)
-    and binary (0/1, yes/no, true/false) columns that have no other role and do not look like identifiers.
-    """
-    from curate.privacy import looks_like_identifier
-
-    explicit = dict(explicit or {})
-    columns = [str(c) for c in df.columns]
-    for role, cols in explicit.items():
-        for col in cols:
-            if col not in columns:
-                shown = ", ".join(columns[:12]) + (", ..." if len(columns) > 12 else "")
-                raise UsageError(f"--column {role}={col}: no column '{col}' in {source} (columns: {shown})")
-    roles: dict[str, list[str]] = {r: list(c) for r, c in explicit.items()}
-    used = {c for cols in roles.values() for c in cols}
-    for role, names in _NAMES.items():
-        if role in roles:
-            continue
-        for col in columns:
-            if col not in used and _norm(col) in names:
-                roles[role] = [col]
-                used.add(col)
-                break
-    if "label" not in roles:
-        from curate.scan.walk import TECHNICAL_COLUMNS  # image properties from `curate scan`, not labels
-
-        labels = []
-        for col in columns:
-            if col in used or col in TECHNICAL_COLUMNS or looks_like_identifier(col):
-                continue
-            if _LABEL_RE.search(_norm(col)) or _is_binary(df[col]):
-                labels.append(col)
-        if labels:
-            roles["label"] = labels
-    return {r: roles[r] for r in ROLES if r in roles}
+# the role vocabulary, spec parsing and role inference are the policy's (one list for every command)
+_POSITIVE = POSITIVE
+_is_binary = is_binary
 
 
 # ------------------------------------------------------------------------------------------- reading
@@ -292,7 +192,8 @@ def measure_composition(
         df = read_metadata(path)
         source = name or path.name
         digest = sha256 or sha256_file(path)
-    roles = infer_roles(df, explicit, source=source)
+    role_notes: list[str] = []
+    roles = infer_roles(df, explicit, source=source, notes=role_notes)
 
     def col(role: str) -> str | None:
         return roles[role][0] if role in roles else None
@@ -307,6 +208,7 @@ def measure_composition(
         source=source, sha256=digest, n_rows=n_rows, n_images=n_images, n_patients=n_patients,
         roles=roles, explicit_roles=sorted(explicit), counted_by="patients" if patient_col else "images",
     )
+    comp.notes.extend(role_notes)
     if image_col and n_images != n_rows:
         comp.notes.append(
             f"The file has {n_rows:,} rows but {n_images:,} distinct images; tables count rows."

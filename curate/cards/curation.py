@@ -120,7 +120,7 @@ def default_k(n: int) -> int:
 def _resolve_attrs(attrs: Sequence[str] | str | None, meta: pd.DataFrame,
                    roles: dict[str, list[str]], skip: set[str]) -> list[str]:
     """Column names for ``attrs`` (a column, or a role such as ``sex`` → ``patient_sex``)."""
-    from curate.cards.composition import _ROLE_ALIASES
+    from curate.policy.roles import ROLE_ALIASES as _ROLE_ALIASES
 
     if attrs is None:
         return [roles[r][0] for r in DEFAULT_ATTR_ROLES if r in roles and roles[r][0] not in skip]
@@ -212,7 +212,7 @@ def run_curation(
     skip = {c for c in (id_col, split_col, patient_col) if c}
     attrs = _resolve_attrs(opts.attrs, meta, roles, skip)
     if attrs:
-        check_attrs(meta, attrs)
+        check_attrs(meta, attrs, patient_col=patient_col)
     e = load_embeddings(embeddings, id_col=opts.emb_id_col)
     # every embedding id needs exactly one metadata row (also checks split / patient values are present)
     align_metadata(meta, e.ids, id_col=id_col, split_col=split_col, patient_col=patient_col)

@@ -644,7 +644,10 @@ def _join_meta(table: pd.DataFrame, meta: pd.DataFrame, id_col: str) -> pd.DataF
     return table.merge(m, left_on="id", right_on=id_col, how="left", suffixes=("", "_meta"))
 
 
-def check_attrs(meta: pd.DataFrame, attrs: Sequence[str]) -> list[str]:
+def check_attrs(meta: pd.DataFrame, attrs: Sequence[str], *, patient_col: str | None = None) -> list[str]:
+    """``--attr`` columns: present, and not identifier-like (their values go into reports; the policy)."""
+    from curate.policy.roles import check_columns
+
     attrs = [a.strip() for a in attrs if a.strip()]
     if not attrs:
         raise UsageError("--attr needs at least one column name")
@@ -652,7 +655,7 @@ def check_attrs(meta: pd.DataFrame, attrs: Sequence[str]) -> list[str]:
     if missing:
         raise InputError(f"attribute column(s) {', '.join(missing)} not in the metadata "
                          f"(columns: {', '.join(map(str, meta.columns))})")
-    return attrs
+    return check_columns(meta, attrs, option="--attr", patient_col=patient_col)
 
 
 def evaluate(clusters: Any, meta: pd.DataFrame, attrs: Sequence[str], *,

@@ -135,6 +135,10 @@ def sample_with_report(
                          f"(columns: {', '.join(map(str, df.columns))})")
     if patient_col and df[patient_col].isna().any():
         raise InputError(f"column '{patient_col}' has {int(df[patient_col].isna().sum())} missing values")
+    if balance_by != "cluster":  # group values are printed and reported: identifier-like columns refused
+        from curate.policy.roles import check_columns
+
+        check_columns(df, [balance_by], option="--balance-by", patient_col=patient_col)
     report: dict[str, Any] = {"unit": "patients" if patient_col else "images", "balance_by": balance_by,
                               "seed": seed, "notes": []}
     if keep is not None:
