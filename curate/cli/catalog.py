@@ -282,6 +282,11 @@ def validate(
     n = sum(1 for f in folders for _ in [*f.glob("*.yaml"), *f.glob("*.yml")])
     m = sum(len(collection_files(f)) for f in folders)
     console.print(f"ok: {n} catalog files valid" + (f", {m} collection{'s' * (m != 1)}" if m else ""))
+    from curate.catalog.store import schema_notes
+
+    for folder in folders:
+        for line in schema_notes(folder):
+            console.print(f"note: {line}")
 
 
 @catalog_app.command("stats")
