@@ -317,3 +317,23 @@ def test_cli_validate_notes_v1_records(cli, tmp_path):
     _write(tmp_path, "MYSET", _mine())
     res = cli("catalog", "validate", "--catalog", str(tmp_path))
     assert res.exit_code == 0 and "schema_version 1" in res.stdout
+
+
+def test_brset_v2_facts_come_from_its_own_sources():
+    """BRSET's acquisition, population, labelling and period cite its own paper or repository (primary),
+    with a locator and the date they were re-read; the repository's camera name is kept as a conflict."""
+    ds = catalog.load().get("BRSET")
+    new = {p: f for p, f in ds.facts() if p.split(".")[0] in (
+        "acquisition", "population", "care_setting", "labelling", "versions", "official_splits",
+        "intended_uses", "years_collected", "age")}
+    assert len(new) >= 15
+    for path, fact in new.items():
+        assert fact.source in ("nakayama2024", "brset_repo"), path
+        assert fact.source_type == "primary" and fact.locator and fact.checked is not None, path
+    devices = ds.acquisition.devices.value
+    assert [(d.manufacturer, d.share) for d in devices] == [("Canon", 0.651), ("Nikon", 0.349)]
+    assert abs(sum(d.share for d in devices) - 1) < 1e-9
+    assert ds.population.attributes["sex"].shares.value == {"female": 0.618}
+    assert str(ds.years_collected.value) == "2010–2020"
+    assert [c.field for c in ds.conflicts] == ["acquisition.devices"]
+    assert ds.deidentification is None and ds.ethics is None  # not found in the sources read: absent
