@@ -357,6 +357,10 @@ class Dataset(_Strict):
         for name in (*FACT_FIELDS, *V2_FIELDS):
             yield from walk_facts(getattr(self, name), name)
 
+    def fact(self, path: str) -> Fact | None:
+        """The Fact at a dotted path (``images``, ``acquisition.devices``), or None when absent."""
+        return dict(self.facts()).get(path)
+
     def derived_terms(self) -> UseTerms:
         """Use terms read from the licence and every licence given in ``conflicts`` (restrictions win)."""
         others = [terms_for_licence(str(c.value)) for c in self.conflicts if c.field == "licence"]

@@ -185,7 +185,7 @@ def show(
         for col in ("field", "this record", "other value", "other source", "note"):
             ct.add_column(col)
         for c in ds.conflicts:
-            mine = getattr(ds, c.field)
+            mine = ds.fact(c.field)
             ct.add_row(c.field, escape(str(mine.value if mine else "—")), escape(str(c.value)),
                        escape(c.source + (f", {c.locator}" if c.locator else "")), escape(c.note or ""))
         console.print(ct)
@@ -347,6 +347,37 @@ def stats(
     patients = "not reported" if total["patients"] is None else f"{total['patients']:,}"
     console.print(f"Total: {total['datasets']} datasets, {total['images']:,} images, {patients} patients "
                   f"(in the {total['patients_reported']} datasets whose sources report it)")
+
+
+@catalog_app.command("coverage")
+def coverage(
+    as_json: bool = typer.Option(False, "--json"),
+    catalog_dir: str = CatalogDir,
+) -> None:
+    """Per dataset: how many datasheet questions and STANDING Together items its sources answer."""
+    from rich import box
+    from rich.table import Table
+
+    from curate.cards.coverage import catalog_coverage
+    from curate.fmt import share
+
+    cov = catalog_coverage(_load(catalog_dir))
+    if as_json:
+        print_json(cov)
+        return
+    t = Table(title="Documentation coverage (answered with a cited source)", box=box.SIMPLE_HEAD,
+              pad_edge=False)
+    for col in ("dataset", "datasheet", "STANDING Together"):
+        t.add_column(col, justify="left" if col == "dataset" else "right", no_wrap=True)
+    for r in cov["datasets"]:
+        t.add_row(r["id"],
+                  f"{r['datasheet_answered']}/{r['datasheet_total']} ({share(r['datasheet_fraction'])})",
+                  f"{r['standing_answered']}/{r['standing_total']} ({share(r['standing_fraction'])})")
+    console.print(t)
+    if cov["datasets"]:
+        console.print(f"Catalog median: datasheet {share(cov['median_datasheet_fraction'])}, "
+                      f"STANDING Together {share(cov['median_standing_fraction'])} "
+                      f"({len(cov['datasets'])} datasets)")
 
 
 def register(app: typer.Typer) -> None:
