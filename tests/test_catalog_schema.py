@@ -337,3 +337,12 @@ def test_brset_v2_facts_come_from_its_own_sources():
     assert str(ds.years_collected.value) == "2010–2020"
     assert [c.field for c in ds.conflicts] == ["acquisition.devices"]
     assert ds.deidentification is None and ds.ethics is None  # not found in the sources read: absent
+
+
+def test_mbrset_v2_facts_are_primary_and_checked():
+    ds = catalog.load().get("mBRSET")
+    new = {p: f for p, f in ds.facts() if p in ("acquisition.protocol", "versions", "intended_uses")}
+    assert set(new) == {"acquisition.protocol", "versions", "intended_uses"}
+    for path, fact in new.items():
+        assert fact.source in ds.references and fact.source_type == "primary" and fact.checked, path
+    assert ds.versions.value[0].version == "1.0"
