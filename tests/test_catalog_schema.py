@@ -346,3 +346,13 @@ def test_mbrset_v2_facts_are_primary_and_checked():
     for path, fact in new.items():
         assert fact.source in ds.references and fact.source_type == "primary" and fact.checked, path
     assert ds.versions.value[0].version == "1.0"
+
+
+def test_cli_show_lists_v2_facts_and_their_sources(cli):
+    res = cli("catalog", "show", "BRSET")
+    assert res.exit_code == 0, res.stderr
+    out = " ".join(res.stdout.split())
+    assert "acquisition.devices" in out and "Canon CR2 (65.1%)" in out
+    assert "[brset_repo]" in out  # a source used only by v2 facts is listed
+    data = json.loads(cli("catalog", "show", "BRSET", "--json").stdout)
+    assert "brset_repo" in data["sources"] and data["schema_version"] == 2

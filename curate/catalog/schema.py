@@ -348,7 +348,7 @@ class Dataset(_Strict):
 
     def cite(self, fact_field: str) -> str:
         """Human-readable source of one field, e.g. ``queiroz2025, Table 1``."""
-        fact = getattr(self, fact_field)
+        fact = self.fact(fact_field)
         if fact is None:
             return "Not reported by the source"
         return fact.source + (f", {fact.locator}" if fact.locator else "")

@@ -93,7 +93,7 @@ def list_(
 def _fact_line(ds, field: str) -> str:
     from rich.markup import escape
 
-    fact = getattr(ds, field)
+    fact = ds.fact(field)
     if fact is None and field == "use_terms":
         return (f"{escape(ds.terms.describe())}  "
                 f"[dim]— derived from the licence ({escape(ds.cite('licence'))})[/dim]")
@@ -108,9 +108,11 @@ def _fact_line(ds, field: str) -> str:
         text = f"{v:,}"
     else:
         text = str(v)
-    printed = f' (printed "{fact.as_printed}")' if fact.as_printed else ""
+    if field != "use_terms":
+        text = escape(text)
+    printed = f' (printed "{escape(fact.as_printed)}")' if fact.as_printed else ""
     conflict = " [yellow]⚠ conflict[/yellow]" if ds.conflicts_for(field) else ""
-    return f"{text}{printed}  [dim]— {ds.cite(field)}[/dim]{conflict}"
+    return f"{text}{printed}  [dim]— {escape(ds.cite(field))}[/dim]{conflict}"
 
 
 @catalog_app.command("show")
@@ -146,8 +148,7 @@ def show(
         rec["licence_conflict"] = None if override is None else {**override.model_dump(mode="json"),
                                                                  "statement": override.statement()}
         rec["sources"] = {k: ds.reference(k).model_dump(exclude_none=True)
-                          for k in dict.fromkeys([getattr(ds, f).source for f in FACT_FIELDS
-                                                  if getattr(ds, f) is not None]
+                          for k in dict.fromkeys([f.source for _, f in ds.facts()]
                                                  + [c.source for c in ds.conflicts])}
         print_json(rec)
         return
@@ -159,6 +160,9 @@ def show(
     t.add_column()
     for field in FACT_FIELDS:
         t.add_row(field.replace("_", " "), _fact_line(ds, field))
+    for path, _ in ds.facts():  # schema v2 sections, by dotted path
+        if path not in FACT_FIELDS:
+            t.add_row(escape(path.replace("_", " ").replace("attributes.", "")), _fact_line(ds, path))
     t.add_row("access", f"{ds.access} (derived from the licence)")
     from curate.publish.guard import decision_for
 
@@ -176,8 +180,7 @@ def show(
         t.add_row(field, escape(getattr(ds, field) or "—"))
     console.print(t)
     console.print("\n[bold]Sources[/bold]")
-    used = dict.fromkeys([getattr(ds, f).source for f in FACT_FIELDS if getattr(ds, f) is not None]
-                         + [c.source for c in ds.conflicts])
+    used = dict.fromkeys([f.source for _, f in ds.facts()] + [c.source for c in ds.conflicts])
     for key in used:
         console.print(f"  \\[{escape(key)}] {escape(ds.reference(key).short())}")
     if ds.conflicts:
