@@ -70,6 +70,10 @@ def any_synthetic(*sources: Any) -> bool:
     return any(is_synthetic(s) for s in sources)
 
 
+#: The note the summaries of synthetic data (dedup, cluster) carry beside ``"synthetic": true``.
+SUMMARY_NOTE = "SYNTHETIC data (marked by its 'synthetic' column): not real patients, not for clinical use."
+
+
 def title(name: str) -> str:
     """The name an output built from synthetic data is titled with."""
     return f"SYNTHETIC data shaped like {name}"

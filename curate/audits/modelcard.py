@@ -198,8 +198,11 @@ def _dataset_facts(dataset_id: str | None, datasheet: str | None = None) -> dict
 
 def card_context(result: AuditResult, *, dataset: str | None = None, probe_info: dict | None = None,
                  model_name: str | None = None, charts: dict[str, bytes] | None = None,
-                 datasheet: str | None = None) -> dict[str, Any]:
-    """Everything the templates show, as plain strings/lists (no computation happens in templates)."""
+                 datasheet: str | None = None, synthetic: bool = False) -> dict[str, Any]:
+    """Everything the templates show, as plain strings/lists (no computation happens in templates).
+
+    ``synthetic``: the predictions were made on data marked synthetic (:mod:`curate.synthetic`): the
+    title and the first paragraph say so, and the catalog's figures are the real dataset's."""
     res = result.results
     st = result.settings
     sections = []
@@ -268,9 +271,15 @@ def card_context(result: AuditResult, *, dataset: str | None = None, probe_info:
     if any(c["suppressed"] for c in composition):
         composition_note = (f'"{SUPPRESSED}": fewer than {MIN_CELL} individuals; "{COMPLEMENT}": hidden so '
                             f'that a "{SUPPRESSED}" cell cannot be recovered from the totals')
+    from curate.synthetic import note, title
+
+    on = (f" on {title(dataset) if synthetic else dataset}" if dataset else
+          (" on SYNTHETIC data" if synthetic else ""))
     return {
-        "title": f"Fairness model card: {model_name or (probe_info or {}).get('model', 'model')}"
-                 + (f" on {dataset}" if dataset else ""),
+        "title": f"Fairness model card: {model_name or (probe_info or {}).get('model', 'model')}" + on,
+        "synthetic_note": (note(dataset or "a catalog dataset", result.settings.get("n_test_rows"))
+                           .replace("(", "(test split: ", 1) if synthetic else ""),
+        "synthetic": synthetic,
         "model_name": model_name, "probe": probe_info, "dataset": _dataset_facts(dataset, datasheet),
         "composition": composition,
         "composition_note": composition_note,
@@ -328,7 +337,7 @@ def render_model_card(ctx: dict[str, Any]) -> tuple[str, str]:
 
 def write_audit(result: AuditResult, out: str | os.PathLike, *, dataset: str | None = None,
                 probe_info: dict | None = None, model_name: str | None = None,
-                datasheet: str | os.PathLike | None = None) -> Path:
+                datasheet: str | os.PathLike | None = None, synthetic: bool = False) -> Path:
     """Write results.parquet, results.json, model_card.md/.html and charts/*.png into ``out`` atomically.
 
     ``datasheet``: the dataset's datasheet (e.g. ``card/datasheet.md`` from ``curate build-card``); the
@@ -344,7 +353,7 @@ def write_audit(result: AuditResult, out: str | os.PathLike, *, dataset: str | N
     if datasheet is not None:
         link = Path(os.path.relpath(Path(datasheet).resolve(), Path(out).resolve())).as_posix()
     ctx = card_context(result, dataset=dataset, probe_info=probe_info, model_name=model_name, charts=charts,
-                       datasheet=link)
+                       datasheet=link, synthetic=synthetic)
     md, html = render_model_card(ctx)
     with atomic_dir(out, kind="audit") as tmp:
         result.results.to_parquet(tmp / "results.parquet", index=False)

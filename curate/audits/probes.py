@@ -245,6 +245,10 @@ def probe(
 
     keep = list(keep_cols) if keep_cols is not None else [
         c for c in df.columns if c not in set(labels) | {id_col, split_col, "seed", "split"}]
+    from curate.synthetic import COLUMN as SYNTHETIC
+
+    if SYNTHETIC in df.columns and SYNTHETIC not in keep:
+        keep.append(SYNTHETIC)  # synthetic data stays marked in the predictions (curate.synthetic)
     ev = va | te
     id_values = (df[id_col].astype(str) if id_col in df.columns else pd.Series(ids)).to_numpy()[ev]
     frames, runs = [], []

@@ -146,7 +146,10 @@ def audit(
     if os.path.exists(sidecar):
         with open(sidecar, encoding="utf-8") as f:
             probe_info = json.load(f)
-    write_audit(res, out, dataset=dataset, probe_info=probe_info, model_name=model_name, datasheet=datasheet)
+    from curate.synthetic import is_synthetic
+
+    write_audit(res, out, dataset=dataset, probe_info=probe_info, model_name=model_name, datasheet=datasheet,
+                synthetic=is_synthetic(preds))
     console.print(f"wrote {out}/ ({len(res.results):,} result rows; model_card.md, model_card.html)")
     for w in res.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}")

@@ -141,6 +141,10 @@ def dedup_cmd(
                 from curate.engine.dedup import dedup
 
                 res = dedup(e, threshold, method, dev, quality=quality, seed=seed, progress=progress)
+        from curate.synthetic import SUMMARY_NOTE, any_synthetic
+
+        if any_synthetic(emb, meta):  # the summary of synthetic data says so first
+            res.summary = {"synthetic": True, "note": SUMMARY_NOTE, **res.summary}
         res.write_into(tmp)
         leak = None
         if meta_df is not None:
