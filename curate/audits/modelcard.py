@@ -242,10 +242,7 @@ def card_context(result: AuditResult, *, dataset: str | None = None, probe_info:
                                            else "" for m in ("AUC", "TPR", "FPR", "ECE")}})
     avg_gaps = [{"attribute": r["attribute"], "value": _cell(r)}
                 for _, r in res[(res["metric"] == "average_Gap") & (res["label"] == ALL_LABELS)].iterrows()]
-    thr = st["threshold"]
-    thr_text = ("per-label F1-optimal thresholds chosen on the validation split (bahre2025) and applied to "
-                "the test split" if thr == "f1" else f"a fixed threshold of {thr}")
-    thr_values = {lab: ", ".join(f"{v:.3f}" for v in vals) for lab, vals in result.thresholds.items()}
+    thr_text, thr_values = _threshold_text(st, result.thresholds)
     if st["ci"] == "bootstrap":
         ci_text = (f"{int(st['ci_level'] * 100)}% percentile bootstrap intervals, {st['bootstrap']} "
                    f"replicates resampling {st['resampling_unit']}"
@@ -279,7 +276,7 @@ def card_context(result: AuditResult, *, dataset: str | None = None, probe_info:
         "title": f"Fairness model card: {model_name or (probe_info or {}).get('model', 'model')}" + on,
         "synthetic_note": (note(dataset or "a catalog dataset", result.settings.get("n_test_rows"))
                            .replace("(", "(test split: ", 1) if synthetic else ""),
-        "synthetic": synthetic,
+        "synthetic": synthetic, "task_text": task_text(probe_info),
         "model_name": model_name, "probe": probe_info, "dataset": _dataset_facts(dataset, datasheet),
         "composition": composition,
         "composition_note": composition_note,
@@ -293,6 +290,41 @@ def card_context(result: AuditResult, *, dataset: str | None = None, probe_info:
                     "b64": base64.b64encode(png).decode("ascii")} for a, png in (charts or {}).items()],
         "not_reported": NOT_REPORTED,
     }
+
+
+def task_text(probe_info: dict | None) -> str:
+    """The probe's task in a reader's words: one 0/1 label is "binary", not "multilabel"."""
+    if not probe_info:
+        return ""
+    task, labels = probe_info.get("task"), list(probe_info.get("labels") or [])
+    if task == "multilabel":
+        return "binary (1 label)" if len(labels) == 1 else f"multilabel ({len(labels)} binary labels)"
+    if task == "multiclass":
+        return f"multiclass ({len(probe_info.get('classes') or [])} classes, 1 label)"
+    return str(task)
+
+
+def _threshold_text(st: dict[str, Any], thresholds: dict[str, list[float]]) -> tuple[str, dict[str, str]]:
+    """Where the decision threshold comes from (given, the default, or F1-optimal on validation) and why.
+
+    A fixed threshold is stated once; per-label values are listed only when they were chosen (one per
+    seed), so a reader never meets unexplained repeated 0.500s."""
+    thr = st["threshold"]
+    n_seeds = st.get("n_seeds", 1)
+    seeds = f"one per training seed ({n_seeds} seeds)" if n_seeds > 1 else "one value"
+    if thr == "f1":
+        text = ("F1-optimal on the validation split, per label and per training seed (bahre2025), then applied "
+                "unchanged to the test split, so the test rows never choose their own threshold; values below, "
+                + seeds)
+        values = {lab: ", ".join(f"{v:.3f}" for v in vals) for lab, vals in thresholds.items()}
+        return text, values
+    source = st.get("threshold_source")
+    if source == "default":
+        why = ("the default of `curate audit` (no --threshold given); it is not tuned to the model — pass "
+               "--threshold f1 for F1-optimal thresholds chosen on the validation split")
+    else:
+        why = "given with --threshold"
+    return f"{thr:g} for every label and every seed — {why}", {}
 
 
 def _conventions_text(conv: dict[str, Any], threshold: int) -> str:

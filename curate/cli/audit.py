@@ -76,8 +76,8 @@ def audit(
     intersect: list[str] = typer.Option(None, "--intersect", help="Intersection, e.g. sex,age_group "
                                         "(repeatable)."),
     patient_col: str = typer.Option(None, "--patient-col", help="Bootstrap resamples patients, not images."),
-    threshold: str = typer.Option("0.5", "--threshold", help="A number in [0, 1], or f1 (F1-optimal on "
-                                  "validation rows, per label)."),
+    threshold: str = typer.Option(None, "--threshold", help="A number in [0, 1], or f1 (F1-optimal on "
+                                  "validation rows, per label); default 0.5."),
     bootstrap: int = typer.Option(0, "--bootstrap", min=0, help="Bootstrap replicates for 95% CIs."),
     seed_col: str = typer.Option(None, "--seed-col", help="Training-seed column (default: seed if present)."),
     split_col: str = typer.Option(None, "--split-col", help="Split column (default: split if present)."),
