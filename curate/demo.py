@@ -8,7 +8,8 @@ cluster → sample → probe → audit → publish`` on. The demo writes:
 - ``labels.csv`` — a ``synthetic`` column (true on every row: :mod:`curate.synthetic`'s marker) and the
   real BRSET column names (``image_id, patient_id, camera, patient_age, patient_sex,
   exam_eye, diabetes, nationality, DR_ICDR, ...``) with plausible distributions and a ``split`` column;
-- ``embeddings.parquet`` — foundation-model-style vectors (``id``, ``embedding``, ``synthetic``) with planted structure:
+- ``embeddings.parquet`` — foundation-model-style vectors (``id``, ``embedding``, ``synthetic``) with
+  planted structure:
   clusters driven by the camera (strong) and sex (weak), a label direction for diabetic retinopathy, exact
   and near duplicates, and duplicates/patients that cross splits (leakage);
 - ``truth.json`` — what was planted, so tests and the tutorial can check that curate finds it;

@@ -29,7 +29,7 @@ def _truthy(values: Any) -> bool:
 
 
 def is_synthetic(source: Any) -> bool:
-    """Whether ``source`` (a DataFrame, or a .csv/.tsv/.txt/.parquet path) is marked synthetic by the rule above.
+    """Whether ``source`` (a DataFrame, or a .csv/.tsv/.txt/.parquet path) is synthetic by the rule above.
 
     Paths that cannot be read, and other inputs (arrays, ``Embeddings``), count as not synthetic: the
     commands that read them report their own errors.

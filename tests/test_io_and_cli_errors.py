@@ -90,12 +90,12 @@ def test_no_overwrite_names_the_way_out_of_each_command(cli, tmp_path):
     r = cli("build-card", "BRSET", "--out", str(out), "--no-overwrite")
     assert r.exit_code != 0
     assert "drop --no-overwrite" in r.stderr and "pass --overwrite" not in r.stderr
-    with pytest.raises(InputError, match="pass --overwrite"):
-        with atomic_dir(out, overwrite=False, kind="publish"):
-            pass
+    with pytest.raises(InputError, match="pass --overwrite"), \
+            atomic_dir(out, overwrite=False, kind="publish"):
+        pass
     lib = tmp_path / "lib"
     with atomic_dir(lib, kind="demo"):
         pass
-    with pytest.raises(InputError, match=r"pass overwrite=True"):
-        with atomic_dir(lib, overwrite=False, kind="demo"):
-            pass
+    with pytest.raises(InputError, match=r"pass overwrite=True"), \
+            atomic_dir(lib, overwrite=False, kind="demo"):
+        pass

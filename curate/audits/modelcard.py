@@ -12,12 +12,12 @@ any count), with a footnote.
 from __future__ import annotations
 
 import base64
-import io
 import math
 import os
 from pathlib import Path
 from typing import Any
 
+from curate.audits.charts import gap_chart  # noqa: F401 - re-exported (charts live in charts.py)
 from curate.audits.metrics import SMALL_GROUP
 from curate.audits.run import ALL_LABELS, OVERALL, AuditResult
 from curate.privacy import COMPLEMENT, MIN_CELL, SUPPRESSED
@@ -95,45 +95,6 @@ def _worst(label: str, attr: str, rows) -> str | None:
         r = auc.loc[auc["value"].idxmin()]
         return f"{label}, by {attr}: the lowest AUC is in group {r['group']} ({_fmt(r['value'])})."
     return None
-
-
-def gap_chart(res, attr: str) -> bytes | None:
-    """PNG: TPRDisp per label for each group of ``attr`` with 95% CIs (as bahre2025 Fig. 1)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    d = res[(res["metric"] == "TPRDisp") & (res["attribute"] == attr)]
-    if d.empty:
-        return None
-    labels = list(dict.fromkeys(d["label"]))
-    gaps = res[(res["metric"] == "Gap") & (res["attribute"] == attr)].set_index("label")["value"]
-    labels.sort(key=lambda lab: (gaps.get(lab, float("nan")) if lab in gaps else 0.0))
-    groups = list(dict.fromkeys(d["group"]))
-    fig = Figure(figsize=(max(4.0, 1.1 * len(labels) + 2), 3.4), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    width = 0.8 / max(len(groups), 1)
-    for gi, g in enumerate(groups):
-        sub = d[d["group"] == g].set_index("label").reindex(labels)
-        xs = [i - 0.4 + width * (gi + 0.5) for i in range(len(labels))]
-        err_lo = (sub["value"] - sub["ci_low"]).clip(lower=0).fillna(0).to_numpy()
-        err_hi = (sub["ci_high"] - sub["value"]).clip(lower=0).fillna(0).to_numpy()
-        ax.errorbar(xs, sub["value"].to_numpy(dtype=float), yerr=[err_lo, err_hi], fmt="o", capsize=3,
-                    label=str(g))
-    ax.axhline(0, color="0.5", lw=0.8)
-    ax.set_xticks(range(len(labels)))
-    ax.set_xticklabels(labels, rotation=30, ha="right")
-    ax.set_ylabel("TPR disparity")
-    avg = res[(res["metric"] == "average_Gap") & (res["attribute"] == attr)]["value"]
-    title = f"TPR disparity by {attr}"
-    if len(avg) and not math.isnan(avg.iloc[0]):
-        title += f" (average Gap {avg.iloc[0]:.3f})"
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
 
 
 def _composition(res) -> list[dict[str, str]]:
@@ -313,9 +274,9 @@ def _threshold_text(st: dict[str, Any], thresholds: dict[str, list[float]]) -> t
     n_seeds = st.get("n_seeds", 1)
     seeds = f"one per training seed ({n_seeds} seeds)" if n_seeds > 1 else "one value"
     if thr == "f1":
-        text = ("F1-optimal on the validation split, per label and per training seed (bahre2025), then applied "
-                "unchanged to the test split, so the test rows never choose their own threshold; values below, "
-                + seeds)
+        text = ("F1-optimal on the validation split, per label and per training seed (bahre2025), then "
+                "applied unchanged to the test split, so the test rows never choose their own threshold; "
+                "values below, " + seeds)
         values = {lab: ", ".join(f"{v:.3f}" for v in vals) for lab, vals in thresholds.items()}
         return text, values
     source = st.get("threshold_source")
