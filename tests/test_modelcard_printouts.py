@@ -110,3 +110,16 @@ def test_gap_chart_has_room_for_title_legend_and_extreme_points(tmp_path):
     png = gap_chart(res.results, attr)
     (tmp_path / "gap.png").write_bytes(png)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_model_card_of_synthetic_predictions_says_so(tmp_path):
+    plain = audit(_preds(), label_cols=["dr"], groups=["grp"], patient_col="patient_id")
+    marked = audit(_preds().assign(synthetic=True), label_cols=["dr"], groups=["grp"],
+                   patient_col="patient_id")
+    for res, synthetic in ((plain, False), (marked, True)):
+        card = (write_audit(res, tmp_path / str(synthetic), probe_info=PROBE, dataset="BRSET")
+                / "model_card.md").read_text()
+        title, first = [p for p in card.split("\n\n") if p.strip()][:2]
+        assert ("SYNTHETIC" in title) is synthetic and ("synthetic" in first.lower()) is synthetic
+        if synthetic:
+            assert "Images: the real dataset this imitates has 16,266" in card

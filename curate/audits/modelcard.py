@@ -231,6 +231,7 @@ def card_context(result: AuditResult, *, dataset: str | None = None, probe_info:
                             f'that a "{SUPPRESSED}" cell cannot be recovered from the totals')
     from curate.synthetic import note, title
 
+    synthetic = synthetic or bool(st.get("synthetic"))  # the predictions carried the marker
     on = (f" on {title(dataset) if synthetic else dataset}" if dataset else
           (" on SYNTHETIC data" if synthetic else ""))
     return {

@@ -226,6 +226,7 @@ def audit(
         raise UsageError(f"level must be in (0, 1) (got {level})")
     thr = parse_threshold(0.5 if threshold is None else threshold)
     thr_source = "default" if threshold is None else ("f1" if thr == "f1" else "given")
+    from curate.synthetic import is_synthetic
     if len(df) == 0:
         raise InputError("the predictions table is empty")
     if seed_col is None and "seed" in df.columns:
@@ -345,7 +346,7 @@ def audit(
     settings = {
         "labels": labels, "score_cols": scores, "groups": group_cols,
         "intersect": [INTERSECT_SEP.join(c) for c in inter], "threshold": thr,
-        "threshold_source": thr_source, "bootstrap": bootstrap,
+        "threshold_source": thr_source, "synthetic": is_synthetic(df), "bootstrap": bootstrap,
         "ci": ci, "ci_level": level, "ci_method": "percentile" if bootstrap > 0 else None,
         "resampling_unit": "patients" if patient_col else "images",
         "resamples_shared_across_seeds": bool(bootstrap > 0 and len(seeds) > 1),
