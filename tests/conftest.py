@@ -90,6 +90,20 @@ def seeds_dir() -> Path:
     return SEEDS
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_config_home(tmp_path_factory):
+    """Pseudonym keys (and any other per-user config) go to a temporary folder, never to ~/.config."""
+    old = {k: os.environ.get(k) for k in ("XDG_CONFIG_HOME", "CURATE_PSEUDONYM_KEY")}
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("xdg-config"))
+    os.environ.pop("CURATE_PSEUDONYM_KEY", None)
+    yield
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 @pytest.fixture(scope="session")
 def demo_brset(tmp_path_factory):
     """One synthetic BRSET-shaped demo (60 patients, seed 3) per session, shared read-only by the tests

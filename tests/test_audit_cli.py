@@ -18,7 +18,7 @@ def data(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("auditcli")
     rng = np.random.default_rng(0)
-    n, d = 400, 12
+    n, d = 1000, 12  # a test split large enough that no sex group has a cell under 11
     X = rng.normal(size=(n, d)).astype(np.float32)
     ids = [f"SECRET-{i:05d}" for i in range(n)]  # must never appear in a card
     meta = pd.DataFrame({

@@ -177,7 +177,7 @@ def test_no_patient_column_counts_images():
 
 @pytest.mark.parametrize(
     "spec, message",
-    [(["agepatient_age"], "expected ROLE=COLUMN"), (["height=x"], "unknown role"),
+    [(["agepatient_age"], "expected ROLE=COLUMN"), (["height=x"], "unknown column role"),
      (["age=a", "age=b"], "more than once")],
 )
 def test_bad_column_specs(spec, message):

@@ -102,7 +102,7 @@ def test_exact_equals_brute_force(data, t):
     got = dict(zip(zip(res.pairs.id_a, res.pairs.id_b), res.pairs.cosine))
     assert set(got) == set(truth)
     np.testing.assert_allclose([got[k] for k in truth], list(truth.values()), atol=1e-5)
-    assert res.summary["recall"] == 1.0 and res.summary["pairs"] == len(truth)
+    assert res.summary["recall_lower_bound"] == 1.0 and res.summary["pairs"] == len(truth)
     assert list(res.pairs.columns) == ["id_a", "id_b", "cosine"]
     assert (res.pairs.id_a < res.pairs.id_b).all()
     assert res.pairs.equals(res.pairs.sort_values(["id_a", "id_b"]).reset_index(drop=True))
@@ -159,35 +159,52 @@ def test_unnormalised_input_is_treated_as_cosine(data):
 
 
 # ------------------------------------------------------------------------------ approximate methods
-@pytest.mark.parametrize("method", ["ivf", "semantic"])
+@pytest.mark.parametrize("nlist", [None, 8, 60])
 @pytest.mark.parametrize("t", [0.9, 0.95])
-def test_approximate_recall(data, method, t):
+def test_semantic_band_search_is_complete(data, t, nlist):
+    """The triangle-inequality bands never miss a pair: same pairs as brute force, recall 1 by proof."""
     x, ids = data
-    truth = set(brute_pairs(x, ids, t))
-    res = dedup(x, t, method=method, device="cpu", ids=ids, seed=3)
-    got = set(zip(res.pairs.id_a, res.pairs.id_b))
-    assert got <= truth  # similarities are exact, so nothing false is reported
-    assert len(got & truth) / len(truth) >= 0.99
-    assert res.summary["recall"] >= 0.99 and res.summary["method"] == method
-    assert "estimated" in res.summary["recall_basis"]
+    truth = brute_pairs(x, ids, t)
+    res = dedup(x, t, method="semantic", device="cpu", ids=ids, nlist=nlist, seed=3)
+    assert set(zip(res.pairs.id_a, res.pairs.id_b)) == set(truth)
+    s = res.summary
+    assert s["method"] == "semantic" and s["recall_lower_bound"] == 1.0 and s["recall_confidence"] == 1.0
+    assert "complete by construction" in s["recall_basis"] and 0 < s["pair_volume_fraction"] <= 1
 
 
-def test_recall_estimate_tracks_truth_with_fewer_probes(data):
+def test_ivf_that_cannot_be_certified_falls_back_to_exact(data):
+    """The held-out sample of 1,860 rows holds too few duplicate groups to certify 0.99: exact search."""
+    x, ids = data
+    res = dedup(x, 0.9, method="ivf", device="cpu", ids=ids, seed=3)
+    s = res.summary
+    assert s["method"] == "exact" and s["fallback"] == "ivf -> exact" and "needed" in s["fallback_reason"]
+    assert set(zip(res.pairs.id_a, res.pairs.id_b)) == set(brute_pairs(x, ids, 0.9))
+    assert s["recall_lower_bound"] == 1.0 and s["recall_basis"].startswith("exact")
+
+
+def test_fixed_parameters_report_a_held_out_bound(data):
     x, ids = data
     truth = set(brute_pairs(x, ids, 0.9))
     for method, kw in (("ivf", {"nprobe": 1, "nlist": 60}), ("semantic", {"neighbors": 1, "nlist": 60})):
         res = dedup(x, 0.9, method=method, device="cpu", ids=ids, sample_queries=600, seed=4, **kw)
-        true_recall = len(set(zip(res.pairs.id_a, res.pairs.id_b)) & truth) / len(truth)
-        assert true_recall < 1.0  # one probe really misses pairs here
-        assert abs(res.summary["recall"] - true_recall) < 0.05
+        got = set(zip(res.pairs.id_a, res.pairs.id_b))
+        assert got <= truth  # similarities are exact, so nothing false is reported
+        true_recall = len(got & truth) / len(truth)
+        s = res.summary
+        assert true_recall < 1.0 and s["method"] == method  # one probe really misses pairs; no fallback
+        assert s["recall_lower_bound"] <= true_recall and abs(s["recall_held_out"] - true_recall) < 0.06
+        assert "held-out" in s["recall_basis"] and "Clopper-Pearson" in s["recall_basis"]
+        assert s["recall_sample_rows"]["tuning"] == 0  # nothing is tuned when the parameter is fixed
 
 
-def test_nearest_neighbour_proxy_when_no_pairs():
+def test_no_pairs_at_all():
     x = unit(np.random.default_rng(5).normal(size=(800, 32))).astype(np.float32)
     res = dedup(x, 0.99, method="ivf", device="cpu")
     assert res.summary["pairs"] == 0 and res.keep == [str(i) for i in range(800)]
-    assert "nearest-neighbour proxy" in res.summary["recall_basis"]
+    assert res.summary["method"] == "exact" and res.summary["recall_lower_bound"] == 1.0
     assert res.groups.empty and list(res.groups.columns) == ["id", "group", "is_representative"]
+    fixed = dedup(x, 0.99, method="ivf", device="cpu", nprobe=2, nlist=20).summary
+    assert fixed["recall_lower_bound"] is None and fixed["recall_basis"].startswith("not bounded")
 
 
 # ---------------------------------------------------------------------------------- GPU code path
@@ -248,8 +265,14 @@ def test_bad_inputs():
     y = np.random.default_rng(0).normal(size=(200, 8)).astype(np.float32)
     with pytest.raises(UsageError, match="nprobe must be between 1 and nlist"):
         dedup(y, 0.9, method="ivf", nlist=4, nprobe=5)
-    with pytest.raises(UsageError, match="neighbors must be between 1"):
+    with pytest.raises(UsageError, match="neighbors must be"):
         dedup(y, 0.9, method="semantic", nlist=4, neighbors=0)
+    with pytest.raises(UsageError, match="neighbors must be between 1 and the number of clusters"):
+        dedup(y, 0.9, method="semantic", nlist=4, neighbors=5)
+    with pytest.raises(UsageError, match="target_recall must be in"):
+        dedup(y, 0.9, method="ivf", target_recall=1.0)
+    with pytest.raises(UsageError, match="keep_rule must be one of"):
+        dedup(y, 0.9, keep_rule="first")
 
 
 def test_write_is_atomic_and_refuses_foreign_folders(data, tmp_path):

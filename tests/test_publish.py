@@ -294,7 +294,7 @@ def test_column_types_subfolders_and_explicit_roles(tmp_path, catalog):
                      "accession_number": f"ACC{i:05d}", "site": f"site{i % 2}"})
     pd.DataFrame(rows).to_csv(tmp_path / "m.csv", index=False)
     res = publish("OPENSET", metadata=tmp_path / "m.csv", images=tmp_path / "imgs", out=tmp_path / "o",
-                  columns=["label=grade"], splits="0.5,0.5", catalog_dir=catalog)
+                  columns=["label=grade"], splits="0.5,0.5", catalog_dir=catalog, keep_columns=["bmi"])
     f = _load(tmp_path / "o", tmp_path)["train"].features
     assert isinstance(f["grade"], datasets.ClassLabel) and f["grade"].names == ["0", "1", "2"]
     assert f["bmi"] == datasets.Value("float64")
@@ -314,7 +314,7 @@ def _one_error_line(r) -> str:
 
 
 def _base(meta, images, out, catalog):
-    return ["publish", "OPENSET", "--metadata", meta, "--images", images, "--out", out, "--catalog", catalog]
+    return ["publish", "OPENSET", "--meta", meta, "--images", images, "--out", out, "--catalog", catalog]
 
 
 def test_cli_builds_folder_and_prints_no_ids(cli, tmp_path, raw, catalog):
@@ -415,7 +415,8 @@ def test_hub_card_column_types_match_features(tmp_path, catalog):
     frame["hba1c"] = [f"{v:.2f}" for v in rng.uniform(4, 12, len(frame))]  # float64
     frame.to_csv(meta, index=False)
     out = tmp_path / "o"
-    res = publish("OPENSET", metadata=meta, images=images, out=out, splits="0.5,0.5", catalog_dir=catalog)
+    res = publish("OPENSET", metadata=meta, images=images, out=out, splits="0.5,0.5", catalog_dir=catalog,
+                  keep_columns=["visits", "hba1c"])
     assert res.features["visits"] == "Value(int64)" and res.features["hba1c"] == "Value(float64)"
     text = (out / "README.md").read_text()
     structure = text[text.index("## Dataset Structure"):text.index("## Dataset Creation")]

@@ -22,7 +22,7 @@ def gap_figure(res: Any, attr: str) -> Any | None:
     from matplotlib.figure import Figure
 
     d = res[(res["metric"] == "TPRDisp") & (res["attribute"] == attr)]
-    if d.empty:
+    if d.empty or d["value"].isna().all():  # withheld (small group) or undefined everywhere
         return None
     labels = list(dict.fromkeys(d["label"]))
     gaps = res[(res["metric"] == "Gap") & (res["attribute"] == attr)].set_index("label")["value"]

@@ -20,7 +20,8 @@ from typing import Any
 from curate.audits.charts import gap_chart  # noqa: F401 - re-exported (charts live in charts.py)
 from curate.audits.metrics import SMALL_GROUP
 from curate.audits.run import ALL_LABELS, OVERALL, AuditResult
-from curate.privacy import COMPLEMENT, MIN_CELL, SUPPRESSED
+from curate.policy.disclosure import COMPLEMENT, MIN_CELL, SUPPRESSED
+from curate.policy.disclosure_audit import protect_results, shown_n
 
 NOT_REPORTED = "Not reported by the source"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -54,9 +55,14 @@ def _fmt(v: Any, digits: int = 3) -> str:
     return f"{v:.{digits}f}"
 
 
+WITHHELD = "withheld"
+
+
 def _cell(row) -> str:
     if row is None:
         return ""
+    if bool(row.get("suppressed", False)):
+        return WITHHELD
     text = _fmt(row["value"])
     if not math.isnan(row["ci_low"]) and not math.isnan(row["ci_high"]):
         text += f" ({_fmt(row['ci_low'])} to {_fmt(row['ci_high'])})"
@@ -68,6 +74,8 @@ def _note(v: Any) -> str:
 
 
 def _n(n: Any) -> str:
+    if isinstance(n, str):
+        return n
     if n is None or (isinstance(n, float) and math.isnan(n)):
         return "n/a"
     n = int(n)
@@ -75,7 +83,10 @@ def _n(n: Any) -> str:
 
 
 def _worst(label: str, attr: str, rows) -> str | None:
-    """One plain sentence naming the worst-served group for a label and attribute."""
+    """One plain sentence naming the worst-served group for a label and attribute (none when a group's
+    values are withheld: the worst of the shown groups need not be the worst group)."""
+    if "suppressed" in rows.columns and rows[rows["group"] != "all"]["suppressed"].astype(bool).any():
+        return None
     if "reportable" in rows:  # groups under the reporting threshold are not presented as findings
         rows = rows[rows["reportable"].fillna(False).astype(bool)]
     disp = rows[(rows["metric"] == "TPRDisp")].dropna(subset=["value"])
@@ -99,13 +110,9 @@ def _worst(label: str, attr: str, rows) -> str | None:
 
 def _composition(res) -> list[dict[str, str]]:
     """Test-split composition per audited attribute: images (and patients, from the ``group_sizes`` audit)
-    per group, from the results the runner already computed; counts below 11 shown as ``<11`` and their
-    complements as ``*`` (:func:`curate.privacy.suppress`). ``suppressed`` says whether the line hides any
-    cell (the card then prints the footnote)."""
-    import pandas as pd
-
-    from curate.privacy import suppress
-
+    per group, from the protected results (:func:`curate.policy.disclosure_audit.protect_results`): a
+    withheld count is printed as its marker. ``suppressed`` says whether the line hides any cell (the card
+    then prints the footnote)."""
     if res.empty:
         return []
     first = res["label"].iloc[0]
@@ -113,19 +120,21 @@ def _composition(res) -> list[dict[str, str]]:
     out = []
     for attr in dict.fromkeys(rows["attribute"]):
         r = rows[rows["attribute"] == attr].drop_duplicates("group")
-        images = pd.Series(r["n"].astype(int).to_numpy(), index=r["group"].astype(str).to_numpy())
-        pats = rows[(rows["attribute"] == attr) & (rows["metric"] == "n_patients")]
-        pats = pd.Series(pats["value"].round().astype(int).to_numpy(), index=pats["group"].astype(str))
-        shown_i = suppress(images)
-        shown_p = suppress(pats) if len(pats) else None
-        total = int(images.sum())
-        parts = []
-        hidden = any(isinstance(v, str) for v in shown_i) or (
-            shown_p is not None and any(isinstance(v, str) for v in shown_p))
-        for g, n in shown_i.items():
-            text = f"{g} {n} images" if isinstance(n, str) else f"{g} {n:,} images ({n / total:.0%})"
-            if shown_p is not None and g in shown_p.index:
-                text += f", {shown_p[g]} patients"
+        pats = rows[(rows["attribute"] == attr) & (rows["metric"] == "n_patients")].set_index("group")
+        whole = res[res["attribute"] == OVERALL]["n"]  # all test images (published as the test split)
+        total = int(whole.iloc[0]) if len(whole) and whole.iloc[0] is not None else 0
+        parts, hidden = [], False
+        for _, g in r.iterrows():
+            n = shown_n(g)
+            if g["n_shown"]:
+                hidden = True
+                text = f"{g['group']} {n} images"
+            else:
+                text = f"{g['group']} {n} images" + (f" ({int(g['n']) / total:.0%})" if total else "")
+            if g["group"] in pats.index:
+                p = pats.loc[g["group"]]
+                text += ", " + (f"{p['n_shown'] or COMPLEMENT} patients" if p["suppressed"]
+                                else f"{int(round(p['value'])):,} patients")
             parts.append(text)
         out.append({"attribute": str(attr), "text": "; ".join(parts), "suppressed": hidden})
     return out
@@ -157,6 +166,23 @@ def _dataset_facts(dataset_id: str | None, datasheet: str | None = None) -> dict
     }
 
 
+def protected(result: AuditResult) -> AuditResult:
+    """The result with its small cells withheld (idempotent): what every output of ``audit`` shows."""
+    from dataclasses import replace
+
+    from curate.policy.disclosure import suppressed_total
+
+    if "suppressed" in result.results.columns:
+        return result
+    res, notes = protect_results(result.results, result.settings)
+    st = dict(result.settings)
+    for key in ("n_test_rows", "n_test_units"):
+        if isinstance(st.get(key), int):
+            st[key] = suppressed_total(st[key])
+    warnings = list(result.warnings) + [f"{a}: {n}" for a, n in notes.items()]
+    return replace(result, results=res, settings=st, warnings=warnings)
+
+
 def card_context(result: AuditResult, *, dataset: str | None = None, probe_info: dict | None = None,
                  model_name: str | None = None, charts: dict[str, bytes] | None = None,
                  datasheet: str | None = None, synthetic: bool = False) -> dict[str, Any]:
@@ -164,6 +190,7 @@ def card_context(result: AuditResult, *, dataset: str | None = None, probe_info:
 
     ``synthetic``: the predictions were made on data marked synthetic (:mod:`curate.synthetic`): the
     title and the first paragraph say so, and the catalog's figures are the real dataset's."""
+    result = protected(result)
     res = result.results
     st = result.settings
     sections = []
@@ -183,7 +210,7 @@ def card_context(result: AuditResult, *, dataset: str | None = None, probe_info:
                 for m, _ in present:
                     hit = gr[gr["metric"] == m]
                     cells.append(_cell(hit.iloc[0]) if len(hit) else "")
-                table.append({"group": str(g), "n": _n(gr["n"].iloc[0]), "small": bool(small),
+                table.append({"group": str(g), "n": shown_n(gr.iloc[0]), "small": bool(small),
                               "cells": cells})
             summary = []
             for m in SUMMARY_METRICS:
@@ -341,6 +368,7 @@ def write_audit(result: AuditResult, out: str | os.PathLike, *, dataset: str | N
 
     if dataset:  # fail on an unknown id before doing any work
         _dataset_facts(dataset)
+    result = protected(result)  # results files, charts and card all show the same protected numbers
     attrs = [a for a in dict.fromkeys(result.results["attribute"]) if a != OVERALL]
     charts = {a: png for a in attrs if (png := gap_chart(result.results, a)) is not None}
     link = None

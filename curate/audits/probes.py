@@ -181,10 +181,11 @@ def probe(
     """Train a probe per seed on frozen embeddings and return validation + test predictions.
 
     ``preds`` has one row per (seed, validation/test image): ``id``, ``seed``, ``split``, for each label
-    ``L`` the true value and ``score_L`` (probability), plus META's other columns (groups, patient) — the
-    input of :func:`curate.audit`. A multi-class label ``L`` with classes c also gets one-vs-rest columns
-    ``L_c`` (0/1) and ``score_L_c``. ``lr`` defaults to 1e-4 (bahre2025) for the MLP and 1e-3 for the
-    linear probe. Inputs are standardised with training-split mean and standard deviation.
+    ``L`` the true value and ``score_L`` (probability), plus the patient column, ``group_col`` and META's
+    group columns that pass the identifier policy (:func:`curate.policy.roles.group_columns`; or exactly
+    ``keep_cols``) — the input of :func:`curate.audit`. A multi-class label ``L`` with classes c also gets
+    one-vs-rest columns ``L_c`` (0/1) and ``score_L_c``. ``lr`` defaults to 1e-4 (bahre2025) for the MLP
+    and 1e-3 for the linear probe. Inputs are standardised with training-split mean and standard deviation.
 
     META rows are matched to EMB by id: ``META[id_col]`` against EMB's ``emb_id_col`` (default: the same
     name). Training then uses EMB's row order, so shuffling META's rows changes nothing. Only a bare array
@@ -194,6 +195,8 @@ def probe(
     ``allow_leaky_split`` accepted with a warning in ``info["warnings"]``.
     """
     import pandas as pd
+
+    from curate.policy.roles import check_columns, group_columns
 
     labels = [x.strip() for x in labels.split(",")] if isinstance(labels, str) else list(labels)
     labels = [x for x in labels if x]
@@ -209,11 +212,20 @@ def probe(
     if mitigation != "none" and not group_col:
         raise UsageError(f"--mitigation {mitigation} needs --group-col")
     df = _read_meta(meta)
+    if group_col:  # roles accepted: --group-col sex → the sex column
+        from curate.policy.roles import resolve_columns
+
+        group_col = resolve_columns(df, [group_col])[0]
     for c in (group_col, patient_col):
         if c and c not in df.columns:
             raise InputError(f"column '{c}' not found in META")
         if c and df[c].isna().any():
             raise InputError(f"column '{c}' has {int(df[c].isna().sum())} missing values")
+    if group_col:
+        check_columns(df, [group_col], option="--group-col", patient_col=patient_col)
+    for c in keep_cols or ():
+        if c not in df.columns:
+            raise InputError(f"column '{c}' (keep_cols) not found in META")
     task, classes = _task(df, labels)
     device = resolve_device(device)
     emb_id_col = emb_id_col or id_col
@@ -243,8 +255,14 @@ def probe(
     if group_col:
         groups = pd.Categorical(df[group_col].astype(str)).codes.astype(int)
 
-    keep = list(keep_cols) if keep_cols is not None else [
-        c for c in df.columns if c not in set(labels) | {id_col, split_col, "seed", "split"}]
+    # only what the audit needs travels: ids, split, labels, scores, the patient and the group columns that
+    # pass the identifier policy (never every metadata column: names or record numbers would be copied)
+    if keep_cols is not None:
+        keep = [c for c in keep_cols if c not in set(labels) | {id_col, "seed", "split"}]
+    else:
+        keep = [c for c in (patient_col, group_col) if c] + [
+            c for c in group_columns(df, exclude=set(labels) | {id_col, split_col, "seed", "split"},
+                                     patient_col=patient_col) if c != group_col]
     from curate.synthetic import COLUMN as SYNTHETIC
 
     if SYNTHETIC in df.columns and SYNTHETIC not in keep:

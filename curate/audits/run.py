@@ -121,6 +121,20 @@ def _check_split_leakage(df: pd.DataFrame, split_col: str, patient_col: str, see
     warnings.append(msg + " (audited anyway: --allow-leaky-split)")
 
 
+def _refuse_identifiers(df: pd.DataFrame, group_cols: list[str], inter: list[list[str]],
+                        patient_col: str | None, seed_col: str | None) -> None:
+    """Group values go into results and the model card: identifier-like columns are refused (the policy).
+
+    Judged on one seed's rows, since every image appears once per training seed.
+    """
+    from curate.policy.roles import check_columns
+
+    base = df[df[seed_col] == df[seed_col].iloc[0]] if seed_col else df
+    check_columns(base, group_cols, option="--groups", patient_col=patient_col)
+    check_columns(base, list(dict.fromkeys(c for cols in inter for c in cols)), option="--intersect",
+                  patient_col=patient_col)
+
+
 def _parse_list(v: str | Sequence[str] | None) -> list[str]:
     if v is None:
         return []
@@ -233,6 +247,10 @@ def audit(
         seed_col = "seed"
     if split_col is None and "split" in df.columns:
         split_col = "split"
+    from curate.policy.roles import resolve_columns
+
+    group_cols = resolve_columns(df, group_cols)  # roles accepted: --groups sex → the sex column
+    inter = [resolve_columns(df, cols) for cols in inter]
     _need_cols(df, labels, "label")
     _need_cols(df, scores, "score")
     _need_cols(df, group_cols, "group")
@@ -241,6 +259,7 @@ def audit(
     _check_labels(df, labels)
     _check_scores(df, scores)
     df = _normalise_groups(df, list(dict.fromkeys(group_cols + [c for cols in inter for c in cols])))
+    _refuse_identifiers(df, group_cols, inter, patient_col, seed_col)
     conv = Conventions(method=method, compare=compare, reference=reference, undefined=undefined)
     if conv.method == "to_reference" or conv.compare == "reference":
         attrs_all = group_cols + [INTERSECT_SEP.join(c) for c in inter]

@@ -112,6 +112,7 @@ def build_card(
     extra_sections: Iterable[Section | tuple[str, str]] | None = None,
     embeddings: str | os.PathLike | None = None,
     curation: CurationOptions | None = None,
+    synthetic: bool | None = None,
 ) -> CardBuild:
     """Build the datasheet, hub card and Croissant record of one catalog dataset into ``out``.
 
@@ -131,6 +132,8 @@ def build_card(
         added; the file's sha256 goes into the provenance inputs.
     curation: :class:`~curate.cards.curation.CurationOptions` for that run (threshold, k, attributes,
         split/patient columns, a ``curate sample`` file); requires ``embeddings``.
+    synthetic: the data are synthetic (:mod:`curate.synthetic`); None: read the marker from ``metadata``
+        and ``embeddings`` (``publish`` passes it, as its published table may not carry the column).
     """
     from curate.cards.composition import measure_composition, parse_column_specs
     from curate.cards.context import as_sections
@@ -139,7 +142,7 @@ def build_card(
 
     if out is None and (metadata is not None or embeddings is not None):
         # cards/<ID> is the catalog-only gallery (tracked in the repository): no measured card lands there
-        raise UsageError("a card measured from --metadata/--embeddings needs --out DIR (the default "
+        raise UsageError("a card measured from --meta/--embeddings needs --out DIR (the default "
                          "cards/ID holds the catalog-only gallery)")
     catalog = load(catalog_dir)
     ds = catalog.get(dataset_id)
@@ -154,12 +157,12 @@ def build_card(
     if metadata is not None:
         composition = measure_composition(metadata, explicit)
     elif explicit:
-        raise UsageError("--column sets roles of a metadata file: give it with --metadata FILE")
+        raise UsageError("--column sets roles of a metadata file: give it with --meta FILE")
     parameters: dict[str, Any] = {"columns": explicit} if explicit else {}
     cur = None
     if embeddings is not None:
         if metadata is None:
-            raise UsageError("--embeddings needs the per-image metadata: give it with --metadata FILE")
+            raise UsageError("--embeddings needs the per-image metadata: give it with --meta FILE")
         from curate.cards.curation import run_curation
 
         cur = run_curation(metadata, embeddings, curation, composition=composition, dataset_id=ds.id,
@@ -174,7 +177,7 @@ def build_card(
     rendered = _render(ds, catalog, composition=composition, sections=sections, parameters=parameters,
                        epoch=gallery_epoch(DEFAULT_GALLERY) if in_gallery else None,
                        extra_inputs=cur.inputs if cur is not None else None,
-                       synthetic=any_synthetic(metadata, embeddings))
+                       synthetic=any_synthetic(metadata, embeddings) if synthetic is None else synthetic)
     from curate._io import atomic_dir
 
     with atomic_dir(target, overwrite=overwrite, kind="build-card", make_parents=out is None) as tmp:

@@ -20,133 +20,47 @@ inferred from common column names and can be set explicitly (``{"age": "patient_
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from curate.errors import InputError, UsageError
-from curate.privacy import AGE_TOP_CODE, MIN_CELL, SUPPRESSED, SUPPRESSION_NOTE
+from curate.cards._tables import (
+    HIDDEN,
+    MISSING,
+    Counter,
+    Table,
+    _fmt_int,
+    _label,
+    _pct,
+    binary_by_group,
+    binary_prevalence,
+    crosstab,
+    images_per_patient,
+    missing_cell,
+    one_way_table,
+)
+from curate.errors import InputError
+from curate.policy.disclosure import AGE_TOP_CODE, COMPLEMENT, MIN_CELL, SUPPRESSION_NOTE
+from curate.policy.roles import (  # noqa: F401 - re-exported: the card's role API is the policy's
+    IDENTIFIER_ROLES,
+    POSITIVE,
+    ROLE_ALIASES,
+    ROLES,
+    SENSITIVE,
+    infer_roles,
+    is_binary,
+    parse_column_specs,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-ROLES: tuple[str, ...] = (
-    "patient", "image", "age", "sex", "race", "ethnicity", "nationality", "device", "site", "split", "label",
-)
-#: Attributes that labels are cross-tabulated by (fairness-relevant groups).
-SENSITIVE: tuple[str, ...] = ("sex", "age", "race", "ethnicity", "nationality")
-#: Roles whose values are never shown.
-IDENTIFIER_ROLES: tuple[str, ...] = ("patient", "image")
 #: Columns with more distinct values than this are summarised, never listed (they could single people out).
 MAX_LEVELS = 30
-MISSING = "(missing)"
-
-_ROLE_ALIASES = {"labels": "label", "gender": "sex", "camera": "device", "scanner": "device",
-                 "subject": "patient", "country": "nationality", "hospital": "site"}
-
-_NAMES: dict[str, set[str]] = {
-    "patient": {"patient", "patient_id", "patientid", "subject", "subject_id", "pid", "participant_id",
-                "participant", "case_id", "person_id", "patient_key"},
-    "image": {"image", "image_id", "imageid", "image_name", "image_index", "filename", "file_name", "file",
-              "path", "image_path", "dicom_id", "img_id", "img", "file_path"},
-    "age": {"age", "patient_age", "age_years", "age_at_exam", "anchor_age", "age_at_visit"},
-    "sex": {"sex", "gender", "patient_sex", "patient_gender"},
-    "race": {"race", "patient_race"},
-    "ethnicity": {"ethnicity", "patient_ethnicity"},
-    "nationality": {"nationality", "country", "patient_nationality"},
-    "device": {"device", "camera", "scanner", "manufacturer", "device_model", "equipment", "machine"},
-    "site": {"site", "hospital", "center", "centre", "institution", "clinic"},
-    "split": {"split", "fold", "partition", "subset"},
-}
-_LABEL_RE = re.compile(r"(^|_)(label|labels|diagnosis|dx|finding|findings|target|class|grade)(_|$)")
-_POSITIVE = {"1", "true", "yes", "y", "positive", "pos"}
-_NEGATIVE = {"0", "false", "no", "n", "negative", "neg"}
-
-
-def _norm(name: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
-
-
-# ------------------------------------------------------------------------------------------- column roles
-def parse_column_specs(specs: Mapping[str, Any] | Iterable[str] | None) -> dict[str, list[str]]:
-    """``["age=patient_age", "label=DR_ICDR"]`` or ``{"age": "patient_age"}`` → ``{role: [columns]}``.
-
-    Only ``label`` may be given more than once. Raises :class:`UsageError` for a malformed spec or an
-    unknown role.
-    """
-    pairs: list[tuple[str, str]] = []
-    if specs is None:
-        return {}
-    if isinstance(specs, Mapping):
-        for role, cols in specs.items():
-            for col in [cols] if isinstance(cols, str) else list(cols):
-                pairs.append((str(role), str(col)))
-    else:
-        for spec in specs:
-            role, sep, col = str(spec).partition("=")
-            if not sep or not role.strip() or not col.strip():
-                raise UsageError(f"--column '{spec}': expected ROLE=COLUMN (roles: {', '.join(ROLES)})")
-            pairs.append((role, col))
-    out: dict[str, list[str]] = {}
-    for role, col in pairs:
-        r = role.strip().lower()
-        r = _ROLE_ALIASES.get(r, r)
-        if r not in ROLES:
-            raise UsageError(f"--column '{role}={col}': unknown role '{role}' (roles: {', '.join(ROLES)})")
-        if r != "label" and r in out:
-            raise UsageError(f"--column: role '{r}' given more than once")
-        out.setdefault(r, [])
-        if col.strip() not in out[r]:
-            out[r].append(col.strip())
-    return out
-
-
-def _is_binary(s: pd.Series) -> bool:
-    vals = {str(_plain(v)).strip().lower() for v in s.dropna().unique()}
-    return 1 <= len(vals) <= 2 and vals <= (_POSITIVE | _NEGATIVE)
-
-
-def infer_roles(df: pd.DataFrame, explicit: Mapping[str, list[str]] | None = None,
-                *, source: str = "the metadata file") -> dict[str, list[str]]:
-    """Map roles to columns: explicit ones first (checked to exist), then common names, then labels.
-
-    Labels, when none are given, are columns named like a label (``label``, ``diagnosis``, ``*_grade``...)
-    and binary (0/1, yes/no, true/false) columns that have no other role and do not look like identifiers.
-    """
-    from curate.privacy import looks_like_identifier
-
-    explicit = dict(explicit or {})
-    columns = [str(c) for c in df.columns]
-    for role, cols in explicit.items():
-        for col in cols:
-            if col not in columns:
-                shown = ", ".join(columns[:12]) + (", ..." if len(columns) > 12 else "")
-                raise UsageError(f"--column {role}={col}: no column '{col}' in {source} (columns: {shown})")
-    roles: dict[str, list[str]] = {r: list(c) for r, c in explicit.items()}
-    used = {c for cols in roles.values() for c in cols}
-    for role, names in _NAMES.items():
-        if role in roles:
-            continue
-        for col in columns:
-            if col not in used and _norm(col) in names:
-                roles[role] = [col]
-                used.add(col)
-                break
-    if "label" not in roles:
-        from curate.scan.walk import TECHNICAL_COLUMNS  # image properties from `curate scan`, not labels
-
-        labels = []
-        for col in columns:
-            if col in used or col in TECHNICAL_COLUMNS or looks_like_identifier(col):
-                continue
-            if _LABEL_RE.search(_norm(col)) or _is_binary(df[col]):
-                labels.append(col)
-        if labels:
-            roles["label"] = labels
-    return {r: roles[r] for r in ROLES if r in roles}
+# the role vocabulary, spec parsing and role inference are the policy's (one list for every command)
+_POSITIVE = POSITIVE
+_is_binary = is_binary
 
 
 # ------------------------------------------------------------------------------------------- reading
@@ -158,16 +72,6 @@ def read_metadata(path: str | Path) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------------- data model
-@dataclass
-class Table:
-    """A display-ready table: every cell already a string, small cells already suppressed."""
-
-    title: str
-    columns: list[str]
-    rows: list[list[str]]
-    note: str | None = None
-
-
 @dataclass
 class ColumnInfo:
     name: str
@@ -217,96 +121,9 @@ class Composition:
 
 
 # ------------------------------------------------------------------------------------------- helpers
-def _plain(v: Any) -> Any:
-    """1.0 → 1 (CSV columns with gaps are read as float), numpy scalars → Python."""
-    if hasattr(v, "item"):
-        v = v.item()
-    if isinstance(v, float) and math.isfinite(v) and v.is_integer():
-        return int(v)
-    return v
-
-
-def _label(v: Any) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return MISSING
-    text = str(_plain(v)).replace("\n", " ").strip()
-    return text or MISSING
-
-
-def _fmt_int(v: int) -> str:
-    return f"{int(v):,}"
-
-
-def _pct(num: float, den: float) -> str:
-    return f"{100.0 * num / den:.1f}%" if den else "—"
-
-
-class _Counter:
-    """Counts images (rows) and, when a patient column is known, distinct patients per group."""
-
-    def __init__(self, df: pd.DataFrame, patient_col: str | None) -> None:
-        self.df = df
-        self.patient_col = patient_col
-        self.suppressed = 0
-
-    @property
-    def by_patients(self) -> bool:
-        return self.patient_col is not None
-
-    def one_way(self, key: pd.Series) -> tuple[pd.Series, pd.Series]:
-        """(images, basis) per level of ``key`` (basis = patients or images)."""
-        images = key.value_counts(sort=False, dropna=False)
-        if not self.by_patients:
-            return images, images
-        basis = self.df[self.patient_col].groupby(key, sort=False, dropna=False, observed=True).nunique()
-        return images, basis.reindex(images.index).fillna(0).astype(int)
-
-    def two_way(self, rows: pd.Series, cols: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
-        import pandas as pd
-
-        images = pd.crosstab(rows, cols, dropna=False)
-        if not self.by_patients:
-            return images, images
-        basis = pd.pivot_table(
-            pd.DataFrame({"r": rows, "c": cols, "p": self.df[self.patient_col]}),
-            index="r", columns="c", values="p", aggfunc="nunique", fill_value=0, dropna=False,
-            observed=False,
-        )
-        basis = basis.reindex(index=images.index, columns=images.columns).fillna(0).astype(int)
-        return images, basis
-
-    def mask(self, basis):
-        """Per-cell marks: ``""`` shown, ``<11`` small cell, ``*`` complement (truthy = hidden).
-
-        From :func:`curate.privacy.suppression_marks`.
-        """
-        import numpy as np
-
-        from curate.privacy import suppression_marks
-
-        m = suppression_marks(np.asarray(basis), MIN_CELL)
-        self.suppressed += int(sum(bool(x) for x in m.ravel()))
-        return m
-
-    def cell_mask(self, basis: int) -> bool:
-        """A lone count (no published total it belongs to): hide it when it is small."""
-        hide = 0 < basis < MIN_CELL
-        self.suppressed += int(hide)
-        return hide
-
-
 def _key(series: pd.Series) -> pd.Series:
     """Group key with missing values as an explicit level (so tables add up to the totals)."""
     return series.map(_label).astype(object)
-
-
-def _ordered_levels(images: pd.Series, order: list[str] | None = None) -> list:
-    levels = list(images.index)
-    if order is not None:
-        return [lv for lv in order if lv in levels] + [lv for lv in levels if lv not in order]
-    present = [lv for lv in levels if lv != MISSING]
-    present.sort(key=lambda lv: (-int(images[lv]), str(lv)))
-    return present + ([MISSING] if MISSING in levels else [])
 
 
 def _tabulable(df: pd.DataFrame, col: str) -> str | None:
@@ -319,28 +136,6 @@ def _tabulable(df: pd.DataFrame, col: str) -> str | None:
     if n > MAX_LEVELS:
         return f"{n:,} distinct values; not listed (only columns with at most {MAX_LEVELS} values are)"
     return None
-
-
-def _one_way_table(counter: _Counter, key: pd.Series, title: str, order: list[str] | None = None,
-                   note: str | None = None) -> Table:
-    images, basis = counter.one_way(key)
-    levels = _ordered_levels(images, order)
-    images, basis = images.reindex(levels), basis.reindex(levels)
-    hide = counter.mask(basis)
-    total = int(images.sum())
-    cols = ["value", "images", "share of images"]
-    if counter.by_patients:
-        cols.insert(2, "patients")
-    rows = []
-    for i, lv in enumerate(levels):
-        row = [str(lv), hide[i] or _fmt_int(images[lv])]
-        if counter.by_patients:
-            row.append(hide[i] or _fmt_int(basis[lv]))
-        row.append("—" if hide[i] else _pct(images[lv], total))
-        rows.append(row)
-    if counter.by_patients and len(levels) > 1:
-        note = ((note + " ") if note else "") + "A patient with images in several groups is counted in each."
-    return Table(title=title, columns=cols, rows=rows, note=note)
 
 
 # ------------------------------------------------------------------------------------------- main entry
@@ -382,7 +177,7 @@ def measure_composition(
     import pandas as pd
 
     from curate._io import sha256_file
-    from curate.privacy import age_bands, top_code_ages
+    from curate.policy.disclosure import age_bands, top_code_ages
 
     explicit = parse_column_specs(columns)
     if isinstance(metadata, pd.DataFrame):
@@ -397,21 +192,23 @@ def measure_composition(
         df = read_metadata(path)
         source = name or path.name
         digest = sha256 or sha256_file(path)
-    roles = infer_roles(df, explicit, source=source)
+    role_notes: list[str] = []
+    roles = infer_roles(df, explicit, source=source, notes=role_notes)
 
     def col(role: str) -> str | None:
         return roles[role][0] if role in roles else None
 
     patient_col, image_col = col("patient"), col("image")
     ages = _check_ages(df, col("age")) if col("age") else None
-    counter = _Counter(df, patient_col)
+    counter = Counter(df, patient_col)
     n_rows = len(df)
     n_images = int(df[image_col].nunique(dropna=True)) if image_col else n_rows
-    n_patients = int(df[patient_col].nunique(dropna=True)) if patient_col else None
+    n_patients = counter.n_patients
     comp = Composition(
         source=source, sha256=digest, n_rows=n_rows, n_images=n_images, n_patients=n_patients,
         roles=roles, explicit_roles=sorted(explicit), counted_by="patients" if patient_col else "images",
     )
+    comp.notes.extend(role_notes)
     if image_col and n_images != n_rows:
         comp.notes.append(
             f"The file has {n_rows:,} rows but {n_images:,} distinct images; tables count rows."
@@ -421,44 +218,43 @@ def measure_composition(
 
     # images per patient ------------------------------------------------------------------------
     if patient_col:
-        per = df.groupby(patient_col, dropna=True).size()
-        comp.images_per_patient = {
-            "mean": f"{per.mean():.2f}", "median": f"{per.median():g}", "max": _fmt_int(per.max()),
-        }
-        bucket = per.clip(upper=5).map(lambda n: "5+" if n >= 5 else str(int(n))).astype(object)
-        counts = bucket.value_counts()
-        levels = [lv for lv in ("1", "2", "3", "4", "5+") if lv in counts.index]
-        counts = counts.reindex(levels)
-        hide = counter.mask(counts)
-        comp.tables.append(Table(
-            title="Images per patient",
-            columns=["images per patient", "patients", "share of patients"],
-            rows=[[lv, hide[i] or _fmt_int(counts[lv]),
-                   "—" if hide[i] else _pct(counts[lv], counts.sum())] for i, lv in enumerate(levels)],
-        ))
+        table, comp.images_per_patient = images_per_patient(counter)
+        if table is not None:
+            comp.tables.append(table)
+    # what the missing-values table must show for a column already tabulated with a (missing) level
+    missing_marks: dict[str, str] = {}
 
     # age ------------------------------------------------------------------------------------------
     band_key = None
+    linked = {}
     if ages is not None:
         capped = top_code_ages(ages)
         known = capped.dropna()
-        if len(known) >= MIN_CELL:
-            q1, q3 = known.quantile(0.25), known.quantile(0.75)
-            comp.age_summary = {
-                "n": _fmt_int(len(known)), "mean": f"{known.mean():.1f}", "sd": f"{known.std():.1f}",
-                "median": f"{known.median():.1f}", "iqr": f"{q1:.1f}–{q3:.1f}",
-            }
-            old = ages >= AGE_TOP_CODE
-            n_old = int(old.sum())
-            basis = int(df.loc[old, patient_col].nunique()) if patient_col else n_old
-            comp.age_summary["top_coded"] = SUPPRESSED if counter.cell_mask(basis) else _fmt_int(n_old)
         bands = age_bands(capped)
         order = [str(c) for c in bands.cat.categories] + [MISSING]
         band_key = bands.astype(object).where(bands.notna(), MISSING).map(str).astype(object)
-        comp.tables.append(_one_way_table(
+        table, linked["age"] = one_way_table(
             counter, band_key, f"Age bands (`{col('age')}`, years)", order=order,
             note=f"Ages of {AGE_TOP_CODE} and above are top-coded as {AGE_TOP_CODE}+.",
-        ))
+        )
+        if table is not None:
+            comp.tables.append(table)
+        ln = linked["age"]
+        hidden_table = table is None
+        missing_marks[col("age")] = (COMPLEMENT if hidden_table else
+                                     (ln.mark(MISSING) if MISSING in ln.cells else ""))
+        if len(known) >= MIN_CELL:
+            q1, q3 = known.quantile(0.25), known.quantile(0.75)
+            top = f"{AGE_TOP_CODE}+"
+            n_old = int((ages >= AGE_TOP_CODE).sum())
+            comp.age_summary = {
+                # the count with an age is the rows minus the (missing) cell: hidden with it
+                "n": COMPLEMENT if missing_marks[col("age")] else _fmt_int(len(known)),
+                "mean": f"{known.mean():.1f}", "sd": f"{known.std():.1f}",
+                "median": f"{known.median():.1f}", "iqr": f"{q1:.1f}–{q3:.1f}",
+                "top_coded": (COMPLEMENT if hidden_table else ln.mark(top) or _fmt_int(n_old))
+                if top in ln.cells else "0",
+            }
 
     # categorical attributes -------------------------------------------------------------------------
     keys: dict[str, pd.Series] = {}
@@ -474,15 +270,19 @@ def measure_composition(
             comp.notes.append(f"`{c}` ({role}): {why}.")
             continue
         key = _key(df[c])
+        table, linked[role] = one_way_table(counter, key, f"{role.capitalize()} (`{c}`)")
+        if table is not None:
+            comp.tables.append(table)
+        missing_marks[c] = (COMPLEMENT if table is None else
+                            (linked[role].mark(MISSING) if MISSING in linked[role].cells else ""))
         if role in SENSITIVE:
             keys[role] = key
         if role != "split":
             by_split[role] = key
-        comp.tables.append(_one_way_table(counter, key, f"{role.capitalize()} (`{c}`)"))
     if col("split") and _tabulable(df, col("split")) is None:
         from curate.cards.by_split import split_tables
 
-        comp.tables.extend(split_tables(counter, df, _key(df[col("split")]), by_split))
+        comp.tables.extend(split_tables(counter, df, _key(df[col("split")]), by_split, linked))
 
     # labels -----------------------------------------------------------------------------------------
     binary, multi = [], []
@@ -494,30 +294,44 @@ def measure_composition(
             binary.append(c)
         else:
             multi.append(c)
+    label_rows, label_tables = {}, {}
     if binary:
-        comp.label_tables.append(_binary_prevalence(counter, df, binary))
+        table, label_rows = binary_prevalence(counter, df, binary)
+        comp.label_tables.append(table)
+        for c in binary:
+            missing_marks[c] = label_rows[c].mark(MISSING)
     for c in multi:
-        comp.label_tables.append(_one_way_table(counter, _key(df[c]), f"Label `{c}`"))
+        table, label_tables[c] = one_way_table(counter, _key(df[c]), f"Label `{c}`")
+        if table is not None:
+            comp.label_tables.append(table)
+        missing_marks[c] = (COMPLEMENT if table is None else
+                            (label_tables[c].mark(MISSING) if MISSING in label_tables[c].cells else ""))
     for role, key in keys.items():
         attr = "age band" if role == "age" else role
+        tables = []
         if binary:
-            comp.crosstabs.append(_binary_by_group(counter, df, binary, key, attr))
+            tables.append(binary_by_group(counter, df, binary, key, attr, linked[role], label_rows))
         for c in multi:
-            comp.crosstabs.append(_crosstab(counter, _key(df[c]), key, attr, f"Label `{c}` by {attr}"))
+            tables.append(crosstab(counter, _key(df[c]), key, attr, f"Label `{c}` by {attr}",
+                                   linked[role], label_tables[c]))
+        comp.crosstabs.extend(t for t in tables if t is not None)
 
     # missingness -------------------------------------------------------------------------------------
     role_of = {c: r for r, cols in roles.items() for c in cols}
     for c in df.columns:
         miss = df[c].isna() | df[c].astype(str).str.strip().eq("")
         n_miss = int(miss.sum())
-        basis = int(df.loc[miss, patient_col].nunique()) if patient_col else n_miss
-        hide = counter.cell_mask(basis)
+        mark = missing_marks[c] if c in missing_marks else (
+            missing_cell(counter, miss, f"missing {c}") if n_miss else "")
         comp.columns.append(ColumnInfo(
             name=c, dtype=_dtype_name(df[c]), role=role_of.get(c),
-            missing=SUPPRESSED if hide else _fmt_int(n_miss),
-            missing_pct="—" if hide else _pct(n_miss, n_rows),
+            missing=mark or _fmt_int(n_miss),
+            missing_pct=HIDDEN if mark else _pct(n_miss, n_rows),
             distinct="—" if role_of.get(c) in IDENTIFIER_ROLES else _fmt_int(df[c].nunique(dropna=True)),
         ))
+    if counter.withheld:
+        comp.notes.append("Withheld (too few individuals to protect even with every cell hidden): "
+                          + ", ".join(counter.withheld) + ".")
     comp.suppressed_cells = counter.suppressed
     return comp
 
@@ -545,96 +359,3 @@ def _dtype_name(s: pd.Series) -> str:
     if pd.api.types.is_datetime64_any_dtype(s):
         return "datetime"
     return "text"
-
-
-def _positive(s: pd.Series) -> pd.Series:
-    return s.map(lambda v: str(_plain(v)).strip().lower() in _POSITIVE if _label(v) != MISSING else False)
-
-
-def _binary_prevalence(counter: _Counter, df: pd.DataFrame, labels: list[str]) -> Table:
-    """One row per binary label: positive / negative / missing, judged as a row that adds up to the total."""
-    import numpy as np
-
-    images, basis = [], []
-    for c in labels:
-        key = df[c].map(lambda v: MISSING if _label(v) == MISSING else
-                        ("positive" if str(_plain(v)).strip().lower() in _POSITIVE else "negative"))
-        im, ba = counter.one_way(key.astype(object))
-        order = ["positive", "negative", MISSING]
-        images.append([int(im.get(k, 0)) for k in order])
-        basis.append([int(ba.get(k, 0)) for k in order])
-    import pandas as pd
-
-    hide = counter.mask(pd.DataFrame(np.array(basis)))
-    rows = []
-    for i, c in enumerate(labels):
-        pos, neg, miss = images[i]
-        cells = [hide[i, j] or _fmt_int(images[i][j]) for j in range(3)]
-        prev = "—" if any(hide[i]) else _pct(pos, pos + neg)
-        rows.append([f"`{c}`", *cells, prev])
-    return Table(
-        title="Binary labels (images)",
-        columns=["label", "positive", "negative", "missing", "prevalence"],
-        rows=rows,
-        note="Prevalence = positive / (positive + negative).",
-    )
-
-
-def _binary_by_group(counter: _Counter, df: pd.DataFrame, labels: list[str], key: pd.Series,
-                     attr: str) -> Table:
-    """Positive images of each binary label per group of a sensitive attribute (with % of the group)."""
-    import pandas as pd
-
-    group_images = key.value_counts(dropna=False)
-    levels = _group_order(group_images, attr)
-    pos_images = pd.DataFrame(index=levels)
-    pos_basis = pd.DataFrame(index=levels)
-    for c in labels:
-        pos = _positive(df[c])
-        im = key[pos].value_counts(dropna=False)
-        if counter.by_patients:
-            ba = df.loc[pos, counter.patient_col].groupby(key[pos], dropna=False).nunique()
-        else:
-            ba = im
-        pos_images[c] = im.reindex(levels).fillna(0).astype(int)
-        pos_basis[c] = ba.reindex(levels).fillna(0).astype(int)
-    hide = counter.mask(pos_basis)
-    rows = []
-    for i, lv in enumerate(levels):
-        row = [str(lv)]
-        for j in range(len(labels)):
-            n = int(pos_images.iloc[i, j])
-            row.append(hide[i, j] or f"{n:,} ({_pct(n, group_images[lv])})")
-        rows.append(row)
-    return Table(
-        title=f"Binary labels by {attr}: positive images (% of the group's images)",
-        columns=[attr, *[f"`{c}`" for c in labels]],
-        rows=rows,
-    )
-
-
-def _band_sort(x: str) -> tuple:
-    m = re.match(r"^(\d+)", str(x))
-    return (0, int(m.group(1))) if m else (1, str(x))
-
-
-def _group_order(counts: pd.Series, attr: str) -> list:
-    """Age bands in age order, other groups largest first; missing always last."""
-    if attr == "age band":
-        return sorted(counts.index, key=lambda x: (x == MISSING, _band_sort(x)))
-    return _ordered_levels(counts)
-
-
-def _crosstab(counter: _Counter, label_key: pd.Series, group_key: pd.Series, attr: str,
-              title: str) -> Table:
-    images, basis = counter.two_way(group_key, label_key)
-    rows_order = _group_order(group_key.value_counts(dropna=False), attr)
-    cols_order = sorted(images.columns, key=lambda x: (x == MISSING, _band_sort(x)))
-    images = images.reindex(index=rows_order, columns=cols_order)
-    basis = basis.reindex(index=rows_order, columns=cols_order)
-    hide = counter.mask(basis)
-    rows = []
-    for i, r in enumerate(rows_order):
-        rows.append([str(r), *[hide[i, j] or _fmt_int(images.iloc[i, j])
-                               for j in range(len(cols_order))]])
-    return Table(title=f"{title} (images)", columns=["", *map(str, cols_order)], rows=rows)

@@ -1,6 +1,6 @@
 """Engine findings → the "Curation" section of the datasheet and the hub card.
 
-``curate build-card ID --metadata FILE --embeddings EMB`` runs the curation engine once on the dataset's
+``curate build-card ID --meta FILE --embeddings EMB`` runs the curation engine once on the dataset's
 embeddings and reports what it found, each finding with the command that reproduces it:
 
 - duplicates: :func:`curate.engine.dedup.dedup` (pairs with cosine similarity >= threshold, one image kept
@@ -120,7 +120,7 @@ def default_k(n: int) -> int:
 def _resolve_attrs(attrs: Sequence[str] | str | None, meta: pd.DataFrame,
                    roles: dict[str, list[str]], skip: set[str]) -> list[str]:
     """Column names for ``attrs`` (a column, or a role such as ``sex`` → ``patient_sex``)."""
-    from curate.cards.composition import _ROLE_ALIASES
+    from curate.policy.roles import ROLE_ALIASES as _ROLE_ALIASES
 
     if attrs is None:
         return [roles[r][0] for r in DEFAULT_ATTR_ROLES if r in roles and roles[r][0] not in skip]
@@ -212,7 +212,7 @@ def run_curation(
     skip = {c for c in (id_col, split_col, patient_col) if c}
     attrs = _resolve_attrs(opts.attrs, meta, roles, skip)
     if attrs:
-        check_attrs(meta, attrs)
+        check_attrs(meta, attrs, patient_col=patient_col)
     e = load_embeddings(embeddings, id_col=opts.emb_id_col)
     # every embedding id needs exactly one metadata row (also checks split / patient values are present)
     align_metadata(meta, e.ids, id_col=id_col, split_col=split_col, patient_col=patient_col)
@@ -340,6 +340,7 @@ def render_section(*, n: int, d: int, emb_name: str, meta_name: str, id_col: str
     """The Markdown of the Curation section from the engine's summaries (numbers only, no ids)."""
     from curate.cards.context import Section
     from curate.engine.cluster import VERDICTS
+    from curate.engine.dedup import describe_recall
 
     s = dedup_summary
     cos = dedup_pairs["cosine"].to_numpy() if len(dedup_pairs) else []
@@ -354,14 +355,17 @@ def render_section(*, n: int, d: int, emb_name: str, meta_name: str, id_col: str
         "### Duplicates",
         "",
     ]
-    method = {"exact": "exact search over all pairs (FAISS flat inner product)",
+    method = {"exact": "exact search over all pairs (blocked inner products)",
               "ivf": "FAISS IVF search", "semantic": "SemDeDup-style clustered search"}.get(s["method"],
                                                                                          s["method"])
     extra = f", nprobe {s['nprobe']} of {s['nlist']} lists" if "nprobe" in s else ""
+    keep = ("Each group of duplicates keeps one image (the smallest id; keep rule `components`)."
+            if s.get("keep_rule", "components") == "components" else
+            "Keep rule `greedy` (SemDeDup): images are visited by id and one is removed when it is a "
+            "duplicate of an image already kept, so a group can keep several images.")
     lines += [
         f"Pairs of images whose embeddings have cosine similarity ≥ {s['threshold']:g}, found by {method}"
-        f"{extra}; recall {s['recall']:.3f} ({s['recall_basis']}). Each group of duplicates keeps one image "
-        "(the smallest id).",
+        f"{extra}; {describe_recall(s)}. {keep}",
         "",
         "| finding | count |",
         "| --- | ---: |",
@@ -369,7 +373,8 @@ def render_section(*, n: int, d: int, emb_name: str, meta_name: str, id_col: str
         f"| — identical embeddings (cosine ≥ {IDENTICAL_COSINE}) | {identical:,} |",
         f"| — near duplicates ({s['threshold']:g} ≤ cosine < {IDENTICAL_COSINE}) | {near:,} |",
         f"| duplicate groups | {s['groups']:,} |",
-        f"| images removed (one kept per group) | {s['removed']:,} of {s['n']:,} "
+        f"| images removed ({'one kept per group' if s.get('keep_rule') != 'greedy' else 'greedy rule'}) | "
+        f"{s['removed']:,} of {s['n']:,} "
         f"({_pct(s['removed'], s['n'])}) |",
         f"| images kept | {s['kept']:,} |",
         "",

@@ -43,8 +43,14 @@ def dedup_cmd(
                                    "Face dataset folder. Omit with --images."),
     out: Path = typer.Option(..., "--out", "-o", metavar="DIR", help="Output folder (written atomically)."),
     threshold: float = typer.Option(0.95, "--threshold", "-t", help="Cosine similarity in (0, 1]."),
-    method: str = typer.Option("auto", "--method", "-m",
-                               help="auto | exact | ivf | semantic (auto: exact below 200,000 vectors)."),
+    method: str = typer.Option(
+        "auto", "--method",
+        help="auto | exact | semantic | ivf. exact: every pair (ground truth; fine below ~20,000 vectors or "
+             "on a GPU). semantic: k-means clusters with a triangle-inequality band, complete (recall 1) and "
+             "fast on clustered embeddings such as real images. ivf: FAISS inverted lists, nprobe tuned for "
+             "--target-recall and the recall bounded on a held-out sample; for loosely clustered data with "
+             "many duplicates (falls back to exact when the bound cannot be certified). auto: exact below "
+             "20,000 vectors, else semantic when its band prunes enough, else ivf."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | gpu (FAISS GPU)."),
     meta: Path = typer.Option(None, "--meta", metavar="FILE",
                               help="Metadata (.csv/.tsv/.parquet/.jsonl) with id, split, patient columns: "
@@ -57,9 +63,11 @@ def dedup_cmd(
                                      "(ids: relative paths, with or without the extension to match --meta)."),
     max_distance: int = typer.Option(4, "--max-distance",
                                      help="With --images: pHash Hamming distance counted as near-duplicate."),
-    id_col: str = typer.Option("id", "--id-col", help="Id column in the embeddings (parquet / dataset)."),
-    meta_id_col: str = typer.Option(None, "--meta-id-col",
-                                    help="Id column in --meta (default: the --id-col value)."),
+    id_col: str = typer.Option("id", "--emb-id-col",
+                               help="Id column in the embeddings (parquet / dataset)."),
+    meta_id_col: str = typer.Option(None, "--id-col",
+                                    help="Id column in --meta (default: the --emb-id-col value)."),
+    meta_id_col_old: str = typer.Option(None, "--meta-id-col", hidden=True, help="Old spelling of --id-col."),
     vector_col: str = typer.Option(None, "--vector-col", help="Vector column in parquet (default: auto)."),
     quality_col: str = typer.Option(None, "--quality-col",
                                     help="Column in --meta: keep the highest value of each group."),
@@ -67,15 +75,30 @@ def dedup_cmd(
                              help="Exact search on Dask: 'local' (LocalCluster) or tcp://host:8786."),
     workers: int = typer.Option(None, "--workers", help="With --dask local: number of workers."),
     seed: int = typer.Option(0, "--seed", help="Random seed (k-means, recall sample)."),
-    no_suppress: bool = typer.Option(False, "--no-suppress",
-                                     help="Show patient counts below 11 in leakage.json (internal QA only)."),
+    nlist: int = typer.Option(None, "--nlist", min=1,
+                              help="ivf lists / semantic clusters (default about sqrt(n))."),
+    nprobe: int = typer.Option(None, "--nprobe", min=1,
+                               help="ivf: fix the lists scanned per vector (default: tuned for "
+                                    "--target-recall; a fixed value is reported with its recall bound)."),
+    neighbors: int = typer.Option(None, "--neighbors", min=1,
+                                  help="semantic: compare each cluster with only its N nearest clusters "
+                                       "(approximate, recall bounded) instead of the complete band search."),
+    target_recall: float = typer.Option(0.99, "--target-recall",
+                                        help="ivf: the one-sided 95 percent recall lower bound to "
+                                             "certify, in (0, 1)."),
+    keep_rule: str = typer.Option("components", "--keep-rule",
+                                  help="components: one image per connected group of duplicates; "
+                                       "greedy (SemDeDup): best first, drop images within the threshold of a "
+                                       "kept one (a chain A~B~C keeps A and C when they are far apart)."),
 ) -> None:
     """Find near-duplicates (cosine >= threshold) and train/test leakage; write pairs, groups, keep list."""
     from curate._io import atomic_dir
     from curate._paths import check_io
+    from curate.cli._common import alias
     from curate.errors import UsageError
     from curate.limits import check_range
 
+    meta_id_col = alias(meta_id_col, meta_id_col_old, "--id-col", "--meta-id-col")
     check_io({"EMB": emb, "--meta": meta, "--images": images}, {"--out": out}, folders=["--out"])
     check_range("--max-distance", max_distance)
     check_range("--workers", workers)
@@ -85,11 +108,21 @@ def dedup_cmd(
         raise UsageError("--dask works on embedding shards, not with --images")
     if dask and method not in ("auto", "exact"):
         raise UsageError("--dask runs the exact method; drop --method or use --method exact")
-    from curate.engine.dedup import METHODS, check_threshold
+    if dask and any(v is not None for v in (nlist, nprobe, neighbors)):
+        raise UsageError("--dask runs the exact method; --nlist / --nprobe / --neighbors do not apply")
+    from curate.engine.dedup import KEEP_RULES, METHODS, check_threshold
 
     threshold = check_threshold(threshold)
     if method.lower() not in METHODS:
         raise UsageError(f"--method must be one of {', '.join(METHODS)}, got '{method}'")
+    if keep_rule not in KEEP_RULES:
+        raise UsageError(f"--keep-rule must be one of {', '.join(KEEP_RULES)}, got '{keep_rule}'")
+    if not (0.0 < target_recall < 1.0):
+        raise UsageError(f"--target-recall must be in (0, 1), got {target_recall:g}")
+    if nprobe is not None and method.lower() != "ivf":
+        raise UsageError("--nprobe applies to --method ivf")
+    if neighbors is not None and method.lower() != "semantic":
+        raise UsageError("--neighbors applies to --method semantic")
     from curate.engine._faiss import resolve_device
 
     dev = resolve_device(device)
@@ -136,11 +169,13 @@ def dedup_cmd(
                 from curate.engine.distributed import dedup_dask
 
                 res = dedup_dask(emb, threshold, address=dask, id_col=id_col, vector_col=vector_col,
-                                 quality=quality, n_workers=workers, progress=progress)
+                                 quality=quality, n_workers=workers, progress=progress, keep_rule=keep_rule)
             else:
                 from curate.engine.dedup import dedup
 
-                res = dedup(e, threshold, method, dev, quality=quality, seed=seed, progress=progress)
+                res = dedup(e, threshold, method, dev, quality=quality, seed=seed, progress=progress,
+                            nlist=nlist, nprobe=nprobe, neighbors=neighbors, target_recall=target_recall,
+                            keep_rule=keep_rule)
         from curate.synthetic import SUMMARY_NOTE, any_synthetic
 
         if any_synthetic(emb, meta):  # the summary of synthetic data says so first
@@ -151,7 +186,7 @@ def dedup_cmd(
             from curate.engine.leakage import leakage
 
             leak = leakage(res.pairs, meta_df, ids, id_col=meta_id_col, split_col=split_col,
-                           patient_col=patient_col, min_cell=0 if no_suppress else 11)
+                           patient_col=patient_col, min_cell=11)
             leak.write_into(tmp)
     _print_summary(res.summary, leak.summary if leak else None, out)
 
@@ -179,16 +214,23 @@ def _print_summary(s: dict, leak: dict | None, out: Path) -> None:
                       f"{fmt_int(s.get('pixel_identical_pairs', 0))} pixel-identical pairs, "
                       f"{fmt_int(s['perceptual_pairs'])} perceptual pairs")
     else:
+        from curate.engine.dedup import describe_recall
+
         extra = ""
         if "nprobe" in s:
             extra = f", nprobe {s['nprobe']}/{s['nlist']}"
         elif "neighbors" in s:
             extra = f", {s['neighbors']} neighbouring clusters of {s['clusters']}"
+        elif "clusters" in s:
+            extra = f", {s['clusters']} clusters"
         where = f" on Dask ({s['dask']['workers']} workers)" if "dask" in s else f" on {s['device']}"
         console.print(f"dedup: {fmt_int(s['n'])} vectors (d={s['d']}), method {s['method']}{where}{extra}, "
-                      f"threshold {s['threshold']:g}, recall {s['recall']:.3f} ({s['recall_basis']})")
+                      f"threshold {s['threshold']:g}, {describe_recall(s)}")
+        if "fallback" in s:
+            console.print(f"  {s['fallback']}: {s.get('fallback_reason', '')}")
         console.print(f"  {fmt_int(s['pairs'])} pairs")
-    console.print(f"  {fmt_int(s['groups'])} duplicate groups, {fmt_int(s['removed'])} removed, "
+    rule = f", keep rule {s['keep_rule']}" if "keep_rule" in s else ""
+    console.print(f"  {fmt_int(s['groups'])} duplicate groups{rule}, {fmt_int(s['removed'])} removed, "
                   f"{fmt_int(s['kept'])} kept  [{s['timings']['total_s']:.2f} s]")
     if leak is not None:
         by = ", ".join(f"{k}: {v}" for k, v in leak["cross_split_pairs_by_split"].items()) or "none"

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from curate.cli._common import console, print_json
+from curate.cli._common import alias, console, print_json
 
 
 def publish_cmd(
     dataset_id: str = typer.Argument(..., metavar="ID", help="Catalog dataset id or alias."),
     metadata: str = typer.Option(
-        None, "--metadata", metavar="FILE",
+        None, "--meta", metavar="FILE",
         help="Per-image metadata: CSV, TSV, parquet or JSON lines (one row per image)."),
+    metadata_old: str = typer.Option(None, "--metadata", hidden=True, help="Old spelling of --meta."),
     images: str = typer.Option(
         None, "--images", metavar="DIR", help="Folder with the images (searched recursively)."),
     out: str = typer.Option(..., "--out", "-o", metavar="DIR", help="Output folder (replaced atomically)."),
     column: list[str] = typer.Option(
-        None, "--column", metavar="ROLE=COL",
+        None, "--column", "-c", metavar="ROLE=COL",
         help="Set a column's role: image, patient, age, split, label (repeatable), sex, race, ethnicity, "
              "nationality, device, site. Default: inferred from common names."),
     split_col: str = typer.Option(
@@ -29,7 +30,15 @@ def publish_cmd(
     splits: str = typer.Option(
         "0.8,0.1,0.1", "--splits", metavar="F,F,F",
         help="Patient-level split fractions (train[,validation],test) when there is no split column."),
-    seed: int = typer.Option(0, "--seed", help="Seed for the splits and the pseudonym numbering."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the splits."),
+    keep_column: list[str] = typer.Option(
+        None, "--keep-column", metavar="COL",
+        help="Also publish this column, which has no role, as it is (repeatable). It MAY PUBLISH IDENTIFYING "
+             "DATA: only the roles' columns are published otherwise."),
+    key_file: str = typer.Option(
+        None, "--key-file", metavar="FILE",
+        help="Secret key of the patient pseudonyms (HMAC-SHA256; 64 hex characters), kept outside --out. "
+             "Default: $CURATE_PSEUDONYM_KEY, else ~/.config/curate/pseudonym.key (created on first use)."),
     stratify: str = typer.Option(
         None, "--stratify", metavar="COL", help="Keep this column's balance across splits."),
     keep: str = typer.Option(
@@ -58,12 +67,15 @@ def publish_cmd(
     from curate._paths import check_io
     from curate.publish.folder import publish
 
-    check_io({"--metadata": metadata, "--images": images, "--keep": keep, "--catalog": catalog_dir},
+    metadata = alias(metadata, metadata_old, "--meta", "--metadata")
+
+    check_io({"--meta": metadata, "--images": images, "--keep": keep, "--catalog": catalog_dir},
              {"--out": out}, folders=["--out"])
     res = publish(
         dataset_id, metadata=metadata, images=images, out=out, columns=column or None, split_col=split_col,
         patient_col=patient_col, image_col=image_col, splits=splits, seed=seed, stratify=stratify, keep=keep,
-        resplit=resplit, max_shard_size=max_shard_size, card_only=card_only, catalog_dir=catalog_dir,
+        resplit=resplit, keep_columns=keep_column or None, key_file=key_file, max_shard_size=max_shard_size,
+        card_only=card_only, catalog_dir=catalog_dir,
         overwrite=overwrite, push=push, private=private, i_have_rights=i_have_rights, progress=not as_json,
     )
     if as_json:
@@ -87,8 +99,15 @@ def publish_cmd(
                       + ", image: Image")
         if res.pseudonymised:
             console.print(f"patient ids ('{escape(res.pseudonymised)}') published as pseudonyms in 'patient'")
-        if res.dropped_columns:
-            console.print("not published (identifiers): " + ", ".join(map(escape, res.dropped_columns)))
+        if res.identifier_columns:
+            console.print("not published (identifiers): " + ", ".join(map(escape, res.identifier_columns)))
+        others = [c for c in res.dropped_columns if c not in res.identifier_columns]
+        if others:
+            console.print("not published (no role; add --keep-column COL to publish one): "
+                          + ", ".join(map(escape, others)))
+        if res.key_created:
+            console.print(f"created the pseudonym key {escape(res.key_created)}: keep it secret and reuse "
+                          "it, so the same patient keeps the same pseudonym")
         if res.removed_by_keep is not None:
             console.print(f"keep-list: {res.removed_by_keep:,} of {res.rows_in_metadata:,} images removed")
     files = ("" if res.card_only else "data/, ") + "README.md, croissant.json, datasheet"

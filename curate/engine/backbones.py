@@ -7,7 +7,10 @@ Built in:
   Preprocessing comes from the folder's ``preprocessor_config.json`` (size, crop, mean, std, resample)
   when present, else ImageNet defaults at the config's ``image_size``.
 - ``pixels`` — no weights: an 8 x 8 average-pooled RGB thumbnail (192 numbers). A cheap baseline that
-  picks up camera, exposure and site differences; useful to check a pipeline end to end.
+  picks up camera, exposure and site differences; useful to check a pipeline end to end. Not for cosine
+  dedup (brightness dominates the cosine): use ``pixels-centred`` or ``curate dedup --images``.
+- ``pixels-centred`` — the same thumbnail minus its per-image channel means, scaled to unit norm, so
+  cosine is the correlation of the thumbnails' structure (finds resized, re-encoded, brightened copies).
 - ``torchvision:<arch>`` (e.g. ``torchvision:resnet50``) — only when ``torchvision`` happens to be
   importable (it is never a dependency); ``--weights`` is a state-dict file; the classifier head is removed.
 
@@ -134,16 +137,44 @@ def get_backbone(name: str, weights: str | os.PathLike | None = None, **options:
 
 # ----------------------------------------------------------------------------------------- built-ins
 @register_backbone("pixels")
-def _pixels_backbone(weights: str | None = None, *, grid: int = 8, **_: Any) -> Backbone:
-    """Average-pooled RGB thumbnail: no weights, a baseline for acquisition (camera / site) signal."""
+def _pixels_backbone(weights: str | None = None, *, grid: int = 8, centre: bool = False,
+                     **_: Any) -> Backbone:
+    """Average-pooled RGB thumbnail: no weights, a baseline for acquisition (camera / site) signal.
+
+    Uncentred thumbnails of photographs all point roughly the same way (brightness and colour cast
+    dominate), so their cosine says little about content: do not deduplicate them. ``centre=True``
+    (the ``pixels-centred`` backbone) subtracts each image's per-channel means (brightness and colour cast)
+    and scales it to unit norm, so the cosine is the correlation of two thumbnails' structure; a flat
+    image maps to the constant
+    unit vector (orthogonal to every centred image).
+    """
     import torch
 
     if weights is not None:
         raise UsageError("the 'pixels' backbone has no weights; drop --weights")
-    module = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(grid), torch.nn.Flatten()).eval()
+    dim = 3 * grid * grid
+    layers: list[Any] = [torch.nn.AdaptiveAvgPool2d(grid), torch.nn.Flatten()]
+    if centre:
+        class _Centre(torch.nn.Module):
+            def forward(self, v: torch.Tensor) -> torch.Tensor:
+                ch = v.reshape(len(v), 3, -1)  # Flatten keeps (channel, row, col) order
+                z = (ch - ch.mean(dim=2, keepdim=True)).reshape(len(v), -1)
+                norm = z.norm(dim=1, keepdim=True)
+                flat = norm <= 1e-6 * dim
+                return torch.where(flat, torch.full_like(z, dim ** -0.5), z / norm.clamp_min(1e-12))
+
+        layers.append(_Centre())
+    module = torch.nn.Sequential(*layers).eval()
     prep = Preprocess(resize=(grid * 4, grid * 4), crop=None, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5),
                       resample=BILINEAR)
-    return Backbone("pixels", module, prep, 3 * grid * grid, module, f"{grid}x{grid} RGB thumbnail")
+    name, what = ("pixels-centred", "per-image centred, unit-norm") if centre else ("pixels", "RGB")
+    return Backbone(name, module, prep, dim, module, f"{grid}x{grid} {what} thumbnail")
+
+
+@register_backbone("pixels-centred")
+def _pixels_centred_backbone(weights: str | None = None, *, grid: int = 8, **_: Any) -> Backbone:
+    """The ``pixels`` thumbnail centred and normalised per image: cosine reflects structure (for dedup)."""
+    return _pixels_backbone(weights, grid=grid, centre=True)
 
 
 def preprocess_from_hf(folder: str | os.PathLike, image_size: int | None = None) -> Preprocess:

@@ -19,7 +19,14 @@ from typing import Any
 import numpy as np
 
 from curate.engine._faiss import ProgressFn
-from curate.engine.dedup import DedupResult, _quality_array, build_result, canonical_pairs, check_threshold
+from curate.engine.dedup import (
+    DedupResult,
+    _quality_array,
+    build_result,
+    canonical_pairs,
+    check_threshold,
+    search_threshold,
+)
 from curate.engine.embeddings import Embeddings, Shard, _check_ids, list_shards
 from curate.errors import InputError, UsageError, require
 
@@ -146,7 +153,7 @@ def _peek(s: Shard, id_col: str, vector_col: str | None, offset: int) -> tuple[i
 def dedup_dask(source: Any, threshold: float = 0.95, *, address: str = "local", client: Any = None,
                id_col: str = "id", vector_col: str | None = None, quality: Any = None,
                n_workers: int | None = None, processes: bool = True,
-               progress: ProgressFn | None = None) -> DedupResult:
+               progress: ProgressFn | None = None, keep_rule: str = "components") -> DedupResult:
     """Exact dedup of many shards on Dask; same pairs, groups and keep list as the local ``exact`` method.
 
     ``source``: glob / folder / list of .npy or parquet shards (paths the workers can read). Pass a
@@ -154,13 +161,14 @@ def dedup_dask(source: Any, threshold: float = 0.95, *, address: str = "local", 
     """
     t0 = time.perf_counter()
     t = check_threshold(threshold)
+    ts = search_threshold(t)
     shards = list_shards(source, id_col=id_col, vector_col=vector_col)
     n, d, ids = _validate(shards, id_col, vector_col)
     offsets = np.concatenate([[0], np.cumsum([s.rows for s in shards])]).astype(int)
     if client is None:
         with dask_client(address, n_workers=n_workers, processes=processes) as c:
             return dedup_dask(source, t, client=c, id_col=id_col, vector_col=vector_col, quality=quality,
-                              progress=progress)
+                              progress=progress, keep_rule=keep_rule)
     from distributed import as_completed
 
     live = [k for k, s in enumerate(shards) if s.rows]
@@ -169,8 +177,8 @@ def dedup_dask(source: Any, threshold: float = 0.95, *, address: str = "local", 
     futs = []
     for ai, a in enumerate(live):
         for b in live[ai:]:
-            futs.append(client.submit(_block_pairs, loaded[a], loaded[b], int(offsets[a]), int(offsets[b]), t,
-                                      a == b, pure=False))
+            futs.append(client.submit(_block_pairs, loaded[a], loaded[b], int(offsets[a]), int(offsets[b]),
+                                      ts, a == b, pure=False))
     qs, js, ds = [], [], []
     t1 = time.perf_counter()
     for k, fut in enumerate(as_completed(futs)):
@@ -184,13 +192,14 @@ def dedup_dask(source: Any, threshold: float = 0.95, *, address: str = "local", 
     i, j, c = canonical_pairs(np.concatenate(qs), np.concatenate(js), np.concatenate(ds))
     qual = _quality_array(quality, Embeddings(ids, np.zeros((n, 0), np.float32))) if quality is not None \
         else None
-    res = build_result(ids, i, j, c, quality=qual)
+    res = build_result(ids, i, j, c, quality=qual, keep_rule=keep_rule)
     t3 = time.perf_counter()
     workers = len(client.scheduler_info().get("workers", {}))
     res.summary = {
         "n": n, "d": d, "pairs": len(res.pairs), "groups": int(res.groups["group"].nunique()),
         "removed": n - len(res.keep), "kept": len(res.keep), "method": "exact", "threshold": t,
-        "device": "cpu", "recall": 1.0, "recall_basis": "exact search",
+        "device": "cpu", "keep_rule": keep_rule, "recall_lower_bound": 1.0, "recall_confidence": 1.0,
+        "recall_basis": "exact search",
         "dask": {"workers": workers, "shards": len(shards), "block_tasks": len(futs)},
         "timings": {"search_s": round(t2 - t1, 3), "groups_s": round(t3 - t2, 3),
                     "total_s": round(t3 - t0, 3)},

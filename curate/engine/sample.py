@@ -126,6 +126,10 @@ def sample_with_report(
     if cap_per_group is not None and cap_per_group < 1:
         raise UsageError(f"--cap-per-group must be at least 1 (got {cap_per_group})")
     fractions = parse_fractions(splits) if splits is not None else None
+    if balance_by != "cluster":  # roles accepted: --balance-by sex → the sex column
+        from curate.policy.roles import resolve_columns
+
+        balance_by = resolve_columns(df, [balance_by])[0]
     needed = [c for c in (patient_col, None if balance_by == "cluster" else balance_by) if c]
     if keep is not None or balance_by == "cluster":
         needed.append(id_col)
@@ -135,6 +139,10 @@ def sample_with_report(
                          f"(columns: {', '.join(map(str, df.columns))})")
     if patient_col and df[patient_col].isna().any():
         raise InputError(f"column '{patient_col}' has {int(df[patient_col].isna().sum())} missing values")
+    if balance_by != "cluster":  # group values are printed and reported: identifier-like columns refused
+        from curate.policy.roles import check_columns
+
+        check_columns(df, [balance_by], option="--balance-by", patient_col=patient_col)
     report: dict[str, Any] = {"unit": "patients" if patient_col else "images", "balance_by": balance_by,
                               "seed": seed, "notes": []}
     if keep is not None:

@@ -5,6 +5,8 @@ about people goes through this package; no other module keeps its own list of id
 
 - :mod:`curate.policy.roles` — the metadata-role vocabulary, role inference, identifier detection (by name
   *and* content) and the column allow-list of what may be published.
+- :mod:`curate.policy.identifiers` — the identifier heuristics themselves (names, value shapes, people in
+  free text, once-per-patient cardinality), used by :mod:`curate.policy.roles`.
 - :mod:`curate.policy.pseudonyms` — keyed pseudonyms (HMAC-SHA256 under a key kept outside every output).
 - :mod:`curate.policy.disclosure` — disclosure control: one table object that knows its margins and applies
   primary (k < 11) and complementary suppression, audited so that no hidden cell can be solved.

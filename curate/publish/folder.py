@@ -14,19 +14,18 @@ Layout written (atomically: a failure leaves no half-written folder)::
 ``datasets.load_dataset(OUT)`` loads it with its features (``image``: ``Image``, labels: ``ClassLabel``,
 numbers: ``Value``) and splits, exactly as the hub will after ``--push``.
 
-Identifiers are never published: the patient column becomes a sequential pseudonym (``patient_0001``,
-numbered in a seeded random order so the number says nothing about the original id) — kept because users
-need it for patient-level splits and leakage checks; image ids, file names and any other identifier-like
-column (names such as ``*_id``, ``file``, ``path``, dates, names, contacts; or text unique per row) are
-dropped, and each image's file name inside the parquet is replaced by ``image_000001.png``. Ages are
-top-coded at 90 (HIPAA Safe Harbor; ``90`` means "90 or older"). Image bytes are published unchanged.
+Identifiers are never published: the patient column becomes a keyed pseudonym (``patient_`` + 16 hex
+digits of an HMAC-SHA256 under a key kept outside the folder, :mod:`curate.policy.pseudonyms`) — kept
+because users need it for patient-level splits and leakage checks. Only allow-listed columns are written
+(:mod:`curate.policy.roles`): the attribute roles and the columns the user keeps with ``--keep-column``;
+image ids, file names and every other column are withheld, and each image's file name inside the parquet
+is replaced by ``image_000001.png``. Ages are top-coded at 90 (HIPAA Safe Harbor; ``90`` means "90 or
+older"). Image bytes are published unchanged.
 """
 
 from __future__ import annotations
 
-import math
 import os
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curate.errors import InputError, UsageError, require
+from curate.publish.features import add_croissant_distribution, feature_for
 from curate.publish.metadata import (
     Roles,
     check_ages,
@@ -46,6 +46,7 @@ from curate.publish.metadata import (
     resolve_roles,
     scan_images,
 )
+from curate.publish.shards import IMAGE_COLUMN, check_images, parse_size, write_shards
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -53,15 +54,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from curate.publish.push import PushResult
 
 PATIENT_COLUMN = "patient"
-IMAGE_COLUMN = "image"
-#: More distinct values than this and a text column stays free text instead of a ClassLabel.
-MAX_CLASSES = 50
-#: Column names that are identifiers under HIPAA Safe Harbor even when not called ``*_id``.
-_PHI_NAME = re.compile(
-    r"(^|_)(date|datetime|timestamp|dob|birth_?date|birthday|name|first_?name|last_?name|surname|address|"
-    r"street|zip|zipcode|postcode|postal_?code|email|e_?mail|phone|telephone|fax|ssn|mrn|ip_?address|url)($|_)",
-    re.IGNORECASE,
-)
 
 
 @dataclass
@@ -79,6 +71,10 @@ class PublishResult:
     removed_by_keep: int | None = None
     dropped_columns: list[str] = field(default_factory=list)
     pseudonymised: str | None = None  # metadata column replaced by the ``patient`` pseudonym
+    pseudonym_method: str | None = None  # how the pseudonyms were made (never the key)
+    identifier_columns: list[str] = field(default_factory=list)  # dropped because they look like ids
+    kept_columns: list[str] = field(default_factory=list)  # published only because the user kept them
+    key_created: str | None = None  # path of a pseudonym key created by this run (printed, never published)
     split_method: str = ""
     patients_across_splits: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -94,67 +90,11 @@ class PublishResult:
         return out
 
 
-def parse_size(size: str | int) -> int:
-    """``"500MB"`` / ``"2GB"`` / ``1048576`` → bytes (the hub's default shard size is 500MB)."""
-    if isinstance(size, int):
-        n = size
-    else:
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*", str(size), flags=re.IGNORECASE)
-        if not m:
-            raise UsageError(f"--max-shard-size expects a size such as 500MB or 2GB (got '{size}')")
-        n = int(float(m.group(1)) * 1024 ** " KMGT".index(m.group(2).upper() or " "))
-    from curate.limits import SHARD_BYTES
-
-    if not SHARD_BYTES[0] <= n <= SHARD_BYTES[1]:
-        raise UsageError(f"--max-shard-size must be between 1KB and 50GB (got '{size}')")
-    return n
-
-
 def _split_names(n: int) -> tuple[str, ...]:
     names = {1: ("train",), 2: ("train", "test"), 3: ("train", "validation", "test")}
     if n not in names:
         raise UsageError(f"--splits takes 1 to 3 fractions (train[,validation],test); got {n}")
     return names[n]
-
-
-def _pseudonyms(ids: pd.Series, seed: int) -> pd.Series:
-    """Original patient id → ``patient_0001``…, numbered in a seeded random order."""
-    import numpy as np
-
-    uniq = np.array(sorted(ids.astype(str).unique()))
-    order = np.random.default_rng(seed).permutation(len(uniq))
-    width = max(4, len(str(len(uniq))))
-    mapping = {uniq[j]: f"{PATIENT_COLUMN}_{i + 1:0{width}d}" for i, j in enumerate(order)}
-    return ids.astype(str).map(mapping)
-
-
-def _feature_for(s: pd.Series, *, label: bool) -> tuple[Any, list[Any], str]:
-    """A ``datasets`` feature, the encoded values and a short description for one column.
-
-    Labels and short-vocabulary text become ``ClassLabel`` (missing = -1, the hub's "no label"),
-    numbers ``Value(int64/float64)``, long free text ``Value(string)``.
-    """
-    import datasets
-    import numpy as np
-    import pandas as pd
-
-    if s.dtype == bool:
-        return datasets.Value("bool"), s.tolist(), "Value(bool)"
-    num = pd.to_numeric(s, errors="coerce")
-    numeric = bool(s.notna().any()) and bool((num.notna() == s.notna()).all())
-    text = s.where(s.isna(), s.astype(str).str.strip())
-    uniq = text.dropna().unique().tolist()
-    if label or (not numeric and len(uniq) <= MAX_CLASSES):
-        uniq = sorted(uniq, key=float) if numeric else sorted(uniq)
-        index = {v: i for i, v in enumerate(uniq)}
-        return (datasets.ClassLabel(names=[str(u) for u in uniq]),
-                [-1 if pd.isna(v) else index[v] for v in text], f"ClassLabel({len(uniq)} classes)")
-    if numeric:
-        vals = num.astype(float)
-        if vals.notna().all() and bool(np.all(np.mod(vals, 1) == 0)):
-            return datasets.Value("int64"), vals.astype("int64").tolist(), "Value(int64)"
-        return datasets.Value("float64"), [None if pd.isna(v) else float(v) for v in vals], "Value(float64)"
-    return datasets.Value("string"), [None if pd.isna(v) else str(v) for v in text], "Value(string)"
 
 
 @dataclass
@@ -181,17 +121,30 @@ def _plan(
     stratify: str | None,
     keep: str | Path | None,
     resplit: bool = False,
+    keep_columns: list[str] | None = None,
+    key_file: str | os.PathLike | None = None,
+    out: Path | None = None,
+    split_col: str | None = None,
 ) -> _Plan:
     import datasets
     import numpy as np
     import pandas as pd
 
     from curate.engine.splits import parse_fractions, patient_splits, patients_in_several_splits
+    from curate.policy.pseudonyms import METHOD, load_key
+    from curate.policy.roles import allow_list, check_keep
     from curate.privacy import suppress, top_code_ages
 
     df = read_metadata(metadata)
     result.rows_in_metadata = len(df)
-    roles: Roles = resolve_roles(df, columns)
+    roles: Roles = resolve_roles(df, columns, role_options={"split": "--split-col"} if split_col else None)
+    check_keep(df, keep_columns, roles.as_dict())  # before the (slow) image checks
+    key = None
+    if roles.patient:  # the key is read (or created) before any work, and must not be published
+        key = load_key(key_file)
+        if out is not None:
+            key.check_outside(out)
+        result.key_created = str(key.path) if key.created else None
     replaced = None
     if resplit and roles.split:  # the metadata's splits are discarded, new patient-level ones drawn below
         replaced = roles.split
@@ -208,7 +161,7 @@ def _plan(
                          "missing value(s)")
 
     files = match_images(df[roles.image], scan_images(images), roles.image)
-    _check_images(files, result)
+    check_images(files, result)
 
     if keep is not None:
         mask = keep_mask(df[roles.image], files, read_keep_list(keep))
@@ -219,6 +172,11 @@ def _plan(
         files = [f for f, m in zip(files, mask) if m]
         ages = ages[mask.to_numpy()].reset_index(drop=True) if ages is not None else None
 
+    pseudo = None
+    if roles.patient:
+        pseudo = pd.Series(key.pseudonymise(df[roles.patient].astype(str).str.strip(), kind=PATIENT_COLUMN,
+                                             context=result.dataset_id), index=df.index)
+
     # ---- splits
     if roles.split:
         split = df[roles.split].astype(str).str.strip()
@@ -226,8 +184,11 @@ def _plan(
         result.split_method = f"from the metadata column '{roles.split}'"
     else:
         names = _split_names(len(fractions))
-        split = patient_splits(df, patient_col=roles.patient, fractions=fractions, names=names, seed=seed,
-                               stratify=stratify)
+        # drawn on the keyed pseudonyms, not the raw ids: who is in which split cannot be recomputed from
+        # the printed seed and a guess of the raw ids
+        by_pseudo = df.assign(**{roles.patient: pseudo}) if pseudo is not None else df
+        split = patient_splits(by_pseudo, patient_col=roles.patient, fractions=fractions, names=names,
+                               seed=seed, stratify=stratify)
         empty = [n for n in names if not (split == n).any()]
         if empty:
             unit = "patients" if roles.patient else "images"
@@ -251,7 +212,7 @@ def _plan(
     encoded: dict[str, list[Any]] = {}
     card = pd.DataFrame(index=df.index)
     if roles.patient:
-        pseudo = _pseudonyms(df[roles.patient], seed)
+        result.pseudonym_method = METHOD
         feats[PATIENT_COLUMN] = datasets.Value("string")
         encoded[PATIENT_COLUMN] = pseudo.tolist()
         card[PATIENT_COLUMN] = pseudo
@@ -265,11 +226,16 @@ def _plan(
         per_split = pd.Series({n: int(pseudo[split == n].nunique()) for n in split_names})
         # complementary suppression: with disjoint splits the total would reveal a single hidden cell
         result.patients = {n: (v if isinstance(v, str) else int(v)) for n, v in suppress(per_split).items()}
-    explicit = {c: role for role, cols in columns.items() for c in cols}
+    allowed = allow_list(df, roles.as_dict(), check_keep(df, keep_columns, roles.as_dict()))
+    result.warnings.extend(allowed.warnings)
+    result.kept_columns = allowed.kept
     for col in df.columns:
-        if col in (roles.image, roles.patient, roles.split):
-            if col == roles.image:
-                result.dropped_columns.append(col)
+        if col in (roles.patient, roles.split):
+            continue
+        if col not in allowed.published:
+            result.dropped_columns.append(col)
+            if allowed.withheld.get(col, "").startswith(("looks like", "image")):
+                result.identifier_columns.append(col)
             continue
         if col in feats:
             raise InputError(f"metadata column '{col}' clashes with the published '{col}' column; rename it")
@@ -282,10 +248,7 @@ def _plan(
             result.features[col] = f"Value({'int64' if integral else 'float64'}) — age, top-coded at 90"
             card[col] = coded
             continue
-        if col not in explicit and (_PHI_NAME.search(col) or _looks_id(col, df[col])):
-            result.dropped_columns.append(col)
-            continue
-        spec = _feature_for(df[col], label=col in roles.labels or col.lower() in ("label", "labels"))
+        spec = feature_for(df[col], label=col in roles.labels or col.lower() in ("label", "labels"))
         feats[col], encoded[col], result.features[col] = spec
         # the metadata is read as text (ids keep leading zeros); the card table carries the published types,
         # so the hub card's column types agree with the features and Croissant (int64 → integer, not text)
@@ -302,74 +265,6 @@ def _plan(
         card_cols["label"] = list(roles.labels)
     return _Plan(files=files, split=split.tolist(), split_names=split_names,
                  features=datasets.Features(feats), columns=encoded, card_table=card, card_columns=card_cols)
-
-
-def _looks_id(name: str, s: pd.Series) -> bool:
-    """Name-based identifier check for every column; the uniqueness check only for text columns."""
-    import pandas as pd
-
-    from curate.privacy import looks_like_identifier
-
-    if looks_like_identifier(name):
-        return True
-    if pd.to_numeric(s, errors="coerce").notna().sum() == s.notna().sum():
-        return False  # numbers (e.g. a measurement) are not ids just because they are all different
-    return looks_like_identifier(name, s.astype(object))
-
-
-def _check_images(files: list[Path], result: PublishResult) -> None:
-    """Every file must be an image PIL can open (header only: fast); note embedded text metadata."""
-    require("PIL", "hub")
-    from PIL import Image, UnidentifiedImageError
-
-    tagged = 0
-    for i, f in enumerate(files):
-        try:
-            with Image.open(f) as im:
-                if any(k in im.info for k in ("exif", "comment")) or getattr(im, "text", None):
-                    tagged += 1
-        except (UnidentifiedImageError, OSError) as exc:
-            raise InputError(f"image of metadata line {i + 2} is not a readable image "
-                             f"({type(exc).__name__})") from exc
-    if tagged:
-        result.warnings.append(f"{tagged} image(s) carry embedded EXIF/text metadata, published unchanged; "
-                               "strip it first if it may identify a person")
-
-
-def _write_shards(plan: _Plan, data_dir: Path, max_bytes: int, result: PublishResult) -> dict[str, int]:
-    """Parquet shards ``data/<split>-0000k-of-0000n.parquet``; returns the arrow bytes per split."""
-    import datasets
-
-    data_dir.mkdir(parents=True, exist_ok=True)
-    nbytes: dict[str, int] = {}
-    counter = 0
-    was_disabled = datasets.are_progress_bars_disabled()
-    datasets.disable_progress_bars()
-    try:
-        for name in plan.split_names:
-            rows = [i for i, s in enumerate(plan.split) if s == name]
-            size = sum(plan.files[i].stat().st_size for i in rows)
-            n_shards = max(1, min(len(rows), math.ceil(size / max_bytes)))
-            nbytes[name] = 0
-            for k in range(n_shards):
-                part = rows[k * len(rows) // n_shards:(k + 1) * len(rows) // n_shards]
-                images = []
-                for i in part:
-                    counter += 1
-                    images.append({"bytes": plan.files[i].read_bytes(),
-                                   "path": f"image_{counter:06d}{plan.files[i].suffix.lower()}"})
-                cols: dict[str, list[Any]] = {IMAGE_COLUMN: images}
-                for col, values in plan.columns.items():
-                    cols[col] = [values[i] for i in part]
-                ds = datasets.Dataset.from_dict(cols, features=plan.features)
-                rel = f"data/{name}-{k:05d}-of-{n_shards:05d}.parquet"
-                ds.to_parquet(str(data_dir.parent / rel))
-                nbytes[name] += int(ds.data.nbytes)
-                result.shards.append(rel)
-    finally:
-        if not was_disabled:
-            datasets.enable_progress_bars()
-    return nbytes
 
 
 def _card_sections(result: PublishResult, decision_text: str) -> list[tuple[str, str]]:
@@ -394,12 +289,22 @@ def _card_sections(result: PublishResult, decision_text: str) -> list[tuple[str,
         lines.append(f"| {name} | {n:,} | {result.patients.get(name, 'not reported')} |")
     lines += ["", f"*{SUPPRESSION_NOTE}.*"]
     if result.pseudonymised:
-        lines += ["", "Identifiers: the original patient ids are replaced by sequential pseudonyms "
-                  "(`patient_0001`, ...) numbered in a random order; the mapping is not published."]
+        lines += ["", "Identifiers: the original patient ids are replaced by keyed pseudonyms "
+                  f"(`patient_` + 16 hex digits): {result.pseudonym_method}."]
     if result.dropped_columns:
-        lines += ["", f"Columns not published (identifiers or identifier-like): "
-                  f"{', '.join(f'`{c}`' for c in result.dropped_columns)}. Image file names are replaced by "
-                  "`image_000001.png`-style names."]
+        ids = [c for c in result.dropped_columns if c in result.identifier_columns]
+        rest = [c for c in result.dropped_columns if c not in result.identifier_columns]
+        lines += [""]
+        if ids:
+            lines.append(f"Columns not published (identifiers or identifier-like): "
+                         f"{', '.join(f'`{c}`' for c in ids)}.")
+        if rest:
+            lines.append(f"Columns not published (no role in the allow-list): "
+                         f"{', '.join(f'`{c}`' for c in rest)}.")
+        lines.append("Image file names are replaced by `image_000001.png`-style names.")
+    if result.kept_columns:
+        lines += ["", f"Published on the publisher's explicit request (`--keep-column`): "
+                  f"{', '.join(f'`{c}`' for c in result.kept_columns)}."]
     if any("top-coded" in v for v in result.features.values()):
         lines += ["", "Ages of 90 and above are top-coded to 90 (HIPAA Safe Harbor)."]
     if result.removed_by_keep is not None:
@@ -426,7 +331,10 @@ def _build_card_files(tmp: Path, dataset_id: str, result: PublishResult, plan: _
         # the published table (pseudonyms, no ids); card-only: the user's file, for aggregate counts only
         meta = plan.card_table if plan is not None else card_metadata
         cols = plan.card_columns if plan is not None else (card_columns or None) if card_metadata else None
+        from curate.synthetic import any_synthetic
+
         built = build_card(dataset_id, metadata=meta, out=Path(work) / "card", columns=cols,
+                           synthetic=any_synthetic(meta, card_metadata),
                            catalog_dir=catalog_dir, overwrite=True, extra_sections=sections)
         for name in ("README.md", "croissant.json", "datasheet.md", "datasheet.html"):
             src = Path(built.out) / name
@@ -445,64 +353,7 @@ def _build_card_files(tmp: Path, dataset_id: str, result: PublishResult, plan: _
                    for n in plan.split_names],
     }
     card.save(tmp / "README.md")
-    _add_croissant_distribution(tmp, plan, result)
-
-
-def _croissant_field(name: str, feature: Any) -> dict[str, Any]:
-    """One Croissant field reading column ``name`` from the parquet shards."""
-    import datasets
-
-    source: dict[str, Any] = {"fileSet": {"@id": "parquet-files"}, "extract": {"column": name}}
-    field_: dict[str, Any] = {"@type": "cr:Field", "@id": f"default/{name}", "name": name}
-    if isinstance(feature, datasets.Image):
-        source["transform"] = {"jsonPath": "bytes"}
-        field_.update(dataType="sc:ImageObject", description="the image (bytes embedded in the parquet)")
-    elif isinstance(feature, datasets.ClassLabel):
-        field_.update(dataType="sc:Integer", description="class index (-1: no label): " + ", ".join(
-            f"{i}={n}" for i, n in enumerate(feature.names)))
-    else:
-        dtype = getattr(feature, "dtype", "string")
-        field_["dataType"] = {"int64": "sc:Integer", "float64": "sc:Float", "bool": "sc:Boolean"}.get(
-            dtype, "sc:Text")
-    field_["source"] = source
-    return field_
-
-
-def _add_croissant_distribution(tmp: Path, plan: _Plan, result: PublishResult) -> None:
-    """Describe the published parquet shards in croissant.json: one ``FileObject`` per shard (sha256),
-    a ``FileSet`` over ``data/*.parquet`` and a ``default`` record set with every feature plus the split
-    (from the shard's file name), so ``mlcroissant`` reads the records straight from the folder."""
-    import json
-
-    from curate._io import sha256_file
-
-    path = tmp / "croissant.json"
-    if not path.exists():
-        return
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    # build_card described the in-memory table it was given; the shards replace it
-    dist = [d for d in doc.get("distribution") or []
-            if isinstance(d, dict) and d.get("@id") != "metadata-file"]
-    for rel in result.shards:
-        dist.append({"@type": "cr:FileObject", "@id": rel, "name": rel, "contentUrl": rel,
-                     "encodingFormat": "application/x-parquet", "sha256": sha256_file(tmp / rel)})
-    dist.append({"@type": "cr:FileSet", "@id": "parquet-files", "name": "parquet-files",
-                 "description": "All parquet shards of every split.",
-                 "encodingFormat": "application/x-parquet", "includes": "data/*.parquet"})
-    fields = [_croissant_field(name, feat) for name, feat in plan.features.items()]
-    names = "|".join(re.escape(n) for n in plan.split_names)
-    fields.append({"@type": "cr:Field", "@id": "default/split", "name": "split", "dataType": "sc:Text",
-                   "description": "the split, from the shard's file name",
-                   "source": {"fileSet": {"@id": "parquet-files"}, "extract": {"fileProperty": "filename"},
-                              "transform": {"regex": f"^({names})-\\d+-of-\\d+\\.parquet$"}}})
-    record_sets = [r for r in doc.get("recordSet") or []
-                   if isinstance(r, dict) and r.get("@id") != "metadata"]
-    record_sets.append({"@type": "cr:RecordSet", "@id": "default", "name": "default",
-                        "description": "One record per published image.", "field": fields})
-    doc["distribution"] = dist
-    doc["recordSet"] = record_sets
-    # plain write: the whole folder is already atomic, and the file keeps the umask's permissions
-    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    add_croissant_distribution(tmp, plan, result)
 
 
 def publish(
@@ -520,6 +371,8 @@ def publish(
     stratify: str | None = None,
     keep: str | os.PathLike | None = None,
     resplit: bool = False,
+    keep_columns: list[str] | None = None,
+    key_file: str | os.PathLike | None = None,
     max_shard_size: str | int = "500MB",
     card_only: bool = False,
     catalog_dir: str | os.PathLike | None = None,
@@ -542,6 +395,13 @@ def publish(
     ``resplit`` discards the metadata's split column (e.g. one that leaks patients across splits) and
     draws new patient-level splits with ``splits`` / ``stratify`` / ``seed`` after the keep-list.
 
+    What is published is an allow-list (:func:`curate.policy.roles.allow_list`): the image, the patient as
+    a keyed pseudonym (:mod:`curate.policy.pseudonyms`; ``key_file`` or the default key outside ``out``),
+    the split, and the columns with an attribute role (age, sex, race, ethnicity, nationality, device,
+    site, labels). Any other column is withheld unless named in ``keep_columns``, which publishes it as it
+    is and may therefore publish identifying data. A column that looks like an identifier cannot be given
+    an attribute role.
+
     With ``push="user/name"`` the folder is uploaded (:func:`curate.publish.push.push_folder`); the
     licence guard runs first, before any file is read or any network call.
 
@@ -563,7 +423,7 @@ def publish(
         raise UsageError("--resplit draws new splits: it cannot be used with --split-col / --column split=")
     max_bytes = parse_size(max_shard_size)
     if not card_only and (metadata is None or images is None):
-        raise UsageError("publishing data needs --metadata and --images (or pass --card-only for the "
+        raise UsageError("publishing data needs --meta and --images (or pass --card-only for the "
                          "documentation alone)")
 
     decision = None
@@ -584,9 +444,10 @@ def publish(
     plan = None
     if not card_only:
         plan = _plan(result, metadata=metadata, images=images, columns=specs, splits=splits, seed=seed,
-                     stratify=stratify, keep=keep, resplit=resplit)
+                     stratify=stratify, keep=keep, resplit=resplit, keep_columns=keep_columns,
+                     key_file=key_file, out=out, split_col=split_col)
     with _atomic(out, overwrite) as tmp:
-        nbytes = _write_shards(plan, tmp / "data", max_bytes, result) if plan is not None else {}
+        nbytes = write_shards(plan, tmp / "data", max_bytes, result) if plan is not None else {}
         _build_card_files(tmp, ds.id, result, plan, catalog_dir, _card_sections(result, decision.statement()),
                           nbytes, card_metadata=metadata, card_columns=specs)
         from curate.publish.manifest import write_publish_manifest

@@ -9,12 +9,13 @@ describe. Messages name columns, counts and row numbers — never identifier val
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from curate.errors import InputError, UsageError
+from curate.policy.roles import ROLES as _ROLES
+from curate.policy.roles import infer_roles, parse_column_specs  # noqa: F401 - parse_column_specs re-exported
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -22,17 +23,8 @@ if TYPE_CHECKING:  # pragma: no cover
 #: File extensions published as images (what PIL, hence ``datasets.Image``, decodes).
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp")
 
-#: Roles a ``--column ROLE=COL`` may set; the same vocabulary as ``curate build-card``.
-ROLES = ("image", "patient", "age", "sex", "race", "ethnicity", "nationality", "device", "site", "split",
-         "label")
-
-#: Common column names per role, tried in order when the role is not set explicitly.
-_GUESSES: dict[str, tuple[str, ...]] = {
-    "image": ("image", "image_id", "image_name", "image_path", "file", "filename", "file_name", "path"),
-    "patient": ("patient", "patient_id", "patientid", "subject", "subject_id", "participant_id"),
-    "age": ("age", "patient_age", "age_years"),
-    "split": ("split",),
-}
+# the role vocabulary and ``parse_column_specs`` are the policy's: one list for every command
+ROLES = _ROLES
 
 _SPLIT_NAME = re.compile(r"^\w+(\.\w+)*$")
 
@@ -47,36 +39,6 @@ def read_metadata(path: str | Path) -> pd.DataFrame:
     return read_table(path, text=True)
 
 
-def parse_column_specs(specs: Iterable[str] | Mapping[str, str | list[str]] | None) -> dict[str, list[str]]:
-    """``["age=patient_age", "label=DR", "label=edema"]`` or a dict → ``{role: [columns]}``."""
-    out: dict[str, list[str]] = {}
-    if specs is None:
-        return out
-    items: list[tuple[str, str]] = []
-    if isinstance(specs, Mapping):
-        for role, cols in specs.items():
-            for c in [cols] if isinstance(cols, str) else cols:
-                items.append((str(role), str(c)))
-    else:
-        for spec in specs:
-            role, sep, col = str(spec).partition("=")
-            if not sep or not role.strip() or not col.strip():
-                raise UsageError(f"--column expects ROLE=COLUMN, e.g. age=patient_age (got '{spec}')")
-            items.append((role, col))
-    for role, col in items:
-        role = role.strip().lower()
-        role = "label" if role == "labels" else role
-        if role not in ROLES:
-            raise UsageError(f"unknown column role '{role}' (choose from {', '.join(ROLES)})")
-        for c in col.split(",") if role == "label" else [col]:
-            if c.strip():
-                out.setdefault(role, []).append(c.strip())
-    for role, cols in out.items():
-        if role != "label" and len(cols) > 1:
-            raise UsageError(f"column role '{role}' given twice ({', '.join(cols)})")
-    return out
-
-
 @dataclass
 class Roles:
     """Which metadata column plays which part; ``None`` where absent."""
@@ -88,6 +50,16 @@ class Roles:
     labels: list[str] = field(default_factory=list)
     other: dict[str, str] = field(default_factory=dict)  # sex, race, ... (passed on to the card)
 
+    def as_dict(self) -> dict[str, list[str]]:
+        """``{role: [columns]}`` in the policy's vocabulary (for the allow-list)."""
+        out = {role: [col] for role, col in self.other.items()}
+        for role in ("image", "patient", "age", "split"):
+            if getattr(self, role):
+                out[role] = [getattr(self, role)]
+        if self.labels:
+            out["label"] = list(self.labels)
+        return out
+
     def as_card_columns(self) -> dict[str, str]:
         """Role → column mapping in ``build_card``'s vocabulary (for the published table)."""
         cols = dict(self.other)
@@ -97,23 +69,22 @@ class Roles:
         return cols
 
 
-def resolve_roles(df: pd.DataFrame, columns: dict[str, list[str]], *, keep_split: bool = True) -> Roles:
-    """Explicit roles win; otherwise common names are tried. Every named column must exist."""
-    lower = {c.lower(): c for c in df.columns}
+def resolve_roles(df: pd.DataFrame, columns: dict[str, list[str]], *, keep_split: bool = True,
+                  role_options: dict[str, str] | None = None) -> Roles:
+    """Roles by :func:`curate.policy.roles.infer_roles` (explicit first, then common names, then labels).
+
+    Every named column must exist; one given an attribute role must not look like an identifier.
+    """
     for role, cols in columns.items():
         for c in cols:
             if c not in df.columns:
                 raise InputError(
                     f"column '{c}' (for {role}) not found in the metadata (columns: {', '.join(df.columns)})"
                 )
+    found = infer_roles(df, columns, role_options=role_options)
 
     def pick(role: str) -> str | None:
-        if role in columns:
-            return columns[role][0]
-        for guess in _GUESSES.get(role, ()):
-            if guess in lower:
-                return lower[guess]
-        return None
+        return found[role][0] if found.get(role) else None
 
     image = pick("image")
     if image is None:
@@ -121,15 +92,16 @@ def resolve_roles(df: pd.DataFrame, columns: dict[str, list[str]], *, keep_split
             "no image column found in the metadata: name it with --column image=COL "
             f"(columns: {', '.join(df.columns)})"
         )
+    split = pick("split") if "split" in columns or (pick("split") or "").lower() == "split" else None
     roles = Roles(image=image, patient=pick("patient"), age=pick("age"),
-                  split=pick("split") if keep_split or "split" in columns else None,
-                  labels=list(columns.get("label", [])))
+                  split=split if keep_split or "split" in columns else None,
+                  labels=list(found.get("label", [])))
     for role in ("sex", "race", "ethnicity", "nationality", "device", "site"):
-        if role in columns:
-            roles.other[role] = columns[role][0]
-    used = [c for c in (roles.image, roles.patient, roles.age, roles.split) if c]
-    if len(set(used)) != len(used):
-        raise UsageError("one column cannot play two roles (image, patient, age, split)")
+        if pick(role):
+            roles.other[role] = pick(role)
+    used = [c for c in (roles.image, roles.patient, roles.age, roles.split, *roles.other.values()) if c]
+    if len(set(used)) != len(used) or set(used) & set(roles.labels):
+        raise UsageError("one column cannot play two roles (image, patient, age, split, sex, ... label)")
     return roles
 
 

@@ -1,0 +1,90 @@
+"""Duplicate groups and the keep list from the pair graph, under one of two keep rules.
+
+- ``components``: a group is a connected component of the pair graph; it keeps exactly one row. A chain
+  A~B~C keeps one image even when A and C are far apart.
+- ``greedy`` (SemDeDup, Abbas et al. 2023): rows are visited best first (highest ``quality``, then the
+  smallest id); a row is kept unless it is a duplicate (a pair) of a row already kept. A chain A~B~C with
+  A, C below the threshold keeps A and C. Groups are still the connected components (for reporting);
+  ``is_representative`` marks every kept row of a group.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+KEEP_RULES = ("components", "greedy")
+
+
+def build_result(ids: np.ndarray, i: np.ndarray, j: np.ndarray, cos: np.ndarray, *,
+                 quality: np.ndarray | None = None, extra: dict[str, np.ndarray] | None = None,
+                 keep_rule: str = "components") -> Any:
+    """Pairs table, groups and the keep list (a ``DedupResult``) from canonical row pairs."""
+    import pandas as pd
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from curate.engine.dedup import DedupResult
+
+    if keep_rule not in KEEP_RULES:
+        from curate.errors import UsageError
+
+        raise UsageError(f"keep_rule must be one of {', '.join(KEEP_RULES)}, got '{keep_rule}'")
+    ids = np.asarray(ids).astype(str)
+    n = len(ids)
+    ida, idb = ids[i], ids[j]
+    swap = ida > idb
+    ida, idb = np.where(swap, idb, ida), np.where(swap, ida, idb)
+    order = np.lexsort((idb, ida))
+    cols: dict[str, Any] = {"id_a": ida[order], "id_b": idb[order]}
+    if extra:
+        for k, v in extra.items():
+            cols[k] = np.asarray(v)[order]
+    else:
+        cols["cosine"] = np.asarray(cos, dtype=np.float32)[order]
+    pairs = pd.DataFrame(cols)
+
+    nodes = np.unique(np.concatenate([i, j])) if len(i) else np.zeros(0, np.int64)
+    if not len(nodes):
+        groups = pd.DataFrame({"id": pd.Series([], dtype=str), "group": pd.Series([], dtype=np.int64),
+                               "is_representative": pd.Series([], dtype=bool)})
+        return DedupResult(pairs=pairs, groups=groups, keep=ids.tolist())
+    li, lj = np.searchsorted(nodes, i), np.searchsorted(nodes, j)
+    m = len(nodes)
+    graph = coo_matrix((np.ones(len(li), dtype=np.int8), (li, lj)), shape=(m, m)).tocsr()
+    _, comp = connected_components(graph, directed=False)
+    node_ids = ids[nodes]
+    q = quality[nodes] if quality is not None else np.zeros(m)
+    srt = np.lexsort((node_ids, -q, comp))  # by component, best quality first, then smallest id
+    if keep_rule == "components":
+        rep_mask = np.zeros(m, dtype=bool)
+        first = np.ones(m, dtype=bool)
+        first[1:] = comp[srt][1:] != comp[srt][:-1]
+        rep_mask[srt[first]] = True
+    else:
+        rep_mask = _greedy(graph + graph.T, srt)
+    # group numbers follow the order of each group's best representative
+    best = {}
+    for r in srt:
+        if rep_mask[r] and int(comp[r]) not in best:
+            best[int(comp[r])] = node_ids[r]
+    comp_order = sorted(best, key=lambda c: best[c])
+    gnum = np.empty(comp.max() + 1, dtype=np.int64)
+    gnum[comp_order] = np.arange(len(comp_order))
+    g = gnum[comp]
+    gorder = np.lexsort((node_ids, ~rep_mask, g))
+    groups = pd.DataFrame({"id": node_ids[gorder], "group": g[gorder], "is_representative": rep_mask[gorder]})
+    drop = np.zeros(n, dtype=bool)
+    drop[nodes[~rep_mask]] = True
+    return DedupResult(pairs=pairs, groups=groups, keep=ids[~drop].tolist())
+
+
+def _greedy(adj: Any, order: np.ndarray) -> np.ndarray:
+    """Visit nodes in ``order``; keep a node unless one of its neighbours is already kept."""
+    kept = np.zeros(adj.shape[0], dtype=bool)
+    indptr, indices = adj.indptr, adj.indices
+    for u in order.tolist():
+        if not kept[indices[indptr[u]:indptr[u + 1]]].any():
+            kept[u] = True
+    return kept

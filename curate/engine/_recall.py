@@ -1,0 +1,267 @@
+"""Honest recall for the approximate dedup searches: tune on one sample, bound on a held-out one.
+
+Two disjoint random samples of rows are searched exactly against all rows (blocked matrix products):
+
+- the **tuning** sample picks the smallest ``nprobe`` / ``neighbors`` whose lower bound on that sample
+  clears ``target_recall``;
+- the **held-out** sample, never used for the choice, measures the recall of the finished search.
+
+Pairs that share rows are not independent (a duplicate group of five images gives ten pairs that are
+found or missed together), so the pairs are grouped into the connected components of the sampled-pair
+graph and the bound uses the *effective* number of groups ``(Σ m_g)² / Σ m_g²`` (``m_g``: pairs in group
+``g``). That is the Kish effective sample size of a cluster sample when the pairs of a group are perfectly
+correlated, the worst case, so the bound is conservative. The bound itself is the one-sided Clopper–Pearson
+lower limit (``scipy.stats.binomtest(...).proportion_ci(method="exact")``) of the pair recall at that
+effective size.
+
+A held-out sample needs enough duplicate groups before any bound can reach the target (all found: the
+bound is ``(1 - confidence) ** (1 / groups)``; 0.99 needs about 300 groups, more when some pair is
+missed). The samples therefore grow (x2) until the held-out one holds :func:`groups_needed` groups or
+their exact search would cost more than ``max_fraction`` of the full exact search; the callers then
+search exactly instead (``insufficient``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+CONFIDENCE = 0.95
+MISS_ALLOWANCE = 0.2  # the held-out sample must certify the target even at this fraction of its misses
+
+
+@dataclass
+class Sample:
+    """Exact pairs (row ``a`` < row ``b``) of a set of sampled query rows, with their group labels."""
+
+    a: np.ndarray
+    b: np.ndarray
+    group: np.ndarray
+    rows: int
+
+    @property
+    def pairs(self) -> int:
+        return len(self.a)
+
+    @property
+    def effective_groups(self) -> float:
+        return effective_groups(self.group)
+
+
+@dataclass
+class Bound:
+    """A one-sided lower confidence bound on pair recall and what it rests on."""
+
+    lower: float
+    point: float
+    pairs: int
+    groups: int
+    effective: float
+    confidence: float = CONFIDENCE
+
+    def basis(self, kind: str = "held-out") -> str:
+        return (f"{kind}: {self.pairs:,} pairs in {self.groups:,} duplicate groups (effective n "
+                f"{self.effective:,.0f}), one-sided Clopper-Pearson {self.confidence:.0%}")
+
+
+def effective_groups(group: np.ndarray) -> float:
+    if not len(group):
+        return 0.0
+    m = np.bincount(group).astype(np.float64)
+    m = m[m > 0]
+    return float(m.sum() ** 2 / (m**2).sum())
+
+
+def lower_bound(found: np.ndarray, group: np.ndarray, confidence: float = CONFIDENCE) -> Bound | None:
+    """Clopper–Pearson lower bound on ``mean(found)`` with the effective number of groups as sample size."""
+    from scipy.stats import binomtest
+
+    found = np.asarray(found, dtype=bool)
+    if not len(found):
+        return None
+    point = float(found.mean())
+    n_eff = effective_groups(group)
+    n = max(1, int(np.floor(n_eff + 1e-9)))
+    k = int(np.floor(point * n + 1e-9))
+    low = float(binomtest(k, n, alternative="greater").proportion_ci(confidence, method="exact").low)
+    return Bound(lower=low, point=point, pairs=len(found), groups=int(len(np.unique(group))),
+                 effective=n_eff, confidence=confidence)
+
+
+@lru_cache(maxsize=64)
+def groups_needed(target: float, confidence: float = CONFIDENCE) -> int:
+    """Fewest effective groups whose bound clears ``target`` with ``MISS_ALLOWANCE`` of the misses."""
+    from scipy.stats import binomtest
+
+    if target <= 0:
+        return 1
+    n = 4
+    while n < 10**7:
+        k = int(np.floor(n * (1 - (1 - target) * MISS_ALLOWANCE)))
+        if binomtest(k, n, alternative="greater").proportion_ci(confidence, method="exact").low >= target:
+            return n
+        n = int(np.ceil(n * 1.1))
+    return n
+
+
+def pair_groups(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected-component label of every pair in the graph of the pairs themselves."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if not len(a):
+        return np.zeros(0, np.int64)
+    nodes, inv = np.unique(np.concatenate([a, b]), return_inverse=True)
+    la, lb = inv[: len(a)], inv[len(a):]
+    g = coo_matrix((np.ones(len(a), np.int8), (la, lb)), shape=(len(nodes), len(nodes)))
+    _, comp = connected_components(g, directed=False)
+    return comp[la].astype(np.int64)
+
+
+def _rows_pairs(x: np.ndarray, t: float, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from curate.engine.dedup import canonical_pairs, dense_pairs
+
+    if not len(rows):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    q, j, _ = dense_pairs(x[rows], x, t, rows, np.arange(len(x), dtype=np.int64))
+    a, b, _ = canonical_pairs(q, j, np.zeros(len(q), np.float32))
+    return a, b
+
+
+def _make(a: np.ndarray, b: np.ndarray, rows: int) -> Sample:
+    return Sample(a, b, pair_groups(a, b), rows)
+
+
+def tune_and_holdout(x: np.ndarray, t: float, *, start: int, target: float, seed: int,
+                     max_fraction: float = 0.125, confidence: float = CONFIDENCE, tune: bool = True,
+                     ) -> tuple[Sample, Sample, bool]:
+    """Two disjoint exact-searched samples; ``ok`` is False when the held-out one stays too small.
+
+    The samples double until the held-out sample has :func:`groups_needed` effective groups or both
+    together reach ``max_fraction`` of the rows (their search then costs that fraction of exact search).
+    Pairs that touch a held-out row are left out of the tuning sample, so the two share no pair.
+    """
+    n = len(x)
+    perm = np.random.default_rng(seed).permutation(n)
+    need = groups_needed(target, confidence)
+    cap = max(2, int(max_fraction * n))
+    s = max(1, min(start, n // 2))
+    done = 0
+    ta, tb, ha, hb = [], [], [], []
+    while True:
+        # rows perm[2*done : 2*s] alternate tuning / held-out
+        new = perm[2 * done: 2 * s]
+        tune_rows, hold_rows = new[0::2], new[1::2]
+        a, b = _rows_pairs(x, t, tune_rows if tune else tune_rows[:0])
+        ta.append(a)
+        tb.append(b)
+        a, b = _rows_pairs(x, t, hold_rows)
+        ha.append(a)
+        hb.append(b)
+        done = s
+        hold = _dedupe(np.concatenate(ha), np.concatenate(hb))
+        groups = effective_groups(pair_groups(*hold))
+        ok = groups >= need
+        if ok or 2 * s >= min(cap, n) or 2 * s >= n:
+            break
+        if groups * (cap / 2) / s < need:  # even at the cap (groups grow about linearly) too few: stop now
+            break
+        s = min(2 * s, cap // 2, n // 2)
+        if s <= done:
+            break
+    hold_set = perm[1: 2 * done: 2]
+    tune_a, tune_b = _dedupe(np.concatenate(ta), np.concatenate(tb))
+    touches = np.isin(tune_a, hold_set) | np.isin(tune_b, hold_set)
+    tune = _make(tune_a[~touches], tune_b[~touches], done if tune else 0)
+    held = _make(hold[0], hold[1], done)
+    return tune, held, bool(ok)
+
+
+def _dedupe(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if not len(a):
+        return a.astype(np.int64), b.astype(np.int64)
+    key = np.unique(a.astype(np.int64) * (int(max(a.max(), b.max())) + 1) + b)
+    m = int(max(a.max(), b.max())) + 1
+    return key // m, key % m
+
+
+def choose(need: np.ndarray, group: np.ndarray, target: float, cap: int,
+           confidence: float = CONFIDENCE) -> int:
+    """Smallest parameter ``p`` (1..cap) whose tuning-sample lower bound of ``mean(need <= p)`` >= target.
+
+    ``need[i]`` is the smallest ``nprobe`` / ``neighbors`` that finds sampled pair ``i``. If no ``p``
+    reaches the target on the tuning sample, ``cap`` (the widest search).
+    """
+    if not len(need):
+        return 1
+    cands = np.unique(np.clip(need, 1, cap))
+    lo, hi = 0, len(cands) - 1
+    if lower_bound(need <= cands[hi], group, confidence).lower < target:
+        return int(cap)
+    while lo < hi:  # the bound grows with p: binary search over the distinct needed values
+        mid = (lo + hi) // 2
+        if lower_bound(need <= cands[mid], group, confidence).lower >= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    return int(cands[lo])
+
+
+def found_mask(a: np.ndarray, b: np.ndarray, i: np.ndarray, j: np.ndarray, n: int) -> np.ndarray:
+    """Which sampled pairs (a, b) are among the found pairs (i, j) (all canonical, low < high)."""
+    if not len(a):
+        return np.zeros(0, dtype=bool)
+    return np.isin(a * n + b, i.astype(np.int64) * n + j)
+
+
+def tuned_search(x: np.ndarray, t: float, make_searcher: Any, fixed: int | None, target: float, *,
+                 sample_queries: int, seed: int, info: dict[str, Any],
+                 confidence: float = CONFIDENCE) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Choose the searcher's parameter on the tuning sample, search, bound recall on the held-out sample.
+
+    ``make_searcher()`` builds the index (IVF, cluster neighbourhoods) only after the samples are drawn.
+
+    Returns the pairs, or None when the target cannot be certified (held-out sample too small, no
+    parameter below the widest search reaches the target, or the held-out bound misses it): the caller
+    then searches exactly. A ``fixed`` parameter is never second-guessed: its bound is reported as is.
+    """
+    t0 = time.perf_counter()
+    tune, held, ok = tune_and_holdout(x, t, start=sample_queries, target=target, seed=seed,
+                                      confidence=confidence, tune=fixed is None)
+    info["recall_sample_rows"] = {"tuning": tune.rows, "held_out": held.rows}
+    if fixed is None and not ok:
+        info["fallback_reason"] = (
+            f"the held-out sample holds {held.effective_groups:,.0f} effective duplicate groups, fewer "
+            f"than the {groups_needed(target, confidence):,} needed to certify recall >= {target:g}")
+        return None
+    searcher = make_searcher()
+    if fixed is None:
+        p = choose(searcher.need(tune.a, tune.b), tune.group, target, searcher.cap, confidence)
+        if p >= searcher.cap:
+            info["fallback_reason"] = f"no {searcher.param} below the widest search reaches {target:g}"
+            return None
+    else:
+        p = int(fixed)
+    t1 = time.perf_counter()
+    i, j, c = searcher.search(p)
+    t2 = time.perf_counter()
+    bound = lower_bound(found_mask(held.a, held.b, i, j, len(x)), held.group, confidence)
+    info.update(searcher.describe(p))
+    info.setdefault("timings", {}).update(sample_s=round(t1 - t0, 3), search_s=round(t2 - t1, 3))
+    if bound is None:
+        info.update(recall_lower_bound=None, recall_confidence=confidence,
+                    recall_basis=f"not bounded: the {held.rows:,} held-out rows have no pair above "
+                                 "the threshold")
+        return i, j, c
+    info.update(recall_lower_bound=round(bound.lower, 4), recall_confidence=confidence,
+                recall_held_out=round(bound.point, 4), recall_basis=bound.basis(),
+                recall_groups=bound.groups, recall_pairs=bound.pairs)
+    if fixed is None and bound.lower < target:
+        info["fallback_reason"] = (f"held-out recall bound {bound.lower:.4f} < target {target:g} at "
+                                   f"{searcher.param} {p}")
+        return None
+    return i, j, c

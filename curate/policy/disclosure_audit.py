@@ -1,0 +1,126 @@
+"""Disclosure control for fairness-audit results (results.json / results.parquet / the model card).
+
+Each audited attribute is one :class:`~curate.policy.disclosure.Disclosure` problem: per group its test
+images and patients, and per label its positives and negatives (prevalence × images), with the published
+totals (test images, test patients, overall prevalence). Groups are hidden as a whole:
+
+- a *small* group (a cell under 11: images, patients, positives or negatives) has every value withheld —
+  counts, prevalence, rates, AUC, calibration — stored as ``null`` with ``suppressed: true``;
+- a *complement* group (hidden so that a small one cannot be recovered from the totals) keeps its rates but
+  not its counts, share or prevalence;
+- when an attribute has a small group, the metrics defined relative to other groups (TPRDisp, EOD, AOD) and
+  the attribute's summaries (Gap, DPD, ...) are withheld too: with the other groups' rates published,
+  they would give the small group's rate back.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from curate.policy.disclosure import COMPLEMENT, MIN_CELL, SUPPRESSED, Disclosure, suppressed_total
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+COUNT_METRICS = ("n_images", "n_patients", "share", "prevalence")
+RELATIVE_METRICS = ("TPRDisp", "EOD", "AOD")
+OVERALL = "overall"
+ALL = "all"
+
+
+def _attribute_marks(rows: pd.DataFrame, labels: list[str], settings: dict[str, Any],
+                     overall_prev: dict[str, float]) -> dict[str, str]:
+    """Group → mark ("" shown, "<11" small, "*" complement) for one attribute."""
+    first = rows[rows["label"] == labels[0]] if labels else rows
+    groups = [g for g in dict.fromkeys(first["group"].astype(str)) if g != ALL]
+    n_of = {str(g): int(n) for g, n in first.drop_duplicates("group")[["group", "n"]].itertuples(index=False)
+            if n is not None and not (isinstance(n, float) and math.isnan(n))}
+    pats = first[first["metric"] == "n_patients"].set_index("group")["value"]
+    d = Disclosure()
+    cells: dict[str, list[int]] = {}
+    for g in groups:
+        im = d.cell(n_of.get(g, 0), basis=True)
+        cells[g] = [im]
+        if g in pats.index:
+            p = d.cell(round(float(pats[g])), group=im)
+            d.at_least(im, p)
+            cells[g].append(p)
+    d.equal({cells[g][0]: 1 for g in groups}, sum(n_of.get(g, 0) for g in groups))
+    if len(pats) and all(len(cells[g]) == 2 for g in groups):
+        total_p = float(settings.get("n_test_units") or 0)
+        exact = sum(round(float(pats[g])) for g in groups) == total_p
+        coefs = {cells[g][1]: 1 for g in groups}
+        d.equal(coefs, total_p) if exact else d.between(coefs, total_p, None)
+    for lab in labels:
+        prev = rows[(rows["label"] == lab) & (rows["metric"] == "prevalence")].set_index("group")["value"]
+        if not len(prev):
+            continue
+        pos_cells = []
+        for g in groups:
+            if g not in prev.index or math.isnan(float(prev[g])):
+                continue
+            n = n_of.get(g, 0)
+            pos = round(float(prev[g]) * n)
+            a, b = d.cell(pos, group=cells[g][0]), d.cell(n - pos, group=cells[g][0])
+            d.equal({a: 1, b: 1, cells[g][0]: -1}, 0)
+            pos_cells.append(a)
+        if lab in overall_prev and len(pos_cells) == len(groups):
+            d.equal({a: 1 for a in pos_cells}, round(overall_prev[lab] * sum(n_of.values())))
+    marks = d.solve()
+    if d.withheld:
+        return {g: SUPPRESSED if any(d._primary(j) for j in cells[g]) else COMPLEMENT for g in groups}
+    return {g: marks[cells[g][0]] for g in groups}
+
+
+def protect_results(res: pd.DataFrame, settings: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """A copy of the tidy audit results that is safe to publish, and ``{attribute: note}`` of what was hidden.
+
+    Adds ``suppressed`` (the value is withheld) and ``n_shown`` (the marker printed instead of a withheld
+    ``n``: ``<11`` or ``*``); withheld values, intervals and counts become missing.
+    """
+    import numpy as np
+
+    out = res.copy()
+    out["n"] = out["n"].astype("object")
+    out["suppressed"] = False  # the value (and interval) is withheld
+    out["n_shown"] = None  # the marker printed instead of a withheld n ("<11" or "*")
+    labels = [str(x) for x in settings.get("labels", [])]
+    overall = out[(out["attribute"] == OVERALL) & (out["metric"] == "prevalence")]
+    overall_prev = {str(r["label"]): float(r["value"]) for _, r in overall.iterrows()
+                    if not math.isnan(float(r["value"]))}
+    notes: dict[str, str] = {}
+
+    def hide_n(mask, marker: str) -> None:
+        out.loc[mask, "n"] = None
+        out.loc[mask, "n_shown"] = marker
+
+    def hide(mask, marker: str) -> None:
+        out.loc[mask, ["value", "ci_low", "ci_high"]] = np.nan
+        out.loc[mask, "suppressed"] = True
+
+    for attr in [a for a in dict.fromkeys(out["attribute"]) if a != OVERALL]:
+        in_attr = out["attribute"] == attr
+        marks = _attribute_marks(out[in_attr & (out["group"] != ALL)], labels, settings, overall_prev)
+        small = [g for g, m in marks.items() if m == SUPPRESSED]
+        comp = [g for g, m in marks.items() if m == COMPLEMENT]
+        grp = out["group"].astype(str)
+        if small:
+            hide(in_attr & grp.isin(small), SUPPRESSED)
+            hide_n(in_attr & grp.isin(small), SUPPRESSED)
+            hide(in_attr & out["metric"].isin(RELATIVE_METRICS), COMPLEMENT)
+            hide(in_attr & (grp == ALL), COMPLEMENT)
+            notes[attr] = (f"{len(small)} group(s) with fewer than {MIN_CELL} individuals: their values, and "
+                           "the metrics comparing groups, are withheld")
+        if comp:
+            hide(in_attr & grp.isin(comp) & out["metric"].isin(COUNT_METRICS), COMPLEMENT)
+            hide_n(in_attr & grp.isin(comp), COMPLEMENT)
+    return out, notes
+
+
+def shown_n(row: Any) -> str:
+    """How a card prints a result row's n: the count, or its marker when it is hidden."""
+    n = row["n"]
+    if n is None or (isinstance(n, float) and math.isnan(n)):
+        return row.get("n_shown") or "n/a"
+    return f"{suppressed_total(int(n))}" if int(n) < MIN_CELL else f"{int(n):,}"
