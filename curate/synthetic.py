@@ -2,9 +2,9 @@
 
 The rule: a table is synthetic when it has a column named ``synthetic`` that is true on any row (``True``,
 ``true``, ``1``, ``yes``). ``curate demo`` writes that column into ``labels.csv`` and ``embeddings.parquet``;
-``curate probe`` copies it into its predictions, ``curate publish`` publishes it, so it travels with the data
-through every step. A parquet file is also synthetic when its schema metadata has ``curate.synthetic =
-true`` (embeddings written by older demos).
+``curate probe`` copies it into its predictions and ``curate publish`` reads it from its metadata, so it
+travels with the data through every step. A parquet file is also synthetic when its schema metadata has
+``curate.synthetic = true`` (embeddings written by older demos).
 
 Outputs built from synthetic inputs (datasheets, hub cards, Croissant records, model cards, dedup and cluster
 summaries) say "synthetic" in their title and their first paragraph, and never claim the real dataset's size
