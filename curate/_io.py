@@ -107,6 +107,15 @@ def read_manifest(folder: str | os.PathLike) -> dict | None:
     return manifest_problem(Path(folder))[0]
 
 
+def _way_out(kind: str | None) -> str:
+    """How to allow replacing, in the words of the command that refused (build-card has no --overwrite)."""
+    if kind and kind.startswith("build-card"):
+        return "drop --no-overwrite"
+    if kind == "publish":
+        return "pass --overwrite"
+    return "pass overwrite=True"
+
+
 def _check_replaceable(path: Path, kind: str | None, overwrite: bool) -> None:
     _check_not_link(path)
     if not path.is_dir():
@@ -117,7 +126,7 @@ def _check_replaceable(path: Path, kind: str | None, overwrite: bool) -> None:
     if manifest is None:
         raise InputError(f"output folder '{path}' {problem}; not replacing it: choose another --out")
     if not overwrite:
-        raise InputError(f"output folder '{path}' exists (pass --overwrite to replace it)")
+        raise InputError(f"output folder '{path}' exists ({_way_out(kind)} to replace it)")
     old_kind = manifest.get("kind")
     if kind is not None and old_kind is not None and old_kind != kind:
         # e.g. `curate dedup demo/embeddings.parquet --out demo` would delete the demo's own inputs

@@ -512,3 +512,19 @@ def test_cli_import_stays_light():
             "if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "faiss" not in out and "dask" not in out and "scipy" not in out
+
+
+def test_top_level_dedup_accepts_a_path_like_cluster(tmp_path):
+    import curate
+    from curate.demo import _write_embeddings
+
+    x = np.random.default_rng(1).normal(size=(40, 8)).astype("float32")
+    x = np.vstack([x, x[:2]])
+    ids = [f"i{k}" for k in range(len(x))]
+    path = tmp_path / "e.parquet"
+    _write_embeddings(path, ids, x)
+    from_path = curate.dedup(str(path), threshold=0.99, method="exact", device="cpu")
+    from_array = curate.dedup(x, threshold=0.99, method="exact", device="cpu", ids=ids)
+    assert from_path.summary["pairs"] == from_array.summary["pairs"] == 2
+    assert curate.dedup(path, threshold=0.99, method="exact", device="cpu").summary["removed"] == 2
+    assert curate.cluster(str(path), k=2).table["id"].tolist() == ids

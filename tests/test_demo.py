@@ -95,3 +95,21 @@ def test_cli_and_errors(cli, tmp_path):
     r = cli("demo", "--out", own, "--n-patients", "20")
     assert r.exit_code != 0 and "not written by curate" in r.stderr
     assert (own / "notes.txt").read_text() == "mine"
+
+
+def test_only_marked_data_is_called_synthetic(demo_brset, tmp_path):
+    import pandas as pd
+
+    from curate.cards.build import build_card
+    from curate.synthetic import is_synthetic
+
+    meta = pd.read_csv(demo_brset.labels)
+    assert meta["synthetic"].all() and is_synthetic(demo_brset.labels) and is_synthetic(meta)
+    real = tmp_path / "real.csv"
+    meta.drop(columns="synthetic").to_csv(real, index=False)
+    assert not is_synthetic(real) and not is_synthetic(meta.assign(synthetic=False))
+    marked = build_card("BRSET", metadata=demo_brset.labels, out=tmp_path / "m").datasheet_md
+    unmarked = build_card("BRSET", metadata=real, out=tmp_path / "u").datasheet_md
+    assert marked.startswith("# Datasheet: SYNTHETIC data shaped like")
+    assert unmarked.startswith("# Datasheet: Brazilian")
+    assert "synthetic" not in unmarked.lower().split("\n\n")[1]

@@ -81,3 +81,21 @@ def test_exit_codes_of_commands_that_exit_themselves(cli, tmp_path):
     (tmp_path / "BAD.yaml").write_text("id: BAD\n")
     r = cli("catalog", "validate", "--catalog", tmp_path)
     assert r.exit_code == 1 and "BAD.yaml" in r.stdout
+
+
+def test_no_overwrite_names_the_way_out_of_each_command(cli, tmp_path):
+    # build-card has no --overwrite: its refusal must say to drop --no-overwrite
+    out = tmp_path / "card"
+    assert cli("build-card", "BRSET", "--out", str(out)).exit_code == 0
+    r = cli("build-card", "BRSET", "--out", str(out), "--no-overwrite")
+    assert r.exit_code != 0
+    assert "drop --no-overwrite" in r.stderr and "pass --overwrite" not in r.stderr
+    with pytest.raises(InputError, match="pass --overwrite"), \
+            atomic_dir(out, overwrite=False, kind="publish"):
+        pass
+    lib = tmp_path / "lib"
+    with atomic_dir(lib, kind="demo"):
+        pass
+    with pytest.raises(InputError, match=r"pass overwrite=True"), \
+            atomic_dir(lib, overwrite=False, kind="demo"):
+        pass

@@ -100,6 +100,9 @@ def test_tutorial_commands_run(cli, tmp_path, monkeypatch):
     card = (tmp_path / "audit" / "model_card.md").read_text()
     assert "](../card/datasheet.md)" in card and "- Test split by camera:" in card
 
+    # synthetic data says so in every output built from it: title and first paragraph, never the real size
+    assert_synthetic_outputs(tmp_path)
+
     # the DICOM step: one row per image, keyed ids, and none of the demo's fake identifiers in any output
     scan = pd.read_parquet(tmp_path / "scan" / "metadata.parquet")
     assert len(scan) == 122 and scan["patient_key"].dropna().str.startswith("patient_").all()
@@ -113,3 +116,43 @@ def test_tutorial_commands_run(cli, tmp_path, monkeypatch):
 def test_tutorial_pictures_exist(name):
     assert f"]({name})" in TUTORIAL.read_text()
     assert (TUTORIAL.parent / name).stat().st_size > 1000
+
+
+def _title_and_first_paragraph(path: Path) -> tuple[str, str]:
+    """An output's title and first paragraph (Markdown after any YAML front matter; HTML <title>/<p>)."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".html":
+        title = re.search(r"<title>(.*?)</title>", text, re.S).group(1)
+        first = re.search(r"<body>.*?<p[^>]*>(.*?)</p>", text, re.S).group(1)
+        return title, first
+    if text.startswith("---\n"):
+        text = text.split("\n---\n", 1)[1]
+    paras = [p.strip() for p in text.split("\n\n") if p.strip()]
+    return paras[0], paras[1]
+
+
+def assert_synthetic_outputs(root: Path) -> None:
+    from curate.synthetic import is_synthetic
+
+    assert is_synthetic(root / "demo" / "labels.csv") and is_synthetic(root / "demo" / "embeddings.parquet")
+    assert is_synthetic(root / "preds.parquet")  # probe copies the marker
+    cards = ["card/datasheet.md", "card/datasheet.html", "card/README.md", "audit/model_card.md",
+             "audit/model_card.html", "hub/README.md", "hub/datasheet.md"]
+    for name in cards:
+        title, first = _title_and_first_paragraph(root / name)
+        assert "synthetic" in title.lower(), (name, title)
+        assert "synthetic" in first.lower(), (name, first)
+    for name in cards + ["card/croissant.json", "hub/croissant.json"]:
+        text = (root / name).read_text(encoding="utf-8")
+        assert "10K<n<100K" not in text, name
+        # the real dataset's size (BRSET: 16,266 images) appears only in a block saying it is the real one's
+        for block in re.split(r"\n\s*\n|</p>|</li>|</table>|\",\n", text):
+            if "16,266" in block or "16266" in block:
+                assert "real dataset" in block, (name, block)
+    for name in ("card/croissant.json", "hub/croissant.json"):
+        doc = json.loads((root / name).read_text())
+        assert "synthetic" in doc["name"].lower() and doc["description"].lower().startswith("synthetic"), name
+    for name in ("card/README.md", "hub/README.md"):
+        assert "- n<1K" in (root / name).read_text()  # size_categories from the 416 / 400 measured rows
+    for name in ("dedup/summary.json", "evaluation.json", "evaluation-pixels.json"):
+        assert json.loads((root / name).read_text())["synthetic"] is True, name

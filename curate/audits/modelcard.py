@@ -12,12 +12,12 @@ any count), with a footnote.
 from __future__ import annotations
 
 import base64
-import io
 import math
 import os
 from pathlib import Path
 from typing import Any
 
+from curate.audits.charts import gap_chart  # noqa: F401 - re-exported (charts live in charts.py)
 from curate.audits.metrics import SMALL_GROUP
 from curate.audits.run import ALL_LABELS, OVERALL, AuditResult
 from curate.policy.disclosure import COMPLEMENT, MIN_CELL, SUPPRESSED
@@ -108,45 +108,6 @@ def _worst(label: str, attr: str, rows) -> str | None:
     return None
 
 
-def gap_chart(res, attr: str) -> bytes | None:
-    """PNG: TPRDisp per label for each group of ``attr`` with 95% CIs (as bahre2025 Fig. 1)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    d = res[(res["metric"] == "TPRDisp") & (res["attribute"] == attr)]
-    if d.empty or d["value"].isna().all():  # withheld (small group) or undefined everywhere
-        return None
-    labels = list(dict.fromkeys(d["label"]))
-    gaps = res[(res["metric"] == "Gap") & (res["attribute"] == attr)].set_index("label")["value"]
-    labels.sort(key=lambda lab: (gaps.get(lab, float("nan")) if lab in gaps else 0.0))
-    groups = list(dict.fromkeys(d["group"]))
-    fig = Figure(figsize=(max(4.0, 1.1 * len(labels) + 2), 3.4), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    width = 0.8 / max(len(groups), 1)
-    for gi, g in enumerate(groups):
-        sub = d[d["group"] == g].set_index("label").reindex(labels)
-        xs = [i - 0.4 + width * (gi + 0.5) for i in range(len(labels))]
-        err_lo = (sub["value"] - sub["ci_low"]).clip(lower=0).fillna(0).to_numpy()
-        err_hi = (sub["ci_high"] - sub["value"]).clip(lower=0).fillna(0).to_numpy()
-        ax.errorbar(xs, sub["value"].to_numpy(dtype=float), yerr=[err_lo, err_hi], fmt="o", capsize=3,
-                    label=str(g))
-    ax.axhline(0, color="0.5", lw=0.8)
-    ax.set_xticks(range(len(labels)))
-    ax.set_xticklabels(labels, rotation=30, ha="right")
-    ax.set_ylabel("TPR disparity")
-    avg = res[(res["metric"] == "average_Gap") & (res["attribute"] == attr)]["value"]
-    title = f"TPR disparity by {attr}"
-    if len(avg) and not math.isnan(avg.iloc[0]):
-        title += f" (average Gap {avg.iloc[0]:.3f})"
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
-
-
 def _composition(res) -> list[dict[str, str]]:
     """Test-split composition per audited attribute: images (and patients, from the ``group_sizes`` audit)
     per group, from the protected results (:func:`curate.policy.disclosure_audit.protect_results`): a
@@ -224,8 +185,11 @@ def protected(result: AuditResult) -> AuditResult:
 
 def card_context(result: AuditResult, *, dataset: str | None = None, probe_info: dict | None = None,
                  model_name: str | None = None, charts: dict[str, bytes] | None = None,
-                 datasheet: str | None = None) -> dict[str, Any]:
-    """Everything the templates show, as plain strings/lists (no computation happens in templates)."""
+                 datasheet: str | None = None, synthetic: bool = False) -> dict[str, Any]:
+    """Everything the templates show, as plain strings/lists (no computation happens in templates).
+
+    ``synthetic``: the predictions were made on data marked synthetic (:mod:`curate.synthetic`): the
+    title and the first paragraph say so, and the catalog's figures are the real dataset's."""
     result = protected(result)
     res = result.results
     st = result.settings
@@ -266,10 +230,7 @@ def card_context(result: AuditResult, *, dataset: str | None = None, probe_info:
                                            else "" for m in ("AUC", "TPR", "FPR", "ECE")}})
     avg_gaps = [{"attribute": r["attribute"], "value": _cell(r)}
                 for _, r in res[(res["metric"] == "average_Gap") & (res["label"] == ALL_LABELS)].iterrows()]
-    thr = st["threshold"]
-    thr_text = ("per-label F1-optimal thresholds chosen on the validation split (bahre2025) and applied to "
-                "the test split" if thr == "f1" else f"a fixed threshold of {thr}")
-    thr_values = {lab: ", ".join(f"{v:.3f}" for v in vals) for lab, vals in result.thresholds.items()}
+    thr_text, thr_values = _threshold_text(st, result.thresholds)
     if st["ci"] == "bootstrap":
         ci_text = (f"{int(st['ci_level'] * 100)}% percentile bootstrap intervals, {st['bootstrap']} "
                    f"replicates resampling {st['resampling_unit']}"
@@ -295,9 +256,16 @@ def card_context(result: AuditResult, *, dataset: str | None = None, probe_info:
     if any(c["suppressed"] for c in composition):
         composition_note = (f'"{SUPPRESSED}": fewer than {MIN_CELL} individuals; "{COMPLEMENT}": hidden so '
                             f'that a "{SUPPRESSED}" cell cannot be recovered from the totals')
+    from curate.synthetic import note, title
+
+    synthetic = synthetic or bool(st.get("synthetic"))  # the predictions carried the marker
+    on = (f" on {title(dataset) if synthetic else dataset}" if dataset else
+          (" on SYNTHETIC data" if synthetic else ""))
     return {
-        "title": f"Fairness model card: {model_name or (probe_info or {}).get('model', 'model')}"
-                 + (f" on {dataset}" if dataset else ""),
+        "title": f"Fairness model card: {model_name or (probe_info or {}).get('model', 'model')}" + on,
+        "synthetic_note": (note(dataset or "a catalog dataset", result.settings.get("n_test_rows"))
+                           .replace("(", "(test split: ", 1) if synthetic else ""),
+        "synthetic": synthetic, "task_text": task_text(probe_info),
         "model_name": model_name, "probe": probe_info, "dataset": _dataset_facts(dataset, datasheet),
         "composition": composition,
         "composition_note": composition_note,
@@ -311,6 +279,41 @@ def card_context(result: AuditResult, *, dataset: str | None = None, probe_info:
                     "b64": base64.b64encode(png).decode("ascii")} for a, png in (charts or {}).items()],
         "not_reported": NOT_REPORTED,
     }
+
+
+def task_text(probe_info: dict | None) -> str:
+    """The probe's task in a reader's words: one 0/1 label is "binary", not "multilabel"."""
+    if not probe_info:
+        return ""
+    task, labels = probe_info.get("task"), list(probe_info.get("labels") or [])
+    if task == "multilabel":
+        return "binary (1 label)" if len(labels) == 1 else f"multilabel ({len(labels)} binary labels)"
+    if task == "multiclass":
+        return f"multiclass ({len(probe_info.get('classes') or [])} classes, 1 label)"
+    return str(task)
+
+
+def _threshold_text(st: dict[str, Any], thresholds: dict[str, list[float]]) -> tuple[str, dict[str, str]]:
+    """Where the decision threshold comes from (given, the default, or F1-optimal on validation) and why.
+
+    A fixed threshold is stated once; per-label values are listed only when they were chosen (one per
+    seed), so a reader never meets unexplained repeated 0.500s."""
+    thr = st["threshold"]
+    n_seeds = st.get("n_seeds", 1)
+    seeds = f"one per training seed ({n_seeds} seeds)" if n_seeds > 1 else "one value"
+    if thr == "f1":
+        text = ("F1-optimal on the validation split, per label and per training seed (bahre2025), then "
+                "applied unchanged to the test split, so the test rows never choose their own threshold; "
+                "values below, " + seeds)
+        values = {lab: ", ".join(f"{v:.3f}" for v in vals) for lab, vals in thresholds.items()}
+        return text, values
+    source = st.get("threshold_source")
+    if source == "default":
+        why = ("the default of `curate audit` (no --threshold given); it is not tuned to the model — pass "
+               "--threshold f1 for F1-optimal thresholds chosen on the validation split")
+    else:
+        why = "given with --threshold"
+    return f"{thr:g} for every label and every seed — {why}", {}
 
 
 def _conventions_text(conv: dict[str, Any], threshold: int) -> str:
@@ -355,7 +358,7 @@ def render_model_card(ctx: dict[str, Any]) -> tuple[str, str]:
 
 def write_audit(result: AuditResult, out: str | os.PathLike, *, dataset: str | None = None,
                 probe_info: dict | None = None, model_name: str | None = None,
-                datasheet: str | os.PathLike | None = None) -> Path:
+                datasheet: str | os.PathLike | None = None, synthetic: bool = False) -> Path:
     """Write results.parquet, results.json, model_card.md/.html and charts/*.png into ``out`` atomically.
 
     ``datasheet``: the dataset's datasheet (e.g. ``card/datasheet.md`` from ``curate build-card``); the
@@ -372,7 +375,7 @@ def write_audit(result: AuditResult, out: str | os.PathLike, *, dataset: str | N
     if datasheet is not None:
         link = Path(os.path.relpath(Path(datasheet).resolve(), Path(out).resolve())).as_posix()
     ctx = card_context(result, dataset=dataset, probe_info=probe_info, model_name=model_name, charts=charts,
-                       datasheet=link)
+                       datasheet=link, synthetic=synthetic)
     md, html = render_model_card(ctx)
     with atomic_dir(out, kind="audit") as tmp:
         result.results.to_parquet(tmp / "results.parquet", index=False)

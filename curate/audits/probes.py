@@ -263,6 +263,10 @@ def probe(
         keep = [c for c in (patient_col, group_col) if c] + [
             c for c in group_columns(df, exclude=set(labels) | {id_col, split_col, "seed", "split"},
                                      patient_col=patient_col) if c != group_col]
+    from curate.synthetic import COLUMN as SYNTHETIC
+
+    if SYNTHETIC in df.columns and SYNTHETIC not in keep:
+        keep.append(SYNTHETIC)  # synthetic data stays marked in the predictions (curate.synthetic)
     ev = va | te
     id_values = (df[id_col].astype(str) if id_col in df.columns else pd.Series(ids)).to_numpy()[ev]
     frames, runs = [], []

@@ -169,7 +169,7 @@ def audit(
     groups: str | Sequence[str],
     audits: str | Sequence[str] | None = None,
     patient_col: str | None = None,
-    threshold: float | str = 0.5,
+    threshold: float | str | None = None,
     bootstrap: int = 0,
     seed_col: str | None = None,
     split_col: str | None = None,
@@ -192,7 +192,8 @@ def audit(
     audits : audit names from the ``curate.audits`` entry points (default: all registered).
     patient_col : resample patients, not images, in the bootstrap; also counts patients per group.
     threshold : a number in [0, 1], or ``"f1"`` for per-label F1-optimal thresholds chosen on the
-        validation rows (``split`` in val/validation) and applied to the test rows (bahre2025).
+        validation rows (``split`` in val/validation) and applied to the test rows (bahre2025); None: the
+        default 0.5 (the card says which of the three it was: ``settings["threshold_source"]``).
     bootstrap : number of bootstrap replicates (0 = none), percentile intervals. Patients (or images, or
         ids shared across seeds) are resampled once per replicate and every seed is scored on the same
         resample, so the interval covers the test set once; ``seed_sd`` reports the seed-to-seed spread.
@@ -237,7 +238,9 @@ def audit(
         raise UsageError(f"--bootstrap must be ≥ 0 (got {bootstrap})")
     if not 0 < level < 1:
         raise UsageError(f"level must be in (0, 1) (got {level})")
-    thr = parse_threshold(threshold)
+    thr = parse_threshold(0.5 if threshold is None else threshold)
+    thr_source = "default" if threshold is None else ("f1" if thr == "f1" else "given")
+    from curate.synthetic import is_synthetic
     if len(df) == 0:
         raise InputError("the predictions table is empty")
     if seed_col is None and "seed" in df.columns:
@@ -361,7 +364,8 @@ def audit(
     ci = ("bootstrap" if bootstrap > 0 else ("seeds" if len(seeds) > 1 else "none"))
     settings = {
         "labels": labels, "score_cols": scores, "groups": group_cols,
-        "intersect": [INTERSECT_SEP.join(c) for c in inter], "threshold": thr, "bootstrap": bootstrap,
+        "intersect": [INTERSECT_SEP.join(c) for c in inter], "threshold": thr,
+        "threshold_source": thr_source, "synthetic": is_synthetic(df), "bootstrap": bootstrap,
         "ci": ci, "ci_level": level, "ci_method": "percentile" if bootstrap > 0 else None,
         "resampling_unit": "patients" if patient_col else "images",
         "resamples_shared_across_seeds": bool(bootstrap > 0 and len(seeds) > 1),

@@ -67,7 +67,7 @@ class _Rendered:
 
 def _render(ds: Dataset, catalog: Catalog, *, composition: Composition | None,
             sections: list[Section], parameters: dict[str, Any], epoch: int | None,
-            extra_inputs: list[dict[str, str]] | None = None) -> _Rendered:
+            extra_inputs: list[dict[str, str]] | None = None, synthetic: bool = False) -> _Rendered:
     from curate.cards.context import build_context
     from curate.cards.croissant import build_croissant, dumps
     from curate.cards.datasheet import datasheet_html, render_datasheet
@@ -81,13 +81,14 @@ def _render(ds: Dataset, catalog: Catalog, *, composition: Composition | None,
         inputs.append({"role": "metadata", "name": composition.source, "sha256": composition.sha256})
     inputs.extend(extra_inputs or [])
     prov = make_provenance(ds, catalog, inputs=inputs, parameters=parameters, epoch=epoch)
-    ctx = build_context(ds, catalog, composition=composition, provenance=prov, extra_sections=sections)
+    ctx = build_context(ds, catalog, composition=composition, provenance=prov, extra_sections=sections,
+                        synthetic=synthetic)
     md = render_datasheet(ctx)
     card = render_hubcard(ctx)
     croissant = build_croissant(ctx)
     texts = {
         "datasheet_md": md,
-        "datasheet_html": datasheet_html(md, f"Datasheet: {ds.name} ({ds.id})"),
+        "datasheet_html": datasheet_html(md, f"Datasheet: {ctx.title_name}"),
         "hub_card": str(card),
         "croissant": dumps(croissant),
     }
@@ -111,6 +112,7 @@ def build_card(
     extra_sections: Iterable[Section | tuple[str, str]] | None = None,
     embeddings: str | os.PathLike | None = None,
     curation: CurationOptions | None = None,
+    synthetic: bool | None = None,
 ) -> CardBuild:
     """Build the datasheet, hub card and Croissant record of one catalog dataset into ``out``.
 
@@ -130,10 +132,13 @@ def build_card(
         added; the file's sha256 goes into the provenance inputs.
     curation: :class:`~curate.cards.curation.CurationOptions` for that run (threshold, k, attributes,
         split/patient columns, a ``curate sample`` file); requires ``embeddings``.
+    synthetic: the data are synthetic (:mod:`curate.synthetic`); None: read the marker from ``metadata``
+        and ``embeddings`` (``publish`` passes it, as its published table may not carry the column).
     """
     from curate.cards.composition import measure_composition, parse_column_specs
     from curate.cards.context import as_sections
     from curate.catalog import load
+    from curate.synthetic import any_synthetic
 
     if out is None and (metadata is not None or embeddings is not None):
         # cards/<ID> is the catalog-only gallery (tracked in the repository): no measured card lands there
@@ -171,7 +176,8 @@ def build_card(
     in_gallery = out is None and composition is None and cur is None
     rendered = _render(ds, catalog, composition=composition, sections=sections, parameters=parameters,
                        epoch=gallery_epoch(DEFAULT_GALLERY) if in_gallery else None,
-                       extra_inputs=cur.inputs if cur is not None else None)
+                       extra_inputs=cur.inputs if cur is not None else None,
+                       synthetic=any_synthetic(metadata, embeddings) if synthetic is None else synthetic)
     from curate._io import atomic_dir
 
     with atomic_dir(target, overwrite=overwrite, kind="build-card", make_parents=out is None) as tmp:

@@ -129,6 +129,7 @@ class CardContext:
     measured: dict[str, Answer] = field(default_factory=dict)
     questions: dict[str, Any] = field(default_factory=dict)  # datasheet key -> questions.Question
     standing: dict[str, Any] = field(default_factory=dict)  # STANDING Together item -> Question
+    synthetic: bool = False  # built from data marked synthetic (curate.synthetic): title and intro say so
 
     def coverage(self) -> dict[str, Any]:
         """How many datasheet questions and STANDING Together items the sources answer."""
@@ -143,6 +144,22 @@ class CardContext:
     @property
     def id(self) -> str:
         return self.dataset.id
+
+    @property
+    def title_name(self) -> str:
+        """``Name (ID)``, or for synthetic data "SYNTHETIC data shaped like Name (ID)"."""
+        from curate.synthetic import title
+
+        plain = f"{self.dataset.name} ({self.dataset.id})"
+        return title(plain) if self.synthetic else plain
+
+    @property
+    def synthetic_note(self) -> str:
+        """The first paragraph of a card built from synthetic data ("" otherwise)."""
+        from curate.synthetic import note
+
+        n = self.composition.n_images if self.composition is not None else None
+        return note(f"{self.dataset.name} ({self.dataset.id})", n) if self.synthetic else ""
 
     @property
     def name(self) -> str:
@@ -403,12 +420,16 @@ def build_context(
     composition: Composition | None = None,
     provenance: Provenance | None = None,
     extra_sections: list[Section] | None = None,
+    synthetic: bool = False,
 ) -> CardContext:
     """Assemble the card model for one dataset from its record, the catalog and optional measurements."""
     origin = catalog.origins.get(ds.id)
     answers = _answers(ds)
     rep = _representation(ds, catalog, composition)
     biases, limitations, uses = _statements(ds, rep, answers, composition)
+    if synthetic:  # catalog figures describe the real dataset, never the synthetic data
+        biases = [f"The real dataset this imitates — {b[0].lower()}{b[1:]}" if b.startswith("Share of") else b
+                  for b in biases]
     from curate.cards.questions import population_answers
 
     ctx = CardContext(
@@ -423,6 +444,7 @@ def build_context(
         provenance=provenance,
         extra_sections=list(extra_sections or []),
         population_answers=population_answers(ds),
+        synthetic=synthetic,
     )
     from curate.cards.questions import datasheet_questions, measured_answers, standing_items
 

@@ -131,9 +131,10 @@ def build_croissant(ctx: CardContext) -> dict[str, Any]:
         "@context": CONTEXT,
         "@type": "sc:Dataset",
         "conformsTo": CONFORMS_TO,
-        "name": ds.name,
+        "name": ctx.title_name if ctx.synthetic else ds.name,
         "alternateName": [ds.id, *ds.aliases],
-        "description": " ".join((ds.description or ds.name).split()),
+        "description": " ".join(((ctx.synthetic_note.replace("**", "") + " The real dataset this imitates: "
+                                  if ctx.synthetic else "") + (ds.description or ds.name)).split()),
         "license": _licence(ds.licence.value),
         "keywords": ["medical imaging", *ds.modalities, ds.anatomy.value,
                      *[c["name"] for c in rep.countries], f"access: {rep.access}"],

@@ -82,11 +82,12 @@ def card_data(ctx: CardContext, n_images: int | None = None) -> DatasetCardData:
     if ds.multinational:
         tags.append("multinational")
     tags += [f"access-{ds.access or 'unknown'}", "curate"]
-    size = size_category(ds.n_images if ds.n_images is not None else n_images)
+    # synthetic data: the size of what was measured, never the real dataset's
+    size = size_category(n_images if ctx.synthetic or ds.n_images is None else ds.n_images)
     return DatasetCardData(
         language=list(ds.language) or None,
         license=lic,
-        pretty_name=ds.name,
+        pretty_name=ctx.title_name if ctx.synthetic else ds.name,
         size_categories=[size] if size else None,
         task_categories=task_categories(ds) or None,
         tags=list(dict.fromkeys(tags)),

@@ -76,8 +76,8 @@ def audit(
     intersect: list[str] = typer.Option(None, "--intersect", help="Intersection, e.g. sex,age_group "
                                         "(repeatable)."),
     patient_col: str = typer.Option(None, "--patient-col", help="Bootstrap resamples patients, not images."),
-    threshold: str = typer.Option("0.5", "--threshold", help="A number in [0, 1], or f1 (F1-optimal on "
-                                  "validation rows, per label)."),
+    threshold: str = typer.Option(None, "--threshold", help="A number in [0, 1], or f1 (F1-optimal on "
+                                  "validation rows, per label); default 0.5."),
     bootstrap: int = typer.Option(0, "--bootstrap", min=0, help="Bootstrap replicates for 95% CIs."),
     seed_col: str = typer.Option(None, "--seed-col", help="Training-seed column (default: seed if present)."),
     split_col: str = typer.Option(None, "--split-col", help="Split column (default: split if present)."),
@@ -143,7 +143,10 @@ def audit(
     if os.path.exists(sidecar):
         with open(sidecar, encoding="utf-8") as f:
             probe_info = json.load(f)
-    write_audit(res, out, dataset=dataset, probe_info=probe_info, model_name=model_name, datasheet=datasheet)
+    from curate.synthetic import is_synthetic
+
+    write_audit(res, out, dataset=dataset, probe_info=probe_info, model_name=model_name, datasheet=datasheet,
+                synthetic=is_synthetic(preds))
     console.print(f"wrote {out}/ ({len(res.results):,} result rows; model_card.md, model_card.html)")
     for w in res.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}")

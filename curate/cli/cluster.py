@@ -139,6 +139,12 @@ def cluster_cmd(
     report = evaluate_fn(res, meta, attrs, id_col=id_col) if meta is not None else None
     summ = summarize(res, meta, attrs=attrs or (), id_col=id_col)[1] if summary else None
 
+    from curate.synthetic import SUMMARY_NOTE, any_synthetic
+
+    if any_synthetic(emb, evaluate):  # summaries of synthetic data say so first
+        marker = {"synthetic": True, "note": SUMMARY_NOTE}
+        report = {**marker, **report} if report is not None else None
+        summ = {**marker, **summ} if summ is not None else None
     # write (all computed; nothing written before this point): every output goes to a temporary file
     # first and all are moved into place together, so a failure leaves none of them
     with contextlib.ExitStack() as stack:

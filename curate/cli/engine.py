@@ -176,6 +176,10 @@ def dedup_cmd(
                 res = dedup(e, threshold, method, dev, quality=quality, seed=seed, progress=progress,
                             nlist=nlist, nprobe=nprobe, neighbors=neighbors, target_recall=target_recall,
                             keep_rule=keep_rule)
+        from curate.synthetic import SUMMARY_NOTE, any_synthetic
+
+        if any_synthetic(emb, meta):  # the summary of synthetic data says so first
+            res.summary = {"synthetic": True, "note": SUMMARY_NOTE, **res.summary}
         res.write_into(tmp)
         leak = None
         if meta_df is not None:

@@ -104,7 +104,7 @@ def dedup(emb: Embeddings | np.ndarray, threshold: float = 0.95, method: str = "
 
     Parameters
     ----------
-    emb : Embeddings or (n, d) array (then ``ids`` optional; rows are L2-normalised on a copy).
+    emb : Embeddings, (n, d) array (then ``ids`` optional; rows are L2-normalised on a copy) or a path.
     threshold : cosine similarity in (0, 1]; pairs at or above it are duplicates (1.0: identical up to
         float32 rounding, see :data:`IDENTICAL_TOL`).
     method : ``auto`` | ``exact`` | ``ivf`` | ``semantic`` (see the module docstring).
@@ -126,6 +126,10 @@ def dedup(emb: Embeddings | np.ndarray, threshold: float = 0.95, method: str = "
     >>> res.summary["pairs"], res.summary["removed"]
     (3, 3)
     """
+    if isinstance(emb, (str, os.PathLike)):  # a path (parquet / .npy / folder), as curate.cluster accepts
+        from curate.engine.embeddings import load_embeddings
+
+        emb = load_embeddings(emb)
     t0 = time.perf_counter()
     t = check_threshold(threshold)
     meth = (method or "auto").lower()

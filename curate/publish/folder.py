@@ -331,7 +331,10 @@ def _build_card_files(tmp: Path, dataset_id: str, result: PublishResult, plan: _
         # the published table (pseudonyms, no ids); card-only: the user's file, for aggregate counts only
         meta = plan.card_table if plan is not None else card_metadata
         cols = plan.card_columns if plan is not None else (card_columns or None) if card_metadata else None
+        from curate.synthetic import any_synthetic
+
         built = build_card(dataset_id, metadata=meta, out=Path(work) / "card", columns=cols,
+                           synthetic=any_synthetic(meta, card_metadata),
                            catalog_dir=catalog_dir, overwrite=True, extra_sections=sections)
         for name in ("README.md", "croissant.json", "datasheet.md", "datasheet.html"):
             src = Path(built.out) / name
