@@ -291,10 +291,30 @@ def suppress_small(value: object, threshold: int = 11) -> object:
     return f"<{threshold}" if 0 < v < threshold else value
 
 
+def suppress_column(values) -> list:
+    """A column of patient counts whose sum is printed (the report's totals): through the disclosure layer,
+    so a lone small cell also hides a complement and cannot be recovered by subtraction. Missing stays
+    missing."""
+    import pandas as pd
+
+    from curate.policy.disclosure import suppress
+
+    vals = [None if v is None or (isinstance(v, float) and math.isnan(v)) or str(v) == "<NA>" else v
+            for v in values]
+    known = [i for i, v in enumerate(vals) if v is not None]
+    if not known:
+        return vals
+    shown = suppress(pd.Series([int(round(float(vals[i]))) for i in known]))
+    out = list(vals)
+    for j, i in enumerate(known):
+        out[i] = shown.iloc[j] if isinstance(shown.iloc[j], str) else vals[i]
+    return out
+
+
 def table_for_csv(table: pd.DataFrame) -> pd.DataFrame:
     """The CSV form: small patient counts suppressed, shares rounded, header names spelled out."""
     out = table.copy()
-    out["patients"] = [suppress_small(v) for v in out["patients"]]
+    out["patients"] = suppress_column(list(out["patients"]))
     out["share"] = [f"{v:.6f}" if v == v else "" for v in out["share"]]
     for col in ("images", "patients"):  # split volumes are fractional: two decimals are plenty
         out[col] = [round(v, 2) if isinstance(v, float) and v == v else v for v in out[col]]

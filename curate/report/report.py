@@ -37,12 +37,14 @@ def _num(v: Any) -> float | None:
 
 
 def _rows(table, *, label_col: str = "group") -> list[dict]:
-    from curate.geo.aggregate import suppress_small
+    from curate.geo.aggregate import suppress_column
 
+    records = table.to_dict(orient="records")
+    patients = suppress_column([_num(r["patients"]) for r in records])  # the one disclosure layer
     out = []
-    for r in table.to_dict(orient="records"):
+    for r, p in zip(records, patients):
         out.append({"label": r[label_col], "datasets": int(r["datasets"]), "images": _num(r["images"]),
-                    "patients": suppress_small(_num(r["patients"])), "share": _num(r["share"])})
+                    "patients": p, "share": _num(r["share"])})
     return out
 
 
