@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from curate.engine.cluster_summary import summarize
-from curate.engine.hkmeans import hierarchical_kmeans, upper_levels
+from curate.engine.hkmeans import hierarchical_kmeans, resample, resampling_plan, upper_levels
 from curate.engine.hsample import allocate, balanced_cluster_sample, hierarchical_select
 from curate.engine.kmeans import (
     KMeansResult,
@@ -52,7 +52,8 @@ __all__ = [
     "CHUNK_CELLS", "METRICS", "VERDICTS", "ClusterResult", "KMeansResult", "allocate", "assign",
     "balanced_cluster_sample", "block_assign", "block_sums", "check_attrs", "cluster", "evaluate",
     "hierarchical_kmeans", "hierarchical_select", "init_centroids", "kmeans", "kmeans_dask", "kmeans_shards",
-    "level_sizes", "lloyd", "partial_sums", "purity", "summarize", "update_centroids", "upper_levels",
+    "level_sizes", "lloyd", "partial_sums", "purity", "resample", "resampling_plan", "summarize",
+    "update_centroids", "upper_levels",
     "verdict_word", "_check_k", "_init_rows", "_kmeanspp",
 ]
 
@@ -126,7 +127,9 @@ def _is_shard_source(emb: Any) -> bool:
 def cluster(emb: Any, *, k: int | Sequence[int] | str, levels: int = 1, niter: int = 20, seed: int = 0,
             metric: str = "cosine", device: str = "auto", dask: Any = None, id_col: str = "id",
             vector_col: str | None = None, max_points_per_centroid: int | None = None,
-            init: np.ndarray | None = None, n_workers: int | None = None) -> ClusterResult:
+            init: np.ndarray | None = None, n_workers: int | None = None,
+            resampling_steps: int | Sequence[int] | None = None,
+            resample_points: int | Sequence[int] | None = None) -> ClusterResult:
     """Cluster embeddings (an :class:`~curate.engine.embeddings.Embeddings`, a path, or an array).
 
     ``k`` is the number of level-1 clusters (with ``levels`` > 1 each level shrinks geometrically:
@@ -142,6 +145,10 @@ def cluster(emb: Any, *, k: int | Sequence[int] | str, levels: int = 1, niter: i
     ``init`` (``(k1, d)``) replaces the seeded k-means++ start of level 1; ``n_workers`` sizes
     ``dask="local"``.
 
+    ``resampling_steps`` / ``resample_points`` (per level, or one int for all): the resampling-clustering
+    step of Vo et al. 2024 §3 (:mod:`curate.engine.hkmeans`); default 10 steps on levels 2 and up, none on
+    level 1, half the mean cluster size per cluster. ``info["resampling"]`` records what was done.
+
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> x = np.r_[rng.normal(size=(50, 4)) + 5, rng.normal(size=(50, 4)) - 5]
@@ -156,12 +163,18 @@ def cluster(emb: Any, *, k: int | Sequence[int] | str, levels: int = 1, niter: i
         raise UsageError(f"--metric must be cosine or l2 (got '{metric}')")
     normalize = metric == "cosine"
     ks = level_sizes(k, levels)
+    steps, points = resampling_plan(ks, resampling_steps, resample_points)
     dask_info: dict[str, Any] | None = None
+    rs_info: dict[str, Any] = {}
     if dask is not None and _is_shard_source(emb):
+        if steps[0]:
+            raise UsageError("resampling_steps on level 1 needs the vectors on this machine; with shards "
+                             "read by Dask workers resample levels 2 and up only (resampling_steps=[0, ...])")
         ids, first, dask_info = kmeans_shards(emb, ks[0], niter=niter, seed=seed, spherical=normalize,
                                               init=init, dask=dask, id_col=id_col, vector_col=vector_col,
                                               n_workers=n_workers)
-        results = upper_levels(first, ks, niter=niter, seed=seed, spherical=normalize, device=device)
+        results = upper_levels(first, ks, niter=niter, seed=seed, spherical=normalize, device=device,
+                               resampling_steps=steps, resample_points=points, info=rs_info)
         n, d = len(ids), first.centroids.shape[1]
     else:
         if isinstance(emb, Embeddings):
@@ -173,7 +186,8 @@ def cluster(emb: Any, *, k: int | Sequence[int] | str, levels: int = 1, niter: i
         _check_k(ks[0], e.n)
         results = hierarchical_kmeans(e.vectors, ks, niter=niter, seed=seed, spherical=normalize,
                                       device=device, dask=dask, init=init, n_workers=n_workers,
-                                      max_points_per_centroid=max_points_per_centroid)
+                                      max_points_per_centroid=max_points_per_centroid,
+                                      resampling_steps=steps, resample_points=points, info=rs_info)
         ids, n, d = e.ids, e.n, e.d
     table = pd.DataFrame({"id": ids.astype(str)})
     labels = results[0].labels
@@ -184,6 +198,7 @@ def cluster(emb: Any, *, k: int | Sequence[int] | str, levels: int = 1, niter: i
     table["distance"] = results[0].distances
     info: dict[str, Any] = {"k": ks, "metric": metric, "niter": niter, "seed": seed, "n": n, "d": d,
                             "backend": "dask" if dask is not None else "faiss"}
+    info["resampling"] = rs_info.get("resampling", [])
     if dask_info is not None:
         info["dask"] = dask_info
     return ClusterResult(table, ks, [r.centroids for r in results], metric, results[0].inertia, info)

@@ -167,7 +167,18 @@ def kmeans(x: np.ndarray, k: int, *, niter: int = 20, seed: int = 0, spherical: 
                       max_points_per_centroid=max_points_per_centroid or (n // k + 1))
     km.train(x, init_centroids=init)
     cent = np.ascontiguousarray(km.centroids, dtype=np.float32)
-    index = faiss.IndexFlatIP(d) if spherical else faiss.IndexFlatL2(d)
+    labels, dist, inertia = nearest(x, cent, spherical)
+    return KMeansResult(cent, labels, dist, inertia, init)
+
+
+def nearest(x: np.ndarray, centroids: np.ndarray, spherical: bool) -> tuple[np.ndarray, np.ndarray, float]:
+    """FAISS flat search for each row's nearest centroid: labels, distances (as :func:`assign`), inertia."""
+    from curate.engine._faiss import faiss_module
+
+    faiss = faiss_module()
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    cent = np.ascontiguousarray(centroids, dtype=np.float32)
+    index = faiss.IndexFlatIP(cent.shape[1]) if spherical else faiss.IndexFlatL2(cent.shape[1])
     index.add(cent)
     score, idx = index.search(x, 1)
     labels, score = idx[:, 0].astype(np.int64), score[:, 0].astype(np.float64)
@@ -179,4 +190,4 @@ def kmeans(x: np.ndarray, k: int, *, niter: int = 20, seed: int = 0, spherical: 
     else:
         d2 = np.maximum(score, 0.0)
         dist = np.sqrt(d2).astype(np.float32)
-    return KMeansResult(cent, labels, dist, float(d2.sum()), init)
+    return labels, dist, float(d2.sum())
