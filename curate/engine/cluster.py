@@ -4,7 +4,13 @@ Hierarchical k-means and balanced sampling follow Vo et al. 2024, "Automatic dat
 self-supervised learning: a clustering-based approach" (§3 "Hierarchical k-means" and "Hierarchical
 sampling"): level 1 clusters the points, level l+1 clusters the centroids of level l; a sample is spread
 evenly over the top-level clusters, then evenly over each one's children, down to level 1, where points
-are drawn at random.
+are drawn at random. Each level can run the paper's resampling-clustering step (:mod:`curate.engine.hkmeans`).
+
+This module keeps the public names of the engine's clustering in one place; the code lives in
+:mod:`~curate.engine.kmeans` (single level), :mod:`~curate.engine.lloyd_dask` (distributed Lloyd),
+:mod:`~curate.engine.hkmeans` (hierarchy, resampling), :mod:`~curate.engine.hsample` (hierarchical
+sampling), :mod:`~curate.engine.proxy_eval` (AMI/NMI/ARI/purity, verdict) and
+:mod:`~curate.engine.cluster_summary` (summaries, public ones through :mod:`curate.policy.disclosure`).
 
 The Dask path runs the same Lloyd iterations as :func:`lloyd` (map: per-shard assignment and partial
 sums; reduce: new centroids), from the same initial centroids as the FAISS path, so a cluster of machines
