@@ -237,7 +237,7 @@ def with_metadata(tmp_path_factory):
     out = d / "card"
     from tests.conftest import invoke
 
-    res = invoke("build-card", "BRSET", "--metadata", path, "--out", out, "--column", "label=diabetes",
+    res = invoke("build-card", "BRSET", "--meta", path, "--out", out, "--column", "label=diabetes",
                  "--column", "label=DR_ICDR", "--column", "age=patient_age")
     assert res.exit_code == 0, res.stderr
     return out, path
@@ -307,13 +307,13 @@ def bad_inputs(tmp_path):
     "args, code, pattern",
     [
         (["BRST"], 2, r"unknown dataset 'BRST' \(did you mean BRSET\?\)"),
-        (["BRSET", "--metadata", "{dir}/nope.csv"], 1, r"metadata file '.*nope.csv' does not exist"),
-        (["BRSET", "--metadata", "{empty}"], 1, r"is empty"),
-        (["BRSET", "--metadata", "{junk}"], 1, r"cannot read metadata file"),
-        (["BRSET", "--metadata", "{good}", "--column", "age=nope"], 2, r"no column 'nope'"),
-        (["BRSET", "--metadata", "{good}", "--column", "age:patient_age"], 2, r"expected ROLE=COLUMN"),
-        (["BRSET", "--metadata", "{bad_age}"], 1, r"non-numeric"),
-        (["BRSET", "--column", "age=patient_age"], 2, r"--metadata"),
+        (["BRSET", "--meta", "{dir}/nope.csv"], 1, r"metadata file '.*nope.csv' does not exist"),
+        (["BRSET", "--meta", "{empty}"], 1, r"is empty"),
+        (["BRSET", "--meta", "{junk}"], 1, r"cannot read metadata file"),
+        (["BRSET", "--meta", "{good}", "--column", "age=nope"], 2, r"no column 'nope'"),
+        (["BRSET", "--meta", "{good}", "--column", "age:patient_age"], 2, r"expected ROLE=COLUMN"),
+        (["BRSET", "--meta", "{bad_age}"], 1, r"non-numeric"),
+        (["BRSET", "--column", "age=patient_age"], 2, r"--meta"),
         ([], 2, r"give a dataset ID"),
         (["BRSET", "--all"], 2, r"not both"),
     ],
@@ -332,7 +332,7 @@ def test_failed_rebuild_keeps_previous_output(cli, bad_inputs):
     out = bad_inputs["dir"] / "card"
     assert cli("build-card", "BRSET", "--out", out).exit_code == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    res = cli("build-card", "BRSET", "--out", out, "--metadata", bad_inputs["bad_age"])
+    res = cli("build-card", "BRSET", "--out", out, "--meta", bad_inputs["bad_age"])
     assert res.exit_code == 1
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert not [p for p in bad_inputs["dir"].iterdir() if ".tmp-" in p.name or ".old-" in p.name]
@@ -363,7 +363,7 @@ def test_cli_all_builds_gallery(cli, tmp_path):
     assert (out / ".source_date_epoch").read_text().strip() == EPOCH
     index = (out / "index.md").read_text()
     assert all(f"| {i} |" in index for i in ids)
-    res = cli("build-card", "--all", "--metadata", "x.csv", "--out", out)
+    res = cli("build-card", "--all", "--meta", "x.csv", "--out", out)
     assert res.exit_code == 2 and "cannot be used with --all" in _one_line(res)
 
 
@@ -406,16 +406,16 @@ def test_one_clearly_named_hash_per_input(tmp_path):
 
 
 def test_measured_card_needs_out(cli, tmp_path, monkeypatch):
-    """`build-card ID --metadata F` without --out never writes into the tracked gallery cards/ID."""
+    """`build-card ID --meta F` without --out never writes into the tracked gallery cards/ID."""
     monkeypatch.chdir(tmp_path)
     meta = tmp_path / "labels.csv"
     meta.write_text("image_id,patient_id,patient_sex\n" + "".join(f"i{i},p{i // 2},F\n" for i in range(40)))
-    r = cli("build-card", "BRSET", "--metadata", meta)
+    r = cli("build-card", "BRSET", "--meta", meta)
     assert r.exit_code == 2
     assert r.stderr.strip().splitlines() == [
-        "error: a card measured from --metadata/--embeddings needs --out DIR (the default cards/ID holds the "
+        "error: a card measured from --meta/--embeddings needs --out DIR (the default cards/ID holds the "
         "catalog-only gallery)"]
     assert not (tmp_path / "cards").exists()
-    r = cli("build-card", "BRSET", "--metadata", meta, "--out", tmp_path / "measured")
+    r = cli("build-card", "BRSET", "--meta", meta, "--out", tmp_path / "measured")
     assert r.exit_code == 0, r.stderr
     assert (tmp_path / "measured" / "datasheet.md").is_file() and not (tmp_path / "cards").exists()

@@ -246,7 +246,7 @@ def emb_files(tmp_path):
 def test_cli_cluster_with_evaluation(emb_files, cli):
     d, y, sup = emb_files
     out = d / "clusters.parquet"
-    r = cli("cluster", d / "emb.parquet", "--k", "9", "--levels", "2", "--evaluate", d / "meta.csv",
+    r = cli("cluster", d / "emb.parquet", "--k", "9", "--levels", "2", "--meta", d / "meta.csv",
             "--attr", "site,sex", "--out", out, "--summary", d / "summary.json")
     assert r.exit_code == 0, r.stderr
     tab = pd.read_parquet(out)
@@ -261,9 +261,9 @@ def test_cli_cluster_with_evaluation(emb_files, cli):
 @pytest.mark.parametrize("args, msg", [
     (["--k", "999"], "larger than the number of embeddings"),
     (["--k", "0"], "at least 1"),
-    (["--k", "3", "--evaluate", "META", "--attr", "age"], "age not in the metadata"),
-    (["--k", "3", "--evaluate", "META", "--attr", "sex", "--id-col", "nope"], "id column 'nope'"),
-    (["--k", "3", "--evaluate", "META"], "go together"),
+    (["--k", "3", "--meta", "META", "--attr", "age"], "age not in the metadata"),
+    (["--k", "3", "--meta", "META", "--attr", "sex", "--id-col", "nope"], "id column 'nope'"),
+    (["--k", "3", "--meta", "META"], "go together"),
 ])
 def test_cli_cluster_errors_leave_no_output(emb_files, cli, args, msg):
     d, _, _ = emb_files
@@ -277,7 +277,7 @@ def test_cli_cluster_metadata_mismatch(emb_files, cli):
     d, _, _ = emb_files
     meta = pd.read_csv(d / "meta.csv").iloc[10:]
     meta.to_csv(d / "part.csv", index=False)
-    r = cli("cluster", d / "emb.parquet", "--k", "3", "--evaluate", d / "part.csv", "--attr", "sex",
+    r = cli("cluster", d / "emb.parquet", "--k", "3", "--meta", d / "part.csv", "--attr", "sex",
             "--out", d / "c.parquet")
     assert r.exit_code != 0 and "10 of 180 embedding ids are not in" in r.stderr
     assert not (d / "c.parquet").exists()
@@ -300,7 +300,7 @@ def test_cli_cluster_checks_every_output_folder_before_work(emb_files, cli, bad)
     """A missing folder for ANY output fails before clustering and leaves no output at all."""
     d, _, _ = emb_files
     out = d / "k.parquet"
-    args = ["--evaluate", d / "meta.csv", "--attr", "site", "--out", out]
+    args = ["--meta", d / "meta.csv", "--attr", "site", "--out", out]
     args += [bad, d / "nodir" / "x.json"]
     r = cli("cluster", d / "emb.parquet", "--k", "4", *args)
     assert r.exit_code != 0 and "output directory" in r.stderr and "nodir" in r.stderr
@@ -312,7 +312,7 @@ def test_cli_cluster_writes_all_outputs_or_none(emb_files, cli):
     """--summary naming an existing folder, or the same file as --out, is refused before any output."""
     d, _, _ = emb_files
     (d / "adir").mkdir()
-    base = ["cluster", d / "emb.parquet", "--k", "4", "--evaluate", d / "meta.csv", "--attr", "site"]
+    base = ["cluster", d / "emb.parquet", "--k", "4", "--meta", d / "meta.csv", "--attr", "site"]
     r = cli(*base, "--out", d / "k.parquet", "--summary", d / "adir")
     assert r.exit_code != 0 and "is a folder" in r.stderr
     r = cli(*base, "--out", d / "k.parquet", "--eval-out", d / "k.parquet")

@@ -177,7 +177,7 @@ def test_cli_dask_checks_metadata_ids_before_clustering(tmp_path, cli, data):
     meta = pd.DataFrame({"id": [f"img-{i:05d}" for i in range(990)], "sex": ["F", "M"] * 495})
     meta.to_csv(tmp_path / "meta.csv", index=False)
     out = tmp_path / "c.parquet"
-    r = cli("cluster", folder, "--k", "4", "--dask", "local", "--workers", "1", "--evaluate",
+    r = cli("cluster", folder, "--k", "4", "--dask", "local", "--workers", "1", "--meta",
             tmp_path / "meta.csv", "--attr", "sex", "--out", out)
     assert r.exit_code == 2 and "10 of 1000 embedding ids are not in" in r.stderr
     assert r.stderr.count("\n") == 1 and not out.exists()

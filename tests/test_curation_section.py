@@ -162,7 +162,7 @@ def test_small_patient_counts_are_suppressed(tmp_path):
 
 def test_cli_build_card_with_embeddings(cli, demo, tmp_path):
     out = tmp_path / "card"
-    r = cli("build-card", "BRSET", "--metadata", demo.labels, "--embeddings", demo.embeddings,
+    r = cli("build-card", "BRSET", "--meta", demo.labels, "--embeddings", demo.embeddings,
             "--attr", "camera", "--k", "4", "--levels", "2", "--out", out)
     assert r.exit_code == 0, r.stderr + r.stdout
     assert f"{len(demo.truth['exact_duplicate_pairs']) + 10} duplicate pairs" in r.stdout.replace("\n", " ")
@@ -182,23 +182,23 @@ def test_cli_errors_before_writing(cli, demo, tmp_path, case):
     args = ["build-card", "BRSET", "--out", out]
     if case == "no-metadata":
         args += ["--embeddings", demo.embeddings]
-        expect = "--metadata"
+        expect = "--meta"
     elif case == "flags-without-embeddings":
-        args += ["--metadata", demo.labels, "--attr", "camera", "--threshold", "0.9"]
+        args += ["--meta", demo.labels, "--attr", "camera", "--threshold", "0.9"]
         expect = "--embeddings"
     elif case == "ids-not-covered":
         meta = pd.read_csv(demo.labels).iloc[5:]
         meta.to_csv(tmp_path / "part.csv", index=False)
-        args += ["--metadata", tmp_path / "part.csv", "--embeddings", demo.embeddings]
+        args += ["--meta", tmp_path / "part.csv", "--embeddings", demo.embeddings]
         expect = "5 of"
     elif case == "bad-attr":
-        args += ["--metadata", demo.labels, "--embeddings", demo.embeddings, "--attr", "shoe_size"]
+        args += ["--meta", demo.labels, "--embeddings", demo.embeddings, "--attr", "shoe_size"]
         expect = "shoe_size"
     elif case == "bad-threshold":
-        args += ["--metadata", demo.labels, "--embeddings", demo.embeddings, "--threshold", "1.5"]
+        args += ["--meta", demo.labels, "--embeddings", demo.embeddings, "--threshold", "1.5"]
         expect = "threshold"
     else:
-        args += ["--metadata", demo.labels, "--embeddings", tmp_path / "nope.parquet"]
+        args += ["--meta", demo.labels, "--embeddings", tmp_path / "nope.parquet"]
         expect = "nope.parquet"
     r = cli(*args)
     assert r.exit_code != 0

@@ -140,12 +140,12 @@ def table(tables, start: str):
 # ------------------------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
 def tutorial(tmp_path_factory):
-    """The tutorial's own datasheet: ``curate demo BRSET`` then ``curate build-card --metadata``."""
+    """The tutorial's own datasheet: ``curate demo BRSET`` then ``curate build-card --meta``."""
     from conftest import invoke
 
     root = tmp_path_factory.mktemp("tutorial")
     assert invoke("demo", "BRSET", "--out", str(root / "demo")).exit_code == 0
-    r = invoke("build-card", "BRSET", "--metadata", str(root / "demo" / "labels.csv"), "--out",
+    r = invoke("build-card", "BRSET", "--meta", str(root / "demo" / "labels.csv"), "--out",
                str(root / "card"))
     assert r.exit_code == 0, r.stderr
     meta = pd.read_csv(root / "demo" / "labels.csv")

@@ -184,9 +184,9 @@ def test_sample_out_onto_its_input(cli, work):
 def test_cluster_eval_out_onto_the_metadata(cli, work):
     before = snapshot(work)
     r = cli("cluster", work / "embeddings.parquet", "--k", "3", "--out", work / "c.parquet",
-            "--evaluate", work / "labels.csv", "--attr", "camera", "--id-col", "image_id",
+            "--meta", work / "labels.csv", "--attr", "camera", "--id-col", "image_id",
             "--eval-out", work / "labels.csv")
-    one_error(r, 2, "--eval-out", "is the input --evaluate")
+    one_error(r, 2, "--eval-out", "is the input --meta")
     assert snapshot(work) == before and not (work / "c.parquet").exists() and leftovers(work) == []
 
 
@@ -242,8 +242,8 @@ def test_audit_out_folder_containing_its_predictions(cli, tmp_path):
 
 def test_build_card_out_folder_containing_its_metadata(cli, work):
     before = snapshot(work)
-    r = cli("build-card", "BRSET", "--metadata", work / "labels.csv", "--out", work)
-    one_error(r, 2, "--out folder", "contains the input --metadata")
+    r = cli("build-card", "BRSET", "--meta", work / "labels.csv", "--out", work)
+    one_error(r, 2, "--out folder", "contains the input --meta")
     assert snapshot(work) == before and leftovers(work.parent) == []
 
 

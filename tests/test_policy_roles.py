@@ -124,7 +124,7 @@ def raw(tmp_path_factory):
 
 def _publish_args(raw, out, *extra):
     meta, img, _, catalog = raw
-    return ["publish", "OPENSET", "--metadata", meta, "--images", img, "--out", out, "--catalog", catalog,
+    return ["publish", "OPENSET", "--meta", meta, "--images", img, "--out", out, "--catalog", catalog,
             "--splits", "0.5,0.5", *extra]
 
 
@@ -201,7 +201,7 @@ def test_publish_withholds_an_inferred_role_whose_values_are_names(cli, tmp_path
     m = tmp_path / "m.csv"
     df.assign(site=df["obs"]).to_csv(m, index=False)  # a column *named* site, holding people's names
     out = tmp_path / "hub"
-    r = cli("publish", "OPENSET", "--metadata", m, "--images", img, "--out", out, "--catalog", catalog,
+    r = cli("publish", "OPENSET", "--meta", m, "--images", img, "--out", out, "--catalog", catalog,
             "--splits", "0.5,0.5")
     assert r.exit_code == 0, r.stderr
     assert not found(every_file_text(out) + r.stdout + r.stderr, secrets_of(df))
@@ -322,7 +322,7 @@ def test_default_key_is_created_under_the_config_home_not_the_output(cli, tmp_pa
 def test_build_card_refuses_a_role_on_an_identifier_column(cli, tmp_path, raw, spec):
     meta, _, df, _ = raw
     out = tmp_path / "card"
-    r = cli("build-card", "BRSET", "--metadata", meta, "--column", spec, "--out", out)
+    r = cli("build-card", "BRSET", "--meta", meta, "--column", spec, "--out", out)
     line = one_error_line(r, "--column", spec.split("=")[1])
     assert not found(line + r.stdout, secrets_of(df)) and not out.exists()
 
@@ -332,7 +332,7 @@ def test_build_card_never_shows_identifier_values(cli, tmp_path, raw):
     m = tmp_path / "m.csv"
     df.assign(site=df["obs"]).to_csv(m, index=False)
     out = tmp_path / "card"
-    r = cli("build-card", "BRSET", "--metadata", m, "--out", out)
+    r = cli("build-card", "BRSET", "--meta", m, "--out", out)
     assert r.exit_code == 0, r.stderr
     assert not found(every_file_text(out) + r.stdout + r.stderr, secrets_of(df))
     assert "`site` (site): looks like an identifier" in (out / "datasheet.md").read_text(encoding="utf-8")
@@ -394,7 +394,7 @@ def emb(tmp_path_factory):
 def test_cluster_refuses_identifier_attributes(cli, tmp_path, emb, attr):
     e, meta, df = emb
     out = tmp_path / "clusters.parquet"
-    r = cli("cluster", e, "--k", "2", "--evaluate", meta, "--attr", attr, "--out", out,
+    r = cli("cluster", e, "--k", "2", "--meta", meta, "--attr", attr, "--out", out,
             "--summary", tmp_path / "summary.json")
     line = one_error_line(r, "--attr", attr.split(",")[-1], "identifier")
     assert not found(line + r.stdout, secrets_of(df))

@@ -230,7 +230,7 @@ def test_odd_spellings_of_open_licences_are_recognised(tmp_path, raw, catalog, d
 def test_cli_refusal_is_one_line(cli, tmp_path, raw, catalog):
     meta, images = raw
     env = {"HF_TOKEN": "hf_test", "HF_ENDPOINT": "http://127.0.0.1:9"}
-    r = cli("publish", "DUANC", "--metadata", meta, "--images", images, "--out", tmp_path / "o", "--catalog",
+    r = cli("publish", "DUANC", "--meta", meta, "--images", images, "--out", tmp_path / "o", "--catalog",
             catalog, "--push", "someone/x", "--i-have-rights", env=env)
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert r.exit_code != 0 and len(lines) == 1

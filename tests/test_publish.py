@@ -314,7 +314,7 @@ def _one_error_line(r) -> str:
 
 
 def _base(meta, images, out, catalog):
-    return ["publish", "OPENSET", "--metadata", meta, "--images", images, "--out", out, "--catalog", catalog]
+    return ["publish", "OPENSET", "--meta", meta, "--images", images, "--out", out, "--catalog", catalog]
 
 
 def test_cli_builds_folder_and_prints_no_ids(cli, tmp_path, raw, catalog):

@@ -123,7 +123,7 @@ def test_guard_cli_exit_code_and_message(cli, tmp_path, raw, catalog):
     out = tmp_path / "out"
     # the endpoint is closed: a network call would fail with a different message
     env = {"HF_TOKEN": "hf_test", "HF_ENDPOINT": "http://127.0.0.1:9"}
-    r = cli("publish", "BRSET", "--metadata", meta, "--images", images, "--out", out, "--catalog", catalog,
+    r = cli("publish", "BRSET", "--meta", meta, "--images", images, "--out", out, "--catalog", catalog,
             "--push", "someone/brset", env=env)
     assert r.exit_code != 0
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
@@ -199,7 +199,7 @@ def test_no_token_is_a_clear_error_before_work(cli, tmp_path, raw, catalog, monk
     monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))  # no stored login
     monkeypatch.delenv("HF_TOKEN", raising=False)
     out = tmp_path / "out"
-    r = cli("publish", "OPENSET", "--metadata", meta, "--images", images, "--out", out, "--catalog", catalog,
+    r = cli("publish", "OPENSET", "--meta", meta, "--images", images, "--out", out, "--catalog", catalog,
             "--push", "someone/openset")
     assert r.exit_code != 0 and "no Hugging Face token" in r.stderr
     assert not out.exists()

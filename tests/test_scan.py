@@ -175,7 +175,7 @@ def test_scan_rows_match_pydicom_and_nibabel(cli, mixed):
 def test_no_identifying_value_in_any_output(cli, mixed):
     out, r = _scan(cli, mixed, "--splits", "0.5,0.5")
     card = mixed["tmp"] / "card"
-    r2 = cli("build-card", "ADNI-1.5T", "--metadata", out / "metadata.parquet", "--out", card)
+    r2 = cli("build-card", "ADNI-1.5T", "--meta", out / "metadata.parquet", "--out", card)
     assert r2.exit_code == 0, r2.stderr
     text = _every_output_text(out) + _every_output_text(card) + r.stdout + r.stderr + r2.stdout + r2.stderr
     planted = [*PLANTED.values(), PRIVATE_VALUE, NIFTI_TEXT, *mixed["uids"], "ANON0001"]
@@ -296,7 +296,7 @@ def test_build_card_composition_per_split(cli, tmp_path):
     assert r.exit_code == 0, r.stderr
     df = pd.read_parquet(tmp_path / "scan" / "metadata.parquet")
     assert df.groupby("patient_key")["split"].nunique().max() == 1  # patient-level splits
-    r = cli("build-card", "ADNI-1.5T", "--metadata", tmp_path / "scan" / "metadata.parquet",
+    r = cli("build-card", "ADNI-1.5T", "--meta", tmp_path / "scan" / "metadata.parquet",
             "--out", tmp_path / "card")
     assert r.exit_code == 0, r.stderr
     sheet = (tmp_path / "card" / "datasheet.md").read_text()

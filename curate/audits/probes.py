@@ -212,6 +212,10 @@ def probe(
     if mitigation != "none" and not group_col:
         raise UsageError(f"--mitigation {mitigation} needs --group-col")
     df = _read_meta(meta)
+    if group_col:  # roles accepted: --group-col sex → the sex column
+        from curate.policy.roles import resolve_columns
+
+        group_col = resolve_columns(df, [group_col])[0]
     for c in (group_col, patient_col):
         if c and c not in df.columns:
             raise InputError(f"column '{c}' not found in META")

@@ -244,6 +244,10 @@ def audit(
         seed_col = "seed"
     if split_col is None and "split" in df.columns:
         split_col = "split"
+    from curate.policy.roles import resolve_columns
+
+    group_cols = resolve_columns(df, group_cols)  # roles accepted: --groups sex → the sex column
+    inter = [resolve_columns(df, cols) for cols in inter]
     _need_cols(df, labels, "label")
     _need_cols(df, scores, "score")
     _need_cols(df, group_cols, "group")

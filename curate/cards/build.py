@@ -137,7 +137,7 @@ def build_card(
 
     if out is None and (metadata is not None or embeddings is not None):
         # cards/<ID> is the catalog-only gallery (tracked in the repository): no measured card lands there
-        raise UsageError("a card measured from --metadata/--embeddings needs --out DIR (the default "
+        raise UsageError("a card measured from --meta/--embeddings needs --out DIR (the default "
                          "cards/ID holds the catalog-only gallery)")
     catalog = load(catalog_dir)
     ds = catalog.get(dataset_id)
@@ -152,12 +152,12 @@ def build_card(
     if metadata is not None:
         composition = measure_composition(metadata, explicit)
     elif explicit:
-        raise UsageError("--column sets roles of a metadata file: give it with --metadata FILE")
+        raise UsageError("--column sets roles of a metadata file: give it with --meta FILE")
     parameters: dict[str, Any] = {"columns": explicit} if explicit else {}
     cur = None
     if embeddings is not None:
         if metadata is None:
-            raise UsageError("--embeddings needs the per-image metadata: give it with --metadata FILE")
+            raise UsageError("--embeddings needs the per-image metadata: give it with --meta FILE")
         from curate.cards.curation import run_curation
 
         cur = run_curation(metadata, embeddings, curation, composition=composition, dataset_id=ds.id,

@@ -1,6 +1,6 @@
 """Engine findings → the "Curation" section of the datasheet and the hub card.
 
-``curate build-card ID --metadata FILE --embeddings EMB`` runs the curation engine once on the dataset's
+``curate build-card ID --meta FILE --embeddings EMB`` runs the curation engine once on the dataset's
 embeddings and reports what it found, each finding with the command that reproduces it:
 
 - duplicates: :func:`curate.engine.dedup.dedup` (pairs with cosine similarity >= threshold, one image kept

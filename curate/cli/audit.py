@@ -99,7 +99,7 @@ def audit(
                                            "puts a patient in two splits (warn instead of refusing)."),
     list_audits: bool = typer.Option(False, "--list", callback=_list_audits, is_eager=True,
                                      help="List registered audits and exit (needs no other argument)."),
-    out: str = typer.Option(None, "--out", "-o", help="Output folder."),
+    out: str = typer.Option(..., "--out", "-o", metavar="DIR", help="Output folder."),
 ) -> None:
     """Fairness audits → results.parquet, results.json, model_card.md/.html (+ gap charts)."""
     import json
@@ -108,12 +108,9 @@ def audit(
     from curate.errors import UsageError, need
 
     need("audit", "matplotlib", "scipy")
+    from curate._paths import check_io, sidecar_of
     from curate.audits.modelcard import write_audit
     from curate.audits.run import audit as run_audit
-
-    if not out:
-        raise UsageError("--out DIR is required")
-    from curate._paths import check_io, sidecar_of
     from curate.limits import check_range
 
     check_io({"PREDS": preds, "PREDS's sidecar": sidecar_of(preds), "--datasheet": datasheet},

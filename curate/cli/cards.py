@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from curate.cli._common import console, print_json
+from curate.cli._common import alias, console, print_json
 
 
 def build_card_cmd(
@@ -14,8 +14,9 @@ def build_card_cmd(
                                      help="Dataset id or alias (case-insensitive); omit with --all."),
     all_: bool = typer.Option(False, "--all", help="Build every catalog dataset into --out DIR/<ID>/ "
                               "(default cards/) plus an index.md."),
-    metadata: Path = typer.Option(None, "--metadata", "-m", metavar="FILE",
+    metadata: Path = typer.Option(None, "--meta", metavar="FILE",
                                   help="Per-image metadata (CSV, TSV or parquet) for measured composition."),
+    metadata_old: Path = typer.Option(None, "--metadata", hidden=True, help="Old spelling of --meta."),
     column: list[str] = typer.Option(None, "--column", "-c", metavar="ROLE=COLUMN",
                                      help="Set a column role (repeatable): patient, image, age, sex, race, "
                                           "ethnicity, nationality, device, site, split, label."),
@@ -58,6 +59,7 @@ def build_card_cmd(
     """
     from curate.errors import UsageError
 
+    metadata = alias(metadata, metadata_old, "--meta", "--metadata")
     if all_ and dataset_id:
         raise UsageError("give a dataset ID or --all, not both")
     if not all_ and not dataset_id:

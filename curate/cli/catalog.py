@@ -30,7 +30,7 @@ def _load(catalog_dir: str | None):
 @catalog_app.command("list")
 def list_(
     modality: str = typer.Option(None, "--modality", "-m", help="e.g. fundus, cxr, mammography"),
-    country: str = typer.Option(None, "--country", "-c", help="name, alpha-2 or alpha-3 (e.g. BRA)"),
+    country: str = typer.Option(None, "--country", help="name, alpha-2 or alpha-3 (e.g. BRA)"),
     access: str = typer.Option(None, "--access", "-a", help="open, open-noncommercial, credentialed, ..."),
     collection: str = typer.Option(None, "--collection", help="e.g. queiroz2025-table1"),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array of full records."),

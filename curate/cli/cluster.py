@@ -62,13 +62,14 @@ def cluster_cmd(
                              help="Level 1 on Dask: workers read the .parquet/.npy shards themselves "
                                   "('local' = LocalCluster, or tcp://host:8786)."),
     workers: int = typer.Option(None, "--workers", min=1, help="With --dask local: number of workers."),
-    id_col: str = typer.Option("id", "--id-col", help="Id column of the --evaluate metadata."),
+    id_col: str = typer.Option("id", "--id-col", help="Id column of the --meta metadata."),
     emb_id_col: str = typer.Option("id", "--emb-id-col", help="Id column of parquet embeddings."),
     sample_per_centroid: int = typer.Option(None, "--sample-per-centroid", min=1,
                                             help="FAISS trains on N points per cluster (default all)."),
-    evaluate: str = typer.Option(None, "--evaluate", metavar="META",
-                                 help="Metadata table to test clusters as proxies for --attr columns."),
-    attr: str = typer.Option(None, "--attr", help="Attribute columns, e.g. sex,age_group,site."),
+    evaluate: str = typer.Option(None, "--meta", metavar="FILE",
+                                 help="Metadata table to test clusters as proxies for the --attr columns."),
+    evaluate_old: str = typer.Option(None, "--evaluate", hidden=True, help="Old spelling of --meta."),
+    attr: str = typer.Option(None, "--attr", help="Attribute columns or roles, e.g. sex,age_group,site."),
     eval_out: str = typer.Option(None, "--eval-out", help="Default: evaluation.json by --out."),
     summary: str = typer.Option(None, "--summary", help="Write per-cluster summaries (JSON, with ids)."),
 ) -> None:
@@ -82,6 +83,7 @@ def cluster_cmd(
 
     from curate._io import atomic_file
     from curate._paths import check_io
+    from curate.cli._common import alias
     from curate.engine.cluster import check_attrs, cluster, level_sizes, summarize
     from curate.engine.cluster import evaluate as evaluate_fn
     from curate.engine.embeddings import load_embeddings
@@ -89,19 +91,20 @@ def cluster_cmd(
     from curate.limits import check_range
 
     # every check before the long work
+    evaluate = alias(evaluate, evaluate_old, "--meta", "--evaluate")
     _check_out(out)
     if (evaluate is None) != (attr is None):
-        raise UsageError("--evaluate META and --attr COLUMNS go together")
+        raise UsageError("--meta FILE and --attr COLUMNS go together")
     eval_path = eval_out or str(Path(out).with_name("evaluation.json"))
     outputs = {"--out": out}
     if evaluate is not None:
         outputs["--eval-out"] = eval_path
     elif eval_out is not None:
-        raise UsageError("--eval-out is the report of --evaluate META --attr COLUMNS: give those too")
+        raise UsageError("--eval-out is the report of --meta FILE --attr COLUMNS: give those too")
     if summary is not None:
         outputs["--summary"] = summary
     _check_outputs(outputs)
-    check_io({"EMB": emb, "--evaluate": evaluate}, outputs)
+    check_io({"EMB": emb, "--meta": evaluate}, outputs)
     check_range("--niter", niter)
     check_range("--workers", workers)
     ks = level_sizes(k, levels)
@@ -179,8 +182,10 @@ def cluster_cmd(
 
 
 def sample_cmd(
-    meta: str = typer.Argument(..., metavar="META", help="Metadata table (.csv / .parquet)."),
-    balance_by: str = typer.Option(..., "--balance-by", help="Column to balance, or 'cluster'."),
+    meta_arg: str = typer.Argument(None, metavar="[META]",
+                                   help="Metadata table (.csv / .parquet); or give it with --meta."),
+    meta_opt: str = typer.Option(None, "--meta", metavar="FILE", help="Metadata table (as META)."),
+    balance_by: str = typer.Option(..., "--balance-by", help="Column or role to balance, or 'cluster'."),
     out: str = typer.Option(..., "--out", "-o", help="Sampled rows with a split column (.csv / .parquet)."),
     n: int = typer.Option(None, "--n", help="Total to sample (patients with --patient-col, else images). "
                                             "Default: every group cut to the smallest (or to the cap)."),
@@ -192,8 +197,8 @@ def sample_cmd(
     splits: str = typer.Option(None, "--splits", help="Patient-level split fractions, e.g. 0.8,0.1,0.1."),
     cap_per_group: int = typer.Option(None, "--cap-per-group", help="At most this many per group."),
     keep: str = typer.Option(None, "--keep", help="keep.txt from `curate dedup`: sample only these ids."),
-    id_col: str = typer.Option("id", "--id-col"),
-    seed: int = typer.Option(0, "--seed"),
+    id_col: str = typer.Option("id", "--id-col", help="Id column of the metadata."),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the sample and the splits."),
 ) -> None:
     """Balanced sample by an attribute or by clusters, with patient-level train/validation/test splits."""
     from rich.markup import escape
@@ -202,8 +207,12 @@ def sample_cmd(
     from curate._io import atomic_file
     from curate._paths import check_io
     from curate.engine.sample import check_cluster_options, report_table, sample_with_report
+    from curate.errors import UsageError
     from curate.privacy import suppressed_total
 
+    if (meta_arg is None) == (meta_opt is None):
+        raise UsageError("give the metadata once: as META or with --meta FILE")
+    meta = meta_arg if meta_arg is not None else meta_opt
     _check_out(out)
     check_io({"META": meta, "--emb": emb, "--clusters": clusters, "--keep": keep}, {"--out": out})
     check_cluster_options(balance_by, clusters, emb, k, levels)  # before reading META

@@ -44,7 +44,7 @@ def dedup_cmd(
     out: Path = typer.Option(..., "--out", "-o", metavar="DIR", help="Output folder (written atomically)."),
     threshold: float = typer.Option(0.95, "--threshold", "-t", help="Cosine similarity in (0, 1]."),
     method: str = typer.Option(
-        "auto", "--method", "-m",
+        "auto", "--method",
         help="auto | exact | semantic | ivf. exact: every pair (ground truth; fine below ~20,000 vectors or "
              "on a GPU). semantic: k-means clusters with a triangle-inequality band, complete (recall 1) and "
              "fast on clustered embeddings such as real images. ivf: FAISS inverted lists, nprobe tuned for "
@@ -63,9 +63,11 @@ def dedup_cmd(
                                      "(ids: relative paths, with or without the extension to match --meta)."),
     max_distance: int = typer.Option(4, "--max-distance",
                                      help="With --images: pHash Hamming distance counted as near-duplicate."),
-    id_col: str = typer.Option("id", "--id-col", help="Id column in the embeddings (parquet / dataset)."),
-    meta_id_col: str = typer.Option(None, "--meta-id-col",
-                                    help="Id column in --meta (default: the --id-col value)."),
+    id_col: str = typer.Option("id", "--emb-id-col",
+                               help="Id column in the embeddings (parquet / dataset)."),
+    meta_id_col: str = typer.Option(None, "--id-col",
+                                    help="Id column in --meta (default: the --emb-id-col value)."),
+    meta_id_col_old: str = typer.Option(None, "--meta-id-col", hidden=True, help="Old spelling of --id-col."),
     vector_col: str = typer.Option(None, "--vector-col", help="Vector column in parquet (default: auto)."),
     quality_col: str = typer.Option(None, "--quality-col",
                                     help="Column in --meta: keep the highest value of each group."),
@@ -88,15 +90,15 @@ def dedup_cmd(
                                   help="components: one image per connected group of duplicates; "
                                        "greedy (SemDeDup): best first, drop images within the threshold of a "
                                        "kept one (a chain A~B~C keeps A and C when they are far apart)."),
-    no_suppress: bool = typer.Option(False, "--no-suppress",
-                                     help="Show patient counts below 11 in leakage.json (internal QA only)."),
 ) -> None:
     """Find near-duplicates (cosine >= threshold) and train/test leakage; write pairs, groups, keep list."""
     from curate._io import atomic_dir
     from curate._paths import check_io
+    from curate.cli._common import alias
     from curate.errors import UsageError
     from curate.limits import check_range
 
+    meta_id_col = alias(meta_id_col, meta_id_col_old, "--id-col", "--meta-id-col")
     check_io({"EMB": emb, "--meta": meta, "--images": images}, {"--out": out}, folders=["--out"])
     check_range("--max-distance", max_distance)
     check_range("--workers", workers)
@@ -180,7 +182,7 @@ def dedup_cmd(
             from curate.engine.leakage import leakage
 
             leak = leakage(res.pairs, meta_df, ids, id_col=meta_id_col, split_col=split_col,
-                           patient_col=patient_col, min_cell=0 if no_suppress else 11)
+                           patient_col=patient_col, min_cell=11)
             leak.write_into(tmp)
     _print_summary(res.summary, leak.summary if leak else None, out)
 

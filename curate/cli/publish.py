@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from curate.cli._common import console, print_json
+from curate.cli._common import alias, console, print_json
 
 
 def publish_cmd(
     dataset_id: str = typer.Argument(..., metavar="ID", help="Catalog dataset id or alias."),
     metadata: str = typer.Option(
-        None, "--metadata", metavar="FILE",
+        None, "--meta", metavar="FILE",
         help="Per-image metadata: CSV, TSV, parquet or JSON lines (one row per image)."),
+    metadata_old: str = typer.Option(None, "--metadata", hidden=True, help="Old spelling of --meta."),
     images: str = typer.Option(
         None, "--images", metavar="DIR", help="Folder with the images (searched recursively)."),
     out: str = typer.Option(..., "--out", "-o", metavar="DIR", help="Output folder (replaced atomically)."),
     column: list[str] = typer.Option(
-        None, "--column", metavar="ROLE=COL",
+        None, "--column", "-c", metavar="ROLE=COL",
         help="Set a column's role: image, patient, age, split, label (repeatable), sex, race, ethnicity, "
              "nationality, device, site. Default: inferred from common names."),
     split_col: str = typer.Option(
@@ -66,7 +67,9 @@ def publish_cmd(
     from curate._paths import check_io
     from curate.publish.folder import publish
 
-    check_io({"--metadata": metadata, "--images": images, "--keep": keep, "--catalog": catalog_dir},
+    metadata = alias(metadata, metadata_old, "--meta", "--metadata")
+
+    check_io({"--meta": metadata, "--images": images, "--keep": keep, "--catalog": catalog_dir},
              {"--out": out}, folders=["--out"])
     res = publish(
         dataset_id, metadata=metadata, images=images, out=out, columns=column or None, split_col=split_col,

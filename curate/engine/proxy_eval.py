@@ -67,9 +67,9 @@ def _join_meta(table: pd.DataFrame, meta: pd.DataFrame, id_col: str) -> pd.DataF
 
 def check_attrs(meta: pd.DataFrame, attrs: Sequence[str], *, patient_col: str | None = None) -> list[str]:
     """``--attr`` columns: present, and not identifier-like (their values go into reports; the policy)."""
-    from curate.policy.roles import check_columns
+    from curate.policy.roles import check_columns, resolve_columns
 
-    attrs = [a.strip() for a in attrs if a.strip()]
+    attrs = resolve_columns(meta, attrs)
     if not attrs:
         raise UsageError("--attr needs at least one column name")
     missing = [a for a in attrs if a not in meta.columns]

@@ -126,6 +126,10 @@ def sample_with_report(
     if cap_per_group is not None and cap_per_group < 1:
         raise UsageError(f"--cap-per-group must be at least 1 (got {cap_per_group})")
     fractions = parse_fractions(splits) if splits is not None else None
+    if balance_by != "cluster":  # roles accepted: --balance-by sex → the sex column
+        from curate.policy.roles import resolve_columns
+
+        balance_by = resolve_columns(df, [balance_by])[0]
     needed = [c for c in (patient_col, None if balance_by == "cluster" else balance_by) if c]
     if keep is not None or balance_by == "cluster":
         needed.append(id_col)

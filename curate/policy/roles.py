@@ -1,6 +1,6 @@
 """Metadata roles: the one vocabulary, role inference, the identifier policy and the column allow-list.
 
-Every command that reads a per-image metadata table (``build-card --metadata``, ``publish``, ``audit
+Every command that reads a per-image metadata table (``build-card --meta``, ``publish``, ``audit
 --groups``, ``cluster --attr``, ``sample --balance-by``, ``probe``) maps its columns to roles here:
 
 - ``patient`` and ``image`` are *identifier roles*: their values never leave the machine (the patient
@@ -120,11 +120,27 @@ def refuse_identifier(df: pd.DataFrame, col: str, *, option: str, role: str | No
                          f"used {what}, since its values would be written out")
 
 
+def resolve_columns(df: pd.DataFrame, cols: Sequence[str]) -> list[str]:
+    """Names given where columns are expected, with roles accepted: ``sex`` → the column holding the sex
+    role (``patient_sex``), by the same inference as every card. A real column of that name wins."""
+    out = [str(c).strip() for c in cols if str(c).strip()]
+    if all(c in df.columns for c in out):
+        return out
+    roles = infer_roles(df)
+    resolved = []
+    for c in out:
+        role = ROLE_ALIASES.get(c.lower(), c.lower())
+        if c not in df.columns and role in roles and role not in IDENTIFIER_ROLES and role != "label":
+            c = roles[role][0]
+        resolved.append(c)
+    return resolved
+
+
 def check_columns(df: pd.DataFrame, cols: Sequence[str], *, option: str,
                   patient_col: str | None = None) -> list[str]:
-    """Columns given to ``option`` (``--groups``, ``--attr``, ``--balance-by`` …): each must exist and
-    not look like an identifier. Returns them stripped."""
-    out = [str(c).strip() for c in cols if str(c).strip()]
+    """Columns given to ``option`` (``--groups``, ``--attr``, ``--balance-by`` …): roles are accepted
+    (``--attr sex``), each must exist and not look like an identifier. Returns the column names."""
+    out = resolve_columns(df, cols)
     for c in out:
         if c not in df.columns:
             shown = ", ".join(map(str, list(df.columns)[:20]))

@@ -420,7 +420,7 @@ def publish(
         raise UsageError("--resplit draws new splits: it cannot be used with --split-col / --column split=")
     max_bytes = parse_size(max_shard_size)
     if not card_only and (metadata is None or images is None):
-        raise UsageError("publishing data needs --metadata and --images (or pass --card-only for the "
+        raise UsageError("publishing data needs --meta and --images (or pass --card-only for the "
                          "documentation alone)")
 
     decision = None
