@@ -53,11 +53,11 @@ class LicenceError(CurateError):
 #: Each extra of pyproject.toml → the top-level modules it installs that curate imports (the one table:
 #: ``need``, ``require`` and the CLI's handling of a stray ImportError all read it).
 EXTRAS: dict[str, tuple[str, ...]] = {
-    "engine": ("faiss", "sklearn", "PIL", "imagehash", "scipy"),
+    "engine": ("faiss", "sklearn", "PIL", "imagehash"),
     "embed": ("torch", "transformers", "safetensors", "PIL"),
     "geo": ("geopandas", "matplotlib", "shapely"),
     "hub": ("datasets", "mlcroissant", "PIL"),
-    "audit": ("fairlearn", "sklearn", "matplotlib", "scipy"),
+    "audit": ("fairlearn", "sklearn", "matplotlib"),
     "dask": ("dask", "distributed"),
 }
 

@@ -419,3 +419,36 @@ def test_measured_card_needs_out(cli, tmp_path, monkeypatch):
     r = cli("build-card", "BRSET", "--meta", meta, "--out", tmp_path / "measured")
     assert r.exit_code == 0, r.stderr
     assert (tmp_path / "measured" / "datasheet.md").is_file() and not (tmp_path / "cards").exists()
+
+
+def test_croissant_declares_1_1_with_brset_v2_answers(brset):
+    """Croissant 1.1 + RAI 1.0; BRSET's sourced devices, labelling and versions reach the RAI properties,
+    every emitted rai: key is one of the 20 RAI properties, and mlcroissant validates the file."""
+    from curate.cards.croissant import RAI_PROPERTIES
+
+    md = _validate(brset.paths["croissant"])
+    doc = json.loads(brset.paths["croissant"].read_text())
+    assert doc["conformsTo"][0] == "http://mlcommons.org/croissant/1.1"
+    assert md.ctx.is_v1_1()
+    assert len(RAI_PROPERTIES) == 20
+    assert {k.removeprefix("rai:") for k in doc if k.startswith("rai:")} <= set(RAI_PROPERTIES)
+    assert "Canon CR2 (65.1%)" in doc["rai:dataCollection"]
+    assert any("retinal specialist" in x for x in doc["rai:dataAnnotationProtocol"])
+    assert "10.13026/xcxw-8198" in doc["rai:dataReleaseMaintenancePlan"]
+    assert [d.year for d in md.data_collection_timeframe] == [2010, 2020]
+    assert "prov:wasDerivedFrom" not in doc  # BRSET derives from no other dataset
+
+
+def test_croissant_lineage_is_prov_was_derived_from(minimal, tmp_path):
+    _, cat = minimal
+    rec = yaml.safe_load((cat / "ZZTEST.yaml").read_text())
+    rec["derived_from"] = {"value": ["CQ500"], "source": "ref1", "locator": "Methods"}
+    cat2 = tmp_path / "cat"
+    cat2.mkdir()
+    (cat2 / "ZZTEST.yaml").write_text(yaml.safe_dump(rec))
+    b = build_card("ZZTEST", out=tmp_path / "out", catalog_dir=cat2)
+    _validate(b.paths["croissant"])
+    doc = json.loads(b.paths["croissant"].read_text())
+    assert doc["@context"]["prov"] == "http://www.w3.org/ns/prov#"
+    assert [p["name"] for p in doc["prov:wasDerivedFrom"]] == ["CQ500"]
+    assert "ref1, Methods" in doc["prov:wasDerivedFrom"][0]["description"]

@@ -29,6 +29,7 @@ def _brset() -> dict:
 
 def _mine(**changes) -> dict:
     rec = _brset()
+    rec.pop("schema_version")  # a hand-written v1 user record: loads without source types
     rec.update(id="MYSET", name="My own fundus set", aliases=["mine"], collections=[])
     rec["countries"] = {"value": ["KEN"], "source": "own", "locator": "p. 2"}
     rec["images"] = {"value": 1234, "source": "own"}
@@ -98,7 +99,8 @@ def test_file_name_must_match_id(tmp_path):
 def test_user_catalog_merges_over_builtin(tmp_path, monkeypatch):
     _write(tmp_path, "MYSET", _mine())
     override = _brset()
-    override["images"] = {"value": 99, "source": "nakayama2024"}
+    override["images"] = {"value": 99, "source": "nakayama2024", "locator": "Abstract",
+                          "source_type": "primary"}
     _write(tmp_path, "BRSET", override)
     cat = catalog.load(tmp_path)
     assert cat.get("mine").id == "MYSET" and cat.get("MYSET").access == "open"
@@ -254,3 +256,103 @@ def test_stats_patients_missing_not_zero(tmp_path):
     df = catalog_stats(catalog.load(tmp_path, builtin=False), "country").set_index("key")
     assert df.loc["KEN", "patients_reported"] == 0 and df["patients"].isna()["KEN"]
     assert df.loc["BRA", "patients"] == 40 and df.loc["BRA", "patients_reported"] == 1
+
+
+# ------------------------------------------------------------------------------------- schema v2 (issue 18)
+def test_every_builtin_record_is_v2_with_typed_located_facts():
+    from curate.catalog.sections import SOURCE_TYPES
+
+    cat = catalog.load()
+    assert len(cat) == 55
+    for ds in cat:
+        assert ds.schema_version == 2, ds.id
+        for path, fact in ds.facts():
+            assert fact.source_type in SOURCE_TYPES, (ds.id, path)
+            assert fact.locator, (ds.id, path)
+            assert fact.source in ds.references or fact.source in catalog.SEEDS, (ds.id, path)
+
+
+def test_seed_source_types_follow_the_dataset_not_the_key():
+    cat = catalog.load()
+    assert cat.get("Harvard-FairVLMed").patients.source_type == "primary"  # luo2024 is its own paper
+    assert cat.get("BRSET").modality.source_type == "secondary"  # queiroz2025 reviews BRSET
+    assert cat.get("BUSI").licence.source_type == "mirror"  # a Hugging Face re-upload
+
+
+@pytest.mark.parametrize("missing", ["source_type", "locator"])
+def test_v2_fact_without_source_type_or_locator_fails(tmp_path, missing):
+    rec = _brset()
+    del rec["images"][missing]
+    path = _write(tmp_path, "BRSET", rec)
+    problems = validate_dir(tmp_path)
+    assert any(p.startswith(str(path)) and "images" in p and missing in p for p in problems), problems
+
+
+def test_v2_fact_with_unknown_source_fails_in_a_section(tmp_path):
+    rec = _brset()
+    rec["care_setting"] = {"value": "outpatient", "source": "nobody", "locator": "p. 1",
+                           "source_type": "primary"}
+    _write(tmp_path, "BRSET", rec)
+    assert any("care_setting.source: 'nobody'" in p for p in validate_dir(tmp_path))
+
+
+def test_migration_is_exact_and_idempotent(tmp_path):
+    """Migrating the v1 text of a record gives exactly the oracle's record; a second run changes nothing."""
+    from curate.catalog.migrate import expected, migrate_file
+
+    text = BRSET.read_text(encoding="utf-8")
+    v1 = "\n".join(x for x in text.split("\n") if not x.startswith(("schema_version:", "  source_type:")))
+    v1 = v1.replace(", source_type: secondary", "").replace(", source_type: primary", "")
+    raw = yaml.safe_load(v1)
+    assert "schema_version" not in raw and "source_type" not in raw["images"]
+    path = tmp_path / "BRSET.yaml"
+    path.write_text(v1, encoding="utf-8")
+    assert migrate_file(path) is True
+    assert yaml.safe_load(path.read_text(encoding="utf-8")) == expected(raw)
+    assert migrate_file(path) is False
+    assert validate_dir(tmp_path) == []
+
+
+def test_cli_validate_notes_v1_records(cli, tmp_path):
+    _write(tmp_path, "MYSET", _mine())
+    res = cli("catalog", "validate", "--catalog", str(tmp_path))
+    assert res.exit_code == 0 and "schema_version 1" in res.stdout
+
+
+def test_brset_v2_facts_come_from_its_own_sources():
+    """BRSET's acquisition, population, labelling and period cite its own paper or repository (primary),
+    with a locator and the date they were re-read; the repository's camera name is kept as a conflict."""
+    ds = catalog.load().get("BRSET")
+    new = {p: f for p, f in ds.facts() if p.split(".")[0] in (
+        "acquisition", "population", "care_setting", "labelling", "versions", "official_splits",
+        "intended_uses", "years_collected", "age")}
+    assert len(new) >= 15
+    for path, fact in new.items():
+        assert fact.source in ("nakayama2024", "brset_repo"), path
+        assert fact.source_type == "primary" and fact.locator and fact.checked is not None, path
+    devices = ds.acquisition.devices.value
+    assert [(d.manufacturer, d.share) for d in devices] == [("Canon", 0.651), ("Nikon", 0.349)]
+    assert abs(sum(d.share for d in devices) - 1) < 1e-9
+    assert ds.population.attributes["sex"].shares.value == {"female": 0.618}
+    assert str(ds.years_collected.value) == "2010–2020"
+    assert [c.field for c in ds.conflicts] == ["acquisition.devices"]
+    assert ds.deidentification is None and ds.ethics is None  # not found in the sources read: absent
+
+
+def test_mbrset_v2_facts_are_primary_and_checked():
+    ds = catalog.load().get("mBRSET")
+    new = {p: f for p, f in ds.facts() if p in ("acquisition.protocol", "versions", "intended_uses")}
+    assert set(new) == {"acquisition.protocol", "versions", "intended_uses"}
+    for path, fact in new.items():
+        assert fact.source in ds.references and fact.source_type == "primary" and fact.checked, path
+    assert ds.versions.value[0].version == "1.0"
+
+
+def test_cli_show_lists_v2_facts_and_their_sources(cli):
+    res = cli("catalog", "show", "BRSET")
+    assert res.exit_code == 0, res.stderr
+    out = " ".join(res.stdout.split())
+    assert "acquisition.devices" in out and "Canon CR2 (65.1%)" in out
+    assert "[brset_repo]" in out  # a source used only by v2 facts is listed
+    data = json.loads(cli("catalog", "show", "BRSET", "--json").stdout)
+    assert "brset_repo" in data["sources"] and data["schema_version"] == 2

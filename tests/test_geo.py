@@ -363,3 +363,6 @@ def test_compact_svg_keeps_geometry():
     pts = [float(x) for x in out.split(' d="')[1].rstrip('"/>').replace("M", "").replace("z", "").split()]
     orig = [42.000218, -225.568252, 42.106914, -231.011768, 0.04, 7]
     assert all(abs(a - b) <= 0.05 for a, b in zip(pts, orig))
+    # after a curve an explicit L stays (bare pairs would repeat the curve command)
+    curve = '<path d="M 0 0 Q 1 1 2 2 L 3 3 L 4 4 z"/>'
+    assert compact_svg(curve) == '<path d="M 0 0 Q 1 1 2 2 L 3 3 4 4 z"/>'

@@ -242,7 +242,8 @@ def test_cli_refusal_is_one_line(cli, tmp_path, raw, catalog):
 @pytest.fixture
 def brset_override(tmp_path) -> Path:
     rec = yaml.safe_load((builtin_dir() / "BRSET.yaml").read_text(encoding="utf-8"))
-    rec["licence"] = {"value": "CC-BY-4.0", "source": "nakayama2024"}
+    rec["licence"] = {"value": "CC-BY-4.0", "source": "nakayama2024", "locator": "Abstract",
+                      "source_type": "primary"}
     rec.pop("use_terms")
     folder = tmp_path / "mine"
     folder.mkdir()
@@ -287,7 +288,8 @@ def test_override_blocks_image_upload_without_rights(tmp_path, raw, brset_overri
 @pytest.mark.parametrize("file_id", ["brset", "Brset"])  # the id is case-insensitive
 def test_override_by_other_spellings_is_a_conflict(tmp_path, file_id, monkeypatch):
     rec = yaml.safe_load((builtin_dir() / "BRSET.yaml").read_text(encoding="utf-8"))
-    rec.update(id=file_id, aliases=[], licence={"value": "CC0-1.0", "source": "nakayama2024"})
+    rec.update(id=file_id, aliases=[], licence={"value": "CC0-1.0", "source": "nakayama2024",
+                                                   "locator": "Abstract", "source_type": "primary"})
     rec.pop("use_terms")
     (tmp_path / f"{file_id}.yaml").write_text(yaml.safe_dump(rec, allow_unicode=True), encoding="utf-8")
     monkeypatch.setenv("CURATE_CATALOG", str(tmp_path))  # the environment variable is a user catalog too
@@ -298,7 +300,7 @@ def test_override_by_other_spellings_is_a_conflict(tmp_path, file_id, monkeypatc
 
 def test_same_licence_override_is_no_conflict(tmp_path):
     rec = yaml.safe_load((builtin_dir() / "BRSET.yaml").read_text(encoding="utf-8"))
-    rec["images"] = {"value": 99, "source": "nakayama2024"}
+    rec["images"] = {"value": 99, "source": "nakayama2024", "locator": "Abstract", "source_type": "primary"}
     (tmp_path / "BRSET.yaml").write_text(yaml.safe_dump(rec, allow_unicode=True), encoding="utf-8")
     ds = load(tmp_path).get("BRSET")
     assert ds.images.value == 99 and ds.licence_override is None

@@ -29,6 +29,21 @@ def _answer(a: Answer | None, empty: str | None = None) -> str:
     return out
 
 
+def _labelled(q: Any) -> str:
+    """The labelled sub-answers of a question that are reported, one list item each (or nothing)."""
+    lines = [f"- {a.label}: {_answer(a)}" for a in q.answers if a.label and a.reported]
+    return ("\n" + "\n".join(lines)) if lines else ""
+
+
+def _qa(q: Any) -> str:
+    """A whole question's answer: its unlabelled answers inline, its labelled ones as list items; the
+    not-reported line when none of them is reported (the same rule as ``Question.answered``)."""
+    if not q.answered:
+        return _answer(None)
+    inline = " ".join(_answer(a) for a in q.answers if a.reported and not a.label)
+    return inline + _labelled(q)
+
+
 def _value(v: Any) -> str:
     """A raw catalog value for a table: integers with thousands separators, lists joined."""
     if isinstance(v, bool):
@@ -59,6 +74,8 @@ def env():
     )
     e.filters["answer"] = _answer
     e.filters["cell"] = _cell
+    e.filters["qa"] = _qa
+    e.filters["labelled"] = _labelled
     e.filters["value"] = _value
     e.filters["fraction"] = fmt_fraction
     return e

@@ -37,6 +37,7 @@ class Answer:
     source: str | None = None
     printed: str | None = None
     conflicts: list[str] = field(default_factory=list)
+    label: str | None = None  # sub-item name when several fields answer one question ("Devices")
 
     @property
     def reported(self) -> bool:
@@ -124,6 +125,20 @@ class CardContext:
     provenance: Provenance | None = None
     extra_sections: list[Section] = field(default_factory=list)
     not_reported: str = NOT_REPORTED
+    population_answers: list[tuple[str, str, Answer]] = field(default_factory=list)
+    measured: dict[str, Answer] = field(default_factory=dict)
+    questions: dict[str, Any] = field(default_factory=dict)  # datasheet key -> questions.Question
+    standing: dict[str, Any] = field(default_factory=dict)  # STANDING Together item -> Question
+
+    def coverage(self) -> dict[str, Any]:
+        """How many datasheet questions and STANDING Together items the sources answer."""
+        ds_answered = [k for k, q in self.questions.items() if q.answered]
+        st_answered = [k for k, q in self.standing.items() if q.answered]
+        return {"id": self.id, "datasheet_answered": len(ds_answered),
+                "datasheet_total": len(self.questions),
+                "standing_answered": len(st_answered), "standing_total": len(self.standing),
+                "datasheet_unanswered": [k for k in self.questions if k not in ds_answered],
+                "standing_unanswered": [k for k in self.standing if k not in st_answered]}
 
     @property
     def id(self) -> str:
@@ -146,6 +161,14 @@ def modality_name(m: str) -> str:
 def _fmt_value(field_name: str, value: Any) -> str:
     from curate.countries import name as country_name
 
+    if field_name.endswith(".shares") and isinstance(value, dict):
+        return ", ".join(f"{k} {fmt_fraction(v)}" for k, v in value.items())
+    if field_name.endswith(".missing_rate") and isinstance(value, float):
+        return fmt_fraction(value) + " missing"
+    if field_name.endswith("age.stats"):
+        return f"{value} years"
+    if isinstance(value, list) and value and hasattr(value[0], "model_fields"):  # devices, versions
+        return "; ".join(map(str, value))
     if field_name == "countries":
         return ", ".join(f"{country_name(c)} ({c})" for c in value) or "none listed"
     if field_name == "modality":
@@ -171,8 +194,8 @@ def _cite(source: str, locator: str | None) -> str:
 
 
 def fact_answer(ds: Dataset, field_name: str) -> Answer:
-    """The sourced answer for one Fact field of a record (with any conflicting values of other sources)."""
-    fact = getattr(ds, field_name)
+    """The sourced answer for one Fact of a record by dotted path, with other sources' conflicting values."""
+    fact = ds.fact(field_name)
     if fact is None:
         return Answer(None)
     text = _fmt_value(field_name, fact.value)
@@ -272,6 +295,8 @@ def _answers(ds: Dataset) -> dict[str, Answer]:
     from curate.catalog import FACT_FIELDS
 
     a = {f: fact_answer(ds, f) for f in FACT_FIELDS}
+    for path, _ in ds.facts():  # schema v2 sections, by dotted path (acquisition.devices, ...)
+        a.setdefault(path, fact_answer(ds, path))
     a["description"] = _record_answer(ds.description)
     a["institutions"] = _record_answer(ds.institutions)
     a["labels"] = _record_answer(ds.labels)
@@ -310,6 +335,7 @@ def _sources(ds: Dataset, origin: str | None) -> list[tuple[str, str]]:
     from curate.catalog import FACT_FIELDS
 
     keys = [getattr(ds, f).source for f in FACT_FIELDS if getattr(ds, f) is not None]
+    keys += [f.source for _, f in ds.facts()]
     keys += [c.source for c in ds.conflicts]
     out = [(k, ds.reference(k).short()) for k in dict.fromkeys(keys)]
     out.append((RECORD, f"`{origin or ds.id + '.yaml'}` (record sha256 `{ds.record_hash()[:16]}…`)"))
@@ -383,7 +409,9 @@ def build_context(
     answers = _answers(ds)
     rep = _representation(ds, catalog, composition)
     biases, limitations, uses = _statements(ds, rep, answers, composition)
-    return CardContext(
+    from curate.cards.questions import population_answers
+
+    ctx = CardContext(
         dataset=ds,
         answers=answers,
         representation=rep,
@@ -394,7 +422,14 @@ def build_context(
         composition=composition,
         provenance=provenance,
         extra_sections=list(extra_sections or []),
+        population_answers=population_answers(ds),
     )
+    from curate.cards.questions import datasheet_questions, measured_answers, standing_items
+
+    ctx.measured = measured_answers(ctx)
+    ctx.questions = datasheet_questions(ctx)
+    ctx.standing = standing_items(ctx)
+    return ctx
 
 
 def as_sections(extra: Any) -> list[Section]:

@@ -1,10 +1,9 @@
-"""Croissant 1.0 JSON-LD with the Responsible-AI (RAI 1.0) vocabulary, filled from the card model.
+"""Croissant 1.1 JSON-LD with the Responsible-AI (RAI 1.0) vocabulary, filled from the card model.
 
 Croissant: https://docs.mlcommons.org/croissant/docs/croissant-spec.html ; RAI extension:
 https://docs.mlcommons.org/croissant/docs/croissant-rai-spec.html (namespace
-``http://mlcommons.org/croissant/RAI/``; properties such as ``rai:dataCollection``,
-``rai:dataCollectionTimeFrame``, ``rai:dataBiases``, ``rai:dataLimitations``, ``rai:dataUseCases``,
-``rai:dataSocialImpact``, ``rai:personalSensitiveInformation``, ``rai:dataReleaseMaintenancePlan``).
+``http://mlcommons.org/croissant/RAI/``; the property names of :data:`RAI_PROPERTIES` are the spec's).
+Lineage (schema v2 ``derived_from``) is PROV-O ``prov:wasDerivedFrom``.
 
 Without a metadata file the record is metadata-only (``distribution: []``, no record sets), which
 ``mlcroissant`` validates offline. With one, the file is described as a ``cr:FileObject`` (name and sha256,
@@ -22,7 +21,20 @@ from curate.cards.context import NOT_REPORTED, RECORD
 if TYPE_CHECKING:  # pragma: no cover
     from curate.cards.context import CardContext
 
-CONFORMS_TO = ["http://mlcommons.org/croissant/1.0", "http://mlcommons.org/croissant/RAI/1.0"]
+CONFORMS_TO = ["http://mlcommons.org/croissant/1.1", "http://mlcommons.org/croissant/RAI/1.0"]
+
+#: The 20 RAI 1.0 properties, named as mlcroissant reads them (``mlcroissant/_src/core/constants.py``,
+#: ``ML_COMMONS_RAI_*``), except its doubled ``dataDataManipulationProtocol``. The spec's table writes
+#: ``dataCollectionTimeframe``; mlcroissant parses ``dataCollectionTimeFrame``, which curate emits.
+#: curate emits a property only where the card model has something for it (sourced, measured or
+#: "not reported").
+RAI_PROPERTIES: tuple[str, ...] = (
+    "dataCollection", "dataCollectionType", "dataCollectionMissingData", "dataCollectionRawData",
+    "dataCollectionTimeFrame", "dataImputationProtocol", "dataManipulationProtocol",
+    "dataPreprocessingProtocol", "dataAnnotationProtocol", "dataAnnotationPlatform", "dataAnnotationAnalysis",
+    "annotationsPerItem", "annotatorDemographics", "machineAnnotationTools", "dataUseCases", "dataBiases",
+    "dataLimitations", "dataSocialImpact", "personalSensitiveInformation", "dataReleaseMaintenancePlan",
+)
 
 #: The standard Croissant 1.0 @context (as written by mlcroissant), with the RAI prefix.
 CONTEXT: dict[str, Any] = {
@@ -33,6 +45,7 @@ CONTEXT: dict[str, Any] = {
     "conformsTo": "dct:conformsTo",
     "cr": "http://mlcommons.org/croissant/",
     "rai": "http://mlcommons.org/croissant/RAI/",
+    "prov": "http://www.w3.org/ns/prov#",
     "data": {"@id": "cr:data", "@type": "@json"},
     "dataType": {"@id": "cr:dataType", "@type": "@vocab"},
     "dct": "http://purl.org/dc/terms/",
@@ -87,6 +100,11 @@ def _collection(ctx: CardContext) -> str:
              f"Countries: {_text(a['countries'])}"]
     parts.append(f"Institutions: {_text(a['institutions'])}")
     parts.append(f"Collection years: {_text(a['years_collected'])}")
+    for path, label in (("care_setting", "Care setting"), ("acquisition.devices", "Devices"),
+                        ("acquisition.protocol", "Protocol"), ("acquisition.file_format", "File format"),
+                        ("inclusion_criteria", "Inclusion"), ("exclusion_criteria", "Exclusion")):
+        if path in a and a[path].reported:
+            parts.append(f"{label}: {_text(a[path])}")
     if ctx.composition is not None and ctx.composition.role("device"):
         parts.append(f"Acquisition devices are recorded in column '{ctx.composition.role('device')}' of "
                      f"{ctx.composition.source}.")
@@ -139,17 +157,36 @@ def build_croissant(ctx: CardContext) -> dict[str, Any]:
     missing = _missing_data(ctx)
     if missing:
         doc["rai:dataCollectionMissingData"] = missing
-    doc["rai:dataAnnotationProtocol"] = [f"Labels: {_text(a['labels'])}"]
+    lab = ("labelling.method", "labelling.annotators", "labelling.qualification", "labelling.agreement")
+    labelling = [f"{p.split('.')[1].capitalize()}: {_text(a[p])}" for p in lab if p in a and a[p].reported]
+    doc["rai:dataAnnotationProtocol"] = [f"Labels: {_text(a['labels'])}", *labelling]
+    if "labelling.agreement" in a and a["labelling.agreement"].reported:
+        doc["rai:dataAnnotationAnalysis"] = [_text(a["labelling.agreement"])]
     doc["rai:dataPreprocessingProtocol"] = [f"{NOT_REPORTED}."]
     doc["rai:dataBiases"] = list(ctx.biases)
-    doc["rai:dataLimitations"] = list(ctx.limitations)
-    doc["rai:dataUseCases"] = list(ctx.uses) or [f"{NOT_REPORTED}."]
+    limits = list(ctx.limitations)
+    if "errata" in a and a["errata"].reported:
+        limits.append(f"Known errata: {_text(a['errata'])}")
+    doc["rai:dataLimitations"] = limits
+    uses = [f"Intended use: {_text(a['intended_uses'])}"] if "intended_uses" in a else []
+    uses += [f"Out of scope: {_text(a['out_of_scope_uses'])}"] if "out_of_scope_uses" in a else []
+    doc["rai:dataUseCases"] = [*uses, *ctx.uses] or [f"{NOT_REPORTED}."]
     doc["rai:dataSocialImpact"] = f"{NOT_REPORTED}."
     pii = [f"Health data: medical images ({', '.join(ds.modalities)})."]
     pii += [f"Demographic attribute: {d} (source: {a['demographics_reported'].source})."
             for d in rep.demographics_reported]
+    if "deidentification" in a:
+        pii.append(f"De-identification: {_text(a['deidentification'])}")
     doc["rai:personalSensitiveInformation"] = pii
-    doc["rai:dataReleaseMaintenancePlan"] = f"{NOT_REPORTED}."
+    keep = (("versions", "Versions"), ("maintenance.maintainer", "Maintainer"),
+            ("maintenance.contact", "Contact"))
+    plan = [f"{k}: {_text(a[p])}" for p, k in keep if p in a]
+    doc["rai:dataReleaseMaintenancePlan"] = " ".join(plan) if plan else f"{NOT_REPORTED}."
+    if ds.derived_from is not None:
+        src = ds.cite("derived_from")
+        doc["prov:wasDerivedFrom"] = [{"@type": "sc:Dataset", "name": parent, "identifier": parent,
+                                       "description": f"parent dataset in the curate catalog (source: {src})"}
+                                      for parent in ds.derived_from.value]
 
     # ---- provenance ----------------------------------------------------------------------------------
     if ctx.provenance is not None:

@@ -7,6 +7,7 @@ the normalised value, and ``conflicts`` records what other sources say instead o
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import json
 import re
@@ -23,6 +24,18 @@ from pydantic import (
     model_validator,
 )
 
+from curate.catalog.sections import (
+    SCHEMA_VERSION,
+    V2_FIELDS,
+    Acquisition,
+    Ethics,
+    Labelling,
+    Maintenance,
+    Population,
+    SourceType,
+    Version,
+    walk_facts,
+)
 from curate.policy.terms import (
     UseTerms,
     access_for_terms,
@@ -34,73 +47,11 @@ from curate.policy.terms import (
 
 T = TypeVar("T")
 
-#: Controlled vocabulary of imaging modalities (lower-case; ``CXR`` is chest radiography).
-MODALITIES: tuple[str, ...] = (
-    "fundus",
-    "oct",
-    "slo",
-    "cxr",
-    "radiograph",
-    "ct",
-    "mri",
-    "pet",
-    "ultrasound",
-    "mammography",
-    "dermoscopy",
-    "clinical-photo",
-    "histopathology",
-    "endoscopy",
-    "multimodal",
-    "other",
-)
-Modality = Literal[MODALITIES]  # type: ignore[valid-type]
-
-#: Demographic attributes a dataset may report per image or patient.
-DEMOGRAPHICS: tuple[str, ...] = (
-    "age",
-    "sex",
-    "race",
-    "ethnicity",
-    "nationality",
-    "skin_type",
-    "language",
-    "marital_status",
-    "insurance",
-    "education",
-    "income",
-)
-Demographic = Literal[DEMOGRAPHICS]  # type: ignore[valid-type]
-
-ACCESS_CLASSES: tuple[str, ...] = ("open", "open-noncommercial", "credentialed", "restricted", "unknown")
-Access = Literal[ACCESS_CLASSES]  # type: ignore[valid-type]
-
-#: The seed papers shipped in ``shared/seeds``; usable as a ``source`` key in any record.
-SEEDS: dict[str, dict[str, str]] = {
-    "queiroz2025": {
-        "title": "Fair Foundation Models for Medical Image Analysis: Challenges and Perspectives",
-        "authors": "Queiroz, Carlos, Anjos, Berton",
-        "year": "2025",
-        "seed": "queiroz2025-fair-foundation-models-review.txt",
-    },
-    "germani2025": {
-        "title": "Bias and Generalizability of Foundation Models across Datasets in Breast Mammography",
-        "authors": "Germani, Selin-Türk, Zeineddine, Mourad, Albarqouni",
-        "year": "2025",
-        "seed": "germani2025-mammography-fm-bias.txt",
-    },
-    "luo2024": {
-        "title": "FairCLIP: Harnessing Fairness in Vision-Language Learning",
-        "authors": "Luo, Shi, Khan, Afzal, Huang, Yuan, Tian, Song, Kouhana, Elze, Fang, Wang",
-        "year": "2024",
-        "seed": "luo2024-fairclip-harvard-fairvlmed.txt",
-    },
-    "bahre2025": {
-        "title": "Embedding vs Image-Based AI: A Comparative Fairness Study in Chest X-ray Analysis",
-        "authors": "Bahre, Hamidi, Sellergren, Celi, Calimeri, Seyyed-Kalantari",
-        "year": "2025",
-        "seed": "bahre2025-embedding-vs-image-fairness-cxr.txt",
-    },
-}
+# the vocabularies live in vocab.py; re-exported here (``from curate.catalog.schema import SEEDS`` ...)
+from curate.catalog.vocab import ACCESS_CLASSES as ACCESS_CLASSES  # noqa: E402
+from curate.catalog.vocab import DEMOGRAPHICS as DEMOGRAPHICS  # noqa: E402
+from curate.catalog.vocab import MODALITIES as MODALITIES  # noqa: E402
+from curate.catalog.vocab import SEEDS, Access, Demographic, Modality  # noqa: E402
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 
@@ -148,6 +99,8 @@ class Fact(_Strict, Generic[T]):
     locator: str | None = Field(None, description="table, section or page inside the source")
     as_printed: str | None = Field(None, description="the source's exact text when it differs in form")
     note: str | None = None
+    source_type: SourceType | None = Field(None, description="primary, mirror or secondary (schema v2)")
+    checked: _dt.date | None = Field(None, description="date someone re-read the source for this value")
 
 
 class Conflict(_Strict):
@@ -158,6 +111,8 @@ class Conflict(_Strict):
     source: str
     locator: str | None = None
     note: str | None = None
+    source_type: SourceType | None = None
+    checked: _dt.date | None = None
 
 
 class YearRange(_Strict):
@@ -233,6 +188,7 @@ class LicenceOverride(BaseModel):
 class Dataset(_Strict):
     """One catalog record. See ``docs/catalog.md`` for every field with an example."""
 
+    schema_version: Literal[1, 2] = Field(1, description="2 for records with source types and v2 sections")
     id: CatalogId = Field(description="short unique id, e.g. BRSET")
     name: str
     aliases: list[str] = Field(default_factory=list)
@@ -264,6 +220,22 @@ class Dataset(_Strict):
     collections: list[str] = Field(
         default_factory=list, description="tables this record reproduces, e.g. queiroz2025-table1"
     )
+    # ---- schema v2: health-data documentation (curate/catalog/sections.py); absent = not reported
+    acquisition: Acquisition | None = None
+    population: Population | None = None
+    care_setting: Fact[str] | None = None
+    inclusion_criteria: Fact[str] | None = None
+    exclusion_criteria: Fact[str] | None = None
+    ethics: Ethics | None = None
+    deidentification: Fact[str] | None = None
+    labelling: Labelling | None = None
+    derived_from: Fact[list[CatalogId]] | None = Field(None, description="catalog ids it derives from")
+    versions: Fact[list[Version]] | None = None
+    official_splits: Fact[str] | None = None
+    errata: Fact[list[str]] | None = None
+    maintenance: Maintenance | None = None
+    intended_uses: Fact[list[str]] | None = None
+    out_of_scope_uses: Fact[list[str]] | None = None
     references: dict[str, Reference] = Field(default_factory=dict)
     conflicts: list[Conflict] = Field(default_factory=list)
     notes: str | None = None
@@ -285,15 +257,20 @@ class Dataset(_Strict):
         if not self.countries.value and not self.multinational:
             raise ValueError("countries: empty list needs `multinational: true`")
         known = set(self.references) | set(SEEDS)
-        for name in FACT_FIELDS:
-            fact = getattr(self, name)
-            if fact is not None and fact.source not in known:
+        paths = []
+        for name, fact in self.facts():
+            paths.append(name)
+            if fact.source not in known:
                 raise ValueError(
                     f"{name}.source: '{fact.source}' is not a key of references "
                     f"(or a seed: {', '.join(SEEDS)})"
                 )
+            if self.schema_version >= SCHEMA_VERSION:
+                missing = [k for k in ("locator", "source_type") if getattr(fact, k) is None]
+                if missing:
+                    raise ValueError(f"{name}: schema_version 2 needs {' and '.join(missing)} on every fact")
         for i, c in enumerate(self.conflicts):
-            if c.field not in FACT_FIELDS:
+            if c.field not in FACT_FIELDS and c.field not in paths:
                 raise ValueError(f"conflicts[{i}].field: '{c.field}' is not a sourced field")
             if c.source not in known:
                 raise ValueError(f"conflicts[{i}].source: '{c.source}' is not a key of references")
@@ -313,6 +290,15 @@ class Dataset(_Strict):
         return self
 
     # ----------------------------------------------------------------- helpers
+    def facts(self):
+        """Every Fact of the record with its dotted path: the v1 fields, then the v2 sections."""
+        for name in (*FACT_FIELDS, *V2_FIELDS):
+            yield from walk_facts(getattr(self, name), name)
+
+    def fact(self, path: str) -> Fact | None:
+        """The Fact at a dotted path (``images``, ``acquisition.devices``), or None when absent."""
+        return dict(self.facts()).get(path)
+
     def derived_terms(self) -> UseTerms:
         """Use terms read from the licence and every licence given in ``conflicts`` (restrictions win)."""
         others = [terms_for_licence(str(c.value)) for c in self.conflicts if c.field == "licence"]
@@ -362,7 +348,7 @@ class Dataset(_Strict):
 
     def cite(self, fact_field: str) -> str:
         """Human-readable source of one field, e.g. ``queiroz2025, Table 1``."""
-        fact = getattr(self, fact_field)
+        fact = self.fact(fact_field)
         if fact is None:
             return "Not reported by the source"
         return fact.source + (f", {fact.locator}" if fact.locator else "")
@@ -378,3 +364,9 @@ class Dataset(_Strict):
         """sha256 of the canonical JSON record: the provenance of every generated card."""
         blob = json.dumps(self.record(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+from curate.catalog import sections as _sections  # noqa: E402  (resolve the v2 sections' Fact references)
+
+_sections.rebuild()
+Dataset.model_rebuild()

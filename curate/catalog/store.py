@@ -109,6 +109,23 @@ def validate_dir(folder: str | os.PathLike) -> list[str]:
     return _scan(Path(folder))[2]
 
 
+def schema_notes(folder: str | os.PathLike) -> list[str]:
+    """What a valid folder still lacks for schema v2: v1 records, facts whose locator was never recorded."""
+    from curate.catalog.migrate import LOCATOR_NOT_RECORDED
+    from curate.catalog.sections import SCHEMA_VERSION
+
+    items = _scan(Path(folder))[0]
+    old = [ds.id for ds in items if ds.schema_version < SCHEMA_VERSION]
+    unlocated = sum(1 for ds in items for _, f in ds.facts() if f.locator == LOCATOR_NOT_RECORDED)
+    notes = []
+    if old:
+        notes.append(f"{len(old)} record(s) on schema_version 1 ({', '.join(old[:5])}"
+                     f"{', …' if len(old) > 5 else ''}): run `python -m curate.catalog.migrate {folder}`")
+    if unlocated:
+        notes.append(f"{unlocated} fact(s) have locator '{LOCATOR_NOT_RECORDED}': re-read their sources")
+    return notes
+
+
 class Catalog:
     """An ordered collection of :class:`Dataset` records with lookup by id or alias.
 

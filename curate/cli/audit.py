@@ -107,7 +107,7 @@ def audit(
 
     from curate.errors import UsageError, need
 
-    need("audit", "matplotlib", "scipy")
+    need("audit", "matplotlib")
     from curate._paths import check_io, sidecar_of
     from curate.audits.modelcard import write_audit
     from curate.audits.run import audit as run_audit

@@ -93,7 +93,7 @@ def list_(
 def _fact_line(ds, field: str) -> str:
     from rich.markup import escape
 
-    fact = getattr(ds, field)
+    fact = ds.fact(field)
     if fact is None and field == "use_terms":
         return (f"{escape(ds.terms.describe())}  "
                 f"[dim]— derived from the licence ({escape(ds.cite('licence'))})[/dim]")
@@ -108,9 +108,11 @@ def _fact_line(ds, field: str) -> str:
         text = f"{v:,}"
     else:
         text = str(v)
-    printed = f' (printed "{fact.as_printed}")' if fact.as_printed else ""
+    if field != "use_terms":
+        text = escape(text)
+    printed = f' (printed "{escape(fact.as_printed)}")' if fact.as_printed else ""
     conflict = " [yellow]⚠ conflict[/yellow]" if ds.conflicts_for(field) else ""
-    return f"{text}{printed}  [dim]— {ds.cite(field)}[/dim]{conflict}"
+    return f"{text}{printed}  [dim]— {escape(ds.cite(field))}[/dim]{conflict}"
 
 
 @catalog_app.command("show")
@@ -146,8 +148,7 @@ def show(
         rec["licence_conflict"] = None if override is None else {**override.model_dump(mode="json"),
                                                                  "statement": override.statement()}
         rec["sources"] = {k: ds.reference(k).model_dump(exclude_none=True)
-                          for k in dict.fromkeys([getattr(ds, f).source for f in FACT_FIELDS
-                                                  if getattr(ds, f) is not None]
+                          for k in dict.fromkeys([f.source for _, f in ds.facts()]
                                                  + [c.source for c in ds.conflicts])}
         print_json(rec)
         return
@@ -159,6 +160,9 @@ def show(
     t.add_column()
     for field in FACT_FIELDS:
         t.add_row(field.replace("_", " "), _fact_line(ds, field))
+    for path, _ in ds.facts():  # schema v2 sections, by dotted path
+        if path not in FACT_FIELDS:
+            t.add_row(escape(path.replace("_", " ").replace("attributes.", "")), _fact_line(ds, path))
     t.add_row("access", f"{ds.access} (derived from the licence)")
     from curate.publish.guard import decision_for
 
@@ -176,8 +180,7 @@ def show(
         t.add_row(field, escape(getattr(ds, field) or "—"))
     console.print(t)
     console.print("\n[bold]Sources[/bold]")
-    used = dict.fromkeys([getattr(ds, f).source for f in FACT_FIELDS if getattr(ds, f) is not None]
-                         + [c.source for c in ds.conflicts])
+    used = dict.fromkeys([f.source for _, f in ds.facts()] + [c.source for c in ds.conflicts])
     for key in used:
         console.print(f"  \\[{escape(key)}] {escape(ds.reference(key).short())}")
     if ds.conflicts:
@@ -185,7 +188,7 @@ def show(
         for col in ("field", "this record", "other value", "other source", "note"):
             ct.add_column(col)
         for c in ds.conflicts:
-            mine = getattr(ds, c.field)
+            mine = ds.fact(c.field)
             ct.add_row(c.field, escape(str(mine.value if mine else "—")), escape(str(c.value)),
                        escape(c.source + (f", {c.locator}" if c.locator else "")), escape(c.note or ""))
         console.print(ct)
@@ -282,6 +285,11 @@ def validate(
     n = sum(1 for f in folders for _ in [*f.glob("*.yaml"), *f.glob("*.yml")])
     m = sum(len(collection_files(f)) for f in folders)
     console.print(f"ok: {n} catalog files valid" + (f", {m} collection{'s' * (m != 1)}" if m else ""))
+    from curate.catalog.store import schema_notes
+
+    for folder in folders:
+        for line in schema_notes(folder):
+            console.print(f"note: {line}")
 
 
 @catalog_app.command("stats")
@@ -342,6 +350,37 @@ def stats(
     patients = "not reported" if total["patients"] is None else f"{total['patients']:,}"
     console.print(f"Total: {total['datasets']} datasets, {total['images']:,} images, {patients} patients "
                   f"(in the {total['patients_reported']} datasets whose sources report it)")
+
+
+@catalog_app.command("coverage")
+def coverage(
+    as_json: bool = typer.Option(False, "--json"),
+    catalog_dir: str = CatalogDir,
+) -> None:
+    """Per dataset: how many datasheet questions and STANDING Together items its sources answer."""
+    from rich import box
+    from rich.table import Table
+
+    from curate.cards.coverage import catalog_coverage
+    from curate.fmt import share
+
+    cov = catalog_coverage(_load(catalog_dir))
+    if as_json:
+        print_json(cov)
+        return
+    t = Table(title="Documentation coverage (answered with a cited source)", box=box.SIMPLE_HEAD,
+              pad_edge=False)
+    for col in ("dataset", "datasheet", "STANDING Together"):
+        t.add_column(col, justify="left" if col == "dataset" else "right", no_wrap=True)
+    for r in cov["datasets"]:
+        t.add_row(r["id"],
+                  f"{r['datasheet_answered']}/{r['datasheet_total']} ({share(r['datasheet_fraction'])})",
+                  f"{r['standing_answered']}/{r['standing_total']} ({share(r['standing_fraction'])})")
+    console.print(t)
+    if cov["datasets"]:
+        console.print(f"Catalog median: datasheet {share(cov['median_datasheet_fraction'])}, "
+                      f"STANDING Together {share(cov['median_standing_fraction'])} "
+                      f"({len(cov['datasets'])} datasets)")
 
 
 def register(app: typer.Typer) -> None:

@@ -193,8 +193,16 @@ def compact_svg(text: str) -> str:
     """
     def fix(m: re.Match) -> str:
         body = _NUMBER.sub(lambda x: f"{float(x.group()):.1f}".rstrip("0").rstrip("."), m.group(2))
-        body = re.sub(r"\s+", " ", body).replace(" L ", " ").strip()
-        return f'{m.group(1)}{body}"'
+        out, last = [], ""
+        for tok in body.split():
+            if tok.isalpha():
+                # bare pairs repeat the previous command, and after M or L that is a lineto; after a curve
+                # (Q, C) an `L` must stay
+                if tok == "L" and last in ("M", "L"):
+                    continue
+                last = tok
+            out.append(tok)
+        return f'{m.group(1)}{" ".join(out)}"'
 
     return _PATH_DATA.sub(fix, text)
 

@@ -7,7 +7,7 @@ finder below refuses every optional top-level module as if it were not installed
 import sys
 
 BLOCKED = frozenset({
-    "PIL", "matplotlib", "scipy", "torch", "torchvision", "faiss", "sklearn", "fairlearn", "datasets",
+    "PIL", "matplotlib", "torch", "torchvision", "faiss", "sklearn", "fairlearn", "datasets",
     "mlcroissant", "dask", "distributed", "geopandas", "shapely", "transformers", "safetensors", "imagehash",
 })
 
