@@ -6,33 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from huggingface_hub import CommitOperationAdd, HfApi
+from hub_fixtures import RecordingApi
+from huggingface_hub import CommitOperationAdd
 from test_publish import make_dataset, write_catalog
 
 from curate.errors import LicenceError
-
-
-class RecordingApi(HfApi):
-    """Records create_repo / create_commit calls instead of sending them."""
-
-    def __init__(self) -> None:
-        super().__init__(endpoint="http://127.0.0.1:9", token="hf_recording")
-        self.calls: list[tuple] = []
-
-    def create_repo(self, repo_id, **kwargs):  # type: ignore[override]
-        self.calls.append(("create_repo", repo_id, kwargs))
-        return f"http://127.0.0.1:9/datasets/{repo_id}"
-
-    def create_commit(self, repo_id, operations, **kwargs):  # type: ignore[override]
-        ops = list(operations)
-        self.calls.append(("create_commit", repo_id, ops, kwargs))
-        return f"commit{len(self.calls)}"
-
-    def __getattribute__(self, name):  # any other endpoint would be a network call: fail loudly
-        allowed = {"create_repo", "create_commit", "calls", "__dict__", "__class__", "endpoint", "token"}
-        if not name.startswith("_") and name not in allowed and callable(object.__getattribute__(self, name)):
-            raise AssertionError(f"unexpected HfApi.{name} call")
-        return object.__getattribute__(self, name)
 
 
 @pytest.fixture(scope="module")
