@@ -280,17 +280,6 @@ def country_table(entries: list[Entry], *, split: bool = False, metric: str = "i
     return t
 
 
-def suppress_small(value: object, threshold: int = 11) -> object:
-    """Counts of individuals below ``threshold`` (but above 0) are shown as ``<11`` (small-cell rule)."""
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return value
-    if math.isnan(v):
-        return value
-    return f"<{threshold}" if 0 < v < threshold else value
-
-
 def suppress_column(values) -> list:
     """A column of patient counts whose sum is printed (the report's totals): through the disclosure layer,
     so a lone small cell also hides a complement and cannot be recovered by subtraction. Missing stays

@@ -144,17 +144,18 @@ def _catalog_sections(cat: Catalog, total_images: float) -> dict:
 
 def _dataset_rows(cat: Catalog) -> list[dict]:
     from curate.countries import name
-    from curate.geo.aggregate import suppress_small
+    from curate.geo.aggregate import suppress_column
 
     rows = []
-    for d in cat:
+    patients = suppress_column([d.n_patients for d in cat])  # the one disclosure layer, as every table
+    for d, shown in zip(cat, patients):
         countries = ", ".join(name(c) for c in d.countries.value)
         if d.multinational:
             countries = f"Multinational ({countries})" if countries else "Multinational"
         rows.append({
             "id": d.id, "name": d.name, "url": d.url or (f"https://doi.org/{d.doi}" if d.doi else None),
             "modality": ", ".join(d.modalities), "countries": countries, "images": d.n_images,
-            "patients": suppress_small(d.n_patients), "access": d.access or "unknown",
+            "patients": shown, "access": d.access or "unknown",
             "licence": d.licence.value,
             "demographics": ", ".join(d.demographics_reported.value) or "none",
             "language": ", ".join(d.language) or "—",
@@ -228,13 +229,14 @@ def report_context(*, from_file: str | os.PathLike | None = None, modality: str 
         hash_label = "catalog hash (sha256 of record hashes)"
     else:
         extra = None
-        from curate.geo.aggregate import suppress_small
+        from curate.geo.aggregate import suppress_column
 
+        shown = suppress_column([e.patients for e in entries])
         datasets = [{"id": e.key, "name": e.key, "url": None, "modality": "", "images": e.images,
-                     "patients": suppress_small(e.patients), "access": "", "licence": "", "demographics": "",
+                     "patients": p, "access": "", "licence": "", "demographics": "",
                      "language": "", "source": {"text": Path(from_file).name, "url": None},
                      "countries": ", ".join(e.countries) or ("Multinational" if e.is_multi else "")}
-                    for e in entries]
+                    for e, p in zip(entries, shown)]
         data_hash = sha256_file(from_file)
         hash_label = "input file sha256"
 
