@@ -120,7 +120,7 @@ def default_k(n: int) -> int:
 def _resolve_attrs(attrs: Sequence[str] | str | None, meta: pd.DataFrame,
                    roles: dict[str, list[str]], skip: set[str]) -> list[str]:
     """Column names for ``attrs`` (a column, or a role such as ``sex`` → ``patient_sex``)."""
-    from curate.policy.roles import ROLE_ALIASES as _ROLE_ALIASES
+    from curate.policy.roles import resolve_columns
 
     if attrs is None:
         return [roles[r][0] for r in DEFAULT_ATTR_ROLES if r in roles and roles[r][0] not in skip]
@@ -128,13 +128,8 @@ def _resolve_attrs(attrs: Sequence[str] | str | None, meta: pd.DataFrame,
     if not items:
         raise UsageError("--attr needs at least one column name")
     out = []
-    for a in items:
-        role = _ROLE_ALIASES.get(a.lower(), a.lower())
-        if a in meta.columns:
-            col = a
-        elif role in roles:
-            col = roles[role][0]
-        else:
+    for a, col in zip(items, resolve_columns(meta, items, roles=roles)):
+        if col not in meta.columns:
             raise InputError(f"--attr '{a}' is neither a metadata column nor a column role found in it "
                              f"(columns: {', '.join(map(str, meta.columns))})")
         if col not in out:

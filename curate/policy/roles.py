@@ -120,13 +120,15 @@ def refuse_identifier(df: pd.DataFrame, col: str, *, option: str, role: str | No
                          f"used {what}, since its values would be written out")
 
 
-def resolve_columns(df: pd.DataFrame, cols: Sequence[str]) -> list[str]:
+def resolve_columns(df: pd.DataFrame, cols: Sequence[str],
+                    roles: Mapping[str, list[str]] | None = None) -> list[str]:
     """Names given where columns are expected, with roles accepted: ``sex`` → the column holding the sex
-    role (``patient_sex``), by the same inference as every card. A real column of that name wins."""
+    role (``patient_sex``), by the same inference as every card (or the caller's ``roles``, e.g. a card's
+    explicit ``--column`` roles). A real column of that name wins; identifier roles are never resolved."""
     out = [str(c).strip() for c in cols if str(c).strip()]
     if all(c in df.columns for c in out):
         return out
-    roles = infer_roles(df)
+    roles = infer_roles(df) if roles is None else roles
     resolved = []
     for c in out:
         role = ROLE_ALIASES.get(c.lower(), c.lower())
