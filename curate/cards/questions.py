@@ -135,7 +135,7 @@ def datasheet_questions(ctx: CardContext) -> dict[str, Question]:
     ans: dict[str, list[Answer]] = {
         "purpose": _v2(ctx, "intended_uses"),
         "creators": [a["institutions"], a["citation"]],
-        "funding": [],
+        "funding": _v2(ctx, "funding"),
         "comments": [a["notes"]],
         "instances": [a["modality"], a["anatomy"]],
         "count": [a["images"], a["patients"], a["studies"]],
@@ -164,7 +164,7 @@ def datasheet_questions(ctx: CardContext) -> dict[str, Question]:
                                             labels=("Labelling method", "Annotators", "Qualification",
                                                     "Agreement"))],
         "raw": [],
-        "software": [],
+        "software": _v2(ctx, "software", labels=("Code",)),
         "used": [Answer(u, "listed") for u in ctx.uses],
         "repository": [],
         "other_tasks": _v2(ctx, "intended_uses"),
