@@ -55,15 +55,16 @@ def _number(text: str) -> tuple[float, int, bool] | None:
 def test_record_matches_its_source(ds_id, excerpt, path, printed):
     ds = curate.catalog.load().get(ds_id)
     fact, value = _resolve(ds, path)
-    assert fact.source == excerpt["source"], f"{ds_id}.{path} cites {fact.source}, excerpt is from {excerpt['source']}"
-    assert fact.locator == excerpt["locator"], f"{ds_id}.{path}: locator {fact.locator!r} vs {excerpt['locator']!r}"
+    where = f"{ds_id}.{path}"
+    assert fact.source == excerpt["source"], f"{where} cites {fact.source}, not {excerpt['source']}"
+    assert fact.locator == excerpt["locator"], f"{where}: locator {fact.locator!r} vs {excerpt['locator']!r}"
     num = _number(printed)
     if num is None or not isinstance(value, (int, float)):
-        assert printed.casefold() in str(value).casefold(), f"{ds_id}.{path}: {value!r} vs printed {printed!r}"
+        assert printed.casefold() in str(value).casefold(), f"{where}: {value!r} vs printed {printed!r}"
         return
     x, decimals, percent = num
     got = value * 100 if percent else value
-    assert round(got, decimals) == pytest.approx(x), f"{ds_id}.{path}: {value!r} vs printed {printed!r}"
+    assert round(got, decimals) == pytest.approx(x), f"{where}: {value!r} vs printed {printed!r}"
 
 
 def test_every_excerpt_file_names_a_record():
