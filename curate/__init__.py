@@ -30,8 +30,8 @@ _LAZY: dict[str, str] = {
     "build_card": "curate.cards.build:build_card",
     "cluster": "curate.engine.cluster:cluster",
     "sample": "curate.engine.sample:sample",
-    "CurationOptions": "curate.cards.curation:CurationOptions",
-    "run_curation": "curate.cards.curation:run_curation",
+    "CurationOptions": "curate.engine.findings:CurationOptions",
+    "run_curation": "curate.engine.findings:run_curation",
     # <more lazy exports>
 }
 

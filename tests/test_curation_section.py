@@ -21,7 +21,7 @@ def demo(demo_brset):
 @pytest.fixture(scope="module")
 def built(demo, tmp_path_factory):
     from curate.cards.build import build_card
-    from curate.cards.curation import CurationOptions
+    from curate.engine.findings import CurationOptions
 
     out = tmp_path_factory.mktemp("card") / "card"
     return build_card("BRSET", metadata=demo.labels, embeddings=demo.embeddings, out=out,
@@ -117,7 +117,7 @@ def test_provenance_commands_and_no_identifiers(demo, built):
 
 def test_sample_file_per_split_counts(demo, tmp_path):
     from curate.cards.build import build_card
-    from curate.cards.curation import CurationOptions
+    from curate.engine.findings import CurationOptions
     from curate.engine.sample import sample
 
     s = sample(pd.read_csv(demo.labels), balance_by="camera", patient_col="patient_id", splits="0.8,0.1,0.1",
@@ -146,8 +146,8 @@ def test_sample_file_per_split_counts(demo, tmp_path):
 
 def test_small_patient_counts_are_suppressed(tmp_path):
     from curate.cards.build import build_card
-    from curate.cards.curation import CurationOptions
     from curate.demo import make_demo
+    from curate.engine.findings import CurationOptions
 
     d = make_demo(tmp_path / "d", n_patients=20, n_leaky_patients=1, seed=5)
     assert 0 < d.truth["patients_in_several_splits"] < 11
@@ -301,3 +301,20 @@ def test_audit_links_datasheet_and_states_test_composition(cli, tmp_path):
               "--datasheet", sheet, "--out", tmp_path / "a2")
     assert bad.exit_code != 0 and "--dataset" in bad.stderr + bad.stdout
     assert not (tmp_path / "a2").exists()
+
+
+def test_renderer_prints_the_findings_view_only(demo, built):
+    """The section is a template over ``Findings.view``: change a number there and only that changes;
+    rendering needs no engine call (the engine ran once, in build_card)."""
+    import copy
+
+    from curate.cards.curation import curation_section
+
+    f = copy.copy(built.curation)
+    f.view = copy.deepcopy(built.curation.view)
+    f.view["dedup"]["pairs"] = 123457
+    f.view["dedup"]["identical"] = 98765
+    text = curation_section(f).markdown
+    assert _count(_row(text, "duplicate pairs")[1]) == 123457
+    assert _count(_row(text, "— identical embeddings")[1]) == 98765
+    assert curation_section(built.curation).markdown in built.paths["datasheet_md"].read_text()

@@ -26,9 +26,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from curate.cards.composition import Composition
     from curate.cards.context import CardContext, Section
-    from curate.cards.curation import Curation, CurationOptions
     from curate.cards.provenance import Provenance
     from curate.catalog import Catalog, Dataset
+    from curate.engine.findings import CurationOptions, Findings
 
 #: Output file names, by role.
 FILES: dict[str, str] = {
@@ -54,7 +54,7 @@ class CardBuild:
     croissant: dict
     provenance: Provenance | None = None
     context: CardContext | None = field(default=None, repr=False)
-    curation: Curation | None = field(default=None, repr=False)
+    curation: Findings | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -128,9 +128,9 @@ def build_card(
     extra_sections: ``(title, markdown)`` pairs or :class:`~curate.cards.context.Section` objects
         appended to the datasheet and the hub card (e.g. the engine's "Curation" findings).
     embeddings: per-image embeddings (needs ``metadata``): the curation engine runs on them (dedup,
-        leakage, clusters as attribute proxies; :mod:`curate.cards.curation`) and a "Curation" section is
+        leakage, clusters as attribute proxies; :mod:`curate.engine.findings`) and a "Curation" section is
         added; the file's sha256 goes into the provenance inputs.
-    curation: :class:`~curate.cards.curation.CurationOptions` for that run (threshold, k, attributes,
+    curation: :class:`~curate.engine.findings.CurationOptions` for that run (threshold, k, attributes,
         split/patient columns, a ``curate sample`` file); requires ``embeddings``.
     synthetic: the data are synthetic (:mod:`curate.synthetic`); None: read the marker from ``metadata``
         and ``embeddings`` (``publish`` passes it, as its published table may not carry the column).
@@ -163,11 +163,13 @@ def build_card(
     if embeddings is not None:
         if metadata is None:
             raise UsageError("--embeddings needs the per-image metadata: give it with --meta FILE")
-        from curate.cards.curation import run_curation
+        from curate.cards.curation import curation_section
+        from curate.engine.findings import run_curation
 
+        # the engine runs once, here; the renderer only prints its findings
         cur = run_curation(metadata, embeddings, curation, composition=composition, dataset_id=ds.id,
                            metadata_name=_meta_name(metadata))
-        sections.append(cur.section)
+        sections.append(curation_section(cur))
         parameters["curation"] = cur.parameters
     elif curation is not None:
         raise UsageError("curation options need embeddings: give them with --embeddings EMB")
@@ -198,7 +200,7 @@ def build_card(
 
 def _meta_name(metadata: Any) -> str:
     """How the metadata is named in the card's commands: the path as given (absolute ones: the name)."""
-    from curate.cards.curation import _shown
+    from curate.engine.findings import _shown
 
     return _shown(metadata) if isinstance(metadata, (str, os.PathLike)) else "metadata"
 

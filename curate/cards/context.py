@@ -26,7 +26,8 @@ RECORD = "curate catalog record"
 COMPUTED = "computed from the curate catalog"
 
 _DEMOGRAPHIC_NAMES = {"skin_type": "skin type", "marital_status": "marital status"}
-_MODALITY_NAMES = {"cxr": "chest X-ray", "oct": "OCT", "slo": "SLO", "ct": "CT", "mri": "MRI", "pet": "PET", "spect": "SPECT"}
+_MODALITY_NAMES = {"cxr": "chest X-ray", "oct": "OCT", "slo": "SLO", "ct": "CT", "mri": "MRI", "pet": "PET",
+                   "spect": "SPECT"}
 
 
 @dataclass

@@ -236,7 +236,7 @@ class Dataset(_Strict):
     maintenance: Maintenance | None = None
     intended_uses: Fact[list[str]] | None = None
     out_of_scope_uses: Fact[list[str]] | None = None
-    funding: Fact[str] | None = Field(None, description="who funded the dataset's creation, as the source says")
+    funding: Fact[str] | None = Field(None, description="who funded its creation, as the source says")
     software: Fact[str] | None = Field(None, description="code used to collect, preprocess or label it (URL)")
     references: dict[str, Reference] = Field(default_factory=dict)
     conflicts: list[Conflict] = Field(default_factory=list)

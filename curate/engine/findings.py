@@ -1,0 +1,369 @@
+"""The curation engine run behind ``build-card --embeddings``: dedup, leakage, clusters, once.
+
+``curate build-card ID --meta FILE --embeddings EMB`` asks this module for the engine's findings and
+passes them to the card renderer (:mod:`curate.cards.curation`), which only prints them:
+
+- duplicates: :func:`curate.engine.dedup.dedup` (pairs with cosine similarity >= threshold, one image kept
+  per group; identical embeddings are told apart from near duplicates by the engine's own cosine values);
+- leakage: :func:`curate.engine.leakage.leakage` (duplicate pairs crossing splits, patients in several
+  splits; patient counts below 11 shown as ``<11`` by the disclosure layer);
+- cluster structure: :func:`curate.engine.cluster.cluster` (FAISS k-means, hierarchical with ``levels``
+  > 1, Vo et al. 2024 §3) and :func:`curate.engine.cluster.evaluate` (NMI / ARI / AMI per attribute with the
+  engine's plain-words verdict on AMI);
+- a balanced sample or splits drawn by ``curate sample`` (per-split counts of the file given).
+
+``Findings.view`` holds every number the Curation section prints, already counted (identical vs near
+pairs, shares, best levels), so the template has nothing left to compute. No identifier value is kept in
+it: only counts, scores and the file names the user passed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from curate.errors import InputError, UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from curate.cards.composition import Composition
+    from curate.engine.cluster import ClusterResult
+    from curate.engine.dedup import DedupResult
+    from curate.engine.leakage import LeakageResult
+
+#: Cosine similarity from which a duplicate pair counts as *identical* embeddings (float32 rounding).
+IDENTICAL_COSINE = 0.9999
+#: Metadata roles evaluated as cluster proxies when ``attrs`` is not given.
+DEFAULT_ATTR_ROLES: tuple[str, ...] = ("sex", "age", "race", "ethnicity", "nationality", "device", "site")
+
+
+
+@dataclass
+class CurationOptions:
+    """How the engine is run for the card (every field is echoed in the card's commands).
+
+    ``id_col`` / ``split_col`` / ``patient_col`` default to the metadata columns whose roles were found
+    (``--column image=...`` etc.); ``k`` defaults to ``round(sqrt(n / 2))`` clipped to [2, 100];
+    ``attrs`` (column names or roles such as ``sex``) default to the demographic, device and site columns.
+    """
+
+    threshold: float = 0.95
+    method: str = "auto"
+    k: int | str | None = None
+    levels: int = 1
+    attrs: Sequence[str] | str | None = None
+    split_col: str | None = None
+    patient_col: str | None = None
+    id_col: str | None = None
+    emb_id_col: str = "id"
+    sample: str | os.PathLike | None = None
+    seed: int = 0
+    device: str = "auto"
+
+
+@dataclass
+class Findings:
+    """What the engine returned, the numbers the section prints (``view``) and the inputs it used."""
+
+    dedup: DedupResult
+    leakage: LeakageResult | None
+    clusters: ClusterResult
+    evaluation: dict[str, Any] | None
+    sample: dict[str, Any] | None
+    inputs: list[dict[str, str]] = field(default_factory=list)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    commands: dict[str, str] = field(default_factory=dict)
+    view: dict[str, Any] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------------------- helpers
+def _shown(path: str | os.PathLike) -> str:
+    """A path as the user gave it if relative; absolute paths are cut to the file name (no home dirs)."""
+    p = Path(path)
+    return p.name if p.is_absolute() else str(path)
+
+
+def _cmd(*parts: Any) -> str:
+    return " ".join(shlex.quote(str(p)) for p in parts if p is not None and p != "")
+
+
+def embeddings_sha256(source: str | os.PathLike) -> str:
+    """sha256 of an embeddings file; for a folder or glob of shards, sha256 over the shards' digests."""
+    from curate._io import sha256_file
+
+    p = Path(source)
+    if p.is_file():
+        return sha256_file(p)
+    from curate.engine.embeddings import list_shards
+
+    h = hashlib.sha256()
+    for s in sorted(list_shards(source), key=lambda s: s.path):
+        sp = Path(s.path)
+        digest = sha256_file(sp) if sp.is_file() else hashlib.sha256(s.path.encode()).hexdigest()
+        h.update(f"{sp.name}:{digest}\n".encode())
+    return h.hexdigest()
+
+
+def default_k(n: int) -> int:
+    """``round(sqrt(n / 2))`` clipped to [2, 100] and to ``n``: a few dozen points per cluster."""
+    return int(max(1, min(n, max(2, min(100, round(math.sqrt(n / 2)))))))
+
+
+def _resolve_attrs(attrs: Sequence[str] | str | None, meta: pd.DataFrame,
+                   roles: dict[str, list[str]], skip: set[str]) -> list[str]:
+    """Column names for ``attrs`` (a column, or a role such as ``sex`` → ``patient_sex``)."""
+    from curate.policy.roles import resolve_columns
+
+    if attrs is None:
+        return [roles[r][0] for r in DEFAULT_ATTR_ROLES if r in roles and roles[r][0] not in skip]
+    items = [a.strip() for a in (attrs.split(",") if isinstance(attrs, str) else attrs) if str(a).strip()]
+    if not items:
+        raise UsageError("--attr needs at least one column name")
+    out = []
+    for a, col in zip(items, resolve_columns(meta, items, roles=roles)):
+        if col not in meta.columns:
+            raise InputError(f"--attr '{a}' is neither a metadata column nor a column role found in it "
+                             f"(columns: {', '.join(map(str, meta.columns))})")
+        if col not in out:
+            out.append(col)
+    return out
+
+
+def _check_options(opts: CurationOptions) -> tuple[float, str, list[int] | None]:
+    from curate.engine.cluster import level_sizes
+    from curate.engine.dedup import METHODS, check_threshold
+
+    t = check_threshold(opts.threshold)
+    method = (opts.method or "auto").lower()
+    if method not in METHODS:
+        raise UsageError(f"--method must be one of {', '.join(METHODS)}, got '{opts.method}'")
+    ks = level_sizes(opts.k, opts.levels) if opts.k is not None else None
+    if opts.k is None and opts.levels < 1:
+        raise UsageError(f"--levels must be at least 1 (got {opts.levels})")
+    return t, method, ks
+
+
+# ------------------------------------------------------------------------------------------- engine run
+
+def run_curation(
+    metadata: str | os.PathLike | pd.DataFrame,
+    embeddings: str | os.PathLike,
+    options: CurationOptions | None = None,
+    *,
+    composition: Composition | None = None,
+    metadata_name: str | None = None,
+    dataset_id: str = "ID",
+) -> Findings:
+    """Run dedup, leakage, clustering (+ proxy evaluation) on ``embeddings`` once and return the findings.
+
+    Every input is checked before the engine starts: the options, the metadata columns, the embeddings
+    file, that every embedding id has one metadata row, the attribute columns and the sample file.
+    ``composition`` (from :func:`curate.cards.composition.measure_composition`) supplies the column roles.
+    """
+    import pandas as pd
+
+    from curate.cards.composition import infer_roles, read_metadata
+    from curate.engine.cluster import check_attrs, cluster, evaluate, level_sizes, summarize
+    from curate.engine.dedup import dedup
+    from curate.engine.embeddings import load_embeddings
+    from curate.engine.leakage import align_metadata, leakage
+
+    opts = options or CurationOptions()
+    threshold, method, ks = _check_options(opts)
+    if isinstance(metadata, pd.DataFrame):
+        meta = metadata.copy()
+        meta_name = metadata_name or "metadata"
+    else:
+        meta = read_metadata(metadata)
+        meta_name = metadata_name or _shown(metadata)
+    roles = composition.roles if composition is not None else infer_roles(meta)
+
+    def role(name: str) -> str | None:
+        return roles[name][0] if roles.get(name) else None
+
+    id_col = opts.id_col or role("image") or ("id" if "id" in meta.columns else None)
+    if id_col is None:
+        raise UsageError("no image id column found in the metadata: pass --id-col COL "
+                         "(or --column image=COL)")
+    split_col = opts.split_col or role("split")
+    patient_col = opts.patient_col or role("patient")
+    for col, flag in ((id_col, "--id-col"), (split_col, "--split-col"), (patient_col, "--patient-col")):
+        if col is not None and col not in meta.columns:
+            raise InputError(f"{flag} '{col}' is not a metadata column "
+                             f"(columns: {', '.join(map(str, meta.columns))})")
+    emb_path = Path(embeddings)
+    if not emb_path.exists() and not any(ch in str(embeddings) for ch in "*?["):
+        raise InputError(f"embeddings '{embeddings}' do not exist")
+    sample_path = Path(opts.sample) if opts.sample is not None else None
+    if sample_path is not None and not sample_path.is_file():
+        raise InputError(f"sample file '{opts.sample}' does not exist")
+    skip = {c for c in (id_col, split_col, patient_col) if c}
+    attrs = _resolve_attrs(opts.attrs, meta, roles, skip)
+    if attrs:
+        check_attrs(meta, attrs, patient_col=patient_col)
+    e = load_embeddings(embeddings, id_col=opts.emb_id_col)
+    # every embedding id needs exactly one metadata row (also checks split / patient values are present)
+    align_metadata(meta, e.ids, id_col=id_col, split_col=split_col, patient_col=patient_col)
+    if ks is None:
+        ks = level_sizes(default_k(e.n), opts.levels)
+    if ks[0] > e.n:
+        raise InputError(f"--k {ks[0]} is larger than the number of embeddings ({e.n})")
+    sample_df = _read_sample(sample_path, id_col) if sample_path is not None else None
+
+    # ---- the engine, once
+    dd = dedup(e, threshold, method, opts.device, seed=opts.seed)
+    leak = None
+    if split_col is not None:
+        leak = leakage(dd.pairs, meta, e.ids, id_col=id_col, split_col=split_col, patient_col=patient_col)
+    cl = cluster(e, k=ks, seed=opts.seed, device=opts.device)
+    ev = evaluate(cl, meta, attrs, id_col=id_col) if attrs else None
+    sizes = summarize(cl, public=True)[1]
+    samp = _sample_counts(sample_df, split_col="split", patient_col=patient_col, id_col=id_col,
+                          pairs=dd.pairs) if sample_df is not None else None
+
+    # ---- provenance and commands
+    emb_shown = _shown(embeddings)
+    inputs = [{"role": "embeddings", "name": Path(str(embeddings)).name or emb_shown,
+               "sha256": embeddings_sha256(embeddings)}]
+    if sample_path is not None:
+        from curate._io import sha256_file
+
+        inputs.append({"role": "sample", "name": sample_path.name, "sha256": sha256_file(sample_path)})
+        samp.update(name=_shown(sample_path), sha256=inputs[-1]["sha256"])
+    k_text = ",".join(map(str, ks))
+    parameters = {"threshold": threshold, "method": method, "k": ks, "seed": opts.seed, "id_col": id_col,
+                  "emb_id_col": opts.emb_id_col, "split_col": split_col, "patient_col": patient_col,
+                  "attrs": attrs}
+    emb_flag = ("--emb-id-col", opts.emb_id_col) if opts.emb_id_col != "id" else ()
+    commands = {
+        "dedup": _cmd("curate", "dedup", emb_shown, "--threshold", f"{threshold:g}", "--method", method,
+                      *(("--seed", opts.seed) if opts.seed else ()),
+                      *(("--id-col", opts.emb_id_col) if opts.emb_id_col != "id" else ()),
+                      *(("--meta", meta_name, "--meta-id-col", id_col, "--split-col", split_col)
+                        if split_col else ()),
+                      *(("--patient-col", patient_col) if split_col and patient_col else ()),
+                      "--out", "dedup/"),
+        "cluster": _cmd("curate", "cluster", emb_shown, "--k", k_text,
+                        *(("--levels", len(ks)) if len(ks) > 1 else ()), "--seed", opts.seed, *emb_flag,
+                        *(("--evaluate", meta_name, "--attr", ",".join(attrs), "--id-col", id_col)
+                          if attrs else ()),
+                        "--out", "clusters.parquet"),
+        "card": _cmd("curate", "build-card", dataset_id, "--metadata", meta_name, "--embeddings", emb_shown,
+                     *(("--id-col", id_col) if opts.id_col else ()),
+                     *(("--emb-id-col", opts.emb_id_col) if opts.emb_id_col != "id" else ()),
+                     *(("--split-col", split_col) if opts.split_col else ()),
+                     *(("--patient-col", patient_col) if opts.patient_col else ()),
+                     "--threshold", f"{threshold:g}", *(("--method", method) if method != "auto" else ()),
+                     "--k", k_text, *(("--levels", len(ks)) if len(ks) > 1 else ()),
+                     *(("--attr", ",".join(attrs)) if attrs and opts.attrs is not None else ()),
+                     *(("--sample", _shown(sample_path)) if sample_path is not None else ()),
+                     *(("--seed", opts.seed) if opts.seed else ()), "--out", f"{dataset_id}-card/"),
+    }
+    view = _view(n=e.n, d=e.d, emb_name=emb_shown, meta_name=meta_name, id_col=id_col,
+                 dedup_summary=dd.summary, dedup_pairs=dd.pairs,
+                 leak=leak.summary if leak is not None else None, split_col=split_col,
+                 patient_col=patient_col, ks=ks, sizes=sizes, evaluation=ev, sample=samp, commands=commands)
+    return Findings(dedup=dd, leakage=leak, clusters=cl, evaluation=ev, sample=samp, inputs=inputs,
+                    parameters=parameters, commands=commands, view=view)
+
+
+
+def _read_sample(path: Path, id_col: str) -> pd.DataFrame:
+    from curate.engine.embed import read_table
+
+    df = read_table(path)
+    if "split" not in df.columns:
+        raise InputError(f"sample file '{path.name}' has no 'split' column (write it with `curate sample`)")
+    if len(df) == 0:
+        raise InputError(f"sample file '{path.name}' has no rows")
+    return df
+
+
+def _sample_counts(df: pd.DataFrame, *, split_col: str, patient_col: str | None, id_col: str,
+                   pairs: pd.DataFrame) -> dict[str, Any]:
+    """Per-split image and patient counts of a ``curate sample`` file (patients < 11 suppressed), and how
+    many of the engine's duplicate pairs have both images in the sample."""
+    import pandas as pd
+
+    from curate.privacy import suppress, suppressed_total
+
+    split = df[split_col].astype(str)
+    order = [s for s in ("train", "validation", "test", "all") if (split == s).any()]
+    order += sorted(set(split) - set(order))
+    images = {s: int((split == s).sum()) for s in order}
+    out: dict[str, Any] = {"splits": order, "images": images, "rows": int(len(df)),
+                           "balanced_by_cluster": any(str(c).startswith("cluster_l") for c in df.columns)}
+    if patient_col and patient_col in df.columns:
+        pats = pd.Series({s: int(df.loc[split == s, patient_col].nunique()) for s in order})
+        shown = suppress(pats) if len(pats) > 1 else pats.map(suppressed_total)
+        out["patients"] = {s: (v if isinstance(v, str) else int(v)) for s, v in shown.items()}
+        out["patients_total"] = suppressed_total(int(df[patient_col].nunique()))
+        per = df.groupby(patient_col)[split_col].nunique()
+        out["patients_in_several_splits"] = suppressed_total(int((per > 1).sum()))
+    if id_col in df.columns:
+        ids = set(df[id_col].astype(str))
+        both = pairs["id_a"].astype(str).isin(ids) & pairs["id_b"].astype(str).isin(ids)
+        out["duplicate_pairs_in_sample"] = int(both.sum())
+    return out
+
+
+def _pct(a: int, b: int) -> str:
+    return f"{a / b:.1%}" if b else "n/a"
+
+
+def _by_split(d: dict[str, Any]) -> str:
+    items = [f"{k.replace('|', '–')}: {v}" for k, v in d.items() if v != 0]
+    return ", ".join(items) if items else "none"
+
+
+def _view(*, n: int, d: int, emb_name: str, meta_name: str, id_col: str, dedup_summary: dict,
+          dedup_pairs: pd.DataFrame, leak: dict | None, split_col: str | None, patient_col: str | None,
+          ks: list[int], sizes: dict, evaluation: dict | None, sample: dict | None,
+          commands: dict[str, str]) -> dict[str, Any]:
+    """Every number and phrase the Curation section prints, from the engine's summaries (no ids)."""
+    from curate.engine.cluster import VERDICTS
+    from curate.engine.dedup import describe_recall
+
+    s = dedup_summary
+    cos = dedup_pairs["cosine"].to_numpy() if len(dedup_pairs) else []
+    identical = int(sum(1 for c in cos if c >= IDENTICAL_COSINE))
+    rows = []
+    for attr, r in (evaluation or {}).get("attributes", {}).items():
+        if not r.get("levels"):
+            rows.append({"attr": attr, "level": None, "verdict": r["verdict"]})
+            continue
+        best = r["best_level"]
+        m = r["levels"][best]
+        rows.append({"attr": attr, "level": best[9:], "k": m["k"], "ami": m["ami"], "nmi": m["nmi"],
+                     "ari": m["ari"], "purity": m["purity"], "baseline": r["baseline_purity"],
+                     "strength": r["strength"],
+                     "verdict": r["verdict"] + (f" ({r['note']})" if r.get("note") else "")})
+    samp = None
+    if sample is not None:
+        samp = dict(sample)
+        samp["has_patients"] = "patients" in sample
+        samp["suppressed"] = samp["has_patients"] and any(isinstance(v, str)
+                                                          for v in sample["patients"].values())
+    return {
+        "n": n, "d": d, "emb_name": emb_name, "meta_name": meta_name, "id_col": id_col,
+        "identical_cosine": IDENTICAL_COSINE,
+        "dedup": dict(s, identical=identical, near=int(len(cos) - identical),
+                      removed_share=_pct(s["removed"], s["n"]), recall_text=describe_recall(s),
+                      greedy=s.get("keep_rule", "components") == "greedy"),
+        "leak": None if leak is None else dict(
+            leak, splits_text=", ".join(f"{k} {v:,}" for k, v in leak["splits"].items()),
+            cross_text=_by_split(leak["cross_split_pairs_by_split"]),
+            patients_text=(_by_split(leak["patients"]["in_multiple_splits_by_split"])
+                           if "patients" in leak else None)),
+        "split_col": split_col, "patient_col": patient_col,
+        "levels": [{"level": i + 1, "k": k} for i, k in enumerate(ks)], "sizes": sizes,
+        "verdict_thresholds": ", ".join(f"≥ {lo:g} {w}" for lo, w in VERDICTS if lo > -1),
+        "evaluation": rows, "sample": samp, "commands": commands,
+    }
