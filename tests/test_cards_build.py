@@ -142,6 +142,11 @@ def test_hub_card_yaml_through_huggingface_hub(brset):
     assert "image-classification" in data.task_categories
     assert {"medical", "fundus", "brazil"} <= set(data.tags)
     assert data.language == ["pt"]
+    # credentialed data: the Hub gates the card with a prompt naming the data holder and the licence
+    assert "physionet.org/content/brazilian-ophthalmological" in data.extra_gated_prompt
+    assert "PhysioNet Credentialed Health Data License" in data.extra_gated_prompt
+    assert list(data.extra_gated_fields.values()) == ["checkbox"]
+    assert "source_datasets" not in data.to_dict()  # BRSET is not derived from another catalog dataset
     DatasetCardData(**data.to_dict())  # the hub's own validation accepts every field
     for heading in ("## Dataset Details", "## Uses", "## Dataset Structure", "## Dataset Creation",
                     "## Bias, Risks, and Limitations", "## Citation", "## Provenance"):
@@ -156,6 +161,7 @@ def test_hub_card_spdx_licence(minimal):
     assert data.license == "cc-by-4.0"
     assert data.size_categories == ["1K<n<10K"]
     assert "license_name" not in data.to_dict()
+    assert "extra_gated_prompt" not in data.to_dict()  # open data: no gate
 
 
 # ---------------------------------------------------------------------------------------------- croissant
@@ -452,3 +458,7 @@ def test_croissant_lineage_is_prov_was_derived_from(minimal, tmp_path):
     assert doc["@context"]["prov"] == "http://www.w3.org/ns/prov#"
     assert [p["name"] for p in doc["prov:wasDerivedFrom"]] == ["CQ500"]
     assert "ref1, Methods" in doc["prov:wasDerivedFrom"][0]["description"]
+    # the hub card carries the same lineage in the Hub's own field
+    from huggingface_hub import DatasetCard
+
+    assert DatasetCard.load(b.paths["hub_card"]).data.source_datasets == ["extended|CQ500"]

@@ -59,6 +59,19 @@ def task_categories(ds: Dataset) -> list[str]:
     return [t for t in order if t in tasks]
 
 
+#: Access classes whose images need the data holder's permission: a card pushed to the Hub is gated.
+GATED_ACCESS: tuple[str, ...] = ("credentialed", "restricted")
+GATED_CONFIRM = "I have been granted access to this dataset by its data holder under its licence"
+
+
+def gated_prompt(ds: Dataset) -> str:
+    """The Hub's gated-access prompt: where access is granted and under which terms (from the record)."""
+    where = ds.url or "the data holder"
+    return (f"This card documents {ds.name}. Its images are not distributed here: access is "
+            f"{ds.access} and is granted by the data holder ({where}) under {ds.licence.value}. "
+            "Request access there; confirm below that you hold it.")
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-")
 
@@ -82,6 +95,12 @@ def card_data(ctx: CardContext, n_images: int | None = None) -> DatasetCardData:
     if ds.multinational:
         tags.append("multinational")
     tags += [f"access-{ds.access or 'unknown'}", "curate"]
+    if ds.derived_from is not None and ds.derived_from.value:
+        # the Hub's lineage field: "extended|<source>" for each dataset this one was built from
+        extra["source_datasets"] = [f"extended|{parent}" for parent in ds.derived_from.value]
+    if (ds.access or "unknown") in GATED_ACCESS:
+        extra["extra_gated_prompt"] = gated_prompt(ds)
+        extra["extra_gated_fields"] = {GATED_CONFIRM: "checkbox"}
     # synthetic data: the size of what was measured, never the real dataset's
     size = size_category(n_images if ctx.synthetic or ds.n_images is None else ds.n_images)
     return DatasetCardData(
