@@ -462,3 +462,34 @@ def test_croissant_lineage_is_prov_was_derived_from(minimal, tmp_path):
     from huggingface_hub import DatasetCard
 
     assert DatasetCard.load(b.paths["hub_card"]).data.source_datasets == ["extended|CQ500"]
+
+
+def test_croissant_usage_info_codes_the_licence_with_duo_and_odrl(brset, minimal):
+    """BRSET's PhysioNet credentialed licence (no redistribution, no derivatives, approved users only) and
+    the minimal record's CC-BY-4.0 (redistribute, derive, attribute) as Croissant 1.1 usageInfo, checked
+    against the DUO ids in EBISPOT/DUO's duo.csv and the ODRL 2.2 action names, and valid for mlcroissant."""
+    doc = json.loads(brset.paths["croissant"].read_text())
+    _validate(brset.paths["croissant"])
+    codes = {u["termCode"]: u for u in doc["usageInfo"] if u.get("@type") == "sc:DefinedTerm"}
+    assert set(codes) == {"DUO:0000026"}  # user specific restriction; commercial use is not stated
+    assert codes["DUO:0000026"]["url"] == "http://purl.obolibrary.org/obo/DUO_0000026"
+    (policy,) = [u for u in doc["usageInfo"] if u.get("@type") == "odrl:Policy"]
+    assert {r["odrl:action"]["@id"] for r in policy["odrl:prohibition"]} == {"odrl:distribute", "odrl:derive"}
+    assert "odrl:permission" not in policy
+    build, _ = minimal
+    doc = json.loads(build.paths["croissant"].read_text())
+    (policy,) = [u for u in doc["usageInfo"] if u.get("@type") == "odrl:Policy"]
+    assert {r["odrl:action"]["@id"] for r in policy["odrl:permission"]} == {"odrl:distribute", "odrl:derive"}
+    duty = [{"odrl:action": {"@id": "odrl:attribute"}}]
+    assert all(r["odrl:duty"] == duty for r in policy["odrl:permission"])
+    assert not [u for u in doc["usageInfo"] if u.get("@type") == "sc:DefinedTerm"]  # no DUO restriction
+    assert "odrl:prohibition" not in policy
+
+
+def test_duo_codes_for_non_commercial_and_agreements():
+    from curate.policy.terms import terms_for_licence
+    from curate.policy.usage_codes import duo_codes
+
+    assert duo_codes(terms_for_licence("CC-BY-NC-4.0")) == ["DUO:0000046"]
+    assert duo_codes(terms_for_licence("CC0-1.0")) == []
+    assert "DUO:0000026" in duo_codes(terms_for_licence("PhysioNet Restricted Health Data License 1.5.0"))

@@ -46,6 +46,7 @@ CONTEXT: dict[str, Any] = {
     "cr": "http://mlcommons.org/croissant/",
     "rai": "http://mlcommons.org/croissant/RAI/",
     "prov": "http://www.w3.org/ns/prov#",
+    "odrl": "http://www.w3.org/ns/odrl/2/",
     "data": {"@id": "cr:data", "@type": "@json"},
     "dataType": {"@id": "cr:dataType", "@type": "@vocab"},
     "dct": "http://purl.org/dc/terms/",
@@ -183,6 +184,11 @@ def build_croissant(ctx: CardContext) -> dict[str, Any]:
             ("maintenance.contact", "Contact"))
     plan = [f"{k}: {_text(a[p])}" for p, k in keep if p in a]
     doc["rai:dataReleaseMaintenancePlan"] = " ".join(plan) if plan else f"{NOT_REPORTED}."
+    from curate.policy.usage_codes import usage_info
+
+    usage = usage_info(ds.terms, ds.url or ds.id, ds.terms_source)
+    if usage:
+        doc["usageInfo"] = usage
     if ds.derived_from is not None:
         src = ds.cite("derived_from")
         doc["prov:wasDerivedFrom"] = [{"@type": "sc:Dataset", "name": parent, "identifier": parent,
