@@ -251,10 +251,12 @@ def _collection_text(key: str) -> str:
 # ------------------------------------------------------------------------------------------- representation
 def modality_share(ds: Dataset, catalog: Catalog, modality: str) -> Share:
     """``ds``'s images over all catalog images of ``modality`` (datasets listing it among theirs)."""
+    from curate.catalog.lineage import unique_total
+
     group = [d for d in catalog if modality in d.modalities]
     known = [d for d in group if d.n_images is not None]
-    return Share(
-        group=modality_name(modality), images=ds.n_images, group_images=sum(d.n_images for d in known),
+    return Share(  # derived sets' images counted once, in their sources (curate.catalog.lineage)
+        group=modality_name(modality), images=ds.n_images, group_images=unique_total(known),
         group_datasets=len(known), group_unknown=len(group) - len(known),
     )
 
@@ -267,9 +269,11 @@ def country_share(ds: Dataset, catalog: Catalog, alpha3: str) -> Share:
     if ds.multinational or len(ds.countries.value) != 1:
         return Share(label, ds.n_images, 0, 0, 0,
                      reason="multinational dataset; the source does not split its images by country")
+    from curate.catalog.lineage import unique_total
+
     group = [d for d in catalog if not d.multinational and list(d.countries.value) == [alpha3]]
     known = [d for d in group if d.n_images is not None]
-    return Share(label, ds.n_images, sum(d.n_images for d in known), len(known), len(group) - len(known))
+    return Share(label, ds.n_images, unique_total(known), len(known), len(group) - len(known))
 
 
 def _access_note(access: str) -> str:
@@ -287,8 +291,10 @@ def _representation(ds: Dataset, catalog: Catalog, composition: Composition | No
     from curate.countries import name as country_name
 
     reported = list(ds.demographics_reported.value)
+    from curate.catalog.lineage import unique_total
+
     everything = [d for d in catalog if d.n_images is not None]
-    all_images = sum(d.n_images for d in everything)
+    all_images = unique_total(everything)
     total = Share("all modalities", ds.n_images, all_images, len(everything), len(catalog) - len(everything))
     return Representation(
         countries=[{"code": c, "name": country_name(c)} for c in ds.countries.value],

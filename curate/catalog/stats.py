@@ -45,16 +45,21 @@ def catalog_stats(catalog: Catalog, by: str = "country") -> pd.DataFrame:
     ``datasets``); it is missing (not 0) when none of them does.
 
     A dataset with several modalities is counted under each (so modality rows can sum to more than the
-    total); every other grouping partitions the catalog.
+    total); every other grouping partitions the catalog. A derived dataset whose sources are all in
+    ``catalog`` adds no images or patients (they are its sources'; :mod:`curate.catalog.lineage`).
     """
     import pandas as pd
 
     if by not in GROUPINGS:
         raise UsageError(f"--by must be one of {', '.join(GROUPINGS)} (got '{by}')")
+    from curate.catalog.lineage import counted_images, counted_patients
+
+    ids = {ds.id for ds in catalog}
     rows = []
-    for ds in catalog:
+    for ds in catalog:  # a derived set whose sources are all here adds no images (lineage.py)
         for key in _keys(ds, by):
-            rows.append({"key": key, "dataset": ds.id, "images": ds.n_images, "patients": ds.n_patients})
+            rows.append({"key": key, "dataset": ds.id, "images": counted_images(ds, ids),
+                         "patients": counted_patients(ds, ids)})
     cols = ["key", "datasets", "images", "patients", "patients_reported", "image_share"]
     if not rows:
         return pd.DataFrame(columns=cols)
@@ -67,7 +72,9 @@ def catalog_stats(catalog: Catalog, by: str = "country") -> pd.DataFrame:
         patients_reported=("patients", lambda s: int(s.notna().sum())),
     )
     out["patients"] = out["patients"].astype("Int64")
-    total_images = sum(ds.n_images or 0 for ds in catalog)
+    from curate.catalog.lineage import unique_total
+
+    total_images = unique_total(catalog)
     out["image_share"] = out["images"] / total_images if total_images else 0.0
     out = out.reset_index().sort_values(["images", "key"], ascending=[False, True], ignore_index=True)
     if by == "country":

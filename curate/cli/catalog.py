@@ -308,9 +308,14 @@ def stats(
 
     cat = _load(catalog_dir).filter(modality=modality, collection=collection)
     df = catalog_stats(cat, by)
-    reported = [d.n_patients for d in cat if d.n_patients is not None]
-    total = {"datasets": len(cat), "images": int(sum(d.n_images or 0 for d in cat)),
-             "patients": int(sum(reported)) if reported else None, "patients_reported": len(reported)}
+    from curate.catalog.lineage import counted_patients, lineage_summary, unique_total
+
+    ids = {d.id for d in cat}
+    reported = [counted_patients(d, ids) for d in cat if d.n_patients is not None]
+
+    total = {"datasets": len(cat), "images": unique_total(cat),
+             "patients": int(sum(reported)) if reported else None, "patients_reported": len(reported),
+             "lineage": lineage_summary(cat)}
     if as_json:
         print_json({"by": by, "groups": df.to_dict(orient="records"), "total": total})
         return
@@ -350,6 +355,8 @@ def stats(
     patients = "not reported" if total["patients"] is None else f"{total['patients']:,}"
     console.print(f"Total: {total['datasets']} datasets, {total['images']:,} images, {patients} patients "
                   f"(in the {total['patients_reported']} datasets whose sources report it)")
+    if total["lineage"]:
+        console.print(f"[dim]{total['lineage']}[/dim]", markup=True, highlight=False)
 
 
 @catalog_app.command("coverage")

@@ -75,8 +75,12 @@ class Entry:
 
 
 def entries_from_catalog(catalog: Catalog) -> list[Entry]:
+    """One entry per dataset; a derived set whose sources are all in ``catalog`` adds no images."""
+    from curate.catalog.lineage import counted_images, counted_patients
+
+    ids = {ds.id for ds in catalog}
     return [Entry(key=ds.id, countries=tuple(ds.countries.value), multinational=ds.multinational,
-                  images=ds.n_images, patients=ds.n_patients) for ds in catalog]
+                  images=counted_images(ds, ids), patients=counted_patients(ds, ids)) for ds in catalog]
 
 
 def select_catalog(catalog: Catalog | None = None, *, modality: str | None = None, access: str | None = None,

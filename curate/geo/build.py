@@ -85,6 +85,10 @@ def build_map(out: str | os.PathLike | None = None, *, metric: str = "images", m
                                  catalog=catalog)
     table = country_table(entries, split=split_multinational, metric=metric)
     note = multinational_note(entries, split=split_multinational, metric=metric)
+    if _cat is not None:  # derived datasets: each image counted once (curate.catalog.lineage)
+        from curate.catalog.lineage import lineage_short
+
+        note = " ".join(x for x in (note, lineage_short(_cat)) if x)
     n = sum(e.weight for e in entries)
     if out is not None:
         save_map(table, out, metric=metric, scale=scale, note=note,

@@ -97,9 +97,14 @@ def _link_for(ds, field: str) -> dict:
 
 def _catalog_sections(cat: Catalog, total_images: float) -> dict:
     """Licence openness, demographic reporting, modality mix, language: fields only the catalog has."""
+    from curate.catalog.lineage import counted_images
     from curate.catalog.schema import ACCESS_CLASSES
 
     n = len(cat)
+    ids = {d.id for d in cat}
+
+    def img(d) -> int:  # a derived set's images are counted once, in its sources
+        return counted_images(d, ids) or 0
 
     def share(x: float, tot: float) -> float | None:
         return x / tot if tot else None
@@ -109,25 +114,25 @@ def _catalog_sections(cat: Catalog, total_images: float) -> dict:
         members = [d for d in cat if (d.access or "unknown") == cls]
         if not members:
             continue
-        imgs = sum(d.n_images or 0 for d in members)
+        imgs = sum(img(d) for d in members)
         access.append({"label": cls, "datasets": len(members), "dataset_share": share(len(members), n),
                        "images": imgs, "share": share(imgs, total_images)})
     demo = []
     for attr in REPORTED_DEMOGRAPHICS:
         members = [d for d in cat if attr in d.demographics_reported.value]
-        imgs = sum(d.n_images or 0 for d in members)
+        imgs = sum(img(d) for d in members)
         demo.append({"label": attr, "datasets": len(members), "dataset_share": share(len(members), n),
                      "images": imgs, "share": share(imgs, total_images)})
     none = [d for d in cat if not d.demographics_reported.value]
     demo_none = {"datasets": len(none), "dataset_share": share(len(none), n),
-                 "images": sum(d.n_images or 0 for d in none),
-                 "share": share(sum(d.n_images or 0 for d in none), total_images)}
+                 "images": sum(img(d) for d in none),
+                 "share": share(sum(img(d) for d in none), total_images)}
     mods: dict[str, list] = {}
     for d in cat:
         for m in d.modalities:
             mods.setdefault(m, []).append(d)
-    modality = sorted(({"label": m, "datasets": len(ds), "images": sum(x.n_images or 0 for x in ds),
-                        "share": share(sum(x.n_images or 0 for x in ds), total_images)}
+    modality = sorted(({"label": m, "datasets": len(ds), "images": sum(img(x) for x in ds),
+                        "share": share(sum(img(x) for x in ds), total_images)}
                        for m, ds in mods.items()), key=lambda r: (-r["images"], r["label"]))
     langs: dict[str, list] = {}
     for d in cat:
@@ -135,8 +140,8 @@ def _catalog_sections(cat: Catalog, total_images: float) -> dict:
             langs.setdefault(code, []).append(d)
     language = sorted(({"label": "Not reported by the source" if c == "—" else _language_name(c),
                         "datasets": len(ds), "dataset_share": share(len(ds), n),
-                        "images": sum(x.n_images or 0 for x in ds),
-                        "share": share(sum(x.n_images or 0 for x in ds), total_images)}
+                        "images": sum(img(x) for x in ds),
+                        "share": share(sum(img(x) for x in ds), total_images)}
                        for c, ds in langs.items()), key=lambda r: (-r["datasets"], r["label"]))
     return {"access": access, "demographics": demo, "demographics_none": demo_none, "modality": modality,
             "language": language}
@@ -199,6 +204,12 @@ def report_context(*, from_file: str | os.PathLike | None = None, modality: str 
     total_images = float(sum(images))
     multi = [e for e in entries if e.is_multi]
     note = multinational_note(entries, split=split)
+    lineage = None
+    if cat is not None:  # derived datasets: each image counted once (curate.catalog.lineage)
+        from curate.catalog.lineage import lineage_short, lineage_summary
+
+        note = " ".join(x for x in (note, lineage_short(cat)) if x)
+        lineage = lineage_summary(cat)
     source = describe_source(from_file, modality, None, collection, n_datasets)
 
     groups = []
@@ -251,6 +262,7 @@ def report_context(*, from_file: str | os.PathLike | None = None, modality: str 
                    "multinational_datasets": sum(e.weight for e in multi),
                    "multinational_images": float(sum(e.images or 0 for e in multi))},
         "note": note,
+        "lineage": lineage,
         "map_svg": svg,
         "charts": charts,
         "countries": country_rows,
