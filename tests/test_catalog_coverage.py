@@ -76,3 +76,28 @@ def test_cli_coverage_json_and_median(cli):
     assert data["median_datasheet_fraction"] == median(r["datasheet_answered"] / 38 for r in rows.values())
     text = cli("catalog", "coverage")
     assert text.exit_code == 0 and "Catalog median: datasheet" in text.stdout
+
+
+def test_auditable_rule_by_hand():
+    """The audit rule on hand-made coverage rows: all three STANDING items and half the datasheet."""
+    from curate.cards.coverage import auditable
+
+    base = {"datasheet_answered": 19, "datasheet_total": 38, "standing_unanswered": ["ethics", "deid"]}
+    assert auditable(base) == (True, [])
+    assert auditable({**base, "datasheet_answered": 18}) == (False, ["datasheet < 50%"])
+    assert auditable({**base, "standing_unanswered": ["distribution"]}) == (False, ["distribution"])
+
+
+def test_report_lists_which_datasets_are_documented_well_enough_to_audit():
+    from curate.cards.coverage import catalog_coverage
+    from curate.report.report import build_report
+
+    cat = catalog.load()
+    cov = catalog_coverage(cat)
+    md = build_report(fmt="md", catalog=cat, map_link="map.svg")
+    sec = md.split("## Which datasets are documented well enough to audit", 1)[1].split("\n## ", 1)[0]
+    rows = [ln for ln in sec.splitlines() if ln.startswith("| ") and not ln.startswith("| Dataset")]
+    assert len(rows) == len(cat)
+    yes = [r.split("|")[1].strip() for r in rows if r.split("|")[4].strip() == "yes"]
+    assert sorted(yes) == sorted(r["id"] for r in cov["datasets"] if r["auditable"])
+    assert f"**{len(yes)} of {len(cat)}**" in sec

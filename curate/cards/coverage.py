@@ -13,6 +13,24 @@ if TYPE_CHECKING:  # pragma: no cover
     from curate.catalog import Catalog
 
 
+#: What a fairness audit of a dataset needs its sources to say (STANDING Together items): which demographic
+#: attributes exist, how they are distributed, and where the labels come from ...
+AUDIT_ITEMS: tuple[str, ...] = ("attributes", "distribution", "labels")
+#: ... and at least this share of the datasheet questions answered.
+AUDIT_MIN_DATASHEET = 0.5
+AUDIT_RULE = ("documented well enough to audit: the sources name the demographic attributes, report their "
+              "distribution and the label provenance (STANDING Together), and answer at least half of the "
+              "datasheet questions")
+
+
+def auditable(row: dict[str, Any]) -> tuple[bool, list[str]]:
+    """(passes, what is missing) for one coverage row, by :data:`AUDIT_ITEMS` and the datasheet share."""
+    missing = [k for k in AUDIT_ITEMS if k in row["standing_unanswered"]]
+    if row["datasheet_answered"] / row["datasheet_total"] < AUDIT_MIN_DATASHEET:
+        missing.append(f"datasheet < {AUDIT_MIN_DATASHEET:.0%}")
+    return not missing, missing
+
+
 def catalog_coverage(cat: Catalog) -> dict[str, Any]:
     """Per-dataset coverage rows (catalog order) and the catalog medians of the answered fractions."""
     from curate.cards.context import build_context
@@ -21,8 +39,11 @@ def catalog_coverage(cat: Catalog) -> dict[str, Any]:
     for r in rows:
         r["datasheet_fraction"] = r["datasheet_answered"] / r["datasheet_total"]
         r["standing_fraction"] = r["standing_answered"] / r["standing_total"]
+        r["auditable"], r["audit_missing"] = auditable(r)
     return {
         "datasets": rows,
         "median_datasheet_fraction": median(r["datasheet_fraction"] for r in rows) if rows else None,
         "median_standing_fraction": median(r["standing_fraction"] for r in rows) if rows else None,
+        "auditable": sum(r["auditable"] for r in rows),
+        "audit_rule": AUDIT_RULE,
     }

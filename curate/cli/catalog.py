@@ -377,17 +377,20 @@ def coverage(
         return
     t = Table(title="Documentation coverage (answered with a cited source)", box=box.SIMPLE_HEAD,
               pad_edge=False)
-    for col in ("dataset", "datasheet", "STANDING Together"):
-        t.add_column(col, justify="left" if col == "dataset" else "right", no_wrap=True)
+    for col in ("dataset", "datasheet", "STANDING Together", "auditable"):
+        t.add_column(col, justify="left" if col in ("dataset", "auditable") else "right", no_wrap=True)
     for r in cov["datasets"]:
         t.add_row(r["id"],
                   f"{r['datasheet_answered']}/{r['datasheet_total']} ({share(r['datasheet_fraction'])})",
-                  f"{r['standing_answered']}/{r['standing_total']} ({share(r['standing_fraction'])})")
+                  f"{r['standing_answered']}/{r['standing_total']} ({share(r['standing_fraction'])})",
+                  "yes" if r["auditable"] else "no")
     console.print(t)
     if cov["datasets"]:
         console.print(f"Catalog median: datasheet {share(cov['median_datasheet_fraction'])}, "
                       f"STANDING Together {share(cov['median_standing_fraction'])} "
                       f"({len(cov['datasets'])} datasets)")
+        console.print(f"Auditable: {cov['auditable']} of {len(cov['datasets'])} — {cov['audit_rule']}.",
+                      highlight=False)
 
 
 def register(app: typer.Typer) -> None:

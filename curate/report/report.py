@@ -147,6 +147,24 @@ def _catalog_sections(cat: Catalog, total_images: float) -> dict:
             "language": language}
 
 
+def _documentation(cat: Catalog) -> dict:
+    """Which datasets are documented well enough to audit (``curate catalog coverage``, same counts)."""
+    from curate.cards.coverage import catalog_coverage
+
+    cov = catalog_coverage(cat)
+    names = {d.id: d.name for d in cat}
+    rows = [{"id": r["id"], "name": names[r["id"]],
+             "datasheet": f"{r['datasheet_answered']}/{r['datasheet_total']}",
+             "datasheet_share": r["datasheet_fraction"],
+             "standing": f"{r['standing_answered']}/{r['standing_total']}",
+             "auditable": r["auditable"], "missing": ", ".join(r["audit_missing"])}
+            for r in cov["datasets"]]
+    rows.sort(key=lambda r: (not r["auditable"], -r["datasheet_share"], r["id"]))
+    return {"rows": rows, "auditable": cov["auditable"], "n": len(rows), "rule": cov["audit_rule"],
+            "median_datasheet": cov["median_datasheet_fraction"],
+            "median_standing": cov["median_standing_fraction"]}
+
+
 def _dataset_rows(cat: Catalog) -> list[dict]:
     from curate.countries import name
     from curate.geo.aggregate import suppress_column
@@ -233,8 +251,10 @@ def report_context(*, from_file: str | os.PathLike | None = None, modality: str 
     svg = map_svg(ctable, metric="images", scale="log", note=note, subtitle=source,
                   figsize=(11.0, 6.4))
 
+    documentation = None
     if cat is not None:
         extra = _catalog_sections(cat, total_images)
+        documentation = _documentation(cat)
         datasets = _dataset_rows(cat)
         data_hash = catalog_hash(cat)
         hash_label = "catalog hash (sha256 of record hashes)"
@@ -269,6 +289,7 @@ def report_context(*, from_file: str | os.PathLike | None = None, modality: str 
         "groups": groups,
         "concentration": {**conc, "top3": top3},
         "catalog": extra,
+        "documentation": documentation,
         "datasets": datasets,
         "compute": compute_context(),
         "provenance": {
