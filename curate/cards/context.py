@@ -248,70 +248,6 @@ def _collection_text(key: str) -> str:
     return key
 
 
-# ------------------------------------------------------------------------------------------- representation
-def modality_share(ds: Dataset, catalog: Catalog, modality: str) -> Share:
-    """``ds``'s images over all catalog images of ``modality`` (datasets listing it among theirs)."""
-    from curate.catalog.lineage import unique_total
-
-    group = [d for d in catalog if modality in d.modalities]
-    known = [d for d in group if d.n_images is not None]
-    return Share(  # derived sets' images counted once, in their sources (curate.catalog.lineage)
-        group=modality_name(modality), images=ds.n_images, group_images=unique_total(known),
-        group_datasets=len(known), group_unknown=len(group) - len(known),
-    )
-
-
-def country_share(ds: Dataset, catalog: Catalog, alpha3: str) -> Share:
-    """``ds``'s images over all images of the catalog's single-country datasets from ``alpha3``."""
-    from curate.countries import name as country_name
-
-    label = country_name(alpha3)
-    if ds.multinational or len(ds.countries.value) != 1:
-        return Share(label, ds.n_images, 0, 0, 0,
-                     reason="multinational dataset; the source does not split its images by country")
-    from curate.catalog.lineage import unique_total
-
-    group = [d for d in catalog if not d.multinational and list(d.countries.value) == [alpha3]]
-    known = [d for d in group if d.n_images is not None]
-    return Share(label, ds.n_images, unique_total(known), len(known), len(group) - len(known))
-
-
-def _access_note(access: str) -> str:
-    return {
-        "open": "anyone may download and reuse the data under the licence",
-        "open-noncommercial": "anyone may download the data; reuse is limited to non-commercial purposes",
-        "credentialed": "download requires credentialed access (training and a signed data use agreement)",
-        "restricted": "access requires an application or agreement with the data holder",
-        "unknown": "the licence does not map to a known access class",
-    }.get(access, "")
-
-
-def _representation(ds: Dataset, catalog: Catalog, composition: Composition | None) -> Representation:
-    from curate.catalog import DEMOGRAPHICS
-    from curate.countries import name as country_name
-
-    reported = list(ds.demographics_reported.value)
-    from curate.catalog.lineage import unique_total
-
-    everything = [d for d in catalog if d.n_images is not None]
-    all_images = unique_total(everything)
-    total = Share("all modalities", ds.n_images, all_images, len(everything), len(catalog) - len(everything))
-    return Representation(
-        countries=[{"code": c, "name": country_name(c)} for c in ds.countries.value],
-        multinational=ds.multinational,
-        countries_answer=fact_answer(ds, "countries"),
-        demographics_reported=[demographic_name(d) for d in reported],
-        demographics_missing=[demographic_name(d) for d in DEMOGRAPHICS if d not in reported],
-        demographics_answer=fact_answer(ds, "demographics_reported"),
-        modality_shares=[modality_share(ds, catalog, m) for m in ds.modalities],
-        country_shares=[country_share(ds, catalog, c) for c in ds.countries.value],
-        catalog_share=total,
-        access=ds.access or "unknown",
-        access_note=_access_note(ds.access or "unknown"),
-        measured_attributes=None if composition is None else composition.reported_attributes,
-    )
-
-
 # ------------------------------------------------------------------------------------------- assembly
 def _answers(ds: Dataset) -> dict[str, Answer]:
     from urllib.parse import urlparse
@@ -337,7 +273,9 @@ def _answers(ds: Dataset) -> dict[str, Answer]:
             ds.framework or "")
     )
     access = ds.access or "unknown"
-    a["access"] = Answer(f"{access} — {_access_note(access)}",
+    from curate.cards.representation import access_note
+
+    a["access"] = Answer(f"{access} — {access_note(access)}",
                          f"derived from the licence ({ds.cite('licence')})")
     if ds.use_terms is None:
         a["use_terms"] = Answer(ds.terms.describe(), f"derived from the licence ({ds.cite('licence')})")
@@ -432,7 +370,9 @@ def build_context(
     """Assemble the card model for one dataset from its record, the catalog and optional measurements."""
     origin = catalog.origins.get(ds.id)
     answers = _answers(ds)
-    rep = _representation(ds, catalog, composition)
+    from curate.cards.representation import representation
+
+    rep = representation(ds, catalog, composition)
     biases, limitations, uses = _statements(ds, rep, answers, composition)
     if synthetic:  # catalog figures describe the real dataset, never the synthetic data
         biases = [f"The real dataset this imitates — {b[0].lower()}{b[1:]}" if b.startswith("Share of") else b

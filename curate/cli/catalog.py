@@ -39,11 +39,11 @@ def list_(
     """List datasets as a table (or JSON), optionally filtered."""
     from rich.table import Table
 
-    from curate.catalog.schema import ACCESS_CLASSES, MODALITIES
+    from curate.catalog.schema import ACCESS_CLASSES
     from curate.errors import UsageError
+    from curate.geo.aggregate import parse_modalities
 
-    if modality and modality.lower() not in MODALITIES:
-        raise UsageError(f"unknown modality '{modality}' (choose from {', '.join(MODALITIES)})")
+    modality = parse_modalities(modality)
     if access and access.lower() not in ACCESS_CLASSES:
         raise UsageError(f"unknown access class '{access}' (choose from {', '.join(ACCESS_CLASSES)})")
     cat = _load(catalog_dir).filter(modality=modality, country=country, access=access, collection=collection)
@@ -305,8 +305,9 @@ def stats(
     from rich.table import Table
 
     from curate.catalog.stats import catalog_stats
+    from curate.geo.aggregate import parse_modalities
 
-    cat = _load(catalog_dir).filter(modality=modality, collection=collection)
+    cat = _load(catalog_dir).filter(modality=parse_modalities(modality), collection=collection)
     df = catalog_stats(cat, by)
     from curate.catalog.lineage import counted_patients, lineage_summary, unique_total
 

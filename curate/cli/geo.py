@@ -14,7 +14,8 @@ _METRIC_HELP = "What to map: images, datasets or patients."
 def map_cmd(
     out: str = typer.Option(None, "--out", "-o", metavar="FILE", help="Map file: .png or .svg."),
     metric: str = typer.Option("images", "--metric", help=_METRIC_HELP),
-    modality: str = typer.Option(None, "--modality", "-m", help="Only this modality (e.g. fundus, cxr)."),
+    modality: str = typer.Option(None, "--modality", "-m",
+                                 help="Only these modalities (e.g. fundus, or fundus,oct)."),
     access: str = typer.Option(None, "--access", "-a", help="Only this access class (e.g. open)."),
     collection: str = typer.Option(None, "--collection", help="e.g. queiroz2025-table1"),
     from_file: str = typer.Option(
@@ -54,7 +55,8 @@ def report_cmd(
                             help="Report file: .html/.htm (html) or .md (md); must match --format."),
     fmt: str = typer.Option(None, "--format", help="html or md (default: from the --out suffix)."),
     from_file: str = typer.Option(None, "--from", metavar="FILE", help="Your own list (CSV/parquet)."),
-    modality: str = typer.Option(None, "--modality", "-m", help="Only this modality."),
+    modality: str = typer.Option(None, "--modality", "-m",
+                                 help="Only these modalities (e.g. fundus,oct: the ophthalmic view)."),
     collection: str = typer.Option(None, "--collection", help="Only this collection."),
     split_multinational: bool = typer.Option(
         False, "--split-multinational", help="Spread multinational datasets over their member countries."

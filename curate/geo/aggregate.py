@@ -86,17 +86,30 @@ def entries_from_catalog(catalog: Catalog) -> list[Entry]:
 def select_catalog(catalog: Catalog | None = None, *, modality: str | None = None, access: str | None = None,
                    collection: str | None = None) -> Catalog:
     """Filter the catalog; an empty result is an error that names the filters."""
-    from curate.catalog import ACCESS_CLASSES, MODALITIES, load
+    from curate.catalog import ACCESS_CLASSES, load
 
-    if modality and modality.lower() not in MODALITIES:
-        raise UsageError(f"unknown modality '{modality}' (choose from {', '.join(MODALITIES)})")
+    mods = parse_modalities(modality)
     if access and access.lower() not in ACCESS_CLASSES:
         raise UsageError(f"unknown access class '{access}' (choose from {', '.join(ACCESS_CLASSES)})")
     cat = catalog if catalog is not None else load()
-    sub = cat.filter(modality=modality, access=access, collection=collection)
+    sub = cat.filter(modality=mods, access=access, collection=collection)
     if len(sub) == 0:
         raise CurateError(f"no datasets match {describe_filters(modality, access, collection)}")
     return sub
+
+
+def parse_modalities(modality: str | None) -> list[str] | None:
+    """``"fundus,OCT"`` → ``["fundus", "oct"]`` (any of them matches); unknown names are a usage error."""
+    from curate.catalog import MODALITIES
+
+    if not modality:
+        return None
+    mods = [m.strip().lower() for m in modality.split(",") if m.strip()]
+    bad = [m for m in mods if m not in MODALITIES]
+    if bad or not mods:
+        raise UsageError(f"unknown modality '{', '.join(bad) or modality}' "
+                         f"(choose from {', '.join(MODALITIES)}; several: fundus,oct)")
+    return mods
 
 
 def describe_filters(modality: str | None = None, access: str | None = None,
@@ -169,12 +182,12 @@ def entries_from_file(path: str | os.PathLike, *, modality: str | None = None,
             col = _find_column(cols, (opt,))
             if col is None:
                 raise UsageError(f"--{opt} needs a '{opt}' column in '{path}' (it has: {', '.join(cols)})")
-            filters[col] = val.lower()
+            filters[col] = {v.strip().lower() for v in val.split(",")} if opt == "modality" else {val.lower()}
 
     unknown: dict[str, str] = {}
     entries: list[Entry] = []
     for i, rec in enumerate(frame.to_dict(orient="records"), start=2):  # row 1 is the header
-        if any(str(rec[c]).strip().lower() != v for c, v in filters.items()):
+        if any(str(rec[c]).strip().lower() not in v for c, v in filters.items()):
             continue
         raw = str(rec[ccol]).strip()
         if raw.endswith(".0") and raw[:-2].isdigit():
