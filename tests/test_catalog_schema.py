@@ -356,3 +356,30 @@ def test_cli_show_lists_v2_facts_and_their_sources(cli):
     assert "[brset_repo]" in out  # a source used only by v2 facts is listed
     data = json.loads(cli("catalog", "show", "BRSET", "--json").stdout)
     assert "brset_repo" in data["sources"] and data["schema_version"] == 2
+
+
+def test_validate_requires_locators_in_records_not_listed_as_legacy(cli, tmp_path):
+    """A v2 record may keep the migration's 'not recorded' placeholder only when LEGACY_LOCATORS.txt
+    lists it; a fact re-read on a date must always say where it is."""
+    rec = _brset()
+    rec["images"] = {"value": 16266, "source": "queiroz2025", "locator": "not recorded",
+                     "source_type": "secondary"}
+    _write(tmp_path, "BRSET", rec)
+    r = cli("catalog", "validate", "--catalog", tmp_path)
+    assert r.exit_code == 1 and "BRSET: 1 fact(s) with locator 'not recorded'" in r.stdout
+    (tmp_path / "LEGACY_LOCATORS.txt").write_text("# migrated\nBRSET  # images from v1\n")
+    assert cli("catalog", "validate", "--catalog", tmp_path).exit_code == 0
+    rec["images"]["checked"] = "2026-12-01"
+    _write(tmp_path, "BRSET", rec)
+    r = cli("catalog", "validate", "--catalog", tmp_path)
+    assert r.exit_code == 1 and "must say where in the source" in r.stdout
+
+
+def test_legacy_locator_list_names_only_records_that_still_need_it():
+    from curate.catalog.migrate import LOCATOR_NOT_RECORDED
+    from curate.catalog.store import legacy_ids
+
+    cat = catalog.load()
+    legacy = legacy_ids(builtin_dir())
+    need = {ds.id for ds in cat if any(f.locator == LOCATOR_NOT_RECORDED for _, f in ds.facts())}
+    assert legacy == need  # shrink the list as sources are re-read; no new record may join it

@@ -102,6 +102,13 @@ class Fact(_Strict, Generic[T]):
     source_type: SourceType | None = Field(None, description="primary, mirror or secondary (schema v2)")
     checked: _dt.date | None = Field(None, description="date someone re-read the source for this value")
 
+    @model_validator(mode="after")
+    def _located_when_checked(self) -> Fact[T]:
+        if self.checked is not None and (self.locator or "").strip().lower() in ("", "not recorded"):
+            raise ValueError(f"a fact re-read on {self.checked} must say where in the source it is "
+                             "(locator: Table 1, Section 2, README ...)")
+        return self
+
 
 class Conflict(_Strict):
     """Another source's value for a field; the record keeps the seed/table value (see issue 3)."""
