@@ -90,3 +90,29 @@ def group_of(alpha3: str, by: str) -> str:
     if by not in _GROUP_FUNCS:
         raise UsageError(f"grouping must be one of {', '.join(GROUPINGS)} (got '{by}')")
     return _GROUP_FUNCS[by](alpha3)
+
+
+#: Khan et al. 2021's seven world regions (ophthalmic datasets), as printed, from UN M49 sub-regions.
+#: Iran (M49: Southern Asia) is put with the Middle East, as that region's name says; Central Asia and
+#: Oceania are in none of the seven and are reported as "other".
+KHAN_REGIONS: tuple[str, ...] = ("Europe", "southeast or east Asia", "North America",
+                                 "north Africa and the Middle East", "south Asia", "Latin America",
+                                 "sub-Saharan Africa")
+_KHAN_OF_M49 = {
+    "Northern Europe": "Europe", "Western Europe": "Europe", "Southern Europe": "Europe",
+    "Eastern Europe": "Europe", "Eastern Asia": "southeast or east Asia",
+    "South-eastern Asia": "southeast or east Asia", "Northern America": "North America",
+    "Northern Africa": "north Africa and the Middle East", "Western Asia": "north Africa and the Middle East",
+    "Southern Asia": "south Asia", "South America": "Latin America", "Central America": "Latin America",
+    "Caribbean": "Latin America", "Western Africa": "sub-Saharan Africa",
+    "Eastern Africa": "sub-Saharan Africa", "Middle Africa": "sub-Saharan Africa",
+    "Southern Africa": "sub-Saharan Africa",
+}
+KHAN_OTHER = "other (Central Asia, Oceania)"
+
+
+def khan_region(alpha3: str) -> str:
+    """The Khan et al. 2021 region of a country (``IRN`` → ``north Africa and the Middle East``)."""
+    if alpha3 == "IRN":
+        return "north Africa and the Middle East"
+    return _KHAN_OF_M49.get(un_region(alpha3), KHAN_OTHER)

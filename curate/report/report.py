@@ -251,10 +251,15 @@ def report_context(*, from_file: str | os.PathLike | None = None, modality: str 
     svg = map_svg(ctable, metric="images", scale="log", note=note, subtitle=source,
                   figsize=(11.0, 6.4))
 
-    documentation = None
+    documentation = ophthalmic = None
     if cat is not None:
+        from curate.geo.aggregate import parse_modalities
+        from curate.report.ophthalmic import is_ophthalmic, khan_comparison
+
         extra = _catalog_sections(cat, total_images)
         documentation = _documentation(cat)
+        if is_ophthalmic(parse_modalities(modality)):
+            ophthalmic = khan_comparison(cat)
         datasets = _dataset_rows(cat)
         data_hash = catalog_hash(cat)
         hash_label = "catalog hash (sha256 of record hashes)"
@@ -290,6 +295,7 @@ def report_context(*, from_file: str | os.PathLike | None = None, modality: str 
         "concentration": {**conc, "top3": top3},
         "catalog": extra,
         "documentation": documentation,
+        "ophthalmic": ophthalmic,
         "datasets": datasets,
         "compute": compute_context(),
         "provenance": {
