@@ -18,10 +18,12 @@ from pathlib import Path
 
 from curate.errors import UsageError
 
-GROUPINGS: tuple[str, ...] = ("country", "continent", "un_region", "income_group", "north_south")
+GROUPINGS: tuple[str, ...] = ("country", "continent", "world_region", "un_region", "income_group",
+                               "north_south")
 GROUPING_LABELS = {
     "country": "Country",
     "continent": "Continent",
+    "world_region": "World region (UN M49, Americas split)",
     "un_region": "UN region (M49)",
     "income_group": "World Bank income group (FY2026)",
     "north_south": "Global North / South (UNCTAD)",
@@ -33,6 +35,9 @@ INCOME_ORDER = ("High income", "Upper middle income", "Lower middle income", "Lo
 #: Source lines printed in the report and the docs next to each grouping.
 GROUPING_SOURCES = {
     "continent": "country_converter 'Continent_7' classification",
+    "world_region": "UN M49 regions (Africa, Asia, Europe, Oceania) with the Americas split into its M49 "
+    "intermediate regions Latin America and the Caribbean / Northern America (country_converter "
+    "'UNregion')",
     "un_region": "UN M49 sub-regions via country_converter 'UNregion'",
     "income_group": "World Bank Country and Lending Groups, FY2026 (1 July 2025), CC BY 4.0",
     "north_south": "UNCTADstat classification of economies by development status: developed = Northern "
@@ -79,8 +84,25 @@ def north_south(alpha3: str) -> str:
     return SOUTH
 
 
-_GROUP_FUNCS = {"continent": continent, "un_region": un_region, "income_group": income_group,
-                "north_south": north_south}
+_WORLD_OF_M49 = {
+    **dict.fromkeys(("Northern Africa", "Western Africa", "Eastern Africa", "Middle Africa",
+                     "Southern Africa"), "Africa"),
+    **dict.fromkeys(("South America", "Central America", "Caribbean"), "Latin America and the Caribbean"),
+    "Northern America": "Northern America",
+    **dict.fromkeys(("Eastern Asia", "South-eastern Asia", "Southern Asia", "Western Asia", "Central Asia"),
+                    "Asia"),
+    **dict.fromkeys(("Northern Europe", "Western Europe", "Southern Europe", "Eastern Europe"), "Europe"),
+    **dict.fromkeys(("Australia and New Zealand", "Melanesia", "Micronesia", "Polynesia"), "Oceania"),
+}
+
+
+def world_region(alpha3: str) -> str:
+    """UN M49 region with the Americas split (``MEX`` → ``Latin America and the Caribbean``)."""
+    return _WORLD_OF_M49.get(un_region(alpha3), NOT_CLASSIFIED)
+
+
+_GROUP_FUNCS = {"continent": continent, "world_region": world_region, "un_region": un_region,
+                "income_group": income_group, "north_south": north_south}
 
 
 def group_of(alpha3: str, by: str) -> str:

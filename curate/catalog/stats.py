@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 MULTINATIONAL = "Multinational"
 #: Country groupings come from :mod:`curate.groupings` (the same as the map, its CSV and the report).
-REGION_GROUPINGS = ("continent", "un_region", "income_group", "north_south")
+REGION_GROUPINGS = ("continent", "world_region", "un_region", "income_group", "north_south")
 GROUPINGS = ("country", *REGION_GROUPINGS, "modality", "access")
 
 
@@ -36,6 +36,51 @@ def _keys(ds, by: str) -> list[str]:
     if by == "access":
         return [ds.access or "unknown"]
     raise UsageError(f"--by must be one of {', '.join(GROUPINGS)} (got '{by}')")
+
+
+def _member_keys(ds, by: str) -> list[str]:
+    """Every group of the countries a dataset lists (multinational ones included); none → Multinational."""
+    from curate.groupings import group_of
+
+    groups = sorted({group_of(c, by) for c in ds.countries.value}) if by != "country" else \
+        list(ds.countries.value)
+    return groups or [MULTINATIONAL]
+
+
+def member_stats(catalog: Catalog, by: str = "continent") -> pd.DataFrame:
+    """Datasets *with a country in* each group: ``key, datasets, single_country, countries, images``.
+
+    Unlike :func:`catalog_stats`, a multinational dataset counts under every group of its listed member
+    countries ("datasets with an African country"), so rows add up to more than the catalog. ``images``
+    is the images of those datasets in full (no source splits a multinational dataset's images by
+    country), so image rows overlap too and no share is given.
+    """
+    import pandas as pd
+
+    if by not in ("country", *REGION_GROUPINGS):
+        raise UsageError(f"--members needs a country grouping: --by country or one of "
+                         f"{', '.join(REGION_GROUPINGS)} (got '{by}')")
+    from curate.catalog.lineage import counted_images
+    from curate.groupings import group_of
+
+    ids = {ds.id for ds in catalog}
+    rows = []
+    for ds in catalog:
+        keys = _member_keys(ds, by)
+        for key in keys:
+            members = sorted(c for c in ds.countries.value if by == "country" or group_of(c, by) == key)
+            rows.append({"key": key, "dataset": ds.id, "single": len(ds.countries.value) == 1 and
+                         not ds.multinational, "countries": members, "images": counted_images(ds, ids)})
+    cols = ["key", "datasets", "single_country", "countries", "images"]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    df = pd.DataFrame(rows)
+    out = df.groupby("key", sort=False).agg(
+        datasets=("dataset", "nunique"), single_country=("single", "sum"),
+        countries=("countries", lambda s: len({c for cs in s for c in cs})),
+        images=("images", lambda s: int(s.fillna(0).sum())))
+    out["single_country"] = out["single_country"].astype(int)
+    return out.reset_index().sort_values(["datasets", "key"], ascending=[False, True], ignore_index=True)
 
 
 def catalog_stats(catalog: Catalog, by: str = "country") -> pd.DataFrame:

@@ -294,20 +294,24 @@ def validate(
 
 @catalog_app.command("stats")
 def stats(
-    by: str = typer.Option("country", "--by", help="country, continent, un_region, income_group, "
-                           "north_south, modality or access (regions as in `curate map`)"),
+    by: str = typer.Option("country", "--by", help="country, continent, world_region, un_region, "
+                           "income_group, north_south, modality or access (regions as in `curate map`)"),
     modality: str = typer.Option(None, "--modality", "-m"),
     collection: str = typer.Option(None, "--collection", help="e.g. queiroz2025-table1"),
+    members: bool = typer.Option(False, "--members", help="Count a multinational dataset under every group "
+                                 "of its listed countries (datasets *with* an African country, ...)."),
     as_json: bool = typer.Option(False, "--json"),
     catalog_dir: str = CatalogDir,
 ) -> None:
     """Image and dataset totals grouped by country, continent, modality or access class."""
     from rich.table import Table
 
-    from curate.catalog.stats import catalog_stats
+    from curate.catalog.stats import catalog_stats, member_stats
     from curate.geo.aggregate import parse_modalities
 
     cat = _load(catalog_dir).filter(modality=parse_modalities(modality), collection=collection)
+    if members:
+        return _print_members(member_stats(cat, by), by, len(cat), as_json)
     df = catalog_stats(cat, by)
     from curate.catalog.lineage import counted_patients, lineage_summary, unique_total
 
@@ -358,6 +362,30 @@ def stats(
                   f"(in the {total['patients_reported']} datasets whose sources report it)")
     if total["lineage"]:
         console.print(f"[dim]{total['lineage']}[/dim]", markup=True, highlight=False)
+
+
+def _print_members(df, by: str, n: int, as_json: bool) -> None:
+    if as_json:
+        print_json({"by": by, "members": True, "groups": df.to_dict(orient="records"), "datasets": n})
+        return
+    from rich import box
+    from rich.table import Table
+
+    t = Table(title=f"Datasets with a country in each {by}", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col, head in (("key", by), ("datasets", "datasets"), ("single_country", "single"),
+                      ("countries", "countries"), ("images", "images")):
+        if col == "key":
+            t.add_column(head, no_wrap=True, overflow="ellipsis", max_width=32)
+        else:
+            t.add_column(head, justify="right", no_wrap=True, min_width=len(head))
+    for r in df.to_dict(orient="records"):
+        t.add_row(str(r["key"]), f"{r['datasets']:,}", f"{r['single_country']:,}", f"{r['countries']:,}",
+                  f"{r['images']:,}")
+    console.print(t)
+    console.print(f"[dim]{n} datasets. datasets: with a country in the group (a multinational dataset counts "
+                  "under every group of its listed countries, so rows add up to more); single: of them, "
+                  "single-country; images: of those datasets in full (no source splits them by country). "
+                  "Multinational: datasets that list no country.[/dim]")
 
 
 @catalog_app.command("coverage")
