@@ -147,6 +147,15 @@ def _catalog_sections(cat: Catalog, total_images: float) -> dict:
             "language": language}
 
 
+def _searches() -> dict:
+    """The searches for under-represented regions and what they found (``data/searches.yaml``)."""
+    import yaml
+
+    doc = yaml.safe_load((Path(__file__).resolve().parent / "data" / "searches.yaml").read_text("utf-8"))
+    rows = [{**r, "found": ", ".join(r["found"]) or "nothing public found"} for r in doc["searches"]]
+    return {"checked": str(doc["checked"]), "rows": rows}
+
+
 def _documentation(cat: Catalog) -> dict:
     """Which datasets are documented well enough to audit (``curate catalog coverage``, same counts)."""
     from curate.cards.coverage import catalog_coverage
@@ -295,6 +304,7 @@ def report_context(*, from_file: str | os.PathLike | None = None, modality: str 
         "concentration": {**conc, "top3": top3},
         "catalog": extra,
         "documentation": documentation,
+        "searches": _searches() if cat is not None else None,
         "ophthalmic": ophthalmic,
         "datasets": datasets,
         "compute": compute_context(),
