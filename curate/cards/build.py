@@ -50,18 +50,25 @@ class CardBuild:
     dataset: Dataset
     composition: Composition | None
     datasheet_md: str
-    hub_card: DatasetCard
+    hub_card_text: str
     croissant: dict
     provenance: Provenance | None = None
     context: CardContext | None = field(default=None, repr=False)
     curation: Findings | None = field(default=None, repr=False)
+
+    @property
+    def hub_card(self) -> DatasetCard:
+        """The hub card as a :class:`huggingface_hub.DatasetCard` (built on first use: it imports the Hub
+        client, which writing the card does not need)."""
+        from huggingface_hub import DatasetCard
+
+        return DatasetCard(self.hub_card_text)
 
 
 @dataclass
 class _Rendered:
     ctx: CardContext
     texts: dict[str, str]
-    hub_card: Any
     croissant: dict
 
 
@@ -71,7 +78,7 @@ def _render(ds: Dataset, catalog: Catalog, *, composition: Composition | None,
     from curate.cards.context import build_context
     from curate.cards.croissant import build_croissant, dumps
     from curate.cards.datasheet import datasheet_html, render_datasheet
-    from curate.cards.hubcard import render_hubcard
+    from curate.cards.hubcard import render_hubcard_text
     from curate.cards.provenance import make_provenance
 
     # The catalog record is identified once, by the content hash of its parsed record (provenance rows);
@@ -84,15 +91,15 @@ def _render(ds: Dataset, catalog: Catalog, *, composition: Composition | None,
     ctx = build_context(ds, catalog, composition=composition, provenance=prov, extra_sections=sections,
                         synthetic=synthetic)
     md = render_datasheet(ctx)
-    card = render_hubcard(ctx)
+    card = render_hubcard_text(ctx)
     croissant = build_croissant(ctx)
     texts = {
         "datasheet_md": md,
         "datasheet_html": datasheet_html(md, f"Datasheet: {ctx.title_name}"),
-        "hub_card": str(card),
+        "hub_card": card,
         "croissant": dumps(croissant),
     }
-    return _Rendered(ctx, texts, card, croissant)
+    return _Rendered(ctx, texts, croissant)
 
 
 def _write(folder: Path, rendered: _Rendered) -> None:
@@ -190,7 +197,7 @@ def build_card(
         dataset=ds,
         composition=composition,
         datasheet_md=rendered.texts["datasheet_md"],
-        hub_card=rendered.hub_card,
+        hub_card_text=rendered.texts["hub_card"],
         croissant=rendered.croissant,
         provenance=rendered.ctx.provenance,
         context=rendered.ctx,
@@ -254,7 +261,7 @@ def build_all(
             r = rendered[ds.id]
             builds[ds.id] = CardBuild(
                 out=target / ds.id, paths={k: target / ds.id / n for k, n in FILES.items()}, dataset=ds,
-                composition=None, datasheet_md=r.texts["datasheet_md"], hub_card=r.hub_card,
+                composition=None, datasheet_md=r.texts["datasheet_md"], hub_card_text=r.texts["hub_card"],
                 croissant=r.croissant, provenance=r.ctx.provenance, context=r.ctx,
             )
         (tmp / EPOCH_FILE).write_text(f"{when}\n", encoding="utf-8")

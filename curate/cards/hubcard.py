@@ -78,7 +78,7 @@ def _slug(text: str) -> str:
 
 def card_data(ctx: CardContext, n_images: int | None = None) -> DatasetCardData:
     """The validated YAML metadata of the card."""
-    from huggingface_hub import DatasetCardData
+    from huggingface_hub.repocard_data import DatasetCardData
 
     from curate.catalog.licences import hf_license_id
     from curate.countries import name as country_name
@@ -114,11 +114,17 @@ def card_data(ctx: CardContext, n_images: int | None = None) -> DatasetCardData:
     )
 
 
+def render_hubcard_text(ctx: CardContext) -> str:
+    """The card's text (YAML front matter + body). Only ``DatasetCardData`` is imported: the full
+    ``huggingface_hub.DatasetCard`` pulls in the Hub client (~0.5 s), which build-card does not need."""
+    n = ctx.composition.n_images if ctx.composition is not None else None
+    data = card_data(ctx, n)
+    body = render("hubcard.md.j2", ctx=ctx, ds=ctx.dataset)
+    return f"---\n{data.to_yaml()}\n---\n\n{body}"
+
+
 def render_hubcard(ctx: CardContext) -> DatasetCard:
     """The full card (YAML front matter + body) as a :class:`huggingface_hub.DatasetCard`."""
     from huggingface_hub import DatasetCard
 
-    n = ctx.composition.n_images if ctx.composition is not None else None
-    data = card_data(ctx, n)
-    body = render("hubcard.md.j2", ctx=ctx, ds=ctx.dataset)
-    return DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{body}")
+    return DatasetCard(render_hubcard_text(ctx))
