@@ -93,8 +93,9 @@ def seeds_dir() -> Path:
 @pytest.fixture(scope="session", autouse=True)
 def _private_config_home(tmp_path_factory):
     """Pseudonym keys (and any other per-user config) go to a temporary folder, never to ~/.config."""
-    old = {k: os.environ.get(k) for k in ("XDG_CONFIG_HOME", "CURATE_PSEUDONYM_KEY")}
+    old = {k: os.environ.get(k) for k in ("XDG_CONFIG_HOME", "CURATE_PSEUDONYM_KEY", "XDG_CACHE_HOME")}
     os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("xdg-config"))
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))  # curate._cache
     os.environ.pop("CURATE_PSEUDONYM_KEY", None)
     yield
     for k, v in old.items():

@@ -52,6 +52,29 @@ def load_user_yaml(path: Path) -> Any:
         data = f.read(MAX_YAML_BYTES + 1)  # the file may grow between stat and read
     if len(data) > MAX_YAML_BYTES:
         raise UnsafeYAML(f"file is over {MAX_YAML_BYTES:,} bytes, the limit for catalog files")
+    cache = _cache()
+    key = cache.key(data)
+    if (hit := cache.get(key)) is not None:
+        return hit  # these exact bytes passed the checks below before (curate._cache)
     text = data.decode("utf-8")
     check_events(text)
-    return yaml.load(text, Loader=LOADER)
+    doc = yaml.load(text, Loader=LOADER)
+    cache.put(key, doc)
+    return doc
+
+
+_CACHE: Any = None
+
+
+def _cache():
+    """The process's YAML cache (None when off), saved once at exit if anything was added."""
+    global _CACHE
+    if _CACHE is None:
+        import atexit
+
+        from curate._cache import YamlCache
+
+        _CACHE = YamlCache()  # in memory for the process; on disk too unless caching is off
+        if _CACHE.path is not None:
+            atexit.register(_CACHE.save)
+    return _CACHE

@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Callable, Iterable, Iterator
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -298,8 +297,9 @@ def _load_dir(folder: Path) -> tuple[list[Dataset], dict[str, Path]]:
     return items, origins
 
 
-@lru_cache(maxsize=8)
-def _load_cached(dirs: tuple[str, ...], _stamp: tuple) -> tuple[tuple[Dataset, ...], dict[str, Path]]:
+def _load_merged(dirs: tuple[str, ...]) -> tuple[tuple[Dataset, ...], dict[str, Path]]:
+    """Fresh records for every load (each caller may change its own): validating the cached parsed
+    YAML (curate._cache) is cheaper than deep-copying cached models."""
     merged: dict[str, Dataset] = {}
     origins: dict[str, Path] = {}
     builtins: dict[str, Dataset] = {}  # id -> the built-in record a user record replaced
@@ -343,9 +343,8 @@ def load(catalog_dir: str | os.PathLike | Iterable[str | os.PathLike] | None = N
          *, builtin: bool = True) -> Catalog:
     """Load the built-in catalog, merged with ``$CURATE_CATALOG`` and ``catalog_dir`` (later wins)."""
     dirs = catalog_dirs(catalog_dir, builtin=builtin)
-    stamp = tuple((p.name, p.stat().st_mtime_ns) for d in dirs for p in _yaml_files(d))
-    items, origins = _load_cached(tuple(str(d.resolve()) for d in dirs), stamp)
-    cat = Catalog([ds.model_copy(deep=True) for ds in items], origins)
+    items, origins = _load_merged(tuple(str(d.resolve()) for d in dirs))
+    cat = Catalog(list(items), origins)
     cat._dirs = list(dirs)
     from curate.catalog.collections import load_collections
 

@@ -115,6 +115,9 @@ def jinja_env(loader: Any, **kwargs: Any):
     has the ``safe_url`` filter; ``kwargs`` go to :class:`jinja2.Environment`."""
     import jinja2
 
+    from curate._cache import jinja_bytecode_cache
+
+    kwargs.setdefault("bytecode_cache", jinja_bytecode_cache())
     env = jinja2.Environment(
         loader=loader,
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "htm", "xml", "html.j2", "htm.j2"),
