@@ -493,3 +493,10 @@ def test_duo_codes_for_non_commercial_and_agreements():
     assert duo_codes(terms_for_licence("CC-BY-NC-4.0")) == ["DUO:0000046"]
     assert duo_codes(terms_for_licence("CC0-1.0")) == []
     assert "DUO:0000026" in duo_codes(terms_for_licence("PhysioNet Restricted Health Data License 1.5.0"))
+
+
+def test_croissant_rai_annotators_and_raw_data_from_v2_facts(brset):
+    doc = json.loads(brset.paths["croissant"].read_text())
+    assert any("retinal specialist" in x for x in doc["rai:annotatorDemographics"])
+    assert "JPEG" in doc["rai:dataCollectionRawData"]
+    assert "(source: brset_repo" in doc["rai:dataCollectionRawData"]
