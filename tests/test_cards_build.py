@@ -140,7 +140,7 @@ def test_hub_card_yaml_through_huggingface_hub(brset):
     card = DatasetCard.load(brset.paths["hub_card"])
     data = card.data
     assert data.license == "other"
-    assert data.license_name == "physionet-credentialed-health-data-license-1.5.0"
+    assert data.license_name == "physionet-credentialed-health-data-license"
     assert data.license_link == "https://physionet.org/content/brazilian-ophthalmological/"
     assert data.pretty_name == "Brazilian Multilabel Ophthalmological Dataset"
     assert data.size_categories == ["10K<n<100K"]  # 16,266 images

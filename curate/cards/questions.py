@@ -143,7 +143,7 @@ def datasheet_questions(ctx: CardContext) -> dict[str, Question]:
         "label": [a["labels"]],
         "missing": [m["missing"], *[_lab(x, lab) for k, lab, x in ctx.population_answers
                                     if k.endswith("missing_rate")]],
-        "relationships": [m["relationships"]],
+        "relationships": [*_v2(ctx, "relationships", labels=("Stated",)), m["relationships"]],
         "splits": [*_v2(ctx, "official_splits", labels=("Official split",)), m["splits"]],
         "errors": [*_v2(ctx, "errata", labels=("Known errata",)), m["errors"]],
         "confidential": [a["demographics_reported"]],

@@ -245,6 +245,8 @@ class Dataset(_Strict):
     out_of_scope_uses: Fact[list[str]] | None = None
     funding: Fact[str] | None = Field(None, description="who funded its creation, as the source says")
     software: Fact[str] | None = Field(None, description="code used to collect, preprocess or label it (URL)")
+    relationships: Fact[str] | None = Field(
+        None, description="links between instances the data makes explicit (patient ids, eyes, studies)")
     references: dict[str, Reference] = Field(default_factory=dict)
     conflicts: list[Conflict] = Field(default_factory=list)
     notes: str | None = None

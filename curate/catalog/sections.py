@@ -130,6 +130,7 @@ V2_FIELDS: tuple[str, ...] = (
     "acquisition", "population", "care_setting", "inclusion_criteria", "exclusion_criteria", "ethics",
     "deidentification", "labelling", "derived_from", "versions", "official_splits", "errata",
     "maintenance", "intended_uses", "out_of_scope_uses", "funding", "software",
+    "relationships",
 )
 
 
