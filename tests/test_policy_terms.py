@@ -20,7 +20,7 @@ from PIL import Image
 
 from curate.catalog import access_for_licence, builtin_dir, hf_license_id, load
 from curate.errors import InputError, LicenceError
-from curate.policy.terms import UseTerms, decide, normalise_licence, terms_for_licence
+from curate.policy.terms import decide, normalise_licence, terms_for_licence
 
 IMAGE_SUFFIXES = (".parquet", ".png", ".jpg", ".jpeg", ".dcm", ".nii", ".gz", ".tif", ".tiff", ".bmp")
 
