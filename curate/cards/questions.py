@@ -124,8 +124,13 @@ def _v2(ctx: CardContext, *paths: str, labels: tuple[str, ...] = ()) -> list[Ans
     return out
 
 
+def _real(ctx: CardContext, label: str) -> str:
+    """A catalog fact's label in a card of synthetic data: it describes the real dataset, not this data."""
+    return f"{label} (real dataset)" if ctx.synthetic else label
+
+
 def _population(ctx: CardContext) -> list[Answer]:
-    return [_lab(a, label) for key, label, a in ctx.population_answers]
+    return [_lab(a, _real(ctx, label)) for key, label, a in ctx.population_answers]
 
 
 def datasheet_questions(ctx: CardContext) -> dict[str, Question]:
@@ -141,7 +146,7 @@ def datasheet_questions(ctx: CardContext) -> dict[str, Question]:
         "count": [a["images"], a["patients"], a["studies"]],
         "sample": _v2(ctx, "inclusion_criteria", "exclusion_criteria", labels=("Inclusion", "Exclusion")),
         "label": [a["labels"]],
-        "missing": [m["missing"], *[_lab(x, lab) for k, lab, x in ctx.population_answers
+        "missing": [m["missing"], *[_lab(x, _real(ctx, lab)) for k, lab, x in ctx.population_answers
                                     if k.endswith("missing_rate")]],
         "relationships": [*_v2(ctx, "relationships", labels=("Stated",)), m["relationships"]],
         "splits": [*_v2(ctx, "official_splits", labels=("Official split",)), m["splits"]],
