@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 
 CONFIDENCE = 0.95
-MISS_ALLOWANCE = 0.2  # the held-out sample must certify the target even at this fraction of its misses
+MISS_ALLOWANCE = 0.0  # the sample must certify the target with this fraction of (1 - target) missed
+# (0: the smallest sample that can certify at all; the chosen nprobe then finds every sampled pair)
 
 
 @dataclass
@@ -140,7 +141,7 @@ def holdout(x: np.ndarray, t: float, *, start: int, target: float, seed: int, ma
     """An exact-searched random sample of rows; ``ok`` is False when it stays too small to certify.
 
     The sample starts at ``start`` rows and grows (its size extrapolated from the groups found so far,
-    plus 15 %) until it holds :func:`groups_needed` effective duplicate groups or reaches
+    plus 5 %) until it holds :func:`groups_needed` effective duplicate groups or reaches
     ``max_fraction`` of the rows (its search then costs ``2 * max_fraction`` of the full exact search).
     """
     n = len(x)
@@ -160,7 +161,7 @@ def holdout(x: np.ndarray, t: float, *, start: int, target: float, seed: int, ma
         ok = groups >= need
         if ok or s >= cap:
             break
-        grow = 4 * s if groups < 1 else int(np.ceil(s * need / groups * 1.15))
+        grow = 4 * s if groups < 1 else int(np.ceil(s * need / groups * 1.05))
         if groups * cap / s < 0.8 * need:  # even at the cap (groups grow about linearly) too few: stop
             break
         s = min(cap, max(grow, s + 1))
