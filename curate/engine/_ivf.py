@@ -35,11 +35,11 @@ class IvfSearch:
         t0 = time.perf_counter()
         self.x, self.t, self.dev, self.nlist, self.progress = x, t, dev, int(nlist), progress
         if centroids is None:  # train on a sample (64 rows per list), as FAISS does
-            from curate.engine._faiss import kmeans
+            from curate.engine._semantic import clusters
 
             if progress:
                 progress("ivf: training", 0, 1)
-            centroids = kmeans(x, self.nlist, device=dev, seed=seed, niter=10, max_points_per_centroid=64)
+            centroids = clusters(x, self.nlist, dev, seed)[0]
         self.cent = np.ascontiguousarray(centroids, dtype=np.float32)
         if dev == "gpu":  # pragma: no cover - GPU machines only
             self.quantizer = faiss.IndexFlatIP(d)
