@@ -60,6 +60,8 @@ def clusters(x: np.ndarray, k: int, dev: str, seed: int, sample_per_centroid: in
 def spherical_lloyd(x: np.ndarray, k: int, seed: int, niter: int, per: int) -> np.ndarray:
     """Spherical k-means on a sample: random distinct rows as seeds; an emptied centroid is re-seeded
     with the sample row farthest from its own centroid."""
+    from scipy.sparse import csr_matrix
+
     n = len(x)
     rng = np.random.default_rng(seed)
     m = min(n, k * per)
@@ -69,11 +71,10 @@ def spherical_lloyd(x: np.ndarray, k: int, seed: int, niter: int, per: int) -> n
         sim = xs @ cent.T
         lab = np.argmax(sim, axis=1)
         best = sim[np.arange(m), lab]
-        order = np.argsort(lab, kind="stable")
         counts = np.bincount(lab, minlength=k)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         nz = counts > 0
-        sums = np.add.reduceat(xs[order], starts[nz], axis=0)
+        onehot = csr_matrix((np.ones(m, np.float32), (lab, np.arange(m))), shape=(k, m))
+        sums = np.asarray(onehot @ xs)[nz]  # per-cluster sums without a sorted copy of the sample
         cent[nz] = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
         empty = np.nonzero(~nz)[0]
         if len(empty):

@@ -317,8 +317,9 @@ def gemm_pairs(x: np.ndarray, threshold: float, *, base: np.ndarray | None = Non
 
 
 def _columns(bblock: int, qblock: int, xb: np.ndarray) -> int:
-    """Base rows per product block: the similarity block stays below a quarter of the data (min 8 MiB)."""
-    budget = max(8 << 20, xb.nbytes // 4)
+    """Base rows per product block: the similarity block stays below 1/16 of the data (min 8 MiB), so the
+    searches' peak memory stays well inside the 2.5 x the embeddings of issue 17."""
+    budget = max(8 << 20, xb.nbytes // 16)
     return int(max(256, min(bblock, budget // (4 * qblock))))
 
 
