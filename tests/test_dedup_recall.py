@@ -184,3 +184,24 @@ def test_auto_above_20000_uses_the_complete_band_search_on_clustered_data():
         r, c = np.nonzero(sim >= 0.97)
         truth |= {(int(a) + s, int(b)) for a, b in zip(r, c) if a + s < b}
     assert rows(res) == truth and len(truth) >= 500
+
+
+def test_cpu_ivf_finds_exactly_the_pairs_its_lists_promise():
+    """The fixed-sequence choice rests on this: at nprobe p the CPU list search finds a true pair iff one
+    end's list is among the other end's p nearest centroids (oracle: float64 ranks and brute force)."""
+    from curate.engine._ivf import IvfSearch
+
+    x = unit(grouped(3)).astype(np.float32)
+    truth = sorted(brute(x, 0.9))
+    s = IvfSearch(x, 0.9, "cpu", 30, seed=0)
+    sim = x.astype(np.float64) @ s.cent.astype(np.float64).T
+    lab = sim.argmax(axis=1)
+    rank = np.argsort(np.argsort(-sim, axis=1), axis=1)  # rank[i, c]: place of centroid c for row i
+    a, b = np.array(truth).T
+    need = np.minimum(rank[a, lab[b]], rank[b, lab[a]]) + 1
+    np.testing.assert_array_equal(s.need(a, b), need)
+    for p in (1, 2, 5):
+        i, j, _ = s.search(p)
+        got = set(zip(i.tolist(), j.tolist()))
+        assert got <= set(truth)
+        assert got == {pr for pr, ok in zip(truth, need <= p) if ok}

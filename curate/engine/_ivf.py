@@ -1,6 +1,10 @@
-"""FAISS ``IndexIVFFlat`` threshold search: each vector scans only its ``nprobe`` nearest inverted lists.
+"""Inverted-list (IVF) threshold search: each vector scans only its ``nprobe`` nearest inverted lists.
 
-Similarities are exact, so every reported pair is real; only recall can drop. A pair (a, b) is found
+The lists are the k-means cells (each row in the list of its nearest centroid). On the GPU the search is
+FAISS ``IndexIVFFlat``; on the CPU it is the same search done as blocked matrix products per list (the
+rows that probe a list against the list's members, BLAS), several times faster than FAISS's IVF range
+search on the same cores (see docs/benchmarks.md). Similarities are exact, so every reported pair is
+real; only recall can drop. A pair (a, b) is found
 when b's list is among a's ``nprobe`` nearest lists or a's list among b's, so for a sampled pair the
 smallest ``nprobe`` that finds it (``need``) is read off the centroid ranks; ``_recall`` turns that into
 the choice of ``nprobe`` and the held-out bound.
@@ -30,24 +34,23 @@ class IvfSearch:
             raise UsageError(f"nlist must be between 1 and the number of vectors ({n}), got {nlist}")
         t0 = time.perf_counter()
         self.x, self.t, self.dev, self.nlist, self.progress = x, t, dev, int(nlist), progress
-        self.quantizer = faiss.IndexFlatIP(d)
-        self.index = faiss.IndexIVFFlat(self.quantizer, d, self.nlist, faiss.METRIC_INNER_PRODUCT)
-        self.index.cp.seed = int(seed)
-        if centroids is not None:  # reuse the k-means of the semantic attempt (auto)
-            self.quantizer.add(np.ascontiguousarray(centroids, dtype=np.float32))
-            self.index.is_trained = True
-        else:
-            rng = np.random.default_rng(seed)
-            ntrain = min(n, self.nlist * 64)
-            train = x[np.sort(rng.choice(n, ntrain, replace=False))] if ntrain < n else x
+        if centroids is None:  # train on a sample (64 rows per list), as FAISS does
+            from curate.engine._semantic import clusters
+
             if progress:
                 progress("ivf: training", 0, 1)
-            if dev == "gpu":  # pragma: no cover - GPU machines only
-                self.index.clustering_index = faiss.index_cpu_to_all_gpus(faiss.IndexFlatIP(d))
-            self.index.train(np.ascontiguousarray(train))
-        for s, e in blocked(n, 65_536):
-            self.index.add(np.ascontiguousarray(x[s:e]))
-        self.cent = self.quantizer.reconstruct_n(0, self.nlist)
+            centroids = clusters(x, self.nlist, dev, seed)[0]
+        self.cent = np.ascontiguousarray(centroids, dtype=np.float32)
+        if dev == "gpu":  # pragma: no cover - GPU machines only
+            self.quantizer = faiss.IndexFlatIP(d)
+            self.index = faiss.IndexIVFFlat(self.quantizer, d, self.nlist, faiss.METRIC_INNER_PRODUCT)
+            self.quantizer.add(self.cent)
+            self.index.is_trained = True
+            for s, e in blocked(n, 65_536):
+                self.index.add(np.ascontiguousarray(x[s:e]))
+            self.labels = None
+        else:
+            self.labels = nearest(x, self.cent)
         self.build_s = time.perf_counter() - t0
 
     @property
@@ -59,13 +62,18 @@ class IvfSearch:
         if not len(a):
             return np.zeros(0, np.int64)
         x = self.x
-        la = self.quantizer.search(np.ascontiguousarray(x[a]), 1)[1][:, 0]
-        lb = self.quantizer.search(np.ascontiguousarray(x[b]), 1)[1][:, 0]
+        if self.labels is not None:
+            la, lb = self.labels[a], self.labels[b]
+        else:  # pragma: no cover - GPU machines only
+            la = self.quantizer.search(np.ascontiguousarray(x[a]), 1)[1][:, 0]
+            lb = self.quantizer.search(np.ascontiguousarray(x[b]), 1)[1][:, 0]
         return np.minimum(list_rank(x[a], self.cent, lb), list_rank(x[b], self.cent, la)) + 1
 
     def search(self, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         from curate.engine.dedup import QUERY_BLOCK, canonical_pairs
 
+        if self.labels is not None:
+            return self.search_lists(p)
         faiss = faiss_module()
         dev, x = self.dev, self.x
         index = faiss.index_cpu_to_all_gpus(self.index) if dev == "gpu" else self.index
@@ -80,6 +88,35 @@ class IvfSearch:
             ds.append(dd)
             if self.progress:
                 self.progress(f"ivf search (nprobe {p}/{self.nlist})", k + 1, len(spans))
+        return canonical_pairs(np.concatenate(qs), np.concatenate(js), np.concatenate(ds))
+
+    def search_lists(self, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """CPU search: for each list, the rows whose ``p`` nearest centroids include it x its members."""
+        from curate.engine.dedup import canonical_pairs, dense_pairs
+
+        x, k = self.x, self.nlist
+        probes = top_lists(x, self.cent, p)  # (n, p)
+        qlist = probes.ravel()
+        qorder = np.argsort(qlist, kind="stable")
+        qrows = (qorder // p).astype(np.int64)
+        qstart = np.searchsorted(qlist[qorder], np.arange(k + 1))
+        morder = np.argsort(self.labels, kind="stable")
+        mstart = np.searchsorted(self.labels[morder], np.arange(k + 1))
+        qs, js, ds = [], [], []
+        for c in range(k):
+            mrows = morder[mstart[c]:mstart[c + 1]]
+            rows = qrows[qstart[c]:qstart[c + 1]]
+            if len(mrows) and len(rows):
+                xm = x[mrows]
+                for s, e in blocked(len(rows), 4096):
+                    q, j, d = dense_pairs(x[rows[s:e]], xm, self.t, rows[s:e], mrows)
+                    qs.append(q)
+                    js.append(j)
+                    ds.append(d)
+            if self.progress and (c % 64 == 0 or c == k - 1):
+                self.progress(f"ivf search (nprobe {p}/{k})", c + 1, k)
+        if not qs:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
         return canonical_pairs(np.concatenate(qs), np.concatenate(js), np.concatenate(ds))
 
     def describe(self, p: int) -> dict[str, Any]:
@@ -102,4 +139,23 @@ def list_rank(xa: np.ndarray, cent: np.ndarray, target_list: np.ndarray) -> np.n
         sim = xa[s:e] @ cent.T
         tgt = sim[np.arange(e - s), target_list[s:e]]
         out[s:e] = (sim > tgt[:, None]).sum(axis=1)
+    return out
+
+
+def nearest(x: np.ndarray, cent: np.ndarray) -> np.ndarray:
+    """Each row's nearest centroid (largest inner product), by the same products as :func:`list_rank`."""
+    out = np.empty(len(x), dtype=np.int64)
+    for s, e in blocked(len(x), 4096):
+        out[s:e] = np.argmax(x[s:e] @ cent.T, axis=1)
+    return out
+
+
+def top_lists(x: np.ndarray, cent: np.ndarray, p: int) -> np.ndarray:
+    """The ``p`` nearest centroids of every row (unordered), by the same products as :func:`list_rank`."""
+    k = len(cent)
+    if p >= k:
+        return np.broadcast_to(np.arange(k, dtype=np.int64), (len(x), k)).copy()
+    out = np.empty((len(x), p), dtype=np.int64)
+    for s, e in blocked(len(x), 4096):
+        out[s:e] = np.argpartition(-(x[s:e] @ cent.T), p - 1, axis=1)[:, :p]
     return out

@@ -1,10 +1,10 @@
-"""Honest recall for the approximate dedup searches: tune on one sample, bound on a held-out one.
+"""Honest recall for the approximate dedup searches: a one-sided 95 % bound from an exact-searched sample.
 
-Two disjoint random samples of rows are searched exactly against all rows (blocked matrix products):
-
-- the **tuning** sample picks the smallest ``nprobe`` / ``neighbors`` whose lower bound on that sample
-  clears ``target_recall``;
-- the **held-out** sample, never used for the choice, measures the recall of the finished search.
+A random sample of rows is searched exactly against all rows (blocked matrix products); its pairs are
+the truth the approximate search is measured against. With a fixed ``nprobe`` / ``neighbors`` the sample
+bounds the recall directly; when the parameter is tuned, the smallest one whose bound on the sample clears
+``target_recall`` is chosen, which is a fixed-sequence test and certifies ``target_recall`` itself (see
+:func:`tuned_search`). (An earlier version tuned on a second, disjoint sample: twice the exact work.)
 
 Pairs that share rows are not independent (a duplicate group of five images gives ten pairs that are
 found or missed together), so the pairs are grouped into the connected components of the sampled-pair
@@ -16,9 +16,8 @@ effective size.
 
 A held-out sample needs enough duplicate groups before any bound can reach the target (all found: the
 bound is ``(1 - confidence) ** (1 / groups)``; 0.99 needs about 300 groups, more when some pair is
-missed). The samples therefore grow (x2) until the held-out one holds :func:`groups_needed` groups or
-their exact search would cost more than ``max_fraction`` of the full exact search; the callers then
-search exactly instead (``insufficient``).
+missed). The sample therefore grows until it holds :func:`groups_needed` groups or its exact search
+would cost more than ``2 * max_fraction`` of the full exact search; the callers then search exactly.
 """
 
 from __future__ import annotations
@@ -31,7 +30,8 @@ from typing import Any
 import numpy as np
 
 CONFIDENCE = 0.95
-MISS_ALLOWANCE = 0.2  # the held-out sample must certify the target even at this fraction of its misses
+MISS_ALLOWANCE = 0.0  # the sample must certify the target with this fraction of (1 - target) missed
+# (0: the smallest sample that can certify at all; the chosen nprobe then finds every sampled pair)
 
 
 @dataclass
@@ -136,49 +136,36 @@ def _make(a: np.ndarray, b: np.ndarray, rows: int) -> Sample:
     return Sample(a, b, pair_groups(a, b), rows)
 
 
-def tune_and_holdout(x: np.ndarray, t: float, *, start: int, target: float, seed: int,
-                     max_fraction: float = 0.125, confidence: float = CONFIDENCE, tune: bool = True,
-                     ) -> tuple[Sample, Sample, bool]:
-    """Two disjoint exact-searched samples; ``ok`` is False when the held-out one stays too small.
+def holdout(x: np.ndarray, t: float, *, start: int, target: float, seed: int, max_fraction: float = 0.125,
+            confidence: float = CONFIDENCE) -> tuple[Sample, bool]:
+    """An exact-searched random sample of rows; ``ok`` is False when it stays too small to certify.
 
-    The samples double until the held-out sample has :func:`groups_needed` effective groups or both
-    together reach ``max_fraction`` of the rows (their search then costs that fraction of exact search).
-    Pairs that touch a held-out row are left out of the tuning sample, so the two share no pair.
+    The sample starts at ``start`` rows and grows (its size extrapolated from the groups found so far,
+    plus 5 %) until it holds :func:`groups_needed` effective duplicate groups or reaches
+    ``max_fraction`` of the rows (its search then costs ``2 * max_fraction`` of the full exact search).
     """
     n = len(x)
     perm = np.random.default_rng(seed).permutation(n)
     need = groups_needed(target, confidence)
-    cap = max(2, int(max_fraction * n))
-    s = max(1, min(start, n // 2))
+    cap = max(1, min(n, int(max_fraction * n)))
+    s = max(1, min(start, cap))
     done = 0
-    ta, tb, ha, hb = [], [], [], []
+    pa, pb = [], []
     while True:
-        # rows perm[2*done : 2*s] alternate tuning / held-out
-        new = perm[2 * done: 2 * s]
-        tune_rows, hold_rows = new[0::2], new[1::2]
-        a, b = _rows_pairs(x, t, tune_rows if tune else tune_rows[:0])
-        ta.append(a)
-        tb.append(b)
-        a, b = _rows_pairs(x, t, hold_rows)
-        ha.append(a)
-        hb.append(b)
+        a, b = _rows_pairs(x, t, perm[done:s])
+        pa.append(a)
+        pb.append(b)
         done = s
-        hold = _dedupe(np.concatenate(ha), np.concatenate(hb))
+        hold = _dedupe(np.concatenate(pa), np.concatenate(pb))
         groups = effective_groups(pair_groups(*hold))
         ok = groups >= need
-        if ok or 2 * s >= min(cap, n) or 2 * s >= n:
+        if ok or s >= cap:
             break
-        if groups * (cap / 2) / s < need:  # even at the cap (groups grow about linearly) too few: stop now
+        grow = 4 * s if groups < 1 else int(np.ceil(s * need / groups * 1.05))
+        if groups * cap / s < 0.8 * need:  # even at the cap (groups grow about linearly) too few: stop
             break
-        s = min(2 * s, cap // 2, n // 2)
-        if s <= done:
-            break
-    hold_set = perm[1: 2 * done: 2]
-    tune_a, tune_b = _dedupe(np.concatenate(ta), np.concatenate(tb))
-    touches = np.isin(tune_a, hold_set) | np.isin(tune_b, hold_set)
-    tune = _make(tune_a[~touches], tune_b[~touches], done if tune else 0)
-    held = _make(hold[0], hold[1], done)
-    return tune, held, bool(ok)
+        s = min(cap, max(grow, s + 1))
+    return _make(hold[0], hold[1], done), bool(ok)
 
 
 def _dedupe(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -191,10 +178,10 @@ def _dedupe(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def choose(need: np.ndarray, group: np.ndarray, target: float, cap: int,
            confidence: float = CONFIDENCE) -> int:
-    """Smallest parameter ``p`` (1..cap) whose tuning-sample lower bound of ``mean(need <= p)`` >= target.
+    """Smallest parameter ``p`` (1..cap) whose sample lower bound of ``mean(need <= p)`` >= target.
 
     ``need[i]`` is the smallest ``nprobe`` / ``neighbors`` that finds sampled pair ``i``. If no ``p``
-    reaches the target on the tuning sample, ``cap`` (the widest search).
+    reaches the target on the sample, ``cap`` (the widest search).
     """
     if not len(need):
         return 1
@@ -221,18 +208,25 @@ def found_mask(a: np.ndarray, b: np.ndarray, i: np.ndarray, j: np.ndarray, n: in
 def tuned_search(x: np.ndarray, t: float, make_searcher: Any, fixed: int | None, target: float, *,
                  sample_queries: int, seed: int, info: dict[str, Any],
                  confidence: float = CONFIDENCE) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Choose the searcher's parameter on the tuning sample, search, bound recall on the held-out sample.
+    """Choose the searcher's parameter on the held-out sample, search, and report an honest bound.
 
-    ``make_searcher()`` builds the index (IVF, cluster neighbourhoods) only after the samples are drawn.
+    ``make_searcher()`` builds the index (IVF, cluster neighbourhoods) only after the sample is drawn.
 
-    Returns the pairs, or None when the target cannot be certified (held-out sample too small, no
-    parameter below the widest search reaches the target, or the held-out bound misses it): the caller
-    then searches exactly. A ``fixed`` parameter is never second-guessed: its bound is reported as is.
+    Tuned (``fixed`` None): ``p`` is the smallest parameter whose Clopper–Pearson bound on the sample's
+    pairs found at ``p`` (read off ``need``) clears ``target``. That is a fixed-sequence test of the
+    hypotheses "recall(p) < target" from the widest ``p`` down, each at level ``1 - confidence``; since
+    the pairs found grow with ``p``, the chance that the chosen ``p`` has recall below ``target`` is at
+    most ``1 - confidence``, so ``target`` itself is the reported bound (the bound at ``p`` is not: it was
+    selected). The search must then find every sample pair ``need`` promised, else the caller falls back.
+    Fixed ``p``: the sample was not used for any choice and its own bound is reported as is.
+
+    Returns the pairs, or None when the target cannot be certified (sample too small, no parameter
+    below the widest search reaches the target, or the search missed promised pairs): the caller then
+    searches exactly.
     """
     t0 = time.perf_counter()
-    tune, held, ok = tune_and_holdout(x, t, start=sample_queries, target=target, seed=seed,
-                                      confidence=confidence, tune=fixed is None)
-    info["recall_sample_rows"] = {"tuning": tune.rows, "held_out": held.rows}
+    held, ok = holdout(x, t, start=sample_queries, target=target, seed=seed, confidence=confidence)
+    info["recall_sample_rows"] = {"held_out": held.rows}
     if fixed is None and not ok:
         info["fallback_reason"] = (
             f"the held-out sample holds {held.effective_groups:,.0f} effective duplicate groups, fewer "
@@ -240,7 +234,8 @@ def tuned_search(x: np.ndarray, t: float, make_searcher: Any, fixed: int | None,
         return None
     searcher = make_searcher()
     if fixed is None:
-        p = choose(searcher.need(tune.a, tune.b), tune.group, target, searcher.cap, confidence)
+        need = searcher.need(held.a, held.b)
+        p = choose(need, held.group, target, searcher.cap, confidence)
         if p >= searcher.cap:
             info["fallback_reason"] = f"no {searcher.param} below the widest search reaches {target:g}"
             return None
@@ -249,7 +244,8 @@ def tuned_search(x: np.ndarray, t: float, make_searcher: Any, fixed: int | None,
     t1 = time.perf_counter()
     i, j, c = searcher.search(p)
     t2 = time.perf_counter()
-    bound = lower_bound(found_mask(held.a, held.b, i, j, len(x)), held.group, confidence)
+    found = found_mask(held.a, held.b, i, j, len(x))
+    bound = lower_bound(found, held.group, confidence)
     info.update(searcher.describe(p))
     info.setdefault("timings", {}).update(sample_s=round(t1 - t0, 3), search_s=round(t2 - t1, 3))
     if bound is None:
@@ -257,11 +253,15 @@ def tuned_search(x: np.ndarray, t: float, make_searcher: Any, fixed: int | None,
                     recall_basis=f"not bounded: the {held.rows:,} held-out rows have no pair above "
                                  "the threshold")
         return i, j, c
-    info.update(recall_lower_bound=round(bound.lower, 4), recall_confidence=confidence,
-                recall_held_out=round(bound.point, 4), recall_basis=bound.basis(),
-                recall_groups=bound.groups, recall_pairs=bound.pairs)
-    if fixed is None and bound.lower < target:
-        info["fallback_reason"] = (f"held-out recall bound {bound.lower:.4f} < target {target:g} at "
-                                   f"{searcher.param} {p}")
+    info.update(recall_held_out=round(bound.point, 4), recall_groups=bound.groups, recall_pairs=bound.pairs,
+                recall_confidence=confidence)
+    if fixed is not None:
+        info.update(recall_lower_bound=round(bound.lower, 4), recall_basis=bound.basis())
+        return i, j, c
+    if (~found & (need <= p)).any():
+        info["fallback_reason"] = f"the search at {searcher.param} {p} missed held-out pairs it should find"
         return None
+    info.update(recall_lower_bound=float(target),
+                recall_basis=bound.basis() + f"; {searcher.param} = smallest whose bound clears the target "
+                                             "(fixed-sequence test)")
     return i, j, c

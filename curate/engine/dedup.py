@@ -9,10 +9,11 @@ false pair; they differ in how much of the pair space they scan and in how their
   that *can* reach the threshold are compared with each cluster, so the recall is 1 by construction.
   Fast when the embeddings are clustered (real image embeddings are). With ``neighbors=m`` the older
   approximate search (each cluster against its m nearest clusters) instead.
-- ``ivf`` — FAISS ``IndexIVFFlat``: each vector scans its ``nprobe`` nearest inverted lists. ``nprobe`` is
-  chosen on a tuning sample and the recall bounded on a separate held-out sample (``_recall``: one-sided
-  95 % Clopper–Pearson lower bound over duplicate groups). When the bound cannot reach
-  ``target_recall``, the search falls back to ``exact`` (the summary says why).
+- ``ivf`` — inverted lists (``_ivf``; blocked BLAS per list on the CPU, FAISS ``IndexIVFFlat`` on the
+  GPU): each vector scans its ``nprobe`` nearest lists. ``nprobe`` is the smallest whose one-sided 95 %
+  Clopper–Pearson bound over duplicate groups, on an exact-searched sample of rows, clears
+  ``target_recall`` (``_recall``: a fixed-sequence test, so ``target_recall`` is certified at 95 %).
+  When the bound cannot reach ``target_recall``, the search falls back to ``exact`` (the summary says why).
 
 ``method="auto"``: ``exact`` below :data:`AUTO_EXACT_BELOW` vectors; above, ``semantic`` when its planned
 pair volume is at most 1/:data:`AUTO_MIN_SAVING` of the n² of exact search, else ``ivf`` (and so ``exact``
@@ -115,7 +116,8 @@ def dedup(emb: Embeddings | np.ndarray, threshold: float = 0.95, method: str = "
     nprobe, neighbors : fix the ivf / approximate-semantic parameter (its recall is then bounded, not
         tuned); otherwise ivf chooses ``nprobe`` for ``target_recall``.
     target_recall : the recall the approximate search must certify (one-sided 95 % lower bound).
-    sample_queries : rows in each of the tuning and held-out samples (grown when too few duplicates).
+    sample_queries : rows of the exact-searched recall sample to start with (grown until it holds enough
+        duplicate groups to certify ``target_recall``, at most 1/8 of the rows).
     keep_rule : ``components`` (one row per connected group) or ``greedy`` (SemDeDup).
 
     Examples
@@ -315,8 +317,9 @@ def gemm_pairs(x: np.ndarray, threshold: float, *, base: np.ndarray | None = Non
 
 
 def _columns(bblock: int, qblock: int, xb: np.ndarray) -> int:
-    """Base rows per product block: the similarity block stays below a quarter of the data (min 8 MiB)."""
-    budget = max(8 << 20, xb.nbytes // 4)
+    """Base rows per product block: the similarity block stays below 1/16 of the data (min 8 MiB), so the
+    searches' peak memory stays well inside the 2.5 x the embeddings of issue 17."""
+    budget = max(8 << 20, xb.nbytes // 16)
     return int(max(256, min(bblock, budget // (4 * qblock))))
 
 

@@ -17,6 +17,16 @@ of the level, skipped where ``s <= 1``; their large-scale config skips level 1 "
 default (:func:`resampling_plan`) is the same: 10 steps on levels 2 and up (they cluster the few
 centroids below: cheap), none on level 1 (each step there is a k-means on about half the data, so 10
 steps cost about 5 level-1 runs); pass ``resampling_steps=10`` to resample level 1 too.
+
+Outliers. Resampling alone does not stop a few far outliers from becoming their own top-level clusters
+(``tests/test_cluster_resampling.py`` plants them): the level above clusters the level-1 centroids, an
+outlier's singleton centroid is far from all others, so k-means++ seeds it with high probability and
+Lloyd never moves that seed (no other point is nearer), while two dense concepts share one centroid.
+That is a poor local optimum, not the k-means objective: absorbing the outlier costs less than merging
+two concepts. As the reference implementation allows (``num_init``: several k-means starts per run,
+the lowest potential kept), every k-means of levels 2 and up, and of each resampling step there, keeps
+the best of :data:`UPPER_INITS` k-means++ starts (cheap: those levels cluster a few centroids); level 1
+keeps one start unless ``n_init`` says otherwise.
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ from curate.engine.kmeans import KMeansResult, kmeans, nearest
 from curate.errors import UsageError
 
 PAPER_STEPS = 10  # Vo et al. 2024 configs: n_resampling_steps = 10 per level
+UPPER_INITS = 5  # k-means++ starts per k-means on levels 2+ (reference implementation: num_init)
 
 
 def _per_level(value: int | Sequence[int] | None, levels: int, name: str, default: list[int | None]
@@ -60,6 +71,24 @@ def resampling_plan(ks: Sequence[int], resampling_steps: int | Sequence[int] | N
     return [int(s or 0) for s in steps], points
 
 
+def init_plan(levels: int, n_init: int | Sequence[int] | None = None) -> list[int]:
+    """k-means starts per level: 1 on level 1 and :data:`UPPER_INITS` above unless ``n_init`` is given."""
+    vals = _per_level(n_init, levels, "n_init", [1] + [UPPER_INITS] * (levels - 1))
+    if any(v is None or v < 1 for v in vals):
+        raise UsageError("n_init must be at least 1")
+    return [int(v) for v in vals]
+
+
+def best_kmeans(x: np.ndarray, k: int, n_init: int, *, seed: int, **kw: Any) -> KMeansResult:
+    """The lowest-inertia of ``n_init`` k-means runs from k-means++ starts seeded ``seed``, ``seed + 1``..."""
+    best = None
+    for i in range(max(1, n_init)):
+        res = kmeans(x, k, seed=seed + i, **kw)
+        if best is None or res.inertia < best.inertia:
+            best = res
+    return best
+
+
 def closest_per_cluster(labels: np.ndarray, distances: np.ndarray, s: int) -> np.ndarray:
     """Sorted indices of the ``s`` rows nearest their centroid in every cluster (all rows of smaller ones)."""
     order = np.lexsort((distances, labels))  # by cluster, then by distance to its centroid
@@ -70,8 +99,8 @@ def closest_per_cluster(labels: np.ndarray, distances: np.ndarray, s: int) -> np
 
 
 def resample(x: np.ndarray, res: KMeansResult, k: int, *, steps: int, points: int | None, niter: int = 20,
-             seed: int = 0, spherical: bool = True,
-             device: str = "auto") -> tuple[KMeansResult, dict[str, Any]]:
+             seed: int = 0, spherical: bool = True, device: str = "auto",
+             n_init: int = 1) -> tuple[KMeansResult, dict[str, Any]]:
     """Vo et al. 2024 §3 resampling-clustering on one level: ``steps`` rounds of k-means on the ``points``
     rows closest to each centroid, every row then reassigned to the new centroids.
 
@@ -89,8 +118,8 @@ def resample(x: np.ndarray, res: KMeansResult, k: int, *, steps: int, points: in
         if len(rows) < k:  # fewer rows than clusters (many empty clusters): no k-means possible
             info["stopped"] = f"step {step + 1}: {len(rows)} rows for {k} clusters"
             break
-        fit = kmeans(x[rows], k, niter=niter, seed=seed + 1000 * (step + 1), spherical=spherical,
-                     device=device)
+        fit = best_kmeans(x[rows], k, n_init, niter=niter, seed=seed + 1000 * (step + 1),
+                          spherical=spherical, device=device)
         labels, dist, inertia = nearest(x, fit.centroids, spherical)
         res = KMeansResult(fit.centroids, labels, dist, inertia, init)
         info["steps"] = step + 1
@@ -102,6 +131,7 @@ def hierarchical_kmeans(x: np.ndarray, ks: Sequence[int], *, niter: int = 20, se
                         max_points_per_centroid: int | None = None, init: np.ndarray | None = None,
                         n_workers: int | None = None, resampling_steps: int | Sequence[int] | None = None,
                         resample_points: int | Sequence[int] | None = None,
+                        n_init: int | Sequence[int] | None = None,
                         info: dict[str, Any] | None = None) -> list[KMeansResult]:
     """Vo et al. 2024 §3: level 1 clusters the points; level l+1 clusters the centroids of level l; each
     level then runs :func:`resample` with :func:`resampling_plan` (``resampling_steps``,
@@ -112,32 +142,43 @@ def hierarchical_kmeans(x: np.ndarray, ks: Sequence[int], *, niter: int = 20, se
     receives ``resampling``: per level the steps done and the points per cluster.
     """
     steps, points = resampling_plan(ks, resampling_steps, resample_points)
-    first = kmeans(x, ks[0], niter=niter, seed=seed, spherical=spherical, device=device, dask=dask,
-                   init=init, max_points_per_centroid=max_points_per_centroid, n_workers=n_workers)
+    inits = init_plan(len(ks), n_init)
+    if init is not None or dask is not None or inits[0] == 1:
+        first = kmeans(x, ks[0], niter=niter, seed=seed, spherical=spherical, device=device, dask=dask,
+                       init=init, max_points_per_centroid=max_points_per_centroid, n_workers=n_workers)
+    else:
+        first = best_kmeans(x, ks[0], inits[0], niter=niter, seed=seed, spherical=spherical, device=device,
+                            max_points_per_centroid=max_points_per_centroid)
     first, done = resample(np.ascontiguousarray(x, dtype=np.float32), first, ks[0], steps=steps[0],
-                           points=points[0], niter=niter, seed=seed, spherical=spherical, device=device)
+                           points=points[0], niter=niter, seed=seed, spherical=spherical, device=device,
+                           n_init=inits[0])
     return upper_levels(first, ks, niter=niter, seed=seed, spherical=spherical, device=device,
-                        resampling_steps=steps, resample_points=points, info=info, first_info=done)
+                        resampling_steps=steps, resample_points=points, n_init=inits, info=info,
+                        first_info=done)
 
 
 def upper_levels(first: KMeansResult, ks: Sequence[int], *, niter: int = 20, seed: int = 0,
                  spherical: bool = True, device: str = "auto",
                  resampling_steps: int | Sequence[int] | None = None,
-                 resample_points: int | Sequence[int] | None = None, info: dict[str, Any] | None = None,
+                 resample_points: int | Sequence[int] | None = None,
+                 n_init: int | Sequence[int] | None = None, info: dict[str, Any] | None = None,
                  first_info: dict[str, Any] | None = None) -> list[KMeansResult]:
     """Levels 2.. of the hierarchy on one machine: they cluster the (few) centroids of the level below,
-    with seed ``seed + level`` (level 1 = 0), whichever backend computed level 1, then :func:`resample`
-    them. Level 1 is taken as given (``first_info`` says how it was resampled, if at all)."""
+    with seeds ``seed + level`` (+ i for the i-th start; level 1 = 0), whichever backend computed level 1,
+    then :func:`resample` them. Level 1 is taken as given (``first_info``: how it was resampled)."""
     steps, points = resampling_plan(ks, resampling_steps, resample_points)
+    inits = init_plan(len(ks), n_init)
     out = [first]
     done = [first_info or {"steps": 0, "points": points[0]}]
     for level in range(1, len(ks)):
         x, k = out[-1].centroids, ks[level]
         if k > len(x):
             raise UsageError(f"level {level + 1} asks for {k} clusters of only {len(x)} centroids")
-        res = kmeans(x, k, niter=niter, seed=seed + level, spherical=spherical, device=device)
+        res = best_kmeans(x, k, inits[level], niter=niter, seed=seed + level, spherical=spherical,
+                          device=device)
         res, did = resample(x, res, k, steps=steps[level], points=points[level], niter=niter,
-                            seed=seed + level, spherical=spherical, device=device)
+                            seed=seed + level, spherical=spherical, device=device, n_init=inits[level])
+        did["n_init"] = inits[level]
         out.append(res)
         done.append(did)
     if info is not None:
