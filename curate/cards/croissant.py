@@ -206,7 +206,7 @@ def build_croissant(ctx: CardContext) -> dict[str, Any]:
     if ds.derived_from is not None:
         src = ds.cite("derived_from")
         doc["prov:wasDerivedFrom"] = [{"@type": "sc:Dataset", "name": parent, "identifier": parent,
-                                       "description": f"parent dataset in the curate catalog (source: {src})"}
+                                       "description": f"dataset it was built from (source: {src})"}
                                       for parent in ds.derived_from.value]
 
     # ---- provenance ----------------------------------------------------------------------------------

@@ -236,7 +236,8 @@ class Dataset(_Strict):
     ethics: Ethics | None = None
     deidentification: Fact[str] | None = None
     labelling: Labelling | None = None
-    derived_from: Fact[list[CatalogId]] | None = Field(None, description="catalog ids it derives from")
+    derived_from: Fact[list[CatalogId]] | None = Field(
+        None, description="datasets it derives from: catalog ids, or the names of sources not in the catalog")
     versions: Fact[list[Version]] | None = None
     official_splits: Fact[str] | None = None
     errata: Fact[list[str]] | None = None
