@@ -37,7 +37,7 @@ def test_edited_record_is_reread_not_served_from_the_cache(tmp_path):
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip() == "CC-BY-4.0 | open"
     cached = json.loads((tmp_path / "cache" / "yaml-v1.json").read_text())
-    assert len(cached) >= 2  # the built-in records and the user's
+    assert len(cached) >= 1  # the user's record (built-in ones come from the shipped snapshot)
     # the attack: same size and timestamp tricks do not matter, the key is the file's sha256
     _record(tmp_path, "CC-BY-NC-4.0")
     second = _run(SHOW.format(cat=tmp_path / "cat"), env)
@@ -62,3 +62,30 @@ def test_no_cache_writes_nothing(tmp_path):
     _record(tmp_path, "CC-BY-4.0")
     assert _run(SHOW.format(cat=tmp_path / "cat"), env).stdout.strip() == "CC-BY-4.0 | open"
     assert not (tmp_path / "cache").exists()
+
+
+def test_shipped_snapshot_matches_every_builtin_file():
+    """catalog/_parsed.json must hold exactly the current built-in files, parsed as the YAML loader parses
+    them (regenerate with `python -m curate.catalog.snapshot`)."""
+    import hashlib
+
+    from curate._cache import _jsonable
+    from curate.catalog import snapshot
+
+    docs = snapshot.documents()
+    files = snapshot.files(builtin_dir())
+    keys = {hashlib.sha256(p.read_bytes()).hexdigest(): p for p in files}
+    assert set(docs) == set(keys), "stale catalog/_parsed.json: run `python -m curate.catalog.snapshot`"
+    for key, path in keys.items():
+        assert docs[key] == _jsonable(yaml.safe_load(path.read_text(encoding="utf-8"))), path.name
+
+
+def test_an_edited_builtin_file_misses_the_snapshot(tmp_path):
+    from curate.catalog import snapshot
+    from curate.catalog._yaml import load_user_yaml
+
+    src = (builtin_dir() / "BRSET.yaml").read_text(encoding="utf-8")
+    edited = tmp_path / "BRSET.yaml"
+    edited.write_text(src.replace("16266", "16267", 1), encoding="utf-8")
+    assert load_user_yaml(edited)["images"]["value"] == 16267  # parsed, not served from the snapshot
+    assert len(snapshot.documents()) == len(snapshot.files(builtin_dir()))

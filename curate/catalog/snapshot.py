@@ -1,0 +1,69 @@
+"""A parsed snapshot of the built-in catalog, shipped beside it, so a first run needs no YAML parsing.
+
+Why: parsing hundreds of YAML records costs more than a second on a 2-core machine, and the per-user cache
+(:mod:`curate._cache`) is empty on the first run after installing. ``catalog/_parsed.json`` holds each
+built-in file's parsed document keyed by the sha256 of its bytes, so a file edited after the snapshot was
+written simply misses it and is parsed and checked as usual. Regenerate it after editing records:
+
+    python -m curate.catalog.snapshot
+
+``tests/test_cache.py`` fails when the snapshot no longer matches the files.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+NAME = "_parsed.json"
+
+
+def files(folder: Path) -> list[Path]:
+    return sorted([*folder.glob("*.yaml"), *(folder / "collections").glob("*.yaml")])
+
+
+def build(folder: Path) -> dict[str, Any]:
+    """{sha256: parsed document} for every record and collection file (each passes the safety checks)."""
+    import yaml
+
+    from curate._cache import YamlCache, _jsonable
+    from curate.catalog._yaml import LOADER, check_events
+
+    docs = {}
+    for path in files(folder):
+        data = path.read_bytes()
+        text = data.decode("utf-8")
+        check_events(text)
+        docs[YamlCache.key(data)] = _jsonable(yaml.load(text, Loader=LOADER))
+    return {"format": 1, "documents": docs}
+
+
+def write(folder: Path | None = None) -> Path:
+    from curate.catalog.store import builtin_dir
+
+    folder = folder or builtin_dir()
+    out = folder / NAME
+    docs = build(folder)["documents"]
+    # one document per line, sorted by key: editing one record changes two lines of the diff
+    lines = [f"{json.dumps(k)}:{json.dumps(v, sort_keys=True, separators=(',', ':'))}"
+             for k, v in sorted(docs.items())]
+    out.write_text('{"format":1,"documents":{\n' + ",\n".join(lines) + "\n}}\n", encoding="utf-8")
+    return out
+
+
+@lru_cache(maxsize=1)
+def documents() -> dict[str, Any]:
+    """The shipped snapshot's documents ({} when absent or unreadable)."""
+    from curate.catalog.store import builtin_dir
+
+    try:
+        doc = json.loads((builtin_dir() / NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return doc.get("documents", {}) if doc.get("format") == 1 else {}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(f"wrote {write()}")
