@@ -75,3 +75,16 @@ def test_report_prints_the_searches_and_their_absences():
     assert sec.count("\n| ") - 1 == len(doc["searches"])
     absent = [s for s in doc["searches"] if not s["found"]]
     assert absent and sec.count("nothing public found") == len(absent)
+
+
+def test_report_shows_datasets_with_a_country_in_each_region():
+    from curate.report.report import build_report
+
+    md = build_report(fmt="md", map_link="m.svg")
+    sec = md.split("### Datasets with a country in each world region", 1)[1].split("\n## ", 1)[0]
+    rows = {ln.split("|")[1].strip(): int(ln.split("|")[2]) for ln in sec.splitlines()
+            if ln.startswith("| ") and not ln.startswith("| World region")}
+    recs = _records()
+    africa = [r for r in recs if "Africa" in _regions(r["countries"]["value"])[0]]
+    assert rows["Africa"] == len(africa) >= 8
+    assert rows["Oceania"] >= 2 and rows["Latin America and the Caribbean"] >= 8

@@ -182,6 +182,7 @@ def report_context(*, from_file: str | os.PathLike | None = None, modality: str 
         "charts": charts,
         "countries": country_rows,
         "groups": groups,
+        "members": _members(cat) if cat is not None else None,
         "concentration": {**conc, "top3": top3},
         "catalog": extra,
         "documentation": documentation,
@@ -195,6 +196,15 @@ def report_context(*, from_file: str | os.PathLike | None = None, modality: str 
             "command": command or "curate.report.build_report() (Python API)",
         },
     }
+
+
+def _members(cat) -> dict:
+    """Datasets *with* a country in each world region (multinational ones under each member's region)."""
+    from curate.catalog.stats import member_stats
+    from curate.groupings import GROUPING_SOURCES
+
+    rows = member_stats(cat, "world_region").to_dict(orient="records")
+    return {"rows": rows, "n": len(cat), "source": GROUPING_SOURCES["world_region"]}
 
 
 def _fmt_int(v: Any) -> str:
