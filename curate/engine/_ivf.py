@@ -92,7 +92,7 @@ class IvfSearch:
 
     def search_lists(self, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """CPU search: for each list, the rows whose ``p`` nearest centroids include it x its members."""
-        from curate.engine.dedup import canonical_pairs, dense_pairs
+        from curate.engine.dedup import cell_pairs
 
         x, k = self.x, self.nlist
         probes = top_lists(x, self.cent, p)  # (n, p)
@@ -102,22 +102,9 @@ class IvfSearch:
         qstart = np.searchsorted(qlist[qorder], np.arange(k + 1))
         morder = np.argsort(self.labels, kind="stable")
         mstart = np.searchsorted(self.labels[morder], np.arange(k + 1))
-        qs, js, ds = [], [], []
-        for c in range(k):
-            mrows = morder[mstart[c]:mstart[c + 1]]
-            rows = qrows[qstart[c]:qstart[c + 1]]
-            if len(mrows) and len(rows):
-                xm = x[mrows]
-                for s, e in blocked(len(rows), 4096):
-                    q, j, d = dense_pairs(x[rows[s:e]], xm, self.t, rows[s:e], mrows)
-                    qs.append(q)
-                    js.append(j)
-                    ds.append(d)
-            if self.progress and (c % 64 == 0 or c == k - 1):
-                self.progress(f"ivf search (nprobe {p}/{k})", c + 1, k)
-        if not qs:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
-        return canonical_pairs(np.concatenate(qs), np.concatenate(js), np.concatenate(ds))
+        cells = ((qrows[qstart[c]:qstart[c + 1]], morder[mstart[c]:mstart[c + 1]]) for c in range(k))
+        return cell_pairs(x, self.t, cells, progress=self.progress, label=f"ivf search (nprobe {p}/{k})",
+                          n_cells=k)
 
     def describe(self, p: int) -> dict[str, Any]:
         return {"nlist": self.nlist, "nprobe": int(p)}

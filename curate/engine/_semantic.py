@@ -144,25 +144,14 @@ class ProvableSearch:
         return volume
 
     def search(self, _p: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        from curate.engine.dedup import canonical_pairs, dense_pairs
+        from curate.engine.dedup import cell_pairs
 
         if self.cand is None:
             self.plan()
-        x, t = self.x, self.t
-        qs, js, ds = [], [], []
         ncell = len(self.members)
-        for i, (qrows, mrows) in enumerate(zip(self.cand, self.members)):
-            xm = x[mrows] if len(qrows) else None
-            for s, e in blocked(len(qrows), 4096):  # gather the band rows a block at a time
-                q, j, d = dense_pairs(x[qrows[s:e]], xm, t, qrows[s:e], mrows)
-                qs.append(q)
-                js.append(j)
-                ds.append(d)
-            if self.progress and (i % 64 == 0 or i == ncell - 1):
-                self.progress(f"semantic search ({ncell} shells of {len(self.cent)} clusters)", i + 1, ncell)
-        if not qs:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
-        return canonical_pairs(np.concatenate(qs), np.concatenate(js), np.concatenate(ds))
+        label = f"semantic search ({ncell} shells of {len(self.cent)} clusters)"
+        return cell_pairs(self.x, self.t, zip(self.cand, self.members), progress=self.progress, label=label,
+                          n_cells=ncell)
 
 
 class NeighbourSearch:

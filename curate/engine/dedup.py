@@ -337,6 +337,26 @@ def canonical_pairs(q: np.ndarray, j: np.ndarray, d: np.ndarray) -> tuple[np.nda
     return a[first], b[first], d[first].astype(np.float32)
 
 
+def cell_pairs(x: np.ndarray, threshold: float, cells, *, progress=None, label: str = "search",
+               n_cells: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs >= threshold over ``cells`` — (query rows, member rows) per inverted list or shell — by blocked
+    products, a block of query rows at a time; canonical (low, high) pairs, each once."""
+    qs, js, ds = [], [], []
+    for i, (qrows, mrows) in enumerate(cells):
+        if len(qrows) and len(mrows):
+            xm = x[mrows]
+            for s, e in blocked(len(qrows), 4096):  # gather the query rows a block at a time
+                q, j, d = dense_pairs(x[qrows[s:e]], xm, threshold, qrows[s:e], mrows)
+                qs.append(q)
+                js.append(j)
+                ds.append(d)
+        if progress and n_cells and (i % 64 == 0 or i == n_cells - 1):
+            progress(label, i + 1, n_cells)
+    if not qs:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
+    return canonical_pairs(np.concatenate(qs), np.concatenate(js), np.concatenate(ds))
+
+
 def dense_pairs(xq: np.ndarray, xb: np.ndarray, threshold: float, qrows: np.ndarray, brows: np.ndarray,
                 *, qblock: int = 1024, bblock: int = 65_536) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Blocked matrix products: pairs (qrows[a], brows[b], sim) with sim >= threshold (self pairs kept)."""
