@@ -46,9 +46,9 @@ def write(folder: Path | None = None) -> Path:
     folder = folder or builtin_dir()
     out = folder / NAME
     docs = build(folder)["documents"]
-    # one document per line, sorted by key: editing one record changes two lines of the diff
-    lines = [f"{json.dumps(k)}:{json.dumps(v, sort_keys=True, separators=(',', ':'))}"
-             for k, v in sorted(docs.items())]
+    # one document per line, sorted by hash: editing one record changes two lines of the diff. Inside a
+    # document the keys keep the file's order (record order is shown order: never sort them)
+    lines = [f"{json.dumps(k)}:{json.dumps(v, separators=(',', ':'))}" for k, v in sorted(docs.items())]
     out.write_text('{"format":1,"documents":{\n' + ",\n".join(lines) + "\n}}\n", encoding="utf-8")
     return out
 
