@@ -63,7 +63,7 @@ def test_map_entries_and_report_use_the_same_rule(tmp_path):
     assert table.loc["BRA", "images"] == 1250
     ctx = report_context(catalog=sub, fmt="md")
     assert ctx["totals"]["images"] == 1750
-    assert "LIN-C" in ctx["note"] and "counted in their sources" in ctx["note"]
+    assert "LIN-C" in ctx["note"] and "its images are counted in its sources" in ctx["note"]
     assert "LIN-C ← LIN-P: images counted once" in ctx["lineage"]
 
 

@@ -83,4 +83,5 @@ def lineage_short(datasets: Iterable[Dataset]) -> str:
         return ""
     n = len(inside)
     return (f"{n} derived dataset{'s' if n != 1 else ''} ({', '.join(sorted(inside))}) "
-            f"add{'s' if n == 1 else ''} no images: they are counted in their sources.")
+            f"add{'s' if n == 1 else ''} no images: "
+            f"{'its images are counted in its' if n == 1 else 'their images are counted in their'} sources.")
