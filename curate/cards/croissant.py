@@ -164,12 +164,11 @@ def build_croissant(ctx: CardContext) -> dict[str, Any]:
     doc["rai:dataAnnotationProtocol"] = [f"Labels: {_text(a['labels'])}", *labelling]
     if "labelling.agreement" in a and a["labelling.agreement"].reported:
         doc["rai:dataAnnotationAnalysis"] = [_text(a["labelling.agreement"])]
-    if "labelling.annotators" in a or "labelling.qualification" in a:
-        who = [f"{k}: {_text(a[p])}" for p, k in (("labelling.annotators", "Annotators"),
-                                                  ("labelling.qualification", "Qualification"))
-               if p in a and a[p].reported]
-        if who:
-            doc["rai:annotatorDemographics"] = who
+    who = [f"{k}: {_text(a[p])}" for p, k in (("labelling.annotators", "Annotators"),
+                                              ("labelling.qualification", "Qualification"))
+           if p in a and a[p].reported]
+    if who:
+        doc["rai:annotatorDemographics"] = who
     raw = [f"{k}: {_text(a[p])}" for p, k in (("acquisition.file_format", "File format"),
                                               ("acquisition.resolution", "Resolution"),
                                               ("acquisition.field_strength", "Field strength"))

@@ -43,6 +43,13 @@ def check_events(text: str) -> None:
             depth -= 1
 
 
+def parse_checked(data: bytes) -> Any:
+    """UTF-8 bytes → the YAML document, after :func:`check_events` (the one parse every cache stores)."""
+    text = data.decode("utf-8")
+    check_events(text)
+    return yaml.load(text, Loader=LOADER)
+
+
 def load_user_yaml(path: Path) -> Any:
     """Parse ``path``; raises :class:`UnsafeYAML`, ``yaml.YAMLError`` or ``OSError``."""
     size = path.stat().st_size
@@ -60,9 +67,7 @@ def load_user_yaml(path: Path) -> Any:
 
     if (hit := documents().get(key)) is not None:
         return hit  # a built-in file as shipped: parsed and checked when the snapshot was written
-    text = data.decode("utf-8")
-    check_events(text)
-    doc = yaml.load(text, Loader=LOADER)
+    doc = parse_checked(data)
     cache.put(key, doc)
     return doc
 

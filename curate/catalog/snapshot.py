@@ -26,17 +26,13 @@ def files(folder: Path) -> list[Path]:
 
 def build(folder: Path) -> dict[str, Any]:
     """{sha256: parsed document} for every record and collection file (each passes the safety checks)."""
-    import yaml
-
     from curate._cache import YamlCache, _jsonable
-    from curate.catalog._yaml import LOADER, check_events
+    from curate.catalog._yaml import parse_checked
 
     docs = {}
     for path in files(folder):
         data = path.read_bytes()
-        text = data.decode("utf-8")
-        check_events(text)
-        docs[YamlCache.key(data)] = _jsonable(yaml.load(text, Loader=LOADER))
+        docs[YamlCache.key(data)] = _jsonable(parse_checked(data))
     return {"format": 1, "documents": docs}
 
 

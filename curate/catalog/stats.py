@@ -52,8 +52,9 @@ def member_stats(catalog: Catalog, by: str = "continent") -> pd.DataFrame:
 
     Unlike :func:`catalog_stats`, a multinational dataset counts under every group of its listed member
     countries ("datasets with an African country"), so rows add up to more than the catalog. ``images``
-    is the images of those datasets in full (no source splits a multinational dataset's images by
-    country), so image rows overlap too and no share is given.
+    sums those datasets' images without splitting a multinational one by country (no source does), so
+    image rows overlap too and no share is given; a derived set whose sources are all in ``catalog``
+    adds none (:mod:`curate.catalog.lineage`), as in every total.
     """
     import pandas as pd
 

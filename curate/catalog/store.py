@@ -117,6 +117,13 @@ def legacy_ids(folder: str | os.PathLike) -> set[str]:
     return {ln.split("#")[0].strip() for ln in lines if ln.split("#")[0].strip()}
 
 
+def unlocated(ds: Dataset) -> int:
+    """How many of a record's facts still carry the migration's ``locator: not recorded``."""
+    from curate.catalog.migrate import LOCATOR_NOT_RECORDED
+
+    return sum(1 for _, f in ds.facts() if f.locator == LOCATOR_NOT_RECORDED)
+
+
 def validate_dir(folder: str | os.PathLike) -> list[str]:
     """All problems in a folder of catalog files (empty list = valid).
 
@@ -129,7 +136,7 @@ def validate_dir(folder: str | os.PathLike) -> list[str]:
     problems = list(found)  # _scan's result may be shared: never extend it in place
     legacy = legacy_ids(folder)
     for ds in items:
-        n = sum(1 for _, f in ds.facts() if f.locator == LOCATOR_NOT_RECORDED)
+        n = unlocated(ds)
         if n and ds.schema_version >= 2 and ds.id not in legacy:
             problems.append(f"{ds.id}: {n} fact(s) with locator '{LOCATOR_NOT_RECORDED}': a record must say "
                             "where in its source each figure is (Table 1, Section 2, README ...)")
@@ -143,13 +150,13 @@ def schema_notes(folder: str | os.PathLike) -> list[str]:
 
     items = _scan(Path(folder))[0]
     old = [ds.id for ds in items if ds.schema_version < SCHEMA_VERSION]
-    unlocated = sum(1 for ds in items for _, f in ds.facts() if f.locator == LOCATOR_NOT_RECORDED)
+    n_unlocated = sum(unlocated(ds) for ds in items)
     notes = []
     if old:
         notes.append(f"{len(old)} record(s) on schema_version 1 ({', '.join(old[:5])}"
                      f"{', …' if len(old) > 5 else ''}): run `python -m curate.catalog.migrate {folder}`")
-    if unlocated:
-        notes.append(f"{unlocated} fact(s) have locator '{LOCATOR_NOT_RECORDED}': re-read their sources")
+    if n_unlocated:
+        notes.append(f"{n_unlocated} fact(s) have locator '{LOCATOR_NOT_RECORDED}': re-read their sources")
     return notes
 
 

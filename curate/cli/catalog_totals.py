@@ -104,7 +104,8 @@ def _print_members(df, by: str, n: int, as_json: bool) -> None:
     console.print(t)
     console.print(f"[dim]{n} datasets. datasets: with a country in the group (a multinational dataset counts "
                   "under every group of its listed countries, so rows add up to more); single: of them, "
-                  "single-country; images: of those datasets in full (no source splits them by country). "
+                  "single-country; images: of those datasets, not split by country (no source does), "
+                  "a derived set's counted once in its sources. "
                   "Multinational: datasets that list no country.[/dim]")
 
 
