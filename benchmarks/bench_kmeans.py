@@ -4,9 +4,10 @@ Both start from the same k-means++ centroids and run the same number of Lloyd it
 (no FAISS subsampling, sklearn ``tol=0``, ``n_init=1``), so the inertia ratio shows the answers agree and
 the time ratio is the speed-up. Also times the Dask path (LocalCluster, 2 threaded workers) against the
 same iterations in numpy. Every run also times the FAISS reference, ``faiss.Kmeans`` with its own defaults
-(random init, 256 training points per centroid), on the same data in the same run. ``--large`` is the issue-17
-shape, 1,000,000 x 768 with 10,000 centroids (about 3 GB of vectors; scikit-learn and the all-points FAISS run
-are skipped there: hours on a CPU). Do not run ``--large`` on a shared machine. Usage::
+(random init, 256 training points per centroid), on the same data in the same run, against curate's default
+(``method="auto"``: two-level training from 1,024 centroids, :mod:`curate.engine.two_level`). ``--large`` is
+the issue-17 shape, 1,000,000 x 768 with 10,000 centroids (about 3 GB of vectors; only the reference and
+curate's default run there: the others take hours on a CPU). Usage::
 
     python benchmarks/bench_kmeans.py [--n 50000] [--d 128] [--k 100] [--niter 20] [--threads 2] [--large]
 """
@@ -45,11 +46,8 @@ def main() -> None:
     rng = np.random.default_rng(0)
     centers = rng.normal(size=(args.k, args.d)).astype(np.float32) * 2
     x = centers[rng.integers(args.k, size=args.n)] + rng.normal(size=(args.n, args.d)).astype(np.float32)
-    t0 = time.perf_counter()
-    init = init_centroids(x, args.k, seed=0)
-    t_init = time.perf_counter() - t0
     print(f"data: {args.n:,} x {args.d} float32, k={args.k}, {args.niter} Lloyd iterations, "
-          f"{args.threads} threads, same k-means++ init, best of {args.repeat}")
+          f"{args.threads} threads, best of {args.repeat}", flush=True)
 
     def best(fn):
         times, out = [], None
@@ -59,24 +57,32 @@ def main() -> None:
             times.append(time.perf_counter() - t)
         return min(times), out
 
-    print(f"k-means++ init (curate, numpy, {min(args.n, max(10_000, 50 * args.k)):,} rows) {t_init:8.2f} s")
-
     def reference():  # FAISS with its own defaults: the yardstick of issue 17
         km = faiss.Kmeans(args.d, args.k, niter=args.niter, seed=0, verbose=False)
         km.train(x)
         return float(km.index.search(x, 1)[0].sum())
 
     t_ref, ref_inertia = best(reference)
-    print(f"FAISS reference (defaults) {t_ref:8.2f} s   inertia {ref_inertia:.6g}")
+    print(f"FAISS reference (defaults) {t_ref:8.2f} s   inertia {ref_inertia:.6g}", flush=True)
+    t_def, dflt = best(lambda: kmeans(x, args.k, niter=args.niter, spherical=False, device="cpu"))
+    print(f"curate default ({dflt.info['method']}) {t_def:8.2f} s   inertia {dflt.inertia:.6g}  {dflt.info}")
+    print(f"curate default / FAISS reference: time {t_def / t_ref:.3f}x, "
+          f"inertia {dflt.inertia / ref_inertia:.5f}", flush=True)
+    if args.large:
+        return
+    t0 = time.perf_counter()
+    init = init_centroids(x, args.k, seed=0)
+    t_init = time.perf_counter() - t0
+    rows = min(args.n, max(10_000, 50 * args.k))
+    print(f"k-means++ init (curate, numpy, {rows:,} rows) {t_init:8.2f} s"
+          " (the same start for the runs below)")
     t_sub, sub = best(lambda: kmeans(x, args.k, init=init, niter=args.niter, spherical=False, device="cpu",
-                                     max_points_per_centroid=256))
+                                     max_points_per_centroid=256, method="flat"))
     print(f"faiss, 256 pts/centroid  {t_sub:8.2f} s   inertia {sub.inertia:.6g} (--sample-per-centroid 256)")
     print(f"curate (256 pts/centroid) / FAISS reference: time {t_sub / t_ref:.2f}x (+ init {t_init:.2f} s), "
           f"inertia {sub.inertia / ref_inertia:.5f}")
-    if args.large:
-        return
     t_faiss, ours = best(lambda: kmeans(x, args.k, init=init, niter=args.niter, spherical=False,
-                                        device="cpu"))
+                                        device="cpu", method="flat"))
     with threadpool_limits(args.threads):
         t_sk, sk = best(lambda: KMeans(args.k, init=init, n_init=1, max_iter=args.niter, tol=0,
                                        algorithm="lloyd").fit(x))
@@ -95,7 +101,7 @@ def main() -> None:
         with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                       dashboard_address=None) as lc, distributed.Client(lc) as client:
             t_dask, dk = best(lambda: kmeans(x, args.k, init=init, niter=args.niter, spherical=False,
-                                             dask=client))
+                                             dask=client, method="flat"))
         same = float((dk.labels == ref.labels).mean())
         err = float(np.abs(dk.centroids - ref.centroids).max())
         print(f"numpy Lloyd (reference)  {t_np:8.2f} s")

@@ -66,6 +66,11 @@ def cluster_cmd(
     emb_id_col: str = typer.Option("id", "--emb-id-col", help="Id column of parquet embeddings."),
     sample_per_centroid: int = typer.Option(None, "--sample-per-centroid", min=1,
                                             help="FAISS trains on N points per cluster (default all)."),
+    kmeans_method: str = typer.Option("auto", "--kmeans",
+                                      help="k-means training: flat (every iteration over all k centroids), "
+                                           "two-level (coarse clusters, then clusters inside each, then "
+                                           "one flat iteration: for thousands of centroids) or auto "
+                                           "(two-level from 1,024 clusters)."),
     evaluate: str = typer.Option(None, "--meta", metavar="FILE",
                                  help="Metadata table to test clusters as proxies for the --attr columns."),
     evaluate_old: str = typer.Option(None, "--evaluate", hidden=True, help="Old spelling of --meta."),
@@ -108,6 +113,10 @@ def cluster_cmd(
     check_range("--niter", niter)
     check_range("--workers", workers)
     ks = level_sizes(k, levels)
+    from curate.engine.kmeans import check_method
+
+    if check_method(kmeans_method) == "two-level" and dask:
+        raise UsageError("--kmeans two-level trains on this machine; with --dask use --kmeans flat or auto")
     meta = attrs = None
     if evaluate is not None:
         meta = _read_meta(evaluate)
@@ -135,7 +144,8 @@ def cluster_cmd(
             raise UsageError(f"{int(missing.sum())} of {len(emb_ids)} embedding ids are not in '{evaluate}' "
                              f"column '{id_col}'")
     res = cluster(data, k=ks, niter=niter, seed=seed, metric=metric, device=device, dask=dask,
-                  id_col=emb_id_col, n_workers=workers, max_points_per_centroid=sample_per_centroid)
+                  id_col=emb_id_col, n_workers=workers, max_points_per_centroid=sample_per_centroid,
+                  kmeans_method=kmeans_method)
     report = evaluate_fn(res, meta, attrs, id_col=id_col) if meta is not None else None
     summ = summarize(res, meta, attrs=attrs or (), id_col=id_col)[1] if summary else None
 
@@ -164,8 +174,11 @@ def cluster_cmd(
     sizes = [np.bincount(res.table[c]) for c in res.level_columns]
     where = f" on Dask ({res.info['dask']['workers']} workers, {res.info['dask']['shards']} shards)" \
         if "dask" in res.info else ""
+    trained = res.info["kmeans"]
+    how = (f"; level 1 trained two-level: {trained['coarse_clusters']} coarse clusters, then "
+           f"{trained['refine_iterations']} flat iteration(s)") if trained["method"] == "two-level" else ""
     console.print(f"clustered {res.info['n']:,} embeddings (d={res.info['d']}, {metric}){where} into "
-                  + ", ".join(f"level {i + 1}: {kk}" for i, kk in enumerate(ks)) + f" -> {out}")
+                  + ", ".join(f"level {i + 1}: {kk}" for i, kk in enumerate(ks)) + f"{how} -> {out}")
     from curate.policy.disclosure import suppressed_total
 
     console.print(f"level-1 cluster sizes: min {suppressed_total(int(sizes[0].min()))}, median "

@@ -47,10 +47,11 @@ def dedup_cmd(
         "auto", "--method",
         help="auto | exact | semantic | ivf. exact: every pair (ground truth; fine below ~20,000 vectors or "
              "on a GPU). semantic: k-means clusters with a triangle-inequality band, complete (recall 1) and "
-             "fast on clustered embeddings such as real images. ivf: FAISS inverted lists, nprobe tuned for "
-             "--target-recall and the recall bounded on a held-out sample; for loosely clustered data with "
-             "many duplicates (falls back to exact when the bound cannot be certified). auto: exact below "
-             "20,000 vectors, else semantic when its band prunes enough, else ivf."),
+             "fast on clustered embeddings such as real images. ivf: inverted lists (two-level lists of 256 "
+             "rows on large inputs), nprobe tuned for --target-recall and the recall bounded on a held-out "
+             "sample; for loosely clustered data with many duplicates, and for millions of vectors (falls "
+             "back to exact when the bound cannot be certified). auto: exact below 20,000 vectors, else "
+             "semantic when its band prunes enough, else ivf; ivf first from 500,000 vectors."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | gpu (FAISS GPU)."),
     meta: Path = typer.Option(None, "--meta", metavar="FILE",
                               help="Metadata (.csv/.tsv/.parquet/.jsonl) with id, split, patient columns: "
@@ -76,7 +77,8 @@ def dedup_cmd(
     workers: int = typer.Option(None, "--workers", help="With --dask local: number of workers."),
     seed: int = typer.Option(0, "--seed", help="Random seed (k-means, recall sample)."),
     nlist: int = typer.Option(None, "--nlist", min=1,
-                              help="ivf lists / semantic clusters (default about sqrt(n))."),
+                              help="ivf lists / semantic clusters (default about sqrt(n); ivf: n/256 "
+                                   "two-level lists once that is 1,024 or more)."),
     nprobe: int = typer.Option(None, "--nprobe", min=1,
                                help="ivf: fix the lists scanned per vector (default: tuned for "
                                     "--target-recall; a fixed value is reported with its recall bound)."),

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from curate.engine._faiss import ProgressFn, blocked, faiss_module, range_pairs, set_nprobe
+from curate.engine._lists import COARSE_PROBE
+from curate.engine.kmeans import TWO_LEVEL_MIN_K
 from curate.errors import UsageError
 
 
@@ -34,6 +36,22 @@ class IvfSearch:
             raise UsageError(f"nlist must be between 1 and the number of vectors ({n}), got {nlist}")
         t0 = time.perf_counter()
         self.x, self.t, self.dev, self.nlist, self.progress = x, t, dev, int(nlist), progress
+        self.order: np.ndarray | None = None  # two-level lists: each row's stored probe order
+        self.coarse_groups = 0
+        if centroids is None and dev != "gpu" and self.nlist >= TWO_LEVEL_MIN_K:
+            from curate.engine import _lists
+
+            if progress:
+                progress("ivf: two-level lists", 0, 1)
+            coarse, self.cent, gstart = _lists.train(x, self.nlist, seed)
+            self.coarse_groups = len(coarse)
+            self.order = _lists.probe_order(x, coarse, self.cent, gstart)
+            self.labels = self.order[:, 0].astype(np.int64)
+            lost = np.nonzero(self.labels < 0)[0]  # rows whose probed groups hold no centroid (rare)
+            if len(lost):
+                self.labels[lost] = nearest(x[lost], self.cent)
+            self.build_s = time.perf_counter() - t0
+            return
         if centroids is None:  # train on a sample (64 rows per list), as FAISS does
             from curate.engine._semantic import clusters
 
@@ -55,12 +73,16 @@ class IvfSearch:
 
     @property
     def cap(self) -> int:
-        return self.nlist
+        return self.nlist if self.order is None else self.order.shape[1]
 
     def need(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Smallest nprobe that finds each pair (a[i], b[i]) from either end."""
         if not len(a):
             return np.zeros(0, np.int64)
+        if self.order is not None:
+            from curate.engine._lists import probe_need
+
+            return probe_need(self.order, self.labels, a, b)
         x = self.x
         if self.labels is not None:
             la, lb = self.labels[a], self.labels[b]
@@ -95,7 +117,8 @@ class IvfSearch:
         from curate.engine.dedup import cell_pairs
 
         x, k = self.x, self.nlist
-        probes = top_lists(x, self.cent, p)  # (n, p)
+        # (n, p); with two-level lists the stored order (-1 entries sort before list 0: never searched)
+        probes = top_lists(x, self.cent, p) if self.order is None else self.order[:, :p]
         qlist = probes.ravel()
         qorder = np.argsort(qlist, kind="stable")
         qrows = (qorder // p).astype(np.int64)
@@ -107,7 +130,10 @@ class IvfSearch:
                           n_cells=k)
 
     def describe(self, p: int) -> dict[str, Any]:
-        return {"nlist": self.nlist, "nprobe": int(p)}
+        out: dict[str, Any] = {"nlist": self.nlist, "nprobe": int(p)}
+        if self.order is not None:
+            out["lists"] = f"two-level: {self.coarse_groups} coarse groups, {COARSE_PROBE} probed per row"
+        return out
 
 
 class _LazyIvfCpu:

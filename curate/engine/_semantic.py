@@ -58,14 +58,20 @@ def clusters(x: np.ndarray, k: int, dev: str, seed: int, sample_per_centroid: in
 
 
 def spherical_lloyd(x: np.ndarray, k: int, seed: int, niter: int, per: int) -> np.ndarray:
-    """Spherical k-means on a sample: random distinct rows as seeds; an emptied centroid is re-seeded
-    with the sample row farthest from its own centroid."""
-    from scipy.sparse import csr_matrix
-
+    """Spherical k-means on a random sample of ``per`` rows per centroid (:func:`lloyd_on`)."""
     n = len(x)
     rng = np.random.default_rng(seed)
     m = min(n, k * per)
     xs = x[np.sort(rng.choice(n, m, replace=False))] if m < n else x
+    return lloyd_on(xs, k, rng, niter)
+
+
+def lloyd_on(xs: np.ndarray, k: int, rng: np.random.Generator, niter: int) -> np.ndarray:
+    """Spherical Lloyd on the rows ``xs``: random distinct rows as seeds; an emptied centroid is
+    re-seeded with the row farthest from its own centroid."""
+    from scipy.sparse import csr_matrix
+
+    m = len(xs)
     cent = np.array(xs[rng.choice(m, k, replace=False)], dtype=np.float32)
     for _ in range(niter):
         sim = xs @ cent.T
@@ -120,15 +126,23 @@ class ProvableSearch:
         in clusters a <= b is found from b's shell with the row of a as query, so each pair is computed
         once (within one cluster, twice).
         """
-        x, cent, lab = self.x, self.cent, self.labels
+        x, lab = self.x, self.labels
         cc = self.cell_cluster
+        # one shell per non-empty cluster (the usual case): the centroid columns are the shells' own,
+        # so no gathered copy of the similarity block is needed
+        cent = self.cent[cc] if not np.array_equal(cc, np.arange(len(self.cent))) else self.cent
+        check_hi = bool((self.hi <= 1.0).any())  # hi > 1 bounds nothing (similarities are <= 1)
         qs, cs = [], []
         volume = 0.0
         for s, e in blocked(len(x), block):
-            sim = x[s:e] @ cent.T
-            sc = sim[:, cc]
-            ok = (sc >= self.lo) & (sc <= self.hi) & (lab[s:e, None] <= cc[None, :])
-            q, c = np.nonzero(ok)
+            # one dense pass (sim >= lo); the other two conditions only on the survivors
+            q, c = np.nonzero((x[s:e] @ cent.T) >= self.lo)
+            if check_hi:
+                sim = np.einsum("ij,ij->i", x[q + s], cent[c])
+                keep = sim <= self.hi[c]
+                q, c = q[keep], c[keep]
+            keep = lab[q + s] <= cc[c]
+            q, c = q[keep], c[keep]
             volume += float(self.sizes[c].sum())
             if volume > max_volume:
                 self.cand = None

@@ -41,6 +41,7 @@ from curate.engine.kmeans import (
     _init_rows,
     _kmeanspp,
     assign,
+    check_method,
     init_centroids,
     kmeans,
     lloyd,
@@ -135,7 +136,8 @@ def cluster(emb: Any, *, k: int | Sequence[int] | str, levels: int = 1, niter: i
             vector_col: str | None = None, max_points_per_centroid: int | None = None,
             init: np.ndarray | None = None, n_workers: int | None = None,
             resampling_steps: int | Sequence[int] | None = None,
-            resample_points: int | Sequence[int] | None = None) -> ClusterResult:
+            resample_points: int | Sequence[int] | None = None, kmeans_method: str = "auto",
+            refine: int = 1) -> ClusterResult:
     """Cluster embeddings (an :class:`~curate.engine.embeddings.Embeddings`, a path, or an array).
 
     ``k`` is the number of level-1 clusters (with ``levels`` > 1 each level shrinks geometrically:
@@ -155,6 +157,10 @@ def cluster(emb: Any, *, k: int | Sequence[int] | str, levels: int = 1, niter: i
     step of Vo et al. 2024 §3 (:mod:`curate.engine.hkmeans`); default 10 steps on levels 2 and up, none on
     level 1, half the mean cluster size per cluster. ``info["resampling"]`` records what was done.
 
+    ``kmeans_method`` trains level 1 ``flat``, ``two-level`` (coarse clusters, then clusters inside each, then
+    ``refine`` flat iterations: :mod:`curate.engine.two_level`) or ``auto`` (two-level from
+    :data:`~curate.engine.kmeans.TWO_LEVEL_MIN_K` clusters); ``info["kmeans"]`` records which ran.
+
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> x = np.r_[rng.normal(size=(50, 4)) + 5, rng.normal(size=(50, 4)) - 5]
@@ -170,6 +176,8 @@ def cluster(emb: Any, *, k: int | Sequence[int] | str, levels: int = 1, niter: i
     normalize = metric == "cosine"
     ks = level_sizes(k, levels)
     steps, points = resampling_plan(ks, resampling_steps, resample_points)
+    if check_method(kmeans_method) == "two-level" and dask is not None:
+        raise UsageError("--kmeans two-level trains on this machine; with --dask use --kmeans flat or auto")
     dask_info: dict[str, Any] | None = None
     rs_info: dict[str, Any] = {}
     if dask is not None and _is_shard_source(emb):
@@ -193,7 +201,8 @@ def cluster(emb: Any, *, k: int | Sequence[int] | str, levels: int = 1, niter: i
         results = hierarchical_kmeans(e.vectors, ks, niter=niter, seed=seed, spherical=normalize,
                                       device=device, dask=dask, init=init, n_workers=n_workers,
                                       max_points_per_centroid=max_points_per_centroid,
-                                      resampling_steps=steps, resample_points=points, info=rs_info)
+                                      resampling_steps=steps, resample_points=points, info=rs_info,
+                                      method=kmeans_method, refine=refine)
         ids, n, d = e.ids, e.n, e.d
     table = pd.DataFrame({"id": ids.astype(str)})
     labels = results[0].labels
@@ -205,6 +214,7 @@ def cluster(emb: Any, *, k: int | Sequence[int] | str, levels: int = 1, niter: i
     info: dict[str, Any] = {"k": ks, "metric": metric, "niter": niter, "seed": seed, "n": n, "d": d,
                             "backend": "dask" if dask is not None else "faiss"}
     info["resampling"] = rs_info.get("resampling", [])
+    info["kmeans"] = rs_info.get("kmeans", {"method": "flat"})
     if dask_info is not None:
         info["dask"] = dask_info
     return ClusterResult(table, ks, [r.centroids for r in results], metric, results[0].inertia, info)

@@ -14,10 +14,14 @@ false pair; they differ in how much of the pair space they scan and in how their
   Clopper–Pearson bound over duplicate groups, on an exact-searched sample of rows, clears
   ``target_recall`` (``_recall``: a fixed-sequence test, so ``target_recall`` is certified at 95 %).
   When the bound cannot reach ``target_recall``, the search falls back to ``exact`` (the summary says why).
+  From :data:`~curate.engine.kmeans.TWO_LEVEL_MIN_K` lists on (by default from about 262,000 rows: lists
+  of :data:`~curate.engine._lists.ROWS_PER_LIST` rows) the lists are two-level (``_lists``), so that the
+  cost stays linear in n.
 
-``method="auto"``: ``exact`` below :data:`AUTO_EXACT_BELOW` vectors; above, ``semantic`` when its planned
-pair volume is at most 1/:data:`AUTO_MIN_SAVING` of the n² of exact search, else ``ivf`` (and so ``exact``
-if ``ivf`` cannot be certified).
+``method="auto"``: ``exact`` below :data:`AUTO_EXACT_BELOW` vectors; from there, ``semantic`` when its
+planned pair volume is at most 1/:data:`AUTO_MIN_SAVING` of the n² of exact search, else ``ivf`` (and so
+``exact`` if ``ivf`` cannot be certified). From :data:`AUTO_IVF_FROM` vectors ``ivf`` is tried first:
+the band search compares every row with every centroid (``n * sqrt(n)``), the two-level lists do not.
 
 ``threshold=1.0`` means identical up to float32 rounding: pairs with cosine >= ``1 - IDENTICAL_TOL``.
 
@@ -44,6 +48,7 @@ from curate.errors import InputError, UsageError
 METHODS = ("auto", "exact", "ivf", "semantic")
 AUTO_EXACT_BELOW = 20_000
 AUTO_MIN_SAVING = 16
+AUTO_IVF_FROM = 500_000
 IDENTICAL_TOL = 1e-5  # float32 normalisation + dot products of identical rows: observed up to ~1e-6
 QUERY_BLOCK = 4096
 __all__ = ["KEEP_RULES", "METHODS", "DedupResult", "build_result", "dedup", "describe_recall", "exact_pairs"]
@@ -88,8 +93,15 @@ def check_threshold(threshold: Any) -> float:
 
 
 def default_nlist(n: int) -> int:
-    """About sqrt(n) lists / clusters, at least ~40 training points each."""
+    """About sqrt(n) clusters (semantic), at least ~40 training points each."""
     return int(max(1, min(int(round(np.sqrt(n))), n // 40)))
+
+
+def default_lists(n: int) -> int:
+    """IVF lists: about sqrt(n), and lists of at most ROWS_PER_LIST rows once that is more (two-level)."""
+    from curate.engine._lists import ROWS_PER_LIST
+
+    return max(default_nlist(n), n // ROWS_PER_LIST)
 
 
 def search_threshold(t: float) -> float:
@@ -112,7 +124,8 @@ def dedup(emb: Embeddings | np.ndarray, threshold: float = 0.95, method: str = "
     device : ``auto`` | ``cpu`` | ``gpu`` (FAISS GPU; ``gpu`` without one is an error).
     quality : optional per-row score (array aligned with the rows, or mapping id -> score); the highest
         score is kept first.
-    nlist : ivf lists / semantic clusters (default about sqrt(n)).
+    nlist : ivf lists / semantic clusters (default about sqrt(n); ivf lists of at most 256 rows from
+        about 262,000 rows on, see :func:`default_lists`).
     nprobe, neighbors : fix the ivf / approximate-semantic parameter (its recall is then bounded, not
         tuned); otherwise ivf chooses ``nprobe`` for ``target_recall``.
     target_recall : the recall the approximate search must certify (one-sided 95 % lower bound).
@@ -158,8 +171,9 @@ def dedup(emb: Embeddings | np.ndarray, threshold: float = 0.95, method: str = "
     k = int(nlist or default_nlist(e.n))
     if not (1 <= k <= e.n):
         raise UsageError(f"nlist must be between 1 and the number of vectors ({e.n}), got {k}")
-    if nprobe is not None and int(nprobe) > k:
-        raise UsageError(f"nprobe must be between 1 and nlist ({k}), got {nprobe}")
+    k_ivf = int(nlist or default_lists(e.n))
+    if nprobe is not None and int(nprobe) > k_ivf:
+        raise UsageError(f"nprobe must be between 1 and nlist ({k_ivf}), got {nprobe}")
     if neighbors is not None and int(neighbors) > k:
         raise UsageError(f"neighbors must be between 1 and the number of clusters ({k}), got {neighbors}")
     info: dict[str, Any] = {}
@@ -168,8 +182,10 @@ def dedup(emb: Embeddings | np.ndarray, threshold: float = 0.95, method: str = "
         meth = "exact" if e.n < AUTO_EXACT_BELOW else "auto"
     pairs = None
     if meth in ("auto", "semantic", "ivf") and e.n >= 2:
-        pairs, meth = _approximate(x, ts, meth, dev, k, nprobe, neighbors, target_recall, sample_queries,
-                                   seed, progress, info)
+        from curate.engine._approx import approximate
+
+        pairs, meth = approximate(x, ts, meth, dev, (k, k_ivf), nprobe, neighbors, target_recall,
+                                   sample_queries, seed, progress, info)
     if pairs is None:
         if meth != "exact":
             info["fallback"] = f"{meth} -> exact"
@@ -188,50 +204,6 @@ def dedup(emb: Embeddings | np.ndarray, threshold: float = 0.95, method: str = "
                     "total_s": round(t3 - t0, 3), **timings},
     }
     return res
-
-
-def _approximate(x, t, meth, dev, k, nprobe, neighbors, target, sample_queries, seed, progress, info):
-    """Run semantic / ivf (auto: semantic if its band prunes enough, else ivf); None -> search exactly."""
-    from curate.engine._recall import tuned_search
-    from curate.engine._semantic import NeighbourSearch, ProvableSearch, clusters
-
-    n = len(x)
-    t0 = time.perf_counter()
-    cent = None
-    if meth in ("auto", "semantic"):
-        if progress:
-            progress("semantic: k-means", 0, 1)
-        cent, labels, sims = clusters(x, k, dev, seed)
-        info["timings"] = {"kmeans_s": round(time.perf_counter() - t0, 3)}
-        if meth == "semantic" and neighbors is not None:
-            info["target_recall"] = target
-            out = tuned_search(x, t, lambda: NeighbourSearch(x, t, cent, labels, progress), int(neighbors),
-                               target, sample_queries=sample_queries, seed=seed, info=info)
-            return out, "semantic"
-        budget = n * float(n) / AUTO_MIN_SAVING
-        prov = ProvableSearch(x, t, cent, labels, sims, progress)
-        volume = prov.plan(budget)
-        if not np.isfinite(volume) and meth == "semantic":  # asked for: complete search at any cost
-            volume = prov.plan()
-        if np.isfinite(volume):
-            t1 = time.perf_counter()
-            out = prov.search()
-            info.update(clusters=len(prov.cent), shells=len(prov.members),
-                        pair_volume_fraction=round(volume / (n * float(n)), 5), recall_lower_bound=1.0,
-                        recall_confidence=1.0,
-                        recall_basis="complete by construction: triangle-inequality bands around the "
-                                     "k-means centroids")
-            info["timings"].update(plan_s=round(t1 - t0, 3), search_s=round(time.perf_counter() - t1, 3))
-            return out, "semantic"
-        info["semantic_skipped"] = f"band volume above 1/{AUTO_MIN_SAVING} of all pairs"
-    from curate.engine._ivf import IvfSearch
-
-    info["target_recall"] = target
-    def build() -> IvfSearch:  # only once the samples show that the recall can be certified
-        return IvfSearch(x, t, dev, k, seed, progress, centroids=cent)
-
-    out = tuned_search(x, t, build, nprobe, target, sample_queries=sample_queries, seed=seed, info=info)
-    return out, "ivf"
 
 
 def describe_recall(s: dict[str, Any]) -> str:

@@ -132,26 +132,32 @@ def hierarchical_kmeans(x: np.ndarray, ks: Sequence[int], *, niter: int = 20, se
                         n_workers: int | None = None, resampling_steps: int | Sequence[int] | None = None,
                         resample_points: int | Sequence[int] | None = None,
                         n_init: int | Sequence[int] | None = None,
-                        info: dict[str, Any] | None = None) -> list[KMeansResult]:
+                        info: dict[str, Any] | None = None, method: str = "auto",
+                        refine: int = 1) -> list[KMeansResult]:
     """Vo et al. 2024 §3: level 1 clusters the points; level l+1 clusters the centroids of level l; each
     level then runs :func:`resample` with :func:`resampling_plan` (``resampling_steps``,
     ``resample_points``).
 
     Returns one :class:`KMeansResult` per level; level l's ``labels`` index level l-1's centroids.
     ``dask`` and ``init`` apply to level 1 only (its resampling runs on this machine). ``info``, if given,
-    receives ``resampling``: per level the steps done and the points per cluster.
+    receives ``resampling``: per level the steps done and the points per cluster. ``method`` / ``refine``
+    choose how level 1 is trained (:func:`curate.engine.kmeans.kmeans`).
     """
     steps, points = resampling_plan(ks, resampling_steps, resample_points)
     inits = init_plan(len(ks), n_init)
     if init is not None or dask is not None or inits[0] == 1:
         first = kmeans(x, ks[0], niter=niter, seed=seed, spherical=spherical, device=device, dask=dask,
-                       init=init, max_points_per_centroid=max_points_per_centroid, n_workers=n_workers)
+                       init=init, max_points_per_centroid=max_points_per_centroid, n_workers=n_workers,
+                       method=method, refine=refine)
     else:
         first = best_kmeans(x, ks[0], inits[0], niter=niter, seed=seed, spherical=spherical, device=device,
-                            max_points_per_centroid=max_points_per_centroid)
+                            max_points_per_centroid=max_points_per_centroid, method=method, refine=refine)
+    trained = first.info
     first, done = resample(np.ascontiguousarray(x, dtype=np.float32), first, ks[0], steps=steps[0],
                            points=points[0], niter=niter, seed=seed, spherical=spherical, device=device,
                            n_init=inits[0])
+    if info is not None:
+        info["kmeans"] = trained
     return upper_levels(first, ks, niter=niter, seed=seed, spherical=spherical, device=device,
                         resampling_steps=steps, resample_points=points, n_init=inits, info=info,
                         first_info=done)

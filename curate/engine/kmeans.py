@@ -6,7 +6,7 @@ start from :func:`init_centroids`, as does the FAISS path (:func:`kmeans`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,11 @@ class KMeansResult:
     distances: np.ndarray
     inertia: float  # sum of squared L2 distances to the assigned centroid
     init: np.ndarray
+    info: dict[str, Any] = field(default_factory=dict)  # how the centroids were trained
+
+
+KMEANS_METHODS = ("auto", "flat", "two-level")
+TWO_LEVEL_MIN_K = 1024  # auto: two-level training from this many centroids on (flat cost grows like k)
 
 
 def _check_k(k: int, n: int) -> None:
@@ -135,8 +140,14 @@ def lloyd(x: np.ndarray, init: np.ndarray, niter: int = 20, *, spherical: bool =
 # --------------------------------------------------------------------------------------- FAISS path
 def kmeans(x: np.ndarray, k: int, *, niter: int = 20, seed: int = 0, spherical: bool = True,
            device: str = "auto", dask: Any = None, init: np.ndarray | None = None,
-           max_points_per_centroid: int | None = None, n_workers: int | None = None) -> KMeansResult:
+           max_points_per_centroid: int | None = None, n_workers: int | None = None,
+           method: str = "auto", refine: int = 1) -> KMeansResult:
     """k-means with FAISS (``faiss.Kmeans``; spherical = unit-norm centroids, for cosine) or Dask.
+
+    ``method``: ``flat`` (every Lloyd iteration over all ``k`` centroids), ``two-level``
+    (:mod:`curate.engine.two_level`: coarse k-means, k-means inside each coarse cluster, then ``refine``
+    flat iterations; for thousands of centroids) or ``auto`` (two-level from :data:`TWO_LEVEL_MIN_K`
+    centroids when neither ``init`` nor ``dask`` is given, else flat). ``info["method"]`` says which ran.
 
     ``dask`` (``"local"``, an address or a Client) runs :func:`kmeans_dask` on this in-memory array; for
     shards on disk :func:`cluster` uses :func:`kmeans_shards` instead. Both start from
@@ -152,6 +163,23 @@ def kmeans(x: np.ndarray, k: int, *, niter: int = 20, seed: int = 0, spherical: 
         raise UsageError(f"--niter must be at least 1 (got {niter})")
     if not np.isfinite(x).all():
         raise InputError(f"{int((~np.isfinite(x).all(axis=1)).sum())} vectors contain NaN or infinite values")
+    meth = check_method(method)
+    if meth == "auto":
+        meth = "two-level" if k >= TWO_LEVEL_MIN_K and init is None and dask is None else "flat"
+    if meth == "two-level":
+        if init is not None or dask is not None:
+            raise UsageError("two-level k-means trains its own start on this machine: it takes no init "
+                             "and no dask")
+        if refine < 0:
+            raise UsageError(f"refine must be 0 or more flat iterations (got {refine})")
+        from curate.engine._faiss import resolve_device
+        from curate.engine.two_level import two_level_kmeans
+
+        cent, how = two_level_kmeans(x, k, niter=niter, seed=seed, spherical=spherical,
+                                     gpu=resolve_device(device) == "gpu", refine=refine,
+                                     max_points_per_centroid=max_points_per_centroid or 256)
+        labels, dist, inertia = nearest(x, cent, spherical)
+        return KMeansResult(cent, labels, dist, inertia, cent, how)
     init = init_centroids(x, k, seed) if init is None else np.asarray(init, dtype=np.float32)
     if dask is not None:
         from curate.engine.distributed import dask_client
@@ -168,7 +196,16 @@ def kmeans(x: np.ndarray, k: int, *, niter: int = 20, seed: int = 0, spherical: 
     km.train(x, init_centroids=init)
     cent = np.ascontiguousarray(km.centroids, dtype=np.float32)
     labels, dist, inertia = nearest(x, cent, spherical)
-    return KMeansResult(cent, labels, dist, inertia, init)
+    return KMeansResult(cent, labels, dist, inertia, init, {"method": "flat"})
+
+
+def check_method(method: str) -> str:
+    """The k-means training method, checked once at the edge."""
+    meth = str(method or "auto").lower()
+    if meth not in KMEANS_METHODS:
+        raise UsageError(f"--kmeans (the k-means training) must be one of {', '.join(KMEANS_METHODS)} "
+                         f"(got '{method}')")
+    return meth
 
 
 def nearest(x: np.ndarray, centroids: np.ndarray, spherical: bool) -> tuple[np.ndarray, np.ndarray, float]:
