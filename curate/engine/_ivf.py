@@ -6,8 +6,9 @@ rows that probe a list against the list's members, BLAS), several times faster t
 search on the same cores (see docs/benchmarks.md). Similarities are exact, so every reported pair is
 real; only recall can drop. A pair (a, b) is found
 when b's list is among a's ``nprobe`` nearest lists or a's list among b's, so for a sampled pair the
-smallest ``nprobe`` that finds it (``need``) is read off the centroid ranks; ``_recall`` turns that into
-the choice of ``nprobe`` and the held-out bound.
+smallest ``nprobe`` that finds it (``need``) is read off the centroid ranks (from
+:data:`~curate.engine.kmeans.TWO_LEVEL_MIN_K` lists on: off each row's stored two-level order, ``_lists``);
+``_recall`` turns that into the choice of ``nprobe`` and the held-out bound.
 """
 
 from __future__ import annotations
