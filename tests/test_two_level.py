@@ -92,6 +92,8 @@ def test_auto_rule_and_reporting():
     assert big.table["cluster_l1"].max() < TWO_LEVEL_MIN_K
     with pytest.raises(UsageError, match="--kmeans"):
         cluster(x, k=50, kmeans_method="fast")
+    with pytest.raises(UsageError, match="--dask"):
+        cluster(x, k=50, kmeans_method="two-level", dask="local")
     with pytest.raises(UsageError, match="init"):
         kmeans(x, 50, method="two-level", init=x[:50])
 

@@ -115,8 +115,7 @@ def cluster_cmd(
     ks = level_sizes(k, levels)
     from curate.engine.kmeans import check_method
 
-    if check_method(kmeans_method) == "two-level" and dask:
-        raise UsageError("--kmeans two-level trains on this machine; with --dask use --kmeans flat or auto")
+    check_method(kmeans_method, dask)  # before reading the embeddings
     meta = attrs = None
     if evaluate is not None:
         meta = _read_meta(evaluate)

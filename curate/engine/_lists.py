@@ -35,6 +35,7 @@ def train(x: np.ndarray, k: int, seed: int, per: int = 64, niter: int = 10) -> t
     centroid: first ``sqrt(k)`` coarse groups, then each group's share of the ``k`` centroids
     (:func:`curate.engine.two_level.allocate_centroids`) on its own sample rows.
     """
+    from curate.engine._ivf import nearest
     from curate.engine._semantic import lloyd_on
     from curate.engine.two_level import allocate_centroids
 
@@ -60,13 +61,6 @@ def train(x: np.ndarray, k: int, seed: int, per: int = 64, niter: int = 10) -> t
 def _unit(c: np.ndarray) -> np.ndarray:
     c = np.asarray(c, dtype=np.float32)
     return np.ascontiguousarray(c / np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-12))
-
-
-def nearest(x: np.ndarray, cent: np.ndarray) -> np.ndarray:
-    out = np.empty(len(x), dtype=np.int64)
-    for s, e in blocked(len(x), 8192):
-        out[s:e] = np.argmax(x[s:e] @ cent.T, axis=1)
-    return out
 
 
 def probe_order(x: np.ndarray, coarse: np.ndarray, fine: np.ndarray, gstart: np.ndarray,

@@ -176,8 +176,7 @@ def cluster(emb: Any, *, k: int | Sequence[int] | str, levels: int = 1, niter: i
     normalize = metric == "cosine"
     ks = level_sizes(k, levels)
     steps, points = resampling_plan(ks, resampling_steps, resample_points)
-    if check_method(kmeans_method) == "two-level" and dask is not None:
-        raise UsageError("--kmeans two-level trains on this machine; with --dask use --kmeans flat or auto")
+    check_method(kmeans_method, dask)
     dask_info: dict[str, Any] | None = None
     rs_info: dict[str, Any] = {}
     if dask is not None and _is_shard_source(emb):

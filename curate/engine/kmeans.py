@@ -199,12 +199,14 @@ def kmeans(x: np.ndarray, k: int, *, niter: int = 20, seed: int = 0, spherical: 
     return KMeansResult(cent, labels, dist, inertia, init, {"method": "flat"})
 
 
-def check_method(method: str) -> str:
-    """The k-means training method, checked once at the edge."""
+def check_method(method: str, dask: Any = None) -> str:
+    """The k-means training method, checked once at the edge (two-level cannot run on Dask)."""
     meth = str(method or "auto").lower()
     if meth not in KMEANS_METHODS:
         raise UsageError(f"--kmeans (the k-means training) must be one of {', '.join(KMEANS_METHODS)} "
                          f"(got '{method}')")
+    if meth == "two-level" and dask:
+        raise UsageError("--kmeans two-level trains on this machine; with --dask use --kmeans flat or auto")
     return meth
 
 
