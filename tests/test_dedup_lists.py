@@ -94,3 +94,60 @@ def test_default_lists_grow_linearly_from_the_two_level_size():
     assert default_lists(50_000) == default_nlist(50_000)  # sqrt(n) below
     assert default_lists(1_000_000) == 1_000_000 // _lists.ROWS_PER_LIST
     assert default_lists(300_000) >= TWO_LEVEL_MIN_K
+
+
+def test_band_truth_of_sampled_rows_is_brute_force_for_any_assignment():
+    """The recall sample's exact pairs by the band search equal brute force, also when rows are assigned
+    to arbitrary (not nearest) centroids: the triangle-inequality bands hold for any assignment."""
+    from curate.engine._semantic import ProvableSearch, assigned_sims
+
+    x = unit(grouped(3, n_base=4000, d=12, n_src=900)).astype(np.float32)
+    truth = brute(x, 0.9)
+    rng = np.random.default_rng(0)
+    sample = rng.choice(len(x), 500, replace=False)
+    want = {pr for pr in truth if pr[0] in set(sample.tolist()) or pr[1] in set(sample.tolist())}
+    cent = unit(rng.normal(size=(40, 12))).astype(np.float32)
+    for labels in (np.argmax(x @ cent.T, axis=1), rng.integers(0, 40, len(x))):
+        band = ProvableSearch(x, 0.9, cent, labels, assigned_sims(x, cent, labels))
+        a, b = band.pairs_of(sample)
+        assert set(zip(a.tolist(), b.tolist())) == want and len(a) == len(want)
+
+
+def test_two_level_recall_sample_uses_the_band_truth():
+    x = unit(grouped(4, n_base=6000, d=12, n_src=1400)).astype(np.float32)
+    s = IvfSearch(x, 0.9, "cpu", TWO_LEVEL_MIN_K, seed=0)
+    sample = np.arange(0, len(x), 7)
+    a, b = s.exact_rows(sample)
+    hit = set(sample.tolist())
+    assert set(zip(a.tolist(), b.tolist())) == {pr for pr in brute(x, 0.9) if pr[0] in hit or pr[1] in hit}
+    res = dedup(x, 0.9, method="ivf", device="cpu", nlist=TWO_LEVEL_MIN_K, target_recall=0.9,
+                sample_queries=600, seed=0)
+    assert res.summary["method"] == "ivf"
+    assert "band search" in res.summary["recall_sample_rows"]["truth"]
+    assert res.summary["timings"]["index_s"] > 0
+
+
+def test_probe_order_is_the_same_on_one_thread_and_on_several(monkeypatch):
+    import curate.engine._threads as threads
+
+    x = unit(np.random.default_rng(5).normal(size=(5000, 16))).astype(np.float32)
+    coarse, fine, gstart = _lists.train(x, 144, seed=0)
+    monkeypatch.setattr(_lists, "ROW_CHUNK", 700)  # several chunks
+    many = _lists.probe_order(x, coarse, fine, gstart, cap=8, coarse_probe=3)
+    monkeypatch.setattr(threads, "cores", lambda: 1)
+    one = _lists.probe_order(x, coarse, fine, gstart, cap=8, coarse_probe=3)
+    assert np.array_equal(many, one)
+
+
+def test_cell_pairs_threaded_equals_one_cell_brute_force(monkeypatch):
+    import curate.engine._threads as threads
+    from curate.engine.dedup import cell_pairs
+
+    x = unit(grouped(6, n_base=3000, d=12, n_src=700)).astype(np.float32)
+    lab = np.random.default_rng(1).integers(0, 50, len(x))
+    every = np.arange(len(x))
+    cells = [(every, np.nonzero(lab == c)[0]) for c in range(50)]  # all rows x each cell: complete
+    monkeypatch.setattr(threads, "cores", lambda: 2)
+    a, b, _ = cell_pairs(x, 0.9, cells)
+    assert set(zip(a.tolist(), b.tolist())) == brute(x, 0.9) and len(a) == len(brute(x, 0.9))
+    assert list(threads.parallel_map(lambda v: v * v, range(50), workers=3)) == [v * v for v in range(50)]

@@ -85,4 +85,5 @@ def _ivf(x, t, dev, k, nprobe, target, sample_queries, seed, progress, info, cen
     def build() -> IvfSearch:  # only once the samples show that the recall can be certified
         return IvfSearch(x, t, dev, k, seed, progress, centroids=cent)
 
-    return tuned_search(x, t, build, nprobe, target, sample_queries=sample_queries, seed=seed, info=info)
+    return tuned_search(x, t, build, nprobe, target, sample_queries=sample_queries, seed=seed, info=info,
+                        searcher_truth=IvfSearch.two_level(k, dev, cent))

@@ -39,7 +39,8 @@ class IvfSearch:
         self.x, self.t, self.dev, self.nlist, self.progress = x, t, dev, int(nlist), progress
         self.order: np.ndarray | None = None  # two-level lists: each row's stored probe order
         self.coarse_groups = 0
-        if centroids is None and dev != "gpu" and self.nlist >= TWO_LEVEL_MIN_K:
+        self._band: Any = None
+        if self.two_level(self.nlist, dev, centroids):
             from curate.engine import _lists
 
             if progress:
@@ -71,6 +72,21 @@ class IvfSearch:
         else:
             self.labels = nearest(x, self.cent)
         self.build_s = time.perf_counter() - t0
+
+    @staticmethod
+    def two_level(nlist: int, dev: str, centroids: np.ndarray | None) -> bool:
+        """Whether the lists are two-level (``_lists``): trained here, on the CPU, from TWO_LEVEL_MIN_K."""
+        return centroids is None and dev != "gpu" and nlist >= TWO_LEVEL_MIN_K
+
+    def exact_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact pairs (a < b) with an end in ``rows``: the band search of ``_semantic`` over these lists
+        (each row with the lists whose member-angle band holds it; complete by the triangle inequality)."""
+        if self._band is None:
+            from curate.engine._semantic import ProvableSearch, assigned_sims
+
+            self._band = ProvableSearch(self.x, self.t, self.cent, self.labels,
+                                        assigned_sims(self.x, self.cent, self.labels))
+        return self._band.pairs_of(rows)
 
     @property
     def cap(self) -> int:

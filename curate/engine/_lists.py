@@ -24,7 +24,7 @@ from curate.engine._faiss import blocked
 ROWS_PER_LIST = 256  # default rows per list from TWO_LEVEL_MIN_K lists on (about n / 256 lists)
 COARSE_PROBE = 16  # coarse groups whose fine centroids a row ranks
 PROBE_CAP = 32  # longest probe order kept per row (nprobe can be tuned up to this)
-ROW_CHUNK = 32_768  # rows ranked together (bounds the temporary (rows x COARSE_PROBE x PROBE_CAP) arrays)
+ROW_CHUNK = 16_384  # rows ranked together (bounds the temporary per-chunk arrays, per thread)
 
 
 def train(x: np.ndarray, k: int, seed: int, per: int = 64, niter: int = 10) -> tuple[np.ndarray, np.ndarray,
@@ -66,44 +66,64 @@ def _unit(c: np.ndarray) -> np.ndarray:
 def probe_order(x: np.ndarray, coarse: np.ndarray, fine: np.ndarray, gstart: np.ndarray,
                 cap: int = PROBE_CAP, coarse_probe: int = COARSE_PROBE) -> np.ndarray:
     """(n, cap) int32: each row's fine centroids by decreasing similarity, among those of its
-    ``coarse_probe`` nearest coarse groups (-1 where the groups hold fewer than ``cap``)."""
-    n, kc = len(x), len(coarse)
-    g_probe = min(coarse_probe, kc)
+    ``coarse_probe`` nearest coarse groups (-1 where the groups hold fewer than ``cap``).
+
+    Ranking ~``coarse_probe * sqrt(k)`` candidates per row is selection work (the products are small
+    matrix products per group), which numpy does on one core; the row chunks therefore run on a thread
+    per core (:mod:`curate.engine._threads`).
+    """
+    n = len(x)
     cap = min(cap, len(fine))
-    out = np.full((n, cap), -1, dtype=np.int32)
-    for s, e in blocked(n, ROW_CHUNK):
-        xb = x[s:e]
-        sc = xb @ coarse.T
-        top = np.argpartition(-sc, g_probe - 1, axis=1)[:, :g_probe] if g_probe < kc else \
-            np.broadcast_to(np.arange(kc), (e - s, kc))
-        rows = np.repeat(np.arange(e - s), g_probe)
-        grp = top.ravel()
-        srt = np.argsort(grp, kind="stable")
-        rows, grp = rows[srt], grp[srt]
-        bounds = np.searchsorted(grp, np.arange(kc + 1))
-        # per (row, probed group): the group's best ``cap`` fine centroids and their similarities
-        cand_id = np.full((len(rows), cap), -1, dtype=np.int32)
-        cand_sim = np.full((len(rows), cap), -np.inf, dtype=np.float32)
-        for g in range(kc):
-            lo, hi = bounds[g], bounds[g + 1]
-            f0, f1 = int(gstart[g]), int(gstart[g + 1])
-            if lo == hi or f0 == f1:
-                continue
-            sim = xb[rows[lo:hi]] @ fine[f0:f1].T
-            take = min(cap, f1 - f0)
-            idx = np.argpartition(-sim, take - 1, axis=1)[:, :take] if take < f1 - f0 else \
-                np.broadcast_to(np.arange(f1 - f0), (hi - lo, take))
-            cand_id[lo:hi, :take] = idx + f0
-            cand_sim[lo:hi, :take] = np.take_along_axis(sim, idx, axis=1)
-        # back to row order, then each row's best ``cap`` over its probed groups, best first
-        back = np.argsort(rows, kind="stable")
-        ids = cand_id[back].reshape(e - s, g_probe * cap)
-        sims = cand_sim[back].reshape(e - s, g_probe * cap)
-        best = np.argsort(-sims, axis=1, kind="stable")[:, :cap]
-        chosen = np.take_along_axis(ids, best, axis=1)
-        chosen[np.take_along_axis(sims, best, axis=1) == -np.inf] = -1
-        out[s:e] = chosen
+    g = min(coarse_probe, len(coarse))
+    out = np.empty((n, cap), dtype=np.int32)
+
+    def run(span: tuple[int, int]) -> None:
+        out[span[0]:span[1]] = _rank_chunk(x[span[0]:span[1]], coarse, fine, gstart, cap, g)
+
+    from curate.engine._threads import parallel_map
+
+    for _ in parallel_map(run, blocked(n, ROW_CHUNK)):
+        pass
     return out
+
+
+def _rank_chunk(xb: np.ndarray, coarse: np.ndarray, fine: np.ndarray, gstart: np.ndarray, cap: int,
+                g: int) -> np.ndarray:
+    """The probe order of one block of rows: per probed group its best ``cap``, then the best ``cap``."""
+    m, kc = len(xb), len(coarse)
+    sc = xb @ coarse.T
+    top = np.argpartition(sc, kc - g, axis=1)[:, kc - g:] if g < kc else \
+        np.broadcast_to(np.arange(kc), (m, kc))
+    grp = top.ravel().astype(np.int16 if kc < 2**15 else np.int64)
+    srt = np.argsort(grp, kind="stable")  # radix sort on int16 keys; slot i of srt is (row i // g, group)
+    bounds = np.r_[0, np.cumsum(np.bincount(grp, minlength=kc))]
+    rows = srt // g
+    cand_id = np.full((m * g, cap), -1, dtype=np.int32)  # row-major: (row, j-th probed group) slots
+    cand_sim = np.full((m * g, cap), -np.inf, dtype=np.float32)
+    for j in range(kc):
+        lo, hi = bounds[j], bounds[j + 1]
+        f0, f1 = int(gstart[j]), int(gstart[j + 1])
+        f = f1 - f0
+        if lo == hi or f == 0:
+            continue
+        slot = srt[lo:hi]
+        sim = xb[rows[lo:hi]] @ fine[f0:f1].T
+        if f <= cap:
+            cand_id[slot, :f] = np.arange(f0, f1, dtype=np.int32)
+            cand_sim[slot, :f] = sim
+        else:
+            idx = np.argpartition(sim, f - cap, axis=1)[:, f - cap:]
+            cand_id[slot] = idx + f0
+            cand_sim[slot] = np.take_along_axis(sim, idx, axis=1)
+    ids, sims = cand_id.reshape(m, g * cap), cand_sim.reshape(m, g * cap)
+    w = g * cap
+    if w > cap:
+        part = np.argpartition(sims, w - cap, axis=1)[:, w - cap:]
+        ids, sims = np.take_along_axis(ids, part, axis=1), np.take_along_axis(sims, part, axis=1)
+    best = np.argsort(-sims, axis=1, kind="stable")
+    chosen = np.take_along_axis(ids, best, axis=1)
+    chosen[np.take_along_axis(sims, best, axis=1) == -np.inf] = -1
+    return chosen
 
 
 def probe_need(order: np.ndarray, labels: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:

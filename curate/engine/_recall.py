@@ -137,14 +137,19 @@ def _make(a: np.ndarray, b: np.ndarray, rows: int) -> Sample:
 
 
 def holdout(x: np.ndarray, t: float, *, start: int, target: float, seed: int, max_fraction: float = 0.125,
-            confidence: float = CONFIDENCE) -> tuple[Sample, bool]:
+            confidence: float = CONFIDENCE, truth: Any = None) -> tuple[Sample, bool]:
     """An exact-searched random sample of rows; ``ok`` is False when it stays too small to certify.
 
     The sample starts at ``start`` rows and grows (its size extrapolated from the groups found so far,
     plus 5 %) until it holds :func:`groups_needed` effective duplicate groups or reaches
     ``max_fraction`` of the rows (its search then costs ``2 * max_fraction`` of the full exact search).
+    ``truth(rows)``: the exact pairs (a < b) with an end in ``rows``; by default every sampled row
+    against all rows (blocked products), else a complete band search (``ProvableSearch.pairs_of``).
     """
     n = len(x)
+    if truth is None:
+        def truth(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return _rows_pairs(x, t, rows)
     perm = np.random.default_rng(seed).permutation(n)
     need = groups_needed(target, confidence)
     cap = max(1, min(n, int(max_fraction * n)))
@@ -152,7 +157,7 @@ def holdout(x: np.ndarray, t: float, *, start: int, target: float, seed: int, ma
     done = 0
     pa, pb = [], []
     while True:
-        a, b = _rows_pairs(x, t, perm[done:s])
+        a, b = truth(perm[done:s])
         pa.append(a)
         pb.append(b)
         done = s
@@ -206,11 +211,13 @@ def found_mask(a: np.ndarray, b: np.ndarray, i: np.ndarray, j: np.ndarray, n: in
 
 
 def tuned_search(x: np.ndarray, t: float, make_searcher: Any, fixed: int | None, target: float, *,
-                 sample_queries: int, seed: int, info: dict[str, Any],
-                 confidence: float = CONFIDENCE) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+                 sample_queries: int, seed: int, info: dict[str, Any], confidence: float = CONFIDENCE,
+                 searcher_truth: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Choose the searcher's parameter on the held-out sample, search, and report an honest bound.
 
-    ``make_searcher()`` builds the index (IVF, cluster neighbourhoods) only after the sample is drawn.
+    ``make_searcher()`` builds the index (IVF, cluster neighbourhoods) only after the sample is drawn,
+    unless ``searcher_truth``: then it is built first and its ``exact_rows`` (a complete band search over
+    its lists) gives the sample's exact pairs, so that the sample costs a few lists per row, not ``n``.
 
     Tuned (``fixed`` None): ``p`` is the smallest parameter whose Clopper–Pearson bound on the sample's
     pairs found at ``p`` (read off ``need``) clears ``target``. That is a fixed-sequence test of the
@@ -225,14 +232,18 @@ def tuned_search(x: np.ndarray, t: float, make_searcher: Any, fixed: int | None,
     searches exactly.
     """
     t0 = time.perf_counter()
-    held, ok = holdout(x, t, start=sample_queries, target=target, seed=seed, confidence=confidence)
+    searcher = make_searcher() if searcher_truth else None
+    held, ok = holdout(x, t, start=sample_queries, target=target, seed=seed, confidence=confidence,
+                       truth=searcher.exact_rows if searcher is not None else None)
     info["recall_sample_rows"] = {"held_out": held.rows}
+    if searcher is not None:
+        info["recall_sample_rows"]["truth"] = "band search over the lists (complete)"
     if fixed is None and not ok:
         info["fallback_reason"] = (
             f"the held-out sample holds {held.effective_groups:,.0f} effective duplicate groups, fewer "
             f"than the {groups_needed(target, confidence):,} needed to certify recall >= {target:g}")
         return None
-    searcher = make_searcher()
+    searcher = searcher if searcher is not None else make_searcher()
     if fixed is None:
         need = searcher.need(held.a, held.b)
         p = choose(need, held.group, target, searcher.cap, confidence)
@@ -248,6 +259,8 @@ def tuned_search(x: np.ndarray, t: float, make_searcher: Any, fixed: int | None,
     bound = lower_bound(found, held.group, confidence)
     info.update(searcher.describe(p))
     info.setdefault("timings", {}).update(sample_s=round(t1 - t0, 3), search_s=round(t2 - t1, 3))
+    if getattr(searcher, "build_s", None) is not None:  # the index build, within sample_s or before it
+        info["timings"]["index_s"] = round(float(searcher.build_s), 3)
     if bound is None:
         info.update(recall_lower_bound=None, recall_confidence=confidence,
                     recall_basis=f"not bounded: the {held.rows:,} held-out rows have no pair above "

@@ -88,6 +88,14 @@ def lloyd_on(xs: np.ndarray, k: int, rng: np.random.Generator, niter: int) -> np
     return cent
 
 
+def assigned_sims(x: np.ndarray, cent: np.ndarray, labels: np.ndarray, block: int = 65_536) -> np.ndarray:
+    """Each row's similarity to its assigned centroid (any assignment: the bands hold for all)."""
+    out = np.empty(len(x), dtype=np.float32)
+    for s, e in blocked(len(x), block):
+        out[s:e] = np.einsum("ij,ij->i", x[s:e], cent[labels[s:e]])
+    return out
+
+
 class ProvableSearch:
     """Exact threshold search restricted by the centroid-angle bands (see the module docstring)."""
 
@@ -128,10 +136,7 @@ class ProvableSearch:
         """
         x, lab = self.x, self.labels
         cc = self.cell_cluster
-        # one shell per non-empty cluster (the usual case): the centroid columns are the shells' own,
-        # so no gathered copy of the similarity block is needed
-        cent = self.cent[cc] if not np.array_equal(cc, np.arange(len(self.cent))) else self.cent
-        check_hi = bool((self.hi <= 1.0).any())  # hi > 1 bounds nothing (similarities are <= 1)
+        cent, check_hi = self._shell_centroids()
         qs, cs = [], []
         volume = 0.0
         for s, e in blocked(len(x), block):
@@ -156,6 +161,38 @@ class ProvableSearch:
         bounds = np.searchsorted(c, np.arange(len(self.members) + 1))
         self.cand = [q[bounds[i]:bounds[i + 1]].astype(np.int64) for i in range(len(self.members))]
         return volume
+
+    def _shell_centroids(self) -> tuple[np.ndarray, bool]:
+        # one shell per non-empty cluster (the usual case): the centroid columns are the shells' own,
+        # so no gathered copy of the similarity block is needed
+        cc = self.cell_cluster
+        cent = self.cent[cc] if not np.array_equal(cc, np.arange(len(self.cent))) else self.cent
+        return cent, bool((self.hi <= 1.0).any())  # hi > 1 bounds nothing (similarities are <= 1)
+
+    def pairs_of(self, rows: np.ndarray, block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+        """Every pair (a < b) at or above the threshold with one end in ``rows``: each query row is
+        compared with the shells whose band holds it, so none is missed (the exact truth of a recall
+        sample at the cost of a few shells per row, not of all ``n`` rows)."""
+        from curate.engine.dedup import cell_pairs
+
+        x = self.x
+        cent, check_hi = self._shell_centroids()
+        rows = np.asarray(rows, dtype=np.int64)
+        qs, cs = [], []
+        for s, e in blocked(len(rows), block):
+            sim = x[rows[s:e]] @ cent.T
+            keep = (sim >= self.lo) & (sim <= self.hi) if check_hi else sim >= self.lo
+            q, c = np.nonzero(keep)
+            qs.append(rows[s + q])
+            cs.append(c)
+        q = np.concatenate(qs) if qs else np.zeros(0, np.int64)
+        c = np.concatenate(cs) if cs else np.zeros(0, np.int64)
+        order = np.argsort(c, kind="stable")
+        q, c = q[order], c[order]
+        bounds = np.searchsorted(c, np.arange(len(self.members) + 1))
+        cells = ((q[bounds[i]:bounds[i + 1]], self.members[i]) for i in range(len(self.members)))
+        a, b, _ = cell_pairs(x, self.t, cells)
+        return a, b
 
     def search(self, _p: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         from curate.engine.dedup import cell_pairs

@@ -312,18 +312,41 @@ def canonical_pairs(q: np.ndarray, j: np.ndarray, d: np.ndarray) -> tuple[np.nda
 def cell_pairs(x: np.ndarray, threshold: float, cells, *, progress=None, label: str = "search",
                n_cells: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs >= threshold over ``cells`` — (query rows, member rows) per inverted list or shell — by blocked
-    products, a block of query rows at a time; canonical (low, high) pairs, each once."""
+    products, a block of query rows at a time; canonical (low, high) pairs, each once.
+
+    Many small cells run on a thread per core (:mod:`curate.engine._threads`); when one cell holds a
+    large share of the work, one thread with multi-threaded BLAS."""
+    from curate.engine._threads import cores, parallel_map
+
+    cells = [(q, m) for q, m in cells]
+    n_cells = n_cells or len(cells)
+    work = np.array([len(q) * len(m) for q, m in cells], dtype=np.float64)
+    per = max(1, -(-len(cells) // (8 * cores())))  # cells per task: a few tasks per thread
+    per = min(per, 64)
+    tasks = [cells[i:i + per] for i in range(0, len(cells), per)]
+    workers = 1 if not len(work) or work.max() > work.sum() / (2 * cores()) else None
+
+    def run(task):
+        qs, js, ds = [], [], []
+        for qrows, mrows in task:
+            if len(qrows) and len(mrows):
+                xm = x[mrows]
+                for s, e in blocked(len(qrows), 4096):  # gather the query rows a block at a time
+                    q, j, d = dense_pairs(x[qrows[s:e]], xm, threshold, qrows[s:e], mrows)
+                    qs.append(q)
+                    js.append(j)
+                    ds.append(d)
+        return qs, js, ds
+
     qs, js, ds = [], [], []
-    for i, (qrows, mrows) in enumerate(cells):
-        if len(qrows) and len(mrows):
-            xm = x[mrows]
-            for s, e in blocked(len(qrows), 4096):  # gather the query rows a block at a time
-                q, j, d = dense_pairs(x[qrows[s:e]], xm, threshold, qrows[s:e], mrows)
-                qs.append(q)
-                js.append(j)
-                ds.append(d)
-        if progress and n_cells and (i % 64 == 0 or i == n_cells - 1):
-            progress(label, i + 1, n_cells)
+    done = 0
+    for q, j, d in parallel_map(run, tasks, workers):
+        qs += q
+        js += j
+        ds += d
+        done += per
+        if progress:
+            progress(label, min(done, n_cells), n_cells)
     if not qs:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
     return canonical_pairs(np.concatenate(qs), np.concatenate(js), np.concatenate(ds))
