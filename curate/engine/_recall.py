@@ -1,7 +1,8 @@
 """Honest recall for the approximate dedup searches: a one-sided 95 % bound from an exact-searched sample.
 
-A random sample of rows is searched exactly against all rows (blocked matrix products); its pairs are
-the truth the approximate search is measured against. With a fixed ``nprobe`` / ``neighbors`` the sample
+A random sample of rows is searched exactly against all rows (blocked matrix products, or with two-level
+IVF lists the complete band search over them, ``ProvableSearch.pairs_of``); its pairs are the truth the
+approximate search is measured against. With a fixed ``nprobe`` / ``neighbors`` the sample
 bounds the recall directly; when the parameter is tuned, the smallest one whose bound on the sample clears
 ``target_recall`` is chosen, which is a fixed-sequence test and certifies ``target_recall`` itself (see
 :func:`tuned_search`). (An earlier version tuned on a second, disjoint sample: twice the exact work.)
