@@ -165,7 +165,7 @@ def compare(shape: str, n: int, d: int, args: argparse.Namespace, methods: list[
 def scaling(sizes: list[int], args: argparse.Namespace) -> None:
     """Seconds of the default vs n at a fixed duplicate rate and mode size; FAISS flat up to a size."""
     cfg = SHAPES["clustered"]
-    d = args.d or cfg["d"]
+    d = args.scaling_d or args.d or cfg["d"]
     print(f"\n## scaling of the default (clustered shape, d={d}, {args.dup_frac:.0%} planted, "
           f"{cfg['modes_per']} rows per mode; FAISS flat up to n={args.scaling_flat_max:,}; above, 'true' is "
           "against curate semantic, complete by construction)")
@@ -206,6 +206,8 @@ def main() -> None:
     ap.add_argument("--scaling", default="", help="comma-separated sizes, e.g. 10000,100000,1000000")
     ap.add_argument("--scaling-flat-max", type=int, default=100_000,
                     help="largest n of the scaling table also searched with FAISS flat (truth, ratio)")
+    ap.add_argument("--scaling-d", type=int, default=None,
+                    help="dimension of the scaling table (default: --d, else the clustered shape's 768)")
     ap.add_argument("--no-band-truth", action="store_true",
                     help="above --scaling-flat-max, do not measure true recall against curate semantic")
     ap.add_argument("--tmp", default=os.environ.get("TMPDIR", "/tmp"))

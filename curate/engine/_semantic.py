@@ -140,11 +140,12 @@ class ProvableSearch:
         qs, cs = [], []
         volume = 0.0
         for s, e in blocked(len(x), block):
-            # one dense pass (sim >= lo); the other two conditions only on the survivors
-            q, c = np.nonzero((x[s:e] @ cent.T) >= self.lo)
+            # one dense pass (sim >= lo); the other two conditions only on the survivors, read off the
+            # same block (not recomputed from gathered rows: on loose clusters most (row, shell) survive)
+            blk = x[s:e] @ cent.T
+            q, c = np.nonzero(blk >= self.lo)
             if check_hi:
-                sim = np.einsum("ij,ij->i", x[q + s], cent[c])
-                keep = sim <= self.hi[c]
+                keep = blk[q, c] <= self.hi[c]
                 q, c = q[keep], c[keep]
             keep = lab[q + s] <= cc[c]
             q, c = q[keep], c[keep]
