@@ -82,7 +82,9 @@ def _ivf(x, t, dev, k, nprobe, target, sample_queries, seed, progress, info, cen
 
     info["target_recall"] = target
 
-    def build() -> IvfSearch:  # only once the samples show that the recall can be certified
+    # built once the sample shows that the recall can be certified; two-level lists are built first,
+    # since their band search gives the sample's exact pairs (tuned_search's searcher_truth)
+    def build() -> IvfSearch:
         return IvfSearch(x, t, dev, k, seed, progress, centroids=cent)
 
     return tuned_search(x, t, build, nprobe, target, sample_queries=sample_queries, seed=seed, info=info,
