@@ -172,3 +172,23 @@ def test_band_plan_on_loose_clusters_allocates_less_than_the_matrix():
         tracemalloc.stop()
     assert volume == float("inf")  # the band is too wide: auto moves on
     assert peak < 1.5 * x.nbytes
+
+
+def test_parallel_map_stops_queued_work_on_an_error():
+    """An error (or Ctrl-C) in one block drops the queued blocks instead of running them all first."""
+    import time
+
+    from curate.engine._threads import parallel_map
+
+    calls = []
+
+    def work(i):
+        calls.append(i)
+        if i == 2:
+            raise ValueError("block 2 failed")
+        time.sleep(0.01)
+        return i
+
+    with pytest.raises(ValueError, match="block 2"):
+        list(parallel_map(work, range(200), workers=2))
+    assert len(calls) < 50

@@ -38,5 +38,9 @@ def parallel_map(fn: Callable[[Any], T], items: Iterable[Any], workers: int | No
 
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(1), ThreadPoolExecutor(workers) as pool:
-        yield from pool.map(fn, items)
+    pool = ThreadPoolExecutor(workers)
+    try:
+        with threadpool_limits(1):
+            yield from pool.map(fn, items)
+    finally:  # an error, Ctrl-C or a consumer that stops: queued blocks are dropped, not run
+        pool.shutdown(wait=True, cancel_futures=True)
