@@ -140,13 +140,7 @@ class ProvableSearch:
         qs, cs = [], []
         volume = 0.0
         for s, e in blocked(len(x), block):
-            # one dense pass (sim >= lo); the other two conditions only on the survivors, read off the
-            # same block (not recomputed from gathered rows: on loose clusters most (row, shell) survive)
-            blk = x[s:e] @ cent.T
-            q, c = np.nonzero(blk >= self.lo)
-            if check_hi:
-                keep = blk[q, c] <= self.hi[c]
-                q, c = q[keep], c[keep]
+            q, c = self._band_hits(x[s:e] @ cent.T, check_hi)
             keep = lab[q + s] <= cc[c]
             q, c = q[keep], c[keep]
             volume += float(self.sizes[c].sum())
@@ -155,13 +149,27 @@ class ProvableSearch:
                 return float("inf")
             qs.append((q + s).astype(np.int32 if len(x) < 2**31 else np.int64))  # int32: half the memory
             cs.append(c.astype(np.int32))
-        q = np.concatenate(qs)
-        c = np.concatenate(cs)
+        self.cand = self._per_shell(qs, cs)
+        return volume
+
+    def _band_hits(self, blk: np.ndarray, check_hi: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(row, shell) of a block of centroid similarities that lie in the shell's band: one dense pass
+        (sim >= lo), then hi only on the survivors, read off the same block (not recomputed from gathered
+        rows: on loose clusters most (row, shell) survive)."""
+        q, c = np.nonzero(blk >= self.lo)
+        if check_hi:
+            keep = blk[q, c] <= self.hi[c]
+            q, c = q[keep], c[keep]
+        return q, c
+
+    def _per_shell(self, qs: list[np.ndarray], cs: list[np.ndarray]) -> list[np.ndarray]:
+        """The query rows ``qs`` (int64) grouped by their shells ``cs``, one array per shell."""
+        q = np.concatenate(qs) if qs else np.zeros(0, np.int64)
+        c = np.concatenate(cs) if cs else np.zeros(0, np.int64)
         order = np.argsort(c, kind="stable")
         q, c = q[order], c[order]
         bounds = np.searchsorted(c, np.arange(len(self.members) + 1))
-        self.cand = [q[bounds[i]:bounds[i + 1]].astype(np.int64) for i in range(len(self.members))]
-        return volume
+        return [q[bounds[i]:bounds[i + 1]].astype(np.int64) for i in range(len(self.members))]
 
     def _shell_centroids(self) -> tuple[np.ndarray, bool]:
         # one shell per non-empty cluster (the usual case): the centroid columns are the shells' own,
@@ -181,18 +189,10 @@ class ProvableSearch:
         rows = np.asarray(rows, dtype=np.int64)
         qs, cs = [], []
         for s, e in blocked(len(rows), block):
-            sim = x[rows[s:e]] @ cent.T
-            keep = (sim >= self.lo) & (sim <= self.hi) if check_hi else sim >= self.lo
-            q, c = np.nonzero(keep)
+            q, c = self._band_hits(x[rows[s:e]] @ cent.T, check_hi)
             qs.append(rows[s + q])
             cs.append(c)
-        q = np.concatenate(qs) if qs else np.zeros(0, np.int64)
-        c = np.concatenate(cs) if cs else np.zeros(0, np.int64)
-        order = np.argsort(c, kind="stable")
-        q, c = q[order], c[order]
-        bounds = np.searchsorted(c, np.arange(len(self.members) + 1))
-        cells = ((q[bounds[i]:bounds[i + 1]], self.members[i]) for i in range(len(self.members)))
-        a, b, _ = cell_pairs(x, self.t, cells)
+        a, b, _ = cell_pairs(x, self.t, zip(self._per_shell(qs, cs), self.members))
         return a, b
 
     def search(self, _p: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
