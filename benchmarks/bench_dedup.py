@@ -118,7 +118,7 @@ def run_one(spec: dict) -> dict:
         a, b = np.minimum(a, b), np.maximum(a, b)
         s = res.summary
         out = {"chosen": s["method"], "reported": s.get("recall_lower_bound"),
-               "params": {k: s[k] for k in ("nprobe", "nlist", "neighbors", "clusters", "shells",
+               "params": {k: s[k] for k in ("nprobe", "nlist", "neighbors", "clusters",
                                             "pair_volume_fraction", "fallback") if k in s}}
     out["seconds"] = time.perf_counter() - t0
     out["peak_x"] = (_peak_kib() - base) * 1024 / x.nbytes

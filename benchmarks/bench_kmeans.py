@@ -5,7 +5,8 @@ Both start from the same k-means++ centroids and run the same number of Lloyd it
 the time ratio is the speed-up. Also times the Dask path (LocalCluster, 2 threaded workers) against the
 same iterations in numpy. Every run also times the FAISS reference, ``faiss.Kmeans`` with its own defaults
 (random init, 256 training points per centroid), on the same data in the same run, against curate's default
-(``method="auto"``: two-level training from 1,024 centroids, :mod:`curate.engine.two_level`). ``--large`` is
+(``method="auto"``: two-level training from 1,024 centroids, :mod:`curate.engine.cluster.two_level`).
+``--large`` is
 the issue-17 shape, 1,000,000 x 768 with 10,000 centroids (about 3 GB of vectors; only the reference and
 curate's default run there: the others take hours on a CPU). Usage::
 

@@ -1,4 +1,4 @@
-"""Resampling-clustering of Vo et al. 2024 §3 (curate.engine.hkmeans): planted data, numpy oracles."""
+"""Resampling-clustering of Vo et al. 2024 §3 (curate.engine.cluster.hierarchy): planted data, numpy oracles."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("faiss")
 from curate.engine.cluster import cluster  # noqa: E402
-from curate.engine.hkmeans import closest_per_cluster, resampling_plan  # noqa: E402
+from curate.engine.cluster.hierarchy import closest_per_cluster, resampling_plan  # noqa: E402
 from curate.errors import UsageError  # noqa: E402
 
 SIZES = (4000, 1000, 250, 60)  # imbalanced concepts: one dense mode, one rare
@@ -101,7 +101,7 @@ def modes_and_outliers(seed: int, modes: int = 5, per: int = 400, outliers: int 
 
 def outlier_tops(n_init, seeds=range(12)) -> int:
     """Seeds whose top level has a cluster of outliers only (so two planted modes had to share one)."""
-    from curate.engine.hkmeans import hierarchical_kmeans
+    from curate.engine.cluster.hierarchy import hierarchical_kmeans
 
     bad = 0
     for seed in seeds:
@@ -123,7 +123,7 @@ def test_outliers_do_not_become_top_level_clusters():
 
 
 def test_n_init_validation():
-    from curate.engine.hkmeans import init_plan
+    from curate.engine.cluster.hierarchy import init_plan
 
     assert init_plan(3) == [1, 5, 5] and init_plan(2, 3) == [3, 3]
     with pytest.raises(UsageError, match="n_init"):

@@ -209,10 +209,11 @@ def test_no_pairs_at_all():
 
 # ---------------------------------------------------------------------------------- GPU code path
 def test_knn_range_helper_matches_range_search(data):
-    """The GPU path (k-NN with growing k, CPU fallback) gives the CPU range-search pairs (on a CPU index)."""
+    """The GPU path (faiss.contrib range_search_gpu: k-NN, then a CPU range search for the queries with more
+    hits) gives the CPU range-search pairs (run here on a CPU index)."""
     import faiss
 
-    from curate.engine._faiss import range_pairs, range_via_knn
+    from curate.engine.dedup.exact import LazyCpuIndex, range_pairs
 
     x, _ = data
     x = unit(x).astype(np.float32)
@@ -221,16 +222,17 @@ def test_knn_range_helper_matches_range_search(data):
     index.add(x)
     q0, j0, _ = range_pairs(index, x, 0.9)
     ref = set(zip(q0.tolist(), j0.tolist()))
-    q, j, d = range_via_knn(index, x, 0.9, k0=2, kmax=64)
+    q, j, d = range_pairs(index, x, 0.9, device="gpu", cpu_index=index, gpu_k=64)
     assert set(zip(q.tolist(), j.tolist())) == ref and (d >= np.float32(0.9)).all()
-    q, j, _ = range_via_knn(index, x, 0.9, k0=2, kmax=4, cpu_fallback=index)  # fallback for the big group
-    assert set(zip(q.tolist(), j.tolist())) == ref
-    with pytest.raises(UsageError, match="more than 4 neighbours"):
-        range_via_knn(index, x, 0.9, k0=2, kmax=4)
+    lazy = LazyCpuIndex(x)
+    q, j, _ = range_pairs(index, x, 0.9, device="gpu", cpu_index=lazy, gpu_k=4)  # fallback for the big group
+    assert set(zip(q.tolist(), j.tolist())) == ref and lazy.index is not None
+    q, j, _ = range_pairs(index, x, 0.9, device="gpu", cpu_index=None, gpu_k=4)  # no fallback: <= 4 per query
+    assert set(zip(q.tolist(), j.tolist())) < ref and np.bincount(q).max() <= 4
 
 
 def test_device_selection():
-    from curate.engine._faiss import num_gpus, resolve_device
+    from curate.engine.devices import num_gpus, resolve_device
 
     assert resolve_device("cpu") == "cpu"
     assert resolve_device("auto") == ("gpu" if num_gpus() else "cpu")
@@ -386,7 +388,7 @@ def test_image_dedup_against_hashlib_and_imagehash(image_folder):
     import imagehash
     from PIL import Image
 
-    from curate.engine.imagededup import image_dedup
+    from curate.engine.dedup.images import image_dedup
 
     files = sorted(p for p in image_folder.rglob("*") if p.suffix in (".png", ".jpg"))
     rel = [p.relative_to(image_folder).as_posix() for p in files]
@@ -407,7 +409,7 @@ def test_image_dedup_against_hashlib_and_imagehash(image_folder):
 
 
 def test_image_dedup_errors(tmp_path):
-    from curate.engine.imagededup import image_dedup
+    from curate.engine.dedup.images import image_dedup
 
     with pytest.raises(InputError, match="no image files"):
         image_dedup(tmp_path)
@@ -461,7 +463,7 @@ def test_cli_images(cli, image_folder, tmp_path):
     assert "identical-file pairs" in r.stdout
     assert list(pd.read_parquet(out / "pairs.parquet").columns) == ["id_a", "id_b", "kind", "hamming"]
     # metadata ids without the extension are matched to the files (ids then have no extension)
-    from curate.engine.imagededup import image_ids
+    from curate.engine.dedup.images import image_ids
 
     stems = image_ids(image_folder, strip_ext=True)
     assert "sub/copy_of_03" in stems

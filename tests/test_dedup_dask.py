@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from curate.engine.dedup import dedup
-from curate.engine.distributed import dedup_dask
+from curate.engine.dedup.sharded import dedup_dask
 from curate.engine.embeddings import load_embeddings
 from curate.errors import InputError
 

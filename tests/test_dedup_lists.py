@@ -9,10 +9,10 @@ import pytest
 pytest.importorskip("faiss")
 from test_dedup_recall import grouped, rows, unit  # noqa: E402
 
-from curate.engine import _lists  # noqa: E402
-from curate.engine._ivf import IvfSearch  # noqa: E402
+from curate.engine.dedup import lists as _lists  # noqa: E402
+from curate.engine.dedup.ivf import IvfSearch  # noqa: E402
 from curate.engine.dedup import dedup, default_lists, default_nlist  # noqa: E402
-from curate.engine.kmeans import TWO_LEVEL_MIN_K  # noqa: E402
+from curate.engine.cluster.kmeans import TWO_LEVEL_MIN_K  # noqa: E402
 
 
 def brute(x, t):
@@ -99,7 +99,7 @@ def test_default_lists_grow_linearly_from_the_two_level_size():
 def test_band_truth_of_sampled_rows_is_brute_force_for_any_assignment():
     """The recall sample's exact pairs by the band search equal brute force, also when rows are assigned
     to arbitrary (not nearest) centroids: the triangle-inequality bands hold for any assignment."""
-    from curate.engine._semantic import ProvableSearch, assigned_sims
+    from curate.engine.dedup.bands import ProvableSearch, assigned_sims
 
     x = unit(grouped(3, n_base=4000, d=12, n_src=900)).astype(np.float32)
     truth = brute(x, 0.9)
@@ -128,7 +128,7 @@ def test_two_level_recall_sample_uses_the_band_truth():
 
 
 def test_probe_order_is_the_same_on_one_thread_and_on_several(monkeypatch):
-    import curate.engine._threads as threads
+    import curate.engine.dedup.kernel as threads
 
     x = unit(np.random.default_rng(5).normal(size=(5000, 16))).astype(np.float32)
     coarse, fine, gstart = _lists.train(x, 144, seed=0)
@@ -140,7 +140,7 @@ def test_probe_order_is_the_same_on_one_thread_and_on_several(monkeypatch):
 
 
 def test_cell_pairs_threaded_equals_one_cell_brute_force(monkeypatch):
-    import curate.engine._threads as threads
+    import curate.engine.dedup.kernel as threads
     from curate.engine.dedup import cell_pairs
 
     x = unit(grouped(6, n_base=3000, d=12, n_src=700)).astype(np.float32)
@@ -158,7 +158,7 @@ def test_band_plan_on_loose_clusters_allocates_less_than_the_matrix():
     most (row, shell) survive, and gathering their rows once made the plan 20 x the matrix (weak shape)."""
     import tracemalloc
 
-    from curate.engine._semantic import ProvableSearch, clusters
+    from curate.engine.dedup.bands import ProvableSearch, clusters
 
     rng = np.random.default_rng(0)
     x = unit(rng.normal(size=(20_000, 128))).astype(np.float32)  # no structure: bands cover everything
@@ -178,7 +178,7 @@ def test_parallel_map_stops_queued_work_on_an_error():
     """An error (or Ctrl-C) in one block drops the queued blocks instead of running them all first."""
     import time
 
-    from curate.engine._threads import parallel_map
+    from curate.engine.dedup.kernel import parallel_map
 
     calls = []
 

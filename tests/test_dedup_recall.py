@@ -84,7 +84,7 @@ def test_tuned_ivf_bound_covers_true_recall_and_target():
 
 def test_bound_uses_groups_not_pairs():
     """A group of 10 copies (45 pairs) counts as one group: the bound is far below the pair count's."""
-    from curate.engine._recall import lower_bound, pair_groups
+    from curate.engine.dedup.recall import lower_bound, pair_groups
 
     a = np.array([i for i in range(10) for j in range(i + 1, 10)] + list(range(100, 110)))
     b = np.array([j for i in range(10) for j in range(i + 1, 10)] + list(range(200, 210)))
@@ -189,7 +189,7 @@ def test_auto_above_20000_uses_the_complete_band_search_on_clustered_data():
 def test_cpu_ivf_finds_exactly_the_pairs_its_lists_promise():
     """The fixed-sequence choice rests on this: at nprobe p the CPU list search finds a true pair iff one
     end's list is among the other end's p nearest centroids (oracle: float64 ranks and brute force)."""
-    from curate.engine._ivf import IvfSearch
+    from curate.engine.dedup.ivf import IvfSearch
 
     x = unit(grouped(3)).astype(np.float32)
     truth = sorted(brute(x, 0.9))

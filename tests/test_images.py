@@ -99,7 +99,7 @@ def dicom_folder(tmp_path):
 
 
 def test_dedup_images_finds_pixel_identical_files_across_transfer_syntaxes(dicom_folder, cli, tmp_path):
-    from curate.engine.imagededup import image_dedup
+    from curate.engine.dedup.images import image_dedup
 
     res = image_dedup(dicom_folder, max_distance=0)
     files = list_image_files(dicom_folder)

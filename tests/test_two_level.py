@@ -10,8 +10,8 @@ pytest.importorskip("faiss")
 from sklearn.cluster import KMeans  # noqa: E402
 
 from curate.engine.cluster import cluster  # noqa: E402
-from curate.engine.kmeans import TWO_LEVEL_MIN_K, kmeans  # noqa: E402
-from curate.engine.two_level import allocate_centroids  # noqa: E402
+from curate.engine.cluster.kmeans import TWO_LEVEL_MIN_K, kmeans  # noqa: E402
+from curate.engine.cluster.two_level import allocate_centroids  # noqa: E402
 from curate.errors import UsageError  # noqa: E402
 
 

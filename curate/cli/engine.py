@@ -125,7 +125,7 @@ def dedup_cmd(
         raise UsageError("--nprobe applies to --method ivf")
     if neighbors is not None and method.lower() != "semantic":
         raise UsageError("--neighbors applies to --method semantic")
-    from curate.engine._faiss import resolve_device
+    from curate.engine.devices import resolve_device
 
     dev = resolve_device(device)
     meta_df = None
@@ -141,7 +141,7 @@ def dedup_cmd(
 
     with atomic_dir(out, kind="dedup") as tmp, _progress_bar() as progress:
         if images is not None:
-            from curate.engine.imagededup import image_dedup, image_ids
+            from curate.engine.dedup.images import image_dedup, image_ids
 
             strip = False
             ids = image_ids(images)
@@ -156,7 +156,7 @@ def dedup_cmd(
             from curate.engine.embeddings import list_shards, load_embeddings
 
             if dask:
-                from curate.engine.distributed import _validate
+                from curate.engine.dask_shards import validate_shards as _validate
 
                 ids = _validate(list_shards(emb, id_col=id_col, vector_col=vector_col), id_col, vector_col)[2]
             else:
@@ -168,7 +168,7 @@ def dedup_cmd(
                 if quality_col:
                     quality = m[quality_col].astype(float).to_numpy()
             if dask:
-                from curate.engine.distributed import dedup_dask
+                from curate.engine.dedup.sharded import dedup_dask
 
                 res = dedup_dask(emb, threshold, address=dask, id_col=id_col, vector_col=vector_col,
                                  quality=quality, n_workers=workers, progress=progress, keep_rule=keep_rule)

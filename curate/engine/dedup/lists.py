@@ -4,7 +4,8 @@ With about ``sqrt(n)`` lists every row of a list is compared with ``sqrt(n)`` ot
 costs ``n^1.5``. Lists of a fixed size (``n / ROWS_PER_LIST`` of them) keep that part linear, but then
 finding each row's nearest lists among all ``k`` centroids costs ``n * k``: quadratic. Here the centroids
 are trained two-level (spherical k-means into ``sqrt(k)`` coarse groups, then inside each group; the
-scheme FAISS uses for large IVF quantizers, :mod:`curate.engine.two_level`), and a row's probe order is
+scheme FAISS uses for large IVF quantizers, :func:`curate.engine.cluster.two_level.two_level_centroids`),
+and a row's probe order is
 the ranking of the fine centroids of its :data:`COARSE_PROBE` nearest coarse groups only: about
 ``n * (sqrt(k) + COARSE_PROBE * sqrt(k))`` products.
 
@@ -12,14 +13,17 @@ The probe order is approximate (a list in a group the row does not probe is neve
 row), so it is computed **once** for every row and stored: the recall sample's ``need`` (the position of
 a partner's list in a row's order) and the search read the same array, so what the sample promises the
 search does. The recall is then certified on the held-out sample as for any IVF search
-(:mod:`curate.engine._recall`).
+(:mod:`curate.engine.dedup.recall`).
+
+It also holds the centroid rankings every IVF search uses: :func:`nearest`, :func:`top_lists`,
+:func:`list_rank` (the same float32 products, so the sample's ``need`` and the search agree).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from curate.engine._faiss import blocked
+from curate.engine.dedup.kernel import blocked, parallel_map
 
 ROWS_PER_LIST = 256  # default rows per list from TWO_LEVEL_MIN_K lists on (about n / 256 lists)
 COARSE_PROBE = 16  # coarse groups whose fine centroids a row ranks
@@ -29,38 +33,12 @@ ROW_CHUNK = 16_384  # rows ranked together (bounds the temporary per-chunk array
 
 def train(x: np.ndarray, k: int, seed: int, per: int = 64, niter: int = 10) -> tuple[np.ndarray, np.ndarray,
                                                                                      np.ndarray]:
-    """Coarse centroids (kc, d), fine centroids (k, d) ordered by group, and group start offsets (kc + 1).
+    """Coarse centroids (kc, d), fine centroids (k, d) ordered by group, and group start offsets (kc + 1):
+    spherical two-level k-means from ``random`` starts on ``per`` rows per fine centroid."""
+    from curate.engine.cluster.two_level import two_level_centroids
 
-    Spherical Lloyd (:func:`curate.engine._semantic.lloyd_on`) on a sample of ``per`` rows per fine
-    centroid: first ``sqrt(k)`` coarse groups, then each group's share of the ``k`` centroids
-    (:func:`curate.engine.two_level.allocate_centroids`) on its own sample rows.
-    """
-    from curate.engine._ivf import nearest
-    from curate.engine._semantic import lloyd_on
-    from curate.engine.two_level import allocate_centroids
-
-    n = len(x)
-    rng = np.random.default_rng(seed)
-    m = min(n, k * per)
-    xs = x[np.sort(rng.choice(n, m, replace=False))] if m < n else x
-    kc = max(1, int(round(np.sqrt(k))))
-    coarse = _unit(lloyd_on(xs, kc, rng, niter))
-    group = nearest(xs, coarse)
-    sizes = np.bincount(group, minlength=kc)
-    alloc = allocate_centroids(sizes, k)
-    order = np.argsort(group, kind="stable")
-    starts = np.r_[0, np.cumsum(sizes)]
-    fine, gstart = [], [0]
-    for g in range(kc):
-        if alloc[g]:
-            fine.append(_unit(lloyd_on(xs[order[starts[g]:starts[g + 1]]], int(alloc[g]), rng, niter)))
-        gstart.append(gstart[-1] + int(alloc[g]))
-    return coarse, np.ascontiguousarray(np.vstack(fine), dtype=np.float32), np.asarray(gstart, np.int64)
-
-
-def _unit(c: np.ndarray) -> np.ndarray:
-    c = np.asarray(c, dtype=np.float32)
-    return np.ascontiguousarray(c / np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-12))
+    return two_level_centroids(x, k, niter=niter, seed=seed, spherical=True, device="cpu",
+                               max_points_per_centroid=per, init="random")
 
 
 def probe_order(x: np.ndarray, coarse: np.ndarray, fine: np.ndarray, gstart: np.ndarray,
@@ -70,7 +48,7 @@ def probe_order(x: np.ndarray, coarse: np.ndarray, fine: np.ndarray, gstart: np.
 
     Ranking ~``coarse_probe * sqrt(k)`` candidates per row is selection work (the products are small
     matrix products per group), which numpy does on one core; the row chunks therefore run on a thread
-    per core (:mod:`curate.engine._threads`).
+    per core (:func:`~curate.engine.dedup.kernel.parallel_map`).
     """
     n = len(x)
     cap = min(cap, len(fine))
@@ -79,8 +57,6 @@ def probe_order(x: np.ndarray, coarse: np.ndarray, fine: np.ndarray, gstart: np.
 
     def run(span: tuple[int, int]) -> None:
         out[span[0]:span[1]] = _rank_chunk(x[span[0]:span[1]], coarse, fine, gstart, cap, g)
-
-    from curate.engine._threads import parallel_map
 
     for _ in parallel_map(run, blocked(n, ROW_CHUNK)):
         pass
@@ -135,3 +111,32 @@ def probe_need(order: np.ndarray, labels: np.ndarray, a: np.ndarray, b: np.ndarr
         return np.where(hit.any(axis=1), hit.argmax(axis=1), cap)
 
     return np.minimum(pos(a, labels[b]), pos(b, labels[a])) + 1
+
+
+def list_rank(xa: np.ndarray, cent: np.ndarray, target_list: np.ndarray) -> np.ndarray:
+    """For each row, how many centroids are strictly closer to it than centroid ``target_list``."""
+    out = np.empty(len(xa), dtype=np.int64)
+    for s, e in blocked(len(xa), 4096):
+        sim = xa[s:e] @ cent.T
+        tgt = sim[np.arange(e - s), target_list[s:e]]
+        out[s:e] = (sim > tgt[:, None]).sum(axis=1)
+    return out
+
+
+def nearest(x: np.ndarray, cent: np.ndarray) -> np.ndarray:
+    """Each row's nearest centroid (largest inner product), by the same products as :func:`list_rank`."""
+    out = np.empty(len(x), dtype=np.int64)
+    for s, e in blocked(len(x), 4096):
+        out[s:e] = np.argmax(x[s:e] @ cent.T, axis=1)
+    return out
+
+
+def top_lists(x: np.ndarray, cent: np.ndarray, p: int) -> np.ndarray:
+    """The ``p`` nearest centroids of every row (unordered), by the same products as :func:`list_rank`."""
+    k = len(cent)
+    if p >= k:
+        return np.broadcast_to(np.arange(k, dtype=np.int64), (len(x), k)).copy()
+    out = np.empty((len(x), p), dtype=np.int64)
+    for s, e in blocked(len(x), 4096):
+        out[s:e] = np.argpartition(-(x[s:e] @ cent.T), p - 1, axis=1)[:, :p]
+    return out

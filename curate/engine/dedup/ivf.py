@@ -7,8 +7,9 @@ search on the same cores (see docs/benchmarks.md). Similarities are exact, so ev
 real; only recall can drop. A pair (a, b) is found
 when b's list is among a's ``nprobe`` nearest lists or a's list among b's, so for a sampled pair the
 smallest ``nprobe`` that finds it (``need``) is read off the centroid ranks (from
-:data:`~curate.engine.kmeans.TWO_LEVEL_MIN_K` lists on: off each row's stored two-level order, ``_lists``);
-``_recall`` turns that into the choice of ``nprobe`` and the held-out bound.
+:data:`~curate.engine.cluster.kmeans.TWO_LEVEL_MIN_K` lists on: off each row's stored two-level order,
+:mod:`~curate.engine.dedup.lists`); :mod:`~curate.engine.dedup.recall` turns that into the choice of
+``nprobe`` and the held-out bound.
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from curate.engine._faiss import ProgressFn, blocked, faiss_module, range_pairs, set_nprobe
-from curate.engine._lists import COARSE_PROBE
-from curate.engine.kmeans import TWO_LEVEL_MIN_K
+from curate.engine.cluster.kmeans import TWO_LEVEL_MIN_K
+from curate.engine.dedup import lists
+from curate.engine.dedup.bands import ProvableSearch, assigned_sims, clusters
+from curate.engine.dedup.exact import QUERY_BLOCK, LazyCpuIndex, range_pairs
+from curate.engine.dedup.kernel import Pairs, ProgressFn, blocked, canonical_pairs, cell_pairs
+from curate.engine.devices import faiss_module
 from curate.errors import UsageError
 
 
@@ -41,22 +45,18 @@ class IvfSearch:
         self.coarse_groups = 0
         self._band: Any = None
         if self.two_level(self.nlist, dev, centroids):
-            from curate.engine import _lists
-
             if progress:
                 progress("ivf: two-level lists", 0, 1)
-            coarse, self.cent, gstart = _lists.train(x, self.nlist, seed)
+            coarse, self.cent, gstart = lists.train(x, self.nlist, seed)
             self.coarse_groups = len(coarse)
-            self.order = _lists.probe_order(x, coarse, self.cent, gstart)
+            self.order = lists.probe_order(x, coarse, self.cent, gstart)
             self.labels = self.order[:, 0].astype(np.int64)
             lost = np.nonzero(self.labels < 0)[0]  # rows whose probed groups hold no centroid (rare)
             if len(lost):
-                self.labels[lost] = nearest(x[lost], self.cent)
+                self.labels[lost] = lists.nearest(x[lost], self.cent)
             self.build_s = time.perf_counter() - t0
             return
         if centroids is None:  # train on a sample (64 rows per list), as FAISS does
-            from curate.engine._semantic import clusters
-
             if progress:
                 progress("ivf: training", 0, 1)
             centroids = clusters(x, self.nlist, dev, seed)[0]
@@ -70,20 +70,20 @@ class IvfSearch:
                 self.index.add(np.ascontiguousarray(x[s:e]))
             self.labels = None
         else:
-            self.labels = nearest(x, self.cent)
+            self.labels = lists.nearest(x, self.cent)
         self.build_s = time.perf_counter() - t0
 
     @staticmethod
     def two_level(nlist: int, dev: str, centroids: np.ndarray | None) -> bool:
-        """Whether the lists are two-level (``_lists``): trained here, on the CPU, from TWO_LEVEL_MIN_K."""
+        """Whether the lists are two-level (:mod:`~curate.engine.dedup.lists`): trained here, on the CPU,
+        from TWO_LEVEL_MIN_K lists."""
         return centroids is None and dev != "gpu" and nlist >= TWO_LEVEL_MIN_K
 
     def exact_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Exact pairs (a < b) with an end in ``rows``: the band search of ``_semantic`` over these lists
-        (each row with the lists whose member-angle band holds it; complete by the triangle inequality)."""
+        """Exact pairs (a < b) with an end in ``rows``: the band search (:mod:`~curate.engine.dedup.bands`)
+        over these lists (each row with the lists whose member-angle band holds it; complete by the
+        triangle inequality)."""
         if self._band is None:
-            from curate.engine._semantic import ProvableSearch, assigned_sims
-
             self._band = ProvableSearch(self.x, self.t, self.cent, self.labels,
                                         assigned_sims(self.x, self.cent, self.labels))
         return self._band.pairs_of(rows)
@@ -97,31 +97,27 @@ class IvfSearch:
         if not len(a):
             return np.zeros(0, np.int64)
         if self.order is not None:
-            from curate.engine._lists import probe_need
-
-            return probe_need(self.order, self.labels, a, b)
+            return lists.probe_need(self.order, self.labels, a, b)
         x = self.x
         if self.labels is not None:
             la, lb = self.labels[a], self.labels[b]
         else:  # pragma: no cover - GPU machines only
             la = self.quantizer.search(np.ascontiguousarray(x[a]), 1)[1][:, 0]
             lb = self.quantizer.search(np.ascontiguousarray(x[b]), 1)[1][:, 0]
-        return np.minimum(list_rank(x[a], self.cent, lb), list_rank(x[b], self.cent, la)) + 1
+        return np.minimum(lists.list_rank(x[a], self.cent, lb), lists.list_rank(x[b], self.cent, la)) + 1
 
-    def search(self, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        from curate.engine.dedup import QUERY_BLOCK, canonical_pairs
-
+    def search(self, p: int) -> Pairs:
         if self.labels is not None:
             return self.search_lists(p)
-        faiss = faiss_module()
+        faiss = faiss_module()  # pragma: no cover - GPU machines only (the CPU searches the lists)
         dev, x = self.dev, self.x
-        index = faiss.index_cpu_to_all_gpus(self.index) if dev == "gpu" else self.index
-        set_nprobe(index, p, dev)
-        fallback = _LazyIvfCpu(self.index, p) if dev == "gpu" else None
+        index = faiss.index_cpu_to_all_gpus(self.index)
+        faiss.GpuParameterSpace().set_index_parameter(index, "nprobe", int(p))
+        fallback = LazyCpuIndex(index=self.index, nprobe=int(p))
         qs, js, ds = [], [], []
         spans = blocked(len(x), QUERY_BLOCK)
         for k, (s, e) in enumerate(spans):
-            q, j, dd = range_pairs(index, x[s:e], self.t, offset=s, device=dev, cpu_fallback=fallback)
+            q, j, dd = range_pairs(index, x[s:e], self.t, offset=s, device=dev, cpu_index=fallback)
             qs.append(q)
             js.append(j)
             ds.append(dd)
@@ -129,13 +125,11 @@ class IvfSearch:
                 self.progress(f"ivf search (nprobe {p}/{self.nlist})", k + 1, len(spans))
         return canonical_pairs(np.concatenate(qs), np.concatenate(js), np.concatenate(ds))
 
-    def search_lists(self, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def search_lists(self, p: int) -> Pairs:
         """CPU search: for each list, the rows whose ``p`` nearest centroids include it x its members."""
-        from curate.engine.dedup import cell_pairs
-
         x, k = self.x, self.nlist
         # (n, p); with two-level lists the stored order (-1 entries sort before list 0: never searched)
-        probes = top_lists(x, self.cent, p) if self.order is None else self.order[:, :p]
+        probes = lists.top_lists(x, self.cent, p) if self.order is None else self.order[:, :p]
         qlist = probes.ravel()
         qorder = np.argsort(qlist, kind="stable")
         qrows = (qorder // p).astype(np.int64)
@@ -149,43 +143,6 @@ class IvfSearch:
     def describe(self, p: int) -> dict[str, Any]:
         out: dict[str, Any] = {"nlist": self.nlist, "nprobe": int(p)}
         if self.order is not None:
-            out["lists"] = f"two-level: {self.coarse_groups} coarse groups, {COARSE_PROBE} probed per row"
+            out["lists"] = (f"two-level: {self.coarse_groups} coarse groups, {lists.COARSE_PROBE} probed "
+                            "per row")
         return out
-
-
-class _LazyIvfCpu:
-    def __init__(self, index: Any, nprobe: int) -> None:
-        self.index, self.nprobe = index, nprobe
-
-    def range_search(self, xq: np.ndarray, radius: float):
-        self.index.nprobe = self.nprobe
-        return self.index.range_search(xq, radius)
-
-
-def list_rank(xa: np.ndarray, cent: np.ndarray, target_list: np.ndarray) -> np.ndarray:
-    """For each row, how many centroids are strictly closer to it than centroid ``target_list``."""
-    out = np.empty(len(xa), dtype=np.int64)
-    for s, e in blocked(len(xa), 4096):
-        sim = xa[s:e] @ cent.T
-        tgt = sim[np.arange(e - s), target_list[s:e]]
-        out[s:e] = (sim > tgt[:, None]).sum(axis=1)
-    return out
-
-
-def nearest(x: np.ndarray, cent: np.ndarray) -> np.ndarray:
-    """Each row's nearest centroid (largest inner product), by the same products as :func:`list_rank`."""
-    out = np.empty(len(x), dtype=np.int64)
-    for s, e in blocked(len(x), 4096):
-        out[s:e] = np.argmax(x[s:e] @ cent.T, axis=1)
-    return out
-
-
-def top_lists(x: np.ndarray, cent: np.ndarray, p: int) -> np.ndarray:
-    """The ``p`` nearest centroids of every row (unordered), by the same products as :func:`list_rank`."""
-    k = len(cent)
-    if p >= k:
-        return np.broadcast_to(np.arange(k, dtype=np.int64), (len(x), k)).copy()
-    out = np.empty((len(x), p), dtype=np.int64)
-    for s, e in blocked(len(x), 4096):
-        out[s:e] = np.argpartition(-(x[s:e] @ cent.T), p - 1, axis=1)[:, :p]
-    return out

@@ -1,92 +1,25 @@
-"""Clustering of embeddings: FAISS k-means, hierarchical k-means, balanced sampling, proxy evaluation.
+"""``cluster``: (hierarchical) k-means of embeddings into a table ``id, cluster_l1..cluster_lL, distance``.
 
-Hierarchical k-means and balanced sampling follow Vo et al. 2024, "Automatic data curation for
-self-supervised learning: a clustering-based approach" (§3 "Hierarchical k-means" and "Hierarchical
-sampling"): level 1 clusters the points, level l+1 clusters the centroids of level l; a sample is spread
-evenly over the top-level clusters, then evenly over each one's children, down to level 1, where points
-are drawn at random. Each level can run the paper's resampling-clustering step (:mod:`curate.engine.hkmeans`).
-
-This module keeps the public names of the engine's clustering in one place; the code lives in
-:mod:`~curate.engine.kmeans` (single level), :mod:`~curate.engine.lloyd_dask` (distributed Lloyd),
-:mod:`~curate.engine.hkmeans` (hierarchy, resampling), :mod:`~curate.engine.hsample` (hierarchical
-sampling), :mod:`~curate.engine.proxy_eval` (AMI/NMI/ARI/purity, verdict) and
-:mod:`~curate.engine.cluster_summary` (summaries, public ones through :mod:`curate.policy.disclosure`).
-
-The Dask path runs the same Lloyd iterations as :func:`lloyd` (map: per-shard assignment and partial
-sums; reduce: new centroids), from the same initial centroids as the FAISS path, so a cluster of machines
-gives the single-machine answer. With shards on disk (:func:`kmeans_shards`) each worker reads its own
-shards and keeps them in memory; the client only sees ids, centroids and the final labels.
-
-``evaluate`` says how well clusters stand in for a real attribute (sex, age group, camera, site) with
-NMI, ARI, AMI and purity, and a plain-words verdict from documented thresholds (:data:`VERDICTS`) on the
-chance-adjusted mutual information (AMI): plain NMI grows with the number of clusters even for unrelated
-labels, AMI does not.
+Level 1 is trained by the local trainer (:func:`~curate.engine.cluster.kmeans.kmeans`) or, with ``dask``,
+by the Dask trainer (:mod:`~curate.engine.cluster.dask_lloyd`; with shards on disk the workers read them);
+levels 2 and up and the resampling of Vo et al. 2024 §3 by :mod:`~curate.engine.cluster.hierarchy`.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from curate.engine.cluster_summary import summarize
-from curate.engine.hkmeans import hierarchical_kmeans, resample, resampling_plan, upper_levels
-from curate.engine.hsample import allocate, balanced_cluster_sample, hierarchical_select
-from curate.engine.kmeans import (
-    KMeansResult,
-    _check_k,
-    _init_rows,
-    _kmeanspp,
-    assign,
-    check_method,
-    init_centroids,
-    kmeans,
-    lloyd,
-    partial_sums,
-    update_centroids,
-)
-from curate.engine.lloyd_dask import CHUNK_CELLS, block_assign, block_sums, kmeans_dask, kmeans_shards
-from curate.engine.proxy_eval import VERDICTS, check_attrs, evaluate, purity, verdict_word
+from curate.engine.cluster.dask_lloyd import kmeans_shards
+from curate.engine.cluster.hierarchy import hierarchical_kmeans, resampling_plan, upper_levels
+from curate.engine.cluster.kmeans import check_k, check_method
+from curate.engine.cluster.result import ClusterResult
 from curate.errors import UsageError
 
-if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-
-__all__ = [
-    "CHUNK_CELLS", "METRICS", "VERDICTS", "ClusterResult", "KMeansResult", "allocate", "assign",
-    "balanced_cluster_sample", "block_assign", "block_sums", "check_attrs", "cluster", "evaluate",
-    "hierarchical_kmeans", "hierarchical_select", "init_centroids", "kmeans", "kmeans_dask", "kmeans_shards",
-    "level_sizes", "lloyd", "partial_sums", "purity", "resample", "resampling_plan", "summarize",
-    "update_centroids", "upper_levels",
-    "verdict_word", "_check_k", "_init_rows", "_kmeanspp",
-]
-
 METRICS = ("cosine", "l2")
-
-
-@dataclass
-class ClusterResult:
-    """Hierarchical clustering: ``table`` has ``id, cluster_l1..cluster_lL, distance`` (level 1 finest)."""
-
-    table: pd.DataFrame
-    ks: list[int]
-    centroids: list[np.ndarray]
-    metric: str
-    inertia: float
-    info: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def level_columns(self) -> list[str]:
-        return [f"cluster_l{i + 1}" for i in range(len(self.ks))]
-
-    def to_parquet(self, path: str | os.PathLike) -> None:
-        from curate._io import atomic_file
-
-        with atomic_file(path) as tmp:
-            self.table.to_parquet(tmp, index=False)
 
 
 # --------------------------------------------------------------------------------------- validation
@@ -99,17 +32,17 @@ def level_sizes(k: int | Sequence[int] | str, levels: int = 1) -> list[int]:
         try:
             k = [int(v) for v in k.split(",")] if "," in k else int(k)
         except ValueError:
-            raise UsageError(f"--k must be an integer or a comma-separated list (got '{k}')") from None
+            raise UsageError(f"k must be an integer or a comma-separated list (got '{k}')") from None
     if levels < 1:
-        raise UsageError(f"--levels must be at least 1 (got {levels})")
+        raise UsageError(f"levels must be at least 1 (got {levels})")
     if isinstance(k, (int, np.integer)):
         if k < 1:
-            raise UsageError(f"--k must be at least 1 (got {k})")
+            raise UsageError(f"k must be at least 1 (got {k})")
         ks = [max(1, round(k ** ((levels - i) / levels))) for i in range(levels)]
     else:
         ks = [int(v) for v in k]
         if levels not in (1, len(ks)):
-            raise UsageError(f"--k gives {len(ks)} levels but --levels is {levels}")
+            raise UsageError(f"k gives {len(ks)} levels but levels is {levels}")
     if any(v < 1 for v in ks):
         raise UsageError(f"every k must be at least 1 (got {', '.join(map(str, ks))})")
     from curate.limits import check_range
@@ -154,12 +87,12 @@ def cluster(emb: Any, *, k: int | Sequence[int] | str, levels: int = 1, niter: i
     ``dask="local"``.
 
     ``resampling_steps`` / ``resample_points`` (per level, or one int for all): the resampling-clustering
-    step of Vo et al. 2024 §3 (:mod:`curate.engine.hkmeans`); default 10 steps on levels 2 and up, none on
-    level 1, half the mean cluster size per cluster. ``info["resampling"]`` records what was done.
+    step of Vo et al. 2024 §3 (:mod:`curate.engine.cluster.hierarchy`); default 10 steps on levels 2 and
+    up, none on level 1, half the mean cluster size per cluster. ``info["resampling"]`` records what was done.
 
     ``kmeans_method`` trains level 1 ``flat``, ``two-level`` (coarse clusters, then clusters inside each, then
-    ``refine`` flat iterations: :mod:`curate.engine.two_level`) or ``auto`` (two-level from
-    :data:`~curate.engine.kmeans.TWO_LEVEL_MIN_K` clusters); ``info["kmeans"]`` records which ran.
+    ``refine`` flat iterations: :mod:`curate.engine.cluster.two_level`) or ``auto`` (two-level from
+    :data:`~curate.engine.cluster.kmeans.TWO_LEVEL_MIN_K` clusters); ``info["kmeans"]`` records which ran.
 
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
@@ -172,7 +105,7 @@ def cluster(emb: Any, *, k: int | Sequence[int] | str, levels: int = 1, niter: i
     from curate.engine.embeddings import Embeddings, from_array, load_embeddings
 
     if metric not in METRICS:
-        raise UsageError(f"--metric must be cosine or l2 (got '{metric}')")
+        raise UsageError(f"metric must be cosine or l2 (got '{metric}')")
     normalize = metric == "cosine"
     ks = level_sizes(k, levels)
     steps, points = resampling_plan(ks, resampling_steps, resample_points)
@@ -196,7 +129,7 @@ def cluster(emb: Any, *, k: int | Sequence[int] | str, levels: int = 1, niter: i
             e = load_embeddings(emb, id_col=id_col, vector_col=vector_col, normalize=normalize)
         else:
             e = from_array(emb, None, normalize=normalize)
-        _check_k(ks[0], e.n)
+        check_k(ks[0], e.n)
         results = hierarchical_kmeans(e.vectors, ks, niter=niter, seed=seed, spherical=normalize,
                                       device=device, dask=dask, init=init, n_workers=n_workers,
                                       max_points_per_centroid=max_points_per_centroid,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from curate.engine.hsample import _table
+from curate.engine.cluster.result import table_of
 from curate.errors import InputError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -94,7 +94,7 @@ def evaluate(clusters: Any, meta: pd.DataFrame, attrs: Sequence[str], *,
 
     from curate.privacy import suppress
 
-    table = _table(clusters)
+    table = table_of(clusters)
     cols = sorted((c for c in table.columns if str(c).startswith("cluster_l")), key=lambda c: int(str(c)[9:]))
     if not cols:
         raise InputError("no cluster_l1.. columns in the clusters table")

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from curate.engine.cluster.result import table_of
 from curate.errors import InputError, UsageError
 
 
@@ -74,7 +75,7 @@ def balanced_cluster_sample(clusters: Any, n: int, *, seed: int = 0) -> Any:
     ``clusters``: a :class:`ClusterResult`, its table (``cluster_l*`` columns) — returns the sampled rows
     of the table — or an array of labels (``(n,)`` or ``(n, L)``, column 0 finest) — returns row indices.
     """
-    table = _table(clusters)
+    table = table_of(clusters)
     if hasattr(table, "columns"):
         cols = sorted((c for c in table.columns if str(c).startswith("cluster_l")),
                       key=lambda c: int(str(c)[9:]))
@@ -83,10 +84,3 @@ def balanced_cluster_sample(clusters: Any, n: int, *, seed: int = 0) -> Any:
         idx = hierarchical_select(table[cols].to_numpy(), n, seed)
         return table.iloc[idx]
     return hierarchical_select(np.asarray(table), n, seed)
-
-
-def _table(clusters: Any) -> Any:
-    """The table of a :class:`~curate.engine.cluster.ClusterResult`, or ``clusters`` itself."""
-    from curate.engine.cluster import ClusterResult
-
-    return clusters.table if isinstance(clusters, ClusterResult) else clusters

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from curate.engine.kmeans import KMeansResult, kmeans, nearest
+from curate.engine.cluster.kmeans import KMeansResult, kmeans, nearest
 from curate.errors import UsageError
 
 PAPER_STEPS = 10  # Vo et al. 2024 configs: n_resampling_steps = 10 per level
@@ -141,7 +141,7 @@ def hierarchical_kmeans(x: np.ndarray, ks: Sequence[int], *, niter: int = 20, se
     Returns one :class:`KMeansResult` per level; level l's ``labels`` index level l-1's centroids.
     ``dask`` and ``init`` apply to level 1 only (its resampling runs on this machine). ``info``, if given,
     receives ``resampling``: per level the steps done and the points per cluster. ``method`` / ``refine``
-    choose how level 1 is trained (:func:`curate.engine.kmeans.kmeans`).
+    choose how level 1 is trained (:func:`curate.engine.cluster.kmeans.kmeans`).
     """
     steps, points = resampling_plan(ks, resampling_steps, resample_points)
     inits = init_plan(len(ks), n_init)

@@ -10,27 +10,62 @@
 
 from __future__ import annotations
 
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from curate.errors import UsageError
+
 KEEP_RULES = ("components", "greedy")
+
+
+@dataclass
+class DedupResult:
+    """Pairs, groups and the ids to keep, plus a JSON-able summary (counts only, never ids)."""
+
+    pairs: Any  # DataFrame: id_a, id_b, cosine (id_a < id_b, sorted)
+    groups: Any  # DataFrame: id, group, is_representative (only ids that have a duplicate)
+    keep: list[str]
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def write_into(self, folder: str | os.PathLike) -> Path:
+        """Write the four files into an existing (temporary) folder."""
+        folder = Path(folder)
+        self.pairs.to_parquet(folder / "pairs.parquet", index=False)
+        self.groups.to_parquet(folder / "groups.parquet", index=False)
+        (folder / "keep.txt").write_text("".join(f"{i}\n" for i in self.keep), encoding="utf-8")
+        (folder / "summary.json").write_text(json.dumps(self.summary, indent=2, default=str) + "\n",
+                                             encoding="utf-8")
+        return folder
+
+    def write(self, out_dir: str | os.PathLike) -> Path:
+        """Write pairs.parquet, groups.parquet, keep.txt and summary.json atomically into ``out_dir``."""
+        from curate._io import atomic_dir
+
+        with atomic_dir(out_dir, kind="dedup") as tmp:
+            self.write_into(tmp)
+        return Path(out_dir)
+
+
+def check_keep_rule(keep_rule: str) -> str:
+    if keep_rule not in KEEP_RULES:
+        raise UsageError(f"keep_rule must be one of {', '.join(KEEP_RULES)}, got '{keep_rule}'")
+    return keep_rule
 
 
 def build_result(ids: np.ndarray, i: np.ndarray, j: np.ndarray, cos: np.ndarray, *,
                  quality: np.ndarray | None = None, extra: dict[str, np.ndarray] | None = None,
-                 keep_rule: str = "components") -> Any:
-    """Pairs table, groups and the keep list (a ``DedupResult``) from canonical row pairs."""
+                 keep_rule: str = "components") -> DedupResult:
+    """Pairs table, groups and the keep list from canonical row pairs."""
     import pandas as pd
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    from curate.engine.dedup import DedupResult
-
-    if keep_rule not in KEEP_RULES:
-        from curate.errors import UsageError
-
-        raise UsageError(f"keep_rule must be one of {', '.join(KEEP_RULES)}, got '{keep_rule}'")
+    check_keep_rule(keep_rule)
     ids = np.asarray(ids).astype(str)
     n = len(ids)
     ida, idb = ids[i], ids[j]

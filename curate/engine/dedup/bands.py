@@ -1,16 +1,16 @@
 """SemDeDup-style clustered search (Abbas et al. 2023, arXiv:2303.09540), exact by a triangle inequality.
 
-Spherical k-means (FAISS, on a subsample of ``sample_per_centroid`` rows per centroid) partitions the unit
-rows into clusters; each cluster's members are split into a few *shells* by their angle to the centroid.
-For unit vectors the angle is a metric, so for a pair with ``cos(x, y) >= t`` (angle <= ``α = arccos t``)
-and ``y`` in a shell whose member angles to centroid ``c`` lie in ``[θ_min, θ_max]``::
+Spherical k-means (:func:`curate.engine.cluster.kmeans.kmeans`, on a sample of ``sample_per_centroid`` rows
+per centroid) partitions the unit rows into clusters. For unit vectors the angle is a metric, so for a pair
+with ``cos(x, y) >= t`` (angle <= ``α = arccos t``) and ``y`` in a cluster whose member angles to its
+centroid ``c`` lie in ``[θ_min, θ_max]``::
 
     θ_min - α  <=  angle(x, c)  <=  θ_max + α.
 
-Every shell is therefore compared (blocked matrix products) only with the rows whose centroid similarity
+Every cluster is therefore compared (blocked matrix products) only with the rows whose centroid similarity
 lies in that band: no pair at or above the threshold can be missed, so the recall is 1 by construction,
-not an estimate (small float32 margins are added to the band). The cost is the sum over shells of
-band rows x shell rows; :meth:`ProvableSearch.plan` counts it before any product is computed, so ``auto``
+not an estimate (small float32 margins are added to the band). The cost is the sum over clusters of
+band rows x members; :meth:`ProvableSearch.plan` counts it before any product is computed, so ``auto``
 can choose another method when the clusters are too loose for the band to prune much.
 
 With a fixed ``neighbors = m`` the older, approximate SemDeDup search is available instead: each cluster
@@ -23,69 +23,28 @@ from typing import Any
 
 import numpy as np
 
-from curate.engine._faiss import ProgressFn, blocked, kmeans
+from curate.engine.dedup.kernel import ProgressFn, blocked, canonical_pairs, cell_pairs, dense_pairs, no_pairs
 from curate.errors import UsageError
 
 BAND_EPS = 2e-6  # float32 error allowance on the similarities that define the bands
-SHELL_MIN = 64  # members per shell (clusters smaller than 2 * SHELL_MIN stay one shell)
-MAX_SHELLS = 1  # shells did not prune more than whole clusters on the benchmark data; GEMMs got thinner
 
 
 def clusters(x: np.ndarray, k: int, dev: str, seed: int, sample_per_centroid: int = 64, niter: int = 10,
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Unit centroids, each row's nearest centroid and its similarity to it.
 
-    Spherical Lloyd on a random sample of ``sample_per_centroid`` rows per centroid (as FAISS subsamples),
-    in float32 BLAS products on the CPU: on a shared 2-core machine FAISS's OpenMP k-means took 2-4 s on
-    50,000 x 384 where this takes a fraction of a second. FAISS k-means on the GPU.
+    Spherical k-means (the local trainer) on a seeded sample of ``sample_per_centroid`` rows per centroid
+    (as FAISS subsamples), from ``random`` distinct rows: a k-means++ start costs more than the band search
+    it would prune on the benchmark data.
     """
-    n, d = x.shape
-    if not (1 <= k <= n):
-        raise UsageError(f"nlist (clusters) must be between 1 and the number of vectors ({n}), got {k}")
-    if dev == "gpu":  # pragma: no cover - GPU machines only
-        cent = kmeans(x, k, device=dev, seed=seed, niter=niter, max_points_per_centroid=sample_per_centroid)
-    else:
-        cent = spherical_lloyd(x, k, seed, niter, sample_per_centroid)
-    cent /= np.maximum(np.linalg.norm(cent, axis=1, keepdims=True), 1e-12)
-    cent = np.ascontiguousarray(cent, dtype=np.float32)
-    labels = np.empty(n, dtype=np.int64)
-    sims = np.empty(n, dtype=np.float32)
-    for s, e in blocked(n, 8192):
-        sim = x[s:e] @ cent.T
-        labels[s:e] = np.argmax(sim, axis=1)
-        sims[s:e] = sim[np.arange(e - s), labels[s:e]]
-    return cent, labels, sims
+    from curate.engine.cluster.kmeans import kmeans
 
-
-def spherical_lloyd(x: np.ndarray, k: int, seed: int, niter: int, per: int) -> np.ndarray:
-    """Spherical k-means on a random sample of ``per`` rows per centroid (:func:`lloyd_on`)."""
     n = len(x)
-    rng = np.random.default_rng(seed)
-    m = min(n, k * per)
-    xs = x[np.sort(rng.choice(n, m, replace=False))] if m < n else x
-    return lloyd_on(xs, k, rng, niter)
-
-
-def lloyd_on(xs: np.ndarray, k: int, rng: np.random.Generator, niter: int) -> np.ndarray:
-    """Spherical Lloyd on the rows ``xs``: random distinct rows as seeds; an emptied centroid is
-    re-seeded with the row farthest from its own centroid."""
-    from scipy.sparse import csr_matrix
-
-    m = len(xs)
-    cent = np.array(xs[rng.choice(m, k, replace=False)], dtype=np.float32)
-    for _ in range(niter):
-        sim = xs @ cent.T
-        lab = np.argmax(sim, axis=1)
-        best = sim[np.arange(m), lab]
-        counts = np.bincount(lab, minlength=k)
-        nz = counts > 0
-        onehot = csr_matrix((np.ones(m, np.float32), (lab, np.arange(m))), shape=(k, m))
-        sums = np.asarray(onehot @ xs)[nz]  # per-cluster sums without a sorted copy of the sample
-        cent[nz] = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
-        empty = np.nonzero(~nz)[0]
-        if len(empty):
-            cent[empty] = xs[np.argsort(best)[: len(empty)]]
-    return cent
+    if not (1 <= k <= n):
+        raise UsageError(f"nlist must be between 1 and the number of vectors ({n}), got {k}")
+    res = kmeans(x, k, niter=niter, seed=seed, spherical=True, device=dev, init="random", method="flat",
+                 max_points_per_centroid=sample_per_centroid)
+    return res.centroids, res.labels, (1.0 - res.distances).astype(np.float32)
 
 
 def assigned_sims(x: np.ndarray, cent: np.ndarray, labels: np.ndarray, block: int = 65_536) -> np.ndarray:
@@ -97,29 +56,29 @@ def assigned_sims(x: np.ndarray, cent: np.ndarray, labels: np.ndarray, block: in
 
 
 class ProvableSearch:
-    """Exact threshold search restricted by the centroid-angle bands (see the module docstring)."""
+    """Exact threshold search restricted by the centroid-angle bands (see the module docstring).
+
+    The search cells are the non-empty clusters (``cell_cluster``: their cluster numbers; ``members``:
+    their rows)."""
 
     def __init__(self, x: np.ndarray, t: float, cent: np.ndarray, labels: np.ndarray, sims: np.ndarray,
                  progress: ProgressFn | None = None) -> None:
         self.x, self.t, self.cent, self.labels, self.progress = x, t, cent, labels, progress
         k = len(cent)
         alpha = float(np.arccos(np.clip(t - BAND_EPS, -1, 1)))
-        ang = np.arccos(np.clip(sims.astype(np.float64), -1, 1))
-        order = np.lexsort((ang, labels))
+        order = np.argsort(labels, kind="stable")
         starts = np.searchsorted(labels[order], np.arange(k + 1))
         cells, lo, hi, members = [], [], [], []
         for c in range(k):
             rows = order[starts[c]:starts[c + 1]]
             if not len(rows):
                 continue
-            nsh = int(min(MAX_SHELLS, max(1, len(rows) // SHELL_MIN)))
-            for part in np.array_split(rows, nsh):
-                a_min = float(np.arccos(min(1.0, float(sims[part].max()) + BAND_EPS)))
-                a_max = float(np.arccos(max(-1.0, float(sims[part].min()) - BAND_EPS)))
-                cells.append(c)
-                lo.append(np.cos(min(np.pi, a_max + alpha)) - BAND_EPS)  # centroid sim must be >= lo
-                hi.append(np.cos(max(0.0, a_min - alpha)) + BAND_EPS)  # ... and <= hi
-                members.append(np.sort(part))
+            a_min = float(np.arccos(min(1.0, float(sims[rows].max()) + BAND_EPS)))
+            a_max = float(np.arccos(max(-1.0, float(sims[rows].min()) - BAND_EPS)))
+            cells.append(c)
+            lo.append(np.cos(min(np.pi, a_max + alpha)) - BAND_EPS)  # centroid sim must be >= lo
+            hi.append(np.cos(max(0.0, a_min - alpha)) + BAND_EPS)  # ... and <= hi
+            members.append(np.sort(rows))
         self.cell_cluster = np.array(cells, dtype=np.int64)
         self.lo = np.array(lo, dtype=np.float32)
         self.hi = np.array(hi, dtype=np.float32)
@@ -128,15 +87,15 @@ class ProvableSearch:
         self.cand: list[np.ndarray] | None = None
 
     def plan(self, max_volume: float = np.inf, block: int = 2048) -> float:
-        """Collect the band rows of every shell; return the pair volume (inf if above ``max_volume``).
+        """Collect the band rows of every cluster; return the pair volume (inf if above ``max_volume``).
 
-        Only queries whose own cluster number is <= the shell's cluster are kept: a pair whose rows lie
-        in clusters a <= b is found from b's shell with the row of a as query, so each pair is computed
+        Only queries whose own cluster number is <= the cell's cluster are kept: a pair whose rows lie
+        in clusters a <= b is found from b's cell with the row of a as query, so each pair is computed
         once (within one cluster, twice).
         """
         x, lab = self.x, self.labels
         cc = self.cell_cluster
-        cent, check_hi = self._shell_centroids()
+        cent, check_hi = self._cell_centroids()
         qs, cs = [], []
         volume = 0.0
         for s, e in blocked(len(x), block):
@@ -149,21 +108,21 @@ class ProvableSearch:
                 return float("inf")
             qs.append((q + s).astype(np.int32 if len(x) < 2**31 else np.int64))  # int32: half the memory
             cs.append(c.astype(np.int32))
-        self.cand = self._per_shell(qs, cs)
+        self.cand = self._per_cell(qs, cs)
         return volume
 
     def _band_hits(self, blk: np.ndarray, check_hi: bool) -> tuple[np.ndarray, np.ndarray]:
-        """(row, shell) of a block of centroid similarities that lie in the shell's band: one dense pass
+        """(row, cell) of a block of centroid similarities that lie in the cell's band: one dense pass
         (sim >= lo), then hi only on the survivors, read off the same block (not recomputed from gathered
-        rows: on loose clusters most (row, shell) survive)."""
+        rows: on loose clusters most (row, cell) survive)."""
         q, c = np.nonzero(blk >= self.lo)
         if check_hi:
             keep = blk[q, c] <= self.hi[c]
             q, c = q[keep], c[keep]
         return q, c
 
-    def _per_shell(self, qs: list[np.ndarray], cs: list[np.ndarray]) -> list[np.ndarray]:
-        """The query rows ``qs`` (int64) grouped by their shells ``cs``, one array per shell."""
+    def _per_cell(self, qs: list[np.ndarray], cs: list[np.ndarray]) -> list[np.ndarray]:
+        """The query rows ``qs`` (int64) grouped by their cells ``cs``, one array per cell."""
         q = np.concatenate(qs) if qs else np.zeros(0, np.int64)
         c = np.concatenate(cs) if cs else np.zeros(0, np.int64)
         order = np.argsort(c, kind="stable")
@@ -171,37 +130,33 @@ class ProvableSearch:
         bounds = np.searchsorted(c, np.arange(len(self.members) + 1))
         return [q[bounds[i]:bounds[i + 1]].astype(np.int64) for i in range(len(self.members))]
 
-    def _shell_centroids(self) -> tuple[np.ndarray, bool]:
-        # one shell per non-empty cluster (the usual case): the centroid columns are the shells' own,
-        # so no gathered copy of the similarity block is needed
+    def _cell_centroids(self) -> tuple[np.ndarray, bool]:
+        # no empty cluster (the usual case): the centroid columns are the cells' own, so no gathered copy
+        # of the similarity block is needed
         cc = self.cell_cluster
         cent = self.cent[cc] if not np.array_equal(cc, np.arange(len(self.cent))) else self.cent
         return cent, bool((self.hi <= 1.0).any())  # hi > 1 bounds nothing (similarities are <= 1)
 
     def pairs_of(self, rows: np.ndarray, block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
         """Every pair (a < b) at or above the threshold with one end in ``rows``: each query row is
-        compared with the shells whose band holds it, so none is missed (the exact truth of a recall
-        sample at the cost of a few shells per row, not of all ``n`` rows)."""
-        from curate.engine.dedup import cell_pairs
-
+        compared with the clusters whose band holds it, so none is missed (the exact truth of a recall
+        sample at the cost of a few clusters per row, not of all ``n`` rows)."""
         x = self.x
-        cent, check_hi = self._shell_centroids()
+        cent, check_hi = self._cell_centroids()
         rows = np.asarray(rows, dtype=np.int64)
         qs, cs = [], []
         for s, e in blocked(len(rows), block):
             q, c = self._band_hits(x[rows[s:e]] @ cent.T, check_hi)
             qs.append(rows[s + q])
             cs.append(c)
-        a, b, _ = cell_pairs(x, self.t, zip(self._per_shell(qs, cs), self.members))
+        a, b, _ = cell_pairs(x, self.t, zip(self._per_cell(qs, cs), self.members))
         return a, b
 
     def search(self, _p: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        from curate.engine.dedup import cell_pairs
-
         if self.cand is None:
             self.plan()
         ncell = len(self.members)
-        label = f"semantic search ({ncell} shells of {len(self.cent)} clusters)"
+        label = f"semantic search ({ncell} non-empty of {len(self.cent)} clusters)"
         return cell_pairs(self.x, self.t, zip(self.cand, self.members), progress=self.progress, label=label,
                           n_cells=ncell)
 
@@ -231,8 +186,6 @@ class NeighbourSearch:
         return np.minimum(self.rank[la, lb], self.rank[lb, la]) + 1
 
     def search(self, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        from curate.engine.dedup import canonical_pairs, dense_pairs
-
         x, t, k, labels = self.x, self.t, self.k, self.labels
         near = np.zeros((k, k), dtype=bool)
         near[np.arange(k)[:, None], self.order[:, :m]] = True
@@ -253,7 +206,7 @@ class NeighbourSearch:
             if self.progress and (c % 16 == 0 or c == k - 1):
                 self.progress(f"semantic search ({m} neighbouring clusters of {k})", c + 1, k)
         if not qs:  # pragma: no cover
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
+            return no_pairs()
         return canonical_pairs(np.concatenate(qs), np.concatenate(js), np.concatenate(ds))
 
     def describe(self, m: int) -> dict[str, Any]:

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from curate.engine._faiss import ProgressFn
-from curate.engine.dedup import DedupResult, build_result
+from curate.engine.dedup.groups import DedupResult, build_result
+from curate.engine.dedup.kernel import ProgressFn
 from curate.errors import CurateError, InputError, UsageError, require
 from curate.scan.images import IMAGE_EXTENSIONS, kind_of, list_image_files, load_array, pixel_digest
 

@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from curate.engine.dedup.kernel import canonical_pairs, dense_pairs
+
 CONFIDENCE = 0.95
 MISS_ALLOWANCE = 0.0  # the sample must certify the target with this fraction of (1 - target) missed
 # (0: the smallest sample that can certify at all; the chosen nprobe then finds every sampled pair)
@@ -124,8 +126,6 @@ def pair_groups(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _rows_pairs(x: np.ndarray, t: float, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from curate.engine.dedup import canonical_pairs, dense_pairs
-
     if not len(rows):
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     q, j, _ = dense_pairs(x[rows], x, t, rows, np.arange(len(x), dtype=np.int64))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from curate.engine.hsample import _table
-from curate.engine.proxy_eval import _join_meta, check_attrs
+from curate.engine.cluster.evaluate import _join_meta, check_attrs
+from curate.engine.cluster.result import table_of
 from curate.errors import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,7 +44,7 @@ def summarize(clusters: Any, meta: pd.DataFrame | None = None, *, attrs: Sequenc
 
     from curate.policy.disclosure import COMPLEMENT, SUPPRESSED, protect_table
 
-    table = _table(clusters)
+    table = table_of(clusters)
     col = f"cluster_l{level}"
     if col not in table.columns:
         raise UsageError(f"no level {level} in the clusters table")

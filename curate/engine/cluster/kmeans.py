@@ -1,0 +1,250 @@
+"""The k-means of curate: k-means++ seeding (scikit-learn), one Lloyd iteration, the local trainer.
+
+One Lloyd iteration is a map and a reduce: :func:`partial_sums` (each row's nearest centroid, per-cluster
+sums in float64 and counts) over blocks of rows, then :func:`update_centroids` (the means; unit norm when
+``spherical``; an empty cluster keeps its centroid). Two trainers run it:
+
+- :func:`kmeans` — the local trainer: numpy (blocked float32 BLAS products) on the CPU, ``faiss.Kmeans`` on
+  the GPU; ``method="two-level"`` trains many centroids with :mod:`~curate.engine.cluster.two_level`, which
+  calls :func:`kmeans` itself;
+- :func:`~curate.engine.cluster.dask_lloyd.kmeans_dask` / ``kmeans_shards`` — the same map over Dask
+  partitions, reduced in a fixed tree, so a cluster of machines gives the local answer.
+
+Both start from :func:`init_centroids`: scikit-learn's ``kmeans_plusplus`` (greedy k-means++, Arthur &
+Vassilvitskii 2007) on a seeded sample of rows (:func:`init_rows`; the shard path fetches exactly those
+rows from its workers), or ``random`` distinct rows (FAISS's own start; the dedup clusterings use it,
+where the seeding would cost more than the search it prunes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from curate.errors import InputError, UsageError
+
+
+@dataclass
+class KMeansResult:
+    """One k-means run: centroids (k, d), labels (n,), distance of each point to its centroid."""
+
+    centroids: np.ndarray
+    labels: np.ndarray
+    distances: np.ndarray
+    inertia: float  # sum of squared L2 distances to the assigned centroid
+    init: np.ndarray
+    info: dict[str, Any] = field(default_factory=dict)  # how the centroids were trained
+
+
+KMEANS_METHODS = ("auto", "flat", "two-level")
+INITS = ("kmeans++", "random")
+TWO_LEVEL_MIN_K = 1024  # auto: two-level training from this many centroids on (flat cost grows like k)
+CHUNK_CELLS = 1 << 22  # (row, centroid) cells per product block: 16 MiB of float32 similarities
+
+
+def check_k(k: int, n: int) -> None:
+    if k < 1:
+        raise UsageError(f"k must be at least 1 (got {k})")
+    if k > n:
+        raise InputError(f"k={k} is larger than the number of embeddings ({n})")
+
+
+def check_method(method: str, dask: Any = None) -> str:
+    """The k-means training method, checked once at the edge (two-level cannot run on Dask)."""
+    meth = str(method or "auto").lower()
+    if meth not in KMEANS_METHODS:
+        raise UsageError(f"--kmeans (the k-means training) must be one of {', '.join(KMEANS_METHODS)} "
+                         f"(got '{method}')")
+    if meth == "two-level" and dask:
+        raise UsageError("--kmeans two-level trains on this machine; with --dask use --kmeans flat or auto")
+    return meth
+
+
+# ------------------------------------------------------------------------------------------ seeding
+def init_rows(n: int, k: int, seed: int, max_sample: int | None = None) -> np.ndarray:
+    """The seeded, sorted rows the start is drawn from (all rows when ``n`` is small): at most
+    ``max_sample`` (default ``max(10_000, 50 k)``). The shard path fetches exactly these rows."""
+    m = min(n, max_sample or max(10_000, 50 * k))
+    return np.sort(np.random.default_rng(seed).choice(n, size=m, replace=False)) if m < n else np.arange(n)
+
+
+def seed_centroids(xs: np.ndarray, k: int, seed: int, method: str = "kmeans++") -> np.ndarray:
+    """``k`` starting centroids from the sample rows ``xs``: scikit-learn ``kmeans_plusplus`` (float64) or
+    ``random`` distinct rows."""
+    if method == "random":
+        rng = np.random.default_rng(seed)
+        return np.array(xs[np.sort(rng.choice(len(xs), size=k, replace=False))], dtype=np.float32)
+    if method != "kmeans++":
+        raise UsageError(f"init must be one of {', '.join(INITS)} or an array (got '{method}')")
+    from sklearn.cluster import kmeans_plusplus
+
+    centers, _ = kmeans_plusplus(np.asarray(xs, dtype=np.float64), k, random_state=seed)
+    return np.asarray(centers, dtype=np.float32)
+
+
+def init_centroids(x: np.ndarray, k: int, seed: int = 0, *, method: str = "kmeans++",
+                   max_sample: int | None = None) -> np.ndarray:
+    """Initial centroids shared by the local and Dask trainers: :func:`seed_centroids` on
+    :func:`init_rows`."""
+    check_k(k, len(x))
+    return seed_centroids(x[init_rows(len(x), k, seed, max_sample)], k, seed, method)
+
+
+# ------------------------------------------------------------------------------------ Lloyd iteration
+def _row_step(k: int) -> int:
+    return max(1, CHUNK_CELLS // max(1, k))
+
+
+def assign(x: np.ndarray, centroids: np.ndarray, spherical: bool) -> tuple[np.ndarray, np.ndarray, float]:
+    """Nearest centroid (max inner product if ``spherical``, else min L2), its distance, and inertia.
+
+    Distances are cosine distances ``1 - x.c`` when spherical, else Euclidean; inertia is the sum of
+    squared L2 distances. Float32 products over row blocks, norms and sums in float64.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    c32 = np.ascontiguousarray(centroids, dtype=np.float32)
+    cc = np.einsum("ij,ij->i", c32, c32, dtype=np.float64)
+    labels = np.empty(len(x), dtype=np.int64)
+    ip = np.empty(len(x), dtype=np.float64)
+    for s in range(0, len(x), _row_step(len(c32))):
+        blk = x[s:s + _row_step(len(c32))] @ c32.T
+        if not spherical:
+            blk = blk - (0.5 * cc).astype(np.float32)  # argmax of x.c - |c|²/2 = argmin |x - c|²
+        lab = np.argmax(blk, axis=1)
+        labels[s:s + len(lab)] = lab
+        ip[s:s + len(lab)] = blk[np.arange(len(lab)), lab]
+    if not spherical:
+        ip += 0.5 * cc[labels]
+    xx = np.einsum("ij,ij->i", x, x, dtype=np.float64)
+    d2 = np.maximum(xx + cc[labels] - 2 * ip, 0.0)
+    dist = 1.0 - ip if spherical else np.sqrt(d2)
+    return labels, dist.astype(np.float32), float(d2.sum())
+
+
+def partial_sums(x: np.ndarray, centroids: np.ndarray, spherical: bool,
+                 step: int = 1 << 16) -> tuple[np.ndarray, np.ndarray, float]:
+    """Map step of one Lloyd iteration on a block of rows: per-cluster sums (float64), counts, inertia
+    (over ``step`` rows at a time, so a worker's large shard never needs a float64 copy)."""
+    from scipy.sparse import csr_matrix
+
+    k, d = centroids.shape
+    sums, counts, inertia = np.zeros((k, d)), np.zeros(k, dtype=np.int64), 0.0
+    for s in range(0, len(x), step):
+        xb = np.asarray(x[s:s + step], dtype=np.float32)
+        labels, _, part = assign(xb, centroids, spherical)
+        onehot = csr_matrix((np.ones(len(xb)), (labels, np.arange(len(xb)))), shape=(k, len(xb)))
+        sums += onehot @ xb  # scipy upcasts to float64 before the products
+        counts += np.bincount(labels, minlength=k)
+        inertia += part
+    return sums, counts, inertia
+
+
+def update_centroids(sums: np.ndarray, counts: np.ndarray, old: np.ndarray, spherical: bool) -> np.ndarray:
+    """Reduce step: mean of each cluster (an empty cluster keeps its centroid); unit norm if spherical."""
+    new = np.array(old, dtype=np.float64)
+    nz = counts > 0
+    new[nz] = sums[nz] / counts[nz, None]
+    if spherical:
+        norms = np.linalg.norm(new, axis=1, keepdims=True)
+        new = np.where(norms > 0, new / np.where(norms > 0, norms, 1), new)
+    return new
+
+
+def lloyd_loop(init: np.ndarray, niter: int, spherical: bool,
+               sums_of: Any) -> np.ndarray:
+    """The Lloyd loop of both trainers: ``sums_of(centroids)`` is the map (sums, counts, inertia over all
+    rows: here, or a Dask tree of partitions), :func:`update_centroids` the reduce. Float64 centroids."""
+    c = np.asarray(init, dtype=np.float64)
+    for _ in range(niter):
+        sums, counts, _ = sums_of(c)
+        c = update_centroids(sums, counts, c, spherical)
+    return c
+
+
+def lloyd(x: np.ndarray, init: np.ndarray, niter: int = 20, *, spherical: bool = True) -> KMeansResult:
+    """``niter`` Lloyd iterations from ``init`` on this machine (the map over blocks of ``partial_sums``
+    rows), then every row assigned to the final centroids."""
+    c = lloyd_loop(init, niter, spherical, lambda cent: partial_sums(x, cent, spherical))
+    labels, dist, inertia = assign(x, c, spherical)
+    return KMeansResult(c.astype(np.float32), labels, dist, inertia, np.asarray(init, np.float32))
+
+
+nearest = assign  # each row's nearest centroid, its distance and the inertia (hierarchy, two-level)
+
+
+# -------------------------------------------------------------------------------------- local trainer
+def kmeans(x: np.ndarray, k: int, *, niter: int = 20, seed: int = 0, spherical: bool = True,
+           device: str = "auto", dask: Any = None, init: np.ndarray | str | None = None,
+           max_points_per_centroid: int | None = None, n_workers: int | None = None,
+           method: str = "auto", refine: int = 1) -> KMeansResult:
+    """k-means of the rows of ``x`` (spherical: unit-norm centroids, for cosine).
+
+    ``init``: an array of ``k`` centroids, ``"kmeans++"`` (default) or ``"random"``
+    (:func:`init_centroids`, ``seed``). ``max_points_per_centroid`` trains on a seeded sample of that many
+    rows per centroid (as FAISS subsamples; every row is assigned at the end). ``method``: ``flat`` (every
+    iteration over all ``k`` centroids), ``two-level`` (:mod:`~curate.engine.cluster.two_level`: coarse
+    k-means, k-means inside each coarse cluster, then ``refine`` flat iterations; for thousands of
+    centroids) or ``auto`` (two-level from :data:`TWO_LEVEL_MIN_K` centroids when neither ``init`` nor
+    ``dask`` is given). ``dask`` (``"local"``, an address or a Client) runs the Dask trainer
+    (:func:`~curate.engine.cluster.dask_lloyd.kmeans_dask`) on this in-memory array.
+    ``info["method"]`` says which ran.
+    """
+    from curate.engine.devices import resolve_device
+
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    n, d = x.shape
+    check_k(k, n)
+    if niter < 1:
+        raise UsageError(f"niter must be at least 1 (got {niter})")
+    if not np.isfinite(x).all():
+        raise InputError(f"{int((~np.isfinite(x).all(axis=1)).sum())} vectors contain NaN or infinite values")
+    meth = check_method(method)
+    given = init is not None and not isinstance(init, str)
+    if meth == "auto":
+        meth = "two-level" if k >= TWO_LEVEL_MIN_K and not given and dask is None else "flat"
+    if meth == "two-level":
+        if given or dask is not None:
+            raise UsageError("two-level k-means trains its own start on this machine: it takes no init "
+                             "and no dask")
+        if refine < 0:
+            raise UsageError(f"refine must be 0 or more flat iterations (got {refine})")
+        from curate.engine.cluster.two_level import two_level_kmeans
+
+        cent, how = two_level_kmeans(x, k, niter=niter, seed=seed, spherical=spherical, device=device,
+                                     refine=refine, max_points_per_centroid=max_points_per_centroid or 256)
+        labels, dist, inertia = assign(x, cent, spherical)
+        return KMeansResult(cent, labels, dist, inertia, cent, how)
+    xs = x
+    if max_points_per_centroid and n > k * max_points_per_centroid:  # train on a seeded sample
+        xs = x[init_rows(n, k, seed + 1, k * max_points_per_centroid)]
+    start = np.asarray(init, dtype=np.float32) if given else init_centroids(xs, k, seed,
+                                                                            method=init or "kmeans++")
+    if given and start.shape != (k, d):
+        raise UsageError(f"init must have shape ({k}, {d}), got {start.shape}")
+    if dask is not None:
+        from curate.engine.cluster.dask_lloyd import kmeans_dask
+        from curate.engine.dask_shards import dask_client
+
+        with dask_client(dask, n_workers=n_workers) as client:
+            return kmeans_dask(x, start, niter, spherical=spherical, client=client)
+    if resolve_device(device) == "gpu":  # pragma: no cover - GPU machines only
+        cent = _faiss_gpu(xs, start, niter, seed, spherical)
+    else:
+        cent = lloyd(xs, start, niter, spherical=spherical).centroids
+    labels, dist, inertia = assign(x, cent, spherical)
+    return KMeansResult(cent, labels, dist, inertia, start, {"method": "flat"})
+
+
+def _faiss_gpu(x: np.ndarray, init: np.ndarray, niter: int, seed: int,
+               spherical: bool) -> np.ndarray:  # pragma: no cover - GPU machines only
+    """The same Lloyd iterations from ``init`` with ``faiss.Kmeans`` on the GPU (every row of ``x``)."""
+    from curate.engine.devices import faiss_module
+
+    faiss = faiss_module()
+    km = faiss.Kmeans(x.shape[1], len(init), niter=niter, seed=seed, spherical=spherical, gpu=True,
+                      verbose=False, min_points_per_centroid=1,
+                      max_points_per_centroid=len(x) // len(init) + 1)
+    km.train(x, init_centroids=init)
+    return np.ascontiguousarray(km.centroids, dtype=np.float32)

@@ -1,0 +1,44 @@
+"""Near-duplicate detection on embeddings (and image files): the map of this package.
+
+One call, :func:`dedup` (``api``), flows down the modules below; each imports only the ones under it:
+
+1. ``api`` — checks every parameter once and builds a :class:`~curate.engine.dedup.plan.SearchPlan`;
+   below :data:`~curate.engine.dedup.plan.AUTO_EXACT_BELOW` rows ``auto`` is ``exact``.
+2. ``plan`` — :func:`~curate.engine.dedup.plan.approximate` runs the ``auto`` rule: the band search if its
+   planned pair volume is small enough, else IVF with a certified ``nprobe``; None means "search exactly".
+3. ``bands`` — spherical k-means clusters (:func:`curate.engine.cluster.kmeans.kmeans`) and the
+   triangle-inequality band search (complete by construction); the approximate ``neighbors`` search.
+4. ``ivf`` — inverted-list search; ``lists`` — two-level lists and the centroid rankings for large n.
+5. ``recall`` — the held-out sample, the Clopper–Pearson bound over duplicate groups, the choice of the
+   searcher's parameter (``nprobe`` / ``neighbors``).
+6. ``exact`` — every pair (CPU blocked products; GPU FAISS k-NN via ``faiss.contrib.exhaustive_search``).
+7. ``kernel`` — the leaf every search ends in: blocked float32 products, cells of (query, member) rows on
+   a thread per core, canonical (low, high) pairs. It imports nothing else from curate.
+8. ``groups`` — :class:`DedupResult`, connected-component / greedy keep rules, the keep list.
+
+Beside the flow: ``sharded`` (:func:`dedup_dask`: the exact search spread over Dask, one task per pair of
+shards) and ``images`` (:func:`image_dedup`: identical files, identical pixels, perceptual hashes).
+"""
+
+from __future__ import annotations
+
+from curate.engine.dedup.api import (
+    IDENTICAL_TOL,
+    METHODS,
+    check_threshold,
+    dedup,
+    default_lists,
+    default_nlist,
+    describe_recall,
+    search_threshold,
+)
+from curate.engine.dedup.exact import exact_pairs
+from curate.engine.dedup.groups import KEEP_RULES, DedupResult, build_result
+from curate.engine.dedup.kernel import canonical_pairs, cell_pairs, dense_pairs
+from curate.engine.dedup.plan import AUTO_EXACT_BELOW, AUTO_IVF_FROM, AUTO_MIN_SAVING
+
+__all__ = ["AUTO_EXACT_BELOW", "AUTO_IVF_FROM", "AUTO_MIN_SAVING", "IDENTICAL_TOL", "KEEP_RULES", "METHODS",
+           "DedupResult", "build_result", "canonical_pairs", "cell_pairs", "check_threshold", "dedup",
+           "default_lists", "default_nlist", "dense_pairs", "describe_recall", "exact_pairs",
+           "search_threshold"]
+

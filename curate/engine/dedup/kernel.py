@@ -1,0 +1,174 @@
+"""The pair-search kernel: every pair with inner product >= threshold, by blocked float32 matrix products.
+
+A leaf: it imports nothing else from curate. Everything that searches pairs in dedup ends here:
+
+- :func:`gemm_pairs` — exact search of ``x`` against itself (upper triangle only) or against ``base``;
+- :func:`dense_pairs` — one block of query rows against one block of base rows (self pairs kept);
+- :func:`cell_pairs` — many ``(query rows, member rows)`` cells (inverted lists, band-search clusters);
+- :func:`canonical_pairs` — drop self matches, order each pair (low, high), keep one copy of each.
+
+The similarity block of one product stays below 1/16 of the data (:func:`_columns`), so a search's peak
+memory stays a small multiple of the embeddings. numpy releases the GIL in its sorting, selection and
+fancy-indexing kernels, which run on one core, and many small products gain little from BLAS threads:
+such loops run on a thread per core with BLAS held to one thread each (:func:`parallel_map`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+import numpy as np
+
+T = TypeVar("T")
+ProgressFn = Callable[[str, int, int], None]
+Pairs = tuple[np.ndarray, np.ndarray, np.ndarray]  # rows a, rows b (int64), similarities (float32)
+
+
+def blocked(n: int, block: int) -> list[tuple[int, int]]:
+    return [(s, min(s + block, n)) for s in range(0, n, block)]
+
+
+def no_pairs() -> Pairs:
+    return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
+
+
+# ------------------------------------------------------------------------------------------ threads
+def cores() -> int:
+    """CPU cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def parallel_map(fn: Callable[[Any], T], items: Iterable[Any], workers: int | None = None) -> Iterator[T]:
+    """``map(fn, items)`` in order, on ``workers`` threads (default: one per core) with one BLAS thread each.
+
+    Results are yielded as they complete in order, so a caller can report progress; with one worker
+    (or one item) it is a plain loop.
+    """
+    items = list(items)
+    workers = min(len(items), workers or cores())
+    if workers <= 1:
+        yield from map(fn, items)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    pool = ThreadPoolExecutor(workers)
+    try:
+        with threadpool_limits(1):
+            yield from pool.map(fn, items)
+    finally:  # an error, Ctrl-C or a consumer that stops: queued blocks are dropped, not run
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+# ------------------------------------------------------------------------------------------ pairs
+def canonical_pairs(q: np.ndarray, j: np.ndarray, d: np.ndarray) -> Pairs:
+    """Drop self matches, order each pair as (low, high) row and keep one copy of each pair."""
+    a, b = np.minimum(q, j).astype(np.int64), np.maximum(q, j).astype(np.int64)
+    keep = a != b
+    a, b, d = a[keep], b[keep], d[keep]
+    if not len(a):
+        return a, b, d.astype(np.float32)
+    order = np.lexsort((b, a))
+    a, b, d = a[order], b[order], d[order]
+    first = np.ones(len(a), dtype=bool)
+    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    return a[first], b[first], d[first].astype(np.float32)
+
+
+def _columns(bblock: int, qblock: int, xb: np.ndarray) -> int:
+    """Base rows per product block: the similarity block stays below 1/16 of the data (min 8 MiB), so the
+    searches' peak memory stays well inside the 2.5 x the embeddings of issue 17."""
+    budget = max(8 << 20, xb.nbytes // 16)
+    return int(max(256, min(bblock, budget // (4 * qblock))))
+
+
+def gemm_pairs(x: np.ndarray, threshold: float, *, base: np.ndarray | None = None, base_offset: int = 0,
+               query_offset: int = 0, progress: ProgressFn | None = None, qblock: int = 2048,
+               bblock: int = 8192) -> Pairs:
+    """Exact threshold search by blocked ``X @ Xᵀ`` (upper triangle only without ``base``); canonical pairs,
+    row numbers shifted by the offsets."""
+    t = np.float32(threshold)
+    same = base is None
+    b = x if same else base
+    bblock = _columns(bblock, qblock, b)
+    qs, js, ds = [], [], []
+    spans = blocked(len(x), qblock)
+    for k, (s, e) in enumerate(spans):
+        xq = x[s:e]
+        for s2, e2 in blocked(len(b), bblock):
+            if same and e2 <= s:
+                continue
+            sim = xq @ b[s2:e2].T
+            r, c = np.nonzero(sim >= t)
+            if same:
+                keep = r + s < c + s2
+                r, c = r[keep], c[keep]
+            qs.append(r.astype(np.int64) + s + query_offset)
+            js.append(c.astype(np.int64) + s2 + base_offset)
+            ds.append(sim[r, c])
+        if progress:
+            progress("exact search", k + 1, len(spans))
+    if not qs:
+        return no_pairs()
+    return canonical_pairs(np.concatenate(qs), np.concatenate(js), np.concatenate(ds))
+
+
+def dense_pairs(xq: np.ndarray, xb: np.ndarray, threshold: float, qrows: np.ndarray, brows: np.ndarray,
+                *, qblock: int = 1024, bblock: int = 65_536) -> Pairs:
+    """Blocked matrix products: pairs (qrows[a], brows[b], sim) with sim >= threshold (self pairs kept)."""
+    t = np.float32(threshold)
+    bblock = _columns(bblock, qblock, xb)
+    qs, bs, ds = [], [], []
+    for s, e in blocked(len(xq), qblock):
+        for s2, e2 in blocked(len(xb), bblock):
+            sim = xq[s:e] @ xb[s2:e2].T
+            r, c = np.nonzero(sim >= t)
+            qs.append(qrows[s + r])
+            bs.append(brows[s2 + c])
+            ds.append(sim[r, c])
+    if not qs:
+        return no_pairs()
+    return (np.concatenate(qs).astype(np.int64), np.concatenate(bs).astype(np.int64),
+            np.concatenate(ds).astype(np.float32))
+
+
+def cell_pairs(x: np.ndarray, threshold: float, cells: Iterable[tuple[np.ndarray, np.ndarray]], *,
+               progress: ProgressFn | None = None, label: str = "search",
+               n_cells: int | None = None) -> Pairs:
+    """Pairs >= threshold over ``cells`` — (query rows, member rows) per inverted list or cluster — by
+    blocked products, a block of query rows at a time; canonical (low, high) pairs, each once.
+
+    Many small cells run on a thread per core; when one cell holds a large share of the work, one thread
+    with multi-threaded BLAS."""
+    cells = [(q, m) for q, m in cells]
+    n_cells = n_cells or len(cells)
+    work = np.array([len(q) * len(m) for q, m in cells], dtype=np.float64)
+    per = min(64, max(1, -(-len(cells) // (8 * cores()))))  # cells per task: a few tasks per thread
+    tasks = [cells[i:i + per] for i in range(0, len(cells), per)]
+    workers = 1 if not len(work) or work.max() > work.sum() / (2 * cores()) else None
+
+    def run(task: list[tuple[np.ndarray, np.ndarray]]) -> list[Pairs]:
+        out = []
+        for qrows, mrows in task:
+            if len(qrows) and len(mrows):
+                xm = x[mrows]
+                for s, e in blocked(len(qrows), 4096):  # gather the query rows a block at a time
+                    out.append(dense_pairs(x[qrows[s:e]], xm, threshold, qrows[s:e], mrows))
+        return out
+
+    found: list[Pairs] = []
+    done = 0
+    for part in parallel_map(run, tasks, workers):
+        found += part
+        done += per
+        if progress:
+            progress(label, min(done, n_cells), n_cells)
+    if not found:
+        return no_pairs()
+    return canonical_pairs(*(np.concatenate(col) for col in zip(*found)))

@@ -1,0 +1,118 @@
+"""Which search answers a dedup call (one :class:`SearchPlan`): the ``auto`` rule, the band search, IVF.
+
+``auto`` (from :data:`AUTO_EXACT_BELOW` rows): the band search (:mod:`~curate.engine.dedup.bands`) when
+its planned pair volume is at most 1/:data:`AUTO_MIN_SAVING` of all pairs, else IVF
+(:mod:`~curate.engine.dedup.ivf`) with a certified ``nprobe``. From :data:`AUTO_IVF_FROM` rows IVF is tried
+first: the band plan compares every row with every centroid, about ``n * sqrt(n)`` products, while the
+two-level lists (:mod:`~curate.engine.dedup.lists`) keep IVF linear in ``n``. Each returns None when it
+cannot answer (band too wide, recall not certifiable) and the caller searches exactly.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from curate.engine.dedup.kernel import Pairs, ProgressFn
+
+AUTO_EXACT_BELOW = 20_000
+AUTO_MIN_SAVING = 16
+AUTO_IVF_FROM = 500_000
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """What one dedup search was asked for, checked by :func:`curate.engine.dedup.api.dedup`.
+
+    ``threshold`` is the similarity searched for (after ``search_threshold``); ``clusters`` / ``lists``
+    the band-search clusters and IVF lists; ``nprobe`` / ``neighbors`` a fixed IVF / approximate-semantic
+    parameter (None: tuned for ``target_recall``)."""
+
+    threshold: float
+    method: str  # auto | semantic | ivf
+    device: str
+    clusters: int
+    lists: int
+    nprobe: int | None = None
+    neighbors: int | None = None
+    target_recall: float = 0.99
+    sample_queries: int = 2000
+    seed: int = 0
+
+
+def approximate(x: np.ndarray, plan: SearchPlan,
+                progress: ProgressFn | None = None) -> tuple[Pairs | None, str, dict[str, Any]]:
+    """Run semantic / ivf per the ``auto`` rule. Returns (pairs or None -> search exactly, the method that
+    answered or was tried last, what the summary should say)."""
+    info: dict[str, Any] = {"timings": {}}
+    n, meth = len(x), plan.method
+    if meth == "auto" and n >= AUTO_IVF_FROM:
+        out = _ivf(x, plan, progress, info, None)
+        if out is not None:
+            return out, "ivf", info
+        info["ivf_skipped"] = info.pop("fallback_reason", "ivf could not certify the target")
+        for key in ("target_recall", "recall_sample_rows"):
+            info.pop(key, None)
+    cent = None
+    if meth in ("auto", "semantic"):
+        out, cent = _semantic(x, plan, progress, info)
+        if out is not None or meth == "semantic" or n >= AUTO_IVF_FROM:
+            return out, "semantic", info
+    reuse = cent if plan.lists == plan.clusters else None
+    return _ivf(x, plan, progress, info, reuse), "ivf", info
+
+
+def _semantic(x: np.ndarray, plan: SearchPlan, progress: ProgressFn | None,
+              info: dict[str, Any]) -> tuple[Pairs | None, np.ndarray]:
+    """The band search (or, with ``neighbors``, the approximate SemDeDup search); (pairs or None,
+    centroids)."""
+    from curate.engine.dedup.bands import NeighbourSearch, ProvableSearch, clusters
+    from curate.engine.dedup.recall import tuned_search
+
+    n, t = len(x), plan.threshold
+    t0 = time.perf_counter()
+    if progress:
+        progress("semantic: k-means", 0, 1)
+    cent, labels, sims = clusters(x, plan.clusters, plan.device, plan.seed)
+    info["timings"]["kmeans_s"] = round(time.perf_counter() - t0, 3)
+    if plan.method == "semantic" and plan.neighbors is not None:
+        info["target_recall"] = plan.target_recall
+        out = tuned_search(x, t, lambda: NeighbourSearch(x, t, cent, labels, progress), int(plan.neighbors),
+                           plan.target_recall, sample_queries=plan.sample_queries, seed=plan.seed, info=info)
+        return out, cent
+    prov = ProvableSearch(x, t, cent, labels, sims, progress)
+    volume = prov.plan(n * float(n) / AUTO_MIN_SAVING)
+    if not np.isfinite(volume) and plan.method == "semantic":  # asked for: complete search at any cost
+        volume = prov.plan()
+    if not np.isfinite(volume):
+        info["semantic_skipped"] = f"band volume above 1/{AUTO_MIN_SAVING} of all pairs"
+        return None, cent
+    t1 = time.perf_counter()
+    out = prov.search()
+    info.update(clusters=len(prov.cent), pair_volume_fraction=round(volume / (n * float(n)), 5),
+                recall_lower_bound=1.0, recall_confidence=1.0,
+                recall_basis="complete by construction: triangle-inequality bands around the k-means "
+                             "centroids")
+    info["timings"].update(plan_s=round(t1 - t0, 3), search_s=round(time.perf_counter() - t1, 3))
+    return out, cent
+
+
+def _ivf(x: np.ndarray, plan: SearchPlan, progress: ProgressFn | None, info: dict[str, Any],
+         cent: np.ndarray | None) -> Pairs | None:
+    """IVF with nprobe tuned (or fixed) on the held-out sample; None when it cannot be certified."""
+    from curate.engine.dedup.ivf import IvfSearch
+    from curate.engine.dedup.recall import tuned_search
+
+    info["target_recall"] = plan.target_recall
+
+    # built once the sample shows that the recall can be certified; two-level lists are built first,
+    # since their band search gives the sample's exact pairs (tuned_search's searcher_truth)
+    def build() -> IvfSearch:
+        return IvfSearch(x, plan.threshold, plan.device, plan.lists, plan.seed, progress, centroids=cent)
+
+    return tuned_search(x, plan.threshold, build, plan.nprobe, plan.target_recall,
+                        sample_queries=plan.sample_queries, seed=plan.seed, info=info,
+                        searcher_truth=IvfSearch.two_level(plan.lists, plan.device, cent))
