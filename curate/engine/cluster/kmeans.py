@@ -101,26 +101,29 @@ def assign(x: np.ndarray, centroids: np.ndarray, spherical: bool) -> tuple[np.nd
     """Nearest centroid (max inner product if ``spherical``, else min L2), its distance, and inertia.
 
     Distances are cosine distances ``1 - x.c`` when spherical, else Euclidean; inertia is the sum of
-    squared L2 distances. Float32 products over row blocks, norms and sums in float64.
+    squared L2 distances. The nearest centroid comes from float32 products over row blocks; the distance
+    to it is then computed in float64 from the row and the centroid themselves (no cancellation).
     """
-    x = np.asarray(x, dtype=np.float32)
+    x = np.asarray(x)
     c32 = np.ascontiguousarray(centroids, dtype=np.float32)
-    cc = np.einsum("ij,ij->i", c32, c32, dtype=np.float64)
+    c64 = np.asarray(centroids, dtype=np.float64)
+    half = (0.5 * np.einsum("ij,ij->i", c64, c64)).astype(np.float32)
     labels = np.empty(len(x), dtype=np.int64)
-    ip = np.empty(len(x), dtype=np.float64)
-    for s in range(0, len(x), _row_step(len(c32))):
-        blk = x[s:s + _row_step(len(c32))] @ c32.T
-        if not spherical:
-            blk = blk - (0.5 * cc).astype(np.float32)  # argmax of x.c - |c|²/2 = argmin |x - c|²
-        lab = np.argmax(blk, axis=1)
+    dist = np.empty(len(x), dtype=np.float32)
+    inertia, step = 0.0, _row_step(len(c32))
+    for s in range(0, len(x), step):
+        xb = np.asarray(x[s:s + step], dtype=np.float32)
+        blk = xb @ c32.T
+        lab = np.argmax(blk if spherical else blk - half, axis=1)  # x.c - |c|²/2 largest = |x - c|² least
+        diff = xb.astype(np.float64) - c64[lab]
+        d2 = np.einsum("ij,ij->i", diff, diff)
         labels[s:s + len(lab)] = lab
-        ip[s:s + len(lab)] = blk[np.arange(len(lab)), lab]
-    if not spherical:
-        ip += 0.5 * cc[labels]
-    xx = np.einsum("ij,ij->i", x, x, dtype=np.float64)
-    d2 = np.maximum(xx + cc[labels] - 2 * ip, 0.0)
-    dist = 1.0 - ip if spherical else np.sqrt(d2)
-    return labels, dist.astype(np.float32), float(d2.sum())
+        if spherical:
+            dist[s:s + len(lab)] = 1.0 - np.einsum("ij,ij->i", xb.astype(np.float64), c64[lab])
+        else:
+            dist[s:s + len(lab)] = np.sqrt(d2)
+        inertia += float(d2.sum())
+    return labels, dist, inertia
 
 
 def partial_sums(x: np.ndarray, centroids: np.ndarray, spherical: bool,
