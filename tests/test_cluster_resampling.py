@@ -1,4 +1,4 @@
-"""Resampling-clustering of Vo et al. 2024 §3 (curate.engine.cluster.hierarchy): planted data, numpy oracles."""
+"""Resampling-clustering of Vo et al. 2024 §3 (curate.engine.cluster.hierarchy): planted data, oracles."""
 
 from __future__ import annotations
 

@@ -9,10 +9,10 @@ import pytest
 pytest.importorskip("faiss")
 from test_dedup_recall import grouped, rows, unit  # noqa: E402
 
+from curate.engine.cluster.kmeans import TWO_LEVEL_MIN_K  # noqa: E402
+from curate.engine.dedup import dedup, default_lists, default_nlist  # noqa: E402
 from curate.engine.dedup import lists as _lists  # noqa: E402
 from curate.engine.dedup.ivf import IvfSearch  # noqa: E402
-from curate.engine.dedup import dedup, default_lists, default_nlist  # noqa: E402
-from curate.engine.cluster.kmeans import TWO_LEVEL_MIN_K  # noqa: E402
 
 
 def brute(x, t):

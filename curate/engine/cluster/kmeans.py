@@ -93,54 +93,66 @@ def init_centroids(x: np.ndarray, k: int, seed: int = 0, *, method: str = "kmean
 
 
 # ------------------------------------------------------------------------------------ Lloyd iteration
-def _row_step(k: int) -> int:
-    return max(1, CHUNK_CELLS // max(1, k))
+def _row_step(k: int, d: int) -> int:
+    """Rows per block: the block's similarities stay ~16 MiB and its row copies ~16 MiB / 4."""
+    return max(1, min(CHUNK_CELLS // max(1, k), CHUNK_CELLS // (4 * max(1, d))))
 
 
 def assign(x: np.ndarray, centroids: np.ndarray, spherical: bool) -> tuple[np.ndarray, np.ndarray, float]:
     """Nearest centroid (max inner product if ``spherical``, else min L2), its distance, and inertia.
 
     Distances are cosine distances ``1 - x.c`` when spherical, else Euclidean; inertia is the sum of
-    squared L2 distances. The nearest centroid comes from float32 products over row blocks; the distance
-    to it is then computed in float64 from the row and the centroid themselves (no cancellation).
+    squared L2 distances, summed in float64. Float32 products over row blocks; the L2 distance is computed
+    from the row and its centroid themselves (no cancellation when the data lie far from the origin).
     """
     x = np.asarray(x)
     c32 = np.ascontiguousarray(centroids, dtype=np.float32)
-    c64 = np.asarray(centroids, dtype=np.float64)
-    half = (0.5 * np.einsum("ij,ij->i", c64, c64)).astype(np.float32)
+    half = (0.5 * np.einsum("ij,ij->i", c32, c32, dtype=np.float64)).astype(np.float32)
     labels = np.empty(len(x), dtype=np.int64)
     dist = np.empty(len(x), dtype=np.float32)
-    inertia, step = 0.0, _row_step(len(c32))
+    inertia, step = 0.0, _row_step(*c32.shape)
     for s in range(0, len(x), step):
         xb = np.asarray(x[s:s + step], dtype=np.float32)
         blk = xb @ c32.T
         lab = np.argmax(blk if spherical else blk - half, axis=1)  # x.c - |c|²/2 largest = |x - c|² least
-        diff = xb.astype(np.float64) - c64[lab]
-        d2 = np.einsum("ij,ij->i", diff, diff)
+        ip = blk[np.arange(len(lab)), lab]
+        del blk
+        diff = xb - c32[lab]  # float32 differences: no cancellation in |x - c|²
+        d2 = np.einsum("ij,ij->i", diff, diff).astype(np.float64)
         labels[s:s + len(lab)] = lab
-        if spherical:
-            dist[s:s + len(lab)] = 1.0 - np.einsum("ij,ij->i", xb.astype(np.float64), c64[lab])
-        else:
-            dist[s:s + len(lab)] = np.sqrt(d2)
+        dist[s:s + len(lab)] = 1.0 - ip if spherical else np.sqrt(d2)
         inertia += float(d2.sum())
     return labels, dist, inertia
 
 
-def partial_sums(x: np.ndarray, centroids: np.ndarray, spherical: bool,
-                 step: int = 1 << 16) -> tuple[np.ndarray, np.ndarray, float]:
-    """Map step of one Lloyd iteration on a block of rows: per-cluster sums (float64), counts, inertia
-    (over ``step`` rows at a time, so a worker's large shard never needs a float64 copy)."""
+def partial_sums(x: np.ndarray, centroids: np.ndarray,
+                 spherical: bool) -> tuple[np.ndarray, np.ndarray, float]:
+    """Map step of one Lloyd iteration on a block of rows: per-cluster sums and counts, and the inertia
+    read off the products (``|x|² + |c|² - 2 x.c``: for progress only; :func:`assign` computes it exactly).
+
+    Rows go a block at a time (float32 products and per-block float32 sums, accumulated in float64), so a
+    worker's large shard never needs a float64 copy.
+    """
     from scipy.sparse import csr_matrix
 
+    x = np.asarray(x)
     k, d = centroids.shape
+    c32 = np.ascontiguousarray(centroids, dtype=np.float32)
+    cc = np.einsum("ij,ij->i", c32, c32).astype(np.float32)
     sums, counts, inertia = np.zeros((k, d)), np.zeros(k, dtype=np.int64), 0.0
+    step = _row_step(k, d)
     for s in range(0, len(x), step):
         xb = np.asarray(x[s:s + step], dtype=np.float32)
-        labels, _, part = assign(xb, centroids, spherical)
-        onehot = csr_matrix((np.ones(len(xb)), (labels, np.arange(len(xb)))), shape=(k, len(xb)))
-        sums += onehot @ xb  # scipy upcasts to float64 before the products
-        counts += np.bincount(labels, minlength=k)
-        inertia += part
+        blk = xb @ c32.T
+        if not spherical:
+            blk -= 0.5 * cc
+        lab = np.argmax(blk, axis=1)
+        best = blk[np.arange(len(lab)), lab].astype(np.float64)
+        xx = np.einsum("ij,ij->i", xb, xb).astype(np.float64)
+        inertia += float((xx - 2 * best + (cc[lab] if spherical else 0.0)).sum())
+        onehot = csr_matrix((np.ones(len(xb), np.float32), (lab, np.arange(len(xb)))), shape=(k, len(xb)))
+        sums += onehot @ xb
+        counts += np.bincount(lab, minlength=k)
     return sums, counts, inertia
 
 
@@ -201,8 +213,9 @@ def kmeans(x: np.ndarray, k: int, *, niter: int = 20, seed: int = 0, spherical: 
     check_k(k, n)
     if niter < 1:
         raise UsageError(f"niter must be at least 1 (got {niter})")
-    if not np.isfinite(x).all():
-        raise InputError(f"{int((~np.isfinite(x).all(axis=1)).sum())} vectors contain NaN or infinite values")
+    bad = sum(int((~np.isfinite(x[s:s + 65_536]).all(axis=1)).sum()) for s in range(0, n, 65_536))
+    if bad:  # checked a block at a time: no (n, d) mask
+        raise InputError(f"{bad} vectors contain NaN or infinite values")
     meth = check_method(method)
     given = init is not None and not isinstance(init, str)
     if meth == "auto":
