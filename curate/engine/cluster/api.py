@@ -15,7 +15,8 @@ import numpy as np
 
 from curate.engine.cluster.dask_lloyd import kmeans_shards
 from curate.engine.cluster.hierarchy import hierarchical_kmeans, resampling_plan, upper_levels
-from curate.engine.cluster.kmeans import check_k, check_method
+from curate.engine.cluster.kmeans import check_method
+from curate.engine.cluster.lloyd import check_k
 from curate.engine.cluster.result import ClusterResult
 from curate.errors import UsageError
 
@@ -100,10 +101,6 @@ def cluster(emb: Any, *, k: int | Sequence[int] | str, levels: int = 1, niter: i
     >>> cluster(x, k=2, metric="l2").table["cluster_l1"].nunique()
     2
     """
-    import pandas as pd
-
-    from curate.engine.embeddings import Embeddings, from_array, load_embeddings
-
     if metric not in METRICS:
         raise UsageError(f"metric must be cosine or l2 (got '{metric}')")
     normalize = metric == "cosine"
@@ -123,12 +120,7 @@ def cluster(emb: Any, *, k: int | Sequence[int] | str, levels: int = 1, niter: i
                                resampling_steps=steps, resample_points=points, info=rs_info)
         n, d = len(ids), first.centroids.shape[1]
     else:
-        if isinstance(emb, Embeddings):
-            e = from_array(emb.vectors, emb.ids, normalize=True) if normalize and not emb.normalized else emb
-        elif _is_shard_source(emb):
-            e = load_embeddings(emb, id_col=id_col, vector_col=vector_col, normalize=normalize)
-        else:
-            e = from_array(emb, None, normalize=normalize)
+        e = _vectors(emb, normalize, id_col, vector_col)
         check_k(ks[0], e.n)
         results = hierarchical_kmeans(e.vectors, ks, niter=niter, seed=seed, spherical=normalize,
                                       device=device, dask=dask, init=init, n_workers=n_workers,
@@ -136,6 +128,31 @@ def cluster(emb: Any, *, k: int | Sequence[int] | str, levels: int = 1, niter: i
                                       resampling_steps=steps, resample_points=points, info=rs_info,
                                       method=kmeans_method, refine=refine)
         ids, n, d = e.ids, e.n, e.d
+    info: dict[str, Any] = {"k": ks, "metric": metric, "niter": niter, "seed": seed, "n": n, "d": d,
+                            "backend": "dask" if dask is not None else "local"}
+    info["resampling"] = rs_info.get("resampling", [])
+    info["kmeans"] = rs_info.get("kmeans", {"method": "flat"})
+    if dask_info is not None:
+        info["dask"] = dask_info
+    return ClusterResult(_table(ids, results), ks, [r.centroids for r in results], metric,
+                         results[0].inertia, info)
+
+
+def _vectors(emb: Any, normalize: bool, id_col: str, vector_col: str | None) -> Any:
+    """The embeddings on this machine (L2-normalised for cosine)."""
+    from curate.engine.embeddings import Embeddings, from_array, load_embeddings
+
+    if isinstance(emb, Embeddings):
+        return from_array(emb.vectors, emb.ids, normalize=True) if normalize and not emb.normalized else emb
+    if _is_shard_source(emb):
+        return load_embeddings(emb, id_col=id_col, vector_col=vector_col, normalize=normalize)
+    return from_array(emb, None, normalize=normalize)
+
+
+def _table(ids: np.ndarray, results: list) -> Any:
+    """``id, cluster_l1..cluster_lL, distance``: level l's labels index level l-1's centroids."""
+    import pandas as pd
+
     table = pd.DataFrame({"id": ids.astype(str)})
     labels = results[0].labels
     for level, res in enumerate(results):
@@ -143,10 +160,4 @@ def cluster(emb: Any, *, k: int | Sequence[int] | str, levels: int = 1, niter: i
             labels = res.labels[labels]
         table[f"cluster_l{level + 1}"] = labels.astype(np.int64)
     table["distance"] = results[0].distances
-    info: dict[str, Any] = {"k": ks, "metric": metric, "niter": niter, "seed": seed, "n": n, "d": d,
-                            "backend": "dask" if dask is not None else "faiss"}
-    info["resampling"] = rs_info.get("resampling", [])
-    info["kmeans"] = rs_info.get("kmeans", {"method": "flat"})
-    if dask_info is not None:
-        info["dask"] = dask_info
-    return ClusterResult(table, ks, [r.centroids for r in results], metric, results[0].inertia, info)
+    return table

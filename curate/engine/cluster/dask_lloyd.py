@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from curate.engine.cluster.kmeans import (
+from curate.engine.cluster.lloyd import (
     KMeansResult,
     assign,
     check_k,

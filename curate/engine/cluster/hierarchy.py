@@ -36,7 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from curate.engine.cluster.kmeans import KMeansResult, kmeans, nearest
+from curate.engine.cluster.kmeans import kmeans
+from curate.engine.cluster.lloyd import KMeansResult, nearest
 from curate.errors import UsageError
 
 PAPER_STEPS = 10  # Vo et al. 2024 configs: n_resampling_steps = 10 per level

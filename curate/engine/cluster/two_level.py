@@ -7,7 +7,7 @@ each group into its share of the ``k`` centroids, so an iteration costs about ``
 The centroids are then refined by ``refine`` flat Lloyd iterations over all rows (each one a flat
 iteration's cost) so that rows near a group border move to their nearest centroid, and every row is
 finally assigned to its nearest centroid exactly. Every k-means here is the local trainer
-(:func:`curate.engine.cluster.kmeans.kmeans`, k-means++ starts); dedup's two-level inverted lists
+(:func:`curate.engine.cluster.lloyd.train_flat`, k-means++ starts); dedup's two-level inverted lists
 (:mod:`curate.engine.dedup.lists`) use :func:`two_level_centroids` with ``random`` starts.
 
 curate runs its own loop over the groups instead of calling ``two_level_clustering`` because that function
@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from curate.engine.cluster.lloyd import train_flat
+from curate.engine.devices import resolve_device
 from curate.errors import UsageError
 
 COARSE_POINTS = 2000  # training rows per coarse centroid, as faiss.contrib.clustering uses
@@ -52,15 +54,13 @@ def two_level_centroids(x: np.ndarray, k: int, *, niter: int = 20, seed: int = 0
                         device: str = "auto", nc1: int | None = None, max_points_per_centroid: int = 256,
                         init: str = "kmeans++") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Coarse centroids (nc1, d), ``k`` fine centroids ordered by coarse group, and the groups' start
-    offsets (nc1 + 1) among the fine ones: :func:`~curate.engine.cluster.kmeans.kmeans` into ``nc1``
+    offsets (nc1 + 1) among the fine ones: :func:`~curate.engine.cluster.lloyd.train_flat` into ``nc1``
     (default ``sqrt(k)``) groups, then inside each group (its share: :func:`allocate_centroids`)."""
-    from curate.engine.cluster.kmeans import kmeans
-
     nc1 = int(nc1 or max(1, round(np.sqrt(k))))
     if not (1 <= nc1 <= k):
         raise UsageError(f"nc1 (coarse clusters) must be between 1 and k={k} (got {nc1})")
-    common = {"niter": niter, "spherical": spherical, "device": device, "init": init, "method": "flat"}
-    coarse = kmeans(x, nc1, seed=seed, max_points_per_centroid=COARSE_POINTS, **common)
+    common = {"niter": niter, "spherical": spherical, "device": resolve_device(device), "init": init}
+    coarse = train_flat(x, nc1, seed=seed, max_points_per_centroid=COARSE_POINTS, **common)
     order = np.argsort(coarse.labels, kind="stable")
     sizes = np.bincount(coarse.labels, minlength=nc1)
     alloc = allocate_centroids(sizes, k)
@@ -71,7 +71,7 @@ def two_level_centroids(x: np.ndarray, k: int, *, niter: int = 20, seed: int = 0
         if alloc[g] == len(rows):  # as many centroids as rows: the rows themselves
             parts.append(np.array(rows, dtype=np.float32))
         elif alloc[g]:
-            parts.append(kmeans(rows, int(alloc[g]), seed=seed + 1 + g,
+            parts.append(train_flat(rows, int(alloc[g]), seed=seed + 1 + g,
                                 max_points_per_centroid=max_points_per_centroid, **common).centroids)
         gstart.append(gstart[-1] + int(alloc[g]))
     fine = np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
@@ -83,14 +83,12 @@ def two_level_kmeans(x: np.ndarray, k: int, *, niter: int = 20, seed: int = 0, s
                      max_points_per_centroid: int = 256) -> tuple[np.ndarray, dict]:
     """``k`` centroids of ``x`` by :func:`two_level_centroids` plus ``refine`` flat Lloyd iterations over
     all rows. Returns the centroids and what was done (for ``info``)."""
-    from curate.engine.cluster.kmeans import kmeans
-
     coarse, cent, gstart = two_level_centroids(x, k, niter=niter, seed=seed, spherical=spherical,
                                                device=device, nc1=nc1,
                                                max_points_per_centroid=max_points_per_centroid)
     if refine:
-        cent = kmeans(x, k, init=cent, niter=refine, seed=seed, spherical=spherical, device=device,
-                      method="flat").centroids
+        cent = train_flat(x, k, init=cent, niter=refine, seed=seed, spherical=spherical,
+                          device=resolve_device(device)).centroids
     alloc = np.diff(gstart)
     info = {"method": "two-level", "coarse_clusters": len(coarse), "refine_iterations": int(refine),
             "sub_centroids": [int(alloc[alloc > 0].min()), int(alloc.max())]}

@@ -1,6 +1,6 @@
 """SemDeDup-style clustered search (Abbas et al. 2023, arXiv:2303.09540), exact by a triangle inequality.
 
-Spherical k-means (:func:`curate.engine.cluster.kmeans.kmeans`, on a sample of ``sample_per_centroid`` rows
+Spherical k-means (:func:`curate.engine.cluster.lloyd.train_flat`, on a sample of ``sample_per_centroid`` rows
 per centroid) partitions the unit rows into clusters. For unit vectors the angle is a metric, so for a pair
 with ``cos(x, y) >= t`` (angle <= ``α = arccos t``) and ``y`` in a cluster whose member angles to its
 centroid ``c`` lie in ``[θ_min, θ_max]``::
@@ -37,13 +37,13 @@ def clusters(x: np.ndarray, k: int, dev: str, seed: int, sample_per_centroid: in
     (as FAISS subsamples), from ``random`` distinct rows: a k-means++ start costs more than the band search
     it would prune on the benchmark data.
     """
-    from curate.engine.cluster.kmeans import kmeans
+    from curate.engine.cluster.lloyd import train_flat
 
     n = len(x)
     if not (1 <= k <= n):
         raise UsageError(f"nlist must be between 1 and the number of vectors ({n}), got {k}")
-    res = kmeans(x, k, niter=niter, seed=seed, spherical=True, device=dev, init="random", method="flat",
-                 max_points_per_centroid=sample_per_centroid)
+    res = train_flat(np.ascontiguousarray(x, dtype=np.float32), k, niter=niter, seed=seed, spherical=True,
+                     device=dev, init="random", max_points_per_centroid=sample_per_centroid)
     return res.centroids, res.labels, (1.0 - res.distances).astype(np.float32)
 
 
