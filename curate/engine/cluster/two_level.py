@@ -7,8 +7,9 @@ each group into its share of the ``k`` centroids, so an iteration costs about ``
 The centroids are then refined by ``refine`` flat Lloyd iterations over all rows (each one a flat
 iteration's cost) so that rows near a group border move to their nearest centroid, and every row is
 finally assigned to its nearest centroid exactly. Every k-means here is the local trainer
-(:func:`curate.engine.cluster.lloyd.train_flat`, k-means++ starts); dedup's two-level inverted lists
-(:mod:`curate.engine.dedup.lists`) use :func:`two_level_centroids` with ``random`` starts.
+(:func:`curate.engine.cluster.lloyd.train_flat`: a k-means++ start for the coarse groups, random ones
+inside them, as FAISS starts); dedup's two-level inverted lists (:mod:`curate.engine.dedup.lists`) use
+:func:`two_level_centroids` with ``random`` starts throughout.
 
 curate runs its own loop over the groups instead of calling ``two_level_clustering`` because that function
 gives a tiny coarse group (an outlier or two) zero sub-centroids and FAISS then fails
@@ -52,15 +53,18 @@ def allocate_centroids(sizes: np.ndarray, k: int) -> np.ndarray:
 
 def two_level_centroids(x: np.ndarray, k: int, *, niter: int = 20, seed: int = 0, spherical: bool = True,
                         device: str = "auto", nc1: int | None = None, max_points_per_centroid: int = 256,
-                        init: str = "kmeans++") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                        init: str = "kmeans++", sub_init: str = "random",
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Coarse centroids (nc1, d), ``k`` fine centroids ordered by coarse group, and the groups' start
     offsets (nc1 + 1) among the fine ones: :func:`~curate.engine.cluster.lloyd.train_flat` into ``nc1``
-    (default ``sqrt(k)``) groups, then inside each group (its share: :func:`allocate_centroids`)."""
+    (default ``sqrt(k)``) groups from an ``init`` start, then inside each group (its share:
+    :func:`allocate_centroids`) from ``sub_init`` starts (``random`` by default, as FAISS starts: a
+    k-means++ start in each of ``sqrt(k)`` groups would cost more than the iterations at 10,000 centroids)."""
     nc1 = int(nc1 or max(1, round(np.sqrt(k))))
     if not (1 <= nc1 <= k):
         raise UsageError(f"nc1 (coarse clusters) must be between 1 and k={k} (got {nc1})")
-    common = {"niter": niter, "spherical": spherical, "device": resolve_device(device), "init": init}
-    coarse = train_flat(x, nc1, seed=seed, max_points_per_centroid=COARSE_POINTS, **common)
+    common = {"niter": niter, "spherical": spherical, "device": resolve_device(device)}
+    coarse = train_flat(x, nc1, seed=seed, max_points_per_centroid=COARSE_POINTS, init=init, **common)
     order = np.argsort(coarse.labels, kind="stable")
     sizes = np.bincount(coarse.labels, minlength=nc1)
     alloc = allocate_centroids(sizes, k)
@@ -71,8 +75,8 @@ def two_level_centroids(x: np.ndarray, k: int, *, niter: int = 20, seed: int = 0
         if alloc[g] == len(rows):  # as many centroids as rows: the rows themselves
             parts.append(np.array(rows, dtype=np.float32))
         elif alloc[g]:
-            parts.append(train_flat(rows, int(alloc[g]), seed=seed + 1 + g,
-                                max_points_per_centroid=max_points_per_centroid, **common).centroids)
+            parts.append(train_flat(rows, int(alloc[g]), seed=seed + 1 + g, init=sub_init,
+                                    max_points_per_centroid=max_points_per_centroid, **common).centroids)
         gstart.append(gstart[-1] + int(alloc[g]))
     fine = np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
     return coarse.centroids, fine, np.asarray(gstart, dtype=np.int64)

@@ -38,7 +38,7 @@ def train(x: np.ndarray, k: int, seed: int, per: int = 64, niter: int = 10) -> t
     from curate.engine.cluster.two_level import two_level_centroids
 
     return two_level_centroids(x, k, niter=niter, seed=seed, spherical=True, device="cpu",
-                               max_points_per_centroid=per, init="random")
+                               max_points_per_centroid=per, init="random", sub_init="random")
 
 
 def probe_order(x: np.ndarray, coarse: np.ndarray, fine: np.ndarray, gstart: np.ndarray,
