@@ -481,11 +481,9 @@ def test_engine_withholds_what_cannot_be_protected():
     assert d.withheld
 
 
-def test_privacy_module_is_a_thin_re_export():
-    import curate.policy.disclosure as disclosure
-    import curate.privacy as privacy
+def test_old_privacy_shim_is_gone():
+    """Disclosure control has one import path (curate.policy.disclosure); the old re-export was removed."""
+    import importlib
 
-    for name in ("suppress", "suppression_marks", "suppressed_total", "MIN_CELL", "SUPPRESSED", "COMPLEMENT",
-                 "SUPPRESSION_NOTE", "top_code_ages", "age_bands"):
-        assert getattr(privacy, name) is getattr(disclosure, name)
-    assert "def suppress" not in Path(privacy.__file__).read_text()
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("curate.privacy")

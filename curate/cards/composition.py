@@ -2,7 +2,7 @@
 
 What the catalog says a dataset contains is only what its papers report; the metadata file shows what is
 actually there. This module turns one such file into display-ready tables for the cards, applying the
-disclosure rules of :mod:`curate.privacy` *before* anything leaves it:
+disclosure rules of :mod:`curate.policy.disclosure` *before* anything leaves it:
 
 - every count of individuals below ``MIN_CELL`` (11) becomes ``<11``, with complementary suppression so the
   hidden value cannot be recovered from a row or column total (complements, which may hold any count, are
@@ -128,7 +128,7 @@ def _key(series: pd.Series) -> pd.Series:
 
 def _tabulable(df: pd.DataFrame, col: str) -> str | None:
     """Why a column must not be listed value by value (None when it may be)."""
-    from curate.privacy import looks_like_identifier
+    from curate.policy.identifiers import looks_like_identifier
 
     if looks_like_identifier(col, df[col]):
         return "looks like an identifier; values are never shown"

@@ -23,7 +23,7 @@ def curation_section(findings: Findings) -> Section:
     """The Curation section's Markdown, rendered from the findings' precomputed view."""
     from curate.cards._render import render
     from curate.cards.context import Section
-    from curate.privacy import SUPPRESSION_NOTE
+    from curate.policy.disclosure import SUPPRESSION_NOTE
 
     text = render("_curation.md.j2", v=findings.view, suppression_note=SUPPRESSION_NOTE)
     return Section(TITLE, text.rstrip("\n"))

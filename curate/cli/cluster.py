@@ -226,7 +226,7 @@ def sample_cmd(
     from curate._paths import check_io
     from curate.engine.sample import check_cluster_options, report_table, sample_with_report
     from curate.errors import UsageError
-    from curate.privacy import suppressed_total
+    from curate.policy.disclosure import suppressed_total
 
     if (meta_arg is None) == (meta_opt is None):
         raise UsageError("give the metadata once: as META or with --meta FILE")

@@ -292,7 +292,7 @@ def _sample_counts(df: pd.DataFrame, *, split_col: str, patient_col: str | None,
     many of the engine's duplicate pairs have both images in the sample."""
     import pandas as pd
 
-    from curate.privacy import suppress, suppressed_total
+    from curate.policy.disclosure import suppress, suppressed_total
 
     split = df[split_col].astype(str)
     order = [s for s in ("train", "validation", "test", "all") if (split == s).any()]

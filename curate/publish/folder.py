@@ -133,7 +133,7 @@ def _plan(
     from curate.engine.splits import parse_fractions, patient_splits, patients_in_several_splits
     from curate.policy.pseudonyms import METHOD, load_key
     from curate.policy.roles import allow_list, check_keep
-    from curate.privacy import suppress, top_code_ages
+    from curate.policy.disclosure import suppress, top_code_ages
 
     df = read_metadata(metadata)
     result.rows_in_metadata = len(df)
@@ -269,7 +269,7 @@ def _plan(
 
 def _card_sections(result: PublishResult, decision_text: str) -> list[tuple[str, str]]:
     """The "Publishing" section of the card: layout, splits, identifiers, keep-list, licence."""
-    from curate.privacy import SUPPRESSION_NOTE, suppressed_total
+    from curate.policy.disclosure import SUPPRESSION_NOTE, suppressed_total
 
     lines = [decision_text, ""]
     if result.card_only:
