@@ -6,25 +6,10 @@ import sys
 
 import typer
 
-from curate.cli._common import console, fmt_int, print_json
-
-catalog_app = typer.Typer(
-    help="Browse, validate and summarise the sourced dataset catalog.", no_args_is_help=True
-)
-
-CatalogDir = typer.Option(
-    None, "--catalog", metavar="DIR", help="Your own catalog folder, merged over the built-in one."
-)
-
+from curate.cli._common import CatalogDir, catalog_app, console, fmt_int, load_catalog, print_json
 
 #: Marks a listed value that the record itself keeps a conflicting source for.
 CONFLICT_MARK = "†"
-
-
-def _load(catalog_dir: str | None):
-    from curate.catalog import load
-
-    return load(catalog_dir)
 
 
 @catalog_app.command("list")
@@ -46,7 +31,8 @@ def list_(
     modality = parse_modalities(modality)
     if access and access.lower() not in ACCESS_CLASSES:
         raise UsageError(f"unknown access class '{access}' (choose from {', '.join(ACCESS_CLASSES)})")
-    cat = _load(catalog_dir).filter(modality=modality, country=country, access=access, collection=collection)
+    cat = load_catalog(catalog_dir)
+    cat = cat.filter(modality=modality, country=country, access=access, collection=collection)
     if as_json:
         print_json(cat.records())
         return
@@ -129,7 +115,7 @@ def show(
     from curate.catalog.schema import FACT_FIELDS
     from curate.errors import UnknownDatasetError
 
-    cat = _load(catalog_dir)
+    cat = load_catalog(catalog_dir)
     try:
         ds = cat.get(dataset_id)
     except UnknownDatasetError:

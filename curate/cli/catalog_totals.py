@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from curate.cli._common import console, print_json
-from curate.cli.catalog import CatalogDir, _load, catalog_app
+from curate.cli._common import CatalogDir, catalog_app, console, load_catalog, print_json
 
 
 @catalog_app.command("stats")
@@ -29,7 +28,7 @@ def stats(
     from curate.catalog.stats import catalog_stats, member_stats
     from curate.geo.aggregate import parse_modalities
 
-    cat = _load(catalog_dir).filter(modality=parse_modalities(modality), collection=collection)
+    cat = load_catalog(catalog_dir).filter(modality=parse_modalities(modality), collection=collection)
     if members:
         return _print_members(member_stats(cat, by), by, len(cat), as_json)
     df = catalog_stats(cat, by)
@@ -121,7 +120,7 @@ def coverage(
     from curate.cards.coverage import catalog_coverage
     from curate.fmt import share
 
-    cov = catalog_coverage(_load(catalog_dir))
+    cov = catalog_coverage(load_catalog(catalog_dir))
     if as_json:
         print_json(cov)
         return
