@@ -30,8 +30,8 @@ _LAZY: dict[str, str] = {
     "build_card": "curate.cards.build:build_card",
     "cluster": "curate.engine.cluster:cluster",
     "sample": "curate.engine.sample:sample",
-    "CurationOptions": "curate.engine.findings:CurationOptions",
-    "run_curation": "curate.engine.findings:run_curation",
+    "CurationOptions": "curate.pipeline.curation:CurationOptions",
+    "run_curation": "curate.pipeline.curation:run_curation",
     # <more lazy exports>
 }
 

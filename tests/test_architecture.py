@@ -16,8 +16,6 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 
 # Layer of each module: the longest matching dotted prefix wins. Imports may only point to a layer that is
@@ -82,7 +80,8 @@ def _resolve(name: str, known: set[str]) -> str | None:
 
 def _lazy_targets(node: ast.AST) -> list[tuple[str, int]]:
     """``_LAZY = {"name": "module:attr", ...}`` -> [(module, line)]."""
-    targets = [t.id for t in getattr(node, "targets", [getattr(node, "target", None)]) if isinstance(t, ast.Name)]
+    names = getattr(node, "targets", [getattr(node, "target", None)])
+    targets = [t.id for t in names if isinstance(t, ast.Name)]
     value = getattr(node, "value", None)
     if "_LAZY" not in targets or not isinstance(value, ast.Dict):
         return []
@@ -198,11 +197,12 @@ def cycles(graph: dict[str, list[Import]]) -> list[list[str]]:
 
 def cycle_report(component: list[str], graph: dict[str, list[Import]]) -> str:
     members = set(component)
-    edges = sorted(f"{i.source}:{i.line} -> {i.target}" for m in component for i in graph[m] if i.target in members)
+    edges = sorted({f"{i.source}:{i.line} -> {i.target}" for m in component for i in graph[m]
+                    if i.target in members})
     return "cycle of " + ", ".join(component) + "\n      " + "\n      ".join(edges)
 
 
-# ---- the checks on curate ------------------------------------------------------------------------------------
+# ---- the checks on curate ----------------------------------------------------------------------------------
 
 GRAPH = import_graph(ROOT / "curate")
 
@@ -248,7 +248,7 @@ def test_checker_catches_an_upward_import_inside_a_function(tmp_path):
     pkg = _plant(tmp_path, {
         "__init__.py": "",
         "low/__init__.py": "",
-        "low/core.py": "def f():\n    from ..high import view  # upward, hidden in a function\n    return view\n",
+        "low/core.py": "def f():\n    from ..high import view  # upward, in a function\n    return view\n",
         "mid/__init__.py": "from planted.low import core\n",
         "high/__init__.py": "",
         "high/view.py": "import planted.low\n",
@@ -263,7 +263,7 @@ def test_checker_catches_upward_import_module_and_lazy_map_targets(tmp_path):
     pkg = _plant(tmp_path, {
         "__init__.py": "",
         "low/__init__.py": '_LAZY = {"thing": "planted.high.view:thing"}\n',
-        "low/load.py": 'import importlib\n\ndef g():\n    return importlib.import_module("planted.high.view")\n',
+        "low/load.py": 'import importlib\n\ndef g():\n    return importlib.import_module("planted.high.view")\n',  # noqa: E501
         "high/__init__.py": "",
         "high/view.py": "thing = 1\n",
     })

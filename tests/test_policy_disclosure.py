@@ -13,7 +13,6 @@ import itertools
 import json
 import math
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from curate.cards.composition import measure_composition
+from curate.pipeline.composition import measure_composition
 from curate.policy.disclosure import (
     COMPLEMENT,
     MIN_WIDTH,

@@ -436,7 +436,7 @@ def test_probe_refuses_an_identifier_group_col(cli, tmp_path, emb, col):
 
 # ------------------------------------------------------------------------------------------- vocabulary
 def test_one_role_vocabulary_for_every_command():
-    from curate.cards import composition
+    from curate.pipeline import composition
     from curate.policy import roles
     from curate.publish import metadata
 

@@ -16,7 +16,6 @@ from typing import ClassVar
 import numpy as np
 
 from curate.audits import fairness as F
-from curate.audits import arrays as A
 from curate.audits import metrics as M
 
 ALL = "all"  # the group name of attribute-level rows

@@ -91,7 +91,7 @@ def build_card_cmd(
 
     options = None
     if embeddings is not None:
-        from curate.engine.findings import CurationOptions
+        from curate.pipeline.curation import CurationOptions
 
         options = CurationOptions(threshold=threshold, method=method, k=k, levels=levels, attrs=attr,
                                   split_col=split_col, patient_col=patient_col, id_col=id_col,

@@ -125,7 +125,7 @@ def show(
         _show_collection(cat, col, as_json)
         return
     if as_json:
-        from curate.publish.guard import decision_for
+        from curate.pipeline.guard import decision_for
 
         rec = ds.record()
         decision = decision_for(ds)
@@ -150,7 +150,7 @@ def show(
         if path not in FACT_FIELDS:
             t.add_row(escape(path.replace("_", " ").replace("attributes.", "")), _fact_line(ds, path))
     t.add_row("access", f"{ds.access} (derived from the licence)")
-    from curate.publish.guard import decision_for
+    from curate.pipeline.guard import decision_for
 
     decision = decision_for(ds)
     upload = {"allowed": "images may be uploaded", "refused": "card-only (images are never uploaded)",

@@ -131,9 +131,9 @@ def _plan(
     import pandas as pd
 
     from curate.engine.splits import parse_fractions, patient_splits, patients_in_several_splits
+    from curate.policy.disclosure import suppress, top_code_ages
     from curate.policy.pseudonyms import METHOD, load_key
     from curate.policy.roles import allow_list, check_keep
-    from curate.policy.disclosure import suppress, top_code_ages
 
     df = read_metadata(metadata)
     result.rows_in_metadata = len(df)
@@ -409,7 +409,7 @@ def publish(
     >>> curate.publish("MY-OPEN-SET", metadata="labels.csv", images="images/", out="hub/")  # doctest: +SKIP
     """
     from curate.catalog import load
-    from curate.publish.guard import check_upload
+    from curate.pipeline.guard import check_upload
 
     ds = load(catalog_dir).get(dataset_id)
     out = Path(out)
@@ -435,7 +435,7 @@ def publish(
             if not (token or get_token()):
                 raise UsageError("no Hugging Face token: run `hf auth login` or set HF_TOKEN")
     if decision is None:
-        from curate.publish.guard import local_decision
+        from curate.pipeline.guard import local_decision
 
         decision = local_decision(ds, with_images=not card_only, i_have_rights=i_have_rights)
     require("datasets", "hub")

@@ -33,10 +33,10 @@ from curate.errors import InputError, UsageError
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from curate.cards.composition import Composition
     from curate.engine.cluster import ClusterResult
     from curate.engine.dedup import DedupResult
     from curate.engine.leakage import LeakageResult
+    from curate.pipeline.composition import Composition
 
 #: Cosine similarity from which a duplicate pair counts as *identical* embeddings (float32 rounding).
 IDENTICAL_COSINE = 0.9999
@@ -84,7 +84,7 @@ class Findings:
 
 
 # ------------------------------------------------------------------------------------------- helpers
-def _shown(path: str | os.PathLike) -> str:
+def shown_path(path: str | os.PathLike) -> str:
     """A path as the user gave it if relative; absolute paths are cut to the file name (no home dirs)."""
     p = Path(path)
     return p.name if p.is_absolute() else str(path)
@@ -165,15 +165,15 @@ def run_curation(
 
     Every input is checked before the engine starts: the options, the metadata columns, the embeddings
     file, that every embedding id has one metadata row, the attribute columns and the sample file.
-    ``composition`` (from :func:`curate.cards.composition.measure_composition`) supplies the column roles.
+    ``composition`` (from :func:`curate.pipeline.composition.measure_composition`) supplies the column roles.
     """
     import pandas as pd
 
-    from curate.cards.composition import infer_roles, read_metadata
     from curate.engine.cluster import check_attrs, cluster, evaluate, level_sizes, summarize
     from curate.engine.dedup import dedup
     from curate.engine.embeddings import load_embeddings
     from curate.engine.leakage import align_metadata, leakage
+    from curate.pipeline.composition import infer_roles, read_metadata
 
     opts = options or CurationOptions()
     threshold, method, ks = _check_options(opts)
@@ -182,7 +182,7 @@ def run_curation(
         meta_name = metadata_name or "metadata"
     else:
         meta = read_metadata(metadata)
-        meta_name = metadata_name or _shown(metadata)
+        meta_name = metadata_name or shown_path(metadata)
     roles = composition.roles if composition is not None else infer_roles(meta)
 
     def role(name: str) -> str | None:
@@ -229,14 +229,14 @@ def run_curation(
                           pairs=dd.pairs) if sample_df is not None else None
 
     # ---- provenance and commands
-    emb_shown = _shown(embeddings)
+    emb_shown = shown_path(embeddings)
     inputs = [{"role": "embeddings", "name": Path(str(embeddings)).name or emb_shown,
                "sha256": embeddings_sha256(embeddings)}]
     if sample_path is not None:
         from curate._io import sha256_file
 
         inputs.append({"role": "sample", "name": sample_path.name, "sha256": sha256_file(sample_path)})
-        samp.update(name=_shown(sample_path), sha256=inputs[-1]["sha256"])
+        samp.update(name=shown_path(sample_path), sha256=inputs[-1]["sha256"])
     k_text = ",".join(map(str, ks))
     parameters = {"threshold": threshold, "method": method, "k": ks, "seed": opts.seed, "id_col": id_col,
                   "emb_id_col": opts.emb_id_col, "split_col": split_col, "patient_col": patient_col,
@@ -263,7 +263,7 @@ def run_curation(
                      "--threshold", f"{threshold:g}", *(("--method", method) if method != "auto" else ()),
                      "--k", k_text, *(("--levels", len(ks)) if len(ks) > 1 else ()),
                      *(("--attr", ",".join(attrs)) if attrs and opts.attrs is not None else ()),
-                     *(("--sample", _shown(sample_path)) if sample_path is not None else ()),
+                     *(("--sample", shown_path(sample_path)) if sample_path is not None else ()),
                      *(("--seed", opts.seed) if opts.seed else ()), "--out", f"{dataset_id}-card/"),
     }
     view = _view(n=e.n, d=e.d, emb_name=emb_shown, meta_name=meta_name, id_col=id_col,

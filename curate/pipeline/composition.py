@@ -25,7 +25,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from curate.cards._tables import (
+from curate.errors import InputError
+from curate.pipeline.composition_tables import (
     HIDDEN,
     MISSING,
     Counter,
@@ -40,7 +41,6 @@ from curate.cards._tables import (
     missing_cell,
     one_way_table,
 )
-from curate.errors import InputError
 from curate.policy.disclosure import AGE_TOP_CODE, COMPLEMENT, MIN_CELL, SUPPRESSION_NOTE
 from curate.policy.roles import (  # noqa: F401 - re-exported: the card's role API is the policy's
     IDENTIFIER_ROLES,
@@ -280,7 +280,7 @@ def measure_composition(
         if role != "split":
             by_split[role] = key
     if col("split") and _tabulable(df, col("split")) is None:
-        from curate.cards.by_split import split_tables
+        from curate.pipeline.composition_splits import split_tables
 
         comp.tables.extend(split_tables(counter, df, _key(df[col("split")]), by_split, linked))
 
