@@ -18,9 +18,9 @@ from sklearn.metrics import f1_score, recall_score, roc_auc_score
 from curate.audits import arrays as A
 from curate.audits import metrics as M
 from curate.audits.bootstrap import bootstrap_weights, percentile_ci
-from curate.audits.run import audit
 from curate.audits.thresholds import f1_optimal_threshold
 from curate.errors import InputError, UsageError
+from curate.pipeline.audit import audit
 
 
 def _data(n=600, seed=0, groups=("a", "b", "c")):
@@ -345,7 +345,7 @@ def test_seed_t_interval_is_clipped_to_each_metrics_range():
     (germani2025's AOD is EOD + FPR difference). Truth: scipy's t interval on per-seed sklearn values."""
     from scipy import stats
 
-    from curate.audits.modelcard import card_context
+    from curate.cards.modelcard import card_context
 
     frames = _two_very_different_seeds()
     result = audit(pd.concat(frames, ignore_index=True), label_cols="y", groups="sex",

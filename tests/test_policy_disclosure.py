@@ -339,8 +339,8 @@ def test_age_summary_count_hidden_with_the_missing_age_cell():
 # ------------------------------------------------------------------------------------------- audit
 @pytest.fixture(scope="module")
 def audited(tmp_path_factory):
-    from curate.audits.modelcard import write_audit
-    from curate.audits.run import audit
+    from curate.cards.modelcard import write_audit
+    from curate.pipeline.audit import audit
 
     rng = np.random.default_rng(3)
     pid = np.repeat(np.arange(151), 2)[:301]

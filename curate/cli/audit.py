@@ -109,9 +109,9 @@ def audit(
 
     need("audit", "matplotlib")
     from curate._paths import check_io, sidecar_of
-    from curate.audits.modelcard import write_audit
-    from curate.audits.run import audit as run_audit
+    from curate.cards.modelcard import write_audit
     from curate.limits import check_range
+    from curate.pipeline.audit import audit as run_audit
 
     check_io({"PREDS": preds, "PREDS's sidecar": sidecar_of(preds), "--datasheet": datasheet},
              {"--out": out}, folders=["--out"])

@@ -1,4 +1,4 @@
-"""Fairness model card (Markdown + HTML) from an :class:`~curate.audits.run.AuditResult`.
+"""Fairness model card (Markdown + HTML) from an :class:`~curate.pipeline.audit.AuditResult`.
 
 Layout follows Model Cards for Model Reporting (Mitchell et al. 2019): model details, intended use,
 factors, metrics, evaluation data, training data, quantitative analyses, ethical considerations, caveats
@@ -17,9 +17,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from curate.audits.charts import gap_chart  # noqa: F401 - re-exported (charts live in charts.py)
 from curate.audits.metrics import SMALL_GROUP
-from curate.audits.run import ALL_LABELS, OVERALL, AuditResult
+from curate.cards.charts import gap_chart  # noqa: F401 - re-exported (charts live in charts.py)
+from curate.pipeline.audit import ALL_LABELS, OVERALL, AuditResult
 from curate.policy.disclosure import COMPLEMENT, MIN_CELL, SUPPRESSED
 from curate.policy.disclosure_audit import protect_results, shown_n
 
