@@ -26,7 +26,7 @@ def list_(
 
     from curate.catalog.schema import ACCESS_CLASSES
     from curate.errors import UsageError
-    from curate.geo.aggregate import parse_modalities
+    from curate.pipeline.geo import parse_modalities
 
     modality = parse_modalities(modality)
     if access and access.lower() not in ACCESS_CLASSES:

@@ -26,7 +26,7 @@ def stats(
     from rich.table import Table
 
     from curate.catalog.stats import catalog_stats, member_stats
-    from curate.geo.aggregate import parse_modalities
+    from curate.pipeline.geo import parse_modalities
 
     cat = load_catalog(catalog_dir).filter(modality=parse_modalities(modality), collection=collection)
     if members:
