@@ -84,6 +84,26 @@ class Findings:
 
 
 # ------------------------------------------------------------------------------------------- helpers
+#: The curation options' defaults, by Python parameter, with the build-card flag that sets each.
+_CURATION_FLAGS = {"split_col": ("--split-col", None), "patient_col": ("--patient-col", None),
+                   "id_col": ("--id-col", None), "k": ("--k", None), "attrs": ("--attr", None),
+                   "sample": ("--sample", None), "threshold": ("--threshold", 0.95),
+                   "method": ("--method", "auto"), "levels": ("--levels", 1), "seed": ("--seed", 0),
+                   "emb_id_col": ("--emb-id-col", "id")}
+
+
+def curation_options(embeddings: Any, **given: Any) -> CurationOptions | None:
+    """The :class:`CurationOptions` of a build-card run with ``embeddings``; without embeddings, None, and
+    any option set away from its default is a usage error (it would be silently ignored)."""
+    if embeddings is None:
+        flags = [flag for p, (flag, default) in _CURATION_FLAGS.items() if given.get(p, default) != default]
+        if flags:
+            raise UsageError(f"{', '.join(flags)} set the Curation section: give the embeddings with "
+                             "--embeddings EMB")
+        return None
+    return CurationOptions(**given)
+
+
 def shown_path(path: str | os.PathLike) -> str:
     """A path as the user gave it if relative; absolute paths are cut to the file name (no home dirs)."""
     p = Path(path)
