@@ -356,8 +356,12 @@ def publish_inputs(
 
     The licence guard runs first when pushing, before any file is read or any network call.
     """
+    from curate._paths import check_io
     from curate.catalog import load
     from curate.pipeline.guard import check_upload
+
+    check_io({"--meta": metadata, "--images": images, "--keep": keep, "--catalog": catalog_dir},
+             {"--out": out}, folders=["--out"])
 
     ds = load(catalog_dir).get(dataset_id)
     out = Path(out)
