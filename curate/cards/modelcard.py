@@ -390,3 +390,18 @@ def write_audit(result: AuditResult, out: str | os.PathLike, *, dataset: str | N
             for c in ctx["charts"]:
                 (tmp / c["file"]).write_bytes(base64.b64decode(c["b64"]))
     return Path(out)
+
+
+def audit_folder(preds: str, out: str, *, dataset: str | None = None, datasheet: str | None = None,
+                 model_name: str | None = None, reference: list[str] | None = None,
+                 **options: Any) -> AuditResult:
+    """``curate audit``: check the inputs, run the audits (:func:`curate.pipeline.audit.audit`) and write
+    the results and the model card into ``out`` (:func:`write_audit`)."""
+    from curate.pipeline.audit import audit, audit_inputs
+
+    got = audit_inputs(preds, out, dataset=dataset, datasheet=datasheet, reference=reference,
+                       bootstrap=options.get("bootstrap", 0))
+    res = audit(preds, reference=got.reference, **options)
+    write_audit(res, out, dataset=got.dataset, probe_info=got.probe_info, model_name=model_name,
+                datasheet=datasheet, synthetic=got.synthetic)
+    return res
