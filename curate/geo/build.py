@@ -56,6 +56,9 @@ def build_map(out: str | os.PathLike | None = None, *, metric: str = "images", m
         raise UsageError(f"--scale must be log or linear (got '{scale}')")
     if out is None and csv is None:
         raise UsageError("nothing to write: give --out and/or --csv")
+    from curate._paths import check_io
+
+    check_io({"--from": from_file}, {"--out": out, "--csv": csv})
     _check_out(out)
     check_parent(out, "--out")
     check_parent(csv, "--csv")

@@ -280,8 +280,10 @@ def write_report(out: str | os.PathLike, *, fmt: str | None = None, inline_map: 
     ``inline_map=True`` embeds it in the Markdown instead (one file, but a large one).
     """
     from curate._io import write_text_atomic
+    from curate._paths import check_io
     from curate.geo.build import check_parent
 
+    check_io({"--from": kwargs.get("from_file")}, {"--out": out})
     out = Path(out)
     suffix = out.suffix.lower()
     if fmt is None:
