@@ -76,6 +76,11 @@ def unlocated(ds: Dataset) -> int:
     return sum(1 for _, f in ds.facts() if f.locator == LOCATOR_NOT_RECORDED)
 
 
+def records_in(folder: str | os.PathLike) -> list[Dataset]:
+    """The valid records of one folder (the problems are :func:`validate_dir`'s)."""
+    return list(_scan(Path(folder))[0])
+
+
 def validate_dir(folder: str | os.PathLike) -> list[str]:
     """All problems in a folder of catalog files (empty list = valid).
 
