@@ -298,6 +298,126 @@ def test_checker_on_a_clean_package_finds_nothing(tmp_path):
     assert {i.target for i in graph["planted.high.view"]} == {"planted.mid", "planted.low"}
 
 
+# ---- a thin CLI: each command parses, calls one library function and prints -------------------------------
+
+MAX_COMMAND_BODY = 45  # lines of a Typer command function's body, docstring excluded
+
+
+def typer_commands():
+    """(name, function) of every command of the ``curate`` app, sub-apps included."""
+    from curate.cli import app
+
+    def walk(typer_app, prefix=""):
+        for c in typer_app.registered_commands:
+            yield prefix + (c.name or c.callback.__name__), c.callback
+        for g in typer_app.registered_groups:
+            yield from walk(g.typer_instance, f"{prefix}{g.name} ")
+
+    return list(walk(app))
+
+
+def _function_node(fn) -> ast.FunctionDef:
+    import inspect
+
+    return ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
+
+
+def _body_lines(node: ast.FunctionDef) -> int:
+    body = node.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
+    return body[-1].end_lineno - body[0].lineno + 1 if body else 0
+
+
+def _private_imports(node: ast.AST) -> list[str]:
+    """Names or modules starting with ``_`` imported from curate outside curate.cli."""
+    bad = []
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.ImportFrom) and sub.module and sub.module.split(".")[0] == "curate" \
+                and not sub.module.startswith("curate.cli"):
+            bad += [sub.module] if any(p.startswith("_") for p in sub.module.split(".")[1:]) else []
+            bad += [f"{sub.module}.{a.name}" for a in sub.names if a.name.startswith("_")]
+        elif isinstance(sub, ast.Import):
+            bad += [a.name for a in sub.names if a.name.startswith("curate.")
+                    and not a.name.startswith("curate.cli") and "._" in a.name]
+    return bad
+
+
+def test_cli_commands_are_thin_and_import_nothing_private():
+    commands = typer_commands()
+    assert len(commands) >= 15
+    long = {name: n for name, fn in commands if (n := _body_lines(_function_node(fn))) > MAX_COMMAND_BODY}
+    assert not long, f"command bodies over {MAX_COMMAND_BODY} lines (move the work to curate.pipeline): " \
+                     f"{long}"
+    private = {name: bad for name, fn in commands if (bad := _private_imports(_function_node(fn)))}
+    assert not private, f"commands importing private names of other packages: {private}"
+
+
+def test_thinness_check_catches_a_fat_command_and_a_private_import():
+    fat = "def cmd():\n    from curate._io import atomic_dir\n" + "    x = 1\n" * 50
+    node = ast.parse(fat).body[0]
+    assert _body_lines(node) == 51 and _private_imports(node) == ["curate._io"]
+    node = ast.parse("def cmd():\n    from curate.engine.x import _helper\n").body[0]
+    assert _private_imports(node) == ["curate.engine.x._helper"]
+
+
+# ---- reproduce commands name only visible flags ----------------------------------------------------------
+
+
+def _visible_flags(fn) -> dict[str, set[str]]:
+    """Python parameter -> the flags it is set with, for the options not hidden from --help."""
+    import inspect
+
+    out = {}
+    for name, param in inspect.signature(fn).parameters.items():
+        info = param.default
+        decls = [d for d in (getattr(info, "param_decls", None) or []) if d.startswith("--")]
+        if decls and not getattr(info, "hidden", False):
+            out[name] = set(decls)
+    return out
+
+
+def test_reproduce_flags_are_the_apps_visible_options():
+    from curate.pipeline.commands import FLAGS
+
+    commands = dict(typer_commands())
+    for command, params in FLAGS.items():
+        visible = _visible_flags(commands[command])
+        for param, flag in params.items():
+            assert flag in visible.get(param, set()), f"{command}: {param} -> {flag} is not a visible option"
+
+
+def test_datasheet_reproduce_commands_use_only_flags_in_help(demo_brset, tmp_path, cli):
+    import re
+    import shlex
+
+    from curate.cards.build import build_card
+    from curate.pipeline.curation import CurationOptions
+
+    built = build_card("BRSET", metadata=demo_brset.labels, embeddings=demo_brset.embeddings,
+                       out=tmp_path / "card", curation=CurationOptions(
+                           attrs="sex,camera", k="6,2", levels=2, id_col="image_id", split_col="split",
+                           patient_col="patient_id", seed=1, device="cpu"))
+    text = built.paths["datasheet_md"].read_text(encoding="utf-8")
+    lines = sorted(set(re.findall(r"`(curate [^`]+)`", text)))
+    ran = {shlex.split(line)[1] for line in lines}
+    assert {"dedup", "cluster", "build-card"} <= ran, lines
+    helps: dict[str, str] = {}
+    for line in lines:
+        tokens = shlex.split(line)
+        command = tokens[1]
+        if command not in helps:
+            r = cli(command, "--help")
+            assert r.exit_code == 0, r.stderr
+            helps[command] = r.stdout
+        flags = [t for t in tokens[2:] if t.startswith("-")]
+        assert flags or command not in ("dedup", "cluster", "build-card"), line
+        for flag in flags:
+            assert re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", helps[command]), (flag, line)
+    for hidden in ("--meta-id-col", "--evaluate", "--metadata"):
+        assert hidden not in text
+
+
 if __name__ == "__main__":  # python tests/test_architecture.py: print the current violations
     for line in upward_imports(GRAPH, LAYERS):
         print("UP  ", line)

@@ -22,13 +22,13 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curate.errors import InputError, UsageError
+from curate.pipeline.commands import command_line
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -108,10 +108,6 @@ def shown_path(path: str | os.PathLike) -> str:
     """A path as the user gave it if relative; absolute paths are cut to the file name (no home dirs)."""
     p = Path(path)
     return p.name if p.is_absolute() else str(path)
-
-
-def _cmd(*parts: Any) -> str:
-    return " ".join(shlex.quote(str(p)) for p in parts if p is not None and p != "")
 
 
 def embeddings_sha256(source: str | os.PathLike) -> str:
@@ -261,30 +257,25 @@ def run_curation(
     parameters = {"threshold": threshold, "method": method, "k": ks, "seed": opts.seed, "id_col": id_col,
                   "emb_id_col": opts.emb_id_col, "split_col": split_col, "patient_col": patient_col,
                   "attrs": attrs}
-    emb_flag = ("--emb-id-col", opts.emb_id_col) if opts.emb_id_col != "id" else ()
+    emb_id = opts.emb_id_col if opts.emb_id_col != "id" else None
     commands = {
-        "dedup": _cmd("curate", "dedup", emb_shown, "--threshold", f"{threshold:g}", "--method", method,
-                      *(("--seed", opts.seed) if opts.seed else ()),
-                      *(("--id-col", opts.emb_id_col) if opts.emb_id_col != "id" else ()),
-                      *(("--meta", meta_name, "--meta-id-col", id_col, "--split-col", split_col)
-                        if split_col else ()),
-                      *(("--patient-col", patient_col) if split_col and patient_col else ()),
-                      "--out", "dedup/"),
-        "cluster": _cmd("curate", "cluster", emb_shown, "--k", k_text,
-                        *(("--levels", len(ks)) if len(ks) > 1 else ()), "--seed", opts.seed, *emb_flag,
-                        *(("--evaluate", meta_name, "--attr", ",".join(attrs), "--id-col", id_col)
-                          if attrs else ()),
-                        "--out", "clusters.parquet"),
-        "card": _cmd("curate", "build-card", dataset_id, "--metadata", meta_name, "--embeddings", emb_shown,
-                     *(("--id-col", id_col) if opts.id_col else ()),
-                     *(("--emb-id-col", opts.emb_id_col) if opts.emb_id_col != "id" else ()),
-                     *(("--split-col", split_col) if opts.split_col else ()),
-                     *(("--patient-col", patient_col) if opts.patient_col else ()),
-                     "--threshold", f"{threshold:g}", *(("--method", method) if method != "auto" else ()),
-                     "--k", k_text, *(("--levels", len(ks)) if len(ks) > 1 else ()),
-                     *(("--attr", ",".join(attrs)) if attrs and opts.attrs is not None else ()),
-                     *(("--sample", shown_path(sample_path)) if sample_path is not None else ()),
-                     *(("--seed", opts.seed) if opts.seed else ()), "--out", f"{dataset_id}-card/"),
+        "dedup": command_line("dedup", emb_shown, threshold=f"{threshold:g}", method=method,
+                              seed=opts.seed or None, id_col=emb_id, meta=meta_name if split_col else None,
+                              meta_id_col=id_col if split_col else None, split_col=split_col,
+                              patient_col=patient_col if split_col else None, out="dedup/"),
+        "cluster": command_line("cluster", emb_shown, k=k_text, levels=len(ks) if len(ks) > 1 else None,
+                                seed=opts.seed, emb_id_col=emb_id, evaluate=meta_name if attrs else None,
+                                attr=",".join(attrs) if attrs else None, id_col=id_col if attrs else None,
+                                out="clusters.parquet"),
+        "card": command_line("build-card", dataset_id, metadata=meta_name, embeddings=emb_shown,
+                             id_col=id_col if opts.id_col else None, emb_id_col=emb_id,
+                             split_col=split_col if opts.split_col else None,
+                             patient_col=patient_col if opts.patient_col else None,
+                             threshold=f"{threshold:g}", method=method if method != "auto" else None,
+                             k=k_text, levels=len(ks) if len(ks) > 1 else None,
+                             attr=",".join(attrs) if attrs and opts.attrs is not None else None,
+                             sample=shown_path(sample_path) if sample_path is not None else None,
+                             seed=opts.seed or None, out=f"{dataset_id}-card/"),
     }
     view = _view(n=e.n, d=e.d, emb_name=emb_shown, meta_name=meta_name, id_col=id_col,
                  dedup_summary=dd.summary, dedup_pairs=dd.pairs,
