@@ -217,6 +217,13 @@ def test_imports_point_down():
     assert not bad, "imports against the layer order (docs/architecture.md):\n" + "\n".join(bad)
 
 
+def test_renderers_import_no_computation():
+    """Renderers receive computed results (from the pipeline) and compute nothing: no engine/scan/audits."""
+    bad = sorted({f"{i.source}:{i.line} imports {i.target}" for imps in GRAPH.values() for i in imps
+                  if layer_of(i.source, LAYERS) == 6 and layer_of(i.target, LAYERS) == 4})
+    assert not bad, "\n".join(bad)
+
+
 def test_no_cycles_between_modules():
     found = [c for c in cycles(GRAPH)
              if not all(m.startswith(TEMPORARY_CYCLE_ALLOWANCE) for m in c)]  # TEMPORARY: see the constant

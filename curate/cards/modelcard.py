@@ -17,10 +17,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from curate.audits.metrics import SMALL_GROUP
 from curate.cards.charts import gap_chart  # noqa: F401 - re-exported (charts live in charts.py)
 from curate.pipeline.audit import ALL_LABELS, OVERALL, AuditResult
 from curate.policy.disclosure import COMPLEMENT, MIN_CELL, SUPPRESSED
+from curate.policy.disclosure import MIN_CELL as SMALL_GROUP  # the audits' small-group rule is this cell
 from curate.policy.disclosure_audit import protect_results, shown_n
 
 NOT_REPORTED = "Not reported by the source"
