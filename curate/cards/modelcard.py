@@ -397,7 +397,8 @@ def audit_folder(preds: str, out: str, *, dataset: str | None = None, datasheet:
                  **options: Any) -> AuditResult:
     """``curate audit``: check the inputs, run the audits (:func:`curate.pipeline.audit.audit`) and write
     the results and the model card into ``out`` (:func:`write_audit`)."""
-    from curate.pipeline.audit import audit, audit_inputs
+    from curate.pipeline.audit import audit
+    from curate.pipeline.audit_inputs import audit_inputs
 
     got = audit_inputs(preds, out, dataset=dataset, datasheet=datasheet, reference=reference,
                        bootstrap=options.get("bootstrap", 0))

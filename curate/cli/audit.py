@@ -31,7 +31,7 @@ def probe(
     out: str = typer.Option(..., "--out", "-o", help="Output predictions (.parquet)."),
 ) -> None:
     """Train probes on frozen embeddings and write validation + test predictions for `curate audit`."""
-    from curate.pipeline.audit import probe_to_file
+    from curate.pipeline.audit_inputs import probe_to_file
 
     res, path, sidecar = probe_to_file(
         emb, meta, out, labels=labels, model=model, mitigation=mitigation, group_col=group_col, seeds=seeds,

@@ -72,45 +72,12 @@ def run_dedup(
         raise UsageError("--quality-col needs --meta")
 
     with atomic_dir(out, kind="dedup") as tmp:
-        if images is not None:
-            from curate.engine.imagededup import image_dedup, image_ids
-
-            strip = False
-            ids = image_ids(images)
-            if meta_df is not None:
-                if meta_id_col in meta_df.columns and not set(ids) <= set(meta_df[meta_id_col].astype(str)):
-                    stem_ids = image_ids(images, strip_ext=True)  # metadata often lists ids without .png
-                    if set(stem_ids) <= set(meta_df[meta_id_col].astype(str)):
-                        strip, ids = True, stem_ids
-                _check_meta(meta_df, ids, meta_id_col, split_col, patient_col, quality_col)
-            res = image_dedup(images, max_distance=max_distance, strip_ext=strip, progress=progress)
-        else:
-            from curate.engine.embeddings import list_shards, load_embeddings
-
-            if dask:
-                from curate.engine.distributed import _validate
-
-                shards = list_shards(emb, id_col=emb_id_col, vector_col=vector_col)
-                ids = _validate(shards, emb_id_col, vector_col)[2]
-            else:
-                e = load_embeddings(emb, id_col=emb_id_col, vector_col=vector_col)
-                ids = e.ids
-            quality = None
-            if meta_df is not None:
-                m = _check_meta(meta_df, ids, meta_id_col, split_col, patient_col, quality_col)
-                if quality_col:
-                    quality = m[quality_col].astype(float).to_numpy()
-            if dask:
-                from curate.engine.distributed import dedup_dask
-
-                res = dedup_dask(emb, threshold, address=dask, id_col=emb_id_col, vector_col=vector_col,
-                                 quality=quality, n_workers=workers, progress=progress, keep_rule=keep_rule)
-            else:
-                from curate.engine.dedup import dedup
-
-                res = dedup(e, threshold, method, dev, quality=quality, seed=seed, progress=progress,
-                            nlist=nlist, nprobe=nprobe, neighbors=neighbors, target_recall=target_recall,
-                            keep_rule=keep_rule)
+        res, ids = _search(emb, images, meta_df, threshold=threshold, method=method, device=dev, seed=seed,
+                           max_distance=max_distance, emb_id_col=emb_id_col, meta_id_col=meta_id_col,
+                           vector_col=vector_col, split_col=split_col, patient_col=patient_col,
+                           quality_col=quality_col, dask=dask, workers=workers, nlist=nlist, nprobe=nprobe,
+                           neighbors=neighbors, target_recall=target_recall, keep_rule=keep_rule,
+                           progress=progress)
         from curate.synthetic import SUMMARY_NOTE, any_synthetic
 
         if any_synthetic(emb, meta):  # the summary of synthetic data says so first
@@ -124,6 +91,53 @@ def run_dedup(
                            patient_col=patient_col, min_cell=11)
             leak.write_into(tmp)
     return DedupRun(summary=res.summary, leakage=leak.summary if leak else None, result=res, leak=leak)
+
+
+def _search(emb, images, meta_df, *, threshold, method, device, seed, max_distance, emb_id_col, meta_id_col,
+            vector_col, split_col, patient_col, quality_col, dask, workers, nlist, nprobe, neighbors,
+            target_recall, keep_rule, progress):
+    """The duplicate search: an image folder by hashes, or embeddings (locally or on Dask); the metadata is
+    checked against the ids first. Returns the engine's result and the ids in its order."""
+    if images is not None:
+        from curate.engine.imagededup import image_dedup, image_ids
+
+        strip = False
+        ids = image_ids(images)
+        if meta_df is not None:
+            if meta_id_col in meta_df.columns and not set(ids) <= set(meta_df[meta_id_col].astype(str)):
+                stem_ids = image_ids(images, strip_ext=True)  # metadata often lists ids without .png
+                if set(stem_ids) <= set(meta_df[meta_id_col].astype(str)):
+                    strip, ids = True, stem_ids
+            _check_meta(meta_df, ids, meta_id_col, split_col, patient_col, quality_col)
+        res = image_dedup(images, max_distance=max_distance, strip_ext=strip, progress=progress)
+    else:
+        from curate.engine.embeddings import list_shards, load_embeddings
+
+        if dask:
+            from curate.engine.distributed import _validate
+
+            shards = list_shards(emb, id_col=emb_id_col, vector_col=vector_col)
+            ids = _validate(shards, emb_id_col, vector_col)[2]
+        else:
+            e = load_embeddings(emb, id_col=emb_id_col, vector_col=vector_col)
+            ids = e.ids
+        quality = None
+        if meta_df is not None:
+            m = _check_meta(meta_df, ids, meta_id_col, split_col, patient_col, quality_col)
+            if quality_col:
+                quality = m[quality_col].astype(float).to_numpy()
+        if dask:
+            from curate.engine.distributed import dedup_dask
+
+            res = dedup_dask(emb, threshold, address=dask, id_col=emb_id_col, vector_col=vector_col,
+                             quality=quality, n_workers=workers, progress=progress, keep_rule=keep_rule)
+        else:
+            from curate.engine.dedup import dedup
+
+            res = dedup(e, threshold, method, device, quality=quality, seed=seed, progress=progress,
+                        nlist=nlist, nprobe=nprobe, neighbors=neighbors, target_recall=target_recall,
+                        keep_rule=keep_rule)
+    return res, ids
 
 
 def _check_meta(meta_df, ids, id_col, split_col, patient_col, quality_col):
