@@ -23,15 +23,17 @@ _LAZY: dict[str, str] = {
     "load_embeddings": "curate.engine.embeddings:load_embeddings",
     "embed": "curate.engine.embed:embed",
     "publish": "curate.publish.folder:publish",
-    "audit": "curate.audits.run:audit",
+    "audit": "curate.pipeline.audit:audit",
     "probe": "curate.audits.probes:probe",
     "build_map": "curate.geo.build:build_map",
     "write_report": "curate.report:write_report",
     "build_card": "curate.cards.build:build_card",
     "cluster": "curate.engine.cluster:cluster",
     "sample": "curate.engine.sample:sample",
-    "CurationOptions": "curate.engine.findings:CurationOptions",
-    "run_curation": "curate.engine.findings:run_curation",
+    "CurationOptions": "curate.pipeline.curation:CurationOptions",
+    "run_curation": "curate.pipeline.curation:run_curation",
+    "AuditResult": "curate.pipeline.audit:AuditResult",
+    "write_audit": "curate.cards.modelcard:write_audit",
     # <more lazy exports>
 }
 

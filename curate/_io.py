@@ -52,6 +52,9 @@ def _check_parent(path: Path) -> None:
         raise InputError(f"permission denied: cannot write into '{parent}'")
 
 
+check_parent = _check_parent  # the public name: an output's folder exists and is writable
+
+
 def _check_not_link(path: Path) -> None:
     """curate never replaces a symbolic link (it would turn it into a real file or folder)."""
     if path.is_symlink():

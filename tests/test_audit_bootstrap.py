@@ -11,7 +11,7 @@ from scipy.stats import norm
 from curate.audits import bootstrap as boot
 from curate.audits import fairness as F
 from curate.audits.metrics import GroupedStats, weighted_auc
-from curate.audits.run import audit
+from curate.pipeline.audit import audit
 
 # binormal model: negatives N(0, 1) in both groups, positives N(MU_g, 1); half the rows per group,
 # prevalence 1/2; decision threshold T on the raw score

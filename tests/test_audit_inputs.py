@@ -11,8 +11,8 @@ import pytest
 from fairlearn.metrics import equalized_odds_difference
 
 from curate.audits import arrays as A
-from curate.audits.run import audit
 from curate.errors import InputError, UsageError
+from curate.pipeline.audit import audit
 
 Y = [0, 1, 0, 1, 1, 0]
 P = [0, 1, 1, 1, 0, 0]
@@ -145,7 +145,7 @@ def test_cli_leaky_split_one_error_line_then_flag_warns(cli, tmp_path):
 
 
 def test_card_states_conventions_notes_and_does_not_name_small_groups():
-    from curate.audits.modelcard import card_context, render_model_card
+    from curate.cards.modelcard import card_context, render_model_card
 
     df = _frame(600)
     df.loc[df.site == 3, "y"] = 0  # site 3: no positives → its TPR scored 0 inside DEOdds, with a note

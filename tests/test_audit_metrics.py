@@ -15,11 +15,12 @@ from fairlearn.metrics import (
 )
 from sklearn.metrics import f1_score, recall_score, roc_auc_score
 
+from curate.audits import arrays as A
 from curate.audits import metrics as M
 from curate.audits.bootstrap import bootstrap_weights, percentile_ci
-from curate.audits.run import audit
 from curate.audits.thresholds import f1_optimal_threshold
 from curate.errors import InputError, UsageError
+from curate.pipeline.audit import audit
 
 
 def _data(n=600, seed=0, groups=("a", "b", "c")):
@@ -66,9 +67,9 @@ def test_auc_equals_sklearn_with_ties_and_weights(seed):
 def test_dpd_and_deodds_equal_fairlearn(groups, thr):
     y, s, g = _data(groups=groups)
     yp = (s >= thr).astype(int)
-    assert abs(M.demographic_parity_difference(y, yp, sensitive_features=g)
+    assert abs(A.demographic_parity_difference(y, yp, sensitive_features=g)
                - demographic_parity_difference(y, yp, sensitive_features=g)) < 1e-9
-    assert abs(M.equalized_odds_difference(y, yp, sensitive_features=g)
+    assert abs(A.equalized_odds_difference(y, yp, sensitive_features=g)
                - equalized_odds_difference(y, yp, sensitive_features=g)) < 1e-9
 
 
@@ -103,8 +104,8 @@ def test_es_auc_matches_formula_with_sklearn_group_aucs():
     y, s, g = _data()
     auc = roc_auc_score(y, s)
     dev = sum(abs(auc - roc_auc_score(y[g == k], s[g == k])) for k in np.unique(g))
-    assert abs(M.es_auc(y, s, sensitive_features=g) - auc / (1 + dev)) < 1e-12
-    by = M.group_auc(y, s, sensitive_features=g)
+    assert abs(A.es_auc(y, s, sensitive_features=g) - auc / (1 + dev)) < 1e-12
+    by = A.group_auc(y, s, sensitive_features=g)
     assert all(abs(by[k] - roc_auc_score(y[g == k], s[g == k])) < 1e-9 for k in by)
 
 
@@ -140,17 +141,17 @@ def _hand(tprs: dict[str, tuple[int, int]], fprs: dict[str, tuple[int, int]] | N
 def test_tpr_disparity_binary_attribute_bahre_eq1():
     # F: 3 of 4 positives detected (TPR .75); M: 5 of 5 (TPR 1.0)
     y, yp, g = _hand({"F": (3, 4), "M": (5, 5)})
-    d = M.tpr_disparities(y, yp, sensitive_features=g)
+    d = A.tpr_disparities(y, yp, sensitive_features=g)
     assert d == pytest.approx({"F": -0.25, "M": 0.25})
-    assert M.gap(y, yp, sensitive_features=g) == pytest.approx(0.5)  # eq. 3 literally: max − min
+    assert A.gap(y, yp, sensitive_features=g) == pytest.approx(0.5)  # eq. 3 literally: max − min
 
 
 def test_tpr_disparity_nonbinary_uses_median_bahre_eq2():
     # TPRs .5, .75, 1.0, .25 → median .625
     y, yp, g = _hand({"A": (2, 4), "B": (3, 4), "C": (4, 4), "D": (1, 4)})
-    d = M.tpr_disparities(y, yp, sensitive_features=g)
+    d = A.tpr_disparities(y, yp, sensitive_features=g)
     assert d == pytest.approx({"A": -0.125, "B": 0.125, "C": 0.375, "D": -0.375})
-    assert M.gap(y, yp, sensitive_features=g) == pytest.approx(0.75)
+    assert A.gap(y, yp, sensitive_features=g) == pytest.approx(0.75)
 
 
 def test_average_gap_over_labels():
@@ -168,18 +169,18 @@ def test_average_gap_over_labels():
 def test_eod_and_aod_follow_germani_definition():
     # g1: TPR 3/4, FPR 2/4 ; g2: TPR 2/4, FPR 1/4
     y, yp, g = _hand({"g1": (3, 4), "g2": (2, 4)}, {"g1": (2, 4), "g2": (1, 4)})
-    eod = M.equal_opportunity_differences(y, yp, sensitive_features=g)
-    aod = M.average_odds_sums(y, yp, sensitive_features=g)
+    eod = A.equal_opportunity_differences(y, yp, sensitive_features=g)
+    aod = A.average_odds_sums(y, yp, sensitive_features=g)
     assert eod == pytest.approx({"g1": 0.25, "g2": -0.25})
     # germani2025: AOD = EOD + FPR difference = .25 + .25 = .5, hence the name AOD_sum; the usual average
     # odds difference (average_odds_differences, AOD_mean) halves it
     assert aod == pytest.approx({"g1": 0.5, "g2": -0.5})
-    assert M.average_odds_differences(y, yp, sensitive_features=g) == pytest.approx({"g1": 0.25, "g2": -0.25})
+    assert A.average_odds_differences(y, yp, sensitive_features=g) == pytest.approx({"g1": 0.25, "g2": -0.25})
 
 
 def test_eod_multigroup_is_group_vs_rest():
     y, yp, g = _hand({"a": (1, 2), "b": (2, 2), "c": (1, 4)})
-    eod = M.equal_opportunity_differences(y, yp, sensitive_features=g)
+    eod = A.equal_opportunity_differences(y, yp, sensitive_features=g)
     assert eod["a"] == pytest.approx(0.5 - 3 / 6)
     assert eod["c"] == pytest.approx(0.25 - 3 / 4)
 
@@ -188,7 +189,7 @@ def test_expected_calibration_error_hand_worked():
     # bin [0.1,0.2): scores .15,.15 labels 0,1 → |1 − .3| ; bin [0.9,1]: .95,.95 labels 1,1 → |2 − 1.9|
     y = np.array([0, 1, 1, 1])
     s = np.array([0.15, 0.15, 0.95, 0.95])
-    assert M.expected_calibration_error(y, s) == pytest.approx((0.7 + 0.1) / 4)
+    assert A.expected_calibration_error(y, s) == pytest.approx((0.7 + 0.1) / 4)
 
 
 # ---- thresholds ------------------------------------------------------------------------------------------
@@ -321,7 +322,7 @@ def test_bad_input_one_clear_message(mutate, kwargs, message):
 
 def test_mismatched_lengths_in_array_api():
     with pytest.raises(InputError, match="lengths differ"):
-        M.demographic_parity_difference([0, 1, 1], [0, 1], sensitive_features=["a", "b", "b"])
+        A.demographic_parity_difference([0, 1, 1], [0, 1], sensitive_features=["a", "b", "b"])
 
 
 def _two_very_different_seeds(n: int = 400) -> list[pd.DataFrame]:
@@ -344,7 +345,7 @@ def test_seed_t_interval_is_clipped_to_each_metrics_range():
     (germani2025's AOD is EOD + FPR difference). Truth: scipy's t interval on per-seed sklearn values."""
     from scipy import stats
 
-    from curate.audits.modelcard import card_context
+    from curate.cards.modelcard import card_context
 
     frames = _two_very_different_seeds()
     result = audit(pd.concat(frames, ignore_index=True), label_cols="y", groups="sex",

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from curate.audits.registry import available_audits, entry_point_names, get_audits
-from curate.audits.run import audit
 from curate.errors import CurateError, UsageError
+from curate.pipeline.audit import audit
 
 PLUGINS = Path(__file__).parent / "plugins"
 BUILTINS = {"performance", "tpr_disparity", "fairclip", "eod_aod", "calibration", "group_sizes"}

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from curate.cards.composition import MISSING, infer_roles, measure_composition, parse_column_specs
 from curate.errors import InputError, UsageError
+from curate.pipeline.composition import MISSING, infer_roles, measure_composition, parse_column_specs
 
 PATIENT_TAG = "PTZQX"
 IMAGE_TAG = "IMGKJW"

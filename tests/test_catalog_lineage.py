@@ -55,7 +55,7 @@ def test_a_derived_set_alone_keeps_its_images(tmp_path):
 
 
 def test_map_entries_and_report_use_the_same_rule(tmp_path):
-    from curate.geo.aggregate import country_table, entries_from_catalog
+    from curate.pipeline.geo import country_table, entries_from_catalog
     from curate.report.report import report_context
 
     sub = _catalog(tmp_path)

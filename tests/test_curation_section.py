@@ -21,7 +21,7 @@ def demo(demo_brset):
 @pytest.fixture(scope="module")
 def built(demo, tmp_path_factory):
     from curate.cards.build import build_card
-    from curate.engine.findings import CurationOptions
+    from curate.pipeline.curation import CurationOptions
 
     out = tmp_path_factory.mktemp("card") / "card"
     return build_card("BRSET", metadata=demo.labels, embeddings=demo.embeddings, out=out,
@@ -117,8 +117,8 @@ def test_provenance_commands_and_no_identifiers(demo, built):
 
 def test_sample_file_per_split_counts(demo, tmp_path):
     from curate.cards.build import build_card
-    from curate.engine.findings import CurationOptions
     from curate.engine.sample import sample
+    from curate.pipeline.curation import CurationOptions
 
     s = sample(pd.read_csv(demo.labels), balance_by="camera", patient_col="patient_id", splits="0.8,0.1,0.1",
                id_col="image_id", seed=1)
@@ -147,7 +147,7 @@ def test_sample_file_per_split_counts(demo, tmp_path):
 def test_small_patient_counts_are_suppressed(tmp_path):
     from curate.cards.build import build_card
     from curate.demo import make_demo
-    from curate.engine.findings import CurationOptions
+    from curate.pipeline.curation import CurationOptions
 
     d = make_demo(tmp_path / "d", n_patients=20, n_leaky_patients=1, seed=5)
     assert 0 < d.truth["patients_in_several_splits"] < 11

@@ -105,7 +105,7 @@ def test_table1_all_rows_in_catalog():
     ],
 )
 def test_groupings_known_countries(alpha3, continent, income, ns):
-    from curate.geo import aggregate as agg
+    from curate.pipeline import geo as agg
 
     assert agg.continent(alpha3) == continent
     assert agg.income_group(alpha3) == income
@@ -113,7 +113,7 @@ def test_groupings_known_countries(alpha3, continent, income, ns):
 
 
 def test_un_region_and_unclassified():
-    from curate.geo import aggregate as agg
+    from curate.pipeline import geo as agg
 
     assert agg.un_region("BRA") == "South America"
     assert agg.un_region("NOR") == "Northern Europe"

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from curate.audits.modelcard import write_audit
-from curate.audits.run import audit
+from curate.cards.modelcard import write_audit
+from curate.pipeline.audit import audit
 
 
 def _preds(n_pat: int = 120, seeds: int = 2, extreme: bool = False) -> pd.DataFrame:
@@ -70,7 +70,7 @@ def test_gap_chart_has_room_for_title_legend_and_extreme_points(tmp_path):
     from matplotlib.collections import LineCollection
     from matplotlib.lines import Line2D
 
-    from curate.audits.charts import gap_chart, gap_figure
+    from curate.cards.charts import gap_chart, gap_figure
 
     # disparities at the extremes (a perfect and an always-wrong group), a long attribute name
     attr = "camera_manufacturer_and_model_of_the_fundus_photograph"

@@ -13,7 +13,6 @@ import itertools
 import json
 import math
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from curate.cards.composition import measure_composition
+from curate.pipeline.composition import measure_composition
 from curate.policy.disclosure import (
     COMPLEMENT,
     MIN_WIDTH,
@@ -340,8 +339,8 @@ def test_age_summary_count_hidden_with_the_missing_age_cell():
 # ------------------------------------------------------------------------------------------- audit
 @pytest.fixture(scope="module")
 def audited(tmp_path_factory):
-    from curate.audits.modelcard import write_audit
-    from curate.audits.run import audit
+    from curate.cards.modelcard import write_audit
+    from curate.pipeline.audit import audit
 
     rng = np.random.default_rng(3)
     pid = np.repeat(np.arange(151), 2)[:301]
@@ -481,11 +480,9 @@ def test_engine_withholds_what_cannot_be_protected():
     assert d.withheld
 
 
-def test_privacy_module_is_a_thin_re_export():
-    import curate.policy.disclosure as disclosure
-    import curate.privacy as privacy
+def test_old_privacy_shim_is_gone():
+    """Disclosure control has one import path (curate.policy.disclosure); the old re-export was removed."""
+    import importlib
 
-    for name in ("suppress", "suppression_marks", "suppressed_total", "MIN_CELL", "SUPPRESSED", "COMPLEMENT",
-                 "SUPPRESSION_NOTE", "top_code_ages", "age_bands"):
-        assert getattr(privacy, name) is getattr(disclosure, name)
-    assert "def suppress" not in Path(privacy.__file__).read_text()
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("curate.privacy")

@@ -248,8 +248,8 @@ def test_model_card_html_is_safe():
     """Group values with markup and a ``javascript:`` datasheet link: nothing live in model_card.html."""
     import numpy as np
 
-    from curate.audits.modelcard import card_context, render_model_card
-    from curate.audits.run import audit
+    from curate.cards.modelcard import card_context, render_model_card
+    from curate.pipeline.audit import audit
 
     rng = np.random.default_rng(0)
     n = 600

@@ -436,9 +436,9 @@ def test_probe_refuses_an_identifier_group_col(cli, tmp_path, emb, col):
 
 # ------------------------------------------------------------------------------------------- vocabulary
 def test_one_role_vocabulary_for_every_command():
-    from curate.cards import composition
+    from curate.pipeline import composition
+    from curate.pipeline import publish_metadata as metadata
     from curate.policy import roles
-    from curate.publish import metadata
 
     assert composition.parse_column_specs is roles.parse_column_specs is metadata.parse_column_specs
     assert composition.infer_roles is roles.infer_roles

@@ -142,7 +142,7 @@ def test_override_needs_rights_even_when_permissive():
                                    "MIMIC-CXR-JPG", "CheXpert", "PadChest", "VinDr-Mammo", "LBMD",
                                    "Moorfields-BioResource-001", "ADNI-1.5T"])
 def test_builtin_card_only_records(ds_id):
-    from curate.publish.guard import check_upload
+    from curate.pipeline.guard import check_upload
 
     ds = load().get(ds_id)
     assert decide(ds.terms).images == "refused"

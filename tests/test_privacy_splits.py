@@ -10,15 +10,15 @@ import pytest
 
 from curate.engine.splits import parse_fractions, patient_splits, patients_in_several_splits
 from curate.errors import InputError, UsageError
-from curate.privacy import (
+from curate.policy.disclosure import (
     COMPLEMENT,
     SUPPRESSED,
     age_bands,
-    looks_like_identifier,
     suppress,
     suppressed_total,
     top_code_ages,
 )
+from curate.policy.identifiers import looks_like_identifier
 
 
 def _recoverable(display: pd.DataFrame, counts: pd.DataFrame) -> bool:

@@ -314,7 +314,7 @@ def test_build_card_composition_per_split(cli, tmp_path):
 
 
 def test_dicom_age_strings_accepted_in_a_csv(tmp_path):
-    from curate.cards.composition import measure_composition
+    from curate.pipeline.composition import measure_composition
 
     df = pd.DataFrame({"patient_id": range(30), "patient_age": ["060Y"] * 12 + ["018M"] * 12 + ["095Y"] * 6})
     comp = measure_composition(df)

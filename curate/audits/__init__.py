@@ -1,8 +1,9 @@
-"""Fairness audits (entry-point plugins), probes on frozen embeddings, and fairness model cards.
+"""Fairness audits (entry-point plugins) and probes on frozen embeddings: the computation.
 
-``curate.audit(preds, ...)`` runs the registered audits on a predictions table; ``curate.probe(emb, meta,
-...)`` trains torch heads on frozen foundation-model embeddings and writes such a table. Submodules are
-imported lazily so ``import curate.audits`` stays cheap.
+``curate.audit(preds, ...)`` (:mod:`curate.pipeline.audit`) runs the registered audits on a predictions
+table; ``curate.probe(emb, meta, ...)`` trains torch heads on frozen foundation-model embeddings and writes
+such a table; the fairness model card is rendered by :mod:`curate.cards.modelcard` (``curate.write_audit``).
+Submodules are imported lazily so ``import curate.audits`` stays cheap.
 """
 
 from __future__ import annotations
@@ -11,11 +12,8 @@ import importlib
 from typing import Any
 
 _LAZY = {
-    "audit": "curate.audits.run:audit",
-    "AuditResult": "curate.audits.run:AuditResult",
     "probe": "curate.audits.probes:probe",
     "available_audits": "curate.audits.registry:available_audits",
-    "write_audit": "curate.audits.modelcard:write_audit",
     "f1_optimal_threshold": "curate.audits.thresholds:f1_optimal_threshold",
 }
 

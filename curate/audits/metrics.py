@@ -7,7 +7,7 @@ product (``W @ onehot``). Metric functions are a few lines over :class:`GroupedS
 ``MetricFrame`` idea): group, count, compare — nothing is computed twice.
 
 The fairness metrics over :class:`GroupedStats` live in :mod:`curate.audits.fairness`, the array API
-with fairlearn-style signatures in :mod:`curate.audits.arrays` (both re-exported here for old imports).
+with fairlearn-style signatures in :mod:`curate.audits.arrays`.
 How undefined rates and comparisons are scored is a :class:`Conventions` object carried by the stats.
 """
 
@@ -19,7 +19,7 @@ from functools import cached_property
 import numpy as np
 
 from curate.errors import UsageError
-from curate.privacy import MIN_CELL
+from curate.policy.disclosure import MIN_CELL
 
 SMALL_GROUP = MIN_CELL  # groups below this many individuals are marked not reportable (small-cell rule)
 N_BINS = 10  # equal-width bins for the expected calibration error
@@ -288,32 +288,3 @@ class GroupedStats:
     @cached_property
     def ece_all(self) -> np.ndarray:
         return calibration_error(self.y, self.score, self.weights)
-
-
-
-
-# ---- old import paths: the fairness metrics and the array API moved to their own modules ---------------
-
-_MOVED = {
-    "curate.audits.fairness": ("aod_mean_stats", "aod_sum_stats", "demographic_parity_difference_stats",
-                               "eod_stats", "equalized_odds_difference_stats", "es_auc_stats",
-                               "tpr_difference_stats", "tpr_disparity", "tpr_gap"),
-    "curate.audits.arrays": ("average_odds_differences", "average_odds_sums", "demographic_parity_difference",
-                             "equal_opportunity_differences", "equalized_odds_difference", "es_auc",
-                             "expected_calibration_error", "gap", "group_auc", "group_rates", "roc_auc",
-                             "stats_from_arrays", "tpr_disparities", "true_positive_rate_difference"),
-    "curate.audits.inputs": ("encode_groups",),
-}
-
-
-def __getattr__(name: str):
-    import importlib
-
-    if name == "_nanfn":
-        from curate.audits.fairness import nanfn
-
-        return nanfn
-    for module, names in _MOVED.items():
-        if name in names:
-            return getattr(importlib.import_module(module), name)
-    raise AttributeError(f"module 'curate.audits.metrics' has no attribute '{name}'")

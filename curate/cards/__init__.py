@@ -2,7 +2,7 @@
 
 ``build_card("BRSET")`` renders all three from one card model (:mod:`curate.cards.context`) built from the
 sourced catalog record, optionally with the measured composition of a per-image metadata file
-(:mod:`curate.cards.composition`) and extra sections such as the curation engine's findings.
+(:mod:`curate.pipeline.composition`) and extra sections such as the curation engine's findings.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ _LAZY = {
     "build_all": "curate.cards.build",
     "build_card": "curate.cards.build",
     "Section": "curate.cards.context",
-    "measure_composition": "curate.cards.composition",
+    "measure_composition": "curate.pipeline.composition",
 }
 
 

@@ -18,17 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from curate.errors import UsageError
-
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from huggingface_hub import DatasetCard
 
-    from curate.cards.composition import Composition
     from curate.cards.context import CardContext, Section
     from curate.cards.provenance import Provenance
     from curate.catalog import Catalog, Dataset
-    from curate.engine.findings import CurationOptions, Findings
+    from curate.pipeline.composition import Composition
+    from curate.pipeline.curation import CurationOptions, Findings
+    from curate.policy.terms import TermsDecision
 
 #: Output file names, by role.
 FILES: dict[str, str] = {
@@ -74,7 +73,8 @@ class _Rendered:
 
 def _render(ds: Dataset, catalog: Catalog, *, composition: Composition | None,
             sections: list[Section], parameters: dict[str, Any], epoch: int | None,
-            extra_inputs: list[dict[str, str]] | None = None, synthetic: bool = False) -> _Rendered:
+            extra_inputs: list[dict[str, str]] | None = None, synthetic: bool = False,
+            upload: TermsDecision | None = None) -> _Rendered:
     from curate.cards.context import build_context
     from curate.cards.croissant import build_croissant, dumps
     from curate.cards.datasheet import datasheet_html, render_datasheet
@@ -89,7 +89,7 @@ def _render(ds: Dataset, catalog: Catalog, *, composition: Composition | None,
     inputs.extend(extra_inputs or [])
     prov = make_provenance(ds, catalog, inputs=inputs, parameters=parameters, epoch=epoch)
     ctx = build_context(ds, catalog, composition=composition, provenance=prov, extra_sections=sections,
-                        synthetic=synthetic)
+                        synthetic=synthetic, upload=upload)
     md = render_datasheet(ctx)
     card = render_hubcard_text(ctx)
     croissant = build_croissant(ctx)
@@ -135,58 +135,32 @@ def build_card(
     extra_sections: ``(title, markdown)`` pairs or :class:`~curate.cards.context.Section` objects
         appended to the datasheet and the hub card (e.g. the engine's "Curation" findings).
     embeddings: per-image embeddings (needs ``metadata``): the curation engine runs on them (dedup,
-        leakage, clusters as attribute proxies; :mod:`curate.engine.findings`) and a "Curation" section is
+        leakage, clusters as attribute proxies; :mod:`curate.pipeline.curation`) and a "Curation" section is
         added; the file's sha256 goes into the provenance inputs.
-    curation: :class:`~curate.engine.findings.CurationOptions` for that run (threshold, k, attributes,
+    curation: :class:`~curate.pipeline.curation.CurationOptions` for that run (threshold, k, attributes,
         split/patient columns, a ``curate sample`` file); requires ``embeddings``.
     synthetic: the data are synthetic (:mod:`curate.synthetic`); None: read the marker from ``metadata``
         and ``embeddings`` (``publish`` passes it, as its published table may not carry the column).
     """
-    from curate.cards.composition import measure_composition, parse_column_specs
     from curate.cards.context import as_sections
-    from curate.catalog import load
-    from curate.synthetic import any_synthetic
+    from curate.pipeline.card import card_inputs
 
-    if out is None and (metadata is not None or embeddings is not None):
-        # cards/<ID> is the catalog-only gallery (tracked in the repository): no measured card lands there
-        raise UsageError("a card measured from --meta/--embeddings needs --out DIR (the default "
-                         "cards/ID holds the catalog-only gallery)")
-    catalog = load(catalog_dir)
-    ds = catalog.get(dataset_id)
-    target = Path(out) if out is not None else DEFAULT_GALLERY / ds.id
-    from curate._paths import check_io
-
-    check_io({"--metadata": metadata, "--embeddings": embeddings, "--catalog": catalog_dir,
-              "--sample": getattr(curation, "sample", None)}, {"--out": target}, folders=["--out"])
+    got = card_inputs(dataset_id, metadata=metadata, out=out, columns=columns, catalog_dir=catalog_dir,
+                      embeddings=embeddings, curation=curation, synthetic=synthetic, gallery=DEFAULT_GALLERY)
+    ds, catalog, composition, cur = got.dataset, got.catalog, got.composition, got.findings
+    target = got.target
     sections = as_sections(extra_sections)
-    explicit = parse_column_specs(columns)
-    composition = None
-    if metadata is not None:
-        composition = measure_composition(metadata, explicit)
-    elif explicit:
-        raise UsageError("--column sets roles of a metadata file: give it with --meta FILE")
-    parameters: dict[str, Any] = {"columns": explicit} if explicit else {}
-    cur = None
-    if embeddings is not None:
-        if metadata is None:
-            raise UsageError("--embeddings needs the per-image metadata: give it with --meta FILE")
+    if cur is not None:
         from curate.cards.curation import curation_section
-        from curate.engine.findings import run_curation
 
-        # the engine runs once, here; the renderer only prints its findings
-        cur = run_curation(metadata, embeddings, curation, composition=composition, dataset_id=ds.id,
-                           metadata_name=_meta_name(metadata))
         sections.append(curation_section(cur))
-        parameters["curation"] = cur.parameters
-    elif curation is not None:
-        raise UsageError("curation options need embeddings: give them with --embeddings EMB")
     # Into the gallery (default --out) from the catalog alone: the gallery's fixed build time, so the
     # README's `curate build-card BRSET` reproduces the committed card byte for byte.
     in_gallery = out is None and composition is None and cur is None
-    rendered = _render(ds, catalog, composition=composition, sections=sections, parameters=parameters,
+    rendered = _render(ds, catalog, composition=composition, sections=sections, parameters=got.parameters,
                        epoch=gallery_epoch(DEFAULT_GALLERY) if in_gallery else None,
-                       extra_inputs=cur.inputs if cur is not None else None,
-                       synthetic=any_synthetic(metadata, embeddings) if synthetic is None else synthetic)
+                       extra_inputs=cur.inputs if cur is not None else None, synthetic=got.synthetic,
+                       upload=got.upload)
     from curate._io import atomic_dir
 
     with atomic_dir(target, overwrite=overwrite, kind="build-card", make_parents=out is None) as tmp:
@@ -203,13 +177,6 @@ def build_card(
         context=rendered.ctx,
         curation=cur,
     )
-
-
-def _meta_name(metadata: Any) -> str:
-    """How the metadata is named in the card's commands: the path as given (absolute ones: the name)."""
-    from curate.engine.findings import _shown
-
-    return _shown(metadata) if isinstance(metadata, (str, os.PathLike)) else "metadata"
 
 
 def gallery_epoch(out: str | os.PathLike) -> int:

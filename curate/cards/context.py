@@ -13,228 +13,31 @@ of that country) but without pandas, so ``curate build-card ID`` starts fast.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from curate.cards.model import (  # noqa: F401  (the model's names, re-exported for existing imports)
+    COMPUTED,
+    NOT_REPORTED,
+    RECORD,
+    Answer,
+    CardContext,
+    Representation,
+    Section,
+    Share,
+    _record_answer,
+    demographic_name,
+    fact_answer,
+    fmt_fraction,
+    modality_name,
+)
+from curate.cards.questions import datasheet_questions, measured_answers, population_answers, standing_items
+from curate.cards.representation import access_note, representation
+
 if TYPE_CHECKING:  # pragma: no cover
-    from curate.cards.composition import Composition
     from curate.cards.provenance import Provenance
     from curate.catalog import Catalog, Dataset
-
-NOT_REPORTED = "Not reported by the source"
-RECORD = "curate catalog record"
-COMPUTED = "computed from the curate catalog"
-
-_DEMOGRAPHIC_NAMES = {"skin_type": "skin type", "marital_status": "marital status"}
-_MODALITY_NAMES = {"cxr": "chest X-ray", "oct": "OCT", "slo": "SLO", "ct": "CT", "mri": "MRI", "pet": "PET",
-                   "spect": "SPECT"}
-
-
-@dataclass
-class Answer:
-    """One answer with its source; ``text is None`` means the sources do not answer the question."""
-
-    text: str | None
-    source: str | None = None
-    printed: str | None = None
-    conflicts: list[str] = field(default_factory=list)
-    label: str | None = None  # sub-item name when several fields answer one question ("Devices")
-
-    @property
-    def reported(self) -> bool:
-        return self.text is not None
-
-    def plain(self) -> str:
-        """Answer with its citation as one line of plain text (Croissant, YAML)."""
-        if not self.reported:
-            return f"{NOT_REPORTED}."
-        out = f"{self.text} (source: {self.source})" if self.source else str(self.text)
-        if self.conflicts:
-            out += " Sources disagree: " + "; ".join(self.conflicts) + "."
-        return out
-
-
-@dataclass
-class Section:
-    """An extra section (e.g. "Curation" findings from the engine) appended to datasheet and hub card."""
-
-    title: str
-    markdown: str
-
-
-@dataclass
-class Share:
-    """The dataset's share of the catalog's images within a group (a modality or a country)."""
-
-    group: str
-    images: int | None
-    group_images: int
-    group_datasets: int
-    group_unknown: int  # datasets of the group whose image count is not reported
-    reason: str | None = None  # why the share is not computed
-
-    @property
-    def fraction(self) -> float | None:
-        if self.reason or self.images is None or not self.group_images:
-            return None
-        return self.images / self.group_images
-
-    def text(self) -> str:
-        if self.fraction is None:
-            return f"{self.group}: not computed ({self.reason or 'image count not reported'})"
-        unknown = (f"; {self.group_unknown} more dataset(s) of the group report no image count"
-                   if self.group_unknown else "")
-        return (f"{self.group}: {self.images:,} of {self.group_images:,} catalog images "
-                f"({fmt_fraction(self.fraction)}) across {self.group_datasets} dataset(s){unknown}")
-
-
-def fmt_fraction(f: float) -> str:
-    """12.3%; shares below 0.1% as "<0.1%", not a misleading 0.0% (one rule: :func:`curate.fmt.share`)."""
-    from curate.fmt import share
-
-    return share(f)
-
-
-@dataclass
-class Representation:
-    countries: list[dict[str, str]]
-    multinational: bool
-    countries_answer: Answer
-    demographics_reported: list[str]
-    demographics_missing: list[str]
-    demographics_answer: Answer
-    modality_shares: list[Share]
-    country_shares: list[Share]
-    catalog_share: Share
-    access: str
-    access_note: str
-    measured_attributes: list[str] | None = None  # from the metadata file, when given
-
-
-@dataclass
-class CardContext:
-    """Everything the renderers need; built by :func:`build_context`."""
-
-    dataset: Dataset
-    answers: dict[str, Answer]
-    representation: Representation
-    sources: list[tuple[str, str]]
-    biases: list[str]
-    limitations: list[str]
-    uses: list[str]
-    composition: Composition | None = None
-    provenance: Provenance | None = None
-    extra_sections: list[Section] = field(default_factory=list)
-    not_reported: str = NOT_REPORTED
-    population_answers: list[tuple[str, str, Answer]] = field(default_factory=list)
-    measured: dict[str, Answer] = field(default_factory=dict)
-    questions: dict[str, Any] = field(default_factory=dict)  # datasheet key -> questions.Question
-    standing: dict[str, Any] = field(default_factory=dict)  # STANDING Together item -> Question
-    synthetic: bool = False  # built from data marked synthetic (curate.synthetic): title and intro say so
-
-    def coverage(self) -> dict[str, Any]:
-        """How many datasheet questions and STANDING Together items the sources answer."""
-        ds_answered = [k for k, q in self.questions.items() if q.answered]
-        st_answered = [k for k, q in self.standing.items() if q.answered]
-        return {"id": self.id, "datasheet_answered": len(ds_answered),
-                "datasheet_total": len(self.questions),
-                "standing_answered": len(st_answered), "standing_total": len(self.standing),
-                "datasheet_unanswered": [k for k in self.questions if k not in ds_answered],
-                "standing_unanswered": [k for k in self.standing if k not in st_answered]}
-
-    @property
-    def id(self) -> str:
-        return self.dataset.id
-
-    @property
-    def title_name(self) -> str:
-        """``Name (ID)``, or for synthetic data "SYNTHETIC data shaped like Name (ID)"."""
-        from curate.synthetic import title
-
-        plain = f"{self.dataset.name} ({self.dataset.id})"
-        return title(plain) if self.synthetic else plain
-
-    @property
-    def synthetic_note(self) -> str:
-        """The first paragraph of a card built from synthetic data ("" otherwise)."""
-        from curate.synthetic import note
-
-        n = self.composition.n_images if self.composition is not None else None
-        return note(f"{self.dataset.name} ({self.dataset.id})", n) if self.synthetic else ""
-
-    @property
-    def name(self) -> str:
-        return self.dataset.name
-
-
-# ------------------------------------------------------------------------------------------- formatting
-def demographic_name(d: str) -> str:
-    return _DEMOGRAPHIC_NAMES.get(d, d)
-
-
-def modality_name(m: str) -> str:
-    return _MODALITY_NAMES.get(m, m)
-
-
-def _fmt_value(field_name: str, value: Any) -> str:
-    from curate.countries import name as country_name
-
-    if field_name.endswith(".shares") and isinstance(value, dict):
-        return ", ".join(f"{k} {fmt_fraction(v)}" for k, v in value.items())
-    if field_name.endswith(".missing_rate") and isinstance(value, float):
-        return fmt_fraction(value) + " missing"
-    if field_name.endswith("age.stats"):
-        return f"{value} years"
-    if isinstance(value, list) and value and hasattr(value[0], "model_fields"):  # devices, versions
-        return "; ".join(map(str, value))
-    if field_name == "countries":
-        return ", ".join(f"{country_name(c)} ({c})" for c in value) or "none listed"
-    if field_name == "modality":
-        return ", ".join(modality_name(m) for m in value)
-    if field_name == "demographics_reported":
-        return ", ".join(demographic_name(d) for d in value) or "none"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, list):
-        return ", ".join(map(str, value))
-    if hasattr(value, "describe"):  # structured use terms
-        return value.describe()
-    if isinstance(value, dict):  # a conflicting value given as a mapping (e.g. age stats)
-        return ", ".join(f"{k} {v}" for k, v in value.items())
-    text = str(value)
-    return f"{text} years" if field_name == "age" else text
-
-
-def _cite(source: str, locator: str | None) -> str:
-    return source + (f", {locator}" if locator else "")
-
-
-def fact_answer(ds: Dataset, field_name: str) -> Answer:
-    """The sourced answer for one Fact of a record by dotted path, with other sources' conflicting values."""
-    fact = ds.fact(field_name)
-    if fact is None:
-        return Answer(None)
-    text = _fmt_value(field_name, fact.value)
-    printed = fact.as_printed
-    if printed and printed.replace(",", "").strip().lower() in text.replace(",", "").lower():
-        printed = None  # same text, only differently formatted
-    conflicts = []
-    for c in ds.conflicts_for(field_name):
-        note = f" ({c.note})" if c.note else ""
-        conflicts.append(f"{_cite(c.source, c.locator)} reports {_fmt_value(field_name, c.value)}{note}")
-    return Answer(text, _cite(fact.source, fact.locator), printed, conflicts)
-
-
-def _record_answer(value: Any) -> Answer:
-    """A non-Fact field of the record (institutions, labels, url...): cited as the catalog record."""
-    if value is None or value == [] or value == "":
-        return Answer(None)
-    if isinstance(value, list):
-        value = "; ".join(map(str, value))
-    return Answer(" ".join(str(value).split()), RECORD)
-
+    from curate.pipeline.composition import Composition
+    from curate.policy.terms import TermsDecision
 
 def _collection_text(key: str) -> str:
     from curate.catalog import SEEDS
@@ -249,7 +52,7 @@ def _collection_text(key: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------- assembly
-def _answers(ds: Dataset) -> dict[str, Answer]:
+def _answers(ds: Dataset, decision: TermsDecision | None = None) -> dict[str, Answer]:
     from urllib.parse import urlparse
 
     from curate.catalog import FACT_FIELDS
@@ -273,15 +76,14 @@ def _answers(ds: Dataset) -> dict[str, Answer]:
             ds.framework or "")
     )
     access = ds.access or "unknown"
-    from curate.cards.representation import access_note
-
     a["access"] = Answer(f"{access} — {access_note(access)}",
                          f"derived from the licence ({ds.cite('licence')})")
     if ds.use_terms is None:
         a["use_terms"] = Answer(ds.terms.describe(), f"derived from the licence ({ds.cite('licence')})")
-    from curate.publish.guard import decision_for
+    if decision is None:  # the one decision: policy's, from the record's use terms (pipeline.guard passes it)
+        from curate.policy.terms import decide
 
-    decision = decision_for(ds)
+        decision = decide(ds.terms, override=ds.licence_override is not None)
     upload = {"allowed": "images may be re-published",
               "refused": "card-only: the images are never re-published",
               "needs-rights": "card-only unless the publisher confirms holding the rights"}[decision.images]
@@ -366,19 +168,20 @@ def build_context(
     provenance: Provenance | None = None,
     extra_sections: list[Section] | None = None,
     synthetic: bool = False,
+    upload: TermsDecision | None = None,
 ) -> CardContext:
-    """Assemble the card model for one dataset from its record, the catalog and optional measurements."""
-    origin = catalog.origins.get(ds.id)
-    answers = _answers(ds)
-    from curate.cards.representation import representation
+    """Assemble the card model for one dataset from its record, the catalog and optional measurements.
 
+    ``upload`` is the licence guard's decision for the record (:func:`curate.pipeline.guard.decision_for`);
+    when not given it is the policy's decision from the record's use terms (the same function).
+    """
+    origin = catalog.origins.get(ds.id)
+    answers = _answers(ds, upload)
     rep = representation(ds, catalog, composition)
     biases, limitations, uses = _statements(ds, rep, answers, composition)
     if synthetic:  # catalog figures describe the real dataset, never the synthetic data
         biases = [f"The real dataset this imitates — {b[0].lower()}{b[1:]}" if b.startswith("Share of") else b
                   for b in biases]
-    from curate.cards.questions import population_answers
-
     ctx = CardContext(
         dataset=ds,
         answers=answers,
@@ -393,8 +196,6 @@ def build_context(
         population_answers=population_answers(ds),
         synthetic=synthetic,
     )
-    from curate.cards.questions import datasheet_questions, measured_answers, standing_items
-
     ctx.measured = measured_answers(ctx)
     ctx.questions = datasheet_questions(ctx)
     ctx.standing = standing_items(ctx)

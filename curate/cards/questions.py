@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from curate.cards.context import Answer, demographic_name, fact_answer
+from curate.cards.model import Answer, demographic_name, fact_answer
 
 if TYPE_CHECKING:  # pragma: no cover
-    from curate.cards.context import CardContext
+    from curate.cards.model import CardContext
     from curate.catalog import Dataset
 
 

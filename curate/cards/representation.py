@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from curate.cards.context import Representation, Share, demographic_name, fact_answer, modality_name
+from curate.cards.model import Representation, Share, demographic_name, fact_answer, modality_name
 
 if TYPE_CHECKING:  # pragma: no cover
-    from curate.cards.composition import Composition
     from curate.catalog import Catalog, Dataset
+    from curate.pipeline.composition import Composition
 
 
 def modality_share(ds: Dataset, catalog: Catalog, modality: str) -> Share:

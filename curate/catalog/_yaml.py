@@ -8,9 +8,14 @@ anchors, so they are refused outright, before anything is built from the file.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
+
+from curate.catalog.files import documents
+
+M = TypeVar("M", bound="BaseModel")
 
 #: largest catalog file accepted (the biggest shipped record is under 4 KB)
 MAX_YAML_BYTES = 256 * 1024
@@ -63,8 +68,6 @@ def load_user_yaml(path: Path) -> Any:
     key = cache.key(data)
     if (hit := cache.get(key)) is not None:
         return hit  # these exact bytes passed the checks below before (curate._cache)
-    from curate.catalog.snapshot import documents
-
     if (hit := documents().get(key)) is not None:
         return hit  # a built-in file as shipped: parsed and checked when the snapshot was written
     doc = parse_checked(data)
@@ -87,3 +90,38 @@ def _cache():
         if _CACHE.path is not None:
             atexit.register(_CACHE.save)
     return _CACHE
+
+
+def _format_validation(path: Path, err: ValidationError) -> list[str]:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-after"))
+        msg = e["msg"].removeprefix("Value error, ")
+        lines.append(f"{path}: {loc + ': ' if loc else ''}{msg}")
+    return lines
+
+
+def parse_model_file(path: Path, model: type[M]) -> tuple[M | None, list[str]]:
+    """Parse one YAML file into ``model`` (a record or a collection). Returns the object or the
+    problems found, each naming file and field; the object's ``id`` must match the file name."""
+    try:
+        raw = load_user_yaml(path)
+    except UnsafeYAML as exc:
+        return None, [f"{path}: refused: {exc}"]
+    except UnicodeDecodeError:
+        return None, [f"{path}: not UTF-8 text"]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        return None, [f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}"]
+    except OSError as exc:
+        return None, [f"{path}: cannot read: {exc.strerror}"]
+    if not isinstance(raw, dict):
+        return None, [f"{path}: expected a mapping of fields, got {type(raw).__name__}"]
+    try:
+        obj = model.model_validate(raw)
+    except ValidationError as err:
+        return None, _format_validation(path, err)
+    if path.stem.upper() != obj.id.upper():
+        return None, [f"{path}: id: '{obj.id}' does not match the file name (expected {path.stem}.yaml)"]
+    return obj, []

@@ -15,15 +15,23 @@ import os
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from pydantic import Field, field_validator, model_validator
 
-from curate.catalog.schema import SEEDS, CatalogId, Conflict, Fact, Reference, _Strict
+from curate.catalog._yaml import parse_model_file
+from curate.catalog.facts import Conflict, Fact, Reference, _Strict
+from curate.catalog.schema import CatalogId, Dataset
+from curate.catalog.vocab import SEEDS
 from curate.errors import CatalogError
 
-if TYPE_CHECKING:  # pragma: no cover
-    from curate.catalog.store import Catalog
+
+class Catalog(Protocol):
+    """What a collection needs of a :class:`curate.catalog.store.Catalog` (which holds the collections)."""
+
+    def __contains__(self, key: object) -> bool: ...
+
+    def get(self, key: str) -> Dataset: ...
 
 #: Totals a collection may state; each is summed over its member datasets by :meth:`Collection.computed`.
 TOTAL_FIELDS: tuple[str, ...] = ("datasets", "images", "patients")
@@ -118,8 +126,6 @@ class Collection(_Strict):
 
 def parse_collection(path: Path) -> tuple[Collection | None, list[str]]:
     """Parse one collection file. Returns the collection or the problems found, each naming file and field."""
-    from curate.catalog.store import parse_model_file
-
     return parse_model_file(path, Collection)
 
 

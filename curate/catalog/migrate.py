@@ -18,10 +18,10 @@ from typing import Any
 
 import yaml
 
+from curate.catalog.facts import LOCATOR_NOT_RECORDED
 from curate.catalog.sections import SCHEMA_VERSION
 
 #: Locator of a v1 fact that did not record where in its source the value is.
-LOCATOR_NOT_RECORDED = "not recorded"
 
 #: Seed papers that are the dataset's own paper (otherwise a seed is a secondary source).
 SEED_PRIMARY: dict[str, set[str]] = {"luo2024": {"Harvard-FairVLMed"}}
@@ -140,7 +140,7 @@ def migrate_file(path: Path) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from curate.catalog.store import builtin_dir
+    from curate.catalog.files import builtin_dir
 
     args = sys.argv[1:] if argv is None else argv
     folder = Path(args[0]) if args else builtin_dir()

@@ -7,12 +7,11 @@ the normalised value, and ``conflicts`` records what other sources say instead o
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -24,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from curate.catalog.facts import AgeStats, Conflict, Fact, Reference, YearRange, _Strict
 from curate.catalog.sections import (
     SCHEMA_VERSION,
     V2_FIELDS,
@@ -32,10 +32,15 @@ from curate.catalog.sections import (
     Labelling,
     Maintenance,
     Population,
-    SourceType,
     Version,
     walk_facts,
 )
+
+# the vocabularies live in vocab.py; re-exported here (``from curate.catalog.schema import SEEDS`` ...)
+from curate.catalog.vocab import ACCESS_CLASSES as ACCESS_CLASSES  # noqa: E402
+from curate.catalog.vocab import DEMOGRAPHICS as DEMOGRAPHICS  # noqa: E402
+from curate.catalog.vocab import MODALITIES as MODALITIES  # noqa: E402
+from curate.catalog.vocab import SEEDS, Access, Demographic, Modality  # noqa: E402
 from curate.policy.terms import (
     UseTerms,
     access_for_terms,
@@ -44,14 +49,6 @@ from curate.policy.terms import (
     normalise_licence,
     terms_for_licence,
 )
-
-T = TypeVar("T")
-
-# the vocabularies live in vocab.py; re-exported here (``from curate.catalog.schema import SEEDS`` ...)
-from curate.catalog.vocab import ACCESS_CLASSES as ACCESS_CLASSES  # noqa: E402
-from curate.catalog.vocab import DEMOGRAPHICS as DEMOGRAPHICS  # noqa: E402
-from curate.catalog.vocab import MODALITIES as MODALITIES  # noqa: E402
-from curate.catalog.vocab import SEEDS, Access, Demographic, Modality  # noqa: E402
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 
@@ -64,98 +61,6 @@ def _check_id(v: str) -> str:
 
 #: Ids of datasets and collections (file names, CLI arguments): one shape, one check.
 CatalogId = Annotated[str, AfterValidator(_check_id)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
-
-
-class Reference(_Strict):
-    """Where a figure comes from: a seed paper, a dataset paper, or the dataset's own page."""
-
-    title: str
-    authors: str | None = None
-    year: int | str | None = None
-    doi: str | None = None
-    url: str | None = None
-    seed: str | None = Field(None, description="file name in shared/seeds when the source is a seed paper")
-
-    def short(self) -> str:
-        bits = [self.title]
-        if self.year:
-            bits.append(f"({self.year})")
-        if self.doi:
-            bits.append(f"doi:{self.doi}")
-        elif self.url:
-            bits.append(self.url)
-        return " ".join(bits)
-
-
-class Fact(_Strict, Generic[T]):
-    """A value with its source. ``source`` is a key of the record's ``references`` or a seed key."""
-
-    value: T
-    source: str
-    locator: str | None = Field(None, description="table, section or page inside the source")
-    as_printed: str | None = Field(None, description="the source's exact text when it differs in form")
-    note: str | None = None
-    source_type: SourceType | None = Field(None, description="primary, mirror or secondary (schema v2)")
-    checked: _dt.date | None = Field(None, description="date someone re-read the source for this value")
-
-    @model_validator(mode="after")
-    def _located_when_checked(self) -> Fact[T]:
-        if self.checked is not None and (self.locator or "").strip().lower() in ("", "not recorded"):
-            raise ValueError(f"a fact re-read on {self.checked} must say where in the source it is "
-                             "(locator: Table 1, Section 2, README ...)")
-        return self
-
-
-class Conflict(_Strict):
-    """Another source's value for a field; the record keeps the seed/table value (see issue 3)."""
-
-    field: str
-    value: Any
-    source: str
-    locator: str | None = None
-    note: str | None = None
-    source_type: SourceType | None = None
-    checked: _dt.date | None = None
-
-
-class YearRange(_Strict):
-    start: int
-    end: int | None = None
-
-    @model_validator(mode="after")
-    def _ordered(self) -> YearRange:
-        if self.end is not None and self.end < self.start:
-            raise ValueError(f"end year {self.end} is before start year {self.start}")
-        return self
-
-    def __str__(self) -> str:
-        return f"{self.start}" if self.end in (None, self.start) else f"{self.start}–{self.end}"
-
-
-class AgeStats(_Strict):
-    """Age of the cohort as the source reports it (years)."""
-
-    mean: float | None = None
-    sd: float | None = None
-    median: float | None = None
-    min: float | None = None
-    max: float | None = None
-
-    def __str__(self) -> str:
-        parts = []
-        if self.mean is not None:
-            parts.append(f"{self.mean:g}" + (f" ± {self.sd:g}" if self.sd is not None else ""))
-        if self.median is not None:
-            parts.append(f"median {self.median:g}")
-        if self.min is not None or self.max is not None:
-            lo = "?" if self.min is None else f"{self.min:g}"
-            hi = "?" if self.max is None else f"{self.max:g}"
-            parts.append(f"range {lo}–{hi}")
-        return ", ".join(parts) or "reported"
 
 
 #: Fields whose values are Facts (sourced figures); ``conflicts[].field`` must name one of these.
@@ -378,7 +283,4 @@ class Dataset(_Strict):
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-from curate.catalog import sections as _sections  # noqa: E402  (resolve the v2 sections' Fact references)
-
-_sections.rebuild()
 Dataset.model_rebuild()

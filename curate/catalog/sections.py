@@ -9,18 +9,14 @@ section is optional: absent means "not reported by the source", never a guess.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-if TYPE_CHECKING:  # pragma: no cover
-    from curate.catalog.schema import AgeStats, Fact
-
-#: How a source relates to the dataset (Data Provenance Initiative): the dataset's own paper, page or
-#: repository (primary); a re-hosted copy such as Kaggle or a Hugging Face re-upload (mirror); a paper
-#: or review that reports on the dataset, e.g. the seed papers' tables (secondary).
-SOURCE_TYPES: tuple[str, ...] = ("primary", "mirror", "secondary")
-SourceType = Literal["primary", "mirror", "secondary"]
+from curate.catalog.facts import SOURCE_TYPES as SOURCE_TYPES  # noqa: F401  (re-exported)
+from curate.catalog.facts import AgeStats, Fact
+from curate.catalog.facts import SourceType as SourceType  # noqa: F401  (re-exported)
+from curate.catalog.vocab import DEMOGRAPHICS
 
 #: Who assigned a demographic attribute (STANDING Together recommendation on categorisation).
 ASSIGNERS: tuple[str, ...] = ("self-reported", "clinician", "estimated", "health-record", "mixed")
@@ -59,12 +55,6 @@ class Version(_Strict):
         return ", ".join(bits)
 
 
-def _facts():  # the Fact generic lives in schema.py, which imports this module
-    from curate.catalog.schema import Fact
-
-    return Fact
-
-
 class Acquisition(_Strict):
     devices: Fact[list[Device]] | None = None
     resolution: Fact[str] | None = None
@@ -97,8 +87,6 @@ class Population(_Strict):
     @field_validator("attributes")
     @classmethod
     def _known(cls, v: dict[str, Attribute]) -> dict[str, Attribute]:
-        from curate.catalog.schema import DEMOGRAPHICS
-
         bad = [k for k in v if k not in DEMOGRAPHICS]
         if bad:
             raise ValueError(f"unknown demographic attribute(s) {', '.join(bad)} "
@@ -136,7 +124,6 @@ V2_FIELDS: tuple[str, ...] = (
 
 def walk_facts(obj: Any, prefix: str = "") -> Iterator[tuple[str, Fact]]:
     """Every Fact inside a record or section, with its dotted path (``population.sex.shares``)."""
-    Fact = _facts()
     if isinstance(obj, Fact):
         yield prefix, obj
         return
@@ -147,12 +134,3 @@ def walk_facts(obj: Any, prefix: str = "") -> Iterator[tuple[str, Fact]]:
         for k, v in obj.items():
             if isinstance(v, BaseModel):
                 yield from walk_facts(v, f"{prefix}.{k}" if prefix else str(k))
-
-
-def rebuild() -> None:
-    """Resolve the forward references to Fact/AgeStats once schema.py has defined them."""
-    from curate.catalog.schema import AgeStats, Fact
-
-    ns = {"Fact": Fact, "AgeStats": AgeStats}
-    for model in (Acquisition, Attribute, Population, Ethics, Labelling, Maintenance):
-        model.model_rebuild(_types_namespace=ns)

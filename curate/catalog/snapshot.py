@@ -13,11 +13,14 @@ written simply misses it and is parsed and checked as usual. Regenerate it after
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-NAME = "_parsed.json"
+from curate.catalog._yaml import parse_checked
+from curate.catalog.files import NAME, builtin_dir, documents
+
+__all__ = ["NAME", "build", "documents", "files", "write"]
+
 
 
 def files(folder: Path) -> list[Path]:
@@ -27,7 +30,6 @@ def files(folder: Path) -> list[Path]:
 def build(folder: Path) -> dict[str, Any]:
     """{sha256: parsed document} for every record and collection file (each passes the safety checks)."""
     from curate._cache import YamlCache, _jsonable
-    from curate.catalog._yaml import parse_checked
 
     docs = {}
     for path in files(folder):
@@ -37,7 +39,6 @@ def build(folder: Path) -> dict[str, Any]:
 
 
 def write(folder: Path | None = None) -> Path:
-    from curate.catalog.store import builtin_dir
 
     folder = folder or builtin_dir()
     out = folder / NAME
@@ -49,16 +50,6 @@ def write(folder: Path | None = None) -> Path:
     return out
 
 
-@lru_cache(maxsize=1)
-def documents() -> dict[str, Any]:
-    """The shipped snapshot's documents ({} when absent or unreadable)."""
-    from curate.catalog.store import builtin_dir
-
-    try:
-        doc = json.loads((builtin_dir() / NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return doc.get("documents", {}) if doc.get("format") == 1 else {}
 
 
 if __name__ == "__main__":  # pragma: no cover

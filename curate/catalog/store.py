@@ -6,11 +6,10 @@ import difflib
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-import yaml
-from pydantic import BaseModel, ValidationError
-
+from curate.catalog._yaml import parse_model_file as parse_model_file
+from curate.catalog.files import builtin_dir as builtin_dir
 from curate.catalog.schema import Dataset
 from curate.errors import CatalogError, UnknownDatasetError
 
@@ -20,53 +19,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from curate.catalog.collections import Collection
 
 ENV_VAR = "CURATE_CATALOG"
-M = TypeVar("M", bound="BaseModel")
-
-
-def builtin_dir() -> Path:
-    """The shipped catalog: ``curate/_catalog`` in a wheel, the repository's ``catalog/`` when editable."""
-    pkg = Path(__file__).resolve().parent.parent
-    for candidate in (pkg / "_catalog", pkg.parent / "catalog"):
-        if candidate.is_dir():
-            return candidate
-    raise CatalogError("built-in catalog folder not found (broken installation?)")
-
-
-def _format_validation(path: Path, err: ValidationError) -> list[str]:
-    lines = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-after"))
-        msg = e["msg"].removeprefix("Value error, ")
-        lines.append(f"{path}: {loc + ': ' if loc else ''}{msg}")
-    return lines
-
-
-def parse_model_file(path: Path, model: type[M]) -> tuple[M | None, list[str]]:
-    """Parse one YAML file into ``model`` (a record or a collection). Returns the object or the
-    problems found, each naming file and field; the object's ``id`` must match the file name."""
-    from curate.catalog._yaml import UnsafeYAML, load_user_yaml
-
-    try:
-        raw = load_user_yaml(path)
-    except UnsafeYAML as exc:
-        return None, [f"{path}: refused: {exc}"]
-    except UnicodeDecodeError:
-        return None, [f"{path}: not UTF-8 text"]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        return None, [f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}"]
-    except OSError as exc:
-        return None, [f"{path}: cannot read: {exc.strerror}"]
-    if not isinstance(raw, dict):
-        return None, [f"{path}: expected a mapping of fields, got {type(raw).__name__}"]
-    try:
-        obj = model.model_validate(raw)
-    except ValidationError as err:
-        return None, _format_validation(path, err)
-    if path.stem.upper() != obj.id.upper():
-        return None, [f"{path}: id: '{obj.id}' does not match the file name (expected {path.stem}.yaml)"]
-    return obj, []
 
 
 def parse_file(path: Path) -> tuple[Dataset | None, list[str]]:
@@ -119,9 +71,14 @@ def legacy_ids(folder: str | os.PathLike) -> set[str]:
 
 def unlocated(ds: Dataset) -> int:
     """How many of a record's facts still carry the migration's ``locator: not recorded``."""
-    from curate.catalog.migrate import LOCATOR_NOT_RECORDED
+    from curate.catalog.facts import LOCATOR_NOT_RECORDED
 
     return sum(1 for _, f in ds.facts() if f.locator == LOCATOR_NOT_RECORDED)
+
+
+def records_in(folder: str | os.PathLike) -> list[Dataset]:
+    """The valid records of one folder (the problems are :func:`validate_dir`'s)."""
+    return list(_scan(Path(folder))[0])
 
 
 def validate_dir(folder: str | os.PathLike) -> list[str]:
@@ -130,7 +87,7 @@ def validate_dir(folder: str | os.PathLike) -> list[str]:
     Besides the schema: a record outside :data:`LEGACY_LOCATORS` may not have a fact whose locator is
     ``not recorded`` (the migration's placeholder), so every new record cites where each figure is.
     """
-    from curate.catalog.migrate import LOCATOR_NOT_RECORDED
+    from curate.catalog.facts import LOCATOR_NOT_RECORDED
 
     items, _, found = _scan(Path(folder))
     problems = list(found)  # _scan's result may be shared: never extend it in place
@@ -145,7 +102,7 @@ def validate_dir(folder: str | os.PathLike) -> list[str]:
 
 def schema_notes(folder: str | os.PathLike) -> list[str]:
     """What a valid folder still lacks for schema v2: v1 records, facts whose locator was never recorded."""
-    from curate.catalog.migrate import LOCATOR_NOT_RECORDED
+    from curate.catalog.facts import LOCATOR_NOT_RECORDED
     from curate.catalog.sections import SCHEMA_VERSION
 
     items = _scan(Path(folder))[0]

@@ -6,9 +6,25 @@ import json
 import sys
 from typing import Any
 
+import typer
 from rich.console import Console
 
 console = Console(highlight=False, soft_wrap=False)
+
+#: ``curate catalog ...``: its commands live in cli/catalog.py and cli/catalog_totals.py.
+catalog_app = typer.Typer(
+    help="Browse, validate and summarise the sourced dataset catalog.", no_args_is_help=True
+)
+
+CatalogDir = typer.Option(
+    None, "--catalog", metavar="DIR", help="Your own catalog folder, merged over the built-in one."
+)
+
+
+def load_catalog(catalog_dir: str | None):
+    from curate.catalog import load
+
+    return load(catalog_dir)
 
 
 def print_json(obj: Any) -> None:

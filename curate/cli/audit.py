@@ -31,24 +31,13 @@ def probe(
     out: str = typer.Option(..., "--out", "-o", help="Output predictions (.parquet)."),
 ) -> None:
     """Train probes on frozen embeddings and write validation + test predictions for `curate audit`."""
-    from curate._paths import check_io, sidecar_of
-    from curate.errors import UsageError, need
-    from curate.limits import check_range
+    from curate.pipeline.audit_inputs import probe_to_file
 
-    need("embed", "torch")
-    from curate.audits.probes import probe as run_probe
-    from curate.audits.probes import write_probe
-
-    if not out.endswith(".parquet"):
-        raise UsageError(f"--out must end in .parquet (got '{out}')")
-    check_io({"EMB": emb, "--meta": meta}, {"--out": out, "--out's sidecar": sidecar_of(out)})
-    for opt, value in (("--seeds", seeds), ("--epochs", epochs), ("--batch-size", batch_size)):
-        check_range(opt, value)
-    res = run_probe(emb, meta, labels=labels, model=model, mitigation=mitigation, group_col=group_col,
-                    seeds=seeds, patient_col=patient_col, split_col=split_col, epochs=epochs, lr=lr,
-                    batch_size=batch_size, device=device, id_col=id_col, emb_id_col=emb_id_col,
-                    split_seed=split_seed, allow_leaky_split=allow_leaky_split)
-    path, sidecar = write_probe(res, out)
+    res, path, sidecar = probe_to_file(
+        emb, meta, out, labels=labels, model=model, mitigation=mitigation, group_col=group_col, seeds=seeds,
+        patient_col=patient_col, split_col=split_col, epochs=epochs, lr=lr, batch_size=batch_size,
+        device=device, id_col=id_col, emb_id_col=emb_id_col, split_seed=split_seed,
+        allow_leaky_split=allow_leaky_split)
     sp = res.info["split"]
     console.print(f"wrote {path} ({len(res.preds):,} rows: {len(res.info['runs'])} seeds × "
                   f"{sp['validation']:,} validation + {sp['test']:,} test) and {sidecar}")
@@ -102,51 +91,14 @@ def audit(
     out: str = typer.Option(..., "--out", "-o", metavar="DIR", help="Output folder."),
 ) -> None:
     """Fairness audits → results.parquet, results.json, model_card.md/.html (+ gap charts)."""
-    import json
-    import os
+    from curate.cards.modelcard import audit_folder
 
-    from curate.errors import UsageError, need
-
-    need("audit", "matplotlib")
-    from curate._paths import check_io, sidecar_of
-    from curate.audits.modelcard import write_audit
-    from curate.audits.run import audit as run_audit
-    from curate.limits import check_range
-
-    check_io({"PREDS": preds, "PREDS's sidecar": sidecar_of(preds), "--datasheet": datasheet},
-             {"--out": out}, folders=["--out"])
-    check_range("--bootstrap", bootstrap)
-    if dataset:  # unknown ids fail before the work starts
-        from curate.catalog import load
-
-        dataset = load().get(dataset).id
-    if datasheet is not None:
-        from curate.errors import InputError
-
-        if not dataset:
-            raise UsageError("--datasheet links the datasheet of --dataset ID: give both")
-        if not os.path.isfile(datasheet):
-            raise InputError(f"datasheet '{datasheet}' does not exist (write it with `curate build-card`)")
-    refs = {}
-    for r in reference or []:
-        attr, sep, grp = r.partition("=")
-        if not sep or not attr.strip() or not grp.strip():
-            raise UsageError(f"--reference takes ATTRIBUTE=GROUP (got '{r}')")
-        refs[attr.strip()] = grp.strip()
-    res = run_audit(preds, label_cols=label_cols, score_cols=score_cols, groups=groups, audits=audits,
-                    patient_col=patient_col, threshold=threshold, bootstrap=bootstrap, seed_col=seed_col,
-                    split_col=split_col, intersect=intersect or None, random_state=random_state,
-                    method=method, compare=compare, reference=refs or None, undefined=undefined,
-                    allow_leaky_split=allow_leaky_split)
-    probe_info = None
-    sidecar = os.path.splitext(preds)[0] + ".probe.json"
-    if os.path.exists(sidecar):
-        with open(sidecar, encoding="utf-8") as f:
-            probe_info = json.load(f)
-    from curate.synthetic import is_synthetic
-
-    write_audit(res, out, dataset=dataset, probe_info=probe_info, model_name=model_name, datasheet=datasheet,
-                synthetic=is_synthetic(preds))
+    res = audit_folder(preds, out, dataset=dataset, datasheet=datasheet, model_name=model_name,
+                       reference=reference, label_cols=label_cols, score_cols=score_cols, groups=groups,
+                       audits=audits, patient_col=patient_col, threshold=threshold, bootstrap=bootstrap,
+                       seed_col=seed_col, split_col=split_col, intersect=intersect or None,
+                       random_state=random_state, method=method, compare=compare, undefined=undefined,
+                       allow_leaky_split=allow_leaky_split)
     console.print(f"wrote {out}/ ({len(res.results):,} result rows; model_card.md, model_card.html)")
     for w in res.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}")

@@ -57,26 +57,13 @@ def build_card_cmd(
 
     With --embeddings the curation engine runs once on them and the cards get a Curation section.
     """
-    from curate.errors import UsageError
-
     metadata = alias(metadata, metadata_old, "--meta", "--metadata")
-    if all_ and dataset_id:
-        raise UsageError("give a dataset ID or --all, not both")
-    if not all_ and not dataset_id:
-        raise UsageError("give a dataset ID (see `curate catalog list`) or --all")
-    if all_ and (metadata is not None or column or embeddings is not None):
-        raise UsageError("--metadata, --column and --embeddings apply to one dataset; they cannot be used "
-                         "with --all")
-    given = {"--split-col": split_col, "--patient-col": patient_col, "--id-col": id_col, "--k": k,
-             "--attr": attr, "--sample": sample}
-    if embeddings is None:
-        flags = [f for f, v in given.items() if v is not None]
-        flags += [f for f, v, d in (("--threshold", threshold, 0.95), ("--method", method, "auto"),
-                                    ("--levels", levels, 1), ("--seed", seed, 0),
-                                    ("--emb-id-col", emb_id_col, "id")) if v != d]
-        if flags:
-            raise UsageError(f"{', '.join(flags)} set the Curation section: give the embeddings with "
-                             "--embeddings EMB")
+    _check_target(dataset_id, all_, one=metadata is not None or bool(column) or embeddings is not None)
+    from curate.pipeline.curation import curation_options
+
+    options = curation_options(embeddings, threshold=threshold, method=method, k=k, levels=levels, attrs=attr,
+                               split_col=split_col, patient_col=patient_col, id_col=id_col,
+                               emb_id_col=emb_id_col, sample=sample, seed=seed)
     if all_:
         from curate.cards.build import DEFAULT_GALLERY, build_all
 
@@ -89,16 +76,26 @@ def build_card_cmd(
         return
     from curate.cards.build import build_card
 
-    options = None
-    if embeddings is not None:
-        from curate.engine.findings import CurationOptions
-
-        options = CurationOptions(threshold=threshold, method=method, k=k, levels=levels, attrs=attr,
-                                  split_col=split_col, patient_col=patient_col, id_col=id_col,
-                                  emb_id_col=emb_id_col, sample=sample, seed=seed)
     build = build_card(dataset_id, metadata=metadata, out=out, columns=column or None,
                        catalog_dir=catalog_dir, overwrite=not no_overwrite, embeddings=embeddings,
                        curation=options)
+    _print_build(build, as_json)
+
+
+def _check_target(dataset_id: str | None, all_: bool, *, one: bool) -> None:
+    """ID or --all (one of them); the per-dataset inputs only with an ID."""
+    from curate.errors import UsageError
+
+    if all_ and dataset_id:
+        raise UsageError("give a dataset ID or --all, not both")
+    if not all_ and not dataset_id:
+        raise UsageError("give a dataset ID (see `curate catalog list`) or --all")
+    if all_ and one:
+        raise UsageError("--metadata, --column and --embeddings apply to one dataset; they cannot be used "
+                         "with --all")
+
+
+def _print_build(build, as_json: bool) -> None:
     if as_json:
         print_json({"out": str(build.out), "files": {k: str(p) for k, p in build.paths.items()}})
         return

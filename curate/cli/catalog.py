@@ -6,25 +6,10 @@ import sys
 
 import typer
 
-from curate.cli._common import console, fmt_int, print_json
-
-catalog_app = typer.Typer(
-    help="Browse, validate and summarise the sourced dataset catalog.", no_args_is_help=True
-)
-
-CatalogDir = typer.Option(
-    None, "--catalog", metavar="DIR", help="Your own catalog folder, merged over the built-in one."
-)
-
+from curate.cli._common import CatalogDir, catalog_app, console, fmt_int, load_catalog, print_json
 
 #: Marks a listed value that the record itself keeps a conflicting source for.
 CONFLICT_MARK = "†"
-
-
-def _load(catalog_dir: str | None):
-    from curate.catalog import load
-
-    return load(catalog_dir)
 
 
 @catalog_app.command("list")
@@ -37,20 +22,18 @@ def list_(
     catalog_dir: str = CatalogDir,
 ) -> None:
     """List datasets as a table (or JSON), optionally filtered."""
-    from rich.table import Table
+    from curate.pipeline.catalog import list_datasets
 
-    from curate.catalog.schema import ACCESS_CLASSES
-    from curate.errors import UsageError
-    from curate.geo.aggregate import parse_modalities
-
-    modality = parse_modalities(modality)
-    if access and access.lower() not in ACCESS_CLASSES:
-        raise UsageError(f"unknown access class '{access}' (choose from {', '.join(ACCESS_CLASSES)})")
-    cat = _load(catalog_dir).filter(modality=modality, country=country, access=access, collection=collection)
+    cat = list_datasets(catalog_dir, modality=modality, country=country, access=access, collection=collection)
     if as_json:
         print_json(cat.records())
-        return
+    else:
+        _print_list(cat)
+
+
+def _print_list(cat) -> None:
     from rich import box
+    from rich.table import Table
 
     table = Table(title=f"{len(cat)} datasets", box=box.SIMPLE_HEAD, pad_edge=False)
     one_line = {"no_wrap": True, "overflow": "ellipsis"}
@@ -122,14 +105,10 @@ def show(
     catalog_dir: str = CatalogDir,
 ) -> None:
     """Show one dataset with the source of every figure and any conflicts between sources."""
-    from rich.markup import escape
-    from rich.table import Table
-
     from curate.catalog.collections import get_collection
-    from curate.catalog.schema import FACT_FIELDS
     from curate.errors import UnknownDatasetError
 
-    cat = _load(catalog_dir)
+    cat = load_catalog(catalog_dir)
     try:
         ds = cat.get(dataset_id)
     except UnknownDatasetError:
@@ -139,19 +118,19 @@ def show(
         _show_collection(cat, col, as_json)
         return
     if as_json:
-        from curate.publish.guard import decision_for
+        from curate.pipeline.catalog import dataset_record
 
-        rec = ds.record()
-        decision = decision_for(ds)
-        rec["upload"] = {"images": decision.images, "reason": decision.reason, "terms": ds.terms.model_dump()}
-        override = ds.licence_override
-        rec["licence_conflict"] = None if override is None else {**override.model_dump(mode="json"),
-                                                                 "statement": override.statement()}
-        rec["sources"] = {k: ds.reference(k).model_dump(exclude_none=True)
-                          for k in dict.fromkeys([f.source for _, f in ds.facts()]
-                                                 + [c.source for c in ds.conflicts])}
-        print_json(rec)
-        return
+        print_json(dataset_record(ds))
+    else:
+        _print_dataset(ds)
+
+
+def _print_dataset(ds) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from curate.catalog.schema import FACT_FIELDS
+
     console.print(f"[bold]{escape(ds.id)}[/bold] — {escape(ds.name)}")
     if ds.description:
         console.print(escape(ds.description.strip()))
@@ -164,7 +143,7 @@ def show(
         if path not in FACT_FIELDS:
             t.add_row(escape(path.replace("_", " ").replace("attributes.", "")), _fact_line(ds, path))
     t.add_row("access", f"{ds.access} (derived from the licence)")
-    from curate.publish.guard import decision_for
+    from curate.pipeline.guard import decision_for
 
     decision = decision_for(ds)
     upload = {"allowed": "images may be uploaded", "refused": "card-only (images are never uploaded)",
@@ -265,31 +244,16 @@ def validate(
     ),
 ) -> None:
     """Check catalog files against the schema: exit 0 when valid, else one line per problem and exit 1."""
-    from pathlib import Path
+    from curate.pipeline.catalog import validate_catalog
 
-    from curate.catalog import builtin_dir, validate_dir
-    from curate.catalog.collections import collection_files, validate_collections
-    from curate.catalog.store import Catalog, _scan
-
-    folders = [Path(catalog_dir)] if catalog_dir else [builtin_dir()]
-    problems = [p for folder in folders for p in validate_dir(folder)]
-    for folder in folders:
-        # a collection may list built-in datasets as well as the folder's own
-        known = [*(_scan(builtin_dir())[0] if folder.resolve() != builtin_dir().resolve() else []),
-                 *_scan(folder)[0]]
-        problems += validate_collections(folder, Catalog(known))
+    problems, n, m, notes = validate_catalog(catalog_dir)
     if problems:
         for p in problems:
             sys.stdout.write(p + "\n")
         raise typer.Exit(1)
-    n = sum(1 for f in folders for _ in [*f.glob("*.yaml"), *f.glob("*.yml")])
-    m = sum(len(collection_files(f)) for f in folders)
     console.print(f"ok: {n} catalog files valid" + (f", {m} collection{'s' * (m != 1)}" if m else ""))
-    from curate.catalog.store import schema_notes
-
-    for folder in folders:
-        for line in schema_notes(folder):
-            console.print(f"note: {line}")
+    for line in notes:
+        console.print(f"note: {line}")
 
 
 def register(app: typer.Typer) -> None:

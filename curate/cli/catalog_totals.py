@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from curate.cli._common import console, print_json
-from curate.cli.catalog import CatalogDir, _load, catalog_app
+from curate.cli._common import CatalogDir, catalog_app, console, load_catalog, print_json
 
 
 @catalog_app.command("stats")
@@ -24,27 +23,23 @@ def stats(
     catalog_dir: str = CatalogDir,
 ) -> None:
     """Image and dataset totals grouped by country, continent, modality or access class."""
-    from rich.table import Table
+    from curate.catalog.stats import member_stats
+    from curate.pipeline.catalog import catalog_totals
+    from curate.pipeline.geo import parse_modalities
 
-    from curate.catalog.stats import catalog_stats, member_stats
-    from curate.geo.aggregate import parse_modalities
-
-    cat = _load(catalog_dir).filter(modality=parse_modalities(modality), collection=collection)
+    cat = load_catalog(catalog_dir).filter(modality=parse_modalities(modality), collection=collection)
     if members:
         return _print_members(member_stats(cat, by), by, len(cat), as_json)
-    df = catalog_stats(cat, by)
-    from curate.catalog.lineage import counted_patients, lineage_summary, unique_total
-
-    ids = {d.id for d in cat}
-    reported = [counted_patients(d, ids) for d in cat if d.n_patients is not None]
-
-    total = {"datasets": len(cat), "images": unique_total(cat),
-             "patients": int(sum(reported)) if reported else None, "patients_reported": len(reported),
-             "lineage": lineage_summary(cat)}
+    df, total = catalog_totals(cat, by)
     if as_json:
         print_json({"by": by, "groups": df.to_dict(orient="records"), "total": total})
-        return
+    else:
+        _print_totals(df, total, by)
+
+
+def _print_totals(df, total: dict, by: str) -> None:
     from rich import box
+    from rich.table import Table
 
     from curate.fmt import share
 
@@ -121,7 +116,7 @@ def coverage(
     from curate.cards.coverage import catalog_coverage
     from curate.fmt import share
 
-    cov = catalog_coverage(_load(catalog_dir))
+    cov = catalog_coverage(load_catalog(catalog_dir))
     if as_json:
         print_json(cov)
         return

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from curate.cli._common import console
@@ -12,41 +10,6 @@ from curate.cli._common import console
 def register(app: typer.Typer) -> None:
     app.command("cluster")(cluster_cmd)
     app.command("sample")(sample_cmd)
-
-
-def _read_meta(path: str):
-    from curate.tables import read_table
-
-    return read_table(path)
-
-
-def _check_out(path: str) -> None:
-    from curate._io import _check_parent
-    from curate.errors import UsageError
-
-    if not path.endswith((".parquet", ".csv")):
-        raise UsageError(f"--out must end in .parquet or .csv (got '{path}')")
-    _check_parent(Path(path))
-
-
-def _check_outputs(paths: dict[str, str]) -> None:
-    """Every output's folder exists, no output is a folder and no two options name the same file.
-
-    Run before any work, so a typo in ``--eval-out`` or ``--summary`` never costs a clustering run.
-    """
-    from curate._io import _check_parent
-    from curate.errors import InputError, UsageError
-
-    seen: dict[Path, str] = {}
-    for opt, path in paths.items():
-        p = Path(path)
-        _check_parent(p)
-        if p.is_dir():
-            raise InputError(f"{opt} '{path}' is a folder; give a file name")
-        key = p.resolve()
-        if key in seen:
-            raise UsageError(f"{seen[key]} and {opt} both name '{path}'; give different files")
-        seen[key] = opt
 
 
 def cluster_cmd(
@@ -79,97 +42,23 @@ def cluster_cmd(
     summary: str = typer.Option(None, "--summary", help="Write per-cluster summaries (JSON, with ids)."),
 ) -> None:
     """Cluster embeddings with FAISS k-means (optionally hierarchical) and check them as attribute proxies."""
-    import contextlib
-    import json
+    from curate.cli._common import alias
+    from curate.pipeline.cluster import run_cluster
 
+    evaluate = alias(evaluate, evaluate_old, "--meta", "--evaluate")
+    run = run_cluster(emb, out, k=k, levels=levels, seed=seed, niter=niter, metric=metric, device=device,
+                      dask=dask, workers=workers, id_col=id_col, emb_id_col=emb_id_col,
+                      sample_per_centroid=sample_per_centroid, kmeans_method=kmeans_method, meta=evaluate,
+                      attr=attr, eval_out=eval_out, summary=summary)
+    _print_cluster(run, metric=metric, out=out, summary=summary)
+
+
+def _print_cluster(run, *, metric: str, out: str, summary: str | None) -> None:
     import numpy as np
     from rich.markup import escape
     from rich.table import Table
 
-    from curate._io import atomic_file
-    from curate._paths import check_io
-    from curate.cli._common import alias
-    from curate.engine.cluster import check_attrs, cluster, level_sizes, summarize
-    from curate.engine.cluster import evaluate as evaluate_fn
-    from curate.engine.embeddings import load_embeddings
-    from curate.errors import UsageError
-    from curate.limits import check_range
-
-    # every check before the long work
-    evaluate = alias(evaluate, evaluate_old, "--meta", "--evaluate")
-    _check_out(out)
-    if (evaluate is None) != (attr is None):
-        raise UsageError("--meta FILE and --attr COLUMNS go together")
-    eval_path = eval_out or str(Path(out).with_name("evaluation.json"))
-    outputs = {"--out": out}
-    if evaluate is not None:
-        outputs["--eval-out"] = eval_path
-    elif eval_out is not None:
-        raise UsageError("--eval-out is the report of --meta FILE --attr COLUMNS: give those too")
-    if summary is not None:
-        outputs["--summary"] = summary
-    _check_outputs(outputs)
-    check_io({"EMB": emb, "--meta": evaluate}, outputs)
-    check_range("--niter", niter)
-    check_range("--workers", workers)
-    ks = level_sizes(k, levels)
-    from curate.engine.cluster.kmeans import check_method
-
-    check_method(kmeans_method, dask)  # before reading the embeddings
-    meta = attrs = None
-    if evaluate is not None:
-        meta = _read_meta(evaluate)
-        attrs = check_attrs(meta, attr.split(","))
-        if id_col not in meta.columns:
-            raise UsageError(f"id column '{id_col}' not in '{evaluate}' (pass --id-col)")
-    if workers is not None and dask != "local":
-        raise UsageError("--workers sizes a local cluster: use it with --dask local")
-    if dask and sample_per_centroid:
-        raise UsageError("--sample-per-centroid is FAISS's subsampling; the Dask path trains on every point")
-    emb_ids = None
-    if dask:  # the workers read the shards; cluster() checks shard metadata and ids first (no vectors)
-        data = emb
-        if meta is not None:
-            from curate.engine.dask_shards import validate_shards as _validate
-            from curate.engine.embeddings import list_shards
-
-            emb_ids = _validate(list_shards(emb, id_col=emb_id_col), emb_id_col, None)[2]
-    else:
-        data = load_embeddings(emb, id_col=emb_id_col, normalize=metric == "cosine")
-        emb_ids = data.ids
-    if meta is not None and emb_ids is not None:
-        missing = ~np.isin(emb_ids, meta[id_col].astype(str).to_numpy())
-        if missing.any():
-            raise UsageError(f"{int(missing.sum())} of {len(emb_ids)} embedding ids are not in '{evaluate}' "
-                             f"column '{id_col}'")
-    res = cluster(data, k=ks, niter=niter, seed=seed, metric=metric, device=device, dask=dask,
-                  id_col=emb_id_col, n_workers=workers, max_points_per_centroid=sample_per_centroid,
-                  kmeans_method=kmeans_method)
-    report = evaluate_fn(res, meta, attrs, id_col=id_col) if meta is not None else None
-    summ = summarize(res, meta, attrs=attrs or (), id_col=id_col)[1] if summary else None
-
-    from curate.synthetic import SUMMARY_NOTE, any_synthetic
-
-    if any_synthetic(emb, evaluate):  # summaries of synthetic data say so first
-        marker = {"synthetic": True, "note": SUMMARY_NOTE}
-        report = {**marker, **report} if report is not None else None
-        summ = {**marker, **summ} if summ is not None else None
-    # write (all computed; nothing written before this point): every output goes to a temporary file
-    # first and all are moved into place together, so a failure leaves none of them
-    with contextlib.ExitStack() as stack:
-        tmp = stack.enter_context(atomic_file(out))
-        if out.endswith(".csv"):
-            res.table.to_csv(tmp, index=False)
-        else:
-            res.table.to_parquet(tmp, index=False)
-        if report is not None:
-            report["clustering"] = res.info
-            tmp = stack.enter_context(atomic_file(eval_path))
-            tmp.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
-        if summ is not None:
-            tmp = stack.enter_context(atomic_file(summary))
-            tmp.write_text(json.dumps(summ, indent=2, default=str) + "\n", encoding="utf-8")
-
+    res, report, summ, ks, eval_path = run.result, run.report, run.summary, run.ks, run.eval_path
     sizes = [np.bincount(res.table[c]) for c in res.level_columns]
     where = f" on Dask ({res.info['dask']['workers']} workers, {res.info['dask']['shards']} shards)" \
         if "dask" in res.info else ""
@@ -222,26 +111,13 @@ def sample_cmd(
     from rich.markup import escape
     from rich.table import Table
 
-    from curate._io import atomic_file
-    from curate._paths import check_io
-    from curate.engine.sample import check_cluster_options, report_table, sample_with_report
-    from curate.errors import UsageError
-    from curate.privacy import suppressed_total
+    from curate.engine.sample import report_table
+    from curate.pipeline.cluster import run_sample
+    from curate.policy.disclosure import suppressed_total
 
-    if (meta_arg is None) == (meta_opt is None):
-        raise UsageError("give the metadata once: as META or with --meta FILE")
-    meta = meta_arg if meta_arg is not None else meta_opt
-    _check_out(out)
-    check_io({"META": meta, "--emb": emb, "--clusters": clusters, "--keep": keep}, {"--out": out})
-    check_cluster_options(balance_by, clusters, emb, k, levels)  # before reading META
-    df, rep = sample_with_report(_read_meta(meta), balance_by=balance_by, n=n, clusters=clusters, emb=emb,
-                                 k=k, levels=levels, patient_col=patient_col, splits=splits,
-                                 cap_per_group=cap_per_group, keep=keep, seed=seed, id_col=id_col)
-    with atomic_file(out) as tmp:
-        if out.endswith(".csv"):
-            df.to_csv(tmp, index=False)
-        else:
-            df.to_parquet(tmp, index=False)
+    rep = run_sample(meta_arg, out, meta_opt=meta_opt, balance_by=balance_by, n=n, emb=emb, clusters=clusters,
+                     k=k, levels=levels, patient_col=patient_col, splits=splits, cap_per_group=cap_per_group,
+                     keep=keep, id_col=id_col, seed=seed)
     shown = report_table(rep)
     label = escape(rep["group_column"])
     t = Table(title=f"{rep['unit']} per {label}",

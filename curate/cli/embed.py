@@ -36,26 +36,15 @@ def embed_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Embed images with a backbone (batched, deterministic preprocessing) and write a parquet file."""
-    from pathlib import Path
-
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from curate.errors import UsageError, need
+    from curate.errors import need
 
     need("embed", "torch", "PIL")
-    from curate._io import _check_parent
-    from curate.engine.embed import embed
+    from curate.pipeline.embed import check_embed_paths, embed_to_file
 
-    if not out.lower().endswith(".parquet"):  # the file IS parquet; another suffix would mislead
-        raise UsageError(f"--out must end in .parquet (got '{out}')")
-    _check_parent(Path(out))  # fail before the (long) embedding run, not after it
-    from curate._paths import check_io
-    from curate.limits import check_range
-
-    check_io({"IMAGES_DIR_OR_METADATA": source, "--weights": weights}, {"--out": out})
-    check_range("--batch-size", batch_size)
-    check_range("--num-workers", num_workers)
+    check_embed_paths(source, out, weights=weights, batch_size=batch_size, num_workers=num_workers)
     bar = Progress(TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                    console=Console(stderr=True), transient=True, disable=quiet)
     task = bar.add_task("embed", total=None)
@@ -66,13 +55,13 @@ def embed_cmd(
         bar.update(task, completed=done, total=total)
 
     try:
-        res = embed(source, backbone=backbone, weights=weights, image_col=image_col, id_col=id_col,
-                    batch_size=batch_size, device=device, precision=precision, num_workers=num_workers,
-                    skip_bad=skip_bad, id_from=id_from, pool=pool, progress=progress)
+        res = embed_to_file(source, out, backbone=backbone, weights=weights, image_col=image_col,
+                            id_col=id_col, batch_size=batch_size, device=device, precision=precision,
+                            num_workers=num_workers, skip_bad=skip_bad, id_from=id_from, pool=pool,
+                            progress=progress)
     finally:
         if bar.live.is_started:  # stopping a bar that never started prints a stray blank line
             bar.stop()
-    res.embeddings.save_parquet(out)
     e = res.embeddings
     console.print(f"embedded {e.n:,} images with {res.backbone} on {res.device} ({res.precision}): "
                   f"dimension {e.d} -> {out}")

@@ -94,119 +94,18 @@ def dedup_cmd(
                                        "kept one (a chain A~B~C keeps A and C when they are far apart)."),
 ) -> None:
     """Find near-duplicates (cosine >= threshold) and train/test leakage; write pairs, groups, keep list."""
-    from curate._io import atomic_dir
-    from curate._paths import check_io
     from curate.cli._common import alias
-    from curate.errors import UsageError
-    from curate.limits import check_range
+    from curate.pipeline.dedup import run_dedup
 
     meta_id_col = alias(meta_id_col, meta_id_col_old, "--id-col", "--meta-id-col")
-    check_io({"EMB": emb, "--meta": meta, "--images": images}, {"--out": out}, folders=["--out"])
-    check_range("--max-distance", max_distance)
-    check_range("--workers", workers)
-    if (emb is None) == (images is None):
-        raise UsageError("give either EMB (embeddings) or --images DIR, not both / neither")
-    if images is not None and dask:
-        raise UsageError("--dask works on embedding shards, not with --images")
-    if dask and method not in ("auto", "exact"):
-        raise UsageError("--dask runs the exact method; drop --method or use --method exact")
-    if dask and any(v is not None for v in (nlist, nprobe, neighbors)):
-        raise UsageError("--dask runs the exact method; --nlist / --nprobe / --neighbors do not apply")
-    from curate.engine.dedup import KEEP_RULES, METHODS, check_threshold
-
-    threshold = check_threshold(threshold)
-    if method.lower() not in METHODS:
-        raise UsageError(f"--method must be one of {', '.join(METHODS)}, got '{method}'")
-    if keep_rule not in KEEP_RULES:
-        raise UsageError(f"--keep-rule must be one of {', '.join(KEEP_RULES)}, got '{keep_rule}'")
-    if not (0.0 < target_recall < 1.0):
-        raise UsageError(f"--target-recall must be in (0, 1), got {target_recall:g}")
-    if nprobe is not None and method.lower() != "ivf":
-        raise UsageError("--nprobe applies to --method ivf")
-    if neighbors is not None and method.lower() != "semantic":
-        raise UsageError("--neighbors applies to --method semantic")
-    from curate.engine.devices import resolve_device
-
-    dev = resolve_device(device)
-    meta_df = None
-    meta_id_col = meta_id_col or id_col
-    if meta is not None:
-        from curate.engine.leakage import read_metadata
-
-        meta_df = read_metadata(meta)
-        if patient_col is None and "patient_id" in meta_df.columns:
-            patient_col = "patient_id"
-    elif quality_col:
-        raise UsageError("--quality-col needs --meta")
-
-    with atomic_dir(out, kind="dedup") as tmp, _progress_bar() as progress:
-        if images is not None:
-            from curate.engine.dedup.images import image_dedup, image_ids
-
-            strip = False
-            ids = image_ids(images)
-            if meta_df is not None:
-                if meta_id_col in meta_df.columns and not set(ids) <= set(meta_df[meta_id_col].astype(str)):
-                    stem_ids = image_ids(images, strip_ext=True)  # metadata often lists ids without .png
-                    if set(stem_ids) <= set(meta_df[meta_id_col].astype(str)):
-                        strip, ids = True, stem_ids
-                _check_meta(meta_df, ids, meta_id_col, split_col, patient_col, quality_col)
-            res = image_dedup(images, max_distance=max_distance, strip_ext=strip, progress=progress)
-        else:
-            from curate.engine.embeddings import list_shards, load_embeddings
-
-            if dask:
-                from curate.engine.dask_shards import validate_shards as _validate
-
-                ids = _validate(list_shards(emb, id_col=id_col, vector_col=vector_col), id_col, vector_col)[2]
-            else:
-                e = load_embeddings(emb, id_col=id_col, vector_col=vector_col)
-                ids = e.ids
-            quality = None
-            if meta_df is not None:
-                m = _check_meta(meta_df, ids, meta_id_col, split_col, patient_col, quality_col)
-                if quality_col:
-                    quality = m[quality_col].astype(float).to_numpy()
-            if dask:
-                from curate.engine.dedup.sharded import dedup_dask
-
-                res = dedup_dask(emb, threshold, address=dask, id_col=id_col, vector_col=vector_col,
-                                 quality=quality, n_workers=workers, progress=progress, keep_rule=keep_rule)
-            else:
-                from curate.engine.dedup import dedup
-
-                res = dedup(e, threshold, method, dev, quality=quality, seed=seed, progress=progress,
-                            nlist=nlist, nprobe=nprobe, neighbors=neighbors, target_recall=target_recall,
-                            keep_rule=keep_rule)
-        from curate.synthetic import SUMMARY_NOTE, any_synthetic
-
-        if any_synthetic(emb, meta):  # the summary of synthetic data says so first
-            res.summary = {"synthetic": True, "note": SUMMARY_NOTE, **res.summary}
-        res.write_into(tmp)
-        leak = None
-        if meta_df is not None:
-            from curate.engine.leakage import leakage
-
-            leak = leakage(res.pairs, meta_df, ids, id_col=meta_id_col, split_col=split_col,
-                           patient_col=patient_col, min_cell=11)
-            leak.write_into(tmp)
-    _print_summary(res.summary, leak.summary if leak else None, out)
-
-
-def _check_meta(meta_df, ids, id_col, split_col, patient_col, quality_col):
-    """Fail before the search if the metadata does not cover the ids (or lacks a numeric quality column)."""
-    from curate.engine.leakage import align_metadata
-    from curate.errors import InputError
-
-    m = align_metadata(meta_df, ids, id_col=id_col, split_col=split_col, patient_col=patient_col)
-    if quality_col:
-        if quality_col not in m.columns:
-            raise InputError(f"metadata has no column '{quality_col}' (--quality-col)")
-        try:
-            m[quality_col].astype(float)
-        except (TypeError, ValueError):
-            raise InputError(f"--quality-col '{quality_col}' is not numeric") from None
-    return m
+    with _progress_bar() as progress:
+        run = run_dedup(emb, out, threshold=threshold, method=method, device=device, meta=meta,
+                        split_col=split_col, patient_col=patient_col, images=images,
+                        max_distance=max_distance, emb_id_col=id_col, meta_id_col=meta_id_col,
+                        vector_col=vector_col, quality_col=quality_col, dask=dask, workers=workers, seed=seed,
+                        nlist=nlist, nprobe=nprobe, neighbors=neighbors, target_recall=target_recall,
+                        keep_rule=keep_rule, progress=progress)
+    _print_summary(run.summary, run.leakage, out)
 
 
 def _print_summary(s: dict, leak: dict | None, out: Path) -> None:

@@ -36,9 +36,6 @@ def map_cmd(
 
     if out is None and csv is None:
         raise UsageError("give --out map.png|map.svg (and/or --csv counts.csv)")
-    from curate._paths import check_io
-
-    check_io({"--from": from_file}, {"--out": out, "--csv": csv})
     if out is not None:  # the CSV alone needs no extra
         need("geo")
     res = build_map(out, metric=metric, modality=modality, access=access, collection=collection,
@@ -66,14 +63,12 @@ def report_cmd(
                                          "it beside it as NAME-map.svg."),
 ) -> None:
     """One policy report: self-contained HTML (inline SVG map and charts), or Markdown + its map file."""
-    from curate._paths import check_io
     from curate.errors import need
 
     need("geo")
     from curate.report import write_report
     from curate.report.report import map_file_for
 
-    check_io({"--from": from_file}, {"--out": out})
     command = "curate " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("curate") else None
     path = write_report(out, fmt=fmt, from_file=from_file, modality=modality, collection=collection,
                         split_multinational=split_multinational, command=command, inline_map=inline_map)

@@ -64,13 +64,9 @@ def publish_cmd(
 ) -> None:
     """Build a hub-ready folder (parquet shards with images, dataset card, croissant.json, datasheet)
     and optionally upload it. Credentialed/restricted datasets upload only with --card-only."""
-    from curate._paths import check_io
     from curate.publish.folder import publish
 
     metadata = alias(metadata, metadata_old, "--meta", "--metadata")
-
-    check_io({"--meta": metadata, "--images": images, "--keep": keep, "--catalog": catalog_dir},
-             {"--out": out}, folders=["--out"])
     res = publish(
         dataset_id, metadata=metadata, images=images, out=out, columns=column or None, split_col=split_col,
         patient_col=patient_col, image_col=image_col, splits=splits, seed=seed, stratify=stratify, keep=keep,
@@ -80,7 +76,11 @@ def publish_cmd(
     )
     if as_json:
         print_json(res.summary())
-        return
+    else:
+        _print_result(res)
+
+
+def _print_result(res) -> None:
     from rich.markup import escape
     from rich.table import Table
 

@@ -49,7 +49,7 @@ def read_metadata(path: str | os.PathLike) -> Any:
 def align_metadata(meta: Any, ids: Any, *, id_col: str = "id", split_col: str = "split",
                    patient_col: str | None = None) -> Any:
     """Check the metadata covers every embedding id once; return it indexed by id in embedding order."""
-    for col, what in ((id_col, "--meta-id-col"), (split_col, "--split-col"), (patient_col, "--patient-col")):
+    for col, what in ((id_col, "--id-col"), (split_col, "--split-col"), (patient_col, "--patient-col")):
         if col is not None and col not in meta.columns:
             cols = ", ".join(map(str, meta.columns))
             raise InputError(f"metadata has no column '{col}' ({what}); columns: {cols}")

@@ -289,7 +289,7 @@ def report_table(report: dict[str, Any]) -> pd.DataFrame:
     """Group x (before, after, per split) counts for display: small cells ``<11``, complements ``*``."""
     import pandas as pd
 
-    from curate.privacy import suppress
+    from curate.policy.disclosure import suppress
 
     cols = {"before": report["before"], "after": report["after"]}
     if list(report["splits"]) != ["all"]:

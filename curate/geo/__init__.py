@@ -6,7 +6,9 @@
 geopandas and matplotlib are imported only when a map is drawn.
 """
 
-from curate.geo.aggregate import (
+from curate.geo.build import build_map
+from curate.geo.map import map_figure, map_svg, save_map
+from curate.pipeline.geo import (
     GROUPINGS,
     METRICS,
     Entry,
@@ -21,8 +23,6 @@ from curate.geo.aggregate import (
     select_catalog,
     un_region,
 )
-from curate.geo.build import build_map
-from curate.geo.map import map_figure, map_svg, save_map
 
 __all__ = [
     "GROUPINGS",

@@ -1,4 +1,7 @@
-"""``build_map``: the whole of ``curate map`` as one library call (inputs checked before any drawing)."""
+"""``build_map``: the whole of ``curate map`` as one library call (inputs checked before any drawing).
+
+The counting is :mod:`curate.pipeline.geo`; this module draws and writes what it returns.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from curate.catalog.store import Catalog
-    from curate.geo.aggregate import Entry
+    from curate.pipeline.geo import Entry
 
 
 @dataclass
@@ -34,28 +37,6 @@ def check_parent(path: str | os.PathLike | None, option: str) -> None:
         raise InputError(f"{option}: output directory '{parent}' does not exist")
 
 
-def load_entries(*, from_file: str | os.PathLike | None = None, modality: str | None = None,
-                 access: str | None = None, collection: str | None = None,
-                 catalog: Catalog | None = None) -> tuple[list[Entry], Catalog | None]:
-    """Entries from the user's file, or from the (filtered) catalog; the catalog is returned too."""
-    from curate.geo.aggregate import entries_from_catalog, entries_from_file, select_catalog
-
-    if from_file is not None:
-        if collection:
-            raise UsageError("--collection filters the built-in catalog; it cannot be used with --from")
-        return entries_from_file(from_file, modality=modality, access=access), None
-    cat = select_catalog(catalog, modality=modality, access=access, collection=collection)
-    return entries_from_catalog(cat), cat
-
-
-def describe_source(from_file, modality, access, collection, n: int) -> str:
-    from curate.geo.aggregate import describe_filters
-
-    src = f"file {Path(from_file).name}" if from_file else "curate catalog"
-    filt = describe_filters(modality, access, collection)
-    return f"{src}, {n} dataset{'s' if n != 1 else ''}" + ("" if filt == "(no filter)" else f", {filt}")
-
-
 def build_map(out: str | os.PathLike | None = None, *, metric: str = "images", modality: str | None = None,
               access: str | None = None, collection: str | None = None,
               from_file: str | os.PathLike | None = None, scale: str = "log",
@@ -66,8 +47,8 @@ def build_map(out: str | os.PathLike | None = None, *, metric: str = "images", m
     >>> res = build_map("map.png", collection="queiroz2025-table1", csv="counts.csv")  # doctest: +SKIP
     """
     from curate._io import atomic_file
-    from curate.geo.aggregate import METRICS, country_table, table_for_csv
     from curate.geo.map import SCALES, _check_out, multinational_note, save_map
+    from curate.pipeline.geo import METRICS, country_table, describe_source, load_entries, table_for_csv
 
     if metric not in METRICS:
         raise UsageError(f"--metric must be one of {', '.join(METRICS)} (got '{metric}')")
@@ -75,6 +56,9 @@ def build_map(out: str | os.PathLike | None = None, *, metric: str = "images", m
         raise UsageError(f"--scale must be log or linear (got '{scale}')")
     if out is None and csv is None:
         raise UsageError("nothing to write: give --out and/or --csv")
+    from curate._paths import check_io
+
+    check_io({"--from": from_file}, {"--out": out, "--csv": csv})
     _check_out(out)
     check_parent(out, "--out")
     check_parent(csv, "--csv")

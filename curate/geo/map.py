@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from curate.geo.aggregate import Entry
+    from curate.pipeline.geo import Entry
 
 SCALES = ("log", "linear")
 FORMATS = (".png", ".svg")
@@ -88,7 +88,7 @@ def _check_out(out: str | os.PathLike | None) -> str | None:
 def map_figure(table: pd.DataFrame, *, metric: str = "images", scale: str = "log", title: str | None = None,
                subtitle: str | None = None, note: str = "", simplify: float | None = None,
                figsize: tuple[float, float] = (12.0, 7.0)) -> Figure:
-    """Build the choropleth figure from a :func:`curate.geo.aggregate.country_table` table."""
+    """Build the choropleth figure from a :func:`curate.pipeline.geo.country_table` table."""
     from curate.errors import require
 
     require("geopandas", "geo")

@@ -58,6 +58,13 @@ NAMES: dict[str, tuple[str, ...]] = {
 _LABEL_RE = re.compile(r"(^|_)(label|labels|diagnosis|dx|finding|findings|target|class|grade)(_|$)")
 POSITIVE = frozenset({"1", "true", "yes", "y", "positive", "pos"})
 NEGATIVE = frozenset({"0", "false", "no", "n", "negative", "neg"})
+#: Columns describing the image, not the person (the image properties `curate scan` writes); never taken for
+#: labels by role inference.
+TECHNICAL_COLUMNS = frozenset({
+    "format", "age_source", "modality", "body_part", "rows", "columns", "frames", "slices",
+    "pixel_spacing_row", "pixel_spacing_col", "slice_thickness", "bits_stored", "photometric",
+    "transfer_syntax", "shape", "voxel_size", "orientation", "datatype", "series_key", "study_key",
+})
 
 
 # ------------------------------------------------------------------------------------------- specs
@@ -229,8 +236,6 @@ def infer_roles(df: pd.DataFrame, explicit: Mapping[str, list[str]] | None = Non
         if not roles[role]:
             del roles[role]
     if "label" not in roles:
-        from curate.scan.walk import TECHNICAL_COLUMNS  # image properties from `curate scan`, not labels
-
         labels = [c for c in columns if c not in used and c not in TECHNICAL_COLUMNS
                   and (_LABEL_RE.search(norm_name(c)) or is_binary(df[c]))
                   and not column_reason(df, c, role="label", patient_col=patient)]

@@ -1,4 +1,5 @@
-"""Features and Croissant fields of the published parquet shards (one ``datasets`` feature per column)."""
+"""Croissant fields of the published parquet shards (the features are chosen by
+:func:`curate.pipeline.publish.feature_for`)."""
 
 from __future__ import annotations
 
@@ -7,42 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
 
-    from curate.publish.folder import PublishResult, _Plan
-
-#: More distinct values than this and a text column stays free text instead of a ClassLabel.
-MAX_CLASSES = 50
-
-
-def feature_for(s: pd.Series, *, label: bool) -> tuple[Any, list[Any], str]:
-    """A ``datasets`` feature, the encoded values and a short description for one column.
-
-    Labels and short-vocabulary text become ``ClassLabel`` (missing = -1, the hub's "no label"),
-    numbers ``Value(int64/float64)``, long free text ``Value(string)``.
-    """
-    import datasets
-    import numpy as np
-    import pandas as pd
-
-    if s.dtype == bool:
-        return datasets.Value("bool"), s.tolist(), "Value(bool)"
-    num = pd.to_numeric(s, errors="coerce")
-    numeric = bool(s.notna().any()) and bool((num.notna() == s.notna()).all())
-    text = s.where(s.isna(), s.astype(str).str.strip())
-    uniq = text.dropna().unique().tolist()
-    if label or (not numeric and len(uniq) <= MAX_CLASSES):
-        uniq = sorted(uniq, key=float) if numeric else sorted(uniq)
-        index = {v: i for i, v in enumerate(uniq)}
-        return (datasets.ClassLabel(names=[str(u) for u in uniq]),
-                [-1 if pd.isna(v) else index[v] for v in text], f"ClassLabel({len(uniq)} classes)")
-    if numeric:
-        vals = num.astype(float)
-        if vals.notna().all() and bool(np.all(np.mod(vals, 1) == 0)):
-            return datasets.Value("int64"), vals.astype("int64").tolist(), "Value(int64)"
-        return datasets.Value("float64"), [None if pd.isna(v) else float(v) for v in vals], "Value(float64)"
-    return datasets.Value("string"), [None if pd.isna(v) else str(v) for v in text], "Value(string)"
-
+    from curate.pipeline.publish import PublishPlan, PublishResult
 
 def croissant_field(name: str, feature: Any) -> dict[str, Any]:
     """One Croissant field reading column ``name`` from the parquet shards."""
@@ -64,7 +31,7 @@ def croissant_field(name: str, feature: Any) -> dict[str, Any]:
     return field_
 
 
-def add_croissant_distribution(tmp: Path, plan: _Plan, result: PublishResult) -> None:
+def add_croissant_distribution(tmp: Path, plan: PublishPlan, result: PublishResult) -> None:
     """Describe the published parquet shards in croissant.json: one ``FileObject`` per shard (sha256),
     a ``FileSet`` over ``data/*.parquet`` and a ``default`` record set with every feature plus the split
     (from the shard's file name), so ``mlcroissant`` reads the records straight from the folder."""

@@ -18,7 +18,7 @@ from curate.policy.terms import normalise_licence
 
 if TYPE_CHECKING:  # pragma: no cover
     from curate.catalog.schema import Dataset
-    from curate.publish.guard import GuardDecision
+    from curate.pipeline.guard import GuardDecision
 
 PUBLISH_MANIFEST = ".curate-publish.json"
 _VERSION = 1

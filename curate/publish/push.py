@@ -1,7 +1,7 @@
 """Upload a folder built by :func:`curate.publish.folder.publish` to a Hugging Face dataset repository.
 
 The folder's publish manifest check (:mod:`curate.publish.manifest`), the licence guard
-(:mod:`curate.publish.guard`) and the token check run before any network call. Data
+(:mod:`curate.pipeline.guard`) and the token check run before any network call. Data
 shards go up in commits of at most ``batch_bytes`` each (a progress bar advances per commit, and an
 interrupted upload keeps the shards already committed); the card files (``README.md``, ``croissant.json``,
 ``datasheet.*``) go last, so the hub's viewer never sees ``configs`` that point at files not yet there.
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from curate._io import MARKER
 from curate.errors import InputError, UsageError
-from curate.publish.guard import GuardDecision, check_upload
+from curate.pipeline.guard import GuardDecision, check_upload
 from curate.publish.manifest import check_folder_matches
 
 if TYPE_CHECKING:  # pragma: no cover

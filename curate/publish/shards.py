@@ -1,56 +1,18 @@
-"""Writing the published parquet shards, and the checks on their inputs (shard size, readable images)."""
+"""Writing the published parquet shards (their inputs are checked in :mod:`curate.pipeline.publish`)."""
 
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from curate.errors import InputError, UsageError, require
+from curate.pipeline.publish import IMAGE_COLUMN
 
 if TYPE_CHECKING:  # pragma: no cover
-    from curate.publish.folder import PublishResult, _Plan
-
-IMAGE_COLUMN = "image"
+    from curate.pipeline.publish import PublishPlan, PublishResult
 
 
-def parse_size(size: str | int) -> int:
-    """``"500MB"`` / ``"2GB"`` / ``1048576`` → bytes (the hub's default shard size is 500MB)."""
-    if isinstance(size, int):
-        n = size
-    else:
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*", str(size), flags=re.IGNORECASE)
-        if not m:
-            raise UsageError(f"--max-shard-size expects a size such as 500MB or 2GB (got '{size}')")
-        n = int(float(m.group(1)) * 1024 ** " KMGT".index(m.group(2).upper() or " "))
-    from curate.limits import SHARD_BYTES
-
-    if not SHARD_BYTES[0] <= n <= SHARD_BYTES[1]:
-        raise UsageError(f"--max-shard-size must be between 1KB and 50GB (got '{size}')")
-    return n
-
-
-def check_images(files: list[Path], result: PublishResult) -> None:
-    """Every file must be an image PIL can open (header only: fast); note embedded text metadata."""
-    require("PIL", "hub")
-    from PIL import Image, UnidentifiedImageError
-
-    tagged = 0
-    for i, f in enumerate(files):
-        try:
-            with Image.open(f) as im:
-                if any(k in im.info for k in ("exif", "comment")) or getattr(im, "text", None):
-                    tagged += 1
-        except (UnidentifiedImageError, OSError) as exc:
-            raise InputError(f"image of metadata line {i + 2} is not a readable image "
-                             f"({type(exc).__name__})") from exc
-    if tagged:
-        result.warnings.append(f"{tagged} image(s) carry embedded EXIF/text metadata, published unchanged; "
-                               "strip it first if it may identify a person")
-
-
-def write_shards(plan: _Plan, data_dir: Path, max_bytes: int, result: PublishResult) -> dict[str, int]:
+def write_shards(plan: PublishPlan, data_dir: Path, max_bytes: int, result: PublishResult) -> dict[str, int]:
     """Parquet shards ``data/<split>-0000k-of-0000n.parquet``; returns the arrow bytes per split."""
     import datasets
 

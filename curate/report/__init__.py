@@ -4,7 +4,7 @@
 >>> write_report("report.html", collection="queiroz2025-table1")  # doctest: +SKIP
 """
 
-from curate.report.compute import TOP500_NOV2024, compute_context
+from curate.pipeline.report import TOP500_NOV2024, compute_context
 from curate.report.report import build_report, catalog_hash, report_context, write_report
 
 __all__ = ["TOP500_NOV2024", "build_report", "catalog_hash", "compute_context", "report_context",

@@ -1,7 +1,7 @@
 """The policy report: one self-contained HTML page (or Markdown) on where medical-imaging data comes from.
 
 Everything shown is computed here once (``report_context``) from the same tables as ``curate map``
-(:mod:`curate.geo.aggregate`); the templates only lay it out. The HTML page makes no external request:
+(:mod:`curate.pipeline.geo`); the templates only lay it out. The HTML page makes no external request:
 the map and charts are matplotlib SVG inlined, the sorting script is inline, links are plain anchors.
 """
 
@@ -36,7 +36,7 @@ def _num(v: Any) -> float | None:
 
 
 def _rows(table, *, label_col: str = "group") -> list[dict]:
-    from curate.geo.aggregate import suppress_column
+    from curate.pipeline.geo import suppress_column
 
     records = table.to_dict(orient="records")
     patients = suppress_column([_num(r["patients"]) for r in records])  # the one disclosure layer
@@ -89,17 +89,18 @@ def report_context(*, from_file: str | os.PathLike | None = None, modality: str 
     """Every number of the report, computed once (templates only format them)."""
     from curate._io import sha256_file
     from curate._version import __version__
-    from curate.geo.aggregate import (
+    from curate.geo.map import map_svg, multinational_note
+    from curate.pipeline.geo import (
         GROUPING_LABELS,
         GROUPING_SOURCES,
         INCOME_ORDER,
         concentration,
         country_table,
+        describe_source,
         group_table,
+        load_entries,
     )
-    from curate.geo.build import describe_source, load_entries
-    from curate.geo.map import map_svg, multinational_note
-    from curate.report.compute import compute_context
+    from curate.pipeline.report import compute_context
 
     entries, cat = load_entries(from_file=from_file, modality=modality, collection=collection,
                                 catalog=catalog)
@@ -142,7 +143,7 @@ def report_context(*, from_file: str | os.PathLike | None = None, modality: str 
 
     documentation = ophthalmic = None
     if cat is not None:
-        from curate.geo.aggregate import parse_modalities
+        from curate.pipeline.geo import parse_modalities
         from curate.report.ophthalmic import is_ophthalmic, khan_comparison
         from curate.report.sections import _catalog_sections, _dataset_rows, _documentation, _searches
 
@@ -155,7 +156,7 @@ def report_context(*, from_file: str | os.PathLike | None = None, modality: str 
         hash_label = "catalog hash (sha256 of record hashes)"
     else:
         extra = None
-        from curate.geo.aggregate import suppress_column
+        from curate.pipeline.geo import suppress_column
 
         shown = suppress_column([e.patients for e in entries])
         datasets = [{"id": e.key, "name": e.key, "url": None, "modality": "", "images": e.images,
@@ -279,8 +280,10 @@ def write_report(out: str | os.PathLike, *, fmt: str | None = None, inline_map: 
     ``inline_map=True`` embeds it in the Markdown instead (one file, but a large one).
     """
     from curate._io import write_text_atomic
+    from curate._paths import check_io
     from curate.geo.build import check_parent
 
+    check_io({"--from": kwargs.get("from_file")}, {"--out": out})
     out = Path(out)
     suffix = out.suffix.lower()
     if fmt is None:

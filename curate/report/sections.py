@@ -114,7 +114,7 @@ def _documentation(cat: Catalog) -> dict:
 
 def _dataset_rows(cat: Catalog) -> list[dict]:
     from curate.countries import name
-    from curate.geo.aggregate import suppress_column
+    from curate.pipeline.geo import suppress_column
 
     rows = []
     patients = suppress_column([d.n_patients for d in cat])  # the one disclosure layer, as every table

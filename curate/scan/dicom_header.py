@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from curate.privacy import AGE_TOP_CODE
+from curate.policy.disclosure import AGE_TOP_CODE
 
 #: Header attributes copied as they are (none of them is in PS3.15 Table E.1-1).
 COPIED = {

@@ -39,12 +39,6 @@ COLUMNS = [
     "frames", "slices", "pixel_spacing_row", "pixel_spacing_col", "slice_thickness", "bits_stored",
     "photometric", "transfer_syntax", "shape", "voxel_size", "orientation", "datatype",
 ]
-#: Columns describing the image, not the person (never taken for labels by the composition).
-TECHNICAL_COLUMNS = frozenset({
-    "format", "age_source", "modality", "body_part", "rows", "columns", "frames", "slices",
-    "pixel_spacing_row", "pixel_spacing_col", "slice_thickness", "bits_stored", "photometric",
-    "transfer_syntax", "shape", "voxel_size", "orientation", "datatype", "series_key", "study_key",
-})
 CHUNK = 64
 _INLINE_BELOW = 2 * CHUNK  # small trees: a pool costs more than it saves
 

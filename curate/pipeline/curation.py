@@ -22,21 +22,21 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curate.errors import InputError, UsageError
+from curate.pipeline.commands import command_line
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from curate.cards.composition import Composition
     from curate.engine.cluster import ClusterResult
     from curate.engine.dedup import DedupResult
     from curate.engine.leakage import LeakageResult
+    from curate.pipeline.composition import Composition
 
 #: Cosine similarity from which a duplicate pair counts as *identical* embeddings (float32 rounding).
 IDENTICAL_COSINE = 0.9999
@@ -84,14 +84,30 @@ class Findings:
 
 
 # ------------------------------------------------------------------------------------------- helpers
-def _shown(path: str | os.PathLike) -> str:
+#: The curation options' defaults, by Python parameter, with the build-card flag that sets each.
+_CURATION_FLAGS = {"split_col": ("--split-col", None), "patient_col": ("--patient-col", None),
+                   "id_col": ("--id-col", None), "k": ("--k", None), "attrs": ("--attr", None),
+                   "sample": ("--sample", None), "threshold": ("--threshold", 0.95),
+                   "method": ("--method", "auto"), "levels": ("--levels", 1), "seed": ("--seed", 0),
+                   "emb_id_col": ("--emb-id-col", "id")}
+
+
+def curation_options(embeddings: Any, **given: Any) -> CurationOptions | None:
+    """The :class:`CurationOptions` of a build-card run with ``embeddings``; without embeddings, None, and
+    any option set away from its default is a usage error (it would be silently ignored)."""
+    if embeddings is None:
+        flags = [flag for p, (flag, default) in _CURATION_FLAGS.items() if given.get(p, default) != default]
+        if flags:
+            raise UsageError(f"{', '.join(flags)} set the Curation section: give the embeddings with "
+                             "--embeddings EMB")
+        return None
+    return CurationOptions(**given)
+
+
+def shown_path(path: str | os.PathLike) -> str:
     """A path as the user gave it if relative; absolute paths are cut to the file name (no home dirs)."""
     p = Path(path)
     return p.name if p.is_absolute() else str(path)
-
-
-def _cmd(*parts: Any) -> str:
-    return " ".join(shlex.quote(str(p)) for p in parts if p is not None and p != "")
 
 
 def embeddings_sha256(source: str | os.PathLike) -> str:
@@ -165,15 +181,15 @@ def run_curation(
 
     Every input is checked before the engine starts: the options, the metadata columns, the embeddings
     file, that every embedding id has one metadata row, the attribute columns and the sample file.
-    ``composition`` (from :func:`curate.cards.composition.measure_composition`) supplies the column roles.
+    ``composition`` (from :func:`curate.pipeline.composition.measure_composition`) supplies the column roles.
     """
     import pandas as pd
 
-    from curate.cards.composition import infer_roles, read_metadata
     from curate.engine.cluster import check_attrs, cluster, evaluate, level_sizes, summarize
     from curate.engine.dedup import dedup
     from curate.engine.embeddings import load_embeddings
     from curate.engine.leakage import align_metadata, leakage
+    from curate.pipeline.composition import infer_roles, read_metadata
 
     opts = options or CurationOptions()
     threshold, method, ks = _check_options(opts)
@@ -182,7 +198,7 @@ def run_curation(
         meta_name = metadata_name or "metadata"
     else:
         meta = read_metadata(metadata)
-        meta_name = metadata_name or _shown(metadata)
+        meta_name = metadata_name or shown_path(metadata)
     roles = composition.roles if composition is not None else infer_roles(meta)
 
     def role(name: str) -> str | None:
@@ -229,42 +245,37 @@ def run_curation(
                           pairs=dd.pairs) if sample_df is not None else None
 
     # ---- provenance and commands
-    emb_shown = _shown(embeddings)
+    emb_shown = shown_path(embeddings)
     inputs = [{"role": "embeddings", "name": Path(str(embeddings)).name or emb_shown,
                "sha256": embeddings_sha256(embeddings)}]
     if sample_path is not None:
         from curate._io import sha256_file
 
         inputs.append({"role": "sample", "name": sample_path.name, "sha256": sha256_file(sample_path)})
-        samp.update(name=_shown(sample_path), sha256=inputs[-1]["sha256"])
+        samp.update(name=shown_path(sample_path), sha256=inputs[-1]["sha256"])
     k_text = ",".join(map(str, ks))
     parameters = {"threshold": threshold, "method": method, "k": ks, "seed": opts.seed, "id_col": id_col,
                   "emb_id_col": opts.emb_id_col, "split_col": split_col, "patient_col": patient_col,
                   "attrs": attrs}
-    emb_flag = ("--emb-id-col", opts.emb_id_col) if opts.emb_id_col != "id" else ()
+    emb_id = opts.emb_id_col if opts.emb_id_col != "id" else None
     commands = {
-        "dedup": _cmd("curate", "dedup", emb_shown, "--threshold", f"{threshold:g}", "--method", method,
-                      *(("--seed", opts.seed) if opts.seed else ()),
-                      *(("--id-col", opts.emb_id_col) if opts.emb_id_col != "id" else ()),
-                      *(("--meta", meta_name, "--meta-id-col", id_col, "--split-col", split_col)
-                        if split_col else ()),
-                      *(("--patient-col", patient_col) if split_col and patient_col else ()),
-                      "--out", "dedup/"),
-        "cluster": _cmd("curate", "cluster", emb_shown, "--k", k_text,
-                        *(("--levels", len(ks)) if len(ks) > 1 else ()), "--seed", opts.seed, *emb_flag,
-                        *(("--evaluate", meta_name, "--attr", ",".join(attrs), "--id-col", id_col)
-                          if attrs else ()),
-                        "--out", "clusters.parquet"),
-        "card": _cmd("curate", "build-card", dataset_id, "--metadata", meta_name, "--embeddings", emb_shown,
-                     *(("--id-col", id_col) if opts.id_col else ()),
-                     *(("--emb-id-col", opts.emb_id_col) if opts.emb_id_col != "id" else ()),
-                     *(("--split-col", split_col) if opts.split_col else ()),
-                     *(("--patient-col", patient_col) if opts.patient_col else ()),
-                     "--threshold", f"{threshold:g}", *(("--method", method) if method != "auto" else ()),
-                     "--k", k_text, *(("--levels", len(ks)) if len(ks) > 1 else ()),
-                     *(("--attr", ",".join(attrs)) if attrs and opts.attrs is not None else ()),
-                     *(("--sample", _shown(sample_path)) if sample_path is not None else ()),
-                     *(("--seed", opts.seed) if opts.seed else ()), "--out", f"{dataset_id}-card/"),
+        "dedup": command_line("dedup", emb_shown, threshold=f"{threshold:g}", method=method,
+                              seed=opts.seed or None, id_col=emb_id, meta=meta_name if split_col else None,
+                              meta_id_col=id_col if split_col else None, split_col=split_col,
+                              patient_col=patient_col if split_col else None, out="dedup/"),
+        "cluster": command_line("cluster", emb_shown, k=k_text, levels=len(ks) if len(ks) > 1 else None,
+                                seed=opts.seed, emb_id_col=emb_id, evaluate=meta_name if attrs else None,
+                                attr=",".join(attrs) if attrs else None, id_col=id_col if attrs else None,
+                                out="clusters.parquet"),
+        "card": command_line("build-card", dataset_id, metadata=meta_name, embeddings=emb_shown,
+                             id_col=id_col if opts.id_col else None, emb_id_col=emb_id,
+                             split_col=split_col if opts.split_col else None,
+                             patient_col=patient_col if opts.patient_col else None,
+                             threshold=f"{threshold:g}", method=method if method != "auto" else None,
+                             k=k_text, levels=len(ks) if len(ks) > 1 else None,
+                             attr=",".join(attrs) if attrs and opts.attrs is not None else None,
+                             sample=shown_path(sample_path) if sample_path is not None else None,
+                             seed=opts.seed or None, out=f"{dataset_id}-card/"),
     }
     view = _view(n=e.n, d=e.d, emb_name=emb_shown, meta_name=meta_name, id_col=id_col,
                  dedup_summary=dd.summary, dedup_pairs=dd.pairs,
@@ -292,7 +303,7 @@ def _sample_counts(df: pd.DataFrame, *, split_col: str, patient_col: str | None,
     many of the engine's duplicate pairs have both images in the sample."""
     import pandas as pd
 
-    from curate.privacy import suppress, suppressed_total
+    from curate.policy.disclosure import suppress, suppressed_total
 
     split = df[split_col].astype(str)
     order = [s for s in ("train", "validation", "test", "all") if (split == s).any()]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from curate.policy.disclosure import MIN_CELL, Disclosure
+from curate.policy.roles import POSITIVE
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -235,16 +236,12 @@ def images_per_patient(counter: Counter) -> tuple[Table | None, dict[str, str]]:
 
 # ------------------------------------------------------------------------------------------- labels
 def _positive_mask(s: pd.Series) -> pd.Series:
-    from curate.cards.composition import _POSITIVE
-
-    return s.map(lambda v: _label(v) != MISSING and str(_plain(v)).strip().lower() in _POSITIVE)
+    return s.map(lambda v: _label(v) != MISSING and str(_plain(v)).strip().lower() in POSITIVE)
 
 
 def _binary_key(s: pd.Series) -> pd.Series:
-    from curate.cards.composition import _POSITIVE
-
     return s.map(lambda v: MISSING if _label(v) == MISSING else
-                 ("positive" if str(_plain(v)).strip().lower() in _POSITIVE else "negative")).astype(object)
+                 ("positive" if str(_plain(v)).strip().lower() in POSITIVE else "negative")).astype(object)
 
 
 def binary_prevalence(counter: Counter, df: pd.DataFrame,

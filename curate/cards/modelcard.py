@@ -1,4 +1,4 @@
-"""Fairness model card (Markdown + HTML) from an :class:`~curate.audits.run.AuditResult`.
+"""Fairness model card (Markdown + HTML) from an :class:`~curate.pipeline.audit.AuditResult`.
 
 Layout follows Model Cards for Model Reporting (Mitchell et al. 2019): model details, intended use,
 factors, metrics, evaluation data, training data, quantitative analyses, ethical considerations, caveats
@@ -17,10 +17,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from curate.audits.charts import gap_chart  # noqa: F401 - re-exported (charts live in charts.py)
-from curate.audits.metrics import SMALL_GROUP
-from curate.audits.run import ALL_LABELS, OVERALL, AuditResult
+from curate.cards.charts import gap_chart  # noqa: F401 - re-exported (charts live in charts.py)
+from curate.pipeline.audit import ALL_LABELS, OVERALL, AuditResult
 from curate.policy.disclosure import COMPLEMENT, MIN_CELL, SUPPRESSED
+from curate.policy.disclosure import MIN_CELL as SMALL_GROUP  # the audits' small-group rule is this cell
 from curate.policy.disclosure_audit import protect_results, shown_n
 
 NOT_REPORTED = "Not reported by the source"
@@ -390,3 +390,19 @@ def write_audit(result: AuditResult, out: str | os.PathLike, *, dataset: str | N
             for c in ctx["charts"]:
                 (tmp / c["file"]).write_bytes(base64.b64decode(c["b64"]))
     return Path(out)
+
+
+def audit_folder(preds: str, out: str, *, dataset: str | None = None, datasheet: str | None = None,
+                 model_name: str | None = None, reference: list[str] | None = None,
+                 **options: Any) -> AuditResult:
+    """``curate audit``: check the inputs, run the audits (:func:`curate.pipeline.audit.audit`) and write
+    the results and the model card into ``out`` (:func:`write_audit`)."""
+    from curate.pipeline.audit import audit
+    from curate.pipeline.audit_inputs import audit_inputs
+
+    got = audit_inputs(preds, out, dataset=dataset, datasheet=datasheet, reference=reference,
+                       bootstrap=options.get("bootstrap", 0))
+    res = audit(preds, reference=got.reference, **options)
+    write_audit(res, out, dataset=got.dataset, probe_info=got.probe_info, model_name=model_name,
+                datasheet=datasheet, synthetic=got.synthetic)
+    return res

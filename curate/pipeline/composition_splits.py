@@ -1,6 +1,6 @@
 """Composition per split (CLAIM: demographics of each partition), built from composition's own tables.
 
-Called by :func:`curate.cards.composition.measure_composition` when the metadata has a split column: one
+Called by :func:`curate.pipeline.composition.measure_composition` when the metadata has a split column: one
 table of patients / studies / images per split, then each tabulated attribute (age band, sex, device,
 site, ...) by split. Cells go through the same counter, so small-cell and complementary suppression are
 judged on patients exactly as in the one-way tables.
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from curate.cards._tables import Counter, Linked, Table
+    from curate.pipeline.composition_tables import Counter, Linked, Table
 
 #: A study column (``curate scan`` writes keyed ``study_key``): counted per split, never listed.
 STUDY_COLUMNS = ("study_key", "study_id", "study", "study_uid", "accession")
@@ -31,7 +31,7 @@ def split_tables(counter: Counter, df: pd.DataFrame, split_key: pd.Series, keys:
     one-way tables included (their published marks and totals), so no hidden cell can be solved from the
     combination of tables.
     """
-    from curate.cards._tables import Table, _fmt_int, _ordered_levels, crosstab
+    from curate.pipeline.composition_tables import Table, _fmt_int, _ordered_levels, crosstab
     from curate.policy.disclosure import Disclosure
 
     out: list[Table] = []

@@ -341,3 +341,22 @@ def concentration(table: pd.DataFrame, metric: str = "images") -> dict[str, floa
     shares = sorted((v / total for v in vals), reverse=True)
     return {"countries": int((vals > 0).sum()), "top3_share": float(sum(shares[:3])),
             "hhi": float(sum((100 * s) ** 2 for s in shares)), "attributed": total}
+
+
+# ---------------------------------------------------------------------- what `curate map` counts
+def load_entries(*, from_file: str | os.PathLike | None = None, modality: str | None = None,
+                 access: str | None = None, collection: str | None = None,
+                 catalog: Catalog | None = None) -> tuple[list[Entry], Catalog | None]:
+    """Entries from the user's file, or from the (filtered) catalog; the catalog is returned too."""
+    if from_file is not None:
+        if collection:
+            raise UsageError("--collection filters the built-in catalog; it cannot be used with --from")
+        return entries_from_file(from_file, modality=modality, access=access), None
+    cat = select_catalog(catalog, modality=modality, access=access, collection=collection)
+    return entries_from_catalog(cat), cat
+
+
+def describe_source(from_file, modality, access, collection, n: int) -> str:
+    src = f"file {Path(from_file).name}" if from_file else "curate catalog"
+    filt = describe_filters(modality, access, collection)
+    return f"{src}, {n} dataset{'s' if n != 1 else ''}" + ("" if filt == "(no filter)" else f", {filt}")

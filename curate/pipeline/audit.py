@@ -5,9 +5,9 @@ patient, split and seed column — the ``preds.parquet`` that ``curate probe`` w
 output in that shape. Output is a tidy table with columns
 ``audit, metric, label, attribute, group, value, ci_low, ci_high, n, note, n_units, reportable, seed_sd``:
 every per-group number carries its size (``n`` images, ``n_units`` patients or images) and its interval,
-and ``reportable`` is False for groups under the small-cell threshold (``curate.privacy.MIN_CELL``) — and
-for summaries over an attribute with such a group — so they are not presented as findings. Hiding counts
-is the disclosure layer's job, not this table's.
+and ``reportable`` is False for groups under the small-cell threshold
+(``curate.policy.disclosure.MIN_CELL``) — and for summaries over an attribute with such a group — so they
+are not presented as findings. Hiding counts is the disclosure layer's job, not this table's.
 """
 
 from __future__ import annotations

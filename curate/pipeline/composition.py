@@ -2,7 +2,7 @@
 
 What the catalog says a dataset contains is only what its papers report; the metadata file shows what is
 actually there. This module turns one such file into display-ready tables for the cards, applying the
-disclosure rules of :mod:`curate.privacy` *before* anything leaves it:
+disclosure rules of :mod:`curate.policy.disclosure` *before* anything leaves it:
 
 - every count of individuals below ``MIN_CELL`` (11) becomes ``<11``, with complementary suppression so the
   hidden value cannot be recovered from a row or column total (complements, which may hold any count, are
@@ -25,7 +25,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from curate.cards._tables import (
+from curate.errors import InputError
+from curate.pipeline.composition_tables import (
     HIDDEN,
     MISSING,
     Counter,
@@ -40,7 +41,6 @@ from curate.cards._tables import (
     missing_cell,
     one_way_table,
 )
-from curate.errors import InputError
 from curate.policy.disclosure import AGE_TOP_CODE, COMPLEMENT, MIN_CELL, SUPPRESSION_NOTE
 from curate.policy.roles import (  # noqa: F401 - re-exported: the card's role API is the policy's
     IDENTIFIER_ROLES,
@@ -128,7 +128,7 @@ def _key(series: pd.Series) -> pd.Series:
 
 def _tabulable(df: pd.DataFrame, col: str) -> str | None:
     """Why a column must not be listed value by value (None when it may be)."""
-    from curate.privacy import looks_like_identifier
+    from curate.policy.identifiers import looks_like_identifier
 
     if looks_like_identifier(col, df[col]):
         return "looks like an identifier; values are never shown"
@@ -280,7 +280,7 @@ def measure_composition(
         if role != "split":
             by_split[role] = key
     if col("split") and _tabulable(df, col("split")) is None:
-        from curate.cards.by_split import split_tables
+        from curate.pipeline.composition_splits import split_tables
 
         comp.tables.extend(split_tables(counter, df, _key(df[col("split")]), by_split, linked))
 

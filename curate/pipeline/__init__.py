@@ -1,0 +1,18 @@
+"""Orchestration: what a command runs (read inputs, validate once, call the engine, gather the results).
+
+The CLI and the Python API both call these functions; renderers (cards, report, geo maps, publish, model
+cards) receive what they return and compute nothing. See docs/architecture.md for the layers.
+
+- :mod:`~curate.pipeline.card` — build-card's inputs: record, measured composition, engine run, guard;
+- :mod:`~curate.pipeline.composition` — a metadata file's measured composition (counts, with disclosure
+  control; tables in :mod:`~curate.pipeline.composition_tables`, per split in ``composition_splits``);
+- :mod:`~curate.pipeline.curation` — the engine run behind a card's "Curation" section (``run_curation``);
+- :mod:`~curate.pipeline.commands` — the "reproduce" command lines (visible flags only);
+- :mod:`~curate.pipeline.guard` — the licence guard's decision for a record (upload allowed or not);
+- :mod:`~curate.pipeline.publish` (+ ``publish_metadata``) — what ``publish`` decides before writing;
+- :mod:`~curate.pipeline.dedup`, :mod:`~curate.pipeline.cluster`, :mod:`~curate.pipeline.embed` — the
+  engine commands (checks, engine, outputs);
+- :mod:`~curate.pipeline.audit` (+ ``audit_inputs``) — the fairness audits over a predictions table;
+- :mod:`~curate.pipeline.geo`, :mod:`~curate.pipeline.report`, :mod:`~curate.pipeline.catalog` — per-country
+  totals, the report's computed context, the catalog commands' listings and validation.
+"""
