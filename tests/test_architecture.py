@@ -42,11 +42,6 @@ LAYERS: dict[str, int] = {
 LAYER_NAMES = {0: "foundation", 1: "policy", 2: "output", 3: "catalog", 4: "engine", 5: "pipeline",
                6: "renderers", 7: "cli/api"}
 
-# TEMPORARY (helper `engine` is rebuilding curate/engine/dedup* and cluster* into subpackages, which removes
-# the cycles inside engine/): a cycle is tolerated only when *every* module in it is under curate.engine.
-# The integrator deletes this allowance after merging that work; every other cycle fails now.
-TEMPORARY_CYCLE_ALLOWANCE = "curate.engine."
-
 
 @dataclass(frozen=True)
 class Import:
@@ -225,8 +220,7 @@ def test_renderers_import_no_computation():
 
 
 def test_no_cycles_between_modules():
-    found = [c for c in cycles(GRAPH)
-             if not all(m.startswith(TEMPORARY_CYCLE_ALLOWANCE) for m in c)]  # TEMPORARY: see the constant
+    found = list(cycles(GRAPH))
     assert not found, "\n".join(cycle_report(c, GRAPH) for c in found)
 
 

@@ -46,7 +46,7 @@ def run_cluster(emb: str, out: str, *, k: str, levels: int = 1, seed: int = 0, n
     if dask:  # the workers read the shards; cluster() checks shard metadata and ids first (no vectors)
         data = emb
         if meta is not None:
-            from curate.engine.distributed import _validate
+            from curate.engine.dask_shards import validate_shards as _validate
             from curate.engine.embeddings import list_shards
 
             emb_ids = _validate(list_shards(emb, id_col=emb_id_col), emb_id_col, None)[2]
@@ -98,7 +98,7 @@ def _check_inputs(emb, out, *, evaluate, attr, eval_out, summary, niter, workers
     check_range("--niter", niter)
     check_range("--workers", workers)
     ks = level_sizes(k, levels)
-    from curate.engine.kmeans import check_method
+    from curate.engine.cluster.kmeans import check_method
 
     check_method(kmeans_method, dask)  # before reading the embeddings
     meta = attrs = None

@@ -55,7 +55,7 @@ def run_dedup(
     _check_options(emb, out, meta=meta, images=images, max_distance=max_distance, workers=workers, dask=dask,
                    method=method, nlist=nlist, nprobe=nprobe, neighbors=neighbors, keep_rule=keep_rule,
                    target_recall=target_recall)
-    from curate.engine._faiss import resolve_device
+    from curate.engine.devices import resolve_device
     from curate.engine.dedup import check_threshold
 
     threshold = check_threshold(threshold)
@@ -99,7 +99,7 @@ def _search(emb, images, meta_df, *, threshold, method, device, seed, max_distan
     """The duplicate search: an image folder by hashes, or embeddings (locally or on Dask); the metadata is
     checked against the ids first. Returns the engine's result and the ids in its order."""
     if images is not None:
-        from curate.engine.imagededup import image_dedup, image_ids
+        from curate.engine.dedup.images import image_dedup, image_ids
 
         strip = False
         ids = image_ids(images)
@@ -114,7 +114,7 @@ def _search(emb, images, meta_df, *, threshold, method, device, seed, max_distan
         from curate.engine.embeddings import list_shards, load_embeddings
 
         if dask:
-            from curate.engine.distributed import _validate
+            from curate.engine.dask_shards import validate_shards as _validate
 
             shards = list_shards(emb, id_col=emb_id_col, vector_col=vector_col)
             ids = _validate(shards, emb_id_col, vector_col)[2]
@@ -127,7 +127,7 @@ def _search(emb, images, meta_df, *, threshold, method, device, seed, max_distan
             if quality_col:
                 quality = m[quality_col].astype(float).to_numpy()
         if dask:
-            from curate.engine.distributed import dedup_dask
+            from curate.engine.dedup.sharded import dedup_dask
 
             res = dedup_dask(emb, threshold, address=dask, id_col=emb_id_col, vector_col=vector_col,
                              quality=quality, n_workers=workers, progress=progress, keep_rule=keep_rule)
