@@ -120,7 +120,9 @@ def _print_curation(cur) -> None:
     console.print(f"curation: {s['pairs']:,} duplicate pairs (cosine >= {s['threshold']:g}, {s['method']}), "
                   f"{s['removed']:,} of {s['n']:,} images removed by dedup")
     if cur.leakage is not None:
-        lk = cur.leakage.summary
+        from curate.output import protect_leakage
+
+        lk = protect_leakage(cur.leakage.summary)
         pats = (f", {lk['patients']['in_multiple_splits']} patients in several splits"
                 if "patients" in lk else "")
         console.print(f"curation: {lk['cross_split_pairs']:,} duplicate pairs cross splits{pats}")

@@ -178,11 +178,11 @@ def cluster_cmd(
            f"{trained['refine_iterations']} flat iteration(s)") if trained["method"] == "two-level" else ""
     console.print(f"clustered {res.info['n']:,} embeddings (d={res.info['d']}, {metric}){where} into "
                   + ", ".join(f"level {i + 1}: {kk}" for i, kk in enumerate(ks)) + f"{how} -> {out}")
-    from curate.policy.disclosure import suppressed_total
+    from curate.output import Count, Measure, say
 
-    console.print(f"level-1 cluster sizes: min {suppressed_total(int(sizes[0].min()))}, median "
-                  f"{int(np.median(sizes[0]))}, max {suppressed_total(int(sizes[0].max()))}; "
-                  f"inertia {res.inertia:.4g}")
+    say("level-1 cluster sizes: min {lo}, median {mid}, max {hi}; inertia {inertia}",
+        lo=Count(int(sizes[0].min())), mid=Count(int(np.median(sizes[0]))), hi=Count(int(sizes[0].max())),
+        inertia=Measure(res.inertia, ".4g"))
     if report is not None:
         t = Table(title="clusters as proxies for attributes (baseline = purity of the majority value)")
         for col in ("attribute", "level", "k", "AMI", "NMI", "ARI", "purity", "baseline"):

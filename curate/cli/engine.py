@@ -188,9 +188,11 @@ def dedup_cmd(
             from curate.engine.leakage import leakage
 
             leak = leakage(res.pairs, meta_df, ids, id_col=meta_id_col, split_col=split_col,
-                           patient_col=patient_col, min_cell=11)
+                           patient_col=patient_col)
             leak.write_into(tmp)
-    _print_summary(res.summary, leak.summary if leak else None, out)
+    from curate.output import protect_leakage
+
+    _print_summary(res.summary, protect_leakage(leak.summary) if leak else None, out)
 
 
 def _check_meta(meta_df, ids, id_col, split_col, patient_col, quality_col):

@@ -91,8 +91,11 @@ def publish_cmd(
         t = Table(title=f"{res.dataset_id}: {n:,} images in {len(res.shards)} shard(s)")
         for col in ("split", "images", "patients"):
             t.add_column(col, justify="left" if col == "split" else "right")
-        for name, n in res.splits.items():
-            t.add_row(name, f"{n:,}", str(res.patients.get(name, "—")))
+        from curate.output.counts import shown
+        from curate.publish.folder import shown_splits
+
+        for name, (n_im, n_p) in shown_splits(res).items():
+            t.add_row(name, shown(n_im), shown(n_p) if res.patients else "—")
         console.print(t)
         console.print(f"splits: {escape(res.split_method)}")
         console.print("features: " + ", ".join(f"{escape(k)}: {escape(v)}" for k, v in res.features.items())

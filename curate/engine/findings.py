@@ -174,6 +174,7 @@ def run_curation(
     from curate.engine.dedup import dedup
     from curate.engine.embeddings import load_embeddings
     from curate.engine.leakage import align_metadata, leakage
+    from curate.output import protect_leakage
 
     opts = options or CurationOptions()
     threshold, method, ks = _check_options(opts)
@@ -268,7 +269,7 @@ def run_curation(
     }
     view = _view(n=e.n, d=e.d, emb_name=emb_shown, meta_name=meta_name, id_col=id_col,
                  dedup_summary=dd.summary, dedup_pairs=dd.pairs,
-                 leak=leak.summary if leak is not None else None, split_col=split_col,
+                 leak=protect_leakage(leak.summary) if leak is not None else None, split_col=split_col,
                  patient_col=patient_col, ks=ks, sizes=sizes, evaluation=ev, sample=samp, commands=commands)
     return Findings(dedup=dd, leakage=leak, clusters=cl, evaluation=ev, sample=samp, inputs=inputs,
                     parameters=parameters, commands=commands, view=view)

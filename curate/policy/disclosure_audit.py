@@ -131,7 +131,8 @@ def protect_results(res: pd.DataFrame, settings: dict[str, Any]) -> tuple[pd.Dat
 
     for attr in [a for a in dict.fromkeys(out["attribute"]) if a != OVERALL]:
         in_attr = out["attribute"] == attr
-        size, by_label = _attribute_marks(out[in_attr & (out["group"] != ALL)], labels, settings, overall_prev)
+        rows = out[in_attr & (out["group"] != ALL)]
+        size, by_label = _attribute_marks(rows, labels, settings, overall_prev)
         grp = out["group"].astype(str)
         lab = out["label"].astype(str)
         relative = in_attr & ~out["metric"].isin(OWN_METRICS)
@@ -151,9 +152,9 @@ def protect_results(res: pd.DataFrame, settings: dict[str, Any]) -> tuple[pd.Dat
             hide(in_attr & (lab == la) & (grp == g) & ~out["metric"].isin(GROUP_METRICS))
             hide(relative & (lab == la))
         if cells:
-            notes.setdefault(attr, f"{len(cells)} label cell(s) (positives or negatives of a group) with fewer "
-                                   f"than {MIN_CELL} individuals: their rates, and the metrics comparing groups "
-                                   "on that label, are withheld")
+            notes.setdefault(attr, f"{len(cells)} label cell(s) (positives or negatives of a group) with "
+                                   f"fewer than {MIN_CELL} individuals: their rates, and the metrics "
+                                   "comparing groups on that label, are withheld")
         for la, g in [(la, g) for (la, g), m in by_label.items() if m == COMPLEMENT and size.get(g) == ""]:
             hide(in_attr & (lab == la) & (grp == g) & (out["metric"] == "prevalence"))
     return out, notes

@@ -64,7 +64,7 @@ class PublishResult:
     dataset_id: str
     card_only: bool = False
     splits: dict[str, int] = field(default_factory=dict)  # images per split
-    patients: dict[str, int | str] = field(default_factory=dict)  # patients per split (<11 / * suppressed)
+    patients: dict[str, int] = field(default_factory=dict)  # patients per split (raw: see shown_splits)
     features: dict[str, str] = field(default_factory=dict)  # column -> feature type
     shards: list[str] = field(default_factory=list)
     rows_in_metadata: int = 0
@@ -82,12 +82,36 @@ class PublishResult:
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready summary (what ``curate publish --json`` prints)."""
+        from curate.output import protect_count
+
         out = {k: v for k, v in self.__dict__.items() if k != "push"}
         out["out"] = str(self.out)
+        shown = shown_splits(self)  # counts leave protected (the exit gate)
+        out["splits"] = {n: v[0] for n, v in shown.items()}
+        out["patients"] = {n: v[1] for n, v in shown.items() if self.patients}
+        out["patients_across_splits"] = protect_count(self.patients_across_splits)
         if self.push is not None:
             out["push"] = {"repo_id": self.push.repo_id, "url": self.push.url, "files": self.push.files,
                            "commits": len(self.push.commits)}
         return out
+
+
+def shown_splits(result: PublishResult) -> dict[str, tuple[int | str, int | str]]:
+    """Split → (images, patients) as they may be shown: one count table of the exit gate (patients judged,
+    images hidden with them; the total of images is published). A count is an int or its marker."""
+    import pandas as pd
+
+    from curate.output import count_table
+
+    names = list(result.splits)
+    frame = pd.DataFrame({"images": [result.splits[n] for n in names]})
+    counts = ["images"]
+    if result.patients:
+        frame["patients"] = [result.patients.get(n, 0) for n in names]
+        counts.append("patients")
+    t = count_table(frame, counts=counts, basis=counts[-1:], overlapping=["patients"])
+    pats = t["patients"] if result.patients else ["not reported"] * len(names)
+    return {n: (t["images"].iloc[i], pats[i]) for i, n in enumerate(names)}
 
 
 def _split_names(n: int) -> tuple[str, ...]:
@@ -131,9 +155,11 @@ def _plan(
     import pandas as pd
 
     from curate.engine.splits import parse_fractions, patient_splits, patients_in_several_splits
+    from curate.output import protect_count
+    from curate.output.counts import shown
     from curate.policy.pseudonyms import METHOD, load_key
     from curate.policy.roles import allow_list, check_keep
-    from curate.privacy import suppress, top_code_ages
+    from curate.privacy import top_code_ages
 
     df = read_metadata(metadata)
     result.rows_in_metadata = len(df)
@@ -221,11 +247,11 @@ def _plan(
         result.patients_across_splits = patients_in_several_splits(
             pd.DataFrame({"p": pseudo, "s": split}), split_col="s", patient_col="p")
         if result.patients_across_splits:
-            result.warnings.append(f"{result.patients_across_splits} patient(s) have images in more than one "
+            result.warnings.append(f"{shown(protect_count(result.patients_across_splits))} patient(s) have "
+                                   "images in more than one "
                                    "split (the metadata's split column is kept as given)")
         per_split = pd.Series({n: int(pseudo[split == n].nunique()) for n in split_names})
-        # complementary suppression: with disjoint splits the total would reveal a single hidden cell
-        result.patients = {n: (v if isinstance(v, str) else int(v)) for n, v in suppress(per_split).items()}
+        result.patients = {n: int(v) for n, v in per_split.items()}  # raw; protected by shown_splits
     allowed = allow_list(df, roles.as_dict(), check_keep(df, keep_columns, roles.as_dict()))
     result.warnings.extend(allowed.warnings)
     result.kept_columns = allowed.kept
@@ -269,7 +295,9 @@ def _plan(
 
 def _card_sections(result: PublishResult, decision_text: str) -> list[tuple[str, str]]:
     """The "Publishing" section of the card: layout, splits, identifiers, keep-list, licence."""
-    from curate.privacy import SUPPRESSION_NOTE, suppressed_total
+    from curate.output import protect_count
+    from curate.output.counts import shown
+    from curate.privacy import SUPPRESSION_NOTE
 
     lines = [decision_text, ""]
     if result.card_only:
@@ -285,8 +313,8 @@ def _card_sections(result: PublishResult, decision_text: str) -> list[tuple[str,
         "| split | images | patients |",
         "| --- | ---: | ---: |",
     ]
-    for name, n in result.splits.items():
-        lines.append(f"| {name} | {n:,} | {result.patients.get(name, 'not reported')} |")
+    for name, (n, p) in shown_splits(result).items():
+        lines.append(f"| {name} | {shown(n)} | {shown(p)} |")
     lines += ["", f"*{SUPPRESSION_NOTE}.*"]
     if result.pseudonymised:
         lines += ["", "Identifiers: the original patient ids are replaced by keyed pseudonyms "
@@ -313,7 +341,7 @@ def _card_sections(result: PublishResult, decision_text: str) -> list[tuple[str,
                   f"{result.removed_by_keep:,} of {result.rows_in_metadata:,} images were removed as "
                   f"duplicates, {kept:,} kept."]
     if result.patients_across_splits:
-        n = suppressed_total(result.patients_across_splits)
+        n = shown(protect_count(result.patients_across_splits))
         lines += ["", f"Warning: {n} patient(s) appear in more than one split."]
     return [("Publishing", "\n".join(lines))]
 
