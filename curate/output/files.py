@@ -37,6 +37,10 @@ _LABELLED = ("group", "label", "text", "file")
 def _check_roles(frame: pd.DataFrame, roles: Mapping[str, str], where: str) -> None:
     from curate.policy.identifiers import name_reason
 
+    missing = [str(c) for c in frame.columns if str(c) not in roles]
+    if missing:
+        raise GateError(f"{where}: column(s) {missing} have no declared role (allow-list: "
+                        f"{', '.join(ROLES)})")
     for col in frame.columns:
         role = roles.get(str(col))
         if role is None:
