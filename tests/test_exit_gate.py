@@ -329,3 +329,67 @@ def test_publish_prints_no_split_count_its_card_hides(tmp_path, cli):
     for split, n in (("train", 2), ("test", 5)):
         assert not re.search(rf"{split}\W+{n}\b", text), split
     assert not re.search(r"(?<![<\d])1 patient\(s\)", text) and "<11 patient(s)" in text
+
+
+def _sample_ranges(shown: pd.DataFrame, n_units: int, splits: list[str]) -> dict:
+    """linprog (integer) min/max of every hidden cell of a sample table, given what a reader knows: each row's
+    after = Σ splits and after ≤ before, the printed total of sampled units, small cells in 1..10."""
+    from scipy.optimize import linprog
+
+    hid = [(r, c) for r in shown.index for c in shown.columns if isinstance(shown.loc[r, c], str)]
+    pos = {h: i for i, h in enumerate(hid)}
+    eq, beq, ub, bub = [], [], [], []
+
+    def lin(terms, rhs, into, rhs_into):
+        row, const = np.zeros(len(hid)), 0.0
+        for cell, co in terms:
+            if cell in pos:
+                row[pos[cell]] += co
+            else:
+                const += co * float(shown.loc[cell])
+        into.append(row)
+        rhs_into.append(rhs - const)
+
+    for r in shown.index:
+        lin([((r, "after"), 1), *[((r, s), -1) for s in splits]], 0, eq, beq)
+        lin([((r, "after"), 1), ((r, "before"), -1)], 0, ub, bub)
+    lin([((r, "after"), 1) for r in shown.index], n_units, eq, beq)
+    bounds = [(1, 10) if shown.loc[h] == "<11" else (0, None) for h in hid]
+    out = {}
+    for h in hid:
+        c = np.zeros(len(hid))
+        c[pos[h]] = 1
+        kw = {"A_eq": np.array(eq), "b_eq": beq, "A_ub": np.array(ub), "b_ub": bub, "bounds": bounds,
+              "integrality": np.ones(len(hid))}
+        lo, hi = linprog(c, **kw), linprog(-c, **kw)
+        out[h] = (lo.fun, -hi.fun if hi.status == 0 else np.inf)
+    return out
+
+
+def test_sample_table_hides_cells_a_reader_could_solve():
+    """Old rule (one 2-D table, fake row totals): g0's 10 sampled patients were pinned by the printed total
+    (44 − 19 − g2 ≤ 15). The gate's grid knows the real relations; linprog finds no small cell pinned, on
+    that table and on 60 random ones."""
+    from curate.engine.sample import report_table
+
+    splits = ["train", "validation", "test"]
+    rng = np.random.default_rng(0)
+    tables = [pd.DataFrame({"before": [33, 75, 15], "after": [10, 19, 15], "train": [5, 12, 8],
+                            "validation": [2, 5, 5], "test": [3, 2, 2]}, index=["g0", "g1", "g2"])]
+    for _ in range(60):
+        g = int(rng.integers(2, 4))
+        before = rng.integers(5, 80, g)
+        after = np.minimum(before, rng.integers(5, 40, g))
+        sp = np.array([rng.multinomial(a, [0.6, 0.2, 0.2]) for a in after])
+        parts = {s: sp[:, i] for i, s in enumerate(splits)}
+        index = [f"g{i}" for i in range(g)]
+        tables.append(pd.DataFrame({"before": before, "after": after, **parts}, index=index))
+    for df in tables:
+        report = {"groups": list(df.index), "before": df["before"].to_dict(), "after": df["after"].to_dict(),
+                  "splits": {s: df[s].to_dict() for s in splits}, "n_units": int(df["after"].sum())}
+        shown = report_table(report)
+        if shown.attrs.get("withheld"):
+            continue
+        for cell, (lo, hi) in _sample_ranges(shown, report["n_units"], splits).items():
+            if 0 < df.loc[cell] < 11:
+                assert hi - lo >= 1, (df, shown, cell)

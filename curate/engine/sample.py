@@ -289,10 +289,11 @@ def report_table(report: dict[str, Any]) -> pd.DataFrame:
     """Group x (before, after, per split) counts for display: small cells ``<11``, complements ``*``."""
     import pandas as pd
 
-    from curate.privacy import suppress
+    from curate.output import count_grid
 
     cols = {"before": report["before"], "after": report["after"]}
-    if list(report["splits"]) != ["all"]:
-        cols.update(report["splits"])
+    splits = list(report["splits"]) if list(report["splits"]) != ["all"] else []
+    cols.update({s: report["splits"][s] for s in splits})
     counts = pd.DataFrame(cols).reindex(report["groups"]).fillna(0).astype(int)
-    return suppress(counts)
+    return count_grid(counts, parts={"after": splits} if splits else None, at_most={"after": "before"},
+                      totals={"after": report["n_units"]})

@@ -154,6 +154,37 @@ def count_table(frame: pd.DataFrame, *, counts: Sequence[str], basis: Sequence[s
     return out
 
 
+def count_grid(frame: pd.DataFrame, *, parts: Mapping[str, Sequence[str]] | None = None,
+               at_most: Mapping[str, str] | None = None, totals: Mapping[str, int] | None = None,
+               k: int = MIN_CELL) -> pd.DataFrame:
+    """A display copy of a grid of counts (rows = groups, columns = counts of the same unit), each cell
+    hidden on its own, with the relations a reader knows: every column's total is published (``totals``
+    gives it when it is not the column sum), ``parts``: a column is the sum of others in every row
+    (``{"after": ["train", "validation", "test"]}``), ``at_most``: a column never exceeds another
+    (``{"after": "before"}``). Small cells ``<11``, complements ``*``; ``attrs["withheld"]`` as in
+    :func:`count_table`.
+    """
+    out = frame.astype(object).copy()
+    d = Disclosure(k=k)
+    cells = {(i, c): d.cell(float(frame[c].iloc[i] or 0)) for i in range(len(frame)) for c in frame.columns}
+    for c in frame.columns:
+        tot = (totals or {}).get(c)
+        d.equal({cells[(i, c)]: 1.0 for i in range(len(frame))},
+                float(frame[c].sum()) if tot is None else float(tot))
+    for i in range(len(frame)):
+        for whole, cols in (parts or {}).items():
+            d.equal({cells[(i, whole)]: 1.0, **{cells[(i, c)]: -1.0 for c in cols}}, 0.0)
+        for small, big in (at_most or {}).items():
+            d.at_least(cells[(i, big)], cells[(i, small)])
+    marks = d.solve()
+    for (i, c), j in cells.items():
+        m = marks[j] or (COMPLEMENT if d.withheld else "")
+        if m:
+            out.iloc[i, out.columns.get_loc(c)] = m
+    out.attrs["withheld"] = bool(d.withheld)
+    return out
+
+
 # --------------------------------------------------------------------------------------- leakage summary
 def protect_leakage(summary: Mapping[str, Any], *, k: int = MIN_CELL) -> dict[str, Any]:
     """The leakage summary of :func:`curate.engine.leakage.leakage` (raw numbers) as it may leave.

@@ -56,7 +56,7 @@ def _check_roles(frame: pd.DataFrame, roles: Mapping[str, str], where: str) -> N
             if len(small):
                 raise GateError(f"{where}: count column '{col}' holds {len(small)} unprotected small "
                                 "cell(s); protect it first (curate.output.count_table)")
-        elif role in _LABELLED and not (values.dtype.kind in "biufcmM"):
+        elif role in _LABELLED and values.dtype.kind not in "biufcmM":
             for v in values.dropna().unique()[:10_000]:
                 why = label_reason(v)
                 if why:
