@@ -226,7 +226,7 @@ def sample_cmd(
     from curate._paths import check_io
     from curate.engine.sample import check_cluster_options, report_table, sample_with_report
     from curate.errors import UsageError
-    from curate.privacy import suppressed_total
+    from curate.output import Count, note, say
 
     if (meta_arg is None) == (meta_opt is None):
         raise UsageError("give the metadata once: as META or with --meta FILE")
@@ -252,9 +252,12 @@ def sample_cmd(
     for g, row in shown.iterrows():
         t.add_row(escape(str(g)), *[str(v) for v in row])
     console.print(t)
-    for note in rep["notes"]:
-        console.print(f"[yellow]note:[/yellow] {escape(note)}")
+    if rep.get("left_out"):
+        note("{n} rows without a value of {col} were left out", n=Count(rep["left_out"]),
+             col=rep["group_column"])
+    for text in rep["notes"]:
+        note("{text}", text=text)
     if rep.get("removed_by_keep"):
-        console.print(f"keep-list removed {suppressed_total(rep['removed_by_keep'])} rows before sampling")
-    console.print(f"sampled {suppressed_total(rep['n_units'])} {rep['unit']} "
-                  f"({suppressed_total(rep['n_rows'])} rows) -> {out}")
+        say("keep-list removed {n} rows before sampling", n=Count(rep["removed_by_keep"]))
+    say("sampled {n} {unit} ({rows} rows) -> {out}", n=Count(rep["n_units"]), unit=rep["unit"],
+        rows=Count(rep["n_rows"]), out=out)

@@ -175,7 +175,7 @@ def sample_with_report(
         group_col = balance_by
     na = df[group_col].isna()
     if na.any():
-        report["notes"].append(f"{int(na.sum())} rows without a value of {group_col} were left out")
+        report["left_out"] = int(na.sum())  # rows without a group value (a raw count: printed via the gate)
         df = df[~na]
     if len(df) == 0:
         raise InputError("no rows left to sample from")
