@@ -131,7 +131,9 @@ def _print_curation(cur) -> None:
     for r in (cur.evaluation or {}).get("attributes", {}).values():
         console.print(f"  - {escape(r['verdict'])}")
     if cur.sample is not None:
-        counts = ", ".join(f"{sp} {n:,}" for sp, n in cur.sample["images"].items())
+        from curate.output.counts import shown
+
+        counts = ", ".join(f"{sp} {shown(n)}" for sp, n in cur.sample["images"].items())
         console.print(f"curation: sample {escape(cur.sample['name'])}: {counts} images")
 
 

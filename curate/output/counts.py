@@ -154,6 +154,24 @@ def count_table(frame: pd.DataFrame, *, counts: Sequence[str], basis: Sequence[s
     return out
 
 
+def split_counts(images: Mapping[str, int], patients: Mapping[str, int] | None = None,
+                 k: int = MIN_CELL) -> tuple[dict[str, int | str], dict[str, int | str]]:
+    """Per-split (images, patients) as they may be shown: one :func:`count_table` (patients judged when
+    known, a split's images hidden with its patients; the total of images published, patients may repeat
+    across splits). Returns ({split: images}, {split: patients}) — ints or markers."""
+    import pandas as pd
+
+    names = list(images)
+    frame = pd.DataFrame({"images": [int(images[n]) for n in names]})
+    counts = ["images"]
+    if patients:
+        frame["patients"] = [int(patients.get(n, 0)) for n in names]
+        counts.append("patients")
+    t = count_table(frame, counts=counts, basis=counts[-1:], overlapping=["patients"], k=k)
+    shown_p = {n: t["patients"].iloc[i] for i, n in enumerate(names)} if patients else {}
+    return {n: t["images"].iloc[i] for i, n in enumerate(names)}, shown_p
+
+
 def count_grid(frame: pd.DataFrame, *, parts: Mapping[str, Sequence[str]] | None = None,
                at_most: Mapping[str, str] | None = None, totals: Mapping[str, int] | None = None,
                k: int = MIN_CELL) -> pd.DataFrame:
@@ -191,10 +209,12 @@ def protect_leakage(summary: Mapping[str, Any], *, k: int = MIN_CELL) -> dict[st
 
     One problem: patients in several splits (``multi``), per split pair (each such patient counts in every
     pair of its splits: multi ≤ Σ pairs ≤ C(s, 2)·multi), their images (≥ 2·multi, hidden with multi) and
-    the published patient total (≥ multi). Duplicate-pair counts count pairs of images, not individuals,
-    and are shown as they are.
+    the published patient total (≥ multi). Images per split are protected as a family whose total is
+    published. Duplicate-pair counts count pairs of images, not individuals, and are shown as they are.
     """
     out = dict(summary)
+    if isinstance(summary.get("splits"), Mapping) and not any(map(is_hidden, summary["splits"].values())):
+        out["splits"] = protect_counts(summary["splits"], k=k)  # images per split (a split of 5 images ...)
     p = summary.get("patients")
     if not isinstance(p, Mapping) or is_hidden(p.get("in_multiple_splits")):
         return out

@@ -99,19 +99,10 @@ class PublishResult:
 def shown_splits(result: PublishResult) -> dict[str, tuple[int | str, int | str]]:
     """Split → (images, patients) as they may be shown: one count table of the exit gate (patients judged,
     images hidden with them; the total of images is published). A count is an int or its marker."""
-    import pandas as pd
+    from curate.output import split_counts
 
-    from curate.output import count_table
-
-    names = list(result.splits)
-    frame = pd.DataFrame({"images": [result.splits[n] for n in names]})
-    counts = ["images"]
-    if result.patients:
-        frame["patients"] = [result.patients.get(n, 0) for n in names]
-        counts.append("patients")
-    t = count_table(frame, counts=counts, basis=counts[-1:], overlapping=["patients"])
-    pats = t["patients"] if result.patients else ["not reported"] * len(names)
-    return {n: (t["images"].iloc[i], pats[i]) for i, n in enumerate(names)}
+    images, patients = split_counts(result.splits, result.patients)
+    return {n: (images[n], patients.get(n, "not reported")) for n in images}
 
 
 def _split_names(n: int) -> tuple[str, ...]:
