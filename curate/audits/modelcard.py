@@ -170,7 +170,7 @@ def protected(result: AuditResult) -> AuditResult:
     """The result with its small cells withheld (idempotent): what every output of ``audit`` shows."""
     from dataclasses import replace
 
-    from curate.policy.disclosure import suppressed_total
+    from curate.output import protect_count
 
     if "suppressed" in result.results.columns:
         return result
@@ -178,7 +178,7 @@ def protected(result: AuditResult) -> AuditResult:
     st = dict(result.settings)
     for key in ("n_test_rows", "n_test_units"):
         if isinstance(st.get(key), int):
-            st[key] = suppressed_total(st[key])
+            st[key] = protect_count(st[key])
     warnings = list(result.warnings) + [f"{a}: {n}" for a, n in notes.items()]
     return replace(result, results=res, settings=st, warnings=warnings)
 

@@ -6,8 +6,9 @@ atomically). A caller *declares* what it hands over and the gate decides what le
 - :mod:`curate.output.counts` — declarations of numbers (:class:`Count`, :class:`Counts`,
   :class:`Measure`) and the protections built on :class:`curate.policy.disclosure.Disclosure` (the one
   implementation of small-cell and complementary suppression): :func:`protect_count`,
-  :func:`protect_counts`, :func:`count_table`, :func:`count_grid`, :func:`split_counts`,
-  :func:`protect_leakage`. Raw numbers go in, protected numbers (or their ``<11`` / ``*`` markers) come out.
+  :func:`protect_counts`, :func:`protect_crosstab`, :func:`count_table`, :func:`count_grid`,
+  :func:`split_counts`, :func:`protect_leakage`. Raw numbers go in, protected numbers (or their ``<11`` /
+  ``*`` markers) come out.
 - :mod:`curate.output.files` — :func:`write_table` (parquet / csv with a role per column: the column
   allow-list), :func:`write_json`, :func:`write_text` (Markdown / HTML / text), :func:`write_bytes`,
   :func:`output_folder` / :func:`output_file` (atomic, from :mod:`curate._io`).
@@ -32,6 +33,7 @@ from curate.output.counts import (
     count_table,
     protect_count,
     protect_counts,
+    protect_crosstab,
     protect_leakage,
     split_counts,
 )
@@ -48,6 +50,7 @@ from curate.output.files import (
 
 __all__ = [
     "ROLES", "Count", "Counts", "GateError", "Measure", "count_grid", "count_table", "label_reason", "note",
-    "output_file", "output_folder", "protect_count", "protect_counts", "protect_leakage", "say", "say_json",
+    "output_file", "output_folder", "protect_count", "protect_counts", "protect_crosstab", "protect_leakage",
+    "say", "say_json",
     "say_table", "split_counts", "warn", "write_bytes", "write_json", "write_table", "write_text",
 ]

@@ -154,6 +154,14 @@ def count_table(frame: pd.DataFrame, *, counts: Sequence[str], basis: Sequence[s
     return out
 
 
+def protect_crosstab(counts: pd.Series | pd.DataFrame, k: int = MIN_CELL) -> pd.Series | pd.DataFrame:
+    """A display copy of a 1-D or 2-D count table whose row, column and grand totals are published
+    (:func:`curate.policy.disclosure.suppress`): small cells ``<11``, complements ``*``."""
+    from curate.policy.disclosure import suppress
+
+    return suppress(counts, k)
+
+
 def split_counts(images: Mapping[str, int], patients: Mapping[str, int] | None = None,
                  k: int = MIN_CELL) -> tuple[dict[str, int | str], dict[str, int | str]]:
     """Per-split (images, patients) as they may be shown: one :func:`count_table` (patients judged when
