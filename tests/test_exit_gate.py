@@ -78,8 +78,6 @@ NOT_YET_THROUGH_THE_GATE = {
     ("curate._cache", "YamlCache.save"),  # dump
     ("curate.audits.charts", "gap_chart"),  # savefig
     ("curate.audits.probes", "write_probe"),  # to_parquet
-    ("curate.cards.build", "_write"),  # write_text
-    ("curate.cards.build", "build_all"),  # write_text
     ("curate.catalog.migrate", "main"),  # print
     ("curate.catalog.migrate", "migrate_file"),  # write_text
     ("curate.catalog.snapshot", "<module>"),  # print
@@ -118,7 +116,6 @@ NOT_YET_THROUGH_THE_GATE = {
     ("curate.engine.leakage", "LeakageResult.write_into"),  # to_parquet
     ("curate.geo.build", "build_map"),  # to_csv
     ("curate.geo.map", "_save"),  # savefig, write_text
-    ("curate.publish.features", "add_croissant_distribution"),  # write_text
     ("curate.publish.folder", "_build_card_files"),  # copy2
     ("curate.publish.manifest", "write_publish_manifest"),  # write_text
     ("curate.publish.shards", "write_shards"),  # to_parquet

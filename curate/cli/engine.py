@@ -239,10 +239,13 @@ def _print_summary(s: dict, leak: dict | None, out: Path) -> None:
     if leak is not None:
         by = ", ".join(f"{k}: {v}" for k, v in leak["cross_split_pairs_by_split"].items()) or "none"
         console.print(f"leakage: {fmt_int(leak['cross_split_pairs'])} duplicate pairs cross splits ({by})")
-        if "patients" in leak:
+        if "patients" in leak:  # protected by the gate (protect_leakage); printed through it
+            from curate.output import Counts, Shown, say
+
             p = leak["patients"]
-            byp = ", ".join(f"{k}: {v}" for k, v in p["in_multiple_splits_by_split"].items()) or "none"
-            console.print(f"leakage: {p['in_multiple_splits']} patients in more than one split ({byp})")
+            by_pair = p["in_multiple_splits_by_split"]
+            say("leakage: {n} patients in more than one split ({byp})", n=Shown(p["in_multiple_splits"]),
+                byp=Counts(by_pair, protected=True) if by_pair else "none")
     console.print(f"wrote {out}/ (pairs.parquet, groups.parquet, keep.txt, summary.json"
                   f"{', leakage.json, leakage_pairs.parquet' if leak else ''})")
 

@@ -29,6 +29,7 @@ from curate.output.counts import (
     Counts,
     GateError,
     Measure,
+    Shown,
     count_grid,
     count_table,
     protect_count,
@@ -49,7 +50,8 @@ from curate.output.files import (
 )
 
 __all__ = [
-    "ROLES", "Count", "Counts", "GateError", "Measure", "count_grid", "count_table", "label_reason", "note",
+    "ROLES", "Count", "Counts", "GateError", "Measure", "Shown", "count_grid", "count_table", "label_reason",
+    "note",
     "output_file", "output_folder", "protect_count", "protect_counts", "protect_crosstab", "protect_leakage",
     "say", "say_json",
     "say_table", "split_counts", "warn", "write_bytes", "write_json", "write_table", "write_text",

@@ -12,7 +12,17 @@ import string
 import sys
 from typing import Any
 
-from curate.output.counts import Count, Counts, GateError, Measure, protect_count, protect_counts, shown
+from curate.output.counts import (
+    Count,
+    Counts,
+    GateError,
+    Measure,
+    Shown,
+    is_small,
+    protect_count,
+    protect_counts,
+    shown,
+)
 
 _console = None
 _err_console = None
@@ -38,9 +48,19 @@ def _field(name: str, value: Any) -> str:
     if isinstance(value, Count):
         return shown(protect_count(value.value, value.of))
     if isinstance(value, Counts):
-        prot = protect_counts(value.values, value.total, at_least=value.at_least)
+        if value.protected:
+            small = [v for v in value.values.values() if is_small(v)]
+            if small:
+                raise GateError(f"field '{name}' holds unprotected small counts")
+            prot = dict(value.values)
+        else:
+            prot = protect_counts(value.values, value.total, at_least=value.at_least)
         items = (value.item.format(label=escape(str(k)), count=shown(v)) for k, v in prot.items())
         return value.sep.join(items)
+    if isinstance(value, Shown):
+        if is_small(value.value):
+            raise GateError(f"field '{name}' = {value.value!r} is an unprotected small count")
+        return shown(value.value)
     if isinstance(value, Measure):
         return format(value.value, value.fmt)
     if isinstance(value, bool) or value is None:

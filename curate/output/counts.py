@@ -7,6 +7,7 @@ complementary ``*`` suppression, audited by integer programming); nothing below 
   published whole it is a part of; the rest (``of − value``) is then a cell too, so a count of 20 out of a
   published 25 is hidden like the 5 it reveals.
 - :class:`Counts` — a family of counts printed together (per split, per group) with their published total.
+- :class:`Shown` — a count that went through one of the protections here already (checked again).
 - :class:`Measure` — a number that counts no one (seconds, dimensions, a threshold, an AUC).
 """
 
@@ -47,6 +48,14 @@ class Counts:
     at_least: bool = False
     sep: str = ", "
     item: str = "{label}: {count}"
+    protected: bool = False  # the values went through a protection already (checked again, not re-solved)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A count already protected by one of the protections below (an int of 0 or ≥ 11, or a marker)."""
+
+    value: int | str
 
 
 @dataclass(frozen=True)
