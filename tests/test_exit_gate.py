@@ -106,7 +106,6 @@ NOT_YET_THROUGH_THE_GATE = {
     ("curate.cli.engine", "_print_summary"),  # print
     ("curate.cli.geo", "map_cmd"),  # print
     ("curate.cli.geo", "report_cmd"),  # print
-    ("curate.cli.publish", "publish_cmd"),  # print
     ("curate.cli.scan", "demo_dicom_cmd"),  # print
     ("curate.cli.scan", "scan_cmd"),  # print
     ("curate.demo", "_write_embeddings"),  # write_table
