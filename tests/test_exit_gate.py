@@ -86,11 +86,6 @@ NOT_YET_THROUGH_THE_GATE = {
     ("curate.cli.__init__", "fail"),  # write
     ("curate.cli.__init__", "main"),  # write
     ("curate.cli._common", "print_json"),  # write
-    ("curate.cli.audit", "_list_audits"),  # print
-    ("curate.cli.audit", "audit"),  # print
-    ("curate.cli.audit", "probe"),  # print
-    ("curate.cli.cards", "_print_curation"),  # print
-    ("curate.cli.cards", "build_card_cmd"),  # print
     ("curate.cli.catalog", "_show_collection"),  # print
     ("curate.cli.catalog", "list_"),  # print
     ("curate.cli.catalog", "show"),  # print

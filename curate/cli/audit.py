@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from curate.cli._common import console
-
 
 def probe(
     emb: str = typer.Argument(..., metavar="EMB", help="Embeddings: .npy or .parquet (id + vector column)."),
@@ -49,11 +47,14 @@ def probe(
                     batch_size=batch_size, device=device, id_col=id_col, emb_id_col=emb_id_col,
                     split_seed=split_seed, allow_leaky_split=allow_leaky_split)
     path, sidecar = write_probe(res, out)
+    from curate.output import Count, Measure, say, warn
+
     sp = res.info["split"]
-    console.print(f"wrote {path} ({len(res.preds):,} rows: {len(res.info['runs'])} seeds × "
-                  f"{sp['validation']:,} validation + {sp['test']:,} test) and {sidecar}")
+    say("wrote {path} ({rows} rows: {seeds} seeds × {val} validation + {test} test) and {sidecar}",
+        path=str(path), rows=Measure(len(res.preds), ","), seeds=Measure(len(res.info["runs"])),
+        val=Count(sp["validation"]), test=Count(sp["test"]), sidecar=str(sidecar))
     for w in res.info.get("warnings", []):
-        console.print(f"[yellow]warning:[/yellow] {w}")
+        warn("{w}", w=w)
 
 
 def _list_audits(value: bool) -> None:
@@ -61,9 +62,11 @@ def _list_audits(value: bool) -> None:
     if not value:
         return
     from curate.audits.registry import available_audits
+    from curate.output import say
 
     for name, a in available_audits().items():
-        console.print(f"{name}: {getattr(a, 'title', '')} — {getattr(a, 'source', '')}")
+        say("{name}: {title} — {source}", name=name, title=getattr(a, "title", ""),
+            source=getattr(a, "source", ""))
     raise typer.Exit()
 
 
@@ -147,9 +150,12 @@ def audit(
 
     write_audit(res, out, dataset=dataset, probe_info=probe_info, model_name=model_name, datasheet=datasheet,
                 synthetic=is_synthetic(preds))
-    console.print(f"wrote {out}/ ({len(res.results):,} result rows; model_card.md, model_card.html)")
+    from curate.output import Measure, say, warn
+
+    say("wrote {out}/ ({n} result rows; model_card.md, model_card.html)", out=out,
+        n=Measure(len(res.results), ","))
     for w in res.warnings:
-        console.print(f"[yellow]warning:[/yellow] {w}")
+        warn("{w}", w=w)
 
 
 def register(app: typer.Typer) -> None:

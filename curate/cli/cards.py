@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from curate.cli._common import alias, console, print_json
+from curate.cli._common import alias
 
 
 def build_card_cmd(
@@ -58,6 +58,7 @@ def build_card_cmd(
     With --embeddings the curation engine runs once on them and the cards get a Curation section.
     """
     from curate.errors import UsageError
+    from curate.output import Count, Measure, say, say_json
 
     metadata = alias(metadata, metadata_old, "--meta", "--metadata")
     if all_ and dataset_id:
@@ -83,9 +84,9 @@ def build_card_cmd(
         target = out if out is not None else DEFAULT_GALLERY
         builds = build_all(target, catalog_dir=catalog_dir, overwrite=not no_overwrite)
         if as_json:
-            print_json({"out": str(target), "datasets": {k: str(b.out) for k, b in builds.items()}})
+            say_json({"out": str(target), "datasets": {k: str(b.out) for k, b in builds.items()}})
         else:
-            console.print(f"wrote {len(builds)} cards and index.md to {target}/")
+            say("wrote {n} cards and index.md to {target}/", n=Measure(len(builds)), target=str(target))
         return
     from curate.cards.build import build_card
 
@@ -100,41 +101,39 @@ def build_card_cmd(
                        catalog_dir=catalog_dir, overwrite=not no_overwrite, embeddings=embeddings,
                        curation=options)
     if as_json:
-        print_json({"out": str(build.out), "files": {k: str(p) for k, p in build.paths.items()}})
+        say_json({"out": str(build.out), "files": {k: str(p) for k, p in build.paths.items()}})
         return
     names = ", ".join(p.name for p in build.paths.values())
-    console.print(f"wrote {build.out}/: {names}")
+    say("wrote {out}/: {names}", out=str(build.out), names=names)
     if build.composition is not None:
         c = build.composition
-        console.print(f"measured {c.n_images:,} images from {c.source} ({c.suppressed_cells} small cells "
-                      "suppressed)")
+        say("measured {n} images from {src} ({k} small cells suppressed)", n=Count(c.n_images),
+            src=c.source, k=Measure(c.suppressed_cells))
     if build.curation is not None:
         _print_curation(build.curation)
 
 
 def _print_curation(cur) -> None:
-    """One line per finding of the Curation section (counts only)."""
-    from rich.markup import escape
+    """One line per finding of the Curation section (counts only), through the exit gate."""
+    from curate.output import Counts, Measure, Shown, protect_leakage, say
 
     s = cur.dedup.summary
-    console.print(f"curation: {s['pairs']:,} duplicate pairs (cosine >= {s['threshold']:g}, {s['method']}), "
-                  f"{s['removed']:,} of {s['n']:,} images removed by dedup")
+    say("curation: {pairs} duplicate pairs (cosine >= {t}, {m}), {r} of {n} images removed by dedup",
+        pairs=Measure(s["pairs"], ","), t=Measure(s["threshold"], "g"), m=s["method"],
+        r=Measure(s["removed"], ","), n=Measure(s["n"], ","))
     if cur.leakage is not None:
-        from curate.output import protect_leakage
-
         lk = protect_leakage(cur.leakage.summary)
-        pats = (f", {lk['patients']['in_multiple_splits']} patients in several splits"
-                if "patients" in lk else "")
-        console.print(f"curation: {lk['cross_split_pairs']:,} duplicate pairs cross splits{pats}")
-    ks = ",".join(map(str, cur.clusters.ks))
-    console.print(f"curation: k-means k={ks}")
+        if "patients" in lk:
+            say("curation: {c} duplicate pairs cross splits, {p} patients in several splits",
+                c=Measure(lk["cross_split_pairs"], ","), p=Shown(lk["patients"]["in_multiple_splits"]))
+        else:
+            say("curation: {c} duplicate pairs cross splits", c=Measure(lk["cross_split_pairs"], ","))
+    say("curation: k-means k={ks}", ks=",".join(map(str, cur.clusters.ks)))
     for r in (cur.evaluation or {}).get("attributes", {}).values():
-        console.print(f"  - {escape(r['verdict'])}")
+        say("  - {v}", v=r["verdict"])
     if cur.sample is not None:
-        from curate.output.counts import shown
-
-        counts = ", ".join(f"{sp} {shown(n)}" for sp, n in cur.sample["images"].items())
-        console.print(f"curation: sample {escape(cur.sample['name'])}: {counts} images")
+        say("curation: sample {name}: {counts} images", name=cur.sample["name"],
+            counts=Counts(cur.sample["images"], protected=True, item="{label} {count}"))
 
 
 def register(app: typer.Typer) -> None:
