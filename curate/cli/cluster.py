@@ -178,11 +178,13 @@ def cluster_cmd(
            f"{trained['refine_iterations']} flat iteration(s)") if trained["method"] == "two-level" else ""
     console.print(f"clustered {res.info['n']:,} embeddings (d={res.info['d']}, {metric}){where} into "
                   + ", ".join(f"level {i + 1}: {kk}" for i, kk in enumerate(ks)) + f"{how} -> {out}")
-    from curate.output import Count, Measure, say
+    from curate.output import Measure, Shown, say
 
-    say("level-1 cluster sizes: min {lo}, median {mid}, max {hi}; inertia {inertia}",
-        lo=Count(int(sizes[0].min())), mid=Count(int(np.median(sizes[0]))), hi=Count(int(sizes[0].max())),
-        inertia=Measure(res.inertia, ".4g"))
+    hidden = bool(((sizes[0] > 0) & (sizes[0] < 11)).any())  # a small cluster: its size would be the min
+    lo, mid, hi = ("<11", "*", "*") if hidden else (  # an order statistic could be a hidden size
+        int(sizes[0].min()), int(np.median(sizes[0])), int(sizes[0].max()))
+    say("level-1 cluster sizes: min {lo}, median {mid}, max {hi}; inertia {inertia}", lo=Shown(lo),
+        mid=Shown(mid), hi=Shown(hi), inertia=Measure(res.inertia, ".4g"))
     if report is not None:
         t = Table(title="clusters as proxies for attributes (baseline = purity of the majority value)")
         for col in ("attribute", "level", "k", "AMI", "NMI", "ARI", "purity", "baseline"):
