@@ -384,3 +384,20 @@ def test_sample_table_hides_cells_a_reader_could_solve():
         for cell, (lo, hi) in _sample_ranges(shown, report["n_units"], splits).items():
             if 0 < df.loc[cell] < 11:
                 assert hi - lo >= 1, (df, shown, cell)
+
+
+def test_cluster_prints_no_small_cluster_size(tmp_path, cli):
+    """Clusters of 4, 6 and 40 points: the console line of sizes shows none of 4 and 6 (the median was 6)."""
+    from curate.demo import _write_embeddings
+
+    rng = np.random.default_rng(0)
+    centres = np.eye(8)[:3] * 10
+    x = np.vstack([c + rng.normal(0, 0.01, (n, 8)) for c, n in zip(centres, (4, 6, 40))]).astype("float32")
+    _write_embeddings(tmp_path / "emb.parquet", [f"e{i}" for i in range(len(x))], x)
+    r = cli("cluster", tmp_path / "emb.parquet", "--k", "3", "--metric", "l2",
+            "--out", tmp_path / "c.parquet")
+    assert r.exit_code == 0, r.stderr
+    sizes = pd.read_parquet(tmp_path / "c.parquet")["cluster_l1"].value_counts()  # the truth, from the file
+    assert sorted(sizes) == [4, 6, 40]
+    line = next(x for x in r.stdout.splitlines() if "cluster sizes" in x)
+    assert not re.search(r"\b(4|6|40)\b", line.split(";")[0]), line
