@@ -308,7 +308,7 @@ def test_leakage_counts_match_pandas(data):
     x, ids = data
     res = dedup(x, 0.9, method="exact", device="cpu", ids=ids)
     meta = _meta(ids)
-    leak = leakage(res.pairs, meta, ids, patient_col="patient_id", min_cell=0)
+    leak = leakage(res.pairs, meta, ids, patient_col="patient_id")  # raw counts: the engine never suppresses
     # independent truth: merge pairs with metadata
     m = meta.set_index("id")
     p = res.pairs.assign(sa=m.loc[res.pairs.id_a, "split"].to_numpy(),
@@ -335,13 +335,16 @@ def test_leakage_small_cells_are_suppressed():
     meta = pd.DataFrame({"id": ids, "split": ["train"] * 30 + ["test"] * 10,
                          "patient_id": [f"P{k}" for k in range(30)] + ["P0", "P1", "P2"] + ["Q"] * 7})
     pairs = pd.DataFrame({"id_a": ["i0"], "id_b": ["i35"], "cosine": [0.99]})
-    s = leakage(pairs, meta, ids, patient_col="patient_id").summary
+    from curate.output import protect_leakage
+
+    raw = leakage(pairs, meta, ids, patient_col="patient_id").summary
+    assert raw["patients"]["in_multiple_splits"] == 3
+    s = protect_leakage(raw)  # the exit gate protects what leaves
     assert s["patients"]["in_multiple_splits"] == "<11"
     assert s["patients"]["in_multiple_splits_by_split"] == {"test|train": "<11"}
+    assert s["patients"]["images_of_patients_in_multiple_splits"] == "<11"  # hidden with its patients
     assert s["patients"]["total"] == 31
     assert s["cross_split_pairs"] == 1 and s["cross_split_pairs_same_patient"] == 0
-    raw = leakage(pairs, meta, ids, patient_col="patient_id", min_cell=0).summary
-    assert raw["patients"]["in_multiple_splits"] == 3
 
 
 def test_leakage_metadata_must_match():

@@ -264,17 +264,17 @@ def test_keep_list_publishes_only_kept_images_and_card_says_so(tmp_path, catalog
 
 
 @pytest.mark.parametrize("n_patients, expected", [(40, {"train": "*", "test": "<11"}),  # 30/10: complement
-                                                   (48, {"train": 36, "test": 12})])
+                                                   (48, {"train": 36, "test": 12})])  # one image a patient
 def test_patient_counts_per_split_are_suppressed(tmp_path, catalog, n_patients, expected):
     from curate.publish.folder import publish
 
     meta, images, _ = make_dataset(tmp_path / "raw", n_patients=n_patients, n_images=n_patients, seed=2)
     out = tmp_path / "o"
     res = publish("OPENSET", metadata=meta, images=images, out=out, splits="0.75,0.25", catalog_dir=catalog)
-    assert res.patients == expected
+    assert res.summary()["patients"] == expected
     text = (out / "README.md").read_text()
-    for name, v in expected.items():
-        assert f"| {name} | {res.splits[name]:,} | {v} |" in text
+    for name, v in expected.items():  # images are the patients' images: hidden with them
+        assert f"| {name} | {v} | {v} |" in text
 
 
 def test_column_types_subfolders_and_explicit_roles(tmp_path, catalog):
@@ -322,7 +322,9 @@ def test_cli_builds_folder_and_prints_no_ids(cli, tmp_path, raw, catalog):
     r = cli(*_base(meta, images, tmp_path / "o", catalog), "--splits", "0.5,0.5", "--json")
     assert r.exit_code == 0, r.stderr
     summary = json.loads(r.stdout)
-    assert sum(summary["splits"].values()) == 30
+    assert list(summary["splits"]) == ["train", "test"]  # counts protected (30 images of few patients)
+    shown = [*summary["splits"].values(), *summary["patients"].values()]
+    assert all(v in ("<11", "*") or v >= 11 for v in shown)
     assert not [s for s in set(truth["patient_id"]) | set(truth["image_id"]) if s in r.stdout + r.stderr]
 
 

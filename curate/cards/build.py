@@ -103,9 +103,11 @@ def _render(ds: Dataset, catalog: Catalog, *, composition: Composition | None,
 
 
 def _write(folder: Path, rendered: _Rendered) -> None:
+    from curate.output import write_text  # the exit gate: HTML refused with live markup
+
     for key, name in FILES.items():
         text = rendered.texts[key]
-        (folder / name).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        write_text(folder / name, text if text.endswith("\n") else text + "\n", atomic=False)
 
 
 def build_card(
@@ -231,9 +233,11 @@ def build_all(
                 composition=None, datasheet_md=r.texts["datasheet_md"], hub_card_text=r.texts["hub_card"],
                 croissant=r.croissant, provenance=r.ctx.provenance, context=r.ctx,
             )
-        (tmp / EPOCH_FILE).write_text(f"{when}\n", encoding="utf-8")
+        from curate.output import write_text
+
+        write_text(tmp / EPOCH_FILE, f"{when}\n", atomic=False)
         contexts = {k: v.ctx for k, v in rendered.items()}
         index = render("index.md.j2", datasets=list(catalog), contexts=contexts,
                        files=FILES, epoch=when)
-        (tmp / "index.md").write_text(index, encoding="utf-8")
+        write_text(tmp / "index.md", index, atomic=False)
     return builds

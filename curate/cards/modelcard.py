@@ -170,7 +170,7 @@ def protected(result: AuditResult) -> AuditResult:
     """The result with its small cells withheld (idempotent): what every output of ``audit`` shows."""
     from dataclasses import replace
 
-    from curate.policy.disclosure import suppressed_total
+    from curate.output import protect_count
 
     if "suppressed" in result.results.columns:
         return result
@@ -178,7 +178,7 @@ def protected(result: AuditResult) -> AuditResult:
     st = dict(result.settings)
     for key in ("n_test_rows", "n_test_units"):
         if isinstance(st.get(key), int):
-            st[key] = suppressed_total(st[key])
+            st[key] = protect_count(st[key])
     warnings = list(result.warnings) + [f"{a}: {n}" for a, n in notes.items()]
     return replace(result, results=res, settings=st, warnings=warnings)
 
@@ -356,6 +356,15 @@ def render_model_card(ctx: dict[str, Any]) -> tuple[str, str]:
             html_env.get_template("model_card.html.j2").render(**ctx))
 
 
+#: What each column of results.parquet is, for the exit gate (:func:`curate.output.write_table`).
+RESULT_ROLES = {"audit": "label", "metric": "label", "label": "label", "attribute": "label", "group": "group",
+                "value": "value", "ci_low": "value", "ci_high": "value", "n": "count", "note": "text",
+                "n_units": "count", "reportable": "value", "seed_sd": "value", "suppressed": "value",
+                "n_shown": "value"}
+#: Keys of results.json whose values count individuals.
+RESULT_COUNTS = ("n", "n_units", "n_test_rows", "n_test_units")
+
+
 def write_audit(result: AuditResult, out: str | os.PathLike, *, dataset: str | None = None,
                 probe_info: dict | None = None, model_name: str | None = None,
                 datasheet: str | os.PathLike | None = None, synthetic: bool = False) -> Path:
@@ -364,7 +373,7 @@ def write_audit(result: AuditResult, out: str | os.PathLike, *, dataset: str | N
     ``datasheet``: the dataset's datasheet (e.g. ``card/datasheet.md`` from ``curate build-card``); the
     card links it relative to ``out`` (default: ``../cards/<ID>/datasheet.html``, the gallery).
     """
-    from curate._io import atomic_dir, write_json_atomic
+    from curate.output import output_folder, write_bytes, write_json, write_table, write_text
 
     if dataset:  # fail on an unknown id before doing any work
         _dataset_facts(dataset)
@@ -377,18 +386,18 @@ def write_audit(result: AuditResult, out: str | os.PathLike, *, dataset: str | N
     ctx = card_context(result, dataset=dataset, probe_info=probe_info, model_name=model_name, charts=charts,
                        datasheet=link, synthetic=synthetic)
     md, html = render_model_card(ctx)
-    with atomic_dir(out, kind="audit") as tmp:
-        result.results.to_parquet(tmp / "results.parquet", index=False)
+    with output_folder(out, kind="audit") as tmp:
+        write_table(result.results, tmp / "results.parquet", roles=RESULT_ROLES, atomic=False)
         payload = result.to_json()
         if dataset:
             payload["dataset"] = dataset
-        write_json_atomic(tmp / "results.json", payload)
-        (tmp / "model_card.md").write_text(md, encoding="utf-8")
-        (tmp / "model_card.html").write_text(html, encoding="utf-8")
+        write_json(tmp / "results.json", payload, counts=RESULT_COUNTS, atomic=False)
+        write_text(tmp / "model_card.md", md, atomic=False)
+        write_text(tmp / "model_card.html", html, atomic=False)
         if charts:
             (tmp / "charts").mkdir()
             for c in ctx["charts"]:
-                (tmp / c["file"]).write_bytes(base64.b64decode(c["b64"]))
+                write_bytes(tmp / c["file"], base64.b64decode(c["b64"]), atomic=False)
     return Path(out)
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from curate.cli._common import console
-
 
 def probe(
     emb: str = typer.Argument(..., metavar="EMB", help="Embeddings: .npy or .parquet (id + vector column)."),
@@ -38,11 +36,14 @@ def probe(
         patient_col=patient_col, split_col=split_col, epochs=epochs, lr=lr, batch_size=batch_size,
         device=device, id_col=id_col, emb_id_col=emb_id_col, split_seed=split_seed,
         allow_leaky_split=allow_leaky_split)
+    from curate.output import Count, Measure, say, warn
+
     sp = res.info["split"]
-    console.print(f"wrote {path} ({len(res.preds):,} rows: {len(res.info['runs'])} seeds × "
-                  f"{sp['validation']:,} validation + {sp['test']:,} test) and {sidecar}")
+    say("wrote {path} ({rows} rows: {seeds} seeds × {val} validation + {test} test) and {sidecar}",
+        path=str(path), rows=Measure(len(res.preds), ","), seeds=Measure(len(res.info["runs"])),
+        val=Count(sp["validation"]), test=Count(sp["test"]), sidecar=str(sidecar))
     for w in res.info.get("warnings", []):
-        console.print(f"[yellow]warning:[/yellow] {w}")
+        warn("{w}", w=w)
 
 
 def _list_audits(value: bool) -> None:
@@ -50,9 +51,11 @@ def _list_audits(value: bool) -> None:
     if not value:
         return
     from curate.audits.registry import available_audits
+    from curate.output import say
 
     for name, a in available_audits().items():
-        console.print(f"{name}: {getattr(a, 'title', '')} — {getattr(a, 'source', '')}")
+        say("{name}: {title} — {source}", name=name, title=getattr(a, "title", ""),
+            source=getattr(a, "source", ""))
     raise typer.Exit()
 
 
@@ -99,9 +102,12 @@ def audit(
                        seed_col=seed_col, split_col=split_col, intersect=intersect or None,
                        random_state=random_state, method=method, compare=compare, undefined=undefined,
                        allow_leaky_split=allow_leaky_split)
-    console.print(f"wrote {out}/ ({len(res.results):,} result rows; model_card.md, model_card.html)")
+    from curate.output import Measure, say, warn
+
+    say("wrote {out}/ ({n} result rows; model_card.md, model_card.html)", out=out,
+        n=Measure(len(res.results), ","))
     for w in res.warnings:
-        console.print(f"[yellow]warning:[/yellow] {w}")
+        warn("{w}", w=w)
 
 
 def register(app: typer.Typer) -> None:

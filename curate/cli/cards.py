@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from curate.cli._common import alias, console, print_json
+from curate.cli._common import alias
 
 
 def build_card_cmd(
@@ -66,13 +66,14 @@ def build_card_cmd(
                                emb_id_col=emb_id_col, sample=sample, seed=seed)
     if all_:
         from curate.cards.build import DEFAULT_GALLERY, build_all
+        from curate.output import Measure, say, say_json
 
         target = out if out is not None else DEFAULT_GALLERY
         builds = build_all(target, catalog_dir=catalog_dir, overwrite=not no_overwrite)
         if as_json:
-            print_json({"out": str(target), "datasets": {k: str(b.out) for k, b in builds.items()}})
+            say_json({"out": str(target), "datasets": {k: str(b.out) for k, b in builds.items()}})
         else:
-            console.print(f"wrote {len(builds)} cards and index.md to {target}/")
+            say("wrote {n} cards and index.md to {target}/", n=Measure(len(builds)), target=str(target))
         return
     from curate.cards.build import build_card
 
@@ -96,38 +97,42 @@ def _check_target(dataset_id: str | None, all_: bool, *, one: bool) -> None:
 
 
 def _print_build(build, as_json: bool) -> None:
+    from curate.output import Count, Measure, say, say_json
+
     if as_json:
-        print_json({"out": str(build.out), "files": {k: str(p) for k, p in build.paths.items()}})
+        say_json({"out": str(build.out), "files": {k: str(p) for k, p in build.paths.items()}})
         return
     names = ", ".join(p.name for p in build.paths.values())
-    console.print(f"wrote {build.out}/: {names}")
+    say("wrote {out}/: {names}", out=str(build.out), names=names)
     if build.composition is not None:
         c = build.composition
-        console.print(f"measured {c.n_images:,} images from {c.source} ({c.suppressed_cells} small cells "
-                      "suppressed)")
+        say("measured {n} images from {src} ({k} small cells suppressed)", n=Count(c.n_images),
+            src=c.source, k=Measure(c.suppressed_cells))
     if build.curation is not None:
         _print_curation(build.curation)
 
 
 def _print_curation(cur) -> None:
-    """One line per finding of the Curation section (counts only)."""
-    from rich.markup import escape
+    """One line per finding of the Curation section (counts only), through the exit gate."""
+    from curate.output import Counts, Measure, Shown, protect_leakage, say
 
     s = cur.dedup.summary
-    console.print(f"curation: {s['pairs']:,} duplicate pairs (cosine >= {s['threshold']:g}, {s['method']}), "
-                  f"{s['removed']:,} of {s['n']:,} images removed by dedup")
+    say("curation: {pairs} duplicate pairs (cosine >= {t}, {m}), {r} of {n} images removed by dedup",
+        pairs=Measure(s["pairs"], ","), t=Measure(s["threshold"], "g"), m=s["method"],
+        r=Measure(s["removed"], ","), n=Measure(s["n"], ","))
     if cur.leakage is not None:
-        lk = cur.leakage.summary
-        pats = (f", {lk['patients']['in_multiple_splits']} patients in several splits"
-                if "patients" in lk else "")
-        console.print(f"curation: {lk['cross_split_pairs']:,} duplicate pairs cross splits{pats}")
-    ks = ",".join(map(str, cur.clusters.ks))
-    console.print(f"curation: k-means k={ks}")
+        lk = protect_leakage(cur.leakage.summary)
+        if "patients" in lk:
+            say("curation: {c} duplicate pairs cross splits, {p} patients in several splits",
+                c=Measure(lk["cross_split_pairs"], ","), p=Shown(lk["patients"]["in_multiple_splits"]))
+        else:
+            say("curation: {c} duplicate pairs cross splits", c=Measure(lk["cross_split_pairs"], ","))
+    say("curation: k-means k={ks}", ks=",".join(map(str, cur.clusters.ks)))
     for r in (cur.evaluation or {}).get("attributes", {}).values():
-        console.print(f"  - {escape(r['verdict'])}")
+        say("  - {v}", v=r["verdict"])
     if cur.sample is not None:
-        counts = ", ".join(f"{sp} {n:,}" for sp, n in cur.sample["images"].items())
-        console.print(f"curation: sample {escape(cur.sample['name'])}: {counts} images")
+        say("curation: sample {name}: {counts} images", name=cur.sample["name"],
+            counts=Counts(cur.sample["images"], protected=True, item="{label} {count}"))
 
 
 def register(app: typer.Typer) -> None:

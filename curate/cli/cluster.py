@@ -67,11 +67,13 @@ def _print_cluster(run, *, metric: str, out: str, summary: str | None) -> None:
            f"{trained['refine_iterations']} flat iteration(s)") if trained["method"] == "two-level" else ""
     console.print(f"clustered {res.info['n']:,} embeddings (d={res.info['d']}, {metric}){where} into "
                   + ", ".join(f"level {i + 1}: {kk}" for i, kk in enumerate(ks)) + f"{how} -> {out}")
-    from curate.policy.disclosure import suppressed_total
+    from curate.output import Measure, Shown, say
 
-    console.print(f"level-1 cluster sizes: min {suppressed_total(int(sizes[0].min()))}, median "
-                  f"{int(np.median(sizes[0]))}, max {suppressed_total(int(sizes[0].max()))}; "
-                  f"inertia {res.inertia:.4g}")
+    hidden = bool(((sizes[0] > 0) & (sizes[0] < 11)).any())  # a small cluster: its size would be the min
+    lo, mid, hi = ("<11", "*", "*") if hidden else (  # an order statistic could be a hidden size
+        int(sizes[0].min()), int(np.median(sizes[0])), int(sizes[0].max()))
+    say("level-1 cluster sizes: min {lo}, median {mid}, max {hi}; inertia {inertia}", lo=Shown(lo),
+        mid=Shown(mid), hi=Shown(hi), inertia=Measure(res.inertia, ".4g"))
     if report is not None:
         t = Table(title="clusters as proxies for attributes (baseline = purity of the majority value)")
         for col in ("attribute", "level", "k", "AMI", "NMI", "ARI", "purity", "baseline"):
@@ -112,8 +114,8 @@ def sample_cmd(
     from rich.table import Table
 
     from curate.engine.sample import report_table
+    from curate.output import Count, note, say
     from curate.pipeline.cluster import run_sample
-    from curate.policy.disclosure import suppressed_total
 
     rep = run_sample(meta_arg, out, meta_opt=meta_opt, balance_by=balance_by, n=n, emb=emb, clusters=clusters,
                      k=k, levels=levels, patient_col=patient_col, splits=splits, cap_per_group=cap_per_group,
@@ -128,9 +130,12 @@ def sample_cmd(
     for g, row in shown.iterrows():
         t.add_row(escape(str(g)), *[str(v) for v in row])
     console.print(t)
-    for note in rep["notes"]:
-        console.print(f"[yellow]note:[/yellow] {escape(note)}")
+    if rep.get("left_out"):
+        note("{n} rows without a value of {col} were left out", n=Count(rep["left_out"]),
+             col=rep["group_column"])
+    for text in rep["notes"]:
+        note("{text}", text=text)
     if rep.get("removed_by_keep"):
-        console.print(f"keep-list removed {suppressed_total(rep['removed_by_keep'])} rows before sampling")
-    console.print(f"sampled {suppressed_total(rep['n_units'])} {rep['unit']} "
-                  f"({suppressed_total(rep['n_rows'])} rows) -> {out}")
+        say("keep-list removed {n} rows before sampling", n=Count(rep["removed_by_keep"]))
+    say("sampled {n} {unit} ({rows} rows) -> {out}", n=Count(rep["n_units"]), unit=rep["unit"],
+        rows=Count(rep["n_rows"]), out=out)

@@ -105,7 +105,9 @@ def dedup_cmd(
                         vector_col=vector_col, quality_col=quality_col, dask=dask, workers=workers, seed=seed,
                         nlist=nlist, nprobe=nprobe, neighbors=neighbors, target_recall=target_recall,
                         keep_rule=keep_rule, progress=progress)
-    _print_summary(run.summary, run.leakage, out)
+    from curate.output import protect_leakage
+
+    _print_summary(run.summary, protect_leakage(run.leakage) if run.leakage else None, out)
 
 
 def _print_summary(s: dict, leak: dict | None, out: Path) -> None:
@@ -136,10 +138,13 @@ def _print_summary(s: dict, leak: dict | None, out: Path) -> None:
     if leak is not None:
         by = ", ".join(f"{k}: {v}" for k, v in leak["cross_split_pairs_by_split"].items()) or "none"
         console.print(f"leakage: {fmt_int(leak['cross_split_pairs'])} duplicate pairs cross splits ({by})")
-        if "patients" in leak:
+        if "patients" in leak:  # protected by the gate (protect_leakage); printed through it
+            from curate.output import Counts, Shown, say
+
             p = leak["patients"]
-            byp = ", ".join(f"{k}: {v}" for k, v in p["in_multiple_splits_by_split"].items()) or "none"
-            console.print(f"leakage: {p['in_multiple_splits']} patients in more than one split ({byp})")
+            by_pair = p["in_multiple_splits_by_split"]
+            say("leakage: {n} patients in more than one split ({byp})", n=Shown(p["in_multiple_splits"]),
+                byp=Counts(by_pair, protected=True) if by_pair else "none")
     console.print(f"wrote {out}/ (pairs.parquet, groups.parquet, keep.txt, summary.json"
                   f"{', leakage.json, leakage_pairs.parquet' if leak else ''})")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from curate.cli._common import alias, console, print_json
+from curate.cli._common import alias
 
 
 def publish_cmd(
@@ -74,47 +74,44 @@ def publish_cmd(
         card_only=card_only, catalog_dir=catalog_dir,
         overwrite=overwrite, push=push, private=private, i_have_rights=i_have_rights, progress=not as_json,
     )
+    _print_result(res, as_json)
+
+
+def _print_result(res, as_json: bool) -> None:
+    from curate.output import Count, Measure, Shown, say, say_json, say_table, warn
+
     if as_json:
-        print_json(res.summary())
-    else:
-        _print_result(res)
-
-
-def _print_result(res) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
+        say_json(res.summary(), counts=("splits", "patients", "patients_across_splits"))
+        return
     for w in res.warnings:
-        console.print(f"[yellow]warning:[/yellow] {escape(w)}")
+        warn("{w}", w=w)
     if not res.card_only:
-        n = sum(res.splits.values())
-        t = Table(title=f"{res.dataset_id}: {n:,} images in {len(res.shards)} shard(s)")
-        for col in ("split", "images", "patients"):
-            t.add_column(col, justify="left" if col == "split" else "right")
-        for name, n in res.splits.items():
-            t.add_row(name, f"{n:,}", str(res.patients.get(name, "—")))
-        console.print(t)
-        console.print(f"splits: {escape(res.split_method)}")
-        console.print("features: " + ", ".join(f"{escape(k)}: {escape(v)}" for k, v in res.features.items())
-                      + ", image: Image")
+        from curate.pipeline.publish import shown_splits
+
+        rows = [[name, Shown(n_im), Shown(n_p) if res.patients else "—"]
+                for name, (n_im, n_p) in shown_splits(res).items()]
+        say_table(f"{res.dataset_id}: {sum(res.splits.values()):,} images in {len(res.shards)} shard(s)",
+                  ["split", "images", "patients"], rows, right={"images", "patients"})
+        say("splits: {m}", m=res.split_method)
+        say("features: {f}, image: Image", f=", ".join(f"{k}: {v}" for k, v in res.features.items()))
         if res.pseudonymised:
-            console.print(f"patient ids ('{escape(res.pseudonymised)}') published as pseudonyms in 'patient'")
+            say("patient ids ('{c}') published as pseudonyms in 'patient'", c=res.pseudonymised)
         if res.identifier_columns:
-            console.print("not published (identifiers): " + ", ".join(map(escape, res.identifier_columns)))
+            say("not published (identifiers): {c}", c=", ".join(res.identifier_columns))
         others = [c for c in res.dropped_columns if c not in res.identifier_columns]
         if others:
-            console.print("not published (no role; add --keep-column COL to publish one): "
-                          + ", ".join(map(escape, others)))
+            say("not published (no role; add --keep-column COL to publish one): {c}", c=", ".join(others))
         if res.key_created:
-            console.print(f"created the pseudonym key {escape(res.key_created)}: keep it secret and reuse "
-                          "it, so the same patient keeps the same pseudonym")
+            say("created the pseudonym key {k}: keep it secret and reuse it, so the same patient keeps the "
+                "same pseudonym", k=res.key_created)
         if res.removed_by_keep is not None:
-            console.print(f"keep-list: {res.removed_by_keep:,} of {res.rows_in_metadata:,} images removed")
+            say("keep-list: {n} of {m} images removed", n=Count(res.removed_by_keep, of=res.rows_in_metadata),
+                m=Count(res.rows_in_metadata))
     files = ("" if res.card_only else "data/, ") + "README.md, croissant.json, datasheet"
-    console.print(f"wrote {escape(str(res.out))}/ ({files})")
+    say("wrote {out}/ ({files})", out=str(res.out), files=files)
     if res.push is not None:
-        console.print(f"pushed {len(res.push.files)} file(s) to {escape(res.push.url)} "
-                      f"in {len(res.push.commits)} commit(s)")
+        say("pushed {n} file(s) to {url} in {c} commit(s)", n=Measure(len(res.push.files)), url=res.push.url,
+            c=Measure(len(res.push.commits)))
 
 
 def register(app: typer.Typer) -> None:

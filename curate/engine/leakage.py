@@ -5,8 +5,8 @@ Two checks, both from metadata keyed by image id:
 1. duplicate pairs (from :func:`curate.dedup` or the image-folder dedup) whose two images lie in
    different splits — counted per split pair (e.g. ``test|train``);
 2. patients with images in more than one split — counted per split pair. Patient ids are never written
-   or printed, only counts; counts of patients between 1 and ``min_cell - 1`` are shown as ``"<11"``
-   (small-cell suppression, ``min_cell=11``; pass ``min_cell=0`` for an internal, unsuppressed check).
+   or printed, only counts. The counts are raw; they leave through the exit gate
+   (:func:`curate.output.protect_leakage`, small cells and their complements suppressed).
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ import numpy as np
 
 from curate.errors import InputError
 
-MIN_CELL = 11
-
 
 @dataclass
 class LeakageResult:
@@ -32,10 +30,10 @@ class LeakageResult:
     pairs: Any = None  # DataFrame id_a, id_b, <score columns>, split_a, split_b[, same_patient]
 
     def write_into(self, folder: str | os.PathLike) -> None:
-        import json
+        from curate.output import protect_leakage, write_json
 
         folder = Path(folder)
-        (folder / "leakage.json").write_text(json.dumps(self.summary, indent=2) + "\n", encoding="utf-8")
+        write_json(folder / "leakage.json", protect_leakage(self.summary), counts=("patients",), atomic=False)
         self.pairs.to_parquet(folder / "leakage_pairs.parquet", index=False)
 
 
@@ -73,16 +71,13 @@ def align_metadata(meta: Any, ids: Any, *, id_col: str = "id", split_col: str = 
     return m
 
 
-def _suppress(count: int, min_cell: int) -> int | str:
-    return f"<{min_cell}" if 0 < count < min_cell else int(count)
-
-
 def leakage(pairs: Any, meta: Any, ids: Any, *, id_col: str = "id", split_col: str = "split",
-            patient_col: str | None = None, min_cell: int = MIN_CELL) -> LeakageResult:
+            patient_col: str | None = None) -> LeakageResult:
     """Cross-split duplicate pairs and patients in more than one split.
 
     ``pairs``: DataFrame with ``id_a``, ``id_b`` (+ score columns, kept); ``meta``: DataFrame with the id,
-    split and (optional) patient columns covering every id in ``ids`` (the dedup input ids).
+    split and (optional) patient columns covering every id in ``ids`` (the dedup input ids). Counts are
+    raw (the engine never suppresses): protect them with :func:`curate.output.protect_leakage`.
     """
     import pandas as pd
 
@@ -119,11 +114,10 @@ def leakage(pairs: Any, meta: Any, ids: Any, *, id_col: str = "id", split_col: s
                 counts[f"{a}|{b}"] += 1
         n_img = int(per_patient["p"].isin(multi.index).sum())
         summary["patients"] = {
-            "total": _suppress(int(len(sets)), min_cell),
-            "in_multiple_splits": _suppress(int(len(multi)), min_cell),
-            "in_multiple_splits_by_split": {k: _suppress(v, min_cell) for k, v in counts.items()},
+            "total": int(len(sets)),
+            "in_multiple_splits": int(len(multi)),
+            "in_multiple_splits_by_split": counts,
             "images_of_patients_in_multiple_splits": n_img,
-            "small_cells_suppressed_below": min_cell,
         }
     summary["leak"] = bool(len(cross) or (patient_col is not None and len(multi)))
     return LeakageResult(summary=summary, pairs=cross)

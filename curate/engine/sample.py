@@ -175,7 +175,7 @@ def sample_with_report(
         group_col = balance_by
     na = df[group_col].isna()
     if na.any():
-        report["notes"].append(f"{int(na.sum())} rows without a value of {group_col} were left out")
+        report["left_out"] = int(na.sum())  # rows without a group value (a raw count: printed via the gate)
         df = df[~na]
     if len(df) == 0:
         raise InputError("no rows left to sample from")
@@ -289,10 +289,11 @@ def report_table(report: dict[str, Any]) -> pd.DataFrame:
     """Group x (before, after, per split) counts for display: small cells ``<11``, complements ``*``."""
     import pandas as pd
 
-    from curate.policy.disclosure import suppress
+    from curate.output import count_grid
 
     cols = {"before": report["before"], "after": report["after"]}
-    if list(report["splits"]) != ["all"]:
-        cols.update(report["splits"])
+    splits = list(report["splits"]) if list(report["splits"]) != ["all"] else []
+    cols.update({s: report["splits"][s] for s in splits})
     counts = pd.DataFrame(cols).reindex(report["groups"]).fillna(0).astype(int)
-    return suppress(counts)
+    return count_grid(counts, parts={"after": splits} if splits else None, at_most={"after": "before"},
+                      totals={"after": report["n_units"]})

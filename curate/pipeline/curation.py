@@ -189,6 +189,7 @@ def run_curation(
     from curate.engine.dedup import dedup
     from curate.engine.embeddings import load_embeddings
     from curate.engine.leakage import align_metadata, leakage
+    from curate.output import protect_leakage
     from curate.pipeline.composition import infer_roles, read_metadata
 
     opts = options or CurationOptions()
@@ -279,7 +280,7 @@ def run_curation(
     }
     view = _view(n=e.n, d=e.d, emb_name=emb_shown, meta_name=meta_name, id_col=id_col,
                  dedup_summary=dd.summary, dedup_pairs=dd.pairs,
-                 leak=leak.summary if leak is not None else None, split_col=split_col,
+                 leak=protect_leakage(leak.summary) if leak is not None else None, split_col=split_col,
                  patient_col=patient_col, ks=ks, sizes=sizes, evaluation=ev, sample=samp, commands=commands)
     return Findings(dedup=dd, leakage=leak, clusters=cl, evaluation=ev, sample=samp, inputs=inputs,
                     parameters=parameters, commands=commands, view=view)
@@ -301,23 +302,22 @@ def _sample_counts(df: pd.DataFrame, *, split_col: str, patient_col: str | None,
                    pairs: pd.DataFrame) -> dict[str, Any]:
     """Per-split image and patient counts of a ``curate sample`` file (patients < 11 suppressed), and how
     many of the engine's duplicate pairs have both images in the sample."""
-    import pandas as pd
 
-    from curate.policy.disclosure import suppress, suppressed_total
+    from curate.output import protect_count, split_counts
 
     split = df[split_col].astype(str)
     order = [s for s in ("train", "validation", "test", "all") if (split == s).any()]
     order += sorted(set(split) - set(order))
     images = {s: int((split == s).sum()) for s in order}
-    out: dict[str, Any] = {"splits": order, "images": images, "rows": int(len(df)),
+    out: dict[str, Any] = {"splits": order, "images": split_counts(images)[0], "rows": int(len(df)),
                            "balanced_by_cluster": any(str(c).startswith("cluster_l") for c in df.columns)}
-    if patient_col and patient_col in df.columns:
-        pats = pd.Series({s: int(df.loc[split == s, patient_col].nunique()) for s in order})
-        shown = suppress(pats) if len(pats) > 1 else pats.map(suppressed_total)
-        out["patients"] = {s: (v if isinstance(v, str) else int(v)) for s, v in shown.items()}
-        out["patients_total"] = suppressed_total(int(df[patient_col].nunique()))
+    if patient_col and patient_col in df.columns:  # counts leave through the exit gate
+        pats = {s: int(df.loc[split == s, patient_col].nunique()) for s in order}
+        out["images"], out["patients"] = split_counts(images, pats)
+        total = int(df[patient_col].nunique())
+        out["patients_total"] = protect_count(total)
         per = df.groupby(patient_col)[split_col].nunique()
-        out["patients_in_several_splits"] = suppressed_total(int((per > 1).sum()))
+        out["patients_in_several_splits"] = protect_count(int((per > 1).sum()), total)
     if id_col in df.columns:
         ids = set(df[id_col].astype(str))
         both = pairs["id_a"].astype(str).isin(ids) & pairs["id_b"].astype(str).isin(ids)
@@ -341,6 +341,7 @@ def _view(*, n: int, d: int, emb_name: str, meta_name: str, id_col: str, dedup_s
     """Every number and phrase the Curation section prints, from the engine's summaries (no ids)."""
     from curate.engine.cluster import VERDICTS
     from curate.engine.dedup import describe_recall
+    from curate.output.counts import shown
 
     s = dedup_summary
     cos = dedup_pairs["cosine"].to_numpy() if len(dedup_pairs) else []
@@ -360,6 +361,7 @@ def _view(*, n: int, d: int, emb_name: str, meta_name: str, id_col: str, dedup_s
     if sample is not None:
         samp = dict(sample)
         samp["has_patients"] = "patients" in sample
+        samp["images_text"] = {sp: shown(v) for sp, v in sample["images"].items()}
         samp["suppressed"] = samp["has_patients"] and any(isinstance(v, str)
                                                           for v in sample["patients"].values())
     return {
@@ -369,7 +371,7 @@ def _view(*, n: int, d: int, emb_name: str, meta_name: str, id_col: str, dedup_s
                       removed_share=_pct(s["removed"], s["n"]), recall_text=describe_recall(s),
                       greedy=s.get("keep_rule", "components") == "greedy"),
         "leak": None if leak is None else dict(
-            leak, splits_text=", ".join(f"{k} {v:,}" for k, v in leak["splits"].items()),
+            leak, splits_text=", ".join(f"{k} {shown(v)}" for k, v in leak["splits"].items()),
             cross_text=_by_split(leak["cross_split_pairs_by_split"]),
             patients_text=(_by_split(leak["patients"]["in_multiple_splits_by_split"])
                            if "patients" in leak else None)),

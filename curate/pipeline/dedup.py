@@ -55,8 +55,8 @@ def run_dedup(
     _check_options(emb, out, meta=meta, images=images, max_distance=max_distance, workers=workers, dask=dask,
                    method=method, nlist=nlist, nprobe=nprobe, neighbors=neighbors, keep_rule=keep_rule,
                    target_recall=target_recall)
-    from curate.engine.devices import resolve_device
     from curate.engine.dedup import check_threshold
+    from curate.engine.devices import resolve_device
 
     threshold = check_threshold(threshold)
     dev = resolve_device(device)

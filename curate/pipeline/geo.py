@@ -303,14 +303,14 @@ def suppress_column(values) -> list:
     missing."""
     import pandas as pd
 
-    from curate.policy.disclosure import suppress
+    from curate.output import protect_crosstab
 
     vals = [None if v is None or (isinstance(v, float) and math.isnan(v)) or str(v) == "<NA>" else v
             for v in values]
     known = [i for i, v in enumerate(vals) if v is not None]
     if not known:
         return vals
-    shown = suppress(pd.Series([int(round(float(vals[i]))) for i in known]))
+    shown = protect_crosstab(pd.Series([int(round(float(vals[i]))) for i in known]))
     out = list(vals)
     for j, i in enumerate(known):
         out[i] = shown.iloc[j] if isinstance(shown.iloc[j], str) else vals[i]

@@ -112,7 +112,7 @@ class PublishResult:
     dataset_id: str
     card_only: bool = False
     splits: dict[str, int] = field(default_factory=dict)  # images per split
-    patients: dict[str, int | str] = field(default_factory=dict)  # patients per split (<11 / * suppressed)
+    patients: dict[str, int] = field(default_factory=dict)  # patients per split (raw: see shown_splits)
     features: dict[str, str] = field(default_factory=dict)  # column -> feature type
     shards: list[str] = field(default_factory=list)
     rows_in_metadata: int = 0
@@ -130,12 +130,27 @@ class PublishResult:
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready summary (what ``curate publish --json`` prints)."""
+        from curate.output import protect_count
+
         out = {k: v for k, v in self.__dict__.items() if k != "push"}
         out["out"] = str(self.out)
+        shown = shown_splits(self)  # counts leave protected (the exit gate)
+        out["splits"] = {n: v[0] for n, v in shown.items()}
+        out["patients"] = {n: v[1] for n, v in shown.items() if self.patients}
+        out["patients_across_splits"] = protect_count(self.patients_across_splits)
         if self.push is not None:
             out["push"] = {"repo_id": self.push.repo_id, "url": self.push.url, "files": self.push.files,
                            "commits": len(self.push.commits)}
         return out
+
+
+def shown_splits(result: PublishResult) -> dict[str, tuple[int | str, int | str]]:
+    """Split → (images, patients) as they may be shown: one count table of the exit gate (patients judged,
+    images hidden with them; the total of images is published). A count is an int or its marker."""
+    from curate.output import split_counts
+
+    images, patients = split_counts(result.splits, result.patients)
+    return {n: (images[n], patients.get(n, "not reported")) for n in images}
 
 
 def default_split_names(n: int) -> tuple[str, ...]:
@@ -179,7 +194,9 @@ def plan_publish(
     import pandas as pd
 
     from curate.engine.splits import parse_fractions, patient_splits, patients_in_several_splits
-    from curate.policy.disclosure import suppress, top_code_ages
+    from curate.output import protect_count
+    from curate.output.counts import shown
+    from curate.policy.disclosure import top_code_ages
     from curate.policy.pseudonyms import METHOD, load_key
     from curate.policy.roles import allow_list, check_keep
 
@@ -269,11 +286,11 @@ def plan_publish(
         result.patients_across_splits = patients_in_several_splits(
             pd.DataFrame({"p": pseudo, "s": split}), split_col="s", patient_col="p")
         if result.patients_across_splits:
-            result.warnings.append(f"{result.patients_across_splits} patient(s) have images in more than one "
+            result.warnings.append(f"{shown(protect_count(result.patients_across_splits))} patient(s) have "
+                                   "images in more than one "
                                    "split (the metadata's split column is kept as given)")
         per_split = pd.Series({n: int(pseudo[split == n].nunique()) for n in split_names})
-        # complementary suppression: with disjoint splits the total would reveal a single hidden cell
-        result.patients = {n: (v if isinstance(v, str) else int(v)) for n, v in suppress(per_split).items()}
+        result.patients = {n: int(v) for n, v in per_split.items()}  # raw; protected by shown_splits
     allowed = allow_list(df, roles.as_dict(), check_keep(df, keep_columns, roles.as_dict()))
     result.warnings.extend(allowed.warnings)
     result.kept_columns = allowed.kept

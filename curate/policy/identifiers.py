@@ -17,7 +17,7 @@ like an identifier when any of these holds (:func:`identifier_reason` says which
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -202,3 +202,33 @@ def looks_like_identifier(name: object, values: pd.Series | None = None, *,
                           patients: pd.Series | None = None) -> bool:
     """True when :func:`identifier_reason` finds a reason."""
     return identifier_reason(name, values, patients=patients) is not None
+
+
+def label_reason(value: Any) -> str | None:
+    """Why one value that becomes a label (a class, a group, a site) identifies someone, or None.
+
+    Judged value by value (a name in a third of a column's values is still a name): identifier shapes
+    (UIDs, MRNs, dates, e-mail addresses), titles (``Dr.``), and a personal name left once the words of
+    places and institutions are taken out (``Clinic Maria Quixabeira`` → ``Maria Quixabeira``).
+    """
+    import pandas as pd
+
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = str(value).strip()
+    if not text or re.fullmatch(r"[-+]?\d+(\.\d+)?", text):
+        return None
+    one = pd.Series([text])
+    for what, pat in _SHAPES.items():
+        if what in ("NHS numbers", "telephone numbers", "record numbers"):
+            continue  # shapes judged on a column's many values, not on one label
+        if re.match(pat, text):
+            return f"it is shaped like {what}"
+    if one.str.contains(_EMAIL_IN).any():
+        return "it contains an e-mail address"
+    if one.str.contains(_HONORIFIC).any():
+        return "it contains a title of a person (Mr./Dr.)"
+    rest = re.sub(r"\s+", " ", _NOT_PERSON.sub(" ", text)).strip()
+    if rest != text and rest and re.fullmatch(_FULL_NAME, rest):
+        return "it contains the name of a person"
+    return None

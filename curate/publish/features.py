@@ -64,5 +64,6 @@ def add_croissant_distribution(tmp: Path, plan: PublishPlan, result: PublishResu
                         "description": "One record per published image.", "field": fields})
     doc["distribution"] = dist
     doc["recordSet"] = record_sets
-    # plain write: the whole folder is already atomic, and the file keeps the umask's permissions
-    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    from curate.output import write_json
+
+    write_json(path, doc, atomic=False)  # the whole folder is already atomic

@@ -31,14 +31,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from curate.pipeline.publish import PublishPlan, PublishResult, publish_inputs
+from curate.pipeline.publish import PublishPlan, PublishResult, publish_inputs, shown_splits
 from curate.publish.features import add_croissant_distribution
 from curate.publish.shards import write_shards
 
 
 def _card_sections(result: PublishResult, decision_text: str) -> list[tuple[str, str]]:
     """The "Publishing" section of the card: layout, splits, identifiers, keep-list, licence."""
-    from curate.policy.disclosure import SUPPRESSION_NOTE, suppressed_total
+    from curate.output import protect_count
+    from curate.output.counts import shown
+    from curate.policy.disclosure import SUPPRESSION_NOTE
 
     lines = [decision_text, ""]
     if result.card_only:
@@ -54,8 +56,8 @@ def _card_sections(result: PublishResult, decision_text: str) -> list[tuple[str,
         "| split | images | patients |",
         "| --- | ---: | ---: |",
     ]
-    for name, n in result.splits.items():
-        lines.append(f"| {name} | {n:,} | {result.patients.get(name, 'not reported')} |")
+    for name, (n, p) in shown_splits(result).items():
+        lines.append(f"| {name} | {shown(n)} | {shown(p)} |")
     lines += ["", f"*{SUPPRESSION_NOTE}.*"]
     if result.pseudonymised:
         lines += ["", "Identifiers: the original patient ids are replaced by keyed pseudonyms "
@@ -82,7 +84,7 @@ def _card_sections(result: PublishResult, decision_text: str) -> list[tuple[str,
                   f"{result.removed_by_keep:,} of {result.rows_in_metadata:,} images were removed as "
                   f"duplicates, {kept:,} kept."]
     if result.patients_across_splits:
-        n = suppressed_total(result.patients_across_splits)
+        n = shown(protect_count(result.patients_across_splits))
         lines += ["", f"Warning: {n} patient(s) appear in more than one split."]
     return [("Publishing", "\n".join(lines))]
 

@@ -88,12 +88,12 @@ def evaluate(clusters: Any, meta: pd.DataFrame, attrs: Sequence[str], *,
     of putting everything in one cluster (the majority share), so purity is read against it. The verdict
     uses the level with the highest AMI and the thresholds in :data:`VERDICTS` on AMI (>= 0.5 strongly,
     >= 0.2 moderately, >= 0.05 weakly, else not). ``distribution`` is the cluster x value count table at
-    that level, small cells shown as ``<11`` and their complements as ``*``
-    (:func:`curate.policy.disclosure.suppress`).
+    that level, small cells shown as ``<11`` and their complements as ``*`` (the exit gate's
+    :func:`curate.output.protect_crosstab`).
     """
     from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score, normalized_mutual_info_score
 
-    from curate.policy.disclosure import suppress
+    from curate.output import protect_crosstab
 
     table = table_of(clusters)
     cols = sorted((c for c in table.columns if str(c).startswith("cluster_l")), key=lambda c: int(str(c)[9:]))
@@ -135,7 +135,7 @@ def evaluate(clusters: Any, meta: pd.DataFrame, attrs: Sequence[str], *,
                     f"ARI {m['ari']:.2f}, purity {m['purity']:.2f} vs {base:.2f} from the majority value "
                     f"alone; {level_txt})")
         dist = pd.crosstab(rows[best], values).sort_index()
-        shown = suppress(dist)
+        shown = protect_crosstab(dist)
         report["attributes"][attr] = {
             "n": int(len(values)), "n_missing": int(len(joined) - len(values)),
             "n_values": int(values.nunique()),

@@ -42,7 +42,8 @@ def summarize(clusters: Any, meta: pd.DataFrame | None = None, *, attrs: Sequenc
     """
     import pandas as pd
 
-    from curate.policy.disclosure import COMPLEMENT, SUPPRESSED, protect_table
+    from curate.output import protect_counts
+    from curate.policy.disclosure import COMPLEMENT, SUPPRESSED
 
     table = table_of(clusters)
     col = f"cluster_l{level}"
@@ -53,7 +54,8 @@ def summarize(clusters: Any, meta: pd.DataFrame | None = None, *, attrs: Sequenc
         attrs = check_attrs(meta, attrs)
         data = _join_meta(table, meta, id_col)
     sizes = data.groupby(col).size()
-    size_marks = dict(zip(sizes.index, protect_table(sizes.to_numpy())[0])) if public else {}
+    shown_sizes = protect_counts(sizes.to_dict()) if public else {}  # the exit gate: sizes, total published
+    size_marks = {c: (v if isinstance(v, str) else "") for c, v in shown_sizes.items()}
     rows = []
     for c, grp in data.groupby(col, sort=True):
         row: dict[str, Any] = {"cluster": int(c), "size": size_marks.get(c) or int(len(grp))}

@@ -1,0 +1,408 @@
+"""The exit gate (curate/output): every writer and printer goes through it; it suppresses what it must;
+the leaks of issues 26/27 are gone from every output file and every console line.
+
+Oracles are independent of curate's rule: a brute-force search over the published numbers (differences of
+two published values giving a withheld rate back) and ``scipy.optimize.linprog`` bounds on a hidden cell
+given the published margins.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+GATE = ("curate/output/", "curate/_io.py")
+_ATTRS = {"write_text", "write_bytes", "to_parquet", "to_csv", "to_json", "write_table", "savefig", "save",
+          "dump", "echo", "secho", "print", "copy", "copy2", "copyfile", "copytree", "copyfileobj", "write"}
+_BASES = {"save": ("np", "numpy"), "dump": ("json", "pickle", "yaml"),
+          "write_table": ("pq", "pyarrow.parquet"), "echo": ("typer",), "secho": ("typer",),
+          "write": ("sys.stdout", "sys.stderr"),
+          **{c: ("shutil",) for c in ("copy", "copy2", "copyfile", "copytree", "copyfileobj")}}
+
+
+def _kind(call: ast.Call) -> str | None:
+    """The writer/printer a call is, or None."""
+    f = call.func
+    if isinstance(f, ast.Name) and f.id == "print":
+        return "print"
+    if isinstance(f, ast.Name) and f.id == "open":
+        modes = [k.value for k in call.keywords if k.arg == "mode"]
+        mode = call.args[1] if len(call.args) > 1 else (modes[0] if modes else None)
+        ok = isinstance(mode, ast.Constant) and isinstance(mode.value, str) and set(mode.value) & set("wax")
+        return "open" if ok else None
+    if not isinstance(f, ast.Attribute) or f.attr not in _ATTRS:
+        return None
+    base = ast.unparse(f.value)
+    if f.attr in _BASES:
+        return f.attr if base in _BASES[f.attr] else None
+    if f.attr == "print":
+        return "print" if "console" in base else None
+    if f.attr in ("to_json", "to_csv", "to_parquet") and not call.args and not call.keywords:
+        return None  # returns a string or bytes (a method of curate's own result objects)
+    return f.attr
+
+
+def writer_sites() -> set[tuple[str, str]]:
+    """(module, function) of every writer/printer call in curate/ outside the gate."""
+    out: set[tuple[str, str]] = set()
+    for path in sorted((ROOT / "curate").rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith(GATE):
+            continue
+        mod = rel[:-3].replace("/", ".")
+
+        def visit(node: ast.AST, fn: str) -> None:
+            for ch in ast.iter_child_nodes(node):
+                if isinstance(ch, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    visit(ch, ch.name if fn == "<module>" else f"{fn}.{ch.name}")
+                    continue
+                if isinstance(ch, ast.Call) and _kind(ch):
+                    out.add((mod, fn))  # noqa: B023 - mod is fixed for this file's walk
+                visit(ch, fn)
+
+        visit(ast.parse(path.read_text(encoding="utf-8")), "<module>")
+    return out
+
+
+# TEMPORARY allow-list: writer/printer sites not yet routed through curate.output (module, function).
+# It must only shrink: the test fails when a listed site no longer writes or prints (delete its line) and
+# when an unlisted one appears (route it through curate.output instead of adding it here).
+# What remains, by kind: local working files keyed by the user's own row ids (dedup/leakage pairs and
+# keep.txt, cluster tables, probe predictions, sample output, scan checkpoints: they need a role for local
+# ids, which the gate does not grant yet); the published hub shards (publish.shards, columns already chosen
+# by policy.roles.allow_list); charts (savefig: to be rendered to bytes and written with write_bytes);
+# catalog tooling and the demo writers; console lines of the catalog, scan, embed, geo and dedup commands.
+NOT_YET_THROUGH_THE_GATE = {
+    ("curate._cache", "YamlCache.save"),  # dump
+    ("curate.audits.charts", "gap_chart"),  # savefig
+    ("curate.audits.probes", "write_probe"),  # to_parquet
+    ("curate.catalog.migrate", "main"),  # print
+    ("curate.catalog.migrate", "migrate_file"),  # write_text
+    ("curate.catalog.snapshot", "<module>"),  # print
+    ("curate.catalog.snapshot", "write"),  # write_text
+    ("curate.cli.__init__", "_version"),  # echo
+    ("curate.cli.__init__", "fail"),  # write
+    ("curate.cli.__init__", "main"),  # write
+    ("curate.cli._common", "print_json"),  # write
+    ("curate.cli.catalog", "_show_collection"),  # print
+    ("curate.cli.catalog", "list_"),  # print
+    ("curate.cli.catalog", "show"),  # print
+    ("curate.cli.catalog", "validate"),  # print, write
+    ("curate.cli.catalog_totals", "_print_members"),  # print
+    ("curate.cli.catalog_totals", "coverage"),  # print
+    ("curate.cli.catalog_totals", "stats"),  # print
+    ("curate.cli.cluster", "cluster_cmd"),  # print, to_csv, to_parquet, write_text
+    ("curate.cli.cluster", "sample_cmd"),  # print, to_csv, to_parquet
+    ("curate.cli.demo", "demo"),  # print
+    ("curate.cli.embed", "backbones_cmd"),  # print
+    ("curate.cli.embed", "embed_cmd"),  # print
+    ("curate.cli.engine", "_print_summary"),  # print
+    ("curate.cli.geo", "map_cmd"),  # print
+    ("curate.cli.geo", "report_cmd"),  # print
+    ("curate.cli.scan", "demo_dicom_cmd"),  # print
+    ("curate.cli.scan", "scan_cmd"),  # print
+    ("curate.demo", "_write_embeddings"),  # write_table
+    ("curate.demo", "make_demo"),  # to_csv, write_bytes, write_text
+    ("curate.engine.cluster", "ClusterResult.to_parquet"),  # to_parquet
+    ("curate.engine.dedup", "DedupResult.write_into"),  # to_parquet, write_text
+    ("curate.engine.leakage", "LeakageResult.write_into"),  # to_parquet
+    ("curate.geo.build", "build_map"),  # to_csv
+    ("curate.geo.map", "_save"),  # savefig, write_text
+    ("curate.publish.folder", "_build_card_files"),  # copy2
+    ("curate.publish.manifest", "write_publish_manifest"),  # write_text
+    ("curate.publish.shards", "write_shards"),  # to_parquet
+    ("curate.report.report", "_bar_svg"),  # savefig
+    ("curate.scan.resume", "Checkpoint.save"),  # write_text
+    ("curate.scan.synthetic", "write_dicom_demo"),  # write_text
+    ("curate.scan.walk", "_write"),  # to_parquet, write_text
+}
+
+
+def test_every_writer_and_printer_goes_through_the_gate():
+    found = writer_sites()
+    bypass = sorted(found - NOT_YET_THROUGH_THE_GATE)
+    assert not bypass, f"write/print through curate.output instead: {bypass}"
+    gone = sorted(NOT_YET_THROUGH_THE_GATE - found)
+    assert not gone, f"these sites no longer write or print: delete them from the allow-list: {gone}"
+
+
+def test_the_scanner_finds_each_kind_of_writer(tmp_path):
+    src = ("import json, shutil, typer, numpy as np, sys\n"
+           "def a(df, p, console, fig):\n    open(p, 'w')\n    p.write_text('x')\n    df.to_parquet(p)\n"
+           "    json.dump({}, p)\n    np.save(p, 1)\n    fig.savefig(p)\n    typer.echo('x')\n    print(1)\n"
+           "    console.print('x')\n    shutil.copy2(p, p)\n    sys.stdout.write('x')\n"
+           "def b(p):\n    open(p)\n    p.read_text()\n")
+    calls = [n for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Call)]
+    kinds = [k for c in calls if (k := _kind(c))]
+    assert kinds == ["open", "write_text", "to_parquet", "dump", "save", "savefig", "echo", "print", "print",
+                     "copy2", "write"]
+
+
+# ------------------------------------------------------------------------------------- the gate itself
+def _solvable_range(shown: dict[str, object], total: int) -> dict[str, tuple[float, float]]:
+    """linprog bounds of each hidden cell given the shown cells and the published total (hidden cells ≥ 1)."""
+    from scipy.optimize import linprog
+
+    hidden = [k for k, v in shown.items() if isinstance(v, str)]
+    rest = total - sum(int(v) for v in shown.values() if not isinstance(v, str))
+    out = {}
+    for k in hidden:
+        c = np.array([1.0 if h == k else 0.0 for h in hidden])
+        kw = {"A_eq": np.ones((1, len(hidden))), "b_eq": [rest], "bounds": [(1, None)] * len(hidden)}
+        lo, hi = linprog(c, **kw).fun, -linprog(-c, **kw).fun
+        out[k] = (lo, hi)
+    return out
+
+
+@pytest.mark.parametrize("counts", [{"a": 2, "b": 11, "c": 5}, {"a": 200, "b": 3, "c": 40},
+                                    {"a": 1, "b": 500}, {"a": 30, "b": 40, "c": 12, "d": 9}])
+def test_gate_counts_hide_small_cells_and_their_complements(counts):
+    from curate.output import protect_counts
+
+    shown = protect_counts(counts)
+    for k, v in counts.items():
+        if 0 < v < 11:
+            assert shown[k] == "<11"
+    ranges = _solvable_range(shown, sum(counts.values()))
+    for k, (lo, hi) in ranges.items():
+        if 0 < counts[k] < 11:
+            assert hi - lo >= 3, (k, lo, hi)  # a small cell is not recovered from the total
+
+
+def test_gate_say_refuses_undeclared_numbers_and_protects_declared(capsys):
+    from curate.output import Count, Counts, GateError, Measure, say
+
+    with pytest.raises(GateError, match="undeclared number"):
+        say("{n} patients", n=3)
+    say("{n} of {t}; {s}; {x}", n=Count(38, of=40), t=Count(40), s=Counts({"a": 2, "b": 30, "c": 40}),
+        x=Measure(0.12345, ".2f"))
+    line = capsys.readouterr().out
+    assert line.strip() == "* of 40; a: <11, b: *, c: 40; 0.12"  # 38 of 40 would give the 2 back
+
+
+def test_gate_table_roles_identifiers_and_small_counts(tmp_path):
+    from curate.output import GateError, count_table, write_table
+
+    df = pd.DataFrame({"split": ["train", "test"], "images": [400, 9], "patients": [200, 3]})
+    with pytest.raises(GateError, match="no declared role"):
+        write_table(df, tmp_path / "t.parquet", roles={"split": "group", "images": "count"})
+    with pytest.raises(GateError, match="small"):
+        write_table(df, tmp_path / "t.parquet",
+                    roles={"split": "group", "images": "count", "patients": "count"})
+    with pytest.raises(GateError, match="identifier"):
+        write_table(df.assign(patient_id="P1", images=400, patients=200), tmp_path / "t.parquet",
+                    roles={"split": "group", "images": "count", "patients": "count", "patient_id": "value"})
+    site = pd.DataFrame({"site": ["Clinic Maria Quixabeira", "Hospital Central", "Hospital Central"],
+                         "n": [0, 0, 0]})
+    with pytest.raises(GateError, match="name of a person"):  # a name in a minority of the values
+        write_table(site, tmp_path / "s.csv", roles={"site": "group", "n": "count"})
+    safe = count_table(df, counts=["images", "patients"], basis=["patients"])
+    path = write_table(safe, tmp_path / "t.parquet", roles={"split": "group", "images": "count",
+                                                             "patients": "count"}, synthetic=True)
+    back = pd.read_parquet(path)
+    assert back["patients"].tolist() == ["*", "<11"] and back["synthetic"].all()
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_gate_html_and_synthetic(tmp_path):
+    from curate.output import GateError, write_json, write_text
+
+    with pytest.raises(GateError, match="live markup"):
+        write_text(tmp_path / "x.html", "<p>hi</p><script>alert(1)</script>")
+    with pytest.raises(GateError, match="live markup"):
+        write_text(tmp_path / "y.html", '<a href="javascript:alert(1)">x</a>')
+    assert not list(tmp_path.iterdir())
+    md = write_text(tmp_path / "c.md", "# Card\n", synthetic=True).read_text()
+    assert md.lower().startswith("synthetic")
+    js = json.loads(write_json(tmp_path / "s.json", {"n": 40}, counts=("n",), synthetic=True).read_text())
+    assert js["synthetic"] is True and list(js)[0] == "synthetic"
+    with pytest.raises(GateError, match="small"):
+        write_json(tmp_path / "z.json", {"groups": {"a": {"n": 4}}}, counts=("n",))
+
+
+# ------------------------------------------------------------------------------------- the named leaks
+def _audit_preds(n_small: int, male_pos: int, mid: int = 150) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    rows = []
+    for p in range(300):
+        g = "S" if p < n_small else ("M" if p < mid else "F")
+        y = int(p < n_small + male_pos) if g == "M" else int(rng.random() < 0.4)
+        for im in range(2):
+            score = rng.random() if g == "S" else rng.random() * 0.5 + 0.45 * y  # S: rates away from 0, 1
+            rows.append({"id": f"i{p}_{im}", "patient_id": f"P{p}", "split": "test", "dr": y,
+                         "score_dr": score, "grp": g})
+    return pd.DataFrame(rows)
+
+
+def _published_numbers(folder: Path) -> list[float]:
+    res = pd.read_parquet(folder / "results.parquet")
+    nums = [float(v) for c in ("value", "ci_low", "ci_high") for v in res[c].dropna()]
+    for name in ("model_card.md", "results.json"):
+        nums += [float(x) for x in re.findall(r"-?\d+\.\d+", (folder / name).read_text())]
+    return sorted(set(nums))
+
+
+@pytest.mark.parametrize("mid", [7, 150], ids=["two groups", "three groups"])
+def test_audit_leaves_no_small_group_count_or_rate(tmp_path, mid):
+    """S: 7 patients (small). No file holds its n / n_units; no published number x, nor any a + b − c of
+    published numbers, equals its TPR, FPR or TPR+FPR (with two groups, TPR_F + FPR_F − AOD_sum_F gave
+    TPR_S + FPR_S back)."""
+    from curate.audits.modelcard import write_audit
+    from curate.audits.run import audit
+
+    df = _audit_preds(7, 20, mid)
+    out = write_audit(audit(df, label_cols=["dr"], groups=["grp"], patient_col="patient_id"), tmp_path / "a")
+    res = pd.read_parquet(out / "results.parquet")
+    s = res[res["group"] == "S"]
+    assert s["n"].isna().all() and s["n_units"].isna().all()
+    for r in json.loads((out / "results.json").read_text())["results"]:
+        if r["group"] == "S":
+            assert r["n"] is None and r["n_units"] is None
+    sub = df[df["grp"] == "S"]
+    pred = sub["score_dr"] >= 0.5
+    tpr, fpr = pred[sub["dr"] == 1].mean(), pred[sub["dr"] == 0].mean()  # the oracle's own rates
+    assert 0 < tpr < 1 and 0 < fpr < 1  # rates that are not 0 or 1 (those appear everywhere)
+    nums = np.array([0.0, *_published_numbers(out)])
+    for sec in (tpr, fpr):  # simple fractions (2/8) arise from unrelated numbers: only the rate itself
+        assert not np.isclose(nums, sec, atol=1e-9).any(), f"S's rate {sec} is published"
+    pair = (nums[:, None] + nums[None, :]).ravel()
+    hit = np.isclose(pair[:, None] - nums[None, :], tpr + fpr, atol=1e-9).any()
+    assert not hit, f"a published a + b − c gives S's TPR+FPR {tpr + fpr} back"
+    card = (out / "model_card.md").read_text()
+    assert not re.search(r"\bS (7|14) images", card) and "7 patients" not in card
+
+
+def test_audit_hides_the_small_cell_not_the_group(tmp_path):
+    """M: 150 patients, 300 images, 8 positive images: its size is shown, its label rates are not."""
+    from curate.audits.modelcard import write_audit
+    from curate.audits.run import audit
+
+    df = _audit_preds(0, 4)
+    assert int(df[df.grp == "M"]["dr"].sum()) == 8
+    out = write_audit(audit(df, label_cols=["dr"], groups=["grp"], patient_col="patient_id"), tmp_path / "a")
+    card = (out / "model_card.md").read_text()
+    assert "M 300 images (50%), 150 patients" in card
+    res = pd.read_parquet(out / "results.parquet")
+    m = res[(res["group"] == "M")].set_index("metric")
+    assert m.loc["n_images", "value"] == 300 and np.isnan(m.loc["TPR", "value"])
+    assert np.isnan(m.loc["prevalence", "value"])
+
+
+def test_leakage_engine_is_raw_and_the_gate_hides_complements():
+    from curate.output import protect_leakage
+
+    raw = {"images": 100, "patients": {"total": 40, "in_multiple_splits": 3,
+                                       "in_multiple_splits_by_split": {"a|b": 2, "a|c": 1, "b|c": 30},
+                                       "images_of_patients_in_multiple_splits": 9}}
+    p = protect_leakage(raw)["patients"]
+    assert p["in_multiple_splits"] == "<11" and p["images_of_patients_in_multiple_splits"] == "<11"
+    assert p["in_multiple_splits_by_split"]["a|b"] == "<11"
+    assert all(v in ("<11", "*") for v in p["in_multiple_splits_by_split"].values())  # 30 ≤ 3·multi pins it
+
+
+def test_publish_prints_no_split_count_its_card_hides(tmp_path, cli):
+    """Splits of 2 / 11 / 5 patients (one image each): no file and no console line shows 2 or 5 next to its
+    split, and the hidden cells stay unsolvable from the printed total (linprog)."""
+    from test_publish import _base, make_dataset, write_catalog
+
+    cat = write_catalog(tmp_path / "cat")
+    meta, images, df = make_dataset(tmp_path / "raw", n_patients=18, n_images=18, seed=4, split_col=False)
+    m = pd.read_csv(meta)
+    m["split"] = ["train"] * 2 + ["validation"] * 11 + ["test"] * 5
+    m.loc[17, "patient_id"] = m.loc[0, "patient_id"]  # one patient in two splits
+    m.to_csv(meta, index=False)
+    out = tmp_path / "o"
+    r = cli(*_base(meta, images, out, cat), "--split-col", "split")
+    assert r.exit_code == 0, r.stderr
+    text = r.stdout + r.stderr + "".join(p.read_text(errors="ignore") for p in out.rglob("*.md"))
+    for split, n in (("train", 2), ("test", 5)):
+        assert not re.search(rf"{split}\W+{n}\b", text), split
+    assert not re.search(r"(?<![<\d])1 patient\(s\)", text) and "<11 patient(s)" in text
+
+
+def _sample_ranges(shown: pd.DataFrame, n_units: int, splits: list[str]) -> dict:
+    """linprog (integer) min/max of every hidden cell of a sample table, given what a reader knows: each row's
+    after = Σ splits and after ≤ before, the printed total of sampled units, small cells in 1..10."""
+    from scipy.optimize import linprog
+
+    hid = [(r, c) for r in shown.index for c in shown.columns if isinstance(shown.loc[r, c], str)]
+    pos = {h: i for i, h in enumerate(hid)}
+    eq, beq, ub, bub = [], [], [], []
+
+    def lin(terms, rhs, into, rhs_into):
+        row, const = np.zeros(len(hid)), 0.0
+        for cell, co in terms:
+            if cell in pos:
+                row[pos[cell]] += co
+            else:
+                const += co * float(shown.loc[cell])
+        into.append(row)
+        rhs_into.append(rhs - const)
+
+    for r in shown.index:
+        lin([((r, "after"), 1), *[((r, s), -1) for s in splits]], 0, eq, beq)
+        lin([((r, "after"), 1), ((r, "before"), -1)], 0, ub, bub)
+    lin([((r, "after"), 1) for r in shown.index], n_units, eq, beq)
+    bounds = [(1, 10) if shown.loc[h] == "<11" else (0, None) for h in hid]
+    out = {}
+    for h in hid:
+        c = np.zeros(len(hid))
+        c[pos[h]] = 1
+        kw = {"A_eq": np.array(eq), "b_eq": beq, "A_ub": np.array(ub), "b_ub": bub, "bounds": bounds,
+              "integrality": np.ones(len(hid))}
+        lo, hi = linprog(c, **kw), linprog(-c, **kw)
+        out[h] = (lo.fun, -hi.fun if hi.status == 0 else np.inf)
+    return out
+
+
+def test_sample_table_hides_cells_a_reader_could_solve():
+    """Old rule (one 2-D table, fake row totals): g0's 10 sampled patients were pinned by the printed total
+    (44 − 19 − g2 ≤ 15). The gate's grid knows the real relations; linprog finds no small cell pinned, on
+    that table and on 60 random ones."""
+    from curate.engine.sample import report_table
+
+    splits = ["train", "validation", "test"]
+    rng = np.random.default_rng(0)
+    tables = [pd.DataFrame({"before": [33, 75, 15], "after": [10, 19, 15], "train": [5, 12, 8],
+                            "validation": [2, 5, 5], "test": [3, 2, 2]}, index=["g0", "g1", "g2"])]
+    for _ in range(60):
+        g = int(rng.integers(2, 4))
+        before = rng.integers(5, 80, g)
+        after = np.minimum(before, rng.integers(5, 40, g))
+        sp = np.array([rng.multinomial(a, [0.6, 0.2, 0.2]) for a in after])
+        parts = {s: sp[:, i] for i, s in enumerate(splits)}
+        index = [f"g{i}" for i in range(g)]
+        tables.append(pd.DataFrame({"before": before, "after": after, **parts}, index=index))
+    for df in tables:
+        report = {"groups": list(df.index), "before": df["before"].to_dict(), "after": df["after"].to_dict(),
+                  "splits": {s: df[s].to_dict() for s in splits}, "n_units": int(df["after"].sum())}
+        shown = report_table(report)
+        if shown.attrs.get("withheld"):
+            continue
+        for cell, (lo, hi) in _sample_ranges(shown, report["n_units"], splits).items():
+            if 0 < df.loc[cell] < 11:
+                assert hi - lo >= 1, (df, shown, cell)
+
+
+def test_cluster_prints_no_small_cluster_size(tmp_path, cli):
+    """Clusters of 4, 6 and 40 points: the console line of sizes shows none of 4 and 6 (the median was 6)."""
+    from curate.demo import _write_embeddings
+
+    rng = np.random.default_rng(0)
+    centres = np.eye(8)[:3] * 10
+    x = np.vstack([c + rng.normal(0, 0.01, (n, 8)) for c, n in zip(centres, (4, 6, 40))]).astype("float32")
+    _write_embeddings(tmp_path / "emb.parquet", [f"e{i}" for i in range(len(x))], x)
+    r = cli("cluster", tmp_path / "emb.parquet", "--k", "3", "--metric", "l2",
+            "--out", tmp_path / "c.parquet")
+    assert r.exit_code == 0, r.stderr
+    sizes = pd.read_parquet(tmp_path / "c.parquet")["cluster_l1"].value_counts()  # the truth, from the file
+    assert sorted(sizes) == [4, 6, 40]
+    line = next(x for x in r.stdout.splitlines() if "cluster sizes" in x)
+    assert not re.search(r"\b(4|6|40)\b", line.split(";")[0]), line
