@@ -81,7 +81,7 @@ def writer_sites() -> set[tuple[str, str]]:
 # catalog tooling and the demo writers; console lines of the catalog, scan, embed, geo and dedup commands.
 NOT_YET_THROUGH_THE_GATE = {
     ("curate._cache", "YamlCache.save"),  # dump
-    ("curate.audits.charts", "gap_chart"),  # savefig
+    ("curate.cards.charts", "gap_chart"),  # savefig
     ("curate.audits.probes", "write_probe"),  # to_parquet
     ("curate.catalog.migrate", "main"),  # print
     ("curate.catalog.migrate", "migrate_file"),  # write_text
@@ -92,14 +92,16 @@ NOT_YET_THROUGH_THE_GATE = {
     ("curate.cli.__init__", "main"),  # write
     ("curate.cli._common", "print_json"),  # write
     ("curate.cli.catalog", "_show_collection"),  # print
-    ("curate.cli.catalog", "list_"),  # print
-    ("curate.cli.catalog", "show"),  # print
+    ("curate.cli.catalog", "_print_list"),  # print
+    ("curate.cli.catalog", "_print_dataset"),  # print
     ("curate.cli.catalog", "validate"),  # print, write
     ("curate.cli.catalog_totals", "_print_members"),  # print
     ("curate.cli.catalog_totals", "coverage"),  # print
-    ("curate.cli.catalog_totals", "stats"),  # print
-    ("curate.cli.cluster", "cluster_cmd"),  # print, to_csv, to_parquet, write_text
+    ("curate.cli.catalog_totals", "_print_totals"),  # print
+    ("curate.cli.cluster", "_print_cluster"),  # print, to_csv, to_parquet, write_text
     ("curate.cli.cluster", "sample_cmd"),  # print, to_csv, to_parquet
+    ("curate.pipeline.cluster", "_write_outputs"),  # to_csv, to_parquet, write_text
+    ("curate.pipeline.cluster", "run_sample"),  # to_csv, to_parquet
     ("curate.cli.demo", "demo"),  # print
     ("curate.cli.embed", "backbones_cmd"),  # print
     ("curate.cli.embed", "embed_cmd"),  # print
@@ -110,8 +112,8 @@ NOT_YET_THROUGH_THE_GATE = {
     ("curate.cli.scan", "scan_cmd"),  # print
     ("curate.demo", "_write_embeddings"),  # write_table
     ("curate.demo", "make_demo"),  # to_csv, write_bytes, write_text
-    ("curate.engine.cluster", "ClusterResult.to_parquet"),  # to_parquet
-    ("curate.engine.dedup", "DedupResult.write_into"),  # to_parquet, write_text
+    ("curate.engine.cluster.result", "ClusterResult.to_parquet"),  # to_parquet
+    ("curate.engine.dedup.groups", "DedupResult.write_into"),  # to_parquet, write_text
     ("curate.engine.leakage", "LeakageResult.write_into"),  # to_parquet
     ("curate.geo.build", "build_map"),  # to_csv
     ("curate.geo.map", "_save"),  # savefig, write_text
@@ -254,8 +256,8 @@ def test_audit_leaves_no_small_group_count_or_rate(tmp_path, mid):
     """S: 7 patients (small). No file holds its n / n_units; no published number x, nor any a + b − c of
     published numbers, equals its TPR, FPR or TPR+FPR (with two groups, TPR_F + FPR_F − AOD_sum_F gave
     TPR_S + FPR_S back)."""
-    from curate.audits.modelcard import write_audit
-    from curate.audits.run import audit
+    from curate.cards.modelcard import write_audit
+    from curate.pipeline.audit import audit
 
     df = _audit_preds(7, 20, mid)
     out = write_audit(audit(df, label_cols=["dr"], groups=["grp"], patient_col="patient_id"), tmp_path / "a")
@@ -281,8 +283,8 @@ def test_audit_leaves_no_small_group_count_or_rate(tmp_path, mid):
 
 def test_audit_hides_the_small_cell_not_the_group(tmp_path):
     """M: 150 patients, 300 images, 8 positive images: its size is shown, its label rates are not."""
-    from curate.audits.modelcard import write_audit
-    from curate.audits.run import audit
+    from curate.cards.modelcard import write_audit
+    from curate.pipeline.audit import audit
 
     df = _audit_preds(0, 4)
     assert int(df[df.grp == "M"]["dr"].sum()) == 8
