@@ -144,7 +144,8 @@ def show(
         rec = ds.record()
         decision = decision_for(ds)
         rec["upload"] = {"images": decision.images, "reason": decision.reason,
-                         "terms": (decision.terms or ds.terms).model_dump(), "decided_by": decision.decided_by}
+                         "terms": (decision.terms or ds.terms).model_dump(),
+                         "decided_by": decision.decided_by}
         override = ds.licence_override
         rec["licence_conflict"] = None if override is None else {**override.model_dump(mode="json"),
                                                                  "statement": override.statement()}

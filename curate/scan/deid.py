@@ -226,7 +226,8 @@ def audit(records: list[dict[str, Any]]) -> dict[str, Any]:
         },
         "retain_options": _options(records, declared_files),
         "files_whose_path_contains_patient_id_or_name": sum(1 for r in records if r["path_has_identifier"]),
-        "files_whose_path_looks_like_a_name_or_date": sum(1 for r in records if r.get("path_looks_identifying")),
+        "files_whose_path_looks_like_a_name_or_date": sum(1 for r in records
+                                                          if r.get("path_looks_identifying")),
         "files_with_copied_values_withheld": sum(1 for r in records if r.get("withheld_values")),
     }
 
@@ -236,9 +237,10 @@ def render_markdown(report: dict[str, Any]) -> str:
     n = report["dicom_files"]
     d = report["declared"]
     out = ["# De-identification audit\n", f"{report['profile']}, all {report['table_rows']:,} rows, nested "
-           f"sequences included. {n:,} DICOM files. Counts only: no value of any attribute is written here.\n",
-           "## What the files declare\n", "| | files |", "|---|---:|",
-           f"| declare de-identification (any of the three below) | {d['files_declaring_deidentification']:,} |"]
+           f"sequences included. {n:,} DICOM files. Counts only: no value of any attribute is written "
+           "here.\n", "## What the files declare\n", "| | files |", "|---|---:|",
+           f"| declare de-identification (any of the three below) | "
+           f"{d['files_declaring_deidentification']:,} |"]
     for k, v in d["patient_identity_removed"].items():
         out.append(f"| PatientIdentityRemoved = {k} | {v:,} |")
     out.append(f"| DeidentificationMethod present | {d['deidentification_method_present']:,} |")
@@ -252,10 +254,12 @@ def render_markdown(report: dict[str, Any]) -> str:
             "A value is *permitted* where the declared profile allows a dummy or kept value (Z, D, U; an "
             "option's K or C); *left behind* where nothing declared permits it (X), or the file declares no "
             "de-identification.\n", "| | count |", "|---|---:|",
-            f"| files with values nothing declared permits | {r['files_with_values_nothing_declared_permits']:,} |",
+            f"| files with values nothing declared permits | "
+            f"{r['files_with_values_nothing_declared_permits']:,} |",
             f"| of them declaring de-identification | "
             f"{r['declaring_files_with_values_the_profile_does_not_permit']:,} |",
-            f"| declaring files with only permitted values | {r['declaring_files_with_only_permitted_values']:,} |",
+            f"| declaring files with only permitted values | "
+            f"{r['declaring_files_with_only_permitted_values']:,} |",
             f"| files with private tags | {p['files_with_private_tags']:,} |",
             f"| private elements | {p['private_elements']:,} |",
             f"| files whose path contains their PatientID or PatientName | "
@@ -285,7 +289,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         if not a["present"]:
             continue
         opts = " ".join(f"{c}={v}" for c, v in a["options"].items())
-        out.append(f"| {a['tag']} | {a['keyword']} | {a['basic_profile_action']} | {opts} | {a['present']:,} | "
-                   f"{a['nested']:,} | {a['non_empty']:,} | {a['permitted_as_declared']:,} | "
-                   f"{a['left_behind']:,} |")
+        out.append(f"| {a['tag']} | {a['keyword']} | {a['basic_profile_action']} | {opts} | "
+                   f"{a['present']:,} | {a['nested']:,} | {a['non_empty']:,} | "
+                   f"{a['permitted_as_declared']:,} | {a['left_behind']:,} |")
     return "\n".join(out) + "\n"
