@@ -114,7 +114,9 @@ def record_verdict(record: RecordTerms) -> Verdict:
     stated = record.use_terms
     if stated is None or any(getattr(stated, f) is None for f in REQUIRED_FOR_UPLOAD):
         return Verdict(IMAGES_REFUSED, f"the licence text is not exactly a licence id curate knows ({why}), "
-                                       "and the record states no complete structured use_terms", terms, False)
+                                       "and the record states no complete structured use_terms (give the "
+                                       "SPDX id, or state use_terms in a catalog record and confirm them "
+                                       "with --i-have-rights)", terms, False)
     return Verdict(NEEDS_RIGHTS, f"the licence text is not exactly a licence id curate knows ({why}); the "
                                  "record's "
                                  "structured use_terms allow redistribution, which only the uploader can "

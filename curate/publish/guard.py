@@ -89,9 +89,8 @@ def check_upload(dataset: Dataset, *, with_images: bool, i_have_rights: bool = F
     if with_images and decision.images == IMAGES_REFUSED:
         raise LicenceError(
             f"refusing to upload the images of {dataset.id}: its licence '{_shown(licence)}' ({access} "
-            f"access) keeps them card-only: {_shown(decision.reason)}; --i-have-rights does not change "
-            "that (each user must obtain the data from the source); push the documentation only with "
-            "--card-only"
+            f"access) keeps them card-only: {_shown(decision.reason)}; --i-have-rights alone does not "
+            "change that; push the documentation only with --card-only"
         )
     if with_images and decision.images == NEEDS_RIGHTS and not i_have_rights:
         why = [f"its licence '{_shown(licence)}' is not one curate recognises as allowing redistribution "
