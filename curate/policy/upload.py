@@ -51,6 +51,8 @@ from curate.policy.terms import (
 )
 
 _LEVEL = {IMAGES_ALLOWED: 0, NEEDS_RIGHTS: 1, IMAGES_REFUSED: 2}
+_REMEDY = (" (give the SPDX id, or state use_terms in a catalog record and confirm them with "
+           "--i-have-rights)")
 _AGREEMENT_RANK = ("credentialed", "not-released", "dua", "application", "none")
 
 
@@ -114,9 +116,7 @@ def record_verdict(record: RecordTerms) -> Verdict:
     stated = record.use_terms
     if stated is None or any(getattr(stated, f) is None for f in REQUIRED_FOR_UPLOAD):
         return Verdict(IMAGES_REFUSED, f"the licence text is not exactly a licence id curate knows ({why}), "
-                                       "and the record states no complete structured use_terms (give the "
-                                       "SPDX id, or state use_terms in a catalog record and confirm them "
-                                       "with --i-have-rights)", terms, False)
+                                       "and the record states no complete structured use_terms", terms, False)
     return Verdict(NEEDS_RIGHTS, f"the licence text is not exactly a licence id curate knows ({why}); the "
                                  "record's "
                                  "structured use_terms allow redistribution, which only the uploader can "
@@ -169,5 +169,8 @@ def decide_upload(record: RecordTerms, *, sources: Sequence[RecordTerms] = (),
     level = max(_LEVEL[v.images] for _, v in ranked)
     who, v = next((w, x) for w, x in ranked if _LEVEL[x.images] == level)
     terms = stated_merge(*(x.terms for _, x in ranked))
-    reason = v.reason if who == record.dataset_id else f"decided by {who}: {v.reason}"
+    if who == record.dataset_id:
+        reason = v.reason + ("" if v.restriction or v.images != IMAGES_REFUSED else _REMEDY)
+    else:
+        reason = f"decided by {who}: {v.reason}"
     return TermsDecision(v.images, reason, terms=terms, decided_by=who)
