@@ -17,6 +17,7 @@ like an identifier when any of these holds (:func:`identifier_reason` says which
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -274,7 +275,12 @@ def value_reason(value: object) -> str | None:
     """
     if value is None or (isinstance(value, float) and value != value):
         return None
-    text = str(value).strip()
+    return _text_reason(str(value).strip())
+
+
+@lru_cache(maxsize=8192)
+def _text_reason(text: str) -> str | None:
+    """:func:`value_reason` of a stripped text (cached: a column repeats its values)."""
     if not text or len(text) > 10_000:
         return "it is too long to check" if text else None
     for what, pat in _SHAPES.items():
