@@ -118,9 +118,8 @@ def record_verdict(record: RecordTerms) -> Verdict:
         return Verdict(IMAGES_REFUSED, f"the licence text is not exactly a licence id curate knows ({why}), "
                                        "and the record states no complete structured use_terms", terms, False)
     return Verdict(NEEDS_RIGHTS, f"the licence text is not exactly a licence id curate knows ({why}); the "
-                                 "record's "
-                                 "structured use_terms allow redistribution, which only the uploader can "
-                                 "confirm", terms, False)
+                                 "record's structured use_terms allow redistribution, which only the "
+                                 "uploader can confirm", terms, False)
 
 
 def _with_builtin(record: RecordTerms) -> list[tuple[str, Verdict]]:
