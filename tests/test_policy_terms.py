@@ -198,12 +198,14 @@ def test_card_only_terms_upload_no_images(tmp_path, raw, catalog, ds_id):
 
 
 @pytest.mark.parametrize("ds_id", ["OPENZW", "OPENLICENCE"])
-def test_odd_spellings_of_open_licences_are_recognised(tmp_path, raw, catalog, ds_id):
+def test_odd_spellings_of_open_licences_are_not_the_licence(tmp_path, raw, catalog, ds_id):
+    """Read as CC BY for the card, but only the exact id lets images go (issue 27: an allow-list)."""
     meta, images = raw
     api = RecordingApi()
-    _publish(dataset_id=ds_id, metadata=meta, images=images, out=tmp_path / "o", catalog_dir=catalog,
-             splits="0.5,0.5", push="someone/open", api=api)  # no --i-have-rights needed
-    assert _images_in(api.uploaded())
+    with pytest.raises(LicenceError, match="not exactly a licence id"):
+        _publish(dataset_id=ds_id, metadata=meta, images=images, out=tmp_path / "o", catalog_dir=catalog,
+                 splits="0.5,0.5", push="someone/open", api=api, i_have_rights=True)
+    assert api.calls == []
 
 
 def test_cli_refusal_is_one_line(cli, tmp_path, raw, catalog):
@@ -237,7 +239,8 @@ def test_override_is_shown_in_catalog_show(cli, brset_override):
     j = cli("catalog", "show", "BRSET", "--catalog", brset_override, "--json")
     rec = json.loads(j.stdout)
     assert rec["licence_conflict"]["builtin_access"] == "credentialed"
-    assert rec["upload"]["images"] == "needs-rights"
+    assert rec["upload"]["images"] == "refused"  # the built-in record's terms win
+    assert "built-in record of BRSET" in rec["upload"]["reason"]
     plain = json.loads(cli("catalog", "show", "BRSET", "--json").stdout)
     assert plain["licence_conflict"] is None and plain["upload"]["images"] == "refused"
 
@@ -251,17 +254,15 @@ def test_override_is_shown_in_the_card(tmp_path, brset_override):
         assert "Licence conflict" in text and "PhysioNet Credentialed Health Data License" in text, key
 
 
-def test_override_blocks_image_upload_without_rights(tmp_path, raw, brset_override):
+def test_override_blocks_image_upload_even_with_rights(tmp_path, raw, brset_override):
+    """docs/privacy.md: --i-have-rights never unlocks credentialed terms, whoever relabels them."""
     meta, images = raw
     api = RecordingApi()
-    with pytest.raises(LicenceError, match="overrides the built-in record's licence.*--i-have-rights"):
-        _publish(dataset_id="BRSET", metadata=meta, images=images, out=tmp_path / "o",
-                 catalog_dir=brset_override, push="someone/brset", api=api)
+    for rights in (False, True):
+        with pytest.raises(LicenceError, match="built-in record of BRSET.*credentialed"):
+            _publish(dataset_id="BRSET", metadata=meta, images=images, out=tmp_path / "o",
+                     catalog_dir=brset_override, push="someone/brset", api=api, i_have_rights=rights)
     assert api.calls == [] and not (tmp_path / "o").exists()
-    res = _publish(dataset_id="BRSET", metadata=meta, images=images, out=tmp_path / "ok", splits="0.5,0.5",
-                   catalog_dir=brset_override, push="someone/brset", api=api, i_have_rights=True)
-    assert res.push.decision.acknowledged and res.push.decision.conflict
-    assert "Licence conflict" in (tmp_path / "ok" / "README.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("file_id", ["brset", "Brset"])  # the id is case-insensitive
@@ -274,7 +275,9 @@ def test_override_by_other_spellings_is_a_conflict(tmp_path, file_id, monkeypatc
     monkeypatch.setenv("CURATE_CATALOG", str(tmp_path))  # the environment variable is a user catalog too
     ds = load().get(file_id)
     assert ds.licence_override is not None and ds.licence_override.builtin_access == "credentialed"
-    assert decide(ds.terms, override=True).images == "needs-rights"
+    from curate.pipeline.guard import decision_for
+
+    assert decision_for(ds).images == "refused"  # the built-in record's credentialed terms win
 
 
 def test_same_licence_override_is_no_conflict(tmp_path):

@@ -149,14 +149,24 @@ def test_card_only_push_of_a_full_folder_leaves_data_behind(tmp_path, raw, catal
 
 
 def test_unknown_licence_needs_explicit_acknowledgement(tmp_path, raw, catalog):
+    """Unknown licence text: card-only; with structured use_terms stated, images need --i-have-rights."""
     meta, images, _ = raw
     api = RecordingApi()
-    with pytest.raises(LicenceError, match="Custom terms of the Example Hospital.*--i-have-rights"):
+    with pytest.raises(LicenceError, match="Custom terms of the Example Hospital.*no complete structured"):
         _publish(dataset_id="MYSTERY", metadata=meta, images=images, out=tmp_path / "a", catalog_dir=catalog,
+                 push="someone/m", api=api, i_have_rights=True)
+    stated = tmp_path / "stated"
+    stated.mkdir()
+    text = (catalog / "MYSTERY.yaml").read_text(encoding="utf-8") + (
+        "use_terms: {value: {redistribution: true, derivatives: true, commercial: true, agreement: none, "
+        "competition: false}, source: gen}\n")
+    (stated / "MYSTERY.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(LicenceError, match="Custom terms of the Example Hospital.*--i-have-rights"):
+        _publish(dataset_id="MYSTERY", metadata=meta, images=images, out=tmp_path / "a", catalog_dir=stated,
                  push="someone/m", api=api)
     assert api.calls == []
     res = _publish(dataset_id="MYSTERY", metadata=meta, images=images, out=tmp_path / "b", splits="0.5,0.5",
-                   catalog_dir=catalog, push="someone/m", api=api, i_have_rights=True)
+                   catalog_dir=stated, push="someone/m", api=api, i_have_rights=True)
     assert any(op.path_in_repo.startswith("data/") for op in _ops(api))
     assert res.push.decision.acknowledged
     assert "confirmed holding the rights" in (tmp_path / "b" / "README.md").read_text()

@@ -217,7 +217,7 @@ def test_deid_counts_match_pydicom(cli, mixed):
     assert report["patient_identity_removed"] == {"(absent)": len(dss) - 1, "YES": 1}
     codes = report["deidentification_method_codes"]
     assert codes == {"113100 Basic Application Confidentiality Profile": 1,
-                     "113106 Retain Longitudinal Temporal Information with Full Dates Option": 1}
+                     "113106 Retain Longitudinal Temporal Information Full Dates Option": 1}  # CID 7050
     opts = {o["code"]: o for o in report["retain_options"]}
     assert opts["113106"]["declared_in_files"] == 1
     assert opts["113106"]["appears"].startswith("appears followed")

@@ -7,7 +7,13 @@ no-derivatives) always win over permissions, whatever their order in the licence
 
 from __future__ import annotations
 
-from curate.policy.terms import access_for_terms, normalise_licence, terms_for_licence
+from typing import TYPE_CHECKING
+
+from curate.policy.terms import TermsDecision, access_for_terms, normalise_licence, terms_for_licence
+from curate.policy.upload import RecordTerms, decide_upload
+
+if TYPE_CHECKING:  # pragma: no cover
+    from curate.catalog.schema import Dataset
 
 
 def access_for_licence(licence: str | None) -> str:
@@ -47,3 +53,19 @@ def hf_license_id(licence: str | None) -> str:
     if not licence:
         return "unknown"
     return _HF_NORMALISED.get(normalise_licence(licence), "other")
+
+
+def record_terms(ds: Dataset) -> RecordTerms:
+    """The plain-data view of a record that :func:`curate.policy.upload.decide_upload` decides on."""
+    builtin = ds.builtin_record
+    return RecordTerms(ds.id, ds.licence.value, ds.use_terms.value if ds.use_terms is not None else None,
+                       tuple(str(c.value) for c in ds.conflicts if c.field == "licence"),
+                       builtin=record_terms(builtin) if builtin is not None else None)
+
+
+def upload_decision(ds: Dataset) -> TermsDecision:
+    """Whether ``ds``'s images may be uploaded: its licence, the built-in record it replaces and every
+    source it derives from (see :mod:`curate.policy.upload`)."""
+    sources, missing = ds.lineage
+    return decide_upload(record_terms(ds), sources=[record_terms(s) for s in sources],
+                         missing_sources=missing)

@@ -21,6 +21,40 @@ def parents(ds: Dataset) -> list[str]:
     return list(ds.derived_from.value) if ds.derived_from is not None else []
 
 
+def ancestors(ds: Dataset, index: dict[str, Dataset]) -> tuple[tuple[Dataset, ...], tuple[str, ...]]:
+    """Every dataset ``ds`` derives from, transitively (breadth first, each once, cycles cut), looked up by
+    id or alias (case-insensitive) in ``index``; and the names of sources not found there."""
+    found: list[Dataset] = []
+    missing: list[str] = []
+    seen = {ds.id.upper()}
+    queue = parents(ds)
+    while queue:
+        name = queue.pop(0)
+        key = str(name).upper()
+        if key in seen:
+            continue
+        seen.add(key)
+        src = index.get(key)
+        if src is None:
+            missing.append(str(name))
+            continue
+        seen.add(src.id.upper())
+        found.append(src)
+        queue += parents(src)
+    return tuple(found), tuple(missing)
+
+
+def resolve_lineage(datasets: Iterable[Dataset]) -> None:
+    """Attach each record's :func:`ancestors` (read by ``Dataset.lineage`` and the upload decision)."""
+    group = list(datasets)
+    index: dict[str, Dataset] = {}
+    for d in group:
+        for key in (d.id, *d.aliases):
+            index.setdefault(key.upper(), d)
+    for d in group:
+        d._lineage = ancestors(d, index)
+
+
 def within(ds: Dataset, ids: set[str]) -> bool:
     """True when every source ``ds`` derives from is in ``ids``: its images are already counted there."""
     p = parents(ds)

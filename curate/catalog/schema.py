@@ -157,6 +157,8 @@ class Dataset(_Strict):
     conflicts: list[Conflict] = Field(default_factory=list)
     notes: str | None = None
     _override: LicenceOverride | None = PrivateAttr(None)
+    _builtin: Dataset | None = PrivateAttr(None)  # the built-in record this user record replaced
+    _lineage: tuple[tuple[Dataset, ...], tuple[str, ...]] | None = PrivateAttr(None)  # set by the loader
 
     # ----------------------------------------------------------------- validation
     @field_validator("countries")
@@ -237,7 +239,9 @@ class Dataset(_Strict):
         return self._override
 
     def note_override(self, builtin: Dataset, user_file: str | Path) -> None:
-        """Record that this (user) record replaced ``builtin``; no-op when licence, access and terms agree."""
+        """Record that this (user) record replaced ``builtin`` (its terms bound this record's upload
+        decision); a licence conflict is kept only when licence, access or terms differ."""
+        self._builtin = builtin
         same = (normalise_licence(builtin.licence.value) == normalise_licence(self.licence.value)
                 and builtin.access == self.access and builtin.terms == self.terms)
         if not same:
@@ -245,6 +249,19 @@ class Dataset(_Strict):
                 builtin_licence=builtin.licence.value, builtin_access=builtin.access or "unknown",
                 builtin_terms=builtin.terms, user_licence=self.licence.value,
                 user_access=self.access or "unknown", user_file=str(user_file))
+
+    @property
+    def builtin_record(self) -> Dataset | None:
+        """The built-in record this user record replaced (same id or alias), or None."""
+        return self._builtin
+
+    @property
+    def lineage(self) -> tuple[tuple[Dataset, ...], tuple[str, ...]]:
+        """``(sources in the catalog, transitively; names of sources not in it)``. Set by the catalog
+        loader; a record not loaded through a catalog has every source unresolved."""
+        if self._lineage is None:
+            return (), tuple(self.derived_from.value) if self.derived_from is not None else ()
+        return self._lineage
 
     @property
     def modalities(self) -> list[str]:

@@ -310,6 +310,9 @@ def load(catalog_dir: str | os.PathLike | Iterable[str | os.PathLike] | None = N
     items, origins = _load_merged(tuple(str(d.resolve()) for d in dirs))
     cat = Catalog(list(items), origins)
     cat._dirs = list(dirs)
+    from curate.catalog.lineage import resolve_lineage
+
+    resolve_lineage(cat)  # licences inherit along derived_from: each record knows its sources
     from curate.catalog.collections import load_collections
 
     load_collections(dirs, cat)  # collections must name known datasets: fail here, naming the file

@@ -56,7 +56,8 @@ def publish_cmd(
     private: bool = typer.Option(False, "--private", help="Create the hub repository as private."),
     i_have_rights: bool = typer.Option(
         False, "--i-have-rights",
-        help="Confirm you may redistribute the images of a dataset whose licence curate does not recognise."),
+        help="Confirm the structured use_terms of a record whose licence text curate cannot read "
+             "(never unlocks credentialed, agreement, ND or built-in terms)."),
     overwrite: bool = typer.Option(
         True, "--overwrite/--no-overwrite", help="Replace an existing output folder."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),

@@ -50,6 +50,8 @@ def scan_cmd(
     if res.key_created:
         console.print("created a new pseudonym key in curate's config folder (see --key-file): keep it "
                       "private, and keep it to get the same keys next time")
+    for line in res.warnings:
+        console.print(f"[yellow]warning:[/yellow] {line}")
     console.print(f"wrote {out}/ (metadata.parquet, deid.json, deid.md, skipped.csv, scan.json)")
 
 

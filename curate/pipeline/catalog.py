@@ -29,7 +29,9 @@ def dataset_record(ds: Any) -> dict[str, Any]:
 
     rec = ds.record()
     decision = decision_for(ds)
-    rec["upload"] = {"images": decision.images, "reason": decision.reason, "terms": ds.terms.model_dump()}
+    rec["upload"] = {"images": decision.images, "reason": decision.reason,
+                     "terms": (decision.terms or ds.terms).model_dump(),
+                     "decided_by": decision.decided_by}
     override = ds.licence_override
     rec["licence_conflict"] = None if override is None else {**override.model_dump(mode="json"),
                                                              "statement": override.statement()}

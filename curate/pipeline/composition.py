@@ -194,6 +194,10 @@ def measure_composition(
         digest = sha256 or sha256_file(path)
     role_notes: list[str] = []
     roles = infer_roles(df, explicit, source=source, notes=role_notes)
+    from curate.policy.roles import WITHHELD_NOTE, withhold_identifying_values
+
+    for c, n in withhold_identifying_values(df, roles).items():  # each value that becomes a category
+        role_notes.append(f"`{c}`: {n} {WITHHELD_NOTE}.")
 
     def col(role: str) -> str | None:
         return roles[role][0] if role in roles else None

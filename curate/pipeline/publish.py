@@ -203,6 +203,10 @@ def plan_publish(
     df = read_metadata(metadata)
     result.rows_in_metadata = len(df)
     roles: Roles = resolve_roles(df, columns, role_options={"split": "--split-col"} if split_col else None)
+    from curate.policy.roles import WITHHELD_NOTE, withhold_identifying_values
+
+    for col, n in withhold_identifying_values(df, roles.as_dict()).items():  # each label value, judged alone
+        result.warnings.append(f"column '{col}': {n} {WITHHELD_NOTE}")
     check_keep(df, keep_columns, roles.as_dict())  # before the (slow) image checks
     key = None
     if roles.patient:  # the key is read (or created) before any work, and must not be published

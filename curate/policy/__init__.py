@@ -11,5 +11,9 @@ about people goes through this package; no other module keeps its own list of id
 - :mod:`curate.policy.disclosure` — disclosure control: one table object that knows its margins and applies
   primary (k < 11) and complementary suppression, audited so that no hidden cell can be solved.
 - :mod:`curate.policy.html` — Markdown → HTML with raw HTML escaped and link schemes allow-listed.
-- :mod:`curate.policy.terms` — redistribution policy from a record's structured use terms.
+- :mod:`curate.policy.terms` — a record's structured use terms, and reading restrictions from licence text.
+- :mod:`curate.policy.upload` — the image-upload decision: an allow-list over the licence id
+  (:mod:`curate.policy.licence_ids`), the built-in record a user record replaces and the lineage sources;
+  plain data in (:class:`~curate.policy.upload.RecordTerms`), a decision naming who decided out.
+- :mod:`curate.policy.confusables` — Unicode confusables (UTS #39 data) folded for reading licence text.
 """

@@ -17,6 +17,7 @@ like an identifier when any of these holds (:func:`identifier_reason` says which
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -231,4 +232,107 @@ def label_reason(value: Any) -> str | None:
     rest = re.sub(r"\s+", " ", _NOT_PERSON.sub(" ", text)).strip()
     if rest != text and rest and re.fullmatch(_FULL_NAME, rest):
         return "it contains the name of a person"
+# ------------------------------------------------------------------------------------- single values
+#: Words that make a capitalised pair a disease, a finding or a device rather than a person (eponyms such as
+#: "Addison Disease" name a disease, not a patient).
+_NOT_PERSON_VALUE = re.compile(
+    r"\b(?:disease|syndrome|sign|palsy|lymphoma|sarcoma|tumou?r|carcinoma|cell|cells|disorder|anomaly|"
+    r"classification|grade|stage|score|type|test|criteria|scale|effusion|fracture|lesion|nodule|"
+    r"retinopathy|degeneration|edema|oedema|finding|findings|normal|abnormal|other|unknown|none|"
+    r"scanner|system|systems|series|model|camera|device|ward|unit|department|room|lab|laboratory)\b", re.I)
+_TITLE = re.compile(r"^[^\W\d_][^\W\d_A-Z]+$")  # Maria, Quixabeira (not SIGNA, not HDxt)
+_PN = re.compile(r"[^\W\d_]\^[^\W\d_]")  # DICOM person name: FAMILY^GIVEN
+_ID_WORD = re.compile(r"(?i)(?<![a-z])(?:mrn|pid|id|acc|accession|nhs|ssn|cpf|record|patient|case|subject)"
+                      r"[-_#:. ]?\d{3,}")
+_LONG_DIGITS = re.compile(r"\d{6,}")
+_DICOM_DATE = re.compile(r"(?<!\d)(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d)")
+_ISO_DATE = re.compile(r"(?<!\d)(?:19|20)\d{2}[-_./](?:0?[1-9]|1[0-2])[-_./](?:0?[1-9]|[12]\d|3[01])(?!\d)"
+                       r"|(?<!\d)(?:0?[1-9]|[12]\d|3[01])[-_./](?:0?[1-9]|1[0-2])[-_./](?:19|20)\d{2}(?!\d)")
+
+
+def _first_names() -> frozenset[str]:
+    """Given names of every locale of Faker's person providers (census and registry lists), case-folded."""
+    global _NAMES_CACHE
+    if _NAMES_CACHE is None:
+        import importlib
+        import pkgutil
+
+        import faker.providers.person as person
+
+        names: set[str] = set()
+        for mod in pkgutil.iter_modules(person.__path__):
+            provider = getattr(importlib.import_module(f"{person.__name__}.{mod.name}"), "Provider", None)
+            for attr in ("first_names", "first_names_female", "first_names_male"):
+                for klass in getattr(provider, "__mro__", ()):
+                    if attr in klass.__dict__:
+                        v = klass.__dict__[attr]
+                        if isinstance(v, (tuple, list, dict, set, frozenset)):
+                            names.update(str(x).casefold() for x in v)
+                        break
+        _NAMES_CACHE = frozenset(n for n in names if len(n) >= 3)
+    return _NAMES_CACHE
+
+
+_NAMES_CACHE: frozenset[str] | None = None
+
+
+def person_name_in(text: str) -> bool:
+    """True when ``text`` holds a person's name: a DICOM ``FAMILY^GIVEN`` name, a title (``Dr.``), or two
+    adjacent capitalised words one of which is a given name (``Clinic Maria Quixabeira``,
+    ``Quixabeira_Maria``) — unless they name a place, a device or a disease (``Addison Disease``)."""
+    if _PN.search(text) or _HONORIFIC.search(text):
+        return True
+    words = [w for w in re.split(r"[\s_\-^,;:/()\[\]\"'.]+", text) if w]
+    pairs = [(a, b) for a, b in zip(words, words[1:]) if _TITLE.match(a) and _TITLE.match(b)]
+    if not pairs:
+        return False
+    names = _first_names()
+    return any((a.casefold() in names or b.casefold() in names)
+               and not _NOT_PERSON.search(f"{a} {b}") and not _NOT_PERSON_VALUE.search(f"{a} {b}")
+               for a, b in pairs)
+
+
+def value_reason(value: object) -> str | None:
+    """Why one *value* (a label, a site, a device name) looks identifying, or None; never quotes it.
+
+    Each value is judged alone — a name in a third of a column's values is still a name.
+
+    >>> value_reason("Clinic Maria Quixabeira"), value_reason("Addison Disease"), value_reason("SIEMENS")
+    ('it looks like a name of a person', None, None)
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return _text_reason(str(value).strip())
+
+
+@lru_cache(maxsize=8192)
+def _text_reason(text: str) -> str | None:
+    """:func:`value_reason` of a stripped text (cached: a column repeats its values)."""
+    if not text or len(text) > 10_000:
+        return "it is too long to check" if text else None
+    for what, pat in _SHAPES.items():
+        if what == "record numbers" or (what in ("NHS numbers", "telephone numbers") and text.isdigit()):
+            continue  # a model name such as "HDI 5000" has that shape: record numbers are judged below
+        if pat.match(text):
+            return f"it is shaped like {what[:-1] if what.endswith('s') else what}"
+    if _ID_WORD.search(text) or _LONG_DIGITS.search(text):
+        return "it holds a record number"
+    if _DICOM_DATE.search(text) or _ISO_DATE.search(text):
+        return "it holds a date"
+    if _EMAIL_IN.search(text):
+        return "it holds an e-mail address"
+    if person_name_in(text):
+        return "it looks like a name of a person"
+    return None
+
+
+def path_reason(rel_path: str) -> str | None:
+    """Why a file path (folder and file names) looks like it names a person or a date, or None."""
+    parts = [p for p in str(rel_path).replace("\\", "/").split("/") if p]
+    for part in parts:
+        stem = part.split(".")[0] if "." in part else part
+        if _DICOM_DATE.search(stem) or _ISO_DATE.search(stem):
+            return "a folder or file name holds a date"
+        if person_name_in(stem):
+            return "a folder or file name holds a name"
     return None

@@ -303,3 +303,34 @@ def allow_list(df: pd.DataFrame, roles: Mapping[str, list[str]], keep: Iterable[
             why = column_reason(df, col, patient_col=patient)
             res.withheld[col] = f"looks like an identifier: {why}" if why else "no role (not allow-listed)"
     return res
+
+
+# ------------------------------------------------------------------------------------- label values
+#: Roles whose *values* become class labels or table categories in outputs (hub README, Croissant, parquet
+#: features, datasheet): every distinct value is checked, not the share of identifier-like values.
+VALUE_ROLES: tuple[str, ...] = ("sex", "race", "ethnicity", "nationality", "device", "site", "label")
+WITHHELD_NOTE = ("value(s) that look like a name, a record number or a date were withheld (set to missing): "
+                 "a class label never carries them")
+
+
+def withhold_identifying_values(df: pd.DataFrame, roles: Mapping[str, list[str]]) -> dict[str, int]:
+    """Set to missing, in place, every value of an attribute-role column that looks identifying on its own
+    (:func:`curate.policy.identifiers.value_reason`: a person's name, a record number, a date ...).
+
+    Returns ``{column: number of distinct values withheld}`` (counts only, never a value). A site called
+    "Clinic Maria Quixabeira" for a third of the patients is withheld although two thirds of the column is
+    harmless: each value that becomes a label is judged by itself.
+    """
+    from curate.policy.identifiers import value_reason
+
+    out: dict[str, int] = {}
+    for role in VALUE_ROLES:
+        for col in roles.get(role, []):
+            if col not in df.columns:
+                continue
+            values = df[col].dropna().unique()
+            bad = [v for v in values if isinstance(v, str) and value_reason(v)]
+            if bad:
+                df[col] = df[col].where(~df[col].isin(bad))
+                out[col] = len(bad)
+    return out

@@ -82,8 +82,11 @@ _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe
 
 
 def normalise_licence(text: str | None) -> str:
-    """Canonical form for matching: NFKC, format characters (zero-width space, joiners, BOM, soft
-    hyphen) removed, dashes unified, case folded, ``licence`` → ``license``, whitespace collapsed.
+    """Canonical form for *reading* restrictions: NFKC, format characters (zero-width space, joiners,
+    BOM, soft hyphen, bidi controls) removed, Unicode confusables folded to the Latin letters they imitate
+    (:mod:`curate.policy.confusables`), dashes unified, case folded, ``licence`` → ``license``, whitespace
+    collapsed. Whether images may be uploaded is never decided on this form: see
+    :mod:`curate.policy.upload`.
 
     >>> normalise_licence("CC\u200b-BY-NC\u2013ND 4.0 Licence")
     'cc-by-nc-nd 4.0 license'
@@ -92,6 +95,10 @@ def normalise_licence(text: str | None) -> str:
         return ""
     t = unicodedata.normalize("NFKC", str(text))
     t = "".join(ch for ch in t if unicodedata.category(ch) != "Cf")  # zero-width, bidi, soft hyphen
+    if not t.isascii():  # letters that imitate Latin ones (Cyrillic с) read as what they imitate
+        from curate.policy.confusables import fold_confusables
+
+        t = fold_confusables(t)
     t = t.translate(_DASHES).casefold()
     t = re.sub(r"\blicen[cs]e", "license", t)
     return re.sub(r"\s+", " ", t).strip()
@@ -105,14 +112,15 @@ _PERMISSIVE = re.compile(r"^(?:mit|apache[- ]2\.0|bsd[- ]\d[- ]clause|cdla[- ]pe
                          r"(?: license)?$")
 _SHARE_ALIKE_DATA = re.compile(r"^(?:odbl[- ]1\.0|cdla[- ]sharing[- ]\d\.\d|openrail\b.*)")
 _FLAGS = {
-    "nc": re.compile(r"\bnon-?commercial\b|\bnot for commercial\b|\bno commercial\b"),
-    "nd": re.compile(r"\bno-?derivatives?\b|\bnoderivs\b|\bno derivative works\b"),
-    "sa": re.compile(r"\bshare-?alike\b"),
+    "nc": re.compile(r"\bnon-?commercial\b|\bnot for commercial\b|\bno commercial\b|\bnc\b"),
+    "nd": re.compile(r"\bno[- ]?derivatives?\b|\bnoderivs\b|\bno derivative works\b|\bnd\b"),
+    "sa": re.compile(r"\bshare-?alike\b|\bsa\b"),
     "credentialed": re.compile(r"\bcredentialed\b|\bcredentialing\b"),
-    "dua": re.compile(r"\b(?:data|research) (?:use|usage|access|sharing) agreement\b|\bdua\b|\brua\b"
+    "dua": re.compile(r"\b(?:data|research) (?:use|usage|access|sharing|transfer) agreement\b|\bdua\b"
+                      r"|\brua\b|\bdta\b|\bsign(?:ed|ing|s)? (?:a |the )?(?:\w+ ){0,3}(?:agreement|terms)\b"
                       r"|\brestricted health data license\b|\blicense agreement\b"),
     "application": re.compile(r"\bon request\b|\bupon request\b|\bapplication\b|\bapply\b|\bapproval\b"
-                              r"|^restricted\b|\brestricted access\b|\bregistration\b"),
+                              r"|^restricted\b|\brestricted access\b|\bregistration\b|\bmust register\b"),
     "not-released": re.compile(r"\bnot (?:publicly )?released\b|\bnot public(?:ly available)?\b"
                                r"|\bproprietary\b"),
     "competition": re.compile(r"\bchallenge\b|\bcompetition\b|\bkaggle\b|\bcontest\b"),
@@ -215,6 +223,10 @@ class TermsDecision:
 
     images: str
     reason: str
+    #: the effective terms the decision was made on (None for the terms-only :func:`decide`)
+    terms: UseTerms | None = None
+    #: which record decided: the dataset itself, the built-in record it replaces, or a source
+    decided_by: str | None = None
 
     @property
     def card_only(self) -> bool:

@@ -64,7 +64,7 @@ def check_folder_matches(folder: Path, dataset: Dataset) -> dict:
                            f"{m['dataset_id']} or rebuild it with curate publish {dataset.id}; "
                            "nothing uploaded")
     if (normalise_licence(m.get("licence")) != normalise_licence(dataset.licence.value)
-            or m.get("terms") != dataset.terms.model_dump()
+            or m.get("terms") != _effective_terms(dataset)
             or m.get("access") != (dataset.access or "unknown")):
         raise LicenceError(f"'{folder}' was built under the licence '{m.get('licence')}' "
                            f"({m.get('access')} access); the catalog now gives '{dataset.licence.value}' "
@@ -74,3 +74,11 @@ def check_folder_matches(folder: Path, dataset: Dataset) -> dict:
         raise InputError(f"'{folder}' holds {len(extra)} file(s) curate publish did not write (e.g. "
                          f"{extra[0]}): rebuild it with curate publish; nothing uploaded")
     return m
+
+
+def _effective_terms(dataset: Dataset) -> dict:
+    """The terms the guard decides on now (the record's, its built-in record's and its sources')."""
+    from curate.pipeline.guard import decision_for
+
+    d = decision_for(dataset)
+    return (d.terms or dataset.terms).model_dump()

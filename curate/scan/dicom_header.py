@@ -15,7 +15,9 @@ from typing import Any
 
 from curate.policy.disclosure import AGE_TOP_CODE
 
-#: Header attributes copied as they are (none of them is in PS3.15 Table E.1-1).
+#: Header attributes copied when their value passes the identifier detectors (none of them is in PS3.15
+#: Table E.1-1, but a site may type a name or a record number into any of them): a value that looks like a
+#: name, a record number or a date is withheld (:func:`curate.policy.identifiers.value_reason`).
 COPIED = {
     "modality": "Modality", "body_part": "BodyPartExamined", "manufacturer": "Manufacturer",
     "manufacturer_model": "ManufacturerModelName", "photometric": "PhotometricInterpretation",
@@ -133,6 +135,68 @@ def _non_empty(elem: Any) -> bool:
         return True
 
 
+@lru_cache(maxsize=4)
+def _annex_index(tags: tuple[int, ...]) -> tuple[dict[int, int], dict[int, int]]:
+    """Table E.1-1 as lookups: exact tag -> row, and repeating group (50XX / 60XX) masked tag -> row."""
+    from curate.scan.deid import annex_e
+
+    exact, masked = {}, {}
+    for i, (t, a) in enumerate(zip(tags, annex_e())):
+        if a.mask != 0xFFFFFFFF:
+            masked[t & a.mask] = i
+        else:
+            exact[t] = i
+    return exact, masked
+
+
+def _is_sequence(ds: Any, tag: int) -> bool:
+    elem = ds.get_item(tag)
+    vr = getattr(elem, "VR", None)
+    if vr == "SQ":
+        return True
+    if vr in (None, "UN"):
+        from pydicom.datadict import dictionary_VR
+
+        try:
+            return dictionary_VR(tag) == "SQ" or getattr(elem, "length", 0) == 0xFFFFFFFF
+        except KeyError:
+            return getattr(elem, "length", 0) == 0xFFFFFFFF
+    return False
+
+
+def _annex_walk(ds: Any, tags: tuple[int, ...]) -> tuple[list[int], list[int], list[int]]:
+    """Rows of Table E.1-1 present, non-empty and found inside a sequence, anywhere in ``ds`` (nested
+    sequences walked to any depth)."""
+    exact, masked = _annex_index(tags)
+    present: set[int] = set()
+    non_empty: set[int] = set()
+    nested: set[int] = set()
+
+    def visit(d: Any, depth: int) -> None:
+        if depth > 32:
+            return
+        for t in _keys(d):
+            i = exact.get(t)
+            if i is None and (t >> 24) in (0x50, 0x60):
+                i = masked.get(t & 0xFF00FFFF)
+            if i is not None:
+                present.add(i)
+                if depth:
+                    nested.add(i)
+                if _non_empty(d.get_item(t)):
+                    non_empty.add(i)
+            if _is_sequence(d, t):
+                try:
+                    items = d[t].value
+                except Exception:  # an undecodable sequence: its presence is counted, its items not
+                    continue
+                for item in items or ():
+                    visit(item, depth + 1)
+
+    visit(ds, 0)
+    return sorted(present), sorted(non_empty), sorted(nested)
+
+
 class NoImage(ValueError):
     """A DICOM file without an image (a truncated file, a structured report, a plan, ...)."""
 
@@ -141,19 +205,21 @@ def read_dicom(path: str, rel: str, annex_tags: list[int]) -> dict[str, Any]:
     """Header of one DICOM file → ``{"row": {...}, "raw": {...}, "deid": {...}}`` (raises if not DICOM)."""
     import pydicom
 
-    try:
-        ds = pydicom.dcmread(path, stop_before_pixels=True)
-    except pydicom.errors.InvalidDicomError:
-        if not path.lower().endswith((".dcm", ".dicom")):
-            raise
-        ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)  # no preamble / file meta
-        if "SOPClassUID" not in ds and "Modality" not in ds:
-            raise
+    from curate.policy.identifiers import path_reason, value_reason
+    from curate.scan.dicom_read import read_dataset
+
+    ds = read_dataset(path, stop_before_pixels=True)  # preamble / DICM checked; runaway reads stopped
+    if getattr(ds, "preamble", None) is None and "SOPClassUID" not in ds and "Modality" not in ds:
+        raise pydicom.errors.InvalidDicomError("no DICOM image attributes")
     if "Rows" not in ds or "Columns" not in ds:
         raise NoImage("no Rows / Columns")
     row: dict[str, Any] = {"path": rel, "format": "dicom"}
+    withheld = 0
     for col, kw in COPIED.items():
-        row[col] = _text(ds, kw)
+        v = _text(ds, kw)
+        if v is not None and value_reason(v):
+            v, withheld = None, withheld + 1
+        row[col] = v
     sex = (_text(ds, "PatientSex") or "").upper()
     row["patient_sex"] = sex if sex in ("M", "F", "O") else None
     age = parse_age(_text(ds, "PatientAge"))
@@ -179,8 +245,7 @@ def read_dicom(path: str, rel: str, annex_tags: list[int]) -> dict[str, Any]:
     raw = {col: _text(ds, kw) for col, (kw, _) in KEYED.items()}
 
     keys = _keys(ds)
-    present = [i for i, t in enumerate(annex_tags) if t in keys]
-    non_empty = [i for i in present if _non_empty(ds.get_item(annex_tags[i]))]
+    present, non_empty, nested = _annex_walk(ds, tuple(annex_tags))
     codes = []
     for item in ds.get("DeidentificationMethodCodeSequence") or []:
         codes.append(str(item.get("CodeValue", "")).strip())
@@ -189,7 +254,7 @@ def read_dicom(path: str, rel: str, annex_tags: list[int]) -> dict[str, Any]:
     burned = (_text(ds, "BurnedInAnnotation") or "").upper()
     pid, name = raw["patient_key"], _text(ds, "PatientName")
     deid = {
-        "present": present, "non_empty": non_empty,
+        "present": present, "non_empty": non_empty, "nested": nested,
         "private": sum(1 for t in keys if (t >> 16) % 2 == 1),
         "identity_removed": (_text(ds, "PatientIdentityRemoved") or "").upper() or None,
         "method": _non_empty(ds.get_item(0x00120063)) if 0x00120063 in ds else False,
@@ -199,6 +264,9 @@ def read_dicom(path: str, rel: str, annex_tags: list[int]) -> dict[str, Any]:
         "burned_in": burned if burned in ("YES", "NO") else None,
         # a folder or file named after the patient publishes the identifier with the path
         "path_has_identifier": any(v and len(v) >= 3 and v.lower() in rel.lower() for v in (pid, name)),
+        # a folder or file named like a person or a date (Smith_John_19600101.dcm): counted, never printed
+        "path_looks_identifying": path_reason(rel) is not None,
+        "withheld_values": withheld,
     }
     return {"row": row, "raw": raw, "deid": deid}
 

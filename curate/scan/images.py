@@ -77,8 +77,10 @@ def check_image(path: str | os.PathLike) -> None:
     """Read the header only (cheap); raises when the file is missing or is not a readable image."""
     kind = kind_of(path)
     if kind == "dicom":
-        pydicom = require("pydicom", "dicom")
-        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        require("pydicom", "dicom")
+        from curate.scan.dicom_read import read_dataset
+
+        ds = read_dataset(path, stop_before_pixels=True)  # no stall on zero-filled / preallocated files
         if "Rows" not in ds or "Columns" not in ds:
             raise ValueError("DICOM file without an image (no Rows / Columns)")
     elif kind == "nifti":
@@ -178,8 +180,10 @@ def load_array(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     """``(display, stored)``: the 8-bit display array and the decoded stored values of one file."""
     kind = kind_of(path)
     if kind == "dicom":
-        pydicom = require("pydicom", "dicom")
-        ds = pydicom.dcmread(path)
+        require("pydicom", "dicom")
+        from curate.scan.dicom_read import read_dataset
+
+        ds = read_dataset(path, stop_before_pixels=False)
         return dicom_display(ds), dicom_pixels(ds)
     if kind == "nifti":
         nib = require("nibabel", "dicom")

@@ -57,6 +57,7 @@ class ScanResult:
     key_created: bool = False
     key_path: Path | None = None
     resumed: int = 0  # files taken from the checkpoint of an interrupted run
+    warnings: list[str] = field(default_factory=list)  # counts only, never a value or a path
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -87,8 +88,12 @@ def read_one(path: str, rel: str, tags: list[int]) -> dict[str, Any]:
             return read_nifti(path, rel)
         except Exception as exc:  # nibabel raises many kinds for a corrupt file
             return {"skip": f"unreadable NIfTI ({type(exc).__name__})"}
+    from curate.scan.dicom_read import DicomReadAborted
+
     try:
         return read_dicom(path, rel, tags)
+    except DicomReadAborted as exc:  # zero-filled / preallocated / runaway: stopped, never a stall
+        return {"skip": f"unreadable DICOM: {exc}"}
     except NoImage:
         return {"skip": "DICOM file without an image (truncated, or not an image object)"}
     except Exception as exc:
@@ -265,8 +270,23 @@ def _finish_scan(root: Path, dest: Path, files: list[tuple[str, str]], records: 
                      key_created=key.created, key_path=key.path, resumed=resumed)
     t3 = time.perf_counter()
     res.timings = {"list_s": round(t1 - t0, 3), "read_s": round(t2 - t1, 3), "total_s": round(t3 - t0, 3)}
+    res.warnings = _warnings(report)
     _write(dest, df, report, render_markdown(report), skipped, res.summary)
     return res
+
+
+def _warnings(report: dict[str, Any]) -> list[str]:
+    """What the user must look at before sharing the table (counts only: no path, no value)."""
+    out = []
+    n = report.get("files_whose_path_looks_like_a_name_or_date", 0)
+    if n:
+        out.append(f"{n:,} file(s) have a folder or file name that looks like a person's name or a date; "
+                   "their paths are in metadata.parquet and skipped.csv: rename them before sharing")
+    n = report.get("files_with_copied_values_withheld", 0)
+    if n:
+        out.append(f"{n:,} file(s) had a Manufacturer, model or body part value that looked like a name, a "
+                   "record number or a date: withheld from metadata.parquet")
+    return out
 
 
 def _write(dest: Path, df: Any, report: dict, md: str, skipped: list[tuple[str, str]],
