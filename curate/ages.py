@@ -31,7 +31,8 @@ _NUM = r"(\d+(?:\.\d+)?)"
 _UNIT = r"(?:\s*(?:y|yr|yrs|year|years)\.?)?"
 _DICOM = re.compile(r"^(\d{1,3})\s*([DWMY])$", re.I)
 _RANGE = re.compile(rf"^{_NUM}{_UNIT}\s*(?:-|–|—|to)\s*{_NUM}{_UNIT}$", re.I)
-_OPEN = re.compile(rf"^{_NUM}{_UNIT}\s*(?:\+|and\s+(?:over|older|above)|or\s+(?:over|older|more))$", re.I)
+_OVER = r"(?:\+|and\s+(?:over|older|above)|or\s+(?:over|older|more))"
+_OPEN = re.compile(rf"^{_NUM}{_UNIT}\s*{_OVER}{_UNIT}$", re.I)
 
 
 def parse_age_interval(value: object) -> tuple[float, float] | None:
