@@ -166,6 +166,13 @@ def build_card(
     elif explicit:
         raise UsageError("--column sets roles of a metadata file: give it with --meta FILE")
     parameters: dict[str, Any] = {"columns": explicit} if explicit else {}
+    rep = None
+    if metadata is not None:  # patients against WPP 2024 for the record's countries (None: not computable)
+        from curate.cards.representativeness import card_representativeness, card_section
+
+        rep = card_representativeness(ds, composition)
+        if rep is not None:
+            sections.append(card_section(rep, chart=_can_draw()))
     cur = None
     if embeddings is not None:
         if metadata is None:
@@ -191,6 +198,10 @@ def build_card(
 
     with atomic_dir(target, overwrite=overwrite, kind="build-card", make_parents=out is None) as tmp:
         _write(tmp, rendered)
+        if rep is not None and _can_draw():
+            from curate.cards.representativeness import CARD_CHART, draw_pyramid
+
+            draw_pyramid(rep, tmp / CARD_CHART)
     return CardBuild(
         out=target,
         paths={k: target / name for k, name in FILES.items()},
@@ -203,6 +214,12 @@ def build_card(
         context=rendered.ctx,
         curation=cur,
     )
+
+
+def _can_draw() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def _meta_name(metadata: Any) -> str:

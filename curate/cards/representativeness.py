@@ -29,7 +29,8 @@ def _ratio(x: float) -> str:
 
 def distance_rows(res: RepresentResult) -> list[dict[str, Any]]:
     """Overall and per-attribute distances as rows (for the Markdown table and the JSON)."""
-    rows = [("all: " + " × ".join(res.by), res.overall), *((a, c) for a, c in res.marginals.items())]
+    first = ("all: " + " × ".join(res.by)) if len(res.by) > 1 else res.by[0]
+    rows = [(first, res.overall), *((a, c) for a, c in res.marginals.items())]
     return [{"attribute": name, "patients": c.n, "distance": c.distance, "ci_low": c.interval[0],
              "ci_high": c.interval[1], "expected_from_sampling": c.expected, "sampling_upper": c.expected_hi,
              "p_value": c.p_value, "beyond_sampling": c.beyond_sampling} for name, c in rows]
@@ -80,13 +81,13 @@ def result_json(res: RepresentResult) -> dict[str, Any]:
 def section_markdown(res: RepresentResult, *, chart: str | None = CHART, heading: str = "##") -> str:
     """The *Representativeness* section (the command's report and the card's subsection)."""
     o = res.overall
-    lines = [f"{heading} Representativeness", "",
+    lines = ([f"{heading} Representativeness", ""] if heading else []) + [
              f"Reference: {res.reference.name} — {res.reference.source}"
              + (f" (licence {res.reference.licence})" if res.reference.licence else "") + ".", "",
              res.summary(), "",
              "| Attribute | Patients | JS distance | "
              f"{o.confidence:.0%} CI | Expected from sampling alone | p (sampling alone) |",
-             "|---|---:|---:|---|---:|---:|"]
+             "| --- | ---: | ---: | --- | ---: | ---: |"]
     for r in distance_rows(res):
         lines.append(f"| {r['attribute']} | {r['patients']:,} | {_f(r['distance'])} | {_f(r['ci_low'])}–"
                      f"{_f(r['ci_high'])} | {_f(r['expected_from_sampling'])} | {_f(r['p_value'])} |")
@@ -94,7 +95,8 @@ def section_markdown(res: RepresentResult, *, chart: str | None = CHART, heading
               f"{o.confidence:.0%} "
               f"interval lies beyond {o.factor:g}x or 1/{o.factor:g}x.", "",
               "| " + " | ".join(c.capitalize() for c in res.by) + " | Patients | Dataset share | Population "
-              "share | Ratio (CI) | Flag |", "|" + "---|" * len(res.by) + "---:|---:|---:|---|---|"]
+              "share | Ratio (CI) | Flag |",
+              "| " + "--- | " * len(res.by) + "---: | ---: | ---: | --- | --- |"]
     for r in strata_rows(res):
         vals = [r[c] for c in res.by]
         if r["flag"] == "withheld":
@@ -103,13 +105,17 @@ def section_markdown(res: RepresentResult, *, chart: str | None = CHART, heading
         lines.append("| " + " | ".join(vals) + f" | {r['patients']:,} | {r['dataset_share']:.1%} | "
                      f"{r['population_share']:.1%} | {_ratio(r['ratio'])} ({_ratio(r['ratio_low'])}–"
                      f"{_ratio(r['ratio_high'])}) | {r['flag']} |")
+    if res.cells.withheld:
+        lines += ["", "Shares are among the published strata: withheld strata are left out of both the "
+                  "dataset and the population, so the distance compares the published part of the "
+                  "distribution."]
     excl = "; ".join(f"{k}: {v}" for k, v in res.cells.excluded.items())
     lines += ["", f"Patients: {res.cells.total}" + (f" (left out of the comparison: {excl})" if excl else "")
               + ". Strata with 1–10 patients are merged with a neighbouring age band or withheld, and every "
               "number above is computed on the published strata only."]
     if res.countries:
         lines += ["", "| Country | Patients | JS distance | Expected from sampling alone |",
-                  "|---|---:|---:|---:|"]
+                  "| --- | ---: | ---: | ---: |"]
         for c, v in res.countries.items():
             lines.append(f"| {c} | {v} | — | — |" if isinstance(v, str) else
                          f"| {c} | {v.n:,} | {_f(v.distance)} ({_f(v.interval[0])}–{_f(v.interval[1])}) | "
@@ -217,3 +223,49 @@ def _json_default(v: Any) -> Any:
     if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
         return None
     return str(v)
+
+
+# ------------------------------------------------------------------------------------------- the card
+CARD_CHART = "representativeness.png"
+
+
+def card_representativeness(ds: Any, composition: Any) -> RepresentResult | None:
+    """``build-card --meta``: the patients counted in the card's own age-band and sex tables against WPP 2024
+    for the record's countries (their population-weighted mixture), in the last year of collection (2020
+    when the record gives none). Only counts the card already publishes are used, so the section reveals no
+    hidden cell. None when it cannot be computed (no patient counts, too few, a country WPP lacks)."""
+    from curate.errors import CurateError
+    from curate.pipeline.represent import DEFAULT_YEAR, representativeness_of_published
+
+    countries = list(getattr(ds.countries, "value", None) or [])
+    if not countries or composition is None or composition.counted_by != "patients":
+        return None
+    tables: dict[str, dict[str, object]] = {}
+    for t in composition.tables:
+        attr = "age" if t.title.startswith("Age bands") else "sex" if t.title.startswith("Sex (") else None
+        if attr and "patients" in t.columns:
+            j = t.columns.index("patients")
+            tables[attr] = {row[0]: (int(row[j].replace(",", "")) if row[j].replace(",", "").isdigit()
+                                     else row[j]) for row in t.rows}
+    if not tables:
+        return None
+    yr = getattr(getattr(ds, "years_collected", None), "value", None)
+    year = (getattr(yr, "end", None) or getattr(yr, "start", None)) if yr is not None else None
+    year = min(max(int(year), 1950), 2100) if isinstance(year, int) else DEFAULT_YEAR
+    try:
+        return representativeness_of_published(tables, country=countries, year=year,
+                                               total=composition.n_patients, source=composition.source)
+    except CurateError:
+        return None
+
+
+def card_section(res: RepresentResult, *, chart: bool = True) -> Any:
+    """The card's *Representativeness* section (STANDING Together *Use* items, Healthsheet demographic
+    composition, TRIPOD+AI item 5a); its summary also goes to Croissant's ``rai:dataBiases``."""
+    from curate.cards.context import Section
+
+    body = section_markdown(res, chart=CARD_CHART if chart else None, heading="")
+    body += ("\nThis answers the Healthsheet and STANDING Together question of how well the data represent "
+             "the population they are meant to serve (TRIPOD+AI item 5a); `curate represent` gives the same "
+             "with other references.\n")
+    return Section("Representativeness", body, rai_biases=[res.summary()])
