@@ -31,6 +31,9 @@ WPP_CITATION = ("United Nations, Department of Economic and Social Affairs, Popu
 WPP_LICENCE = "CC BY 3.0 IGO"
 WPP_URL = "https://population.un.org/wpp/"
 SEXES = ("F", "M")
+#: Source line for tables that divide by these populations.
+POPULATION_NOTE = ("Inhabitants: UN World Population Prospects 2024, medium variant, {year} (CC BY 3.0 IGO); "
+                   "multinational rows have no single population.")
 
 
 @dataclass
@@ -153,8 +156,21 @@ def wpp_reference(countries: list[str], year: int) -> Reference:
 
 
 def country_populations(year: int) -> dict[str, float]:
-    """ISO3 → total population in ``year`` (both sexes, all ages), for every WPP country."""
-    return {iso3: float(wpp_population(iso3, year)["population"].sum()) for iso3 in wpp_countries()}
+    """ISO3 → total population in ``year`` (both sexes, all ages; interpolated between decades)."""
+    year = check_year(year)
+    df = load_wpp()
+    cols = [c for c in df.columns if c[0] in SEXES and c[1:].isdigit()]
+    tot = df.assign(total=df[cols].sum(axis=1)).pivot(index="iso3", columns="year", values="total")
+    lo = (year // 10) * 10
+    hi = min(lo + 10, WPP_YEARS[1])
+    t = (year - lo) / 10
+    return {k: float(v) for k, v in ((1 - t) * tot[lo] + t * tot[hi]).items()}
+
+
+def per_million(counts: dict[str, float | None], year: int) -> dict[str, float | None]:
+    """``counts[iso3]`` per million inhabitants (WPP 2024) in ``year``; None where either is unknown."""
+    pops = country_populations(year)
+    return {c: (v / pops[c] * 1e6 if v is not None and pops.get(c) else None) for c, v in counts.items()}
 
 
 # ------------------------------------------------------------------------------------------- users' tables
