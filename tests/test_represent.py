@@ -341,3 +341,37 @@ def test_numeric_sex_codes_refused_then_mapped(tmp_path):
     r = invoke("represent", str(path), "--country", "BRA", "--sex-codes", "1=M,2=F",
                "--out", str(tmp_path / "b"), "--reps", "200")
     assert r.exit_code == 0, r.stderr
+
+
+# ------------------------------------------------------------------------------------------- card and report
+def test_card_section_uses_only_counts_the_card_already_publishes(tmp_path):
+    """build-card --meta: the Representativeness section's counts are the composition table's own (nothing
+    new is published), the chart is written, and the summary goes to Croissant's rai:dataBiases."""
+    from curate.cards.build import build_card
+
+    meta = plant(n=150, seed=9)
+    res = build_card("BRSET", metadata=meta, out=tmp_path / "card")
+    assert (tmp_path / "card" / "representativeness.png").exists()
+    md = res.datasheet_md
+    section = md[md.index("## Representativeness"):md.index("## Sources")]
+    comp = md[md.index("**Age bands"):]
+    comp = comp[:comp.index("\n\n", comp.index("|"))]
+    published = {(row.split("|")[1].strip(), row.split("|")[3].strip()) for row in comp.splitlines()
+                 if row.startswith("| ") and row.split("|")[1].strip()[:1].isdigit()}
+    rows = [r.split("|") for r in section.splitlines()
+            if r.startswith("| ") and r.split("|")[1].strip()[:1].isdigit()]
+    assert rows
+    for r in rows:
+        band, count = r[1].strip(), r[2].strip()
+        assert (band, count) in published or (count == "0" and band not in {b for b, _ in published})
+    biases = res.croissant["rai:dataBiases"]
+    assert any("Jensen-Shannon distance" in b and "Brazil (BRA)" in b for b in biases)
+
+
+def test_images_per_million_against_the_raw_table():
+    from curate.engine.represent.reference import per_million
+
+    got = per_million({"BRA": 16_266.0, "PRT": None}, 2020)
+    row = raw_wpp("BRA", 2020)
+    total = sum(float(row[c]) for c in row.index if re.fullmatch(r"[FM]\d+", c))
+    assert got["BRA"] == pytest.approx(16_266 / total * 1e6) and got["PRT"] is None
