@@ -23,6 +23,11 @@ def _f(x: float, nd: int = 3) -> str:
     return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{nd}f}"
 
 
+def _p(x: float) -> str:
+    """A Monte-Carlo p-value: never printed as 0 (its smallest value is 1 / (draws + 1))."""
+    return "<0.001" if x < 0.001 else f"{x:.3f}"
+
+
 def _ratio(x: float) -> str:
     return "—" if math.isnan(x) else ("∞" if math.isinf(x) else f"{x:.2f}")
 
@@ -90,7 +95,7 @@ def section_markdown(res: RepresentResult, *, chart: str | None = CHART, heading
              "| --- | ---: | ---: | --- | ---: | ---: |"]
     for r in distance_rows(res):
         lines.append(f"| {r['attribute']} | {r['patients']:,} | {_f(r['distance'])} | {_f(r['ci_low'])}–"
-                     f"{_f(r['ci_high'])} | {_f(r['expected_from_sampling'])} | {_f(r['p_value'])} |")
+                     f"{_f(r['ci_high'])} | {_f(r['expected_from_sampling'])} | {_p(r['p_value'])} |")
     lines += ["", "Representation ratio = dataset share / population share; flagged when its "
               f"{o.confidence:.0%} "
               f"interval lies beyond {o.factor:g}x or 1/{o.factor:g}x.", "",
@@ -185,12 +190,16 @@ def console_lines(res: RepresentResult) -> list[str]:
     for r in distance_rows(res):
         lines.append(f"  {r['attribute']:<16} JS distance {r['distance']:.3f} (CI {r['ci_low']:.3f}-"
                      f"{r['ci_high']:.3f}); sampling alone {r['expected_from_sampling']:.3f}, "
-                     f"p = {r['p_value']:.3f}")
+                     f"p {'< 0.001' if r['p_value'] < 0.001 else '= ' + format(r['p_value'], '.3f')}")
     flagged = [f"{' × '.join(r[c] for c in res.by)} ({r['flag']}, ratio {_ratio(r['ratio'])})"
                for r in strata_rows(res) if r["flag"] not in ("", "withheld")]
     lines.append("flagged strata: " + ("; ".join(flagged) if flagged else "none"))
     if res.cells.withheld:
         lines.append(f"withheld strata (small cells): {len(res.cells.withheld)}")
+    for c, v in res.countries.items():
+        lines.append(f"  {c}: {v}" if isinstance(v, str) else
+                     f"  {c}: {v.n:,} patients, JS distance {v.distance:.3f} (CI {v.interval[0]:.3f}-"
+                     f"{v.interval[1]:.3f}); sampling alone {v.expected:.3f}")
     return lines
 
 
@@ -235,7 +244,8 @@ def card_representativeness(ds: Any, composition: Any) -> RepresentResult | None
     when the record gives none). Only counts the card already publishes are used, so the section reveals no
     hidden cell. None when it cannot be computed (no patient counts, too few, a country WPP lacks)."""
     from curate.errors import CurateError
-    from curate.pipeline.represent import DEFAULT_YEAR, representativeness_of_published
+    from curate.pipeline.represent import DEFAULT_YEAR
+    from curate.pipeline.represent_published import representativeness_of_published
 
     countries = list(getattr(ds.countries, "value", None) or [])
     if not countries or composition is None or composition.counted_by != "patients":

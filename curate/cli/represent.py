@@ -12,7 +12,7 @@ def represent(
                                help="Per-image or per-patient metadata (CSV/TSV/parquet)."),
     out: str = typer.Option(..., "--out", "-o", metavar="DIR",
                             help="Folder to write (replaced if curate wrote it)."),
-    country: str = typer.Option(None, "--country", "-c",
+    country: str = typer.Option(None, "--country",
                                 help="ISO3 code(s) or name(s); several (BRA,PRT): their population-weighted "
                                      "mixture. Default: the metadata's nationality/country column."),
     year: int = typer.Option(None, "--year", help="Reference year, 1950-2100 (default 2020; years between "
