@@ -375,3 +375,15 @@ def test_images_per_million_against_the_raw_table():
     row = raw_wpp("BRA", 2020)
     total = sum(float(row[c]) for c in row.index if re.fullmatch(r"[FM]\d+", c))
     assert got["BRA"] == pytest.approx(16_266 / total * 1e6) and got["PRT"] is None
+
+
+def test_per_country_counts_cannot_give_back_a_small_country():
+    """300 Brazilians and 8 Portuguese: printing Brazil's 300 next to the total would give back the 8."""
+    from curate.pipeline.represent import representativeness
+
+    a, b = plant("BRA", n=300, seed=10), plant("PRT", n=8, seed=11)
+    b["patient_id"] = "Q" + b.patient_id
+    meta = pd.concat([a.assign(nationality="Brazil"), b.assign(nationality="Portugal")], ignore_index=True)
+    res = representativeness(meta, reps=200)
+    assert res.countries["PRT"] == "withheld (<11 patients)"
+    assert isinstance(res.countries["BRA"], str) and "withheld" in res.countries["BRA"]

@@ -276,28 +276,35 @@ def _reference(reference, country, year, pts, roles, by) -> tuple[Reference, lis
 
 
 def _per_country(pts, roles, countries, attrs, codes, year, kw) -> dict[str, Any]:
-    """Each country with at least MIN_CELL patients against its own population."""
+    """Each country against its own population, where publishing it reveals no small count: the countries'
+    patient counts (and those of no resolvable country) are protected as one table whose total is
+    published, and a country's comparison is shown only when its count is, and its patients left out of
+    the comparison (unknown sex, small strata) number 0 or at least MIN_CELL."""
     from curate.engine.represent.reference import resolve_country, wpp_reference
     from curate.pipeline.represent_cells import build_cells
+    from curate.policy.disclosure import protect_table
 
     if "nationality" not in roles:
         return {}
     col = roles["nationality"][0]
     iso = pts[col].map(lambda v: _try_country(v, resolve_country))
+    sizes = [int((iso == c).sum()) for c in countries]
+    marks, _ = protect_table([*sizes, len(pts) - sum(sizes)], k=MIN_CELL, totals=True)
     out: dict[str, Any] = {}
-    for c in countries:
-        sub = pts[iso == c]
-        if len(sub) < MIN_CELL:
-            out[c] = f"fewer than {MIN_CELL} patients"
+    for c, size, mark in zip(countries, sizes, marks):
+        if mark:
+            out[c] = f"withheld ({mark} patients)" if mark != "*" else "withheld (protects a small count)"
             continue
-        ref = wpp_reference([c], year)
         try:
-            patients, refs, excluded, edges = _strata(sub.reset_index(drop=True), roles, ref, attrs, codes,
-                                                       MIN_CELL)
+            patients, refs, excluded, edges = _strata(pts[iso == c].reset_index(drop=True), roles,
+                                                       wpp_reference([c], year), attrs, codes, MIN_CELL)
             cells = build_cells(patients, refs, attrs, excluded, edges=edges, k=MIN_CELL)
-            out[c] = _compare_cells(cells, **kw)[0]
+            comp = _compare_cells(cells, **kw)[0]
         except InputError as exc:
             out[c] = str(exc)
+            continue
+        left_out = size - comp.n
+        out[c] = comp if left_out == 0 or left_out >= MIN_CELL else "withheld (small strata)"
     return out
 
 
