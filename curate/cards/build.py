@@ -217,9 +217,12 @@ def build_card(
 
 
 def _can_draw() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("matplotlib") is not None
+    """matplotlib (the geo/audit extras) draws the representativeness chart; without it, no chart."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _meta_name(metadata: Any) -> str:

@@ -46,11 +46,11 @@ def represent(
     res = representativeness(meta, country=country, year=year, by=by, reference=reference, columns=column,
                              sex_codes=sex_codes, factor=factor, reps=reps, seed=seed)
     if chart:
-        import importlib.util
-
-        if importlib.util.find_spec("matplotlib") is None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
             chart = False
-            console.print('note: no chart (matplotlib missing: pip install "curate[geo]")')
+            console.print('note: no chart (matplotlib missing: pip install "curate[geo]")', markup=False)
     paths = write_represent(res, out, chart=chart)
     for line in console_lines(res):
         console.print(line, markup=False, soft_wrap=True)
