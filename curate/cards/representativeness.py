@@ -216,7 +216,7 @@ def write_represent(res: RepresentResult, out: str | Path, *, chart: bool = True
         import json
 
         (tmp / "representativeness.json").write_text(
-            json.dumps(result_json(res), indent=2, default=_json_default) + "\n", encoding="utf-8")
+            json.dumps(_finite(result_json(res)), indent=2, default=_json_default) + "\n", encoding="utf-8")
         rows = strata_rows(res)
         with open(tmp / "strata.csv", "w", newline="", encoding="utf-8") as fh:
             w = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -226,6 +226,17 @@ def write_represent(res: RepresentResult, out: str | Path, *, chart: bool = True
             draw_pyramid(res, tmp / CHART)
     names = ["representativeness.md", "representativeness.json", "strata.csv"] + ([CHART] if chart else [])
     return [Path(out) / n for n in names]
+
+
+def _finite(v: Any) -> Any:
+    """NaN and infinities (a ratio over a zero population) as null: the file stays valid JSON."""
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return None
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_finite(x) for x in v]
+    return v
 
 
 def _json_default(v: Any) -> Any:
