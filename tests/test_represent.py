@@ -387,3 +387,23 @@ def test_per_country_counts_cannot_give_back_a_small_country():
     res = representativeness(meta, reps=200)
     assert res.countries["PRT"] == "withheld (<11 patients)"
     assert isinstance(res.countries["BRA"], str) and "withheld" in res.countries["BRA"]
+
+
+def test_dicom_age_strings_and_aligned_ranges_give_the_same_answer():
+    from curate.pipeline.represent import representativeness
+
+    meta = plant(n=300, seed=12)
+    base = representativeness(meta, country="BRA", reps=200).overall
+    dicom = meta.assign(patient_age=[f"{int(a):03d}Y" for a in meta.patient_age])
+    lo = (meta.patient_age // 5) * 5
+    ranges = meta.assign(patient_age=[f"{a}-{a + 4}" if a < 90 else "90+" for a in lo])
+    for variant in (dicom, ranges):
+        got = representativeness(variant, country="BRA", reps=200).overall
+        assert got.distance == pytest.approx(base.distance, abs=1e-12) and got.counts == base.counts
+    # a 10-year range coarsens the grid: its two 5-year groups become one band, on both sides
+    wide = ranges.copy()
+    wide.loc[0, "patient_age"] = "40-49"
+    res = representativeness(wide, country="BRA", reps=200)
+    assert "40-44" not in res.cells.age_labels and "45-49" not in res.cells.age_labels
+    assert any(band(lab)[0] <= 40 and band(lab)[1] >= 50 for lab in res.cells.age_labels)
+    assert "40-44" in representativeness(ranges, country="BRA", reps=200).cells.age_labels
