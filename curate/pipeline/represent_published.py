@@ -59,7 +59,8 @@ def representativeness_of_published(
             if set(shown) <= set(bands):
                 shown = {b: shown.get(b, 0) for b in bands}
         table = _published_marginal(attr, shown, ref)
-        pub = table[table["shown"].map(lambda v: isinstance(v, int))].reset_index(drop=True)
+        shown_int = [isinstance(v, int) for v in table["shown"]]
+        pub = table.loc[shown_int].reset_index(drop=True) if len(table) else table
         cells = Cells(by=[attr], table=table, published=pub,
                       withheld=[str(r[attr]) for r in table.to_dict("records")
                                 if not isinstance(r["shown"], int)],
