@@ -34,6 +34,7 @@ _LAZY: dict[str, str] = {
     "run_curation": "curate.pipeline.curation:run_curation",
     "AuditResult": "curate.pipeline.audit:AuditResult",
     "write_audit": "curate.cards.modelcard:write_audit",
+    "representativeness": "curate.pipeline.represent:representativeness",
     # <more lazy exports>
 }
 

@@ -53,6 +53,7 @@ COMMANDS = [
     ("map --out {o}/map.png", "geo"),
     ("map --out {o}/map.svg", "geo"),
     ("map --csv {o}/map.csv", None),
+    ("represent {d}/labels.csv --country BRA --reps 200 --out {o}/represent", None),
     ("report --out {o}/report.html", "geo"),
     ("report --out {o}/report.md", "geo"),
 ]
@@ -121,7 +122,7 @@ def test_commands_that_need_an_extra_leave_no_output(core_only_runs):
     """Only the commands that work on the core install wrote anything (no partial output elsewhere)."""
     _, root, _ = core_only_runs
     written = sorted(p.name for p in (root / "o").iterdir())
-    assert written == ["card", "card-measured", "map.csv", "sample.csv"]
+    assert written == ["card", "card-measured", "map.csv", "represent", "sample.csv"]
 
 
 def test_extras_table_matches_pyproject():

@@ -223,9 +223,8 @@ def test_relabelled_builtin_never_uploads_images(cli, tmp_path, raw, record_id, 
     ("CYCLEA", "allowed", "CYCLEA"),  # a cycle ends; both members are open
 ])
 def test_licences_inherit_along_lineage(catalog, ds_id, images, decided_by):
-    from curate.pipeline.guard import decision_for
-
     from curate.catalog import load
+    from curate.pipeline.guard import decision_for
 
     d = decision_for(load(catalog).get(ds_id))
     assert d.images == images, d
@@ -233,9 +232,8 @@ def test_licences_inherit_along_lineage(catalog, ds_id, images, decided_by):
 
 
 def test_non_commercial_source_makes_the_derived_terms_non_commercial(catalog):
-    from curate.pipeline.guard import decision_for
-
     from curate.catalog import load
+    from curate.pipeline.guard import decision_for
 
     d = decision_for(load(catalog).get("FROMNC"))
     assert d.images == "allowed" and d.terms.commercial is False
@@ -244,9 +242,8 @@ def test_non_commercial_source_makes_the_derived_terms_non_commercial(catalog):
 def test_builtin_lineage_decides_for_builtin_records():
     """MIMIC-CXR-JPG derives from MIMIC-CXR (both credentialed); MedMNIST's sources include datasets whose
     terms curate cannot read: it cannot be more open than them."""
-    from curate.pipeline.guard import decision_for
-
     from curate.catalog import load
+    from curate.pipeline.guard import decision_for
 
     cat = load()
     assert decision_for(cat.get("MedMNIST")).images == "needs-rights"

@@ -152,6 +152,11 @@ def build_card(
     ds, catalog, composition, cur = got.dataset, got.catalog, got.composition, got.findings
     target = got.target
     sections = as_sections(extra_sections)
+    rep = got.represent
+    if rep is not None:
+        from curate.cards.representativeness import card_section
+
+        sections.append(card_section(rep, chart=_can_draw()))
     if cur is not None:
         from curate.cards.curation import curation_section
 
@@ -167,6 +172,10 @@ def build_card(
 
     with atomic_dir(target, overwrite=overwrite, kind="build-card", make_parents=out is None) as tmp:
         _write(tmp, rendered)
+        if rep is not None and _can_draw():
+            from curate.cards.representativeness import CARD_CHART, draw_pyramid
+
+            draw_pyramid(rep, tmp / CARD_CHART)
     return CardBuild(
         out=target,
         paths={k: target / name for k, name in FILES.items()},
@@ -179,6 +188,15 @@ def build_card(
         context=rendered.ctx,
         curation=cur,
     )
+
+
+def _can_draw() -> bool:
+    """matplotlib (the geo/audit extras) draws the representativeness chart; without it, no chart."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def gallery_epoch(out: str | os.PathLike) -> int:

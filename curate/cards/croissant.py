@@ -178,7 +178,7 @@ def build_croissant(ctx: CardContext) -> dict[str, Any]:
     if "deidentification" in a and a["deidentification"].reported:
         doc["rai:dataManipulationProtocol"] = [f"De-identification: {_text(a['deidentification'])}"]
     doc["rai:dataPreprocessingProtocol"] = [f"{NOT_REPORTED}."]
-    doc["rai:dataBiases"] = list(ctx.biases)
+    doc["rai:dataBiases"] = [*ctx.biases, *(b for sec in ctx.extra_sections for b in sec.rai_biases)]
     limits = list(ctx.limitations)
     if "errata" in a and a["errata"].reported:
         limits.append(f"Known errata: {_text(a['errata'])}")

@@ -54,6 +54,8 @@ class Section:
 
     title: str
     markdown: str
+    #: one-line summaries for the Croissant RAI ``rai:dataBiases`` field (e.g. the representativeness verdict)
+    rai_biases: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -37,6 +37,7 @@ _MODULES = [  # --help lists commands in this order: catalog → engine → rend
     "cluster",
     "audit",
     "geo",
+    "represent",
     # <more command modules>
 ]
 

@@ -36,6 +36,7 @@ class CardInputs:
     parameters: dict[str, Any] = field(default_factory=dict)
     synthetic: bool = False
     upload: TermsDecision | None = None
+    represent: Any = None  # a RepresentResult against WPP 2024 (build-card --meta), None when not computable
 
 
 def card_inputs(
@@ -76,6 +77,11 @@ def card_inputs(
     elif explicit:
         raise UsageError("--column sets roles of a metadata file: give it with --meta FILE")
     parameters: dict[str, Any] = {"columns": explicit} if explicit else {}
+    represent = None
+    if composition is not None:  # patients against WPP 2024 for the record's countries (None: not computable)
+        from curate.pipeline.represent_published import card_representativeness
+
+        represent = card_representativeness(ds, composition)
     findings = None
     if embeddings is not None:
         if metadata is None:
@@ -89,7 +95,7 @@ def card_inputs(
     elif curation is not None:
         raise UsageError("curation options need embeddings: give them with --embeddings EMB")
     return CardInputs(dataset=ds, catalog=catalog, target=target, composition=composition, findings=findings,
-                      parameters=parameters, upload=decision_for(ds),
+                      parameters=parameters, upload=decision_for(ds), represent=represent,
                       synthetic=any_synthetic(metadata, embeddings) if synthetic is None else synthetic)
 
 

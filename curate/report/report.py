@@ -25,6 +25,10 @@ SUFFIXES = {"html": (".html", ".htm"), "md": (".md", ".markdown")}
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
+#: Year of the populations behind "images per million inhabitants".
+POPULATION_YEAR = 2020
+
+
 def _num(v: Any) -> float | None:
     if v is None:
         return None
@@ -130,6 +134,11 @@ def report_context(*, from_file: str | os.PathLike | None = None, modality: str 
     country_rows = _rows(ctable, label_col="country")
     for r, a3 in zip(country_rows, ctable["alpha3"]):
         r["alpha3"] = a3
+    from curate.engine.represent.reference import POPULATION_NOTE, per_million
+
+    dens = per_million({r["alpha3"]: r["images"] for r in country_rows if r["alpha3"]}, POPULATION_YEAR)
+    for r in country_rows:  # images per million inhabitants (UN WPP 2024); None: no population figure
+        r["per_million"] = dens.get(r["alpha3"])
     conc = concentration(ctable)
     top3 = [r["label"] for r in country_rows if r["label"] != "Multinational"][:3]
 
@@ -182,6 +191,7 @@ def report_context(*, from_file: str | os.PathLike | None = None, modality: str 
         "map_svg": svg,
         "charts": charts,
         "countries": country_rows,
+        "population_note": POPULATION_NOTE.format(year=POPULATION_YEAR),
         "groups": groups,
         "members": _members(cat) if cat is not None else None,
         "concentration": {**conc, "top3": top3},
