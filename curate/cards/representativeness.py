@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from curate.engine.represent.stats import Comparison
-    from curate.pipeline.represent import RepresentResult
+    from curate.pipeline.represent import Comparison, RepresentResult
 
 CHART = "pyramid.png"
 FLAG_WORDS = {"under": "under-represented", "over": "over-represented", "": ""}

@@ -38,13 +38,11 @@ def represent(
     sample of the same size would show, and per-stratum representation ratios; small strata are merged or
     withheld first, and every number is computed on what is published.
     """
-    from curate._paths import check_io
     from curate.cards.representativeness import console_lines, write_represent
     from curate.pipeline.represent import representativeness
 
-    check_io({"META": meta, "--reference": reference}, {"--out": out}, folders=["--out"])
     res = representativeness(meta, country=country, year=year, by=by, reference=reference, columns=column,
-                             sex_codes=sex_codes, factor=factor, reps=reps, seed=seed)
+                             sex_codes=sex_codes, factor=factor, reps=reps, seed=seed, out=out)
     if chart:
         try:
             import matplotlib  # noqa: F401

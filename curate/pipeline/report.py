@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from curate.engine.represent.reference import POPULATION_NOTE  # noqa: F401  (the report states it)
+
 SOURCE = "queiroz2025"
 LOCATOR = "Section 5.2 (Resource Allocation), paragraph 'Computing'"
 LIST_EDITION = "Top500, November 2024"
@@ -56,3 +58,12 @@ def compute_context() -> dict:
         "quote": QUOTE,
         "note": NOTE,
     }
+
+
+def per_million(images_by_alpha3, year: int) -> dict:
+    """Images per million inhabitants of each country (UN WPP 2024, ``year``); see
+    :func:`curate.engine.represent.reference.per_million`."""
+    from curate.engine.represent.reference import per_million as _per_million
+
+    return _per_million(images_by_alpha3, year)
+

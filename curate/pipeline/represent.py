@@ -18,8 +18,9 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from curate.engine.represent.reference import Reference
-    from curate.engine.represent.stats import Comparison
     from curate.pipeline.represent_cells import Cells
+
+from curate.engine.represent.stats import Comparison  # noqa: E402  (what a result holds; renderers read it)
 
 DEFAULT_YEAR = 2020
 DEFAULT_BY = ("age", "sex")
@@ -186,6 +187,7 @@ def representativeness(
     reps: int = 2000,
     confidence: float = 0.95,
     seed: int | None = 0,
+    out: str | Path | None = None,
 ) -> RepresentResult:
     """Compare a dataset's patients (age × sex, or the strata of ``reference``) with a reference population.
 
@@ -194,7 +196,8 @@ def representativeness(
     the countries. ``year``: 1950–2100 (default 2020; between decades interpolated). ``reference``: a CSV
     with stratum columns and ``population``, or MIDRC REACT's one-row census format. ``columns``: role
     specs (``["age=patient_age", "sex=gender", "patient=pid"]``). ``sex_codes``: ``"1=M,2=F"``. ``factor``:
-    flag strata whose representation ratio's interval lies beyond ``factor`` or ``1/factor``.
+    flag strata whose representation ratio's interval lies beyond ``factor`` or ``1/factor``. ``out``: the
+    folder the caller will write; checked before any work (it may not be, or hold, an input).
 
     >>> import curate  # doctest: +SKIP
     >>> res = curate.representativeness("labels.csv", country="BRA", year=2020)  # doctest: +SKIP
@@ -204,6 +207,10 @@ def representativeness(
     from curate.policy.roles import infer_roles, parse_column_specs
     from curate.tables import read_table
 
+    if out is not None:
+        from curate._paths import check_io
+
+        check_io({"META": metadata, "--reference": reference}, {"--out": out}, folders=["--out"])
     _check_params(factor=factor, reps=reps, confidence=confidence, year=year)
     source = metadata if not isinstance(metadata, (str, Path)) else Path(metadata).name
     df = read_table(metadata, text=True)

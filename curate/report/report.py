@@ -134,7 +134,7 @@ def report_context(*, from_file: str | os.PathLike | None = None, modality: str 
     country_rows = _rows(ctable, label_col="country")
     for r, a3 in zip(country_rows, ctable["alpha3"]):
         r["alpha3"] = a3
-    from curate.engine.represent.reference import POPULATION_NOTE, per_million
+    from curate.pipeline.report import POPULATION_NOTE, per_million
 
     dens = per_million({r["alpha3"]: r["images"] for r in country_rows if r["alpha3"]}, POPULATION_YEAR)
     for r in country_rows:  # images per million inhabitants (UN WPP 2024); None: no population figure
