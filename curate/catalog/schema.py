@@ -122,6 +122,15 @@ class Conflict(_Strict):
     checked: _dt.date | None = None
 
 
+class Search(_Strict):
+    """What was read, and found, looking for a field no readable source states (issue 32: kept, not guessed)."""
+
+    field: str = Field(description="the field looked for, e.g. licence")
+    read: list[str] = Field(min_length=1, description="the pages, files or papers read (URL or title)")
+    found: str = Field(description="what they say, e.g. 'no licence or terms of use stated'")
+    checked: _dt.date
+
+
 class YearRange(_Strict):
     start: int
     end: int | None = None
@@ -250,6 +259,8 @@ class Dataset(_Strict):
         None, description="links between instances the data makes explicit (patient ids, eyes, studies)")
     references: dict[str, Reference] = Field(default_factory=dict)
     conflicts: list[Conflict] = Field(default_factory=list)
+    searched: list[Search] = Field(
+        default_factory=list, description="where a field was looked for and not found (e.g. the licence)")
     notes: str | None = None
     _override: LicenceOverride | None = PrivateAttr(None)
 
