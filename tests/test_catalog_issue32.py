@@ -43,3 +43,64 @@ def test_inredd_is_contributor_review_not_unknown(cat):
     d = cat.get("InReDD-PAN924")
     assert "Contributor Review" in d.licence.value and d.licence.source_type == "primary"
     assert d.terms.agreement == "application" and d.access == "restricted"
+
+
+# ------------------------------------------------------------------ rule: open terms need the holder's word
+OPEN = ("open", "open-noncommercial")
+
+
+def _terms_fact(ds):
+    return ds.use_terms if ds.use_terms is not None else ds.licence
+
+
+@pytest.mark.parametrize("rid", sorted(curate.catalog.load().ids))
+def test_open_access_rests_on_the_data_holder(cat, rid):
+    """A record may say `open`/`open-noncommercial` only when the licence and the terms it is read from come
+    from the holder (source_type primary: the dataset's own page, licence file or paper), not from a review,
+    a mirror or a derivative."""
+    ds = cat.get(rid)
+    if ds.access not in OPEN:
+        return
+    for what, fact in (("licence", ds.licence), ("use_terms", _terms_fact(ds))):
+        assert fact.source_type == "primary", f"{rid}: {ds.access} rests on a {fact.source_type} {what} ({fact.source})"
+        assert ds.reference(fact.source) is not None
+
+
+@pytest.mark.parametrize("rid", sorted(curate.catalog.load().ids))
+def test_the_holders_terms_are_the_licence(cat, rid):
+    """When the holder's terms are recorded, they are the record's licence; a review's value is a conflict."""
+    ds = cat.get(rid)
+    holder = [c for c in ds.conflicts if c.field == "licence" and c.source_type == "primary"]
+    if holder:
+        assert ds.licence.source_type == "primary", (rid, [c.source for c in holder])
+
+
+def test_camelyon16_challenge_rules_decide(cat):
+    """Rules page: 'may not be given or redistributed under any circumstances to persons not belonging to the
+    registered team' — stricter than the CC0 of the CAMELYON17 data page, so it decides."""
+    d = cat.get("CAMELYON16")
+    assert d.licence.value == "CC0-1.0"
+    assert [c for c in d.conflicts if c.field == "licence" and c.source == "camelyon16_rules"]
+    assert d.terms.redistribution is False and d.access == "restricted"
+
+
+def test_eyepacs_is_competition_data_not_cc_by(cat):
+    d = cat.get("EyePACS")
+    assert d.licence.source == "kaggle2015" and d.terms.competition and d.access == "restricted"
+    assert [c.value for c in d.conflicts if c.field == "licence"] == ["CC-BY-4.0"]  # the review's value
+
+
+@pytest.mark.parametrize("rid", ["BHX", "BrainLat", "TotalSegmentator", "Iraq-Prostate-Biopsy", "IDRiD", "NIH-CXR14",
+                                 "LIDC-IDRI", "Kermany-OCT"])
+def test_terms_no_holder_states_are_unknown_with_the_search_recorded(cat, rid):
+    d = cat.get(rid)
+    assert d.access == "unknown" and d.licence.value == "unknown"
+    (s,) = [s for s in d.searched if s.field == "licence"]
+    assert s.read and s.found
+    assert [c for c in d.conflicts if c.field == "licence"]  # what non-holders say is kept, as a conflict
+
+
+def test_bhx_terms_do_not_extend_to_cq500_images(cat):
+    (c,) = [c for c in cat.get("BHX").conflicts if c.field == "licence"]
+    assert "CQ500" in c.note
+    assert cat.get("BHX").access == "unknown"
