@@ -10,7 +10,6 @@ from __future__ import annotations
 import pytest
 
 import curate
-from curate.policy.terms import terms_for_licence
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +61,8 @@ def test_open_access_rests_on_the_data_holder(cat, rid):
     if ds.access not in OPEN:
         return
     for what, fact in (("licence", ds.licence), ("use_terms", _terms_fact(ds))):
-        assert fact.source_type == "primary", f"{rid}: {ds.access} rests on a {fact.source_type} {what} ({fact.source})"
+        assert fact.source_type == "primary", (
+            f"{rid}: {ds.access} rests on a {fact.source_type} {what} ({fact.source})")
         assert ds.reference(fact.source) is not None
 
 

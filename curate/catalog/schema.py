@@ -123,7 +123,7 @@ class Conflict(_Strict):
 
 
 class Search(_Strict):
-    """What was read, and found, looking for a field no readable source states (issue 32: kept, not guessed)."""
+    """What was read, and found, looking for a field no readable source states (kept, never guessed)."""
 
     field: str = Field(description="the field looked for, e.g. licence")
     read: list[str] = Field(min_length=1, description="the pages, files or papers read (URL or title)")
