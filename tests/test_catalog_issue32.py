@@ -90,8 +90,8 @@ def test_eyepacs_is_competition_data_not_cc_by(cat):
     assert [c.value for c in d.conflicts if c.field == "licence"] == ["CC-BY-4.0"]  # the review's value
 
 
-@pytest.mark.parametrize("rid", ["BHX", "BrainLat", "TotalSegmentator", "Iraq-Prostate-Biopsy", "IDRiD", "NIH-CXR14",
-                                 "LIDC-IDRI", "Kermany-OCT"])
+@pytest.mark.parametrize("rid", ["BHX", "BrainLat", "TotalSegmentator", "Iraq-Prostate-Biopsy", "IDRiD",
+                                 "NIH-CXR14", "LIDC-IDRI", "Kermany-OCT"])
 def test_terms_no_holder_states_are_unknown_with_the_search_recorded(cat, rid):
     d = cat.get(rid)
     assert d.access == "unknown" and d.licence.value == "unknown"
