@@ -104,3 +104,32 @@ def test_bhx_terms_do_not_extend_to_cq500_images(cat):
     (c,) = [c for c in cat.get("BHX").conflicts if c.field == "licence"]
     assert "CQ500" in c.note
     assert cat.get("BHX").access == "unknown"
+
+
+def test_uganda_lus_has_no_invented_erratum(cat):
+    """okila2025's abstract says LUS reading in general is operator-dependent; that is no erratum of this
+    release (no duplicate, label error or correction of the dataset is reported)."""
+    assert cat.get("Uganda-LUS-VA").errata is None
+
+
+def test_covid_ctset_demographics_from_its_patient_table(cat):
+    """Oracle: Patient_details.csv (commit e13fde0) counted from the file itself: 377 rows, 185 F / 192 M,
+    ages 10-82 years, scans 2020-03-05 to 2020-04-23."""
+    d = cat.get("COVID-CTset")
+    assert set(d.demographics_reported.value) == {"age", "sex"}
+    assert d.patients.value == 377
+    assert d.population.attributes["sex"].shares.value["female"] == pytest.approx(185 / 377, abs=5e-5)
+    assert (d.age.value.min, d.age.value.max) == (10, 82)
+    assert (d.years_collected.value.start, d.years_collected.value.end) == (2020, 2020)
+
+
+def test_autopet_page_patient_count_is_a_conflict(cat):
+    d = cat.get("AutoPET")
+    assert d.patients.value == 900  # FDAT: 1,014 studies of 900 patients
+    assert [c.value for c in d.conflicts if c.field == "patients"] == [501 + 513]
+
+
+def test_qtab_contact_is_the_v104_zenodo_record(cat):
+    d = cat.get("QTAB")
+    assert "10.5281/zenodo.7353053" in d.maintenance.contact.value and "agreement" in d.maintenance.contact.value
+    assert any("10.48610/ec1585d" in str(c.value) for c in d.conflicts if c.field == "maintenance.contact")
