@@ -133,3 +133,19 @@ def test_qtab_contact_is_the_v104_zenodo_record(cat):
     d = cat.get("QTAB")
     assert "10.5281/zenodo.7353053" in d.maintenance.contact.value and "agreement" in d.maintenance.contact.value
     assert any("10.48610/ec1585d" in str(c.value) for c in d.conflicts if c.field == "maintenance.contact")
+
+
+# ------------------------------------------------------------------ rule: a patient count counts imaged patients
+@pytest.mark.parametrize("rid", sorted(curate.catalog.load().ids))
+def test_patients_are_imaged_patients(cat, rid):
+    """`patients` counts the people whose images are in the dataset (docs/catalog.md), so it can never exceed
+    the images; registry or portal records without images are a conflict, not the count."""
+    ds = cat.get(rid)
+    if ds.patients is not None and ds.images is not None:
+        assert ds.patients.value <= ds.images.value, (rid, ds.patients.value, ds.images.value)
+
+
+def test_ntbp_counts_its_imaged_cases(cat):
+    d = cat.get("NTBP")
+    assert d.patients.value == 21 + 80 == d.images.value  # 101 X-rays from 21 DS-TB and 80 DR-TB cases
+    assert [c.value for c in d.conflicts if c.field == "patients"] == [512]
