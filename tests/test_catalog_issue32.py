@@ -149,3 +149,17 @@ def test_ntbp_counts_its_imaged_cases(cat):
     d = cat.get("NTBP")
     assert d.patients.value == 21 + 80 == d.images.value  # 101 X-rays from 21 DS-TB and 80 DR-TB cases
     assert [c.value for c in d.conflicts if c.field == "patients"] == [512]
+
+
+def test_passion_counted_under_its_named_african_countries(cat):
+    """rabenja2022: 'Madagascar will participate in the PASSION project from June 2020 and January 2021 for
+    Guinea' — so PASSION is found by those countries (and counts for Africa by country)."""
+    assert set(cat.filter(country="Madagascar").ids) >= {"PASSION"}
+    assert set(cat.filter(country="Guinea").ids) >= {"PASSION"}
+
+
+@pytest.mark.parametrize("rid", ["AMONuSeg", "BraTS-Africa"])
+def test_african_datasets_without_a_named_country_record_the_search(cat, rid):
+    d = cat.get(rid)
+    assert d.countries.value == [] and d.multinational
+    assert [s for s in d.searched if s.field == "countries"]
