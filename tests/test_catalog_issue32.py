@@ -131,11 +131,12 @@ def test_autopet_page_patient_count_is_a_conflict(cat):
 
 def test_qtab_contact_is_the_v104_zenodo_record(cat):
     d = cat.get("QTAB")
-    assert "10.5281/zenodo.7353053" in d.maintenance.contact.value and "agreement" in d.maintenance.contact.value
+    contact = d.maintenance.contact.value
+    assert "10.5281/zenodo.7353053" in contact and "agreement" in contact
     assert any("10.48610/ec1585d" in str(c.value) for c in d.conflicts if c.field == "maintenance.contact")
 
 
-# ------------------------------------------------------------------ rule: a patient count counts imaged patients
+# ----------------------------------------------------------- rule: a patient count counts imaged patients
 @pytest.mark.parametrize("rid", sorted(curate.catalog.load().ids))
 def test_patients_are_imaged_patients(cat, rid):
     """`patients` counts the people whose images are in the dataset (docs/catalog.md), so it can never exceed

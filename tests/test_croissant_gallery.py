@@ -18,7 +18,8 @@ import curate
 GALLERY = Path(__file__).resolve().parent.parent / "cards"
 IDS = sorted(curate.catalog.load().ids)
 RECOMMENDED = {"Surveys", "Secondary Data analysis", "Physical data collection", "Direct measurement",
-               "Document analysis", "Manual Human Curator", "Software Collection", "Experiments", "Web Scraping",
+               "Document analysis", "Manual Human Curator", "Software Collection", "Experiments",
+               "Web Scraping",
                "Web API", "Focus groups", "Self-reporting", "Customer feedback data",
                "User-generated content data", "Passive Data Collection", "Others"}  # docs/croissant_rai.ttl
 
@@ -60,7 +61,7 @@ def test_gallery_croissant_validates_and_carries_the_neurips_fields(cat, rid):
 
 
 def test_synthetic_card_says_so_in_rai(tmp_path):
-    """A card built for synthetic data (curate.synthetic) declares rai:hasSyntheticData true and explains it."""
+    """A card for synthetic data (curate.synthetic) declares rai:hasSyntheticData true and explains it."""
     from curate.cards.build import build_card
 
     b = build_card("BRSET", out=tmp_path / "syn", synthetic=True)

@@ -36,12 +36,13 @@ RAI_PROPERTIES: tuple[str, ...] = (
     "dataLimitations", "dataSocialImpact", "personalSensitiveInformation", "dataReleaseMaintenancePlan",
 )
 
-#: RAI fields NeurIPS 2026's Evaluations & Datasets track asks for beyond the 20 above (its "minimal RAI" set),
+#: RAI fields NeurIPS 2026's Evaluations & Datasets track asks for beyond the 20 above ("minimal RAI"),
 #: and the vocabulary file's own spelling of the collection time frame (``docs/croissant_rai.ttl``:
-#: ``dataCollectionTimeframe``, an ISO 8601 interval such as ``2010/2020``). curate writes the time frame
-#: both ways: ``dataCollectionTimeFrame`` as two dates for mlcroissant, ``dataCollectionTimeframe`` as the
-#: interval for readers of the vocabulary.
-EXTRA_RAI_PROPERTIES: tuple[str, ...] = ("hasSyntheticData", "syntheticDataExplanation", "dataCollectionTimeframe")
+#: ``dataCollectionTimeframe``, an ISO 8601 interval such as ``2010/2020``). curate writes the time
+#: frame both ways: ``dataCollectionTimeFrame`` as dates for mlcroissant, ``dataCollectionTimeframe``
+#: as the interval for readers of the vocabulary.
+EXTRA_RAI_PROPERTIES: tuple[str, ...] = ("hasSyntheticData", "syntheticDataExplanation",
+                                         "dataCollectionTimeframe")
 
 #: The standard Croissant 1.0 @context (as written by mlcroissant), with the RAI prefix.
 CONTEXT: dict[str, Any] = {
