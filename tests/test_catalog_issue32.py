@@ -164,3 +164,22 @@ def test_african_datasets_without_a_named_country_record_the_search(cat, rid):
     d = cat.get(rid)
     assert d.countries.value == [] and d.multinational
     assert [s for s in d.searched if s.field == "countries"]
+
+
+def test_readme_counts_are_the_catalogs(cat):
+    """The README's catalog paragraph states the current counts: records, African datasets, access classes."""
+    import re
+    from collections import Counter
+    from pathlib import Path
+
+    from curate.catalog.stats import member_stats
+
+    text = " ".join((Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8").split())
+    assert re.search(rf"\b{len(cat.ids)} public medical-imaging datasets", text)
+    members = member_stats(cat, "continent")
+    africa = int(members.loc[members["key"] == "Africa", "datasets"].iloc[0])
+    assert f"{africa} with an African country" in text
+    n = Counter(ds.access for ds in cat)
+    share = round(100 * n["unknown"] / len(cat.ids))
+    assert (f"{n['open']} open, {n['open-noncommercial']} open-noncommercial, {n['credentialed']} credentialed, "
+            f"{n['restricted']} restricted and {n['unknown']} unknown ({share} %)") in text
