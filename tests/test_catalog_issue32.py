@@ -167,14 +167,15 @@ def test_african_datasets_without_a_named_country_record_the_search(cat, rid):
 
 
 def test_readme_counts_are_the_catalogs(cat):
-    """The README's catalog paragraph states the current counts: records, African datasets, access classes."""
+    """The README's catalog paragraph states the current counts: records, African datasets, access."""
     import re
     from collections import Counter
     from pathlib import Path
 
     from curate.catalog.stats import member_stats
 
-    text = " ".join((Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8").split())
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    text = " ".join(readme.read_text(encoding="utf-8").split())
     assert re.search(rf"\b{len(cat.ids)} public medical-imaging datasets", text)
     members = member_stats(cat, "continent")
     africa = int(members.loc[members["key"] == "Africa", "datasets"].iloc[0])

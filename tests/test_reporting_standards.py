@@ -1,5 +1,5 @@
-"""TRIPOD+AI and MINIMAR coverage (issue 32): the item numbers are the standards' own, and each item is answered
-exactly when the catalog record holds a sourced fact for it.
+"""TRIPOD+AI and MINIMAR coverage (issue 32): the item numbers are the standards' own, and each item is
+answered exactly when the catalog record holds a sourced fact for it.
 
 Independent truth: the item numbers as printed in TRIPOD+AI's checklist (Collins et al., BMJ 2024;385:e078378,
 Table 1) and MINIMAR's Table 1 (Hernandez-Boussard et al., JAMIA 2020), typed here from the standards; and
