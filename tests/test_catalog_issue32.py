@@ -182,5 +182,6 @@ def test_readme_counts_are_the_catalogs(cat):
     assert f"{africa} with an African country" in text
     n = Counter(ds.access for ds in cat)
     share = round(100 * n["unknown"] / len(cat.ids))
-    assert (f"{n['open']} open, {n['open-noncommercial']} open-noncommercial, {n['credentialed']} credentialed, "
-            f"{n['restricted']} restricted and {n['unknown']} unknown ({share} %)") in text
+    assert (f"{n['open']} open, {n['open-noncommercial']} open-noncommercial, "
+            f"{n['credentialed']} credentialed, {n['restricted']} restricted and {n['unknown']} unknown "
+            f"({share} %)") in text
