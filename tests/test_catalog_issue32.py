@@ -7,6 +7,8 @@ correction it guards.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import curate
@@ -170,7 +172,6 @@ def test_readme_counts_are_the_catalogs(cat):
     """The README's catalog paragraph states the current counts: records, African datasets, access."""
     import re
     from collections import Counter
-    from pathlib import Path
 
     from curate.catalog.stats import member_stats
 
@@ -185,3 +186,15 @@ def test_readme_counts_are_the_catalogs(cat):
     assert (f"{n['open']} open, {n['open-noncommercial']} open-noncommercial, "
             f"{n['credentialed']} credentialed, {n['restricted']} restricted and {n['unknown']} unknown "
             f"({share} %)") in text
+
+
+ADDED = ("VinDr-SpineXR", "FracAtlas")  # records added for issue 32's breadth target
+
+
+@pytest.mark.parametrize("rid", ADDED)
+def test_added_records_answer_half_the_datasheet_from_sources(cat, rid):
+    from curate.cards.context import build_context
+
+    cov = build_context(cat.get(rid), cat).coverage()
+    assert cov["datasheet_answered"] >= 19, (rid, cov["datasheet_unanswered"])
+    assert (Path(__file__).parent / "data" / "sources" / f"{rid}.yaml").is_file()
