@@ -46,14 +46,17 @@ def test_tcga_dermal_is_a_conflict_not_the_value(cat):
 @pytest.mark.parametrize("rid", ["MURA", "SUN-SEG", "RadImageNet"])
 def test_review_licences_checked_against_the_data_holder(cat, rid):
     ds = cat.get(rid)
-    holder = [c for c in ds.conflicts if c.field == "licence" and c.source != "queiroz2025"]
-    assert holder, rid  # the data holder's own terms are recorded ...
+    # issue 32: the data holder's own terms are the licence, the review's value a conflict ...
+    assert ds.licence.source != "queiroz2025" and ds.licence.source_type == "primary", rid
+    assert [c for c in ds.conflicts if c.field == "licence" and c.source == "queiroz2025"], rid
     assert ds.access == "restricted", rid  # ... and, being stricter, they decide the access class
 
 
 def test_sun_seg_mit_is_the_codes_licence(cat):
-    (c,) = [c for c in cat.get("SUN-SEG").conflicts if c.field == "licence"]
-    assert "MIT" not in str(c.value)
+    ds = cat.get("SUN-SEG")
+    assert "MIT" not in ds.licence.value  # the data terms are the licence
+    (c,) = [c for c in ds.conflicts if c.field == "licence"]
+    assert c.value == "MIT" and "code licence" in c.note
 
 
 def test_passion_has_its_own_data_licence(cat):

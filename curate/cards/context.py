@@ -30,7 +30,13 @@ from curate.cards.model import (  # noqa: F401  (the model's names, re-exported 
     fmt_fraction,
     modality_name,
 )
-from curate.cards.questions import datasheet_questions, measured_answers, population_answers, standing_items
+from curate.cards.questions import (
+    REPORTING_STANDARDS,
+    datasheet_questions,
+    measured_answers,
+    population_answers,
+    standard_items,
+)
 from curate.cards.representation import access_note, representation
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -200,7 +206,9 @@ def build_context(
     )
     ctx.measured = measured_answers(ctx)
     ctx.questions = datasheet_questions(ctx)
-    ctx.standing = standing_items(ctx)
+    ctx.standards = {key: standard_items(ctx, key) for key in REPORTING_STANDARDS}
+    ctx.standing = ctx.standards["standing"]
+    ctx.standard_names = {key: REPORTING_STANDARDS[key][0] for key in ctx.standards}
     return ctx
 
 

@@ -1,4 +1,4 @@
-"""How well each dataset's sources document it: answered datasheet questions and STANDING Together items.
+"""How well each dataset's sources document it: datasheet questions, STANDING Together, TRIPOD+AI, MINIMAR.
 
 Counted from the same card model the datasheet renders (:func:`curate.cards.context.build_context`), so
 the figure is exactly the number of questions a reader of the datasheet sees answered with a citation.
@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from curate.catalog import Catalog
 
+
+#: The reporting standards counted beside the datasheet (keys of ``questions.REPORTING_STANDARDS``).
+STANDARDS: tuple[str, ...] = ("standing", "tripod_ai", "minimar")
 
 #: What a fairness audit of a dataset needs its sources to say (STANDING Together items): which demographic
 #: attributes exist, how they are distributed, and where the labels come from ...
@@ -37,13 +40,13 @@ def catalog_coverage(cat: Catalog) -> dict[str, Any]:
 
     rows = [build_context(ds, cat).coverage() for ds in cat]
     for r in rows:
-        r["datasheet_fraction"] = r["datasheet_answered"] / r["datasheet_total"]
-        r["standing_fraction"] = r["standing_answered"] / r["standing_total"]
+        for key in ("datasheet", *STANDARDS):
+            r[f"{key}_fraction"] = r[f"{key}_answered"] / r[f"{key}_total"]
         r["auditable"], r["audit_missing"] = auditable(r)
     return {
         "datasets": rows,
-        "median_datasheet_fraction": median(r["datasheet_fraction"] for r in rows) if rows else None,
-        "median_standing_fraction": median(r["standing_fraction"] for r in rows) if rows else None,
+        **{f"median_{key}_fraction": median(r[f"{key}_fraction"] for r in rows) if rows else None
+           for key in ("datasheet", *STANDARDS)},
         "auditable": sum(r["auditable"] for r in rows),
         "audit_rule": AUDIT_RULE,
     }

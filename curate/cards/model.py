@@ -126,17 +126,37 @@ class CardContext:
     measured: dict[str, Answer] = field(default_factory=dict)
     questions: dict[str, Any] = field(default_factory=dict)  # datasheet key -> questions.Question
     standing: dict[str, Any] = field(default_factory=dict)  # STANDING Together item -> Question
+    # reporting standard (questions.REPORTING_STANDARDS key) -> item -> Question; "standing" is the same
+    standards: dict[str, dict[str, Any]] = field(default_factory=dict)
+    standard_names: dict[str, str] = field(default_factory=dict)  # standard key -> its name
     synthetic: bool = False  # built from data marked synthetic (curate.synthetic): title and intro say so
 
     def coverage(self) -> dict[str, Any]:
-        """How many datasheet questions and STANDING Together items the sources answer."""
+        """How many datasheet questions and reporting-standard items (STANDING Together, TRIPOD+AI,
+        MINIMAR) the sources answer."""
         ds_answered = [k for k, q in self.questions.items() if q.answered]
         st_answered = [k for k, q in self.standing.items() if q.answered]
-        return {"id": self.id, "datasheet_answered": len(ds_answered),
-                "datasheet_total": len(self.questions),
-                "standing_answered": len(st_answered), "standing_total": len(self.standing),
-                "datasheet_unanswered": [k for k in self.questions if k not in ds_answered],
-                "standing_unanswered": [k for k in self.standing if k not in st_answered]}
+        row = {"id": self.id, "datasheet_answered": len(ds_answered),
+               "datasheet_total": len(self.questions),
+               "standing_answered": len(st_answered), "standing_total": len(self.standing),
+               "datasheet_unanswered": [k for k in self.questions if k not in ds_answered],
+               "standing_unanswered": [k for k in self.standing if k not in st_answered]}
+        for key, items in self.standards.items():
+            if key != "standing":
+                done = [k for k, q in items.items() if q.answered]
+                row |= {f"{key}_answered": len(done), f"{key}_total": len(items),
+                        f"{key}_unanswered": [k for k in items if k not in done]}
+        return row
+
+    def standards_table(self) -> list[dict[str, Any]]:
+        """Per reporting standard: its name, answered / total items and the items no source answers."""
+        out = []
+        for key, items in self.standards.items():
+            missing = [f"{k} {q.text}" if key != "standing" else q.text for k, q in items.items()
+                       if not q.answered]
+            out.append({"name": self.standard_names.get(key, key), "answered": len(items) - len(missing),
+                        "total": len(items), "missing": missing})
+        return out
 
     @property
     def id(self) -> str:

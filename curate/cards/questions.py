@@ -116,6 +116,65 @@ STANDING: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
+#: TRIPOD+AI (Collins et al., BMJ 2024;385:e078378, Table 1; checklist text as in
+#: https://www.tripod-statement.org/wp-content/uploads/2019/12/TRIPODAI_checklist.pdf): the items about the
+#: data that a dataset record can answer, with the record paths that answer each. The checklist's items about
+#: the model, its analysis and its results (9a-c, 10, 12b-g, 13-16, 21-25, 27a-c) and those no record field
+#: represents (3c health inequalities, 6c treatments, 7 pre-processing and quality checking, 8c blinding,
+#: 18b-d, 19, 20a) are left out rather than counted as answered.
+TRIPOD_AI: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("5a", "Sources of data (e.g. routine care, registry), rationale and representativeness",
+     ("care_setting",)),
+    ("5b", "Dates of the collected participant data (start and end of accrual)", ("years_collected",)),
+    ("6a", "Study setting, number and location of centres", ("care_setting", "countries")),
+    ("6b", "Eligibility criteria for study participants", ("inclusion_criteria", "exclusion_criteria")),
+    ("8a", "Outcome definition: how and when it was assessed", ("labelling.method",)),
+    ("8b", "Qualifications and demographic characteristics of the outcome assessors",
+     ("labelling.annotators", "labelling.qualification")),
+    ("11", "How missing data were handled", ("population.*.missing_rate",)),
+    ("12a", "How the data were used and partitioned", ("official_splits",)),
+    ("17", "Ethics committee approval and informed consent (or waiver)", ("ethics.irb", "ethics.consent")),
+    ("18a", "Source of funding", ("funding",)),
+    ("18e", "Availability of the study data", ("licence",)),
+    ("18f", "Availability of the analytical code", ("software",)),
+    ("20b", "Participant characteristics, including demographics",
+     ("age", "population.*.shares", "population.*.stats")),
+    ("26", "Limitations (non-representative sample, missing data, ...)", ("errata",)),
+)
+
+#: MINIMAR (Hernandez-Boussard et al., JAMIA 2020;27(12):2011-2015, Table 1): its items about the study
+#: population, patient demographics and the data the model learns from; the model items (3.1 output,
+#: 3.2 target user, 3.5 task, 3.6 architecture, 3.7 features, 4.1-4.3 optimisation and validation) are
+#: about a model, not a dataset, and are left out.
+MINIMAR: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("1.1", "Population from which the study sample was drawn", ("care_setting", "inclusion_criteria")),
+    ("1.2", "Study setting (e.g. academic medical center, community healthcare system, rural clinic)",
+     ("care_setting",)),
+    ("1.3", "Source from which the data were collected", ("care_setting", "countries")),
+    ("1.4", "Cohort selection: inclusion and exclusion criteria",
+     ("inclusion_criteria", "exclusion_criteria")),
+    ("2.1", "Age of the patients", ("age", "population.age.*")),
+    ("2.2", "Sex breakdown of the cohort", ("population.sex.*",)),
+    ("2.3", "Race of the patients", ("population.race.*",)),
+    ("2.4", "Ethnicity breakdown of the patients", ("population.ethnicity.*",)),
+    ("2.5", "Socioeconomic status (a measure or proxy)",
+     ("population.income.*", "population.education.*", "population.insurance.*")),
+    ("3.3", "How data were split for training, testing and validation", ("official_splits",)),
+    ("3.4", "Gold standard: the labelled data used to train and test",
+     ("labelling.method", "labelling.annotators")),
+    ("3.8", "How missingness was addressed", ("population.*.missing_rate",)),
+    ("4.4", "Transparency: how code and data are shared", ("licence", "software")),
+)
+
+#: The reporting standards whose coverage ``curate catalog coverage`` and the datasheet report, beside the
+#: datasheet questions: key -> (name, items).
+REPORTING_STANDARDS: dict[str, tuple[str, tuple[tuple[str, str, tuple[str, ...]], ...]]] = {
+    "standing": ("STANDING Together", STANDING),
+    "tripod_ai": ("TRIPOD+AI", TRIPOD_AI),
+    "minimar": ("MINIMAR", MINIMAR),
+}
+
+
 def _v2(ctx: CardContext, *paths: str, labels: tuple[str, ...] = ()) -> list[Answer]:
     out = []
     for i, p in enumerate(paths):
@@ -190,16 +249,28 @@ def datasheet_questions(ctx: CardContext) -> dict[str, Question]:
 
 def standing_items(ctx: CardContext) -> dict[str, Question]:
     """The STANDING Together items, each answered by any reported record path it lists."""
+    return standard_items(ctx, "standing")
+
+
+def standard_items(ctx: CardContext, standard: str) -> dict[str, Question]:
+    """A reporting standard's items (:data:`REPORTING_STANDARDS`), each answered by any reported path it
+    lists: ``population.*.<part>`` is that part of any attribute, ``population.<attribute>.*`` any part of
+    one attribute."""
+    name, table = REPORTING_STANDARDS[standard]
     out = {}
-    for key, text, paths in STANDING:
+    for key, text, paths in table:
         answers = []
         for p in paths:
             if p.startswith("population.*."):
                 leaf = p.rsplit(".", 1)[1]
                 answers += [x for k, _, x in ctx.population_answers if k.endswith("." + leaf)]
+            elif p.startswith("population.") and p.endswith(".*"):
+                attr = p.split(".")[1]
+                answers += [x for k, _, x in ctx.population_answers
+                            if k.startswith(f"population.attributes.{attr}.")]
             else:
                 answers.append(ctx.answers.get(p, Answer(None)))
-        out[key] = Question(key, "STANDING Together", text, answers)
+        out[key] = Question(key, name, text, answers)
     return out
 
 

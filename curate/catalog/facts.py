@@ -78,6 +78,15 @@ class Conflict(_Strict):
     checked: _dt.date | None = None
 
 
+class Search(_Strict):
+    """What was read, and found, looking for a field no readable source states (kept, never guessed)."""
+
+    field: str = Field(description="the field looked for, e.g. licence")
+    read: list[str] = Field(min_length=1, description="the pages, files or papers read (URL or title)")
+    found: str = Field(description="what they say, e.g. 'no licence or terms of use stated'")
+    checked: _dt.date
+
+
 class YearRange(_Strict):
     start: int
     end: int | None = None

@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from curate.catalog.facts import AgeStats, Conflict, Fact, Reference, YearRange, _Strict
+from curate.catalog.facts import AgeStats, Conflict, Fact, Reference, Search, YearRange, _Strict
 from curate.catalog.sections import (
     SCHEMA_VERSION,
     V2_FIELDS,
@@ -155,6 +155,8 @@ class Dataset(_Strict):
         None, description="links between instances the data makes explicit (patient ids, eyes, studies)")
     references: dict[str, Reference] = Field(default_factory=dict)
     conflicts: list[Conflict] = Field(default_factory=list)
+    searched: list[Search] = Field(
+        default_factory=list, description="where a field was looked for and not found (e.g. the licence)")
     notes: str | None = None
     _override: LicenceOverride | None = PrivateAttr(None)
     _builtin: Dataset | None = PrivateAttr(None)  # the built-in record this user record replaced

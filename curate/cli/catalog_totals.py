@@ -109,7 +109,8 @@ def coverage(
     as_json: bool = typer.Option(False, "--json"),
     catalog_dir: str = CatalogDir,
 ) -> None:
-    """Per dataset: how many datasheet questions and STANDING Together items its sources answer."""
+    """Per dataset: how many datasheet questions and STANDING Together, TRIPOD+AI and MINIMAR items its
+    sources answer."""
     from rich import box
     from rich.table import Table
 
@@ -122,17 +123,16 @@ def coverage(
         return
     t = Table(title="Documentation coverage (answered with a cited source)", box=box.SIMPLE_HEAD,
               pad_edge=False)
-    for col in ("dataset", "datasheet", "STANDING Together", "auditable"):
+    cols = {"datasheet": "datasheet", "standing": "STANDING Together", "tripod_ai": "TRIPOD+AI",
+            "minimar": "MINIMAR"}
+    for col in ("dataset", *cols.values(), "auditable"):
         t.add_column(col, justify="left" if col in ("dataset", "auditable") else "right", no_wrap=True)
     for r in cov["datasets"]:
-        t.add_row(r["id"],
-                  f"{r['datasheet_answered']}/{r['datasheet_total']} ({share(r['datasheet_fraction'])})",
-                  f"{r['standing_answered']}/{r['standing_total']} ({share(r['standing_fraction'])})",
-                  "yes" if r["auditable"] else "no")
+        t.add_row(r["id"], *[f"{r[k + '_answered']}/{r[k + '_total']} ({share(r[k + '_fraction'])})"
+                             for k in cols], "yes" if r["auditable"] else "no")
     console.print(t)
     if cov["datasets"]:
-        console.print(f"Catalog median: datasheet {share(cov['median_datasheet_fraction'])}, "
-                      f"STANDING Together {share(cov['median_standing_fraction'])} "
-                      f"({len(cov['datasets'])} datasets)")
+        medians = ", ".join(f"{name} {share(cov[f'median_{k}_fraction'])}" for k, name in cols.items())
+        console.print(f"Catalog median: {medians} ({len(cov['datasets'])} datasets)")
         console.print(f"Auditable: {cov['auditable']} of {len(cov['datasets'])} — {cov['audit_rule']}.",
                       highlight=False)
