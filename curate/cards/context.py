@@ -86,10 +86,10 @@ def _answers(ds: Dataset, decision: TermsDecision | None = None) -> dict[str, An
                          f"derived from the licence ({ds.cite('licence')})")
     if ds.use_terms is None:
         a["use_terms"] = Answer(ds.terms.describe(), f"derived from the licence ({ds.cite('licence')})")
-    if decision is None:  # the one decision: policy's, from the record's use terms (pipeline.guard passes it)
-        from curate.policy.terms import decide
+    if decision is None:  # the one decision (pipeline.guard passes it): the record, its built-in, its lineage
+        from curate.catalog.licences import upload_decision
 
-        decision = decide(ds.terms, override=ds.licence_override is not None)
+        decision = upload_decision(ds)
     upload = {"allowed": "images may be re-published",
               "refused": "card-only: the images are never re-published",
               "needs-rights": "card-only unless the publisher confirms holding the rights"}[decision.images]
