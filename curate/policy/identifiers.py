@@ -202,3 +202,19 @@ def looks_like_identifier(name: object, values: pd.Series | None = None, *,
                           patients: pd.Series | None = None) -> bool:
     """True when :func:`identifier_reason` finds a reason."""
     return identifier_reason(name, values, patients=patients) is not None
+
+
+def value_shape(value: object) -> str | None:
+    """The identifier shape of ONE value (``"dates"``, ``"record numbers"``, ...), or None.
+
+    Plain integers are not judged here (a burned-in "120" is a measurement as often as an id), and a value
+    needs a digit: the same shapes as :func:`shape_reason`, applied to a single value (e.g. a word read by
+    OCR from a frame). The value itself is never returned.
+    """
+    text = str(value).strip()
+    if not text or text.isdigit() or not any(ch.isdigit() for ch in text):
+        return None
+    for what, pat in _SHAPES.items():
+        if pat.match(text):
+            return what
+    return None

@@ -1,0 +1,145 @@
+"""Tesseract on the candidate text lines of a frame: one OCR call per frame, words mapped back to lines.
+
+Each candidate line (:mod:`curate.scan.pixels.prefilter`) is cropped with a margin, turned dark-on-light
+(a crop whose median is dark holds light text and is inverted), scaled so the line is about
+:data:`LINE_PX` pixels tall (Tesseract reads best at 20-40 px capitals), and the crops are stacked on one
+white page; a single ``image_to_data`` call (``--psm 6``, LSTM engine) reads the page and every word is
+assigned back to the line whose band it falls in. The recognised words live only in memory: callers match
+them against the header and keep the *kind* of match, never the text.
+
+Tesseract itself is Debian's ``tesseract-ocr`` package (``pytesseract`` drives it); :func:`ensure_tesseract`
+fails early with the install line when it is missing.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from curate.errors import CurateError, require
+from curate.scan.pixels.prefilter import Region
+
+#: Target height (pixels) of a text line handed to Tesseract.
+LINE_PX = 44
+MARGIN = 4
+PAD = 12
+#: Words below this Tesseract confidence (0-100) are ignored.
+MIN_CONF = 0
+CONFIG = "--psm 6 --oem 1"
+INSTALL = "apt-get install tesseract-ocr"
+
+
+class TesseractMissing(CurateError):
+    """The ``tesseract`` program is not installed (exit 2, like a missing extra)."""
+
+    exit_code = 2
+
+
+@dataclass
+class Line:
+    """One candidate line: its box in frame pixels and the words read there (text kept in memory only)."""
+
+    box: tuple[int, int, int, int]
+    words: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.words)
+
+    @property
+    def has_text(self) -> bool:
+        """At least two letters or digits were read (a lone mark is not text)."""
+        return sum(ch.isalnum() for ch in self.text) >= 2
+
+
+def ensure_tesseract(command: str = "deid-check") -> str:
+    """Path of the ``tesseract`` program; raises :class:`TesseractMissing` with the install line."""
+    require("pytesseract", "pixels")
+    path = shutil.which("tesseract")
+    if path is None:
+        raise TesseractMissing(f"curate {command} needs Debian's tesseract-ocr: {INSTALL}")
+    return path
+
+
+def otsu(values: np.ndarray) -> float:
+    """Otsu's threshold of 8-bit values (maximum between-class variance; Otsu 1979)."""
+    hist = np.bincount(np.clip(values.ravel(), 0, 255).astype(np.int64), minlength=256).astype(np.float64)
+    p = hist / max(hist.sum(), 1)
+    omega, mu = np.cumsum(p), np.cumsum(p * np.arange(256))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (mu[-1] * omega - mu) ** 2 / (omega * (1 - omega))
+    return float(np.nanargmax(between))
+
+
+def _crop(gray: np.ndarray, r: Region) -> np.ndarray:
+    """The line as black text on white, scaled to about :data:`LINE_PX` tall.
+
+    The crop is made dark-text-on-light (inverted when its median is dark), upscaled (and smoothed), binarised at Otsu's
+    threshold, and dark blobs touching the crop's edge (a label box's frame, an organ's border) are
+    cleared: what is left are the glyphs.
+    """
+    from PIL import Image
+    from scipy import ndimage as ndi
+
+    H, W = gray.shape
+    y0, y1 = max(r.y - MARGIN, 0), min(r.y + r.h + MARGIN, H)
+    x0, x1 = max(r.x - MARGIN, 0), min(r.x + r.w + MARGIN, W)
+    c = gray[y0:y1, x0:x1]
+    if np.median(c) < 128:
+        c = 255 - c
+    scale = min(4.0, max(1.0, LINE_PX / max(r.h, 1)))
+    im = Image.fromarray(np.ascontiguousarray(c, dtype=np.uint8))
+    if scale > 1:
+        im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))),
+                       Image.Resampling.BICUBIC)
+    a = np.asarray(im, dtype=np.float64)
+    if scale >= 2:  # round off the blocks of an upscaled bitmap font before thresholding
+        a = ndi.gaussian_filter(a, scale / 3)
+    ink = a < otsu(np.round(a))
+    labels, _ = ndi.label(ink)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    ink &= ~np.isin(labels, edge[edge > 0])
+    return np.where(ink, 0, 255).astype(np.uint8)
+
+
+def page(gray: np.ndarray, regions: list[Region]) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """The stacked page and each line's vertical band (top, bottom) on it."""
+    crops = [_crop(gray, r) for r in regions]
+    width = max(c.shape[1] for c in crops) + 2 * PAD
+    height = sum(c.shape[0] + PAD for c in crops) + PAD
+    out = np.full((height, width), 255, np.uint8)
+    bands, y = [], PAD
+    for c in crops:
+        out[y:y + c.shape[0], PAD:PAD + c.shape[1]] = c
+        bands.append((y - PAD // 2, y + c.shape[0] + PAD // 2))
+        y += c.shape[0] + PAD
+    return out, bands
+
+
+def read_lines(gray: np.ndarray, regions: list[Region]) -> list[Line]:
+    """OCR of the candidate lines of one frame (one Tesseract call)."""
+    if not regions:
+        return []
+    pytesseract = require("pytesseract", "pixels")
+    img, bands = page(gray, regions)
+    data = pytesseract.image_to_data(img, config=CONFIG, output_type=pytesseract.Output.DICT)
+    lines = [Line(r.box) for r in regions]
+    for text, conf, top, h in zip(data["text"], data["conf"], data["top"], data["height"]):
+        text = (text or "").strip()
+        if not text or float(conf) < MIN_CONF:
+            continue
+        mid = top + h / 2
+        for k, (b0, b1) in enumerate(bands):
+            if b0 <= mid < b1:
+                lines[k].words.append(text)
+                break
+    return lines
+
+
+def plain_ocr(gray: np.ndarray) -> list[str]:
+    """The whole frame through ``image_to_data`` as it is (the benchmark's baseline); words only."""
+    pytesseract = require("pytesseract", "pixels")
+    data = pytesseract.image_to_data(gray, output_type=pytesseract.Output.DICT)
+    return [t.strip() for t, c in zip(data["text"], data["conf"]) if (t or "").strip() and float(c) >= 0]
