@@ -13,7 +13,6 @@ from typing import Any
 
 _GALLERY = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src 'self'; style-src 'unsafe-inline'">
 <title>Burned-in text: review gallery</title>
 <style>body{font-family:sans-serif;margin:1.5em}figure{display:inline-block;margin:.4em;vertical-align:top}
 figcaption{font-size:12px;max-width:220px;word-break:break-all}img{border:1px solid #888}</style></head>

@@ -67,14 +67,23 @@ def _scan_frames(rec: dict[str, Any], frames: Any, needles: Any, prefilter: bool
                 rec["frames_skipped_prefilter"] += 1
                 continue
             lines = read_lines(gray, regions)
+            first = [match_line(ln.words, needles) for ln in lines]
+            again = [k for k, kinds in enumerate(first) if not kinds]
+            if again:  # a second reading (grey levels) of the lines that matched nothing
+                second = read_lines(gray, [regions[k] for k in again], binarize=False)
+                for k, ln in zip(again, second):
+                    first[k] = match_line(ln.words, needles)
+                    if ln.has_text and not lines[k].has_text:
+                        lines[k].words = ln.words
         else:
             lines = plain_lines(gray)
+            first = [match_line(ln.words, needles) for ln in lines]
         has_text = False
-        for ln in lines:
-            if not ln.has_text:
+        for ln, found in zip(lines, first):
+            if not (ln.has_text or found):
                 continue
             has_text = True
-            kinds = match_line(ln.words, needles) or ["text"]
+            kinds = found or ["text"]
             x, y, w, h = ln.box
             rec["boxes"].append([i, x * f, y * f, w * f, h * f, kinds])
         rec["frames_with_text"] += has_text

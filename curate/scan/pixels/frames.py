@@ -130,12 +130,30 @@ def dicom_frames(ds: Any, *, all_frames: bool | None = None) -> Iterator[tuple[i
         try:
             frame = arr[i] if (arr is not None and n > 1) else arr
             if frame is None:
-                from pydicom.pixels import pixel_array
-
-                frame = pixel_array(ds, index=i)
+                frame = _one_frame(ds, i)
             yield i, luminance(display_frame(ds, frame))
         except Exception:
             yield i, None
+
+
+def _one_frame(ds: Any, i: int) -> np.ndarray:
+    """Frame ``i`` alone: native data sliced from the bytes (so a truncated file keeps its whole frames),
+    encapsulated data through pydicom's per-frame decoding."""
+    ts = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    if ts is not None and not ts.is_compressed and int(ds.get("BitsAllocated") or 0) in (8, 16, 32):
+        rows, cols, spp = int(ds.Rows), int(ds.Columns), int(ds.get("SamplesPerPixel") or 1)
+        size = int(ds.BitsAllocated) // 8
+        kind = "i" if int(ds.get("PixelRepresentation") or 0) else "u"
+        dtype = np.dtype(f"{'<' if ts.is_little_endian else '>'}{kind}{size}")
+        n = rows * cols * spp * size
+        buf = ds.PixelData[i * n:(i + 1) * n]
+        if len(buf) < n:
+            raise ValueError("truncated frame")
+        arr = np.frombuffer(buf, dtype)
+        return arr.reshape(rows, cols, spp) if spp > 1 else arr.reshape(rows, cols)
+    from pydicom.pixels import pixel_array
+
+    return pixel_array(ds, index=i)
 
 
 def image_frames(path: str | os.PathLike) -> Iterator[tuple[int, np.ndarray | None]]:

@@ -73,7 +73,7 @@ def otsu(values: np.ndarray) -> float:
     return float(np.nanargmax(between))
 
 
-def _crop(gray: np.ndarray, r: Region) -> np.ndarray:
+def _crop(gray: np.ndarray, r: Region, binarize: bool = True) -> np.ndarray:
     """The line as black text on white, scaled to about :data:`LINE_PX` tall.
 
     The crop is made dark-text-on-light (inverted when its median is dark), upscaled (and smoothed), binarised at Otsu's
@@ -95,6 +95,9 @@ def _crop(gray: np.ndarray, r: Region) -> np.ndarray:
         im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))),
                        Image.Resampling.BICUBIC)
     a = np.asarray(im, dtype=np.float64)
+    if not binarize:  # the second reading: grey levels, contrast stretched
+        lo, hi = np.percentile(a, 2), np.percentile(a, 98)
+        return np.clip((a - lo) / max(hi - lo, 1) * 255, 0, 255).astype(np.uint8)
     if scale >= 2:  # round off the blocks of an upscaled bitmap font before thresholding
         a = ndi.gaussian_filter(a, scale / 3)
     ink = a < otsu(np.round(a))
@@ -104,9 +107,10 @@ def _crop(gray: np.ndarray, r: Region) -> np.ndarray:
     return np.where(ink, 0, 255).astype(np.uint8)
 
 
-def page(gray: np.ndarray, regions: list[Region]) -> tuple[np.ndarray, list[tuple[int, int]]]:
+def page(gray: np.ndarray, regions: list[Region], binarize: bool = True
+         ) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """The stacked page and each line's vertical band (top, bottom) on it."""
-    crops = [_crop(gray, r) for r in regions]
+    crops = [_crop(gray, r, binarize) for r in regions]
     width = max(c.shape[1] for c in crops) + 2 * PAD
     height = sum(c.shape[0] + PAD for c in crops) + PAD
     out = np.full((height, width), 255, np.uint8)
@@ -118,12 +122,13 @@ def page(gray: np.ndarray, regions: list[Region]) -> tuple[np.ndarray, list[tupl
     return out, bands
 
 
-def read_lines(gray: np.ndarray, regions: list[Region]) -> list[Line]:
-    """OCR of the candidate lines of one frame (one Tesseract call)."""
+def read_lines(gray: np.ndarray, regions: list[Region], *, binarize: bool = True) -> list[Line]:
+    """OCR of the candidate lines of one frame (one Tesseract call); ``binarize=False`` reads grey crops
+    (the second reading of lines the first left unmatched)."""
     if not regions:
         return []
     pytesseract = require("pytesseract", "pixels")
-    img, bands = page(gray, regions)
+    img, bands = page(gray, regions, binarize)
     data = pytesseract.image_to_data(img, config=CONFIG, output_type=pytesseract.Output.DICT)
     lines = [Line(r.box) for r in regions]
     for text, conf, top, h in zip(data["text"], data["conf"], data["top"], data["height"]):

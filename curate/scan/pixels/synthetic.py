@@ -267,3 +267,53 @@ def _write_dicom(path: Path, kind: str, frames: list[np.ndarray], header: dict[s
         ds.PixelData = np.ascontiguousarray(pixels).tobytes()
     pydicom.dcmwrite(path, ds, enforce_file_format=True)
     sf.sop_uid, sf.study_uid, sf.series_uid = ds.SOPInstanceUID, ds.StudyInstanceUID, ds.SeriesInstanceUID
+
+
+#: Header checks of the synthetic key: (action, tag, tag name, header keyword).
+KEY_HEADER_CHECKS = [
+    ("text_removed", "(0010,0010)", "Patient's Name", "PatientName"),
+    ("text_removed", "(0010,0020)", "Patient ID", "PatientID"),
+    ("text_removed", "(0008,0050)", "Accession Number", "AccessionNumber"),
+    ("text_removed", "(0008,0080)", "Institution Name", "InstitutionName"),
+    ("date_shifted", "(0010,0030)", "Patient's Birth Date", "PatientBirthDate"),
+    ("date_shifted", "(0008,0020)", "Study Date", "StudyDate"),
+    ("uid_changed", "(0008,0018)", "SOP Instance UID", None),
+    ("tag_retained", "(0008,0060)", "Modality", None),
+]
+
+
+def answer_rows(files: list[SyntheticFile]) -> list[dict[str, str]]:
+    """The MIDI-B ``answer_data`` rows of the synthetic set (DICOM files; one row per instance)."""
+    import json
+
+    rows = []
+    for f in files:
+        if f.sop_uid is None:
+            continue
+        checks = []
+        for action, tag, name, kw in KEY_HEADER_CHECKS:
+            value = f.sop_uid if tag == "(0008,0018)" else ({"CT": "CT", "DX": "DX", "US": "US"}.get(
+                f.kind, "OT") if kw is None else f.header[kw])
+            checks.append({"action": f"<{action}>", "tag": f"<{tag}>", "tag_name": f"<{name}>",
+                           "value": f"<{value}>", "action_text": f"<{value}>"})
+        for p in f.planted:
+            x, y, w, h = p.box
+            checks.append({"action": "<pixels_hidden>", "tag": "<(7FE0,0010)>", "tag_name": "<Pixel Data>",
+                           "value": f"<{p.frame}:{x},{y},{w},{h}>", "action_text": "<>"})
+        rows.append({"SOPInstanceUID": f.sop_uid, "SeriesInstanceUID": f.series_uid or "",
+                     "StudyInstanceUID": f.study_uid or "", "scope": "<Instance>",
+                     "AnswerData": json.dumps({str(k): c for k, c in enumerate(checks)}, sort_keys=True)})
+    return rows
+
+
+def write_answer_key(files: list[SyntheticFile], path: str | os.PathLike) -> Path:
+    """Write :func:`answer_rows` as CSV (the ``answer_data`` table's columns)."""
+    import csv
+
+    p = Path(path)
+    with p.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, ["SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID", "scope",
+                                "AnswerData"], lineterminator="\n")
+        w.writeheader()
+        w.writerows(answer_rows(files))
+    return p
