@@ -73,7 +73,8 @@ def _validate(root: Path, dest: Path, workers: int | None) -> None:
     if workers is not None and workers < 1:
         raise UsageError(f"workers must be at least 1 (got {workers})")
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise InputError(f"--out '{dest}' exists and is not empty; curate never overwrites (choose a new folder)")
+        raise InputError(f"--out '{dest}' exists and is not empty; curate never overwrites "
+                         "(choose a new folder)")
     if dest.resolve() == root.resolve() or root.resolve() in dest.resolve().parents:
         raise UsageError(f"--out '{dest}' is inside the checked folder '{root}'; choose a folder outside it")
 
@@ -172,7 +173,8 @@ def _write(dest: Path, res: DeidCheckResult, records: list[dict[str, Any]],
         _csv(tmp / "files.csv", list(rows[0]) if rows else ["file"], [list(r.values()) for r in rows])
         _csv(tmp / "boxes.csv", ["file", "frame", "x", "y", "w", "h", "kinds"],
              [[r["file"], *b[:5], ";".join(b[5])] for r in records if "skip" not in r for b in r["boxes"]])
-        _csv(tmp / "skipped.csv", ["file", "reason"], [[r["file"], r["skip"]] for r in records if "skip" in r])
+        _csv(tmp / "skipped.csv", ["file", "reason"],
+             [[r["file"], r["skip"]] for r in records if "skip" in r])
         if paths is not None:
             _gallery(tmp / "gallery", records, paths)
         if dest.exists():

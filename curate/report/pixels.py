@@ -27,7 +27,7 @@ sit where the burned-in text is, and look for text the boxes missed.</p>
 
 
 def render_gallery(items: list[dict[str, Any]], total: int) -> str:
-    """``index.html`` of the gallery folder: ``items`` have ``src`` (a relative PNG name), ``label``, ``w``."""
+    """``index.html`` of the gallery: ``items`` have ``src`` (a relative PNG name), ``label``, ``w``."""
     from jinja2 import DictLoader
 
     from curate.policy.html import jinja_env
@@ -65,7 +65,8 @@ def render_markdown(summary: dict[str, Any], score: dict[str, Any] | None) -> st
     out += ["", "## What the text matched\n", "| kind | frames |", "|---|---:|"]
     out += [f"| {k} | {v:,} |" for k, v in s["frames_by_kind"].items()]
     out += ["", "## BurnedInAnnotation\n", "| header says | files |", "|---|---:|"]
-    out += [f"| {k} | {v:,} |" for k, v in sorted(s["burned_in_annotation"].items())] or ["| (consistent) | 0 |"]
+    flags = sorted(s["burned_in_annotation"].items())
+    out += [f"| {k} | {v:,} |" for k, v in flags] or ["| (no inconsistency) | 0 |"]
     if s["skipped_reasons"]:
         out += ["", "## Skipped files (listed in skipped.csv)\n", "| reason | files |", "|---|---:|"]
         out += [f"| {k} | {v:,} |" for k, v in sorted(s["skipped_reasons"].items())]

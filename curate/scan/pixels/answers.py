@@ -68,8 +68,9 @@ def _actions(answer_json: str, scope: str) -> list[Action]:
             raise InputError("--answers: an AnswerData entry is not an object")
         tag = _strip(a.get("tag_ds") or a.get("tag"))
         m = _TAG.match(tag.replace(" ", ""))
-        out.append(Action(_strip(a.get("action")), f"({m.group(1).upper()},{m.group(2).upper()})" if m else None,
-                          _strip(a.get("value")), _strip(a.get("action_text")), scope))
+        tag_text = f"({m.group(1).upper()},{m.group(2).upper()})" if m else None
+        out.append(Action(_strip(a.get("action")), tag_text, _strip(a.get("value")),
+                          _strip(a.get("action_text")), scope))
     return out
 
 

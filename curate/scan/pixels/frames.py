@@ -194,7 +194,8 @@ def masked_thumbnail(path: str | os.PathLike, frame: int, boxes: list[list[Any]]
         rgb[max(r.y - 2, 0):r.y + r.h + 2, max(r.x - 2, 0):r.x + r.w + 2] = (128, 128, 128)
     for b in boxes:
         x, y, w, h = (int(v) // f for v in b[1:5])
-        rgb[max(y - 2, 0):y + h + 2, max(x - 2, 0):x + w + 2] = (40, 90, 200) if b[5] == ["text"] else (200, 40, 40)
+        colour = (40, 90, 200) if b[5] == ["text"] else (200, 40, 40)
+        rgb[max(y - 2, 0):y + h + 2, max(x - 2, 0):x + w + 2] = colour
     from PIL import Image
 
     im = Image.fromarray(rgb)

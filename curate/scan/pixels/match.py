@@ -26,7 +26,8 @@ from typing import Any
 
 KINDS = ("name", "id", "date", "institution", "shape")
 NAME_TAGS = ("PatientName", "OtherPatientNames", "PatientBirthName", "PatientMotherBirthName",
-             "ReferringPhysicianName", "PerformingPhysicianName", "OperatorsName", "NameOfPhysiciansReadingStudy")
+             "ReferringPhysicianName", "PerformingPhysicianName", "OperatorsName",
+             "NameOfPhysiciansReadingStudy")
 ID_TAGS = ("PatientID", "OtherPatientIDs", "AccessionNumber", "StudyID", "IssuerOfPatientID")
 DATE_TAGS = ("PatientBirthDate", "StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate")
 PLACE_TAGS = ("InstitutionName", "InstitutionAddress", "StationName", "InstitutionalDepartmentName")

@@ -76,9 +76,9 @@ def otsu(values: np.ndarray) -> float:
 def _crop(gray: np.ndarray, r: Region, binarize: bool = True) -> np.ndarray:
     """The line as black text on white, scaled to about :data:`LINE_PX` tall.
 
-    The crop is made dark-text-on-light (inverted when its median is dark), upscaled (and smoothed), binarised at Otsu's
-    threshold, and dark blobs touching the crop's edge (a label box's frame, an organ's border) are
-    cleared: what is left are the glyphs.
+    The crop is made dark-text-on-light (inverted when its median is dark), upscaled (and smoothed),
+    binarised at Otsu's threshold, and dark blobs touching the crop's edge (a label box's frame, an
+    organ's border) are cleared: what is left are the glyphs.
     """
     from PIL import Image
     from scipy import ndimage as ndi
