@@ -37,7 +37,7 @@ def plain_lines(gray: np.ndarray) -> list[Any]:
             x1 = max(ln.box[0] + ln.box[2], box[0] + box[2])
             y1 = max(ln.box[1] + ln.box[3], box[1] + box[3])
             ln.box = (x0, y0, x1 - x0, y1 - y0)
-            ln.words.append(text.strip())
+            ln.readings[0].append(text.strip())
     return list(lines.values())
 
 
@@ -49,7 +49,7 @@ def _frames(path: str, kind: str, ds: Any) -> Any:
 
 def _scan_frames(rec: dict[str, Any], frames: Any, needles: Any, prefilter: bool) -> None:
     from curate.scan.pixels.frames import bound
-    from curate.scan.pixels.match import match_line
+    from curate.scan.pixels.match import KINDS, match_line
     from curate.scan.pixels.ocr import read_lines
     from curate.scan.pixels.prefilter import text_regions
 
@@ -67,17 +67,12 @@ def _scan_frames(rec: dict[str, Any], frames: Any, needles: Any, prefilter: bool
                 rec["frames_skipped_prefilter"] += 1
                 continue
             lines = read_lines(gray, regions)
-            first = [match_line(ln.words, needles) for ln in lines]
-            again = [k for k, kinds in enumerate(first) if not kinds]
-            if again:  # a second reading (grey levels) of the lines that matched nothing
-                second = read_lines(gray, [regions[k] for k in again], binarize=False)
-                for k, ln in zip(again, second):
-                    first[k] = match_line(ln.words, needles)
-                    if ln.has_text and not lines[k].has_text:
-                        lines[k].words = ln.words
         else:
             lines = plain_lines(gray)
-            first = [match_line(ln.words, needles) for ln in lines]
+        first = []
+        for ln in lines:
+            seen = {k for r in ln.readings for k in match_line(r, needles)}
+            first.append([k for k in KINDS if k in seen])
         has_text = False
         for ln, found in zip(lines, first):
             if not (ln.has_text or found):
@@ -90,6 +85,21 @@ def _scan_frames(rec: dict[str, Any], frames: Any, needles: Any, prefilter: bool
         rec["frames_with_identifiers"] += any(b[0] == i and b[5] != ["text"] for b in rec["boxes"])
 
 
+def new_record(rel: str = "", fmt: str = "image") -> dict[str, Any]:
+    return {"file": rel, "format": fmt, "frames_checked": 0, "frames_skipped_prefilter": 0,
+            "frames_with_text": 0, "frames_with_identifiers": 0, "downsampled": 0, "corrupt_frames": [],
+            "boxes": [], "burned_in": None, "modality": None, "answers": None}
+
+
+def check_frames(frames: Any, needles: Any = None, *, prefilter: bool = True) -> dict[str, Any]:
+    """Already decoded frames ((index, 8-bit frame) pairs) → a record (the benchmark times this)."""
+    from curate.scan.pixels.match import Needles
+
+    rec = new_record()
+    _scan_frames(rec, frames, needles or Needles(), prefilter)
+    return rec
+
+
 def check_file(path: str, rel: str, opts: dict[str, Any]) -> dict[str, Any]:
     """One file (DICOM or PNG/JPEG/...) → record, or ``{"skip": reason}`` (see the module docstring)."""
     from curate.scan.images import PIL_EXTENSIONS, kind_of
@@ -99,10 +109,7 @@ def check_file(path: str, rel: str, opts: dict[str, Any]) -> dict[str, Any]:
     kind = kind_of(path)
     if kind == "nifti" or (kind == "pil" and not Path(path).name.lower().endswith(PIL_EXTENSIONS)):
         return {"skip": "not a DICOM or PNG/JPEG image"}
-    rec: dict[str, Any] = {"file": rel, "format": "dicom" if kind == "dicom" else "image",
-                           "frames_checked": 0, "frames_skipped_prefilter": 0, "frames_with_text": 0,
-                           "frames_with_identifiers": 0, "downsampled": 0, "corrupt_frames": [], "boxes": [],
-                           "burned_in": None, "modality": None, "answers": None}
+    rec = new_record(rel, "dicom" if kind == "dicom" else "image")
     ds = None
     needles = Needles()
     if kind == "dicom":

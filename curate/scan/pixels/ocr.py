@@ -2,9 +2,12 @@
 
 Each candidate line (:mod:`curate.scan.pixels.prefilter`) is cropped with a margin, turned dark-on-light
 (a crop whose median is dark holds light text and is inverted), scaled so the line is about
-:data:`LINE_PX` pixels tall (Tesseract reads best at 20-40 px capitals), and the crops are stacked on one
-white page; a single ``image_to_data`` call (``--psm 6``, LSTM engine) reads the page and every word is
-assigned back to the line whose band it falls in. The recognised words live only in memory: callers match
+:data:`LINE_PX` pixels tall (Tesseract reads best at 20-40 px capitals), and put on one white page three
+times (:data:`READINGS`): binarised with either Otsu class as ink (blobs touching the crop's edge removed),
+and in contrast-stretched grey levels — each reading catches lines the others miss (blocky bitmap fonts,
+text in label boxes, light text on a busy background). A single ``image_to_data`` call
+(``--psm 6``, LSTM engine) reads the page, and every word is assigned back to the line and reading whose
+band it falls in. The recognised words live only in memory: callers match
 them against the header and keep the *kind* of match, never the text.
 
 Tesseract itself is Debian's ``tesseract-ocr`` package (``pytesseract`` drives it); :func:`ensure_tesseract`
@@ -39,19 +42,19 @@ class TesseractMissing(CurateError):
 
 @dataclass
 class Line:
-    """One candidate line: its box in frame pixels and the words read there (text kept in memory only)."""
+    """One candidate line: its box in frame pixels and the readings of it (word lists, in memory only)."""
 
     box: tuple[int, int, int, int]
-    words: list[str] = field(default_factory=list)
+    readings: list[list[str]] = field(default_factory=lambda: [[]])
 
     @property
-    def text(self) -> str:
-        return " ".join(self.words)
+    def words(self) -> list[str]:
+        return next((r for r in self.readings if r), [])
 
     @property
     def has_text(self) -> bool:
-        """At least two letters or digits were read (a lone mark is not text)."""
-        return sum(ch.isalnum() for ch in self.text) >= 2
+        """At least two letters or digits were read in some reading (a lone mark is not text)."""
+        return any(sum(ch.isalnum() for ch in " ".join(r)) >= 2 for r in self.readings)
 
 
 def ensure_tesseract(command: str = "deid-check") -> str:
@@ -73,12 +76,17 @@ def otsu(values: np.ndarray) -> float:
     return float(np.nanargmax(between))
 
 
-def _crop(gray: np.ndarray, r: Region, binarize: bool = True) -> np.ndarray:
-    """The line as black text on white, scaled to about :data:`LINE_PX` tall.
+#: The readings of each line: binarised with the dark class as ink, with the light class as ink (the
+#: same line in the other polarity: text in a label box), and contrast-stretched grey levels.
+READINGS = ("dark", "light", "grey")
 
-    The crop is made dark-text-on-light (inverted when its median is dark), upscaled (and smoothed),
-    binarised at Otsu's threshold, and dark blobs touching the crop's edge (a label box's frame, an
-    organ's border) are cleared: what is left are the glyphs.
+
+def _crop(gray: np.ndarray, r: Region, reading: str = "dark") -> np.ndarray:
+    """The line as dark text on white, scaled to about :data:`LINE_PX` tall, for one of :data:`READINGS`.
+
+    The crop is made dark-on-light by its median (inverted when dark), upscaled (and smoothed); a binarised
+    reading keeps one Otsu class as ink and clears the ink blobs touching the crop's edge (a label box's
+    frame, an organ's border, the background around a label): what is left are the glyphs.
     """
     from PIL import Image
     from scipy import ndimage as ndi
@@ -95,22 +103,23 @@ def _crop(gray: np.ndarray, r: Region, binarize: bool = True) -> np.ndarray:
         im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))),
                        Image.Resampling.BICUBIC)
     a = np.asarray(im, dtype=np.float64)
-    if not binarize:  # the second reading: grey levels, contrast stretched
+    if reading == "grey":
         lo, hi = np.percentile(a, 2), np.percentile(a, 98)
         return np.clip((a - lo) / max(hi - lo, 1) * 255, 0, 255).astype(np.uint8)
     if scale >= 2:  # round off the blocks of an upscaled bitmap font before thresholding
         a = ndi.gaussian_filter(a, scale / 3)
-    ink = a < otsu(np.round(a))
+    t = otsu(np.round(a))
+    ink = a < t if reading == "dark" else a >= t
     labels, _ = ndi.label(ink)
     edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     ink &= ~np.isin(labels, edge[edge > 0])
     return np.where(ink, 0, 255).astype(np.uint8)
 
 
-def page(gray: np.ndarray, regions: list[Region], binarize: bool = True
-         ) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """The stacked page and each line's vertical band (top, bottom) on it."""
-    crops = [_crop(gray, r, binarize) for r in regions]
+def page(gray: np.ndarray, regions: list[Region]) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """The stacked page — each line once per reading (:data:`READINGS`) — and each crop's vertical band
+    (top, bottom) on it: crop ``n * k + j`` is reading ``j`` of line ``k``."""
+    crops = [_crop(gray, r, reading) for r in regions for reading in READINGS]
     width = max(c.shape[1] for c in crops) + 2 * PAD
     height = sum(c.shape[0] + PAD for c in crops) + PAD
     out = np.full((height, width), 255, np.uint8)
@@ -122,15 +131,15 @@ def page(gray: np.ndarray, regions: list[Region], binarize: bool = True
     return out, bands
 
 
-def read_lines(gray: np.ndarray, regions: list[Region], *, binarize: bool = True) -> list[Line]:
-    """OCR of the candidate lines of one frame (one Tesseract call); ``binarize=False`` reads grey crops
-    (the second reading of lines the first left unmatched)."""
+def read_lines(gray: np.ndarray, regions: list[Region]) -> list[Line]:
+    """OCR of the candidate lines of one frame: one Tesseract call reads every line in every reading."""
     if not regions:
         return []
     pytesseract = require("pytesseract", "pixels")
-    img, bands = page(gray, regions, binarize)
+    img, bands = page(gray, regions)
     data = pytesseract.image_to_data(img, config=CONFIG, output_type=pytesseract.Output.DICT)
-    lines = [Line(r.box) for r in regions]
+    n = len(READINGS)
+    lines = [Line(r.box, readings=[[] for _ in READINGS]) for r in regions]
     for text, conf, top, h in zip(data["text"], data["conf"], data["top"], data["height"]):
         text = (text or "").strip()
         if not text or float(conf) < MIN_CONF:
@@ -138,7 +147,7 @@ def read_lines(gray: np.ndarray, regions: list[Region], *, binarize: bool = True
         mid = top + h / 2
         for k, (b0, b1) in enumerate(bands):
             if b0 <= mid < b1:
-                lines[k].words.append(text)
+                lines[k // n].readings[k % n].append(text)
                 break
     return lines
 
