@@ -209,3 +209,16 @@ def _gallery(folder: Path, records: list[dict[str, Any]], paths: dict[str, str])
         kinds = sorted({k for b in boxes for k in b[5]})
         items.append({"src": name, "w": thumb.shape[1], "label": f"{fid} · frame {f} · {', '.join(kinds)}"})
     (folder / "index.html").write_text(render_gallery(items, len(frames)), encoding="utf-8")
+
+
+def write_burned_in_demo(out: str | os.PathLike, *, seed: int = 0) -> int:
+    """``curate demo-dicom --burned-in``: the synthetic burned-in set in ``out/images`` and its answer key
+    (MIDI-B layout, CSV) in ``out/answer_key.csv``; returns the number of files."""
+    from curate.scan.pixels import synthetic
+
+    root = Path(out)
+    if root.exists() and any(root.iterdir()):
+        raise InputError(f"--out '{root}' exists and is not empty; curate never overwrites")
+    files = synthetic.write_burned_in_demo(root / "images", seed=seed)
+    synthetic.write_answer_key(files, root / "answer_key.csv")
+    return len(files)
