@@ -330,3 +330,40 @@ def test_series_sampling():
     assert sample_series(items) == [0, 5, 9, 10, 11, 12]
     assert frame_indices(10, all_frames=False) == [0, 5, 9]
     assert frame_indices(3, all_frames=True) == [0, 1, 2]
+
+
+def test_interrupted_check_resumes_from_its_checkpoint(tmp_path, monkeypatch):
+    """Blocks of 2 files: a check interrupted on the 3rd file leaves the first block checkpointed (file
+    pseudonyms, boxes and kinds only: no planted value); the next run reuses it and writes what a fresh
+    run writes."""
+    from curate.pipeline.deid_check import deid_check
+    from curate.policy.pseudonyms import generate_key_file
+    from curate.scan import resume
+    from curate.scan.pixels import check
+    from curate.scan.pixels.synthetic import write_burned_in_demo
+
+    need_tesseract()
+    files = write_burned_in_demo(tmp_path / "d", n_files=4, seed=3)
+    key = generate_key_file(tmp_path / "k.key")
+    monkeypatch.setattr(resume, "BLOCK", 2)
+    real = check.check_file
+
+    def stop_at_third(path, rel, opts):
+        if rel == files[2].rel:
+            raise KeyboardInterrupt
+        return real(path, rel, opts)
+
+    monkeypatch.setattr(check, "check_file", stop_at_third)
+    with pytest.raises(KeyboardInterrupt):
+        deid_check(tmp_path / "d", tmp_path / "out", key_file=key, workers=1, gallery=False)
+    partial = tmp_path / ".out.partial"
+    saved = b"".join(p.read_bytes() for p in partial.iterdir()).lower()
+    assert saved and not any(s.lower().encode() in saved for s in _variants(files))
+    assert not (tmp_path / "out").exists()
+    monkeypatch.setattr(check, "check_file", real)
+    res = deid_check(tmp_path / "d", tmp_path / "out", key_file=key, workers=1, gallery=False)
+    assert res.resumed == 2 and not partial.exists()
+    fresh = deid_check(tmp_path / "d", tmp_path / "fresh", key_file=key, workers=1, gallery=False)
+    for name in ("files.csv", "boxes.csv", "pixels.md"):
+        assert (tmp_path / "out" / name).read_text() == (tmp_path / "fresh" / name).read_text()
+    assert fresh.resumed == 0

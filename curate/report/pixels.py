@@ -61,7 +61,8 @@ def render_markdown(summary: dict[str, Any], score: dict[str, Any] | None) -> st
             f"| with text | {s['frames_with_text']:,} |",
             f"| with an identifier | {s['frames_with_identifiers']:,} |",
             f"| downsampled to the size bound | {s['frames_downsampled']:,} |",
-            f"| corrupt (listed, not checked) | {s['frames_corrupt']:,} |"]
+            f"| corrupt (listed, not checked) | {s['frames_corrupt']:,} |",
+            f"| OCR failed (listed, not checked) | {s.get('frames_ocr_failed', 0):,} |"]
     out += ["", "## What the text matched\n", "| kind | frames |", "|---|---:|"]
     out += [f"| {k} | {v:,} |" for k, v in s["frames_by_kind"].items()]
     out += ["", "## BurnedInAnnotation\n", "| header says | files |", "|---|---:|"]

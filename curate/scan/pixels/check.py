@@ -66,7 +66,12 @@ def _scan_frames(rec: dict[str, Any], frames: Any, needles: Any, prefilter: bool
             if not regions:
                 rec["frames_skipped_prefilter"] += 1
                 continue
-            lines = read_lines(gray, regions)
+            try:
+                lines = read_lines(gray, regions)
+            except Exception:  # Tesseract failed on this frame (its message is not kept): listed, go on
+                rec["ocr_failed"].append(i)
+                rec["frames_checked"] -= 1
+                continue
         else:
             lines = plain_lines(gray)
         first = []
@@ -88,6 +93,7 @@ def _scan_frames(rec: dict[str, Any], frames: Any, needles: Any, prefilter: bool
 def new_record(rel: str = "", fmt: str = "image") -> dict[str, Any]:
     return {"file": rel, "format": fmt, "frames_checked": 0, "frames_skipped_prefilter": 0,
             "frames_with_text": 0, "frames_with_identifiers": 0, "downsampled": 0, "corrupt_frames": [],
+            "ocr_failed": [],
             "boxes": [], "burned_in": None, "modality": None, "answers": None}
 
 

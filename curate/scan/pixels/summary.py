@@ -50,7 +50,8 @@ def file_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                      "kinds": ";".join(k for k in KINDS if kinds.get(k)),
                      "burned_in_annotation": r.get("burned_in") or "",
                      "burned_in_flag": burned_in_flag(r) or "",
-                     "downsampled_frames": r["downsampled"], "corrupt_frames": len(r["corrupt_frames"])})
+                     "downsampled_frames": r["downsampled"], "corrupt_frames": len(r["corrupt_frames"]),
+                     "ocr_failed_frames": len(r.get("ocr_failed", []))})
     return rows
 
 
@@ -78,5 +79,6 @@ def summarize(records: list[dict[str, Any]], *, not_sampled: int = 0) -> dict[st
         "frames_by_kind": {k: frames_by_kind.get(k, 0) for k in (*KINDS, "text")},
         "frames_downsampled": sum(r["downsampled"] for r in done),
         "frames_corrupt": sum(len(r["corrupt_frames"]) for r in done),
+        "frames_ocr_failed": sum(len(r.get("ocr_failed", [])) for r in done),
         "burned_in_annotation": dict(Counter(f for f in (burned_in_flag(r) for r in done) if f)),
     }
