@@ -32,7 +32,7 @@ _LAZY: dict[str, str] = {
     "sample": "curate.engine.sample:sample",
     "CurationOptions": "curate.engine.findings:CurationOptions",
     "run_curation": "curate.engine.findings:run_curation",
-    "deid_check": "curate.pipeline.deid_check:deid_check",
+    "deid_check": "curate.report.pixels:deid_check",
     # <more lazy exports>
 }
 

@@ -336,8 +336,8 @@ def test_interrupted_check_resumes_from_its_checkpoint(tmp_path, monkeypatch):
     """Blocks of 2 files: a check interrupted on the 3rd file leaves the first block checkpointed (file
     pseudonyms, boxes and kinds only: no planted value); the next run reuses it and writes what a fresh
     run writes."""
-    from curate.pipeline.deid_check import deid_check
     from curate.policy.pseudonyms import generate_key_file
+    from curate.report.pixels import deid_check
     from curate.scan import resume
     from curate.scan.pixels import check
     from curate.scan.pixels.synthetic import write_burned_in_demo

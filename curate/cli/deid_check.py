@@ -36,7 +36,7 @@ def deid_check_cmd(
     printed. Needs Debian's tesseract-ocr.
     """
     from curate.cli.engine import _progress_bar
-    from curate.pipeline.deid_check import deid_check
+    from curate.report.pixels import deid_check
 
     with _progress_bar() as progress:
         res = deid_check(folder, out, answers=answers, uid_map=uid_map, key_file=key_file, context=context,

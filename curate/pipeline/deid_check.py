@@ -1,25 +1,17 @@
-"""``curate deid-check``: OCR the pixels of a DICOM / PNG / JPEG folder for burned-in identifiers.
+"""``curate deid-check`` orchestration: OCR the pixels of a DICOM / PNG / JPEG folder for burned-in text.
 
-Reads inputs and validates them, samples files per series, walks the chosen files with the scan's walker
-(:func:`curate.scan.walk.read_all`: same process pool, blocks and resumable checkpoints, with
-:func:`curate.scan.pixels.check.check_chunk` as the reader), pseudonymises file ids before anything is
-checkpointed, then gathers the counts, the answer-key score and the masked gallery, and writes everything
-into a temporary folder that is moved into place (all or nothing).
-
-Outputs: ``pixels.json`` (counts and, with ``answers``, the score), ``pixels.md``, ``files.csv`` (one row
-per checked file: pseudonym, verdict, counts, kinds, BurnedInAnnotation flag), ``boxes.csv`` (pseudonym,
-frame, x, y, w, h, kinds), ``skipped.csv`` (pseudonym, reason) and ``gallery/`` (``index.html`` + masked
-PNG thumbnails of up to :data:`GALLERY_MAX` frames with text).
+:func:`run_deid_check` validates the inputs (and the output folder, before any work), samples files per
+series, walks the chosen files with the scan's walker (:func:`curate.scan.walk.read_all`: same process
+pool, blocks and resumable checkpoints, with :func:`curate.scan.pixels.check.check_chunk` as the reader),
+pseudonymises file ids before anything is checkpointed, and gathers the counts, the answer-key score and
+the masked gallery thumbnails into a :class:`DeidCheckResult`. Writing is the renderer's
+(:func:`curate.report.pixels.deid_check`), which calls this.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import json
 import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,17 +20,23 @@ from typing import Any
 from curate.errors import InputError, UsageError, require
 
 GALLERY_MAX = 48
-OUTPUTS = ("pixels.json", "pixels.md", "files.csv", "boxes.csv", "skipped.csv", "gallery/")
 
 
 @dataclass
 class DeidCheckResult:
+    """What a check found: per-file records (pseudonyms, counts, boxes, kinds), the counts, the score, and
+    masked thumbnails ``(file pseudonym, frame, kinds, RGB array)`` for the gallery."""
+
     out: Path
     summary: dict[str, Any]
     score: dict[str, Any] | None = None
+    records: list[dict[str, Any]] = field(default_factory=list)
+    thumbnails: list[tuple[str, int, list[str], Any]] = field(default_factory=list)
+    frames_with_text: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     key_created: bool = False
     resumed: int = 0
+    release: Any = None  # call once the outputs are written: removes the resume checkpoint
 
 
 def _plan(files: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], int]:
@@ -79,12 +77,13 @@ def _validate(root: Path, dest: Path, workers: int | None) -> None:
         raise UsageError(f"--out '{dest}' is inside the checked folder '{root}'; choose a folder outside it")
 
 
-def deid_check(folder: str | os.PathLike, out: str | os.PathLike, *, answers: str | os.PathLike | None = None,
-               uid_map: str | os.PathLike | None = None, key_file: str | os.PathLike | None = None,
-               context: str = "", workers: int | None = None, prefilter: bool = True, sample: bool = True,
-               gallery: bool = True, progress: Any = None) -> DeidCheckResult:
-    """Check ``folder`` and write ``out`` (see the module docstring). Every file is checked (no series
-    sampling) when ``answers`` is given or ``sample`` is False."""
+def run_deid_check(folder: str | os.PathLike, out: str | os.PathLike, *,
+                   answers: str | os.PathLike | None = None, uid_map: str | os.PathLike | None = None,
+                   key_file: str | os.PathLike | None = None, context: str = "", workers: int | None = None,
+                   prefilter: bool = True, sample: bool = True, gallery: bool = True,
+                   progress: Any = None) -> DeidCheckResult:
+    """Check ``folder`` (``out`` is only validated here). Every file is checked (no series sampling) when
+    ``answers`` is given or ``sample`` is False."""
     require("pydicom", "dicom")
     from curate.policy.pseudonyms import load_key
     from curate.scan import resume
@@ -123,13 +122,11 @@ def deid_check(folder: str | os.PathLike, out: str | os.PathLike, *, answers: st
     records = read_all(chosen, workers=workers, progress=progress, finish=finish,
                        checkpoint=checkpoint if big else None, reader=_tagged_chunk,
                        reader_arg=(check_chunk, opts), label="checking pixels")
-    t1 = time.perf_counter()
     res = _gather(records, not_sampled, key_answers, key.created, checkpoint.resumed)
-    res.out = dest
-    res.timings = {"check_s": round(t1 - t0, 3)}
-    _write(dest, res, records, paths if gallery else None)
-    checkpoint.clear()
-    res.timings["total_s"] = round(time.perf_counter() - t0, 3)
+    res.out, res.release = dest, checkpoint.clear
+    if gallery:
+        res.thumbnails, res.frames_with_text = _thumbnails(records, paths)
+    res.timings = {"check_s": round(time.perf_counter() - t0, 3)}
     return res
 
 
@@ -154,61 +151,22 @@ def _gather(records: list[dict[str, Any]], not_sampled: int, key_answers: Any, c
         results = [a for r in records if r.get("answers") for a in r["answers"]]
         found = sum(1 for r in records if r.get("answers") is not None)
         sc = score(results, instances_in_key=key_answers.n_instances, instances_found=found)
-    return DeidCheckResult(Path("."), summary, sc, key_created=created, resumed=resumed)
+    return DeidCheckResult(Path("."), summary, sc, records=records, key_created=created, resumed=resumed)
 
 
-def _write(dest: Path, res: DeidCheckResult, records: list[dict[str, Any]],
-           paths: dict[str, str] | None) -> None:
-    """Every output into a temporary sibling folder, then moved into place (all or nothing)."""
-    from curate.report.pixels import render_markdown
-    from curate.scan.pixels.summary import file_rows
-
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
-    try:
-        doc = {"summary": res.summary, "score": res.score}
-        (tmp / "pixels.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-        (tmp / "pixels.md").write_text(render_markdown(res.summary, res.score), encoding="utf-8")
-        rows = file_rows(records)
-        _csv(tmp / "files.csv", list(rows[0]) if rows else ["file"], [list(r.values()) for r in rows])
-        _csv(tmp / "boxes.csv", ["file", "frame", "x", "y", "w", "h", "kinds"],
-             [[r["file"], *b[:5], ";".join(b[5])] for r in records if "skip" not in r for b in r["boxes"]])
-        _csv(tmp / "skipped.csv", ["file", "reason"],
-             [[r["file"], r["skip"]] for r in records if "skip" in r])
-        if paths is not None:
-            _gallery(tmp / "gallery", records, paths)
-        if dest.exists():
-            dest.rmdir()  # checked empty before the work
-        os.replace(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def _csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        w.writerows(rows)
-
-
-def _gallery(folder: Path, records: list[dict[str, Any]], paths: dict[str, str]) -> None:
-    from curate.report.pixels import render_gallery, write_thumbnail
+def _thumbnails(records: list[dict[str, Any]], paths: dict[str, str]
+                ) -> tuple[list[tuple[str, int, list[str], Any]], int]:
+    """Masked thumbnails of up to :data:`GALLERY_MAX` frames with text, and how many frames had text."""
     from curate.scan.pixels.frames import masked_thumbnail
 
-    folder.mkdir()
     frames = [(r["file"], f, [b for b in r["boxes"] if b[0] == f]) for r in records if "skip" not in r
               for f in sorted({b[0] for b in r["boxes"]})]
-    items = []
-    for n, (fid, f, boxes) in enumerate(frames[:GALLERY_MAX]):
+    out = []
+    for fid, f, boxes in frames[:GALLERY_MAX]:
         thumb = masked_thumbnail(paths[fid], f, boxes)
-        if thumb is None:
-            continue
-        name = f"frame{n:03d}.png"
-        write_thumbnail(folder / name, thumb)
-        kinds = sorted({k for b in boxes for k in b[5]})
-        items.append({"src": name, "w": thumb.shape[1], "label": f"{fid} · frame {f} · {', '.join(kinds)}"})
-    (folder / "index.html").write_text(render_gallery(items, len(frames)), encoding="utf-8")
+        if thumb is not None:
+            out.append((fid, f, sorted({k for b in boxes for k in b[5]}), thumb))
+    return out, len(frames)
 
 
 def write_burned_in_demo(out: str | os.PathLike, *, seed: int = 0) -> int:

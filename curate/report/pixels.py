@@ -1,13 +1,24 @@
-"""Renderers of ``curate deid-check``: ``pixels.md`` and the masked review gallery (one offline folder).
+"""``curate deid-check`` outputs: :func:`deid_check` runs the check and writes its folder (all or nothing).
 
-They receive computed results (:mod:`curate.scan.pixels.summary`, :mod:`curate.scan.pixels.answers`) and
-thumbnails that are already masked; they compute nothing. The gallery page is rendered with Jinja
-autoescaping (:func:`curate.policy.html.jinja_env`), has no script and no external reference, and labels
-every frame only by its file pseudonym, frame number and the kinds found.
+The renderers receive computed results (:func:`curate.pipeline.deid_check.run_deid_check`: counts, score,
+per-file records, thumbnails that are already masked) and compute nothing. Files written:
+
+- ``pixels.json`` (counts and, with an answer key, the score) and ``pixels.md`` (the same as tables);
+- ``files.csv``: one row per checked file (pseudonym, verdict, counts, kinds, BurnedInAnnotation flag);
+- ``boxes.csv``: one row per text region (pseudonym, frame, x, y, w, h, kinds);
+- ``skipped.csv``: pseudonym and reason of each file not checked;
+- ``gallery/``: ``index.html`` and masked PNG thumbnails. The page is rendered with Jinja autoescaping
+  (:func:`curate.policy.html.jinja_env`), has no script and no external reference, and labels every frame
+  only by its file pseudonym, frame number and the kinds found.
+
+No recognised text reaches any of them: the records hold none.
 """
 
 from __future__ import annotations
 
+import csv
+import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +97,48 @@ def render_markdown(summary: dict[str, Any], score: dict[str, Any] | None) -> st
                    f"{'n/a' if r is None else f'{r:.3f}'} ({score['pixel_regions_with_identifier_found']:,} "
                    f"of {score['pixel_regions']:,}).")
     return "\n".join(out) + "\n"
+
+
+def _csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def write_outputs(tmp: Path, res: Any) -> None:
+    """Every output of a :class:`curate.pipeline.deid_check.DeidCheckResult` into the folder ``tmp``."""
+    from curate.scan.pixels.summary import file_rows
+
+    recs = res.records
+    doc = {"summary": res.summary, "score": res.score}
+    (tmp / "pixels.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    (tmp / "pixels.md").write_text(render_markdown(res.summary, res.score), encoding="utf-8")
+    rows = file_rows(recs)
+    _csv(tmp / "files.csv", list(rows[0]) if rows else ["file"], [list(r.values()) for r in rows])
+    _csv(tmp / "boxes.csv", ["file", "frame", "x", "y", "w", "h", "kinds"],
+         [[r["file"], *b[:5], ";".join(b[5])] for r in recs if "skip" not in r for b in r["boxes"]])
+    _csv(tmp / "skipped.csv", ["file", "reason"], [[r["file"], r["skip"]] for r in recs if "skip" in r])
+    if res.thumbnails or res.frames_with_text:
+        folder = tmp / "gallery"
+        folder.mkdir()
+        items = []
+        for n, (fid, frame, kinds, thumb) in enumerate(res.thumbnails):
+            name = f"frame{n:03d}.png"
+            write_thumbnail(folder / name, thumb)
+            label = f"{fid} · frame {frame} · {', '.join(kinds)}"
+            items.append({"src": name, "w": thumb.shape[1], "label": label})
+        (folder / "index.html").write_text(render_gallery(items, res.frames_with_text), encoding="utf-8")
+
+
+def deid_check(folder: str | os.PathLike, out: str | os.PathLike, **options: Any) -> Any:
+    """Run :func:`curate.pipeline.deid_check.run_deid_check` (``options`` are its keywords) and write ``out``
+    (a new folder, written all or nothing); returns the result."""
+    from curate._io import atomic_dir
+    from curate.pipeline.deid_check import run_deid_check
+
+    res = run_deid_check(folder, out, **options)
+    with atomic_dir(out, overwrite=False, kind="deid-check", make_parents=True) as tmp:
+        write_outputs(Path(tmp), res)
+    res.release()
+    return res
