@@ -2,13 +2,13 @@
 
 Each candidate line (:mod:`curate.scan.pixels.prefilter`) is cropped with a margin, turned dark-on-light
 (a crop whose median is dark holds light text and is inverted), scaled so the line is about
-:data:`LINE_PX` pixels tall (Tesseract reads best at 20-40 px capitals), and put on one white page three
+:data:`LINE_PX` pixels tall (Tesseract reads best at 20-40 px capitals), and put on one white page five
 times (:data:`READINGS`): binarised with either Otsu class as ink (blobs touching the crop's edge removed),
-and in contrast-stretched grey levels — each reading catches lines the others miss (blocky bitmap fonts,
-text in label boxes, light text on a busy background). A single ``image_to_data`` call
-(``--psm 6``, LSTM engine) reads the page, and every word is assigned back to the line and reading whose
-band it falls in. The recognised words live only in memory: callers match
-them against the header and keep the *kind* of match, never the text.
+in contrast-stretched grey levels, and as its white and black top-hats binarised — each reading catches
+lines the others miss (blocky bitmap fonts, text in label boxes, text crossing anatomy). A single
+``image_to_data`` call (``--psm 6``, LSTM engine) reads the page, and every word is assigned back to the
+line and reading whose band it falls in. The recognised words live only in memory: callers match them
+against the header and keep the *kind* of match, never the text.
 
 Tesseract itself is Debian's ``tesseract-ocr`` package (``pytesseract`` drives it); :func:`ensure_tesseract`
 fails early with the install line when it is missing.
@@ -77,16 +77,18 @@ def otsu(values: np.ndarray) -> float:
 
 
 #: The readings of each line: binarised with the dark class as ink, with the light class as ink (the
-#: same line in the other polarity: text in a label box), and contrast-stretched grey levels.
-READINGS = ("dark", "light", "grey")
+#: same line in the other polarity: text in a label box), contrast-stretched grey levels, and the white and
+#: black top-hats binarised (strokes against their local background: text over anatomy).
+READINGS = ("dark", "light", "grey", "tophat-light", "tophat-dark")
 
 
 def _crop(gray: np.ndarray, r: Region, reading: str = "dark") -> np.ndarray:
     """The line as dark text on white, scaled to about :data:`LINE_PX` tall, for one of :data:`READINGS`.
 
-    The crop is made dark-on-light by its median (inverted when dark), upscaled (and smoothed); a binarised
-    reading keeps one Otsu class as ink and clears the ink blobs touching the crop's edge (a label box's
-    frame, an organ's border, the background around a label): what is left are the glyphs.
+    The crop is made dark-on-light by its median (inverted when dark) — or replaced by its white / black
+    top-hat for those readings — then upscaled (and smoothed); a binarised reading keeps one Otsu class as
+    ink and clears the ink blobs touching the crop's edge (a label box's frame, an organ's border, the
+    background around a label): what is left are the glyphs.
     """
     from PIL import Image
     from scipy import ndimage as ndi
@@ -95,7 +97,14 @@ def _crop(gray: np.ndarray, r: Region, reading: str = "dark") -> np.ndarray:
     y0, y1 = max(r.y - MARGIN, 0), min(r.y + r.h + MARGIN, H)
     x0, x1 = max(r.x - MARGIN, 0), min(r.x + r.w + MARGIN, W)
     c = gray[y0:y1, x0:x1]
-    if np.median(c) < 128:
+    if reading in ("tophat-light", "tophat-dark"):  # strokes against their local background
+        from curate.scan.pixels.prefilter import STROKE
+
+        g = c.astype(np.int16)
+        th = (g - ndi.grey_opening(g, size=(STROKE, STROKE)) if reading == "tophat-light"
+              else ndi.grey_closing(g, size=(STROKE, STROKE)) - g)
+        c = np.clip(255 - th * (255.0 / max(int(th.max()), 1)), 0, 255)
+    elif np.median(c) < 128:
         c = 255 - c
     scale = min(4.0, max(1.0, LINE_PX / max(r.h, 1)))
     im = Image.fromarray(np.ascontiguousarray(c, dtype=np.uint8))
@@ -109,7 +118,7 @@ def _crop(gray: np.ndarray, r: Region, reading: str = "dark") -> np.ndarray:
     if scale >= 2:  # round off the blocks of an upscaled bitmap font before thresholding
         a = ndi.gaussian_filter(a, scale / 3)
     t = otsu(np.round(a))
-    ink = a < t if reading == "dark" else a >= t
+    ink = a >= t if reading == "light" else a < t
     labels, _ = ndi.label(ink)
     edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     ink &= ~np.isin(labels, edge[edge > 0])
