@@ -47,10 +47,17 @@ def _frames(path: str, kind: str, ds: Any) -> Any:
     return dicom_frames(ds) if kind == "dicom" else image_frames(path)
 
 
+def _kinds(readings: list[list[str]], needles: Any) -> list[str]:
+    """The kinds matched in any reading of a line, in :data:`~curate.scan.pixels.match.KINDS` order."""
+    from curate.scan.pixels.match import KINDS, match_line
+
+    seen = {k for r in readings for k in match_line(r, needles)}
+    return [k for k in KINDS if k in seen]
+
+
 def _scan_frames(rec: dict[str, Any], frames: Any, needles: Any, prefilter: bool) -> None:
     from curate.scan.pixels.frames import bound
-    from curate.scan.pixels.match import KINDS, match_line
-    from curate.scan.pixels.ocr import read_lines
+    from curate.scan.pixels.ocr import SECOND, read_lines
     from curate.scan.pixels.prefilter import text_regions
 
     for i, gray in frames:
@@ -74,10 +81,16 @@ def _scan_frames(rec: dict[str, Any], frames: Any, needles: Any, prefilter: bool
                 continue
         else:
             lines = plain_lines(gray)
-        first = []
-        for ln in lines:
-            seen = {k for r in ln.readings for k in match_line(r, needles)}
-            first.append([k for k in KINDS if k in seen])
+        first = [_kinds(ln.readings, needles) for ln in lines]
+        again = [k for k, kinds in enumerate(first) if not kinds] if prefilter else []
+        if again:  # lines that matched nothing: read once more, as their top-hats
+            try:
+                more = read_lines(gray, [regions[k] for k in again], SECOND)
+            except Exception:
+                more = []
+            for k, ln in zip(again, more):
+                first[k] = _kinds(ln.readings, needles)
+                lines[k].readings += ln.readings
         has_text = False
         for ln, found in zip(lines, first):
             if not (ln.has_text or found):

@@ -1,14 +1,15 @@
-"""Tesseract on the candidate text lines of a frame: one OCR call per frame, words mapped back to lines.
+"""Tesseract on the candidate text lines of a frame: one or two OCR calls, words mapped back to lines.
 
 Each candidate line (:mod:`curate.scan.pixels.prefilter`) is cropped with a margin, turned dark-on-light
 (a crop whose median is dark holds light text and is inverted), scaled so the line is about
-:data:`LINE_PX` pixels tall (Tesseract reads best at 20-40 px capitals), and put on one white page five
-times (:data:`READINGS`): binarised with either Otsu class as ink (blobs touching the crop's edge removed),
-in contrast-stretched grey levels, and as its white and black top-hats binarised — each reading catches
-lines the others miss (blocky bitmap fonts, text in label boxes, text crossing anatomy). A single
-``image_to_data`` call (``--psm 6``, LSTM engine) reads the page, and every word is assigned back to the
-line and reading whose band it falls in. The recognised words live only in memory: callers match them
-against the header and keep the *kind* of match, never the text.
+:data:`LINE_PX` pixels tall (Tesseract reads best at 20-40 px capitals), and put on one white page three
+times (:data:`FIRST`): binarised with either Otsu class as ink (blobs touching the crop's edge removed) and
+in contrast-stretched grey levels; one ``image_to_data`` call (``--psm 6``, LSTM engine) reads the page and
+every word is assigned back to the line and reading whose band it falls in. Lines that matched nothing are
+read once more (:data:`SECOND`, a second call) as their white and black top-hats binarised. Each reading
+catches lines the others miss (blocky bitmap fonts, text in label boxes, text crossing anatomy).
+The recognised words live only in memory: callers match them against the header and keep the *kind* of
+match, never the text.
 
 Tesseract itself is Debian's ``tesseract-ocr`` package (``pytesseract`` drives it); :func:`ensure_tesseract`
 fails early with the install line when it is missing.
@@ -80,6 +81,8 @@ def otsu(values: np.ndarray) -> float:
 #: same line in the other polarity: text in a label box), contrast-stretched grey levels, and the white and
 #: black top-hats binarised (strokes against their local background: text over anatomy).
 READINGS = ("dark", "light", "grey", "tophat-light", "tophat-dark")
+#: The first call reads these; lines that matched nothing are read again with :data:`SECOND`.
+FIRST, SECOND = READINGS[:3], READINGS[3:]
 
 
 def _crop(gray: np.ndarray, r: Region, reading: str = "dark") -> np.ndarray:
@@ -125,10 +128,11 @@ def _crop(gray: np.ndarray, r: Region, reading: str = "dark") -> np.ndarray:
     return np.where(ink, 0, 255).astype(np.uint8)
 
 
-def page(gray: np.ndarray, regions: list[Region]) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """The stacked page — each line once per reading (:data:`READINGS`) — and each crop's vertical band
-    (top, bottom) on it: crop ``n * k + j`` is reading ``j`` of line ``k``."""
-    crops = [_crop(gray, r, reading) for r in regions for reading in READINGS]
+def page(gray: np.ndarray, regions: list[Region], readings: tuple[str, ...] = FIRST
+         ) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """The stacked page — each line once per reading — and each crop's vertical band (top, bottom) on it:
+    crop ``n * k + j`` is reading ``j`` of line ``k``."""
+    crops = [_crop(gray, r, reading) for r in regions for reading in readings]
     width = max(c.shape[1] for c in crops) + 2 * PAD
     height = sum(c.shape[0] + PAD for c in crops) + PAD
     out = np.full((height, width), 255, np.uint8)
@@ -140,15 +144,15 @@ def page(gray: np.ndarray, regions: list[Region]) -> tuple[np.ndarray, list[tupl
     return out, bands
 
 
-def read_lines(gray: np.ndarray, regions: list[Region]) -> list[Line]:
+def read_lines(gray: np.ndarray, regions: list[Region], readings: tuple[str, ...] = FIRST) -> list[Line]:
     """OCR of the candidate lines of one frame: one Tesseract call reads every line in every reading."""
     if not regions:
         return []
     pytesseract = require("pytesseract", "pixels")
-    img, bands = page(gray, regions)
+    img, bands = page(gray, regions, readings)
     data = pytesseract.image_to_data(img, config=CONFIG, output_type=pytesseract.Output.DICT)
-    n = len(READINGS)
-    lines = [Line(r.box, readings=[[] for _ in READINGS]) for r in regions]
+    n = len(readings)
+    lines = [Line(r.box, readings=[[] for _ in readings]) for r in regions]
     for text, conf, top, h in zip(data["text"], data["conf"], data["top"], data["height"]):
         text = (text or "").strip()
         if not text or float(conf) < MIN_CONF:
