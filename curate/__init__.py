@@ -35,6 +35,7 @@ _LAZY: dict[str, str] = {
     "AuditResult": "curate.pipeline.audit:AuditResult",
     "write_audit": "curate.cards.modelcard:write_audit",
     "representativeness": "curate.pipeline.represent:representativeness",
+    "deid_check": "curate.report.pixels:deid_check",
     # <more lazy exports>
 }
 

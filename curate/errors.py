@@ -59,6 +59,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "hub": ("datasets", "mlcroissant", "PIL"),
     "audit": ("fairlearn", "sklearn", "matplotlib"),
     "dask": ("dask", "distributed"),
+    "pixels": ("pytesseract", "rapidfuzz"),
 }
 
 

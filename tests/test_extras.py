@@ -132,7 +132,8 @@ def test_extras_table_matches_pyproject():
              "scipy": "scipy", "torch": "torch", "transformers": "transformers", "safetensors": "safetensors",
              "geopandas": "geopandas", "matplotlib": "matplotlib", "shapely": "shapely",
              "datasets": "datasets", "mlcroissant": "mlcroissant", "fairlearn": "fairlearn",
-             "dask": "dask[distributed]", "distributed": "dask[distributed]"}
+             "dask": "dask[distributed]", "distributed": "dask[distributed]", "pytesseract": "pytesseract",
+             "rapidfuzz": "rapidfuzz"}
     for extra, modules in EXTRAS.items():
         entry = re.search(rf"^{extra} = \[(.*)\]$", text, flags=re.M).group(1)
         pinned = {re.split(r"[<>=]", d.strip().strip('"'))[0] for d in entry.split(",")}

@@ -32,6 +32,7 @@ _MODULES = [  # --help lists commands in this order: catalog → engine → rend
     "publish",
     "demo",
     "scan",
+    "deid_check",
     "embed",
     "engine",
     "cluster",

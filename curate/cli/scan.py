@@ -59,10 +59,22 @@ def demo_dicom_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="New folder for the generated files."),
     n_patients: int = typer.Option(60, "--n-patients", min=1, help="Synthetic patients."),
     seed: int = typer.Option(0, "--seed", help="Random seed: same seed, same files."),
+    burned_in: bool = typer.Option(False, "--burned-in",
+                                   help="Instead: frames with fake identifiers burned into the pixels "
+                                        "(OUT/images) and their MIDI-B answer key (OUT/answer_key.csv), "
+                                        "for `curate deid-check`."),
 ) -> None:
     """Write a SYNTHETIC DICOM folder (several vendors, sites, ages; a duplicate in another transfer
     syntax; identifying-looking fake values a de-identification audit should flag), a NIfTI volume and a
     README: something for `curate scan` to read."""
+    if burned_in:
+        from curate.pipeline.deid_check import write_burned_in_demo
+
+        n = write_burned_in_demo(out, seed=seed)
+        console.print(f"wrote {n} synthetic files with burned-in text to {out}/images/ and their answer "
+                      f"key to {out}/answer_key.csv")
+        console.print("[yellow]All of it is synthetic: not real patients, not for clinical use.[/yellow]")
+        return
     from curate.scan.synthetic import write_dicom_demo
 
     info = write_dicom_demo(out, n_patients=n_patients, seed=seed)

@@ -232,6 +232,9 @@ def label_reason(value: Any) -> str | None:
     rest = re.sub(r"\s+", " ", _NOT_PERSON.sub(" ", text)).strip()
     if rest != text and rest and re.fullmatch(_FULL_NAME, rest):
         return "it contains the name of a person"
+    return None
+
+
 # ------------------------------------------------------------------------------------- single values
 #: Words that make a capitalised pair a disease, a finding or a device rather than a person (eponyms such as
 #: "Addison Disease" name a disease, not a patient).
@@ -335,4 +338,20 @@ def path_reason(rel_path: str) -> str | None:
             return "a folder or file name holds a date"
         if person_name_in(stem):
             return "a folder or file name holds a name"
+    return None
+
+
+def value_shape(value: object) -> str | None:
+    """The identifier shape of ONE value (``"dates"``, ``"record numbers"``, ...), or None.
+
+    Plain integers are not judged here (a burned-in "120" is a measurement as often as an id), and a value
+    needs a digit: the same shapes as :func:`shape_reason`, applied to a single value (e.g. a word read by
+    OCR from a frame). The value itself is never returned.
+    """
+    text = str(value).strip()
+    if not text or text.isdigit() or not any(ch.isdigit() for ch in text):
+        return None
+    for what, pat in _SHAPES.items():
+        if pat.match(text):
+            return what
     return None

@@ -145,9 +145,13 @@ def _to_uint8(unit: np.ndarray) -> np.ndarray:
 
 def dicom_display(ds: Any) -> np.ndarray:
     """8-bit display array (``(H, W)`` or ``(H, W, 3)``) of a DICOM dataset (see the module docstring)."""
+    return display_frame(ds, dicom_frame(ds))
+
+
+def display_frame(ds: Any, arr: np.ndarray) -> np.ndarray:
+    """One frame's stored values → the 8-bit display array (Modality LUT, VOI / window, MONOCHROME1)."""
     from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
-    arr = dicom_frame(ds)
     if int(ds.get("SamplesPerPixel") or 1) == 3:
         return arr if arr.dtype == np.uint8 else _to_uint8(_minmax(arr))
     values = apply_modality_lut(arr, ds).astype(np.float64)

@@ -110,16 +110,24 @@ def _read_chunk(items: list[tuple[str, str]], tags: list[int]) -> list[dict[str,
 
 def read_all(files: list[tuple[str, str]], *, workers: int | None = None,
              progress: ProgressFn | None = None, finish: FinishFn | None = None,
-             checkpoint: Checkpoint | None = None) -> list[dict[str, Any]]:
+             checkpoint: Checkpoint | None = None, reader: Callable[[list[tuple[str, str]], Any],
+                                                                    list[dict[str, Any]]] | None = None,
+             reader_arg: Any = None, label: str = "reading headers") -> list[dict[str, Any]]:
     """Header records for ``files`` in their order: in-process for small trees, else a process pool.
 
     Files go in blocks of :data:`curate.scan.resume.BLOCK`; ``finish`` (pseudonymisation) is applied to each
     block as it completes, which is then saved to ``checkpoint``; blocks already there are not read again.
+    ``reader(chunk, reader_arg)`` (a top-level, picklable function) replaces the header reader: the pixel
+    check (:mod:`curate.scan.pixels.check`) walks with the same blocks, pool and checkpoints.
     """
-    from curate.scan.deid import annex_tags
     from curate.scan.resume import BLOCK
 
-    tags = annex_tags()
+    if reader is None:
+        from curate.scan.deid import annex_tags
+
+        reader, tags = _read_chunk, annex_tags()
+    else:
+        tags = reader_arg
     n = len(files)
     workers = workers or os.cpu_count() or 1
     blocks = [files[i:i + BLOCK] for i in range(0, n, BLOCK)]
@@ -141,17 +149,17 @@ def read_all(files: list[tuple[str, str]], *, workers: int | None = None,
                 checkpoint.save(k * BLOCK, blocks[k], recs)
             done[k] = recs
         if progress:
-            progress("reading headers", count, n)
+            progress(label, count, n)
 
     pending = sum(len(c) for _, c in jobs)
     if workers == 1 or pending < _INLINE_BELOW:
         for k, c in jobs:
-            collect(k, _read_chunk(c, tags))
+            collect(k, reader(c, tags))
     else:
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            parts = pool.map(_read_chunk, [c for _, c in jobs], [tags] * len(jobs))
+            parts = pool.map(reader, [c for _, c in jobs], [tags] * len(jobs))
             for (k, _), part in zip(jobs, parts):
                 collect(k, part)
     return [r for d in done for r in (d or [])]

@@ -9,6 +9,7 @@ import sys
 BLOCKED = frozenset({
     "PIL", "matplotlib", "torch", "torchvision", "faiss", "sklearn", "fairlearn", "datasets",
     "mlcroissant", "dask", "distributed", "geopandas", "shapely", "transformers", "safetensors", "imagehash",
+    "pytesseract", "rapidfuzz",
 })
 
 

@@ -1,0 +1,144 @@
+"""``curate deid-check`` outputs: :func:`deid_check` runs the check and writes its folder (all or nothing).
+
+The renderers receive computed results (:func:`curate.pipeline.deid_check.run_deid_check`: counts, score,
+per-file records, thumbnails that are already masked) and compute nothing. Files written:
+
+- ``pixels.json`` (counts and, with an answer key, the score) and ``pixels.md`` (the same as tables);
+- ``files.csv``: one row per checked file (pseudonym, verdict, counts, kinds, BurnedInAnnotation flag);
+- ``boxes.csv``: one row per text region (pseudonym, frame, x, y, w, h, kinds);
+- ``skipped.csv``: pseudonym and reason of each file not checked;
+- ``gallery/``: ``index.html`` and masked PNG thumbnails. The page is rendered with Jinja autoescaping
+  (:func:`curate.policy.html.jinja_env`), has no script and no external reference, and labels every frame
+  only by its file pseudonym, frame number and the kinds found.
+
+No recognised text reaches any of them: the records hold none.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+_GALLERY = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Burned-in text: review gallery</title>
+<style>body{font-family:sans-serif;margin:1.5em}figure{display:inline-block;margin:.4em;vertical-align:top}
+figcaption{font-size:12px;max-width:220px;word-break:break-all}img{border:1px solid #888}</style></head>
+<body><h1>Burned-in text: review gallery</h1>
+<p>{{ shown }} of {{ total }} frames with text. Every text region the check found is masked with a filled
+box (red: an identifier matched; blue: text that matched nothing); no text is shown. Confirm that the boxes
+sit where the burned-in text is, and look for text the boxes missed.</p>
+{% for it in items %}<figure><img src="{{ it.src | safe_url }}" alt="{{ it.label }}" width="{{ it.w }}">
+<figcaption>{{ it.label }}</figcaption></figure>
+{% endfor %}</body></html>
+"""
+
+
+def render_gallery(items: list[dict[str, Any]], total: int) -> str:
+    """``index.html`` of the gallery: ``items`` have ``src`` (a relative PNG name), ``label``, ``w``."""
+    from jinja2 import DictLoader
+
+    from curate.policy.html import jinja_env
+
+    env = jinja_env(DictLoader({"gallery.html": _GALLERY}))
+    return env.get_template("gallery.html").render(items=items, shown=len(items), total=total)
+
+
+def write_thumbnail(path: Path, thumb: Any) -> None:
+    from PIL import Image
+
+    Image.fromarray(thumb).save(path, format="PNG")
+
+
+def _pct(v: Any) -> str:
+    return "n/a" if v is None else f"{v:.2f} %"
+
+
+def render_markdown(summary: dict[str, Any], score: dict[str, Any] | None) -> str:
+    """``pixels.md``: the per-dataset counts (and the answer-key score) as tables."""
+    s = summary
+    out = ["# Burned-in text check\n",
+           f"{s['files']:,} files; {s['files_checked']:,} checked, {s['files_not_sampled']:,} not sampled "
+           f"(series sampling), {s['files_skipped']:,} skipped. Counts, pseudonymised file ids and box "
+           "coordinates only: no recognised text is written anywhere.\n",
+           "## Files\n", "| verdict | files |", "|---|---:|"]
+    out += [f"| {k} | {v:,} |" for k, v in s["verdicts"].items()]
+    out += ["", "## Frames\n", "| | frames |", "|---|---:|",
+            f"| checked | {s['frames_checked']:,} |",
+            f"| skipped by the text-region pre-filter | {s['frames_skipped_by_prefilter']:,} |",
+            f"| with text | {s['frames_with_text']:,} |",
+            f"| with an identifier | {s['frames_with_identifiers']:,} |",
+            f"| downsampled to the size bound | {s['frames_downsampled']:,} |",
+            f"| corrupt (listed, not checked) | {s['frames_corrupt']:,} |",
+            f"| OCR failed (listed, not checked) | {s.get('frames_ocr_failed', 0):,} |"]
+    out += ["", "## What the text matched\n", "| kind | frames |", "|---|---:|"]
+    out += [f"| {k} | {v:,} |" for k, v in s["frames_by_kind"].items()]
+    out += ["", "## BurnedInAnnotation\n", "| header says | files |", "|---|---:|"]
+    flags = sorted(s["burned_in_annotation"].items())
+    out += [f"| {k} | {v:,} |" for k, v in flags] or ["| (no inconsistency) | 0 |"]
+    if s["skipped_reasons"]:
+        out += ["", "## Skipped files (listed in skipped.csv)\n", "| reason | files |", "|---|---:|"]
+        out += [f"| {k} | {v:,} |" for k, v in sorted(s["skipped_reasons"].items())]
+    if score:
+        out += ["", "## Answer key\n",
+                f"{score['instances_found']:,} of {score['instances_in_key']:,} instances of the key were "
+                "found in the folder.\n", "| | % correct actions | passed | failed | not evaluated |",
+                "|---|---:|---:|---:|---:|"]
+        for g in ("headers", "pixels"):
+            d = score.get(g)
+            if d:
+                out.append(f"| {g} | {_pct(d['percent_correct'])} | {d['passed']:,} | {d['failed']:,} | "
+                           f"{d['not_evaluated']:,} |")
+        r = score.get("residual_phi_recall")
+        out.append(f"\nResidual-PHI recall (key regions where the check found an identifier): "
+                   f"{'n/a' if r is None else f'{r:.3f}'} ({score['pixel_regions_with_identifier_found']:,} "
+                   f"of {score['pixel_regions']:,}).")
+    return "\n".join(out) + "\n"
+
+
+def _csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def write_outputs(tmp: Path, res: Any) -> None:
+    """Every output of a :class:`curate.pipeline.deid_check.DeidCheckResult` into the folder ``tmp``."""
+    from curate.scan.pixels.summary import file_rows
+
+    recs = res.records
+    doc = {"summary": res.summary, "score": res.score}
+    (tmp / "pixels.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    (tmp / "pixels.md").write_text(render_markdown(res.summary, res.score), encoding="utf-8")
+    rows = file_rows(recs)
+    _csv(tmp / "files.csv", list(rows[0]) if rows else ["file"], [list(r.values()) for r in rows])
+    _csv(tmp / "boxes.csv", ["file", "frame", "x", "y", "w", "h", "kinds"],
+         [[r["file"], *b[:5], ";".join(b[5])] for r in recs if "skip" not in r for b in r["boxes"]])
+    _csv(tmp / "skipped.csv", ["file", "reason"], [[r["file"], r["skip"]] for r in recs if "skip" in r])
+    if res.thumbnails or res.frames_with_text:
+        folder = tmp / "gallery"
+        folder.mkdir()
+        items = []
+        for n, (fid, frame, kinds, thumb) in enumerate(res.thumbnails):
+            name = f"frame{n:03d}.png"
+            write_thumbnail(folder / name, thumb)
+            label = f"{fid} · frame {frame} · {', '.join(kinds)}"
+            items.append({"src": name, "w": thumb.shape[1], "label": label})
+        (folder / "index.html").write_text(render_gallery(items, res.frames_with_text), encoding="utf-8")
+
+
+def deid_check(folder: str | os.PathLike, out: str | os.PathLike, **options: Any) -> Any:
+    """Run :func:`curate.pipeline.deid_check.run_deid_check` (``options`` are its keywords) and write ``out``
+    (a new folder, written all or nothing); returns the result."""
+    from curate._io import atomic_dir
+    from curate.pipeline.deid_check import run_deid_check
+
+    res = run_deid_check(folder, out, **options)
+    with atomic_dir(out, overwrite=False, kind="deid-check", make_parents=True) as tmp:
+        write_outputs(Path(tmp), res)
+    res.release()
+    return res
