@@ -38,6 +38,13 @@ class DeidCheckResult:
     resumed: int = 0
     release: Any = None  # call once the outputs are written: removes the resume checkpoint
 
+    @property
+    def file_rows(self) -> list[dict[str, Any]]:
+        """One row per file for ``files.csv`` (pseudonym, verdict, counts; never a recognised text)."""
+        from curate.scan.pixels.summary import file_rows
+
+        return file_rows(self.records)
+
 
 def _plan(files: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], int]:
     """Series sampling (:func:`curate.scan.pixels.frames.sample_series`) from a header-only read."""

@@ -108,13 +108,11 @@ def _csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
 
 def write_outputs(tmp: Path, res: Any) -> None:
     """Every output of a :class:`curate.pipeline.deid_check.DeidCheckResult` into the folder ``tmp``."""
-    from curate.scan.pixels.summary import file_rows
-
     recs = res.records
     doc = {"summary": res.summary, "score": res.score}
     (tmp / "pixels.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     (tmp / "pixels.md").write_text(render_markdown(res.summary, res.score), encoding="utf-8")
-    rows = file_rows(recs)
+    rows = res.file_rows
     _csv(tmp / "files.csv", list(rows[0]) if rows else ["file"], [list(r.values()) for r in rows])
     _csv(tmp / "boxes.csv", ["file", "frame", "x", "y", "w", "h", "kinds"],
          [[r["file"], *b[:5], ";".join(b[5])] for r in recs if "skip" not in r for b in r["boxes"]])
