@@ -57,7 +57,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "embed": ("torch", "transformers", "safetensors", "PIL"),
     "geo": ("geopandas", "matplotlib", "shapely"),
     "hub": ("datasets", "mlcroissant", "PIL"),
-    "audit": ("fairlearn", "sklearn", "matplotlib"),
+    "audit": ("sklearn", "matplotlib"),
     "dask": ("dask", "distributed"),
 }
 

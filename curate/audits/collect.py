@@ -104,8 +104,11 @@ def summarise(acc: dict[tuple, dict[str, Any]], chosen: Sequence[Any], *, bootst
         per_seed = [np.concatenate(slot["vals"][si]) for si in sorted(slot["vals"])]
         points = np.array([v[0] for v in per_seed])
         value = float(np.nanmean(points)) if np.isfinite(points).any() else float("nan")
+        p_value = _p_value(slot, value)
         if bootstrap > 0:
             lo, hi = _interval(kinds.get((aname, metric)), value, per_seed, bootstrap, n_jack, level)
+            if kinds.get((aname, metric)) == "corrected" and p_value > 1 - level:
+                lo = min(lo, 0.0)  # the test does not reject "no disparity": 0 stays in the interval
         elif len(per_seed) > 1:
             lo, hi = boot.seed_t_ci(points, level)
         else:
@@ -121,7 +124,7 @@ def summarise(acc: dict[tuple, dict[str, Any]], chosen: Sequence[Any], *, bootst
         elif not slot["reportable"]:
             notes.append(f"a group has fewer than {SMALL_GROUP} individuals: not reportable")
         rows.append([aname, metric, lab, attr, group, value, lo, hi, slot["n"], "; ".join(notes) or None,
-                     slot["units"], bool(slot["reportable"]), boot.seed_sd(points), _p_value(slot, value)])
+                     slot["units"], bool(slot["reportable"]), boot.seed_sd(points), p_value])
     res = pd.DataFrame(rows, columns=list(columns))
     res["n"] = res["n"].astype("Int64")
     res["n_units"] = res["n_units"].astype("Int64")

@@ -19,7 +19,10 @@ always "see" a disparity. Two things fix that:
 - **An interval that can contain 0**: for max − min statistics [2θ̂ − q_{1−α/2}, q_{1−α/2}]
   (:func:`corrected_interval`: the basic bootstrap's bias-corrected lower end, Davison & Hinkley 1997,
   §5.2.1, eq. 5.6, and the percentile upper end), clipped to the metric's range, so its lower end reaches
-  0 when the resamples show that the estimate is mostly upward bias. AUC-type metrics use BCa (Efron 1987; Davison & Hinkley §5.3.2), with
+  0 when the resamples show that the estimate is mostly upward bias; and whenever the permutation test
+  does not reject "no disparity" at the interval's level, the interval is extended down to 0 (the
+  interval and the test never contradict each other that way, and coverage under the null is at least
+  one minus the test's size). AUC-type metrics use BCa (Efron 1987; Davison & Hinkley §5.3.2), with
   the acceleration from a grouped (delete-a-block-of-patients) jackknife.
 
 Audits opt in with two class attributes: ``null_tests`` (metric → ``"none"`` or ``"label"``: the strata of

@@ -308,6 +308,9 @@ def audit(
         test = df[in_seed & test_mask].reset_index(drop=True)
         if len(test) == 0:
             raise InputError(f"no test rows for seed {seed}")
+        if len(test) < SMALL_GROUP:  # nothing in it could be reported, and intervals would be noise
+            raise InputError(f"the test set has fewer than {SMALL_GROUP} images (seed {seed}): nothing in it "
+                             "could be reported (small-cell rule); audit a larger test set")
         tests.append((in_seed, test))
     unit_key = patient_col or ("id" if "id" in df.columns else None)
     keys = [t[unit_key].astype(str).to_numpy() if unit_key else np.arange(len(t)).astype(str)

@@ -36,18 +36,20 @@ def probe(
     from curate.limits import check_range
 
     need("embed", "torch")
+    from curate.audits.probes import check_probe_out, write_probe
     from curate.audits.probes import probe as run_probe
-    from curate.audits.probes import write_probe
 
-    if not out.endswith(".parquet"):
-        raise UsageError(f"--out must end in .parquet (got '{out}')")
+    check_probe_out(out)
     check_io({"EMB": emb, "--meta": meta}, {"--out": out, "--out's sidecar": sidecar_of(out)})
     for opt, value in (("--seeds", seeds), ("--epochs", epochs), ("--batch-size", batch_size)):
         check_range(opt, value)
-    res = run_probe(emb, meta, labels=labels, model=model, mitigation=mitigation, group_col=group_col,
-                    seeds=seeds, patient_col=patient_col, split_col=split_col, epochs=epochs, lr=lr,
-                    batch_size=batch_size, device=device, id_col=id_col, emb_id_col=emb_id_col,
-                    split_seed=split_seed, allow_leaky_split=allow_leaky_split)
+    from curate.cli._common import progress_bar
+
+    with progress_bar() as progress:  # one bar per training seed, on terminals (like dedup/scan/embed)
+        res = run_probe(emb, meta, labels=labels, model=model, mitigation=mitigation, group_col=group_col,
+                        seeds=seeds, patient_col=patient_col, split_col=split_col, epochs=epochs, lr=lr,
+                        batch_size=batch_size, device=device, id_col=id_col, emb_id_col=emb_id_col,
+                        split_seed=split_seed, allow_leaky_split=allow_leaky_split, progress=progress)
     path, sidecar = write_probe(res, out)
     sp = res.info["split"]
     console.print(f"wrote {path} ({len(res.preds):,} rows: {len(res.info['runs'])} seeds × "
@@ -79,6 +81,8 @@ def audit(
     threshold: str = typer.Option(None, "--threshold", help="A number in [0, 1], or f1 (F1-optimal on "
                                   "validation rows, per label); default 0.5."),
     bootstrap: int = typer.Option(0, "--bootstrap", min=0, help="Bootstrap replicates for 95% CIs."),
+    permutations: int = typer.Option(999, "--permutations", help="Permutations of the patients' group labels "
+                                     "for the p-value of 'no disparity' (0 = no test)."),
     seed_col: str = typer.Option(None, "--seed-col", help="Training-seed column (default: seed if present)."),
     split_col: str = typer.Option(None, "--split-col", help="Split column (default: split if present)."),
     dataset: str = typer.Option(None, "--dataset", help="Catalog id: link its datasheet in the model card."),
@@ -116,6 +120,7 @@ def audit(
     check_io({"PREDS": preds, "PREDS's sidecar": sidecar_of(preds), "--datasheet": datasheet},
              {"--out": out}, folders=["--out"])
     check_range("--bootstrap", bootstrap)
+    check_range("--permutations", permutations)
     if dataset:  # unknown ids fail before the work starts
         from curate.catalog import load
 
@@ -137,7 +142,7 @@ def audit(
                     patient_col=patient_col, threshold=threshold, bootstrap=bootstrap, seed_col=seed_col,
                     split_col=split_col, intersect=intersect or None, random_state=random_state,
                     method=method, compare=compare, reference=refs or None, undefined=undefined,
-                    allow_leaky_split=allow_leaky_split)
+                    allow_leaky_split=allow_leaky_split, permutations=permutations)
     probe_info = None
     sidecar = os.path.splitext(preds)[0] + ".probe.json"
     if os.path.exists(sidecar):
