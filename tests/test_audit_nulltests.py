@@ -45,7 +45,7 @@ def _row(res, audit_name, metric, attribute="grp", group="all"):
     return r.iloc[0]
 
 
-# ---- point estimates: fairlearn's MetricFrame is the oracle, missing groups explicit ------------------------
+# ---- point estimates: fairlearn's MetricFrame is the oracle, missing groups explicit -------------------
 
 def test_point_estimates_equal_fairlearn_with_missing_group_explicit():
     rng = np.random.default_rng(3)
@@ -63,7 +63,7 @@ def test_point_estimates_equal_fairlearn_with_missing_group_explicit():
     assert abs(_row(res, "tpr_disparity", "TPR_diff").value - mf.difference()) < 1e-12
 
 
-# ---- ECE bins ((m−1)/M, m/M] as scikit-learn's calibration_curve --------------------------------------------
+# ---- ECE bins ((m−1)/M, m/M] as scikit-learn's calibration_curve ---------------------------------------
 
 def test_ece_bins_match_sklearn_calibration_curve_on_bin_edges():
     rng = np.random.default_rng(0)
@@ -92,7 +92,9 @@ def test_permutation_keeps_patients_together_and_labels_in_their_stratum():
         pairs = np.unique(np.stack([units, y, row]), axis=1)
         assert pairs.shape[1] == np.unique(np.stack([units, y]), axis=1).shape[1]  # one label per cluster
     # the same stratum sizes per group across permutations (a permutation, not a resample)
-    key = lambda r: sorted(np.unique(np.stack([units[y == 1], r[y == 1]]), axis=1)[1].tolist())
+    def key(r):
+        return sorted(np.unique(np.stack([units[y == 1], r[y == 1]]), axis=1)[1].tolist())
+
     assert key(pc[0]) == key(pc[1]) == key(codes)
     varying = codes.copy()
     varying[0] = (codes[0] + 1) % 3  # the attribute changes within patient 0: rows are the units

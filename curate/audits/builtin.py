@@ -49,8 +49,8 @@ class Audit:
     #: the null is Ŷ ⊥ G | Y, equalized odds) or ``"none"`` (Ŷ ⊥ G, demographic parity). Only metrics
     #: computed from counts (TP, FP, positives, images, calibration residuals) can be permuted.
     null_tests: ClassVar[dict[str, str]] = {}
-    #: interval per metric: ``"corrected"`` (bias-corrected; for max − min statistics, whose percentile interval
-    #: can never contain 0) or ``"bca"``; every other metric gets the percentile interval.
+    #: interval per metric: ``"corrected"`` (bias-corrected lower end; for max − min statistics, whose
+    #: percentile interval can never contain 0) or ``"bca"``; every other metric gets the percentile interval.
     intervals: ClassVar[dict[str, str]] = {}
     options: dict = field(default_factory=dict)
 

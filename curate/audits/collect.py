@@ -32,7 +32,7 @@ def metric_ranges(chosen: Sequence[Any]) -> dict[tuple[str, str], tuple[float, f
 
 
 def metric_intervals(chosen: Sequence[Any]) -> dict[tuple[str, str], str]:
-    """Each metric's interval kind (``corrected``/``bca``; percentile when absent); summaries inherit theirs."""
+    """Each metric's interval kind (``corrected``/``bca``; percentile when absent); summaries inherit it."""
     kinds: dict[tuple[str, str], str] = {}
     for a in chosen:
         for metric, kind in (getattr(a, "intervals", None) or {}).items():
@@ -45,14 +45,15 @@ def metric_intervals(chosen: Sequence[Any]) -> dict[tuple[str, str], str]:
 
 def _interval(kind: str | None, value: float, per_seed: list[np.ndarray], bootstrap: int, n_jack: int,
               level: float) -> tuple[float, float]:
-    """The bootstrap interval of one row: percentile, corrected (max − min) or BCa (curate.audits.nulltests)."""
+    """The bootstrap interval of one row: percentile, corrected (max − min) or BCa (audits.nulltests)."""
     from curate.audits import nulltests as NT
 
     reps = boot.shared_seed_replicates(np.stack([v[1:1 + bootstrap] for v in per_seed]))
     if kind == "corrected":
         return NT.corrected_interval(value, reps, level)
     if kind == "bca" and n_jack and all(v.size >= 1 + bootstrap + n_jack for v in per_seed):
-        jack = boot.shared_seed_replicates(np.stack([v[1 + bootstrap:1 + bootstrap + n_jack] for v in per_seed]))
+        jk = np.stack([v[1 + bootstrap:1 + bootstrap + n_jack] for v in per_seed])
+        jack = boot.shared_seed_replicates(jk)
         return NT.bca_interval(value, reps, jack, level)
     return boot.percentile_ci(reps, level)
 

@@ -52,7 +52,8 @@ class ProbeConfig:
 
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise UsageError(f"--lr must be a finite number > 0 (got {self.lr})")
-        for name, low, high in (("weight_decay", 0.0, math.inf), ("dropout", 0.0, 1.0), ("dro_eta", 0.0, math.inf)):
+        bounds = (("weight_decay", 0.0, math.inf), ("dropout", 0.0, 1.0), ("dro_eta", 0.0, math.inf))
+        for name, low, high in bounds:
             v = getattr(self, name)
             if not (math.isfinite(v) and low <= v and (v < high or high == math.inf)):
                 raise UsageError(f"{name} must be a finite number in [{low:g}, {high:g}) (got {v})")

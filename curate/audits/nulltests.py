@@ -8,9 +8,9 @@ always "see" a disparity. Two things fix that:
 - **A permutation test of "no disparity"** (:func:`null_distributions`). Under the null hypothesis the
   group labels carry no information, so they can be shuffled: each permutation reassigns the group labels
   of *patients* (a patient keeps one label for all of their images, so the clustering of images within
-  patients is kept), the disparity is recomputed, and the p-value is the share of permutations more extreme than
-  the observed value, ties broken at random (:func:`permutation_p_value`; Phipson & Smyth 2010, eq. 2; Good,
-  *Permutation Tests*, 2000, §3). For the equalized-odds family (TPR/FPR based: TPR_diff, DEOdds, Gap,
+  patients is kept), the disparity is recomputed, and the p-value is the share of permutations more
+  extreme than the observed value, ties broken at random (:func:`permutation_p_value`; Phipson & Smyth
+  2010, eq. 2; Good, *Permutation Tests*, 2000, §3). For the equalized-odds family (TPR/FPR based: TPR_diff, DEOdds, Gap,
   TPRDisp, EOD, AOD) the shuffle is *within the true label* — positives' group labels among positives,
   negatives' among negatives — so the null is exactly equalized odds, Ŷ ⊥ G | Y (Hardt et al. 2016, §2),
   and a difference in prevalence between groups is not mistaken for a disparity. Demographic parity

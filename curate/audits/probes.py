@@ -155,7 +155,8 @@ def _splits(meta: pd.DataFrame, split_col: str | None, patient_col: str | None, 
     return out
 
 
-def _patient_column(meta: pd.DataFrame, split_col: str, allow: bool, warnings: list[str] | None) -> str | None:
+def _patient_column(meta: pd.DataFrame, split_col: str, allow: bool,
+                    warnings: list[str] | None) -> str | None:
     """The patient column that a given ``--split-col`` is checked against when ``--patient-col`` is not given:
     the column named like a patient id (``patient_id``, ``subject``, … — the roles' names), else a refusal
     (a split that puts one patient in two splits would leak silently), or with ``allow`` a warning."""

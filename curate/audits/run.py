@@ -321,7 +321,8 @@ def audit(
     per = boot.chunk_rows(max(len(k) for k in keys))
     boot_state = int(rng.integers(2**62))
     perm_state = int(rng.integers(2**62))
-    bca = bootstrap > 0 and any(v == "bca" for a in chosen for v in (getattr(a, "intervals", None) or {}).values())
+    bca = bootstrap > 0 and any(v == "bca" for a in chosen
+                                for v in (getattr(a, "intervals", None) or {}).values())
     n_jack = NT.jackknife_rows(n_units_all) if bca else 0
     by_patient = True
 
@@ -390,7 +391,8 @@ def audit(
         "intersect": [INTERSECT_SEP.join(c) for c in inter], "threshold": thr,
         "threshold_source": thr_source, "synthetic": is_synthetic(df), "bootstrap": bootstrap,
         "ci": ci, "ci_level": level,
-        "ci_method": ("percentile; bias-corrected lower end for max − min disparities; BCa for AUC" if bootstrap > 0 else None),
+        "ci_method": ("percentile; bias-corrected lower end for max − min disparities; BCa for AUC"
+                      if bootstrap > 0 else None),
         "permutations": int(permutations),
         "resampling_unit": "patients" if patient_col else "images",
         "resamples_shared_across_seeds": bool(bootstrap > 0 and len(seeds) > 1),

@@ -32,7 +32,7 @@ def probe(
 ) -> None:
     """Train probes on frozen embeddings and write validation + test predictions for `curate audit`."""
     from curate._paths import check_io, sidecar_of
-    from curate.errors import UsageError, need
+    from curate.errors import need
     from curate.limits import check_range
 
     need("embed", "torch")

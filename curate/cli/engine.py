@@ -64,6 +64,9 @@ def dedup_cmd(
                                      "(ids: relative paths, with or without the extension to match --meta)."),
     max_distance: int = typer.Option(4, "--max-distance",
                                      help="With --images: pHash Hamming distance counted as near-duplicate."),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="With --images: leave out files that cannot be "
+                                  "read as images and list them in skipped.csv (as `curate embed "
+                                  "--skip-bad`; `curate scan` always lists them)."),
     id_col: str = typer.Option("id", "--emb-id-col",
                                help="Id column in the embeddings (parquet / dataset)."),
     meta_id_col: str = typer.Option(None, "--id-col",
@@ -108,6 +111,8 @@ def dedup_cmd(
         raise UsageError("give either EMB (embeddings) or --images DIR, not both / neither")
     if images is not None and dask:
         raise UsageError("--dask works on embedding shards, not with --images")
+    if skip_bad and images is None:
+        raise UsageError("--skip-bad applies to --images (embeddings have no unreadable files)")
     if dask and method not in ("auto", "exact"):
         raise UsageError("--dask runs the exact method; drop --method or use --method exact")
     if dask and any(v is not None for v in (nlist, nprobe, neighbors)):
@@ -151,7 +156,8 @@ def dedup_cmd(
                     if set(stem_ids) <= set(meta_df[meta_id_col].astype(str)):
                         strip, ids = True, stem_ids
                 _check_meta(meta_df, ids, meta_id_col, split_col, patient_col, quality_col)
-            res = image_dedup(images, max_distance=max_distance, strip_ext=strip, progress=progress)
+            res = image_dedup(images, max_distance=max_distance, strip_ext=strip, progress=progress,
+                              skip_bad=skip_bad)
         else:
             from curate.engine.embeddings import list_shards, load_embeddings
 
@@ -183,6 +189,8 @@ def dedup_cmd(
         if any_synthetic(emb, meta):  # the summary of synthetic data says so first
             res.summary = {"synthetic": True, "note": SUMMARY_NOTE, **res.summary}
         res.write_into(tmp)
+        if getattr(res, "skipped", None):
+            _write_skipped(tmp / "skipped.csv", res.skipped)
         leak = None
         if meta_df is not None:
             from curate.engine.leakage import leakage
@@ -191,6 +199,16 @@ def dedup_cmd(
                            patient_col=patient_col, min_cell=11)
             leak.write_into(tmp)
     _print_summary(res.summary, leak.summary if leak else None, out)
+
+
+def _write_skipped(path: Path, skipped: list[tuple[str, str]]) -> None:
+    """``skipped.csv`` (path, reason): the files `dedup --images --skip-bad` left out, as `curate scan`."""
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "reason"])
+        w.writerows(skipped)
 
 
 def _check_meta(meta_df, ids, id_col, split_col, patient_col, quality_col):
@@ -215,6 +233,9 @@ def _print_summary(s: dict, leak: dict | None, out: Path) -> None:
                       f"{fmt_int(s['exact_pairs'])} identical-file pairs, "
                       f"{fmt_int(s.get('pixel_identical_pairs', 0))} pixel-identical pairs, "
                       f"{fmt_int(s['perceptual_pairs'])} perceptual pairs")
+        if s.get("skipped"):
+            console.print(f"  skipped {fmt_int(s['skipped'])} unreadable file(s): listed in "
+                          f"{out}/skipped.csv")
     else:
         from curate.engine.dedup import describe_recall
 

@@ -159,6 +159,9 @@ def read_all(files: list[tuple[str, str]], *, workers: int | None = None,
 
 
 def _prepare_out(out: Path) -> None:
+    if out.is_symlink():
+        raise InputError(f"--out '{out}' is a symbolic link; curate does not replace links: give the real "
+                         f"path ('{os.path.realpath(out)}')")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InputError(f"--out '{out}' exists and is not empty; curate never overwrites "
                          "(choose a new folder)")
