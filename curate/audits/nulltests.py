@@ -5,17 +5,17 @@ it is never negative, and with sampling noise its estimate is positive even when
 at all. A percentile bootstrap interval of such a number therefore never contains 0 — a reader would
 always "see" a disparity. Two things fix that:
 
-- **A permutation test of "no disparity"** (:func:`null_distributions`). Under the null hypothesis the
-  group labels carry no information, so they can be shuffled: each permutation reassigns the group labels
-  of *patients* (a patient keeps one label for all of their images, so the clustering of images within
-  patients is kept), the disparity is recomputed, and the p-value is the share of permutations more
-  extreme than the observed value, ties broken at random (:func:`permutation_p_value`; Phipson & Smyth
-  2010, eq. 2; Good, *Permutation Tests*, 2000, §3). For the equalized-odds family (TPR/FPR based:
-  TPR_diff, DEOdds, Gap, TPRDisp, EOD, AOD) the shuffle is *within the true label* — positives' group
-  labels among positives, negatives' among negatives — so the null is exactly equalized odds,
-  Ŷ ⊥ G | Y (Hardt et al. 2016, §2), and a difference in prevalence between groups is not mistaken for a disparity. Demographic parity
-  (DPD) is Ŷ ⊥ G, shuffled without strata. Every training seed is scored on the same permutations and
-  the seed-averaged statistic is compared with the seed-averaged null, as for the bootstrap.
+- **A permutation test of "no disparity"** (:func:`null_distributions`). Under the null hypothesis the group
+  labels carry no information, so they can be shuffled: each permutation reassigns the group labels of
+  *patients* (a patient keeps one label for all of their images, so the clustering of images within patients
+  is kept), the disparity is recomputed, and the p-value is the share of permutations more extreme than the
+  observed value, ties broken at random (:func:`permutation_p_value`; Phipson & Smyth 2010, eq. 2; Good,
+  *Permutation Tests*, 2000, §3). For the equalized-odds family (TPR/FPR based: TPR_diff, DEOdds, Gap,
+  TPRDisp, EOD, AOD) the shuffle is *within the true label* — positives' group labels among positives,
+  negatives' among negatives — so the null is exactly equalized odds, Ŷ ⊥ G | Y (Hardt et al. 2016, §2), and
+  a difference in prevalence between groups is not mistaken for a disparity. Demographic parity (DPD) is Ŷ ⊥
+  G, shuffled without strata. Every training seed is scored on the same permutations and the seed-averaged
+  statistic is compared with the seed-averaged null, as for the bootstrap.
 - **An interval that can contain 0**: for max − min statistics [2θ̂ − q_{1−α/2}, q_{1−α/2}]
   (:func:`corrected_interval`: the basic bootstrap's bias-corrected lower end, Davison & Hinkley 1997,
   §5.2.1, eq. 5.6, and the percentile upper end), clipped to the metric's range, so its lower end reaches
