@@ -22,7 +22,7 @@ def _one_error(r, *needles: str) -> None:
         assert n in r.stderr, (n, r.stderr)
 
 
-# ---- demo, probe, audit ---------------------------------------------------------------------------------
+# ---- demo, probe, audit -----
 
 def test_demo_negative_seed(cli, tmp_path):
     r = cli("demo", "--seed", "-1", "--out", tmp_path / "d")
@@ -98,7 +98,7 @@ def test_audit_of_a_one_row_file(cli, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-# ---- sample, scan splits ------------------------------------------------------------------------------------
+# ---- sample, scan splits -----
 
 @pytest.fixture()
 def meta(tmp_path):
@@ -110,7 +110,8 @@ def meta(tmp_path):
 
 def test_sample_binary_keep_list(cli, meta, tmp_path):
     (tmp_path / "keep.txt").write_bytes(bytes(range(256)) * 4)
-    r = cli("sample", meta, "--balance-by", "sex", "--keep", tmp_path / "keep.txt", "--out", tmp_path / "s.csv")
+    r = cli("sample", meta, "--balance-by", "sex", "--keep", tmp_path / "keep.txt",
+            "--out", tmp_path / "s.csv")
     _one_error(r, "keep-list", "text file")
     assert not (tmp_path / "s.csv").exists()
 
@@ -202,7 +203,7 @@ def test_map_and_report_refuse_impossible_counts(cli, tmp_path, value, command):
     assert not out.exists()
 
 
-# ---- file system --------------------------------------------------------------------------------------------
+# ---- file system -----
 
 def test_read_only_file_system_is_named(monkeypatch, tmp_path):
     from curate import _io
@@ -259,7 +260,7 @@ def test_scan_checkpoint_block_is_whole_or_absent(monkeypatch, tmp_path):
     assert not (tmp_path / ".o.partial").exists()
 
 
-# ---- dedup --images on unreadable files ---------------------------------------------------------------------
+# ---- dedup --images on unreadable files -----
 
 def test_dedup_images_skip_bad_lists_what_it_skipped(cli, tmp_path):
     pytest.importorskip("faiss")
