@@ -238,13 +238,14 @@ def _finish_scan(root: Path, dest: Path, files: list[tuple[str, str]], records: 
 
     t0, t1 = times
     t2 = time.perf_counter()
-    rows, deid, skipped = [], [], []
+    rows, deid, skipped, synthetic = [], [], [], []
     n_dicom = n_nifti = 0
     for (_, rel), rec in zip(files, records):
         if "skip" in rec:
             skipped.append((rel, rec["skip"]))
             continue
         row = rec["row"]
+        synthetic.append(bool(rec.get("synthetic", False)))
         if row["format"] == "dicom":
             n_dicom += 1
             deid.append(rec["deid"])
@@ -267,6 +268,10 @@ def _finish_scan(root: Path, dest: Path, files: list[tuple[str, str]], records: 
     for c in COLUMNS:
         if df[c].dtype == object:
             df[c] = df[c].astype("string")
+    if any(synthetic):  # files from `curate demo-dicom`: the marker every later output reads (curate.synthetic)
+        from curate.synthetic import COLUMN
+
+        df[COLUMN] = synthetic
     report = audit(deid)
     report["nifti_files"] = n_nifti
     report["nifti_files_with_header_text"] = sum(1 for r in records if r.get("nifti_text"))
