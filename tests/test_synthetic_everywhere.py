@@ -4,6 +4,7 @@ published synthetic demo, and the datasheet's labels (the marker column is not a
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -40,7 +41,7 @@ def test_scan_of_real_files_has_no_marker(tmp_path):
     src = tmp_path / "in"
     src.mkdir()
     for name in ("CT_small.dcm", "MR_small.dcm"):
-        (src / name).write_bytes(open(pydicom.data.get_testdata_file(name), "rb").read())
+        (src / name).write_bytes(Path(pydicom.data.get_testdata_file(name)).read_bytes())
     scan(src, tmp_path / "out")
     meta = pd.read_parquet(tmp_path / "out" / "metadata.parquet")
     assert "synthetic" not in meta.columns
@@ -74,7 +75,8 @@ def test_publish_keeps_the_marker_in_the_hub_shards(cli, demo_brset, tmp_path):
     pytest.importorskip("datasets")
     out = tmp_path / "hub"
     r = cli("publish", "BRSET", "--meta", demo_brset.labels, "--images", demo_brset.images,
-            "--image-col", "image_id", "--patient-col", "patient_id", "--column", "label=diabetic_retinopathy",
+            "--image-col", "image_id", "--patient-col", "patient_id",
+            "--column", "label=diabetic_retinopathy",
             "--resplit", "--out", out)
     assert r.exit_code == 0, r.stderr
     shards = sorted((out / "data").glob("*.parquet"))

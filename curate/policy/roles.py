@@ -230,7 +230,6 @@ def infer_roles(df: pd.DataFrame, explicit: Mapping[str, list[str]] | None = Non
             del roles[role]
     if "label" not in roles:
         from curate.scan.walk import TECHNICAL_COLUMNS  # image properties from `curate scan`, not labels
-
         from curate.synthetic import COLUMN as SYNTHETIC  # the synthetic-data marker is not a label
 
         labels = [c for c in columns if c not in used and c not in TECHNICAL_COLUMNS and c != SYNTHETIC

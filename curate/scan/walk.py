@@ -268,7 +268,7 @@ def _finish_scan(root: Path, dest: Path, files: list[tuple[str, str]], records: 
     for c in COLUMNS:
         if df[c].dtype == object:
             df[c] = df[c].astype("string")
-    if any(synthetic):  # files from `curate demo-dicom`: the marker every later output reads (curate.synthetic)
+    if any(synthetic):  # files of `curate demo-dicom`: the marker every later output reads (curate.synthetic)
         from curate.synthetic import COLUMN
 
         df[COLUMN] = synthetic
