@@ -151,7 +151,8 @@ def permutation_p_value(observed: float, null: np.ndarray, u: float = 0.5, tol: 
     uniform under the null (a test that almost never rejects). With ``u`` ~ Uniform(0, 1) — the runner draws
     it from the audit's seed — the p-value is exactly uniform under the null (the randomised test; Hemerik &
     Goeman 2018, "Exact testing with random permutations", §2); ``u = 0.5`` gives Lancaster's mid-p, its
-    expectation. Two-sided for signed differences (absolute values); a max − min is never negative. NaN when
+    expectation. When every permutation ties with the observed value (e.g. TPR 1 in every group) the
+    p-value is 1: nothing in the data could show a disparity. Two-sided for signed differences (absolute values); a max − min is never negative. NaN when
     the observed value or most permutations are undefined.
     """
     null = np.asarray(null, dtype=float)
@@ -161,6 +162,8 @@ def permutation_p_value(observed: float, null: np.ndarray, u: float = 0.5, tol: 
     t = abs(observed)
     above = np.sum(ok > t + tol)
     ties = np.sum(np.abs(ok - t) <= tol)
+    if ties == ok.size:  # every permutation gives the observed value: the data hold no evidence at all
+        return 1.0
     return float((above + u * (ties + 1)) / (1 + ok.size))
 
 
