@@ -152,8 +152,8 @@ def permutation_p_value(observed: float, null: np.ndarray, u: float = 0.5, tol: 
     it from the audit's seed — the p-value is exactly uniform under the null (the randomised test; Hemerik &
     Goeman 2018, "Exact testing with random permutations", §2); ``u = 0.5`` gives Lancaster's mid-p, its
     expectation. When every permutation ties with the observed value (e.g. TPR 1 in every group) the
-    p-value is 1: nothing in the data could show a disparity. Two-sided for signed differences (absolute values); a max − min is never negative. NaN when
-    the observed value or most permutations are undefined.
+    p-value is 1: nothing in the data could show a disparity. Two-sided for signed differences (absolute
+    values); a max − min is never negative. NaN when the observed value or most permutations are undefined.
     """
     null = np.asarray(null, dtype=float)
     ok = np.abs(null[~np.isnan(null)])
