@@ -134,6 +134,15 @@ def test_split_fractions_must_be_finite(fr):
         parse_fractions(fr)
 
 
+def test_scan_splits_nan(cli, tmp_path):
+    pytest.importorskip("pydicom")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "x.txt").write_text("not dicom")
+    r = cli("scan", tmp_path / "in", "--splits", "nan,0.5,0.5", "--out", tmp_path / "o")
+    _one_error(r, "split fractions")
+    assert not (tmp_path / "o").exists()
+
+
 def test_sample_splits_nan(cli, meta, tmp_path):
     r = cli("sample", meta, "--balance-by", "sex", "--splits", "nan,0.5,0.5", "--out", tmp_path / "s.csv")
     _one_error(r, "split fractions")
