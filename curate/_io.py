@@ -48,11 +48,32 @@ def _check_parent(path: Path) -> None:
         raise InputError(f"output directory '{parent}' does not exist")
     if not parent.is_dir():
         raise InputError(f"'{parent}' is not a directory")
+    if _read_only(parent):
+        raise InputError(f"read-only file system: cannot write into '{parent}'")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise InputError(f"permission denied: cannot write into '{parent}'")
 
 
 check_parent = _check_parent  # the public name: an output's folder exists and is writable
+
+
+def _read_only(folder: Path) -> bool:
+    """Whether ``folder`` lies on a file system mounted read-only (then no permission would help)."""
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (Windows): the write itself will say
+        return False
+
+
+def _check_removable(path: Path) -> None:
+    """Replacing an old output deletes it: every folder in it must let us delete its entries, or the old
+    output would survive as a hidden ``.<name>.old-<pid>`` folder next to the new one."""
+    for folder in [path, *(p for p in path.rglob("*") if p.is_dir() and not p.is_symlink())]:
+        if _read_only(folder):
+            raise InputError(f"read-only file system: cannot replace the output folder '{path}'")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise InputError(f"cannot replace the output folder '{path}': '{folder}' is not writable by "
+                             "you (another user's files?); remove it yourself or choose another --out")
 
 
 def _check_not_link(path: Path) -> None:
@@ -139,6 +160,7 @@ def _check_replaceable(path: Path, kind: str | None, overwrite: bool) -> None:
     if foreign:
         raise InputError(f"output folder '{path}' holds {len(foreign)} file(s) curate did not write "
                          f"there (e.g. '{sorted(foreign)[0]}'); choose another --out")
+    _check_removable(path)
 
 
 # ------------------------------------------------------------------------------------ temporary folders

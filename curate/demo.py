@@ -96,6 +96,7 @@ def make_demo(
     check_range("--n-patients", n_patients)
     check_range("--dim", dim)
     check_range("--image-size", image_size)
+    check_range("--seed", seed)
     rng = np.random.default_rng(seed)
 
     # ---------------------------------------------------------------- patients and images

@@ -41,7 +41,9 @@ class UnknownDatasetError(UsageError):
 
     def __init__(self, dataset_id: str, suggestions: list[str] | None = None) -> None:
         hint = f" (did you mean {', '.join(suggestions)}?)" if suggestions else ""
-        super().__init__(f"unknown dataset '{dataset_id}'{hint}")
+        shown = (dataset_id if len(dataset_id) <= 80
+                 else dataset_id[:60] + f"… ({len(dataset_id):,} characters)")
+        super().__init__(f"unknown dataset '{shown}'{hint}")
         self.dataset_id = dataset_id
         self.suggestions = suggestions or []
 
@@ -57,7 +59,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "embed": ("torch", "transformers", "safetensors", "PIL"),
     "geo": ("geopandas", "matplotlib", "shapely"),
     "hub": ("datasets", "mlcroissant", "PIL"),
-    "audit": ("fairlearn", "sklearn", "matplotlib"),
+    "audit": ("sklearn", "matplotlib"),
     "dask": ("dask", "distributed"),
     "pixels": ("pytesseract", "rapidfuzz"),
 }

@@ -22,6 +22,8 @@ LIMITS: dict[str, tuple[int, int]] = {
     "--epochs": (1, 10_000),  # probe epochs
     "--batch-size": (1, 65_536),
     "--bootstrap": (0, 100_000),  # audit bootstrap replicates
+    "--permutations": (0, 100_000),  # audit permutations of the test of no disparity
+    "--seed": (0, 2**63 - 1),  # numpy seeds are non-negative integers
     "--num-workers": (0, 256),  # embed DataLoader workers
 }
 #: --max-shard-size bounds in bytes: 1 KB (tests, tiny sets) to 50 GB; a shard holds at least one image

@@ -23,6 +23,16 @@ JSON_LINES = (".jsonl", ".ndjson")
 SUPPORTED = (*SEPARATORS, *PARQUET, *JSON_LINES, ".json")
 
 
+def _separator(p: Path, default: str) -> str:
+    """The delimiter of a .csv: ``,`` unless its header line has no comma but semicolons (the CSV that
+    spreadsheets write in locales whose decimal mark is a comma), then ``;``; .tsv keeps its tab."""
+    if default != ",":
+        return default
+    with open(p, "rb") as f:
+        head = f.readline(1 << 16)
+    return ";" if b"," not in head and b";" in head else default
+
+
 def read_table(
     source: Any,
     *,
@@ -62,10 +72,11 @@ def read_table(
         elif suffix == ".json":
             df = pd.read_json(p, dtype=False)
         else:
+            sep = _separator(p, SEPARATORS[suffix])
             try:
-                df = pd.read_csv(p, sep=SEPARATORS[suffix], **csv_kw)
+                df = pd.read_csv(p, sep=sep, **csv_kw)
             except UnicodeDecodeError:  # Excel-exported CSVs are often Latin-1
-                df = pd.read_csv(p, sep=SEPARATORS[suffix], encoding="latin-1", **csv_kw)
+                df = pd.read_csv(p, sep=sep, encoding="latin-1", **csv_kw)
     except pd.errors.EmptyDataError:
         raise InputError(f"{what} file '{p}' is empty") from None
     except Exception as exc:  # parser / arrow / OS errors: one line, no cell contents echoed

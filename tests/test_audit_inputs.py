@@ -33,7 +33,7 @@ G = list("aabbcc")
      "sensitive_features"),
     (lambda: A.equalized_odds_difference(Y, P, sensitive_features=np.array([1, 1.0, 2, 2, 3, 3], object)),
      "sensitive_features"),
-    (lambda: A.equalized_odds_difference(Y, P, sensitive_features=["a", None, "b", "b", "c", "c"]),
+    (lambda: A.equalized_odds_difference(Y, P, sensitive_features=["a", None, "(missing)", "b", "c", "c"]),
      "sensitive_features"),
     (lambda: A.demographic_parity_difference([0, 1, 1], [0, 1], sensitive_features=["a", "b", "b"]),
      "y_pred"),

@@ -303,7 +303,8 @@ def test_small_groups_flagged():
 @pytest.mark.parametrize("mutate, kwargs, message", [
     (lambda d: d.assign(score_y=d.score_y * 3), {}, "outside [0, 1]"),
     (lambda d: d.assign(y=d.y * 2), {}, "not binary"),
-    (lambda d: d.assign(sex=d.sex.where(d.index > 3)), {}, "missing values"),
+    (lambda d: d.assign(sex=d.sex.where(d.index > 3).where(d.index != 10, "(missing)")), {},
+     "also the value '(missing)'"),
     (lambda d: d, {"groups": "race"}, "group column 'race' not found"),
     (lambda d: d, {"score_cols": "score_y,score_z"}, "give one score per label"),
     (lambda d: d, {"label_cols": "nope"}, "label column 'nope' not found"),

@@ -298,8 +298,10 @@ def test_from_without_country_column(cli, tmp_path):
 
 def test_empty_filter(cli, tmp_path):
     res = cli("map", "--collection", "no-such-collection", "--out", tmp_path / "m.png")
-    assert res.exit_code == 1
-    assert res.stderr == "error: no datasets match --collection no-such-collection\n"
+    assert res.exit_code == 2  # an unknown collection is a usage error listing the collections
+    assert res.stderr.startswith("error: unknown collection 'no-such-collection' (collections: ")
+    assert "queiroz2025-table1" in res.stderr and res.stderr.count("\n") == 1
+    assert not (tmp_path / "m.png").exists()
 
 
 def test_missing_output_directory_no_partial_files(cli, catdir, tmp_path):

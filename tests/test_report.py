@@ -189,7 +189,7 @@ def test_report_from_file(cli, tmp_path):
     ("args", "code", "msg"),
     [
         (["--format", "pdf"], 2, "--format must be html or md"),
-        (["--collection", "nothing-here"], 1, "no datasets match --collection nothing-here"),
+        (["--collection", "nothing-here"], 2, "unknown collection 'nothing-here' (collections: "),
     ],
 )
 def test_report_errors(cli, tmp_path, args, code, msg):

@@ -71,11 +71,17 @@ def test_tutorial_commands_run(cli, tmp_path, monkeypatch):
                 "hub/README.md", "hub/croissant.json", "hub/datasheet.md"]
     missing = [p for p in expected if not (tmp_path / p).is_file()]
     assert not missing, missing
-    # a gap chart is drawn exactly when some TPR disparity is published (with 20 test patients the small
-    # groups' values, and the disparities that would give them back, are withheld)
+    # the demo is large enough (150 test patients) that the model card withholds nothing: every group of
+    # the test split has at least 11 patients, positives and negatives, so every disparity is published
+    # with its interval and its permutation p-value, and the gap charts are drawn
     results = json.loads((tmp_path / "audit" / "results.json").read_text())["results"]
-    published = any(r["metric"] == "TPRDisp" and r["value"] is not None for r in results)
-    assert bool(list((tmp_path / "audit").glob("charts/*.png"))) == published
+    assert not any(r.get("suppressed") for r in results)
+    disparities = [r for r in results if r["metric"] in ("DPD", "DEOdds", "TPR_diff", "Gap")
+                   and r["attribute"] != "overall" and r["label"] != "all labels"]
+    assert len(disparities) == 8 and all(0 <= r["p_value"] <= 1 for r in disparities)
+    assert len(list((tmp_path / "audit").glob("charts/*.png"))) == 2
+    card = (tmp_path / "audit" / "model_card.md").read_text()
+    assert "withheld" not in card.split("## Model details")[1]
     assert {p.name.split("-")[0] for p in (tmp_path / "hub" / "data").glob("*.parquet")} == {
         "train", "validation", "test"}
 
@@ -96,7 +102,7 @@ def test_tutorial_commands_run(cli, tmp_path, monkeypatch):
     assert f"| duplicate pairs | {len(planted)} |" in sheet
     assert f"| patients with images in more than one split | {truth['patients_in_several_splits']} (" in sheet
     hub = (tmp_path / "hub" / "README.md").read_text()
-    assert f"{len(planted)} of {truth['n_images']} images were removed as duplicates" in hub
+    assert f"{len(planted)} of {truth['n_images']:,} images were removed as duplicates" in hub
     card = (tmp_path / "audit" / "model_card.md").read_text()
     assert "](../card/datasheet.md)" in card and "- Test split by camera:" in card
 
@@ -110,6 +116,15 @@ def test_tutorial_commands_run(cli, tmp_path, monkeypatch):
     written += [p.read_text() for d in ("scan", "card-dicom") for p in (tmp_path / d).glob("*.*")
                 if p.suffix in (".json", ".md", ".csv", ".html")]
     assert not any(v in t for t in written for v in ("SYNTHETIC^PATIENT", "SYN-0", "HOSPITAL", "CLINIC"))
+    # the card of the scanned synthetic files says synthetic, with the measured size, no real licence
+    title, first = _title_and_first_paragraph(tmp_path / "card-dicom" / "README.md")
+    assert "synthetic" in title.lower() and "synthetic" in first.lower()
+    readme = (tmp_path / "card-dicom" / "README.md").read_text()
+    assert "1M<n<10M" not in readme and "- n<1K" in readme and "license: cc-by-4.0" not in readme
+    # the hub shards of the published demo keep the synthetic marker
+    from curate.synthetic import is_synthetic
+
+    assert all(is_synthetic(p) for p in (tmp_path / "hub" / "data").glob("*.parquet"))
 
 
 @pytest.mark.parametrize("name", ["img/tutorial-gap-camera.png", "img/map-table1.png"])
@@ -153,6 +168,6 @@ def assert_synthetic_outputs(root: Path) -> None:
         doc = json.loads((root / name).read_text())
         assert "synthetic" in doc["name"].lower() and doc["description"].lower().startswith("synthetic"), name
     for name in ("card/README.md", "hub/README.md"):
-        assert "- n<1K" in (root / name).read_text()  # size_categories from the 416 / 400 measured rows
+        assert "- 1K<n<10K" in (root / name).read_text()  # size from the 3,016 / 3,000 measured rows
     for name in ("dedup/summary.json", "evaluation.json", "evaluation-pixels.json"):
         assert json.loads((root / name).read_text())["synthetic"] is True, name

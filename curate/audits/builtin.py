@@ -44,6 +44,14 @@ class Audit:
     #: over a few seeds can otherwise leave it, e.g. an AUC interval reaching 1.25). Metrics not listed
     #: are not clipped; an ``across_labels`` summary inherits its metric's range.
     ranges: ClassVar[dict[str, tuple[float, float]]] = {}
+    #: metrics whose null hypothesis is "no disparity between groups", tested by permuting patients' group
+    #: labels (:mod:`curate.audits.nulltests`): metric → strata, ``"label"`` (shuffle within the true label:
+    #: the null is Ŷ ⊥ G | Y, equalized odds) or ``"none"`` (Ŷ ⊥ G, demographic parity). Only metrics
+    #: computed from counts (TP, FP, positives, images, calibration residuals) can be permuted.
+    null_tests: ClassVar[dict[str, str]] = {}
+    #: interval per metric: ``"corrected"`` (bias-corrected lower end; for max − min statistics, whose
+    #: percentile interval can never contain 0) or ``"bca"``; every other metric gets the percentile interval.
+    intervals: ClassVar[dict[str, str]] = {}
     options: dict = field(default_factory=dict)
 
     def compute(self, s: M.GroupedStats) -> Iterable[Row]:  # pragma: no cover - abstract
@@ -77,6 +85,7 @@ class Performance(Audit):
     source = "luo2024 §5.1 (AUC, group-wise AUC); bahre2025 Fairness Evaluation (TPR)"
     needs = frozenset({"scores", "threshold"})
     ranges = {"AUC": (0.0, 1.0), "TPR": (0.0, 1.0), "FPR": (0.0, 1.0)}
+    intervals = {"AUC": "bca"}
 
     def compute(self, s):
         if s.G == 1 and s.groups == [ALL]:
@@ -100,6 +109,8 @@ class TPRDisparity(Audit):
     # TPRDisp is a difference of rates; Gap = max − min TPRDisp, which for a binary attribute is
     # 2·|TPR_a − TPR_b| (eq. 3 applied literally), so it can reach 2
     ranges = {"TPRDisp": (-1.0, 1.0), "Gap": (0.0, 2.0), "TPR_diff": (0.0, 1.0)}
+    null_tests = {"TPRDisp": "label", "Gap": "label", "TPR_diff": "label"}
+    intervals = {"Gap": "corrected", "TPR_diff": "corrected"}
 
     def compute(self, s):
         if s.G < 2:
@@ -121,6 +132,8 @@ class FairCLIP(Audit):
     source = "luo2024 §5.1 Metrics"
     # DPD and DEOdds are max − min of rates (never negative); ES-AUC = AUC / (1 + Σ|…|) ≤ AUC
     ranges = {"DPD": (0.0, 1.0), "DEOdds": (0.0, 1.0), "ES-AUC": (0.0, 1.0), "group_AUC": (0.0, 1.0)}
+    null_tests = {"DPD": "none", "DEOdds": "label"}
+    intervals = {"DPD": "corrected", "DEOdds": "corrected", "ES-AUC": "bca", "group_AUC": "bca"}
 
     def compute(self, s):
         if s.G < 2:
@@ -145,6 +158,9 @@ class Mammography(Audit):
     # germani2025's AOD is the SUM of the TPR and FPR differences, so it spans [-2, 2]
     ranges = {"EOD": (-1.0, 1.0), "AOD_sum": (-2.0, 2.0), "AOD_mean": (-1.0, 1.0), "max_abs_EOD": (0.0, 1.0),
               "max_abs_AOD_sum": (0.0, 2.0), "max_abs_AOD_mean": (0.0, 1.0)}
+    null_tests = {m: "label" for m in ("EOD", "AOD_sum", "AOD_mean", "max_abs_EOD", "max_abs_AOD_sum",
+                                       "max_abs_AOD_mean")}
+    intervals = {"max_abs_EOD": "corrected", "max_abs_AOD_sum": "corrected", "max_abs_AOD_mean": "corrected"}
 
     def compute(self, s):
         if s.G < 2:
@@ -169,6 +185,9 @@ class Calibration(Audit):
     source = "Guo et al. 2017 (ECE); per-group reporting as in the Model Cards quantitative analyses"
     needs = frozenset({"scores"})
     ranges = {"ECE": (0.0, 1.0), "ECE_gap": (0.0, 1.0)}
+    # no permutation test: "equally calibrated" is Y ⊥ G | score, which shuffling within the label does not
+    # test (it would also require equal score distributions); the corrected interval can reach 0
+    intervals = {"ECE_gap": "corrected"}
 
     def compute(self, s):
         if s.G == 1 and s.groups == [ALL]:

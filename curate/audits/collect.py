@@ -31,6 +31,44 @@ def metric_ranges(chosen: Sequence[Any]) -> dict[tuple[str, str], tuple[float, f
     return ranges
 
 
+def metric_intervals(chosen: Sequence[Any]) -> dict[tuple[str, str], str]:
+    """Each metric's interval kind (``corrected``/``bca``; percentile when absent); summaries inherit it."""
+    kinds: dict[tuple[str, str], str] = {}
+    for a in chosen:
+        for metric, kind in (getattr(a, "intervals", None) or {}).items():
+            kinds[(a.name, metric)] = kind
+        for metric, summary in getattr(a, "across_labels", {}).items():
+            if (a.name, metric) in kinds:
+                kinds[(a.name, summary)] = kinds[(a.name, metric)]
+    return kinds
+
+
+def _interval(kind: str | None, value: float, per_seed: list[np.ndarray], bootstrap: int, n_jack: int,
+              level: float) -> tuple[float, float]:
+    """The bootstrap interval of one row: percentile, corrected (max − min) or BCa (audits.nulltests)."""
+    from curate.audits import nulltests as NT
+
+    reps = boot.shared_seed_replicates(np.stack([v[1:1 + bootstrap] for v in per_seed]))
+    if kind == "corrected":
+        return NT.corrected_interval(value, reps, level)
+    if kind == "bca" and n_jack and all(v.size >= 1 + bootstrap + n_jack for v in per_seed):
+        jk = np.stack([v[1 + bootstrap:1 + bootstrap + n_jack] for v in per_seed])
+        jack = boot.shared_seed_replicates(jk)
+        return NT.bca_interval(value, reps, jack, level)
+    return boot.percentile_ci(reps, level)
+
+
+def _p_value(slot: dict[str, Any], value: float) -> float:
+    """Permutation p-value of "no disparity": seed-averaged null (same permutations in every seed)."""
+    from curate.audits import nulltests as NT
+
+    nulls = slot.get("null")
+    if not nulls or np.isnan(value):
+        return float("nan")
+    null = boot.shared_seed_replicates(np.stack([nulls[si] for si in sorted(nulls)]))
+    return NT.permutation_p_value(value, null, slot.get("null_u", 0.5))
+
+
 def add_label_summaries(acc: dict[tuple, dict[str, Any]], chosen: Sequence[Any], all_labels: str) -> None:
     """Cross-label summaries (bahre2025 average Gap): average the per-label arrays, replicate by replicate."""
     for a in chosen:
@@ -52,20 +90,26 @@ def add_label_summaries(acc: dict[tuple, dict[str, Any]], chosen: Sequence[Any],
 
 
 def summarise(acc: dict[tuple, dict[str, Any]], chosen: Sequence[Any], *, bootstrap: int, level: float,
-              columns: Sequence[str], all_labels: str) -> pd.DataFrame:
-    """One row per key: seed-mean value, interval (shared-resample percentile or seed t), seed_sd, notes."""
+              columns: Sequence[str], all_labels: str, n_jack: int = 0) -> pd.DataFrame:
+    """One row per key: seed-mean value, interval (shared-resample percentile, corrected or BCa — the audit's
+    ``intervals`` — or seed t), seed_sd, permutation p-value of "no disparity", notes.
+
+    Each per-seed array is [point, ``bootstrap`` replicates, ``n_jack`` grouped-jackknife values]."""
     import pandas as pd
 
     ranges = metric_ranges(chosen)
+    kinds = metric_intervals(chosen)
     add_label_summaries(acc, chosen, all_labels)
     rows = []
     for (aname, metric, lab, attr, group), slot in acc.items():
         per_seed = [np.concatenate(slot["vals"][si]) for si in sorted(slot["vals"])]
         points = np.array([v[0] for v in per_seed])
         value = float(np.nanmean(points)) if np.isfinite(points).any() else float("nan")
+        p_value = _p_value(slot, value)
         if bootstrap > 0:
-            reps = boot.shared_seed_replicates(np.stack([v[1:] for v in per_seed]))
-            lo, hi = boot.percentile_ci(reps, level)
+            lo, hi = _interval(kinds.get((aname, metric)), value, per_seed, bootstrap, n_jack, level)
+            if kinds.get((aname, metric)) == "corrected" and p_value > 1 - level:
+                lo = min(lo, 0.0)  # the test does not reject "no disparity": 0 stays in the interval
         elif len(per_seed) > 1:
             lo, hi = boot.seed_t_ci(points, level)
         else:
@@ -81,7 +125,7 @@ def summarise(acc: dict[tuple, dict[str, Any]], chosen: Sequence[Any], *, bootst
         elif not slot["reportable"]:
             notes.append(f"a group has fewer than {SMALL_GROUP} individuals: not reportable")
         rows.append([aname, metric, lab, attr, group, value, lo, hi, slot["n"], "; ".join(notes) or None,
-                     slot["units"], bool(slot["reportable"]), boot.seed_sd(points)])
+                     slot["units"], bool(slot["reportable"]), boot.seed_sd(points), p_value])
     res = pd.DataFrame(rows, columns=list(columns))
     res["n"] = res["n"].astype("Int64")
     res["n_units"] = res["n_units"].astype("Int64")

@@ -48,8 +48,15 @@ class ProbeConfig:
         for name in ("epochs", "batch_size", "patience"):
             if getattr(self, name) < 1:
                 raise UsageError(f"{name} must be ≥ 1 (got {getattr(self, name)})")
-        if self.lr <= 0:
-            raise UsageError(f"--lr must be > 0 (got {self.lr})")
+        import math
+
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise UsageError(f"--lr must be a finite number > 0 (got {self.lr})")
+        bounds = (("weight_decay", 0.0, math.inf), ("dropout", 0.0, 1.0), ("dro_eta", 0.0, math.inf))
+        for name, low, high in bounds:
+            v = getattr(self, name)
+            if not (math.isfinite(v) and low <= v and (v < high or high == math.inf)):
+                raise UsageError(f"{name} must be a finite number in [{low:g}, {high:g}) (got {v})")
         if self.device not in ("auto", "cpu", "cuda", "gpu"):
             raise UsageError(f"--device must be auto, cpu, cuda or gpu (got '{self.device}')")
 
@@ -118,9 +125,12 @@ def _batches(n: int, size: int, gen) -> list:
 def train_head(
     X_train: np.ndarray, Y_train: np.ndarray, X_val: np.ndarray, Y_val: np.ndarray, *,
     task: str, config: ProbeConfig, seed: int = 0,
-    groups_train: np.ndarray | None = None, groups_val: np.ndarray | None = None,
+    groups_train: np.ndarray | None = None, groups_val: np.ndarray | None = None, on_epoch=None,
 ) -> tuple[Any, dict[str, Any]]:
     """Train one head; returns (model in eval mode on CPU/GPU, info with epochs, val loss, q weights).
+
+    ``on_epoch(done, total)`` is called after every epoch (and once more with ``done == total`` when early
+    stopping ends the run), for a progress bar.
 
     ``task`` is "multilabel" (Y: (n, L) of 0/1) or "multiclass" (Y: (n,) class indices).
     ``groups_*``: integer group per row, needed by the reweight and groupdro mitigations.
@@ -212,6 +222,8 @@ def train_head(
                 opt.step()
             sched.step()
             epochs_run += 1
+            if on_epoch is not None:
+                on_epoch(epochs_run, config.epochs)
             vl = val_loss() if len(Xv) else float(total.detach())
             if vl < best - 1e-7:
                 best, stale = vl, 0
@@ -220,6 +232,8 @@ def train_head(
                 stale += 1
                 if stale >= config.patience:
                     break
+        if on_epoch is not None and epochs_run < config.epochs:
+            on_epoch(config.epochs, config.epochs)  # early stopping: this seed is done
         if best_state is not None:
             model.load_state_dict(best_state)
         model.eval()

@@ -6,7 +6,9 @@ parameter, so no metric ever silently changes its answer because of a bad value.
 - ``y_pred`` must be binary 0/1 unless a ``threshold`` is given, which then turns scores into predictions
   (``y_pred >= threshold``) — a continuous ``y_pred`` is never thresholded without being asked;
 - ``sample_weight`` must be finite, non-negative and one per row;
-- group labels are normalised to strings **once** (:func:`group_labels`): ``str(value)``. Two different
+- group labels are normalised to strings **once** (:func:`group_labels`): ``str(value)``; a missing value
+  (None/NaN) is its own explicit group ``(missing)`` — never dropped, never merged (fairlearn's
+  ``MetricFrame`` rejects NaN, so the oracle tests pass the same explicit label). Two different
   values that would become the same label (the integer ``1`` and the text ``"1"``), or numerically equal
   values that would become different labels (``1`` and ``1.0`` in one column), are refused instead of
   being merged or split silently.
@@ -106,6 +108,10 @@ def _kind(v) -> str:
     return type(v).__name__
 
 
+#: the group of rows whose sensitive attribute is missing (None/NaN)
+MISSING = "(missing)"
+
+
 def group_labels(values, name: str = "sensitive_features") -> np.ndarray:
     """Group labels as strings (``str(value)``), refusing values that would merge or split silently."""
     import pandas as pd
@@ -116,10 +122,12 @@ def group_labels(values, name: str = "sensitive_features") -> np.ndarray:
         ser = pd.Series(list(values), dtype=object)
     else:
         ser = pd.Series(list(_array(name, values)), dtype=object)
-    n_missing = int(ser.isna().sum())
-    if n_missing:
-        raise InputError(f"{name} has {n_missing} missing values; fill them (e.g. 'unknown') or drop "
-                         "those rows")
+    missing = ser.isna().to_numpy()
+    if missing.any():
+        if (ser[~missing].astype(str) == MISSING).any():
+            raise InputError(f"{name} has missing values and also the value '{MISSING}' that curate uses "
+                             "for them; rename that value")
+        ser = ser.astype(object).where(~missing, MISSING)
     text = ser.astype(str)
     if ser.dtype == object:
         uniq = pd.DataFrame({"text": text.to_numpy(), "kind": ser.map(_kind).to_numpy()}).drop_duplicates()

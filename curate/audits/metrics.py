@@ -58,15 +58,24 @@ def weighted_auc(y: np.ndarray, score: np.ndarray, W: np.ndarray) -> np.ndarray:
     return _div(num, P.sum(axis=0) * N.sum(axis=0))
 
 
+def ece_bins(score: np.ndarray, n_bins: int = N_BINS) -> np.ndarray:
+    """Bin index of each score: bin m (1-based) is ((m−1)/M, m/M] as in Guo et al. 2017 §2 ("Reliability
+    Diagrams") and ``sklearn.calibration.calibration_curve`` (same edges, ``np.linspace(0, 1, M + 1)``,
+    same ``searchsorted``); a score of exactly 0 falls in the first bin."""
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    return np.searchsorted(edges[1:-1], np.asarray(score, dtype=float), side="left")
+
+
 def calibration_error(y: np.ndarray, score: np.ndarray, W: np.ndarray, n_bins: int = N_BINS) -> np.ndarray:
     """Expected calibration error per weight row: Σ_b |Σ_{i∈b} w_i (y_i − p_i)| / Σ_i w_i.
 
-    Equal-width bins on [0, 1] (Guo et al. 2017, the usual ECE); this is Σ_b (n_b/n)·|acc_b − conf_b|.
+    Equal-width bins ((m−1)/M, m/M] on [0, 1] (Guo et al. 2017, eq. 3; :func:`ece_bins`); this is
+    Σ_b (n_b/n)·|acc_b − conf_b|.
     """
     y = np.asarray(y, dtype=float)
     score = np.asarray(score, dtype=float)
     W = np.atleast_2d(np.asarray(W, dtype=float))
-    bins = np.minimum((score * n_bins).astype(int), n_bins - 1)
+    bins = ece_bins(score, n_bins)
     onehot = np.zeros((y.size, n_bins))
     onehot[np.arange(y.size), bins] = 1.0
     resid = W @ (onehot * (y - score)[:, None])  # (R, n_bins)

@@ -140,6 +140,8 @@ def _splits(meta: pd.DataFrame, split_col: str | None, patient_col: str | None, 
         if (out == "").any():
             raise InputError(f"split column '{split_col}' must hold train / validation / test "
                              f"({int((out == '').sum())} other values)")
+        if not patient_col:
+            patient_col = _patient_column(meta, split_col, allow_leaky_split, warnings)
         if patient_col:
             _check_leakage(meta, out, split_col, patient_col, allow_leaky_split, warnings)
     else:
@@ -151,6 +153,25 @@ def _splits(meta: pd.DataFrame, split_col: str | None, patient_col: str | None, 
         if not (out == name).any():
             raise InputError(f"the '{name}' split is empty; use more data or give --split-col")
     return out
+
+
+def _patient_column(meta: pd.DataFrame, split_col: str, allow: bool,
+                    warnings: list[str] | None) -> str | None:
+    """The patient column that a given ``--split-col`` is checked against when ``--patient-col`` is not given:
+    the column named like a patient id (``patient_id``, ``subject``, … — the roles' names), else a refusal
+    (a split that puts one patient in two splits would leak silently), or with ``allow`` a warning."""
+    from curate.policy.roles import NAMES, norm_name
+
+    found = [c for c in meta.columns if norm_name(str(c)) in NAMES["patient"]]
+    if found:
+        return str(found[0])
+    msg = (f"--split-col {split_col} without --patient-col: curate cannot check that no patient has images "
+           "in two splits")
+    if not allow:
+        raise InputError(msg + "; give --patient-col (or --allow-leaky-split to train anyway)")
+    if warnings is not None:
+        warnings.append(msg + " (trained anyway: --allow-leaky-split)")
+    return None
 
 
 def _check_leakage(meta: pd.DataFrame, split: np.ndarray, split_col: str, patient_col: str, allow: bool,
@@ -176,7 +197,7 @@ def probe(
     split_col: str | None = None, epochs: int = 100, batch_size: int = 48, lr: float | None = None,
     device: str = "auto", id_col: str = "id", emb_id_col: str | None = None, split_seed: int = 0,
     keep_cols: Sequence[str] | None = None, dro_eta: float = 0.01, standardize: bool = True,
-    allow_leaky_split: bool = False,
+    allow_leaky_split: bool = False, progress=None,
 ) -> ProbeResult:
     """Train a probe per seed on frozen embeddings and return validation + test predictions.
 
@@ -271,9 +292,11 @@ def probe(
     id_values = (df[id_col].astype(str) if id_col in df.columns else pd.Series(ids)).to_numpy()[ev]
     frames, runs = [], []
     for seed in seed_list:
+        on_epoch = (None if progress is None else
+                    (lambda done, total, s=seed: progress(f"training seed {s} (epochs)", done, total)))
         model_, info = train_head(Xf[tr], Y[tr], Xf[va], Y[va], task=task, config=cfg, seed=seed,
                                   groups_train=None if groups is None else groups[tr],
-                                  groups_val=None if groups is None else groups[va])
+                                  groups_val=None if groups is None else groups[va], on_epoch=on_epoch)
         P = predict_proba(model_, Xf[ev], task)
         out = pd.DataFrame({"id": id_values, "seed": seed, "split": split[ev]})
         if task == "multiclass":
@@ -306,14 +329,34 @@ def probe(
     return ProbeResult(preds, info)
 
 
-def write_probe(result: ProbeResult, out: str | os.PathLike) -> tuple[str, str]:
-    """Write ``preds.parquet`` and its sidecar ``preds.probe.json`` (model details for the model card)."""
-    from curate._io import atomic_file, write_json_atomic
+def check_probe_out(out: str | os.PathLike) -> str:
+    """Refuse an ``--out`` whose sidecar ``preds.probe.json`` exists and was not written by ``curate probe``
+    (a file curate did not write is never replaced); returns the sidecar's path. Call before training."""
+    import json
 
     out = os.fspath(out)
     if not out.endswith(".parquet"):
         raise UsageError(f"--out must end in .parquet (got '{out}')")
     sidecar = out[: -len(".parquet")] + ".probe.json"
+    if os.path.lexists(sidecar):
+        try:
+            with open(sidecar, encoding="utf-8") as f:
+                old = json.load(f)
+            ours = isinstance(old, dict) and {"model", "runs", "split"} <= set(old)
+        except (OSError, ValueError):
+            ours = False
+        if not ours or os.path.islink(sidecar):
+            raise UsageError(f"'{sidecar}' exists and was not written by curate probe; --out {out} would "
+                             "replace it with its model details: move it or choose another --out")
+    return sidecar
+
+
+def write_probe(result: ProbeResult, out: str | os.PathLike) -> tuple[str, str]:
+    """Write ``preds.parquet`` and its sidecar ``preds.probe.json`` (model details for the model card)."""
+    from curate._io import atomic_file, write_json_atomic
+
+    out = os.fspath(out)
+    sidecar = check_probe_out(out)
     with atomic_file(out) as tmp:
         result.preds.to_parquet(tmp, index=False)
     write_json_atomic(sidecar, result.info)

@@ -86,7 +86,9 @@ def card_data(ctx: CardContext, n_images: int | None = None) -> DatasetCardData:
     ds = ctx.dataset
     lic = hf_license_id(ds.licence.value)
     extra: dict[str, Any] = {}
-    if lic == "other":
+    if ctx.synthetic:  # the files are curate's synthetic data, not the real dataset's: not under its licence
+        lic, extra["license_name"] = "other", "synthetic-data-see-card"
+    elif lic == "other":
         extra["license_name"] = _slug(ds.licence.value)
         if ds.url:
             extra["license_link"] = ds.url

@@ -66,6 +66,9 @@ def _cell(row) -> str:
     text = _fmt(row["value"])
     if not math.isnan(row["ci_low"]) and not math.isnan(row["ci_high"]):
         text += f" ({_fmt(row['ci_low'])} to {_fmt(row['ci_high'])})"
+    p = row.get("p_value")
+    if p is not None and not (isinstance(p, float) and math.isnan(p)):  # test of no disparity
+        text += f" p={p:.3f}" if p >= 0.001 else " p<0.001"
     return text
 
 
@@ -232,8 +235,10 @@ def card_context(result: AuditResult, *, dataset: str | None = None, probe_info:
                 for _, r in res[(res["metric"] == "average_Gap") & (res["label"] == ALL_LABELS)].iterrows()]
     thr_text, thr_values = _threshold_text(st, result.thresholds)
     if st["ci"] == "bootstrap":
-        ci_text = (f"{int(st['ci_level'] * 100)}% percentile bootstrap intervals, {st['bootstrap']} "
-                   f"replicates resampling {st['resampling_unit']}"
+        ci_text = (f"{int(st['ci_level'] * 100)}% bootstrap intervals, {st['bootstrap']} "
+                   f"replicates resampling {st['resampling_unit']} (percentile; BCa for AUC; for a max − min "
+                   "disparity the lower end is bias-corrected and reaches 0 when the test of no disparity "
+                   "does not reject)"
                    + (f"; all {st['n_seeds']} training seeds are scored on the same resamples, so the "
                       "interval covers the test set once (the seed-to-seed spread is seed_sd in the "
                       "results)" if st["n_seeds"] > 1 else ""))
@@ -249,6 +254,9 @@ def card_context(result: AuditResult, *, dataset: str | None = None, probe_info:
                    "--bootstrap 1000 for intervals that also resample the test set")
     else:
         ci_text = "no intervals (single seed, no bootstrap); rerun with --bootstrap 1000"
+    if st.get("permutations"):
+        ci_text += (f". p: permutation test of no disparity ({st['permutations']} shuffles of the "
+                    f"{st['resampling_unit']}' group labels, within the true label for TPR/FPR metrics)")
     used_metrics = [m for m in METRIC_TEXT if (res["metric"] == m).any()]
     conventions_text = _conventions_text(st.get("conventions") or {}, st.get("reporting_threshold", MIN_CELL))
     composition = _composition(res)

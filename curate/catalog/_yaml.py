@@ -35,17 +35,29 @@ def _line(event: Any) -> str:
 
 
 def check_events(text: str) -> None:
-    """Walk the parser's events (no objects built) and refuse anchors, aliases and deep nesting."""
-    depth = 0
+    """Walk the parser's events (no objects built) and refuse anchors, aliases, deep nesting and a key given
+    twice in one mapping (PyYAML keeps the last value silently, so an edit lower in a file would win over a
+    sourced value above it without a word)."""
+    stack: list[list[Any]] = []  # per open container: [is_mapping, keys seen, next scalar is a key]
     for ev in yaml.parse(text, Loader=LOADER):
         if isinstance(ev, yaml.AliasEvent) or getattr(ev, "anchor", None):
             raise UnsafeYAML(f"YAML anchors and aliases (&name / *name) are not allowed{_line(ev)}")
         if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            depth += 1
-            if depth > MAX_YAML_DEPTH:
+            if stack and stack[-1][0]:
+                stack[-1][2] = not stack[-1][2]  # a container takes the parent mapping's key or value slot
+            stack.append([isinstance(ev, yaml.MappingStartEvent), set(), True])
+            if len(stack) > MAX_YAML_DEPTH:
                 raise UnsafeYAML(f"nested more than {MAX_YAML_DEPTH} levels deep{_line(ev)}")
         elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            depth -= 1
+            stack.pop()
+        elif isinstance(ev, yaml.ScalarEvent) and stack and stack[-1][0]:
+            top = stack[-1]
+            if top[2]:
+                if ev.value in top[1]:
+                    shown = ev.value if len(ev.value) <= 60 else ev.value[:60] + "…"
+                    raise UnsafeYAML(f"key '{shown}' is given twice in one mapping{_line(ev)}")
+                top[1].add(ev.value)
+            top[2] = not top[2]
 
 
 def parse_checked(data: bytes) -> Any:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from curate.catalog._yaml import parse_model_file as parse_model_file
 from curate.catalog.files import builtin_dir as builtin_dir
 from curate.catalog.schema import Dataset
-from curate.errors import CatalogError, UnknownDatasetError
+from curate.errors import CatalogError, UnknownDatasetError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -168,6 +168,10 @@ class Catalog:
         k = key.strip().upper()
         if k in self._keys:
             return self._items[self._keys[k]]
+        # nothing can be close (a ratio ≥ 0.6 needs similar lengths); difflib on a 100k-character key took
+        # minutes
+        if len(k) > 2 * max(map(len, self._keys), default=0):
+            raise UnknownDatasetError(key, [])
         scored = sorted(((difflib.SequenceMatcher(None, k, c).ratio(), c) for c in self._keys), reverse=True)
         best = scored[0][0] if scored else 0.0
         # only the closest few: 'BRST' suggests BRSET, not every id that shares two letters
@@ -197,6 +201,11 @@ class Catalog:
             return {v.lower()} if isinstance(v, str) else {x.lower() for x in v}
 
         mods, accs = _set(modality), _set(access)
+        if collection is not None:
+            known = set(self.collections) | {c for ds in self for c in ds.collections}
+            if collection not in known:
+                raise UsageError(f"unknown collection '{collection}' (collections: "
+                                 f"{', '.join(sorted(known)) or 'none in this catalog'})")
         countries = None
         if country is not None:
             from curate.countries import to_alpha3
@@ -276,6 +285,11 @@ def _load_merged(dirs: tuple[str, ...]) -> tuple[tuple[Dataset, ...], dict[str, 
             clash = [k for k, v in merged.items() if {v.id.upper(), *(a.upper() for a in v.aliases)}
                      & {ds.id.upper()}]
             for k in clash:
+                if merged[k].id.upper() != ds.id.upper():  # an alias: the old id would vanish
+                    raise CatalogError(
+                        f"{orig[ds.id]}: id '{ds.id}' is an alias of the dataset '{merged[k].id}' "
+                        f"({origins.get(k, 'an earlier catalog folder')}); a record that replaces it "
+                        f"must use its id: name the file {merged[k].id}.yaml and write id: {merged[k].id}")
                 old = merged.pop(k)
                 old_origin = origins.pop(k, None)
                 base = builtins.pop(k, None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from typing import Any
 
 import typer
@@ -46,3 +47,27 @@ def alias(value, old_value, name: str, old_name: str):
 
 def fmt_int(v: int | None) -> str:
     return "—" if v is None else f"{v:,}"
+
+
+@contextmanager
+def progress_bar():
+    """A Rich progress bar on stderr (terminals only); yields a ``progress(stage, done, total)`` callback,
+    or None when stderr is not a terminal (logs and pipes get the printed summary only)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    err = Console(stderr=True)
+    if not err.is_terminal:
+        yield None
+        return
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=err, transient=True)
+    tasks: dict[str, int] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done, total=total)
+
+    with bar:
+        yield update

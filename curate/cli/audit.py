@@ -29,13 +29,15 @@ def probe(
     out: str = typer.Option(..., "--out", "-o", help="Output predictions (.parquet)."),
 ) -> None:
     """Train probes on frozen embeddings and write validation + test predictions for `curate audit`."""
+    from curate.cli._common import progress_bar
     from curate.pipeline.audit_inputs import probe_to_file
 
-    res, path, sidecar = probe_to_file(
-        emb, meta, out, labels=labels, model=model, mitigation=mitigation, group_col=group_col, seeds=seeds,
-        patient_col=patient_col, split_col=split_col, epochs=epochs, lr=lr, batch_size=batch_size,
-        device=device, id_col=id_col, emb_id_col=emb_id_col, split_seed=split_seed,
-        allow_leaky_split=allow_leaky_split)
+    with progress_bar() as progress:  # one bar per training seed, on terminals (like dedup/scan/embed)
+        res, path, sidecar = probe_to_file(
+            emb, meta, out, labels=labels, model=model, mitigation=mitigation, group_col=group_col,
+            seeds=seeds, patient_col=patient_col, split_col=split_col, epochs=epochs, lr=lr,
+            batch_size=batch_size, device=device, id_col=id_col, emb_id_col=emb_id_col, split_seed=split_seed,
+            allow_leaky_split=allow_leaky_split, progress=progress)
     from curate.output import Count, Measure, say, warn
 
     sp = res.info["split"]
@@ -71,6 +73,8 @@ def audit(
     threshold: str = typer.Option(None, "--threshold", help="A number in [0, 1], or f1 (F1-optimal on "
                                   "validation rows, per label); default 0.5."),
     bootstrap: int = typer.Option(0, "--bootstrap", min=0, help="Bootstrap replicates for 95% CIs."),
+    permutations: int = typer.Option(999, "--permutations", help="Permutations of the patients' group labels "
+                                     "for the p-value of 'no disparity' (0 = no test)."),
     seed_col: str = typer.Option(None, "--seed-col", help="Training-seed column (default: seed if present)."),
     split_col: str = typer.Option(None, "--split-col", help="Split column (default: split if present)."),
     dataset: str = typer.Option(None, "--dataset", help="Catalog id: link its datasheet in the model card."),
@@ -101,7 +105,7 @@ def audit(
                        audits=audits, patient_col=patient_col, threshold=threshold, bootstrap=bootstrap,
                        seed_col=seed_col, split_col=split_col, intersect=intersect or None,
                        random_state=random_state, method=method, compare=compare, undefined=undefined,
-                       allow_leaky_split=allow_leaky_split)
+                       allow_leaky_split=allow_leaky_split, permutations=permutations)
     from curate.output import Measure, say, warn
 
     say("wrote {out}/ ({n} result rows; model_card.md, model_card.html)", out=out,

@@ -64,6 +64,9 @@ def dedup_cmd(
                                      "(ids: relative paths, with or without the extension to match --meta)."),
     max_distance: int = typer.Option(4, "--max-distance",
                                      help="With --images: pHash Hamming distance counted as near-duplicate."),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="With --images: leave out files that cannot be "
+                                  "read as images and list them in skipped.csv (as `curate embed "
+                                  "--skip-bad`; `curate scan` always lists them)."),
     id_col: str = typer.Option("id", "--emb-id-col",
                                help="Id column in the embeddings (parquet / dataset)."),
     meta_id_col: str = typer.Option(None, "--id-col",
@@ -104,7 +107,7 @@ def dedup_cmd(
                         max_distance=max_distance, emb_id_col=id_col, meta_id_col=meta_id_col,
                         vector_col=vector_col, quality_col=quality_col, dask=dask, workers=workers, seed=seed,
                         nlist=nlist, nprobe=nprobe, neighbors=neighbors, target_recall=target_recall,
-                        keep_rule=keep_rule, progress=progress)
+                        keep_rule=keep_rule, skip_bad=skip_bad, progress=progress)
     from curate.output import protect_leakage
 
     _print_summary(run.summary, protect_leakage(run.leakage) if run.leakage else None, out)
@@ -116,6 +119,9 @@ def _print_summary(s: dict, leak: dict | None, out: Path) -> None:
                       f"{fmt_int(s['exact_pairs'])} identical-file pairs, "
                       f"{fmt_int(s.get('pixel_identical_pairs', 0))} pixel-identical pairs, "
                       f"{fmt_int(s['perceptual_pairs'])} perceptual pairs")
+        if s.get("skipped"):
+            console.print(f"  skipped {fmt_int(s['skipped'])} unreadable file(s): listed in "
+                          f"{out}/skipped.csv")
     else:
         from curate.engine.dedup import describe_recall
 

@@ -32,6 +32,11 @@ def read_keep(keep: str | os.PathLike | Iterable[Any]) -> set[str]:
             lines = open(keep, encoding="utf-8").read().splitlines()  # noqa: SIM115 - small text file
         except OSError as exc:
             raise InputError(f"cannot read keep-list '{keep}': {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise InputError(f"keep-list '{keep}' is not a UTF-8 text file of ids (one per line, as "
+                             "`curate dedup` writes keep.txt)") from None
+        if any("\x00" in s for s in lines):
+            raise InputError(f"keep-list '{keep}' is not a text file of ids (it holds NUL bytes)")
         return {s.strip() for s in lines if s.strip() and not s.lstrip().startswith("#")}
     return {str(v) for v in keep}
 
@@ -139,6 +144,9 @@ def sample_with_report(
                          f"(columns: {', '.join(map(str, df.columns))})")
     if patient_col and df[patient_col].isna().any():
         raise InputError(f"column '{patient_col}' has {int(df[patient_col].isna().sum())} missing values")
+    if id_col in df.columns and df[id_col].astype(str).duplicated().any():  # no id printed (identifiers)
+        raise InputError(f"the metadata repeats image ids (column '{id_col}'): each image must be one row; "
+                         "drop the duplicated rows first")
     if balance_by != "cluster":  # group values are printed and reported: identifier-like columns refused
         from curate.policy.roles import check_columns
 

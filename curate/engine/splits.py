@@ -7,6 +7,7 @@ the test set and inflate results.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,7 @@ def parse_fractions(text: str | Sequence[float]) -> tuple[float, ...]:
         raise UsageError(
             f"--splits must be comma-separated numbers, e.g. 0.8,0.1,0.1 (got '{text}')"
         ) from exc
-    if not fr or any(f <= 0 for f in fr) or abs(sum(fr) - 1) > 1e-6:
+    if not fr or not all(math.isfinite(f) and f > 0 for f in fr) or abs(sum(fr) - 1) > 1e-6:
         raise UsageError(f"split fractions must be positive and sum to 1 (got {', '.join(map(str, fr))})")
     return fr
 

@@ -12,6 +12,7 @@ are not presented as findings. Hiding counts is the disclosure layer's job, not 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from curate.audits import bootstrap as boot
+from curate.audits import nulltests as NT
 from curate.audits.builtin import ALL
 from curate.audits.collect import summarise
 from curate.audits.inputs import group_labels
@@ -30,7 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 COLUMNS = ["audit", "metric", "label", "attribute", "group", "value", "ci_low", "ci_high", "n", "note",
-           "n_units", "reportable", "seed_sd"]
+           "n_units", "reportable", "seed_sd", "p_value"]
 OVERALL = "overall"
 ALL_LABELS = "all labels"
 INTERSECT_SEP = "×"
@@ -181,6 +183,7 @@ def audit(
     reference: str | dict[str, str] | None = None,
     undefined: str = "zero",
     allow_leaky_split: bool = False,
+    permutations: int = 999,
 ) -> AuditResult:
     """Run fairness audits on a predictions table and return tidy results with 95% intervals.
 
@@ -208,6 +211,8 @@ def audit(
         by default): how DPD/DEOdds/TPR_diff compare groups, whom EOD/AOD compare a group with, the
         reference group (one name or ``{attribute: group}``), and how an undefined rate is scored.
     allow_leaky_split : audit a split column that puts a patient in two splits (warn instead of refusing).
+    permutations : permutations of the patients' group labels for the test of "no disparity" behind each
+        disparity's ``p_value`` (:mod:`curate.audits.nulltests`; 0 = no test).
 
     Examples
     --------
@@ -236,6 +241,8 @@ def audit(
             raise UsageError(f"--intersect needs at least two columns (got '{','.join(cols)}')")
     if bootstrap < 0:
         raise UsageError(f"--bootstrap must be ≥ 0 (got {bootstrap})")
+    if isinstance(permutations, bool) or not isinstance(permutations, (int, np.integer)) or permutations < 0:
+        raise UsageError(f"permutations must be an integer ≥ 0 (got {permutations!r})")
     if not 0 < level < 1:
         raise UsageError(f"level must be in (0, 1) (got {level})")
     thr = parse_threshold(0.5 if threshold is None else threshold)
@@ -301,6 +308,9 @@ def audit(
         test = df[in_seed & test_mask].reset_index(drop=True)
         if len(test) == 0:
             raise InputError(f"no test rows for seed {seed}")
+        if len(test) < SMALL_GROUP:  # nothing in it could be reported, and intervals would be noise
+            raise InputError(f"the test set has fewer than {SMALL_GROUP} images (seed {seed}): nothing in it "
+                             "could be reported (small-cell rule); audit a larger test set")
         tests.append((in_seed, test))
     unit_key = patient_col or ("id" if "id" in df.columns else None)
     keys = [t[unit_key].astype(str).to_numpy() if unit_key else np.arange(len(t)).astype(str)
@@ -310,6 +320,11 @@ def audit(
     bounds = np.cumsum([0] + [len(k) for k in keys])
     per = boot.chunk_rows(max(len(k) for k in keys))
     boot_state = int(rng.integers(2**62))
+    perm_state = int(rng.integers(2**62))
+    bca = bootstrap > 0 and any(v == "bca" for a in chosen
+                                for v in (getattr(a, "intervals", None) or {}).values())
+    n_jack = NT.jackknife_rows(n_units_all) if bca else 0
+    by_patient = True
 
     for si, (seed, (in_seed, test)) in enumerate(zip(seeds, tests)):
         label_thr = {}
@@ -330,6 +345,8 @@ def audit(
         attrs = _attributes(test, group_cols, inter)
         offset = 0
         chunks = boot.weight_chunks(units, n_units_all, bootstrap, np.random.default_rng(boot_state), per=per)
+        if n_jack:  # the grouped jackknife rows of the BCa intervals follow the bootstrap replicates
+            chunks = itertools.chain(chunks, NT.jackknife_chunks(units, n_units_all))
         for W in chunks:
             for lab, sc in zip(labels, scores):
                 y, s = test[lab].to_numpy(float), test[sc].to_numpy(float)
@@ -350,6 +367,9 @@ def audit(
                                 if si == 0:
                                     slot.update(_group_n(st, row.group))
             offset += W.shape[0]
+        if permutations:
+            by_patient &= _add_nulls(acc, test, labels, scores, label_thr, attrs[1:], units, chosen, conv,
+                                     permutations, perm_state, si)
         for attr, codes, names in attrs[1:]:
             st = GroupedStats("", attr, names, codes, np.zeros(len(test)), np.zeros(len(test)), 0.5,
                               np.ones((1, len(test))), local_units if patient_col else None)
@@ -360,13 +380,20 @@ def audit(
                     if msg not in warnings:
                         warnings.append(msg)
 
-    res = summarise(acc, chosen, bootstrap=bootstrap, level=level, columns=COLUMNS, all_labels=ALL_LABELS)
+    if permutations and not by_patient:
+        warnings.append("an attribute varies between a patient's images: its group labels were permuted "
+                        "image by image for the test of no disparity")
+    res = summarise(acc, chosen, bootstrap=bootstrap, level=level, columns=COLUMNS, all_labels=ALL_LABELS,
+                    n_jack=n_jack)
     ci = ("bootstrap" if bootstrap > 0 else ("seeds" if len(seeds) > 1 else "none"))
     settings = {
         "labels": labels, "score_cols": scores, "groups": group_cols,
         "intersect": [INTERSECT_SEP.join(c) for c in inter], "threshold": thr,
         "threshold_source": thr_source, "synthetic": is_synthetic(df), "bootstrap": bootstrap,
-        "ci": ci, "ci_level": level, "ci_method": "percentile" if bootstrap > 0 else None,
+        "ci": ci, "ci_level": level,
+        "ci_method": ("percentile; bias-corrected lower end for max − min disparities; BCa for AUC"
+                      if bootstrap > 0 else None),
+        "permutations": int(permutations),
         "resampling_unit": "patients" if patient_col else "images",
         "resamples_shared_across_seeds": bool(bootstrap > 0 and len(seeds) > 1),
         "seeds": [s for s in seeds if s is not None], "n_seeds": len(seeds),
@@ -379,6 +406,28 @@ def audit(
     info = [{"name": a.name, "title": getattr(a, "title", a.name), "source": getattr(a, "source", "")}
             for a in chosen]
     return AuditResult(res, thresholds, warnings, settings, info)
+
+
+def _add_nulls(acc, test, labels, scores, label_thr, attrs, units, chosen, conv, n_perm, perm_state,
+               si) -> bool:
+    """Permutation nulls of one seed's disparities into ``acc`` (slot ``null``); every seed uses the same
+    permutations of the shared patient numbering ``units``. Returns whether patients were the units."""
+    whole = True
+    for lab, sc in zip(labels, scores):
+        y, s = test[lab].to_numpy(float), test[sc].to_numpy(float)
+        for attr, codes, names in attrs:
+            st = GroupedStats(lab, attr, names, codes, y, s, label_thr[lab], np.ones((1, len(test))),
+                              conventions=conv)
+            nulls, ok = NT.null_distributions(st, chosen, units, n_perm, perm_state)
+            whole &= ok
+            # one tie-breaking u per label × attribute (the same in every seed; equal statistics, equal p)
+            u = float(np.random.default_rng([perm_state, labels.index(lab), len(attr)]).random())
+            for (aname, metric, group), null in nulls.items():
+                slot = acc.get((aname, metric, lab, attr, group))
+                if slot is not None:
+                    slot.setdefault("null", {})[si] = null
+                    slot.setdefault("null_u", u)
+    return whole
 
 
 def _group_n(st: GroupedStats, group: str) -> dict[str, Any]:

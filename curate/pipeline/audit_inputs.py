@@ -66,10 +66,9 @@ def probe_to_file(emb: str, meta: str, out: str, **options: Any):
     from curate.limits import check_range
 
     need("embed", "torch")
-    from curate.audits.probes import probe, write_probe
+    from curate.audits.probes import check_probe_out, probe, write_probe
 
-    if not out.endswith(".parquet"):
-        raise UsageError(f"--out must end in .parquet (got '{out}')")
+    check_probe_out(out)
     check_io({"EMB": emb, "--meta": meta}, {"--out": out, "--out's sidecar": sidecar_of(out)})
     for opt, key in (("--seeds", "seeds"), ("--epochs", "epochs"), ("--batch-size", "batch_size")):
         check_range(opt, options.get(key))

@@ -46,6 +46,7 @@ def run_dedup(
     neighbors: int | None = None,
     target_recall: float = 0.99,
     keep_rule: str = "components",
+    skip_bad: bool = False,
     progress: Any = None,
 ) -> DedupRun:
     """Deduplicate embeddings ``emb`` (or the image folder ``images``) into ``out``; see ``curate dedup``."""
@@ -55,6 +56,8 @@ def run_dedup(
     _check_options(emb, out, meta=meta, images=images, max_distance=max_distance, workers=workers, dask=dask,
                    method=method, nlist=nlist, nprobe=nprobe, neighbors=neighbors, keep_rule=keep_rule,
                    target_recall=target_recall)
+    if skip_bad and images is None:
+        raise UsageError("--skip-bad applies to --images (embeddings have no unreadable files)")
     from curate.engine.dedup import check_threshold
     from curate.engine.devices import resolve_device
 
@@ -77,25 +80,27 @@ def run_dedup(
                            vector_col=vector_col, split_col=split_col, patient_col=patient_col,
                            quality_col=quality_col, dask=dask, workers=workers, nlist=nlist, nprobe=nprobe,
                            neighbors=neighbors, target_recall=target_recall, keep_rule=keep_rule,
-                           progress=progress)
+                           skip_bad=skip_bad, progress=progress)
         from curate.synthetic import SUMMARY_NOTE, any_synthetic
 
         if any_synthetic(emb, meta):  # the summary of synthetic data says so first
             res.summary = {"synthetic": True, "note": SUMMARY_NOTE, **res.summary}
         res.write_into(tmp)
+        if getattr(res, "skipped", None):
+            _write_skipped(tmp / "skipped.csv", res.skipped)
         leak = None
         if meta_df is not None:
             from curate.engine.leakage import leakage
 
             leak = leakage(res.pairs, meta_df, ids, id_col=meta_id_col, split_col=split_col,
-                           patient_col=patient_col, min_cell=11)
+                           patient_col=patient_col)
             leak.write_into(tmp)
     return DedupRun(summary=res.summary, leakage=leak.summary if leak else None, result=res, leak=leak)
 
 
 def _search(emb, images, meta_df, *, threshold, method, device, seed, max_distance, emb_id_col, meta_id_col,
             vector_col, split_col, patient_col, quality_col, dask, workers, nlist, nprobe, neighbors,
-            target_recall, keep_rule, progress):
+            target_recall, keep_rule, skip_bad, progress):
     """The duplicate search: an image folder by hashes, or embeddings (locally or on Dask); the metadata is
     checked against the ids first. Returns the engine's result and the ids in its order."""
     if images is not None:
@@ -109,7 +114,8 @@ def _search(emb, images, meta_df, *, threshold, method, device, seed, max_distan
                 if set(stem_ids) <= set(meta_df[meta_id_col].astype(str)):
                     strip, ids = True, stem_ids
             _check_meta(meta_df, ids, meta_id_col, split_col, patient_col, quality_col)
-        res = image_dedup(images, max_distance=max_distance, strip_ext=strip, progress=progress)
+        res = image_dedup(images, max_distance=max_distance, strip_ext=strip, progress=progress,
+                          skip_bad=skip_bad)
     else:
         from curate.engine.embeddings import list_shards, load_embeddings
 
@@ -186,3 +192,13 @@ def _check_options(emb, out, *, meta, images, max_distance, workers, dask, metho
         raise UsageError("--nprobe applies to --method ivf")
     if neighbors is not None and method.lower() != "semantic":
         raise UsageError("--neighbors applies to --method semantic")
+
+
+def _write_skipped(path: Path, skipped: list[tuple[str, str]]) -> None:
+    """``skipped.csv`` (path, reason): the files `dedup --images --skip-bad` left out, as `curate scan`."""
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "reason"])
+        w.writerows(skipped)

@@ -127,6 +127,10 @@ def _find_column(columns: list[str], wanted: tuple[str, ...]) -> str | None:
     return None
 
 
+#: the largest images/patients count a row may give (a trillion; totals stay exact in int64 and float64)
+MAX_COUNT = 10**12
+
+
 def _number(value: object, column: str, row: int, path: Path) -> float | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
@@ -137,6 +141,9 @@ def _number(value: object, column: str, row: int, path: Path) -> float | None:
         num = float(text)
     except ValueError:
         raise InputError(f"{path}: row {row}: '{column}' is not a number: '{value}'") from None
+    if not math.isfinite(num) or num > MAX_COUNT:  # 1e400 reads as infinity; 1e300 overflows the totals
+        raise InputError(f"{path}: row {row}: '{column}' is not a count of images or patients "
+                         f"(at most {MAX_COUNT:.0e}): '{str(value)[:40]}'")
     if num < 0:
         raise InputError(f"{path}: row {row}: '{column}' is negative: {value}")
     return num

@@ -295,6 +295,8 @@ def plan_publish(
                                    "split (the metadata's split column is kept as given)")
         per_split = pd.Series({n: int(pseudo[split == n].nunique()) for n in split_names})
         result.patients = {n: int(v) for n, v in per_split.items()}  # raw; protected by shown_splits
+    from curate.synthetic import COLUMN as SYNTHETIC_COLUMN
+
     allowed = allow_list(df, roles.as_dict(), check_keep(df, keep_columns, roles.as_dict()))
     result.warnings.extend(allowed.warnings)
     result.kept_columns = allowed.kept
@@ -316,6 +318,12 @@ def plan_publish(
                 [None if pd.isna(v) else float(v) for v in coded]
             result.features[col] = f"Value({'int64' if integral else 'float64'}) — age, top-coded at 90"
             card[col] = coded
+            continue
+        if col == SYNTHETIC_COLUMN:  # the marker stays true/false (a one-class ClassLabel would store 0)
+            flags = [str(v).strip().lower() in ("true", "1", "yes", "1.0") for v in df[col]]
+            feats[col], encoded[col] = datasets.Value("bool"), flags
+            result.features[col] = "Value(bool) — synthetic-data marker (curate demo)"
+            card[col] = flags
             continue
         spec = feature_for(df[col], label=col in roles.labels or col.lower() in ("label", "labels"))
         feats[col], encoded[col], result.features[col] = spec

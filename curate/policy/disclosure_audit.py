@@ -126,7 +126,9 @@ def protect_results(res: pd.DataFrame, settings: dict[str, Any]) -> tuple[pd.Dat
         out.loc[mask, "n_shown"] = marker
 
     def hide(mask) -> None:
-        out.loc[mask, ["value", "ci_low", "ci_high"]] = np.nan
+        # the p-value and the seed spread of a withheld value are withheld with it
+        cols = [c for c in ("value", "ci_low", "ci_high", "seed_sd", "p_value") if c in out.columns]
+        out.loc[mask, cols] = np.nan
         out.loc[mask, "suppressed"] = True
 
     for attr in [a for a in dict.fromkeys(out["attribute"]) if a != OVERALL]:

@@ -236,7 +236,9 @@ def infer_roles(df: pd.DataFrame, explicit: Mapping[str, list[str]] | None = Non
         if not roles[role]:
             del roles[role]
     if "label" not in roles:
-        labels = [c for c in columns if c not in used and c not in TECHNICAL_COLUMNS
+        from curate.synthetic import COLUMN as SYNTHETIC  # the synthetic-data marker is not a label
+
+        labels = [c for c in columns if c not in used and c not in TECHNICAL_COLUMNS and c != SYNTHETIC
                   and (_LABEL_RE.search(norm_name(c)) or is_binary(df[c]))
                   and not column_reason(df, c, role="label", patient_col=patient)]
         if labels:
@@ -278,17 +280,23 @@ def check_keep(df: pd.DataFrame, keep: Iterable[str] | None, roles: Mapping[str,
 
 def allow_list(df: pd.DataFrame, roles: Mapping[str, list[str]], keep: Iterable[str] = ()) -> AllowList:
     """Attribute-role columns and kept columns are published; identifier roles and the rest are withheld.
+    The true/false ``synthetic`` marker column (:mod:`curate.synthetic`) is always published: a copy of
+    synthetic data must stay marked.
 
     A kept column that looks like an identifier is still published (the user named the risk), with a
     warning that names the column.
     """
+    from curate.synthetic import COLUMN as SYNTHETIC
+
     role_of = {c: r for r, cols in roles.items() for c in cols}
     keep = list(keep)
     patient = roles.get("patient", [None])[0]
     res = AllowList()
     for col in map(str, df.columns):
         role = role_of.get(col)
-        if role in IDENTIFIER_ROLES:
+        if col == SYNTHETIC and role is None and is_binary(df[col]):
+            res.published.append(col)  # the synthetic-data marker travels with the data (curate.synthetic)
+        elif role in IDENTIFIER_ROLES:
             res.withheld[col] = f"{role} identifier"
         elif role is not None:
             res.published.append(col)

@@ -268,7 +268,23 @@ def read_dicom(path: str, rel: str, annex_tags: list[int]) -> dict[str, Any]:
         "path_looks_identifying": path_reason(rel) is not None,
         "withheld_values": withheld,
     }
-    return {"row": row, "raw": raw, "deid": deid}
+    out = {"row": row, "raw": raw, "deid": deid}
+    if _curate_synthetic(ds):
+        out["synthetic"] = True
+    return out
+
+
+#: the private creator that ``curate demo-dicom`` (curate.scan.synthetic.make_dicom) writes into every file
+SYNTHETIC_CREATOR = "CURATE SYNTHETIC"
+
+
+def _curate_synthetic(ds: Any) -> bool:
+    """Whether the file declares itself synthetic: curate's generator writes the private creator
+    ``CURATE SYNTHETIC`` (group 0x0009); such rows get ``synthetic = True`` (curate.synthetic's rule)."""
+    for el in ds.group_dataset(0x0009):
+        if 0x10 <= el.tag.element <= 0xFF and str(el.value).strip() == SYNTHETIC_CREATOR:
+            return True
+    return False
 
 
 def dicom_ages(values: Any) -> Any:

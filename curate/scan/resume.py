@@ -61,8 +61,14 @@ class Checkpoint:
         self.folder.mkdir(parents=True, exist_ok=True)
         f = self._file(start, block)
         tmp = f.with_suffix(".tmp")
-        tmp.write_text(json.dumps(records), encoding="utf-8")
-        os.replace(tmp, f)  # a block is either whole or absent
+        try:
+            tmp.write_text(json.dumps(records), encoding="utf-8")
+            os.replace(tmp, f)  # a block is either whole or absent
+        except BaseException:  # a full disk or a signal: no half-written block stays behind
+            tmp.unlink(missing_ok=True)
+            if not any(self.folder.iterdir()):
+                self.folder.rmdir()
+            raise
 
     def clear(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -166,6 +166,9 @@ def read_all(files: list[tuple[str, str]], *, workers: int | None = None,
 
 
 def _prepare_out(out: Path) -> None:
+    if out.is_symlink():
+        raise InputError(f"--out '{out}' is a symbolic link; curate does not replace links: give the real "
+                         f"path ('{os.path.realpath(out)}')")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InputError(f"--out '{out}' exists and is not empty; curate never overwrites "
                          "(choose a new folder)")
@@ -242,13 +245,14 @@ def _finish_scan(root: Path, dest: Path, files: list[tuple[str, str]], records: 
 
     t0, t1 = times
     t2 = time.perf_counter()
-    rows, deid, skipped = [], [], []
+    rows, deid, skipped, synthetic = [], [], [], []
     n_dicom = n_nifti = 0
     for (_, rel), rec in zip(files, records):
         if "skip" in rec:
             skipped.append((rel, rec["skip"]))
             continue
         row = rec["row"]
+        synthetic.append(bool(rec.get("synthetic", False)))
         if row["format"] == "dicom":
             n_dicom += 1
             deid.append(rec["deid"])
@@ -271,6 +275,10 @@ def _finish_scan(root: Path, dest: Path, files: list[tuple[str, str]], records: 
     for c in COLUMNS:
         if df[c].dtype == object:
             df[c] = df[c].astype("string")
+    if any(synthetic):  # files of `curate demo-dicom`: the marker every later output reads (curate.synthetic)
+        from curate.synthetic import COLUMN
+
+        df[COLUMN] = synthetic
     report = audit(deid)
     report["nifti_files"] = n_nifti
     report["nifti_files_with_header_text"] = sum(1 for r in records if r.get("nifti_text"))

@@ -65,11 +65,13 @@ def hash_image(path: Path, hash_size: int = 8) -> tuple[np.ndarray, str]:
 
 def image_dedup(folder: str | os.PathLike, *, max_distance: int = 4, hash_size: int = 8,
                 exts: tuple[str, ...] = IMAGE_EXTS, strip_ext: bool = False,
-                progress: ProgressFn | None = None) -> DedupResult:
+                progress: ProgressFn | None = None, skip_bad: bool = False) -> DedupResult:
     """Exact (SHA-256) and perceptual (pHash Hamming <= ``max_distance``) duplicates under ``folder``.
 
     Ids are relative paths (``sub/img1.png``), or without the extension (``sub/img1``) when
-    ``strip_ext`` — the usual form of image ids in metadata tables.
+    ``strip_ext`` — the usual form of image ids in metadata tables. A file that cannot be decoded is an
+    error, or with ``skip_bad`` (``--skip-bad``, as in ``curate embed``) left out and listed: the result's
+    ``skipped`` holds (id, reason) pairs, written as ``skipped.csv`` like ``curate scan``'s.
     """
     from curate._io import sha256_file
 
@@ -87,7 +89,7 @@ def image_dedup(folder: str | os.PathLike, *, max_distance: int = 4, hash_size: 
     digests: list[str] = []
     pixel_digests: list[str] = []
     hashes = np.zeros((n, bits // 8), dtype=np.uint8)
-    bad: list[str] = []
+    bad: list[tuple[int, str]] = []
     for k, path in enumerate(files):
         digests.append(sha256_file(path))
         try:
@@ -95,14 +97,24 @@ def image_dedup(folder: str | os.PathLike, *, max_distance: int = 4, hash_size: 
             pixel_digests.append(pix)
         except CurateError:  # a missing extra (decoder plugin): the install hint, not "unreadable"
             raise
-        except Exception:  # PIL / pydicom / nibabel raise many types for corrupt / unsupported files
-            bad.append(str(ids[k]))
+        except Exception as exc:  # PIL / pydicom / nibabel raise many types for corrupt / unsupported files
+            bad.append((k, type(exc).__name__))
             pixel_digests.append(f"unreadable:{k}")
         if progress and (k % 64 == 0 or k == n - 1):
             progress("hashing images", k + 1, n)
-    if bad:
+    skipped = [(str(ids[k]), f"not readable as an image ({why})") for k, why in bad]
+    if bad and not skip_bad:
         raise InputError(f"{len(bad)} of {n} files could not be read as images (e.g. "
-                         f"{', '.join(repr(b) for b in bad[:3])})")
+                         f"{', '.join(repr(i) for i, _ in skipped[:3])}); pass --skip-bad to leave them out "
+                         "(they are listed in skipped.csv)")
+    if bad:
+        if len(bad) == n:
+            raise InputError(f"none of the {n} files under '{root}' could be read as an image")
+        ok = np.setdiff1d(np.arange(n), [k for k, _ in bad])
+        ids, hashes = ids[ok], hashes[ok]
+        digests = [digests[k] for k in ok]
+        pixel_digests = [pixel_digests[k] for k in ok]
+        n = len(ok)
     t1 = time.perf_counter()
     # exact duplicates: same digest -> pairs (first, other) inside each digest group
     ex_i, ex_j = _same_digest_pairs(digests)
@@ -138,6 +150,9 @@ def image_dedup(folder: str | os.PathLike, *, max_distance: int = 4, hash_size: 
         "method": "image-hash", "hash": f"phash {bits}-bit", "max_distance": max_distance,
         "timings": {"hash_s": round(t1 - t0, 3), "search_s": round(t2 - t1, 3), "total_s": round(t2 - t0, 3)},
     }
+    if skip_bad:
+        res.summary["skipped"] = len(skipped)
+    res.skipped = skipped
     return res
 
 
