@@ -32,6 +32,7 @@ _LAZY: dict[str, str] = {
     "sample": "curate.engine.sample:sample",
     "CurationOptions": "curate.engine.findings:CurationOptions",
     "run_curation": "curate.engine.findings:run_curation",
+    "inspect": "curate.pipeline.inspect:inspect",
     # <more lazy exports>
 }
 

@@ -37,6 +37,7 @@ _MODULES = [  # --help lists commands in this order: catalog → engine → rend
     "cluster",
     "audit",
     "geo",
+    "inspect",
     # <more command modules>
 ]
 
