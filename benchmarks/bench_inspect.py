@@ -1,4 +1,5 @@
-"""Measurements behind docs/inspect.md: shortcut false-flag rate and power, label issues grouped vs ordinary CV.
+"""Measurements behind docs/inspect.md: shortcut false-flag rate and power, label issues grouped vs
+ordinary CV.
 
     python benchmarks/bench_inspect.py [--seeds 100] [--label-seeds 20]
 
@@ -55,7 +56,8 @@ def labels(seeds: int) -> dict:
             iss = LabelManager().find(data, grouped=grouped, seed=seed).issues
             top = iss.row.to_numpy()[:k]
             flag_rows = iss.row[iss.flagged].to_numpy()
-            res[grouped].append((flipped[top].mean(), flipped[flag_rows].sum() / k, (~flipped[flag_rows]).sum(),
+            res[grouped].append((flipped[top].mean(), flipped[flag_rows].sum() / k,
+                                 (~flipped[flag_rows]).sum(),
                                  (~flipped).sum()))
     out = {}
     for grouped, rows in res.items():

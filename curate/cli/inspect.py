@@ -12,32 +12,33 @@ def register(app: typer.Typer) -> None:
 
 
 def inspect_cmd(
-    emb: str = typer.Argument(..., metavar="EMB", help="Embeddings (.npy, .parquet, shards, HF dataset)."),
-    meta: str = typer.Option(..., "--meta", help="Metadata table (csv/parquet) with the id column."),
-    out: str = typer.Option(..., "--out", "-o", help="Output folder: issues.csv, shortcuts.csv, summary.json."),
-    label_col: str = typer.Option(None, "--label-col", help="Label column (label issues; shortcut (b), (c))."),
-    attributes: str = typer.Option(None, "--attributes", help="Attributes to test for shortcuts: site,camera."),
-    patient_col: str = typer.Option(None, "--patient-col", help="Patient column: folds never split a patient."),
+    emb: str = typer.Argument(..., metavar="EMB", help="Embeddings (.npy, .parquet, shards)."),
+    meta: str = typer.Option(..., "--meta", help="Metadata table with the id column."),
+    out: str = typer.Option(..., "--out", "-o", help="Output folder."),
+    label_col: str = typer.Option(None, "--label-col", help="Label column."),
+    attributes: str = typer.Option(None, "--attributes", help="Attributes to test: site,camera."),
+    patient_col: str = typer.Option(None, "--patient-col", help="Patient column (grouped folds)."),
     annotators: str = typer.Option(None, "--annotators", help="Several annotators' label columns: kappa."),
-    checks: str = typer.Option(None, "--checks", help="Checks to run (shortcut, label); default: by inputs."),
+    checks: str = typer.Option(None, "--checks", help="shortcut,label (default: by inputs)."),
     id_col: str = typer.Option("id", "--id-col", help="META's id column."),
     emb_id_col: str = typer.Option(None, "--emb-id-col", help="EMB's id column (default: --id-col)."),
     folds: int = typer.Option(5, "--folds", min=2, help="Patient-grouped cross-validation folds."),
-    permutations: int = typer.Option(49, "--permutations", min=1, help="Permutations for the shortcut p-value."),
+    permutations: int = typer.Option(49, "--permutations", min=1, help="Permutations (shortcut p-value)."),
     seed: int = typer.Option(0, "--seed"),
     key_file: str = typer.Option(None, "--key-file", metavar="FILE", help="Pseudonym key (docs/privacy)."),
 ) -> None:
     """Look for shortcuts (site/camera readable from embeddings and linked to the label) and label issues."""
     from curate.pipeline.inspect import run_inspect
 
-    summ = run_inspect(emb, meta, out, key_file=key_file, label_col=label_col, attributes=attributes, patient_col=patient_col,
+    summ = run_inspect(emb, meta, out, key_file=key_file, label_col=label_col, attributes=attributes,
+                       patient_col=patient_col,
                        annotators=annotators, checks=checks, id_col=id_col, emb_id_col=emb_id_col,
                        n_splits=folds, permutations=permutations, seed=seed)
     _print(summ, out)
 
 
 def _print(summ: dict, out: str) -> None:
-    """The console summary: verdicts per attribute and flagged totals (already suppressed), nothing per row."""
+    """Console summary: verdicts per attribute, flagged totals (already suppressed), nothing per row."""
     for row in summ.get("shortcut", {}).get("table", []):
         console.print(f"shortcut  {row['attribute']}: {row['verdict']} (within-label AUC "
                       f"{row['within_label_auc']:.2f}, p = {row['permutation_p']:.3f})")

@@ -50,7 +50,8 @@ def _columns(df, *, label_col, attributes, patient_col, annotators) -> tuple[lis
         if df[label_col].isna().any():
             raise InputError(f"--label-col {label_col}: {int(df[label_col].isna().sum())} missing values")
         refuse_identifier(df, label_col, option="--label-col", patient_col=patient_col)
-    attrs = check_columns(df, attributes, option="--attributes", patient_col=patient_col) if attributes else []
+    attrs = (check_columns(df, attributes, option="--attributes", patient_col=patient_col)
+             if attributes else [])
     for a in attrs:
         if df[a].isna().any():
             raise InputError(f"--attributes {a}: {int(df[a].isna().sum())} missing values")
@@ -133,7 +134,6 @@ def _issues_frame(report: InspectReport, key) -> Any:
 def summary(report: InspectReport) -> dict:
     """Per issue type: the manager's summary and notes, flagged totals and per-label-class counts, small
     cells suppressed (:func:`curate.policy.disclosure.suppress`, complementary suppression included)."""
-    import pandas as pd
 
     from curate.policy.disclosure import hidden_json, suppress, suppressed_total
 
@@ -149,6 +149,12 @@ def summary(report: InspectReport) -> dict:
             if "given_label" in flagged and len(flagged):
                 counts = suppress(flagged["given_label"].astype(str).value_counts().sort_index())
                 entry["flagged_by_given_label"] = {str(k): hidden_json(v) for k, v in counts.items()}
+        agreement = entry["summary"].get("agreement")
+        if agreement:
+            agreement = entry["summary"]["agreement"] = json.loads(json.dumps(agreement))
+            agreement["rows"] = hidden_json(suppressed_total(int(agreement["rows"])))
+            for pair in agreement["pairs"]:
+                pair["rows"] = hidden_json(suppressed_total(int(pair["rows"])))
         if res.table is not None:
             entry["table"] = json.loads(res.table.to_json(orient="records"))
         out[name] = entry

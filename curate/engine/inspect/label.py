@@ -118,7 +118,7 @@ class LabelManager:
         classes, P = out_of_sample_proba(data.X, labels, patients, opt)
         y = np.searchsorted(classes, labels)
         quality = cl_rank.get_label_quality_scores(y, P, method="self_confidence")
-        flagged = cl_filter.find_label_issues(y, P, filter_by=opt.filter_by)
+        flagged = cl_filter.find_label_issues(y, P, filter_by=opt.filter_by, n_jobs=1)  # no worker processes
         issues = pd.DataFrame({"row": np.arange(len(y)), "issue": "label", "score": 1.0 - quality,
                                "flagged": flagged, "given_label": labels,
                                "suggested_label": classes[P.argmax(1)]})

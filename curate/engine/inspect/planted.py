@@ -53,7 +53,8 @@ def planted_label_flips(*, patients: int = 150, per_patient: int = 4, dim: int =
     label_dir /= np.linalg.norm(label_dir)
     pat_off = rng.normal(scale=patient_noise, size=(patients, dim))
     pid = np.repeat(np.arange(patients), per_patient)
-    X = rng.normal(size=(len(pid), dim)) + pat_off[pid] + label_signal * np.outer(y_true[pid] - 0.5, label_dir)
+    X = (rng.normal(size=(len(pid), dim)) + pat_off[pid]
+         + label_signal * np.outer(y_true[pid] - 0.5, label_dir))
     meta = pd.DataFrame({"id": [f"img{i:05d}" for i in range(len(pid))], "pid": [f"p{p:04d}" for p in pid],
                          "y": y_obs[pid], "y_true": y_true[pid]})
     return X.astype(np.float32), meta, flipped_p[pid]

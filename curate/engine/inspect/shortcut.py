@@ -149,7 +149,8 @@ def attribute_to_label(attr, labels, patients, opt: ShortcutOptions) -> dict:
     folds = patient_folds(patients, opt.n_splits, opt.seed)
     P = oof_proba(onehot, labels, folds, classes)
     value = auc(labels, P, classes)
-    ci = patient_bootstrap(patients, lambda r: auc(labels[r], P[r], classes), n_boot=opt.n_boot, seed=opt.seed)
+    ci = patient_bootstrap(patients, lambda r: auc(labels[r], P[r], classes), n_boot=opt.n_boot,
+                           seed=opt.seed)
     table = pd.crosstab(attr.astype(str), labels.astype(str)).to_numpy()
     v = float(association(table, method="cramer")) if min(table.shape) > 1 else float("nan")
     return {"auc": value, "ci": ci, "cramers_v": v}
@@ -210,8 +211,8 @@ class ShortcutManager:
         for a, v in list(tested.items()):
             k = len(np.unique(v))
             if k < 2 or k > MAX_VALUES:
-                notes.append(f"attribute '{a}' has {'a single value' if k < 2 else f'more than {MAX_VALUES} values'}"
-                             ": skipped")
+                what = "a single value" if k < 2 else f"more than {MAX_VALUES} values"
+                notes.append(f"attribute '{a}' has {what}: skipped")
                 del tested[a]
         alpha = opt.alpha / max(1, len(tested))
         rows = []
@@ -221,8 +222,8 @@ class ShortcutManager:
                    "within_label_auc_low": ra["ci"][0], "within_label_auc_high": ra["ci"][1],
                    "permutation_p": ra["p"], "label_classes_used": ra["classes_used"]}
             if ra["classes_skipped"]:
-                notes.append(f"attribute '{a}': {ra['classes_skipped']} label class(es) skipped (one value of "
-                             f"the attribute, or fewer than {min_patients(opt.n_splits)} patients)")
+                notes.append(f"attribute '{a}': {ra['classes_skipped']} label class(es) skipped (one value "
+                             f"of the attribute, or fewer than {min_patients(opt.n_splits)} patients)")
             readable = bool(np.isfinite(ra["p"]) and ra["p"] <= alpha and ra["auc"] >= opt.min_auc)
             linked = False
             if label_ok:
@@ -241,5 +242,5 @@ class ShortcutManager:
                    "n_splits": opt.n_splits, "permutations": opt.permutations, "n_boot": opt.n_boot,
                    "components": opt.components, "seed": opt.seed,
                    "verdicts": {r["attribute"]: r["verdict"] for r in rows}}
-        issues = pd.DataFrame(columns=["row", "issue", "score", "flagged"])  # dataset-level, no per-row issues
+        issues = pd.DataFrame(columns=["row", "issue", "score", "flagged"])  # dataset-level only
         return IssueResult(name=self.name, issues=issues, table=table, summary=summary, notes=notes)
