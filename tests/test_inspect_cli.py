@@ -84,3 +84,20 @@ def test_python_api_matches(inputs):
                          patient_col="pid", permutations=19)
     assert set(rep.results) == {"shortcut", "label"}
     assert rep.results["shortcut"].table.iloc[0].verdict == "shortcut"
+
+
+def test_dicom_quality_from_the_command_line(cli, tmp_path):
+    from curate.engine.inspect.planted import planted_radiographs
+
+    planted = planted_radiographs(tmp_path / "dx", studies=20, per_corruption=5, seed=1)
+    r = cli("inspect", "--dicom", str(tmp_path / "dx"), "--out", str(tmp_path / "out"))
+    assert r.exit_code == 0, r.stderr
+    assert "quality   monochrome1: <11 image(s)" in r.stdout
+    text = (tmp_path / "out" / "issues.csv").read_text() + (tmp_path / "out" / "summary.json").read_text()
+    assert "s000" not in text and "im0.dcm" not in text and str(tmp_path) not in text + r.stdout
+    flagged_files = (planted.corruption != "").sum()
+    assert text.count("image_") >= flagged_files
+    r = cli("inspect", "--dicom", str(tmp_path / "nope"), "--out", str(tmp_path / "out2"))
+    assert r.exit_code != 0 and "is not a folder" in r.stderr and not (tmp_path / "out2").exists()
+    r = cli("inspect", "--label-col", "y", "--out", str(tmp_path / "out3"))
+    assert r.exit_code != 0 and "needs EMB" in r.stderr

@@ -25,7 +25,7 @@ class InspectReport:
     """The managers' results plus the raw row ids (kept in memory; written only as pseudonyms)."""
 
     results: dict[str, Any]
-    ids: np.ndarray
+    ids: dict[str, np.ndarray]  # per manager: the raw id of each of its rows
     columns: dict[str, Any] = field(default_factory=dict)
 
 
@@ -59,26 +59,13 @@ def _columns(df, *, label_col, attributes, patient_col, annotators) -> tuple[lis
     return attrs, ann
 
 
-def inspect(emb, meta, *, label_col: str | None = None, attributes: str | Sequence[str] | None = None,
-            patient_col: str | None = None, annotators: str | Sequence[str] | None = None,
-            checks: str | Sequence[str] | None = None, id_col: str = "id", emb_id_col: str | None = None,
-            n_splits: int = 5, permutations: int = 49, seed: int = 0) -> InspectReport:
-    """Run the inspect checks (``checks``: names from :func:`curate.engine.inspect.manager_names`; default:
-    ``shortcut`` when ``attributes`` are given, ``label`` when ``label_col`` is).
-
-    Rows are matched on ``META[id_col]`` = EMB's ``emb_id_col`` ids, as in :func:`curate.probe`. Without
-    ``patient_col`` each image is its own patient (a stated note: grouping cannot then prevent leakage).
-    """
+def _table_data(emb, meta, *, label_col, attributes, patient_col, annotators, id_col, emb_id_col):
+    """(InspectData, raw row ids) from embeddings + metadata, joined on ids as in :func:`curate.probe`."""
     from curate.audits.probes import _align, _load_vectors, _read_meta
-    from curate.engine.inspect import InspectData, get_managers
+    from curate.engine.inspect import InspectData
 
-    attributes, annotators = _split(attributes), _split(annotators)
-    names = _split(checks) or ([*(["shortcut"] if attributes else []), *(["label"] if label_col else [])])
-    if not names:
-        raise UsageError("nothing to inspect: give --label-col and/or --attributes (or --checks)")
-    if n_splits < 2:
-        raise UsageError("n_splits must be ≥ 2 (--folds)")
-    managers = get_managers(names)
+    if meta is None:
+        raise UsageError("give --meta with the embeddings (the label, attribute and patient columns)")
     df = _read_meta(meta)
     attrs, ann = _columns(df, label_col=label_col, attributes=attributes, patient_col=patient_col,
                           annotators=annotators)
@@ -95,33 +82,84 @@ def inspect(emb, meta, *, label_col: str | None = None, attributes: str | Sequen
         attributes={a: df[a].to_numpy() for a in attrs},
         patients=df[patient_col].astype(str).to_numpy() if patient_col else None,
         annotators={a: df[a].to_numpy() for a in ann})
-    results = {}
+    return data, row_ids
+
+
+def _dicom_files(folder) -> tuple[list[str], np.ndarray]:
+    """Every file under ``folder`` (sorted) and its relative path (the raw id, written only as a
+    pseudonym)."""
+    from pathlib import Path
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError(f"--dicom '{folder}' is not a folder")
+    files = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise InputError(f"--dicom '{folder}' holds no files")
+    return [str(p) for p in files], np.array([str(p.relative_to(root)) for p in files])
+
+
+def inspect(emb=None, meta=None, *, label_col: str | None = None,
+            attributes: str | Sequence[str] | None = None, patient_col: str | None = None,
+            annotators: str | Sequence[str] | None = None, dicom=None,
+            checks: str | Sequence[str] | None = None, id_col: str = "id", emb_id_col: str | None = None,
+            n_splits: int = 5, permutations: int = 49, seed: int = 0) -> InspectReport:
+    """Run the inspect checks (``checks``: names from :func:`curate.engine.inspect.manager_names`; default:
+    ``shortcut`` when ``attributes`` are given, ``label`` when ``label_col`` is, ``quality`` when ``dicom``
+    (a folder of DICOM files) is).
+
+    Rows are matched on ``META[id_col]`` = EMB's ``emb_id_col`` ids, as in :func:`curate.probe`. Without
+    ``patient_col`` each image is its own patient (a stated note: grouping cannot then prevent leakage).
+    """
+    from curate.engine.inspect import InspectData, get_managers
+
+    attributes, annotators = _split(attributes), _split(annotators)
+    names = _split(checks) or [*(["shortcut"] if attributes else []), *(["label"] if label_col else []),
+                               *(["quality"] if dicom else [])]
+    if not names:
+        raise UsageError("nothing to inspect: give --label-col and/or --attributes, or --dicom (or --checks)")
+    if n_splits < 2:
+        raise UsageError("n_splits must be ≥ 2 (--folds)")
+    managers = get_managers(names)
+    table_needed = any(set(m.needs) - {"files"} for m in managers)
+    if table_needed and emb is None:
+        raise UsageError(f"check '{next(m.name for m in managers if set(m.needs) - {'files'})}' needs EMB "
+                         "and --meta")
+    files, file_ids = _dicom_files(dicom) if dicom else ([], np.array([]))
+    data, row_ids = (_table_data(emb, meta, label_col=label_col, attributes=attributes,
+                                 patient_col=patient_col, annotators=annotators, id_col=id_col,
+                                 emb_id_col=emb_id_col) if table_needed else (InspectData(X=None), None))
+    data.files = files
+    results, ids = {}, {}
     for m in managers:
-        for need, ok, option in (("labels", label_col, "--label-col"), ("attributes", attrs, "--attributes")):
+        for need, ok, option in (("labels", label_col, "--label-col"),
+                                 ("attributes", attributes, "--attributes"), ("files", files, "--dicom")):
             if need in m.needs and not ok:
                 raise UsageError(f"check '{m.name}' needs {option}")
         opts: dict[str, Any] = {"n_splits": n_splits, "seed": seed}
         if m.name == "shortcut":
             opts["permutations"] = permutations
         results[m.name] = m.find(data, **opts)
-        if not patient_col:
+        ids[m.name] = file_ids if tuple(m.needs) == ("files",) else row_ids
+        if not patient_col and "patients" in m.needs:
             results[m.name].notes.append("no --patient-col: each image is treated as its own patient, so "
                                          "images of one patient may sit on both sides of a fold")
-    return InspectReport(results=results, ids=row_ids,
-                         columns={"label": label_col, "attributes": attrs, "patient": bool(patient_col),
-                                  "annotators": ann})
+    return InspectReport(results=results, ids=ids,
+                         columns={"label": label_col, "attributes": list(data.attributes),
+                                  "patient": bool(patient_col), "annotators": list(data.annotators)})
 
 
 def _issues_frame(report: InspectReport, key) -> Any:
     import pandas as pd
 
     frames = []
-    for res in report.results.values():
+    for name, res in report.results.items():
         iss = res.issues
         if iss is None or not len(iss):
             continue
         iss = iss[iss["flagged"].astype(bool)]
-        out = pd.DataFrame({"id": key.pseudonymise(report.ids[iss["row"].to_numpy(dtype=int)], kind="image"),
+        raw = report.ids[name][iss["row"].to_numpy(dtype=int)]
+        out = pd.DataFrame({"id": key.pseudonymise(raw, kind="image"),
                             "issue": iss["issue"].to_numpy(), "score": iss["score"].to_numpy()})
         for c in ("given_label", "suggested_label"):
             if c in iss:
@@ -135,6 +173,8 @@ def summary(report: InspectReport) -> dict:
     """Per issue type: the manager's summary and notes, flagged totals and per-label-class counts, small
     cells suppressed (:func:`curate.policy.disclosure.suppress`, complementary suppression included)."""
 
+    import pandas as pd
+
     from curate.policy.disclosure import hidden_json, suppress, suppressed_total
 
     out: dict[str, Any] = {}
@@ -144,8 +184,13 @@ def summary(report: InspectReport) -> dict:
         if iss is not None and len(iss):
             flagged = iss[iss["flagged"].astype(bool)]
             entry["summary"]["flagged"] = hidden_json(suppressed_total(len(flagged)))
-            if "rows" in entry["summary"]:
-                entry["summary"]["rows"] = hidden_json(suppressed_total(int(entry["summary"]["rows"])))
+            for total in ("rows", "files", "checked", "images_flagged"):
+                if total in entry["summary"]:
+                    entry["summary"][total] = hidden_json(suppressed_total(int(entry["summary"][total])))
+            by_issue = entry["summary"].pop("flagged_by_issue", None)
+            if by_issue:
+                counts = suppress(pd.Series(by_issue, dtype=int).sort_index())
+                entry["flagged_by_issue"] = {str(k): hidden_json(v) for k, v in counts.items()}
             if "given_label" in flagged and len(flagged):
                 counts = suppress(flagged["given_label"].astype(str).value_counts().sort_index())
                 entry["flagged_by_given_label"] = {str(k): hidden_json(v) for k, v in counts.items()}

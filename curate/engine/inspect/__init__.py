@@ -29,10 +29,11 @@ if TYPE_CHECKING:  # pragma: no cover
 GROUP = "curate.inspect"
 #: What a manager may ask for: embeddings, a label column, attribute columns, a patient column, several
 #: annotators' label columns.
-KNOWN_NEEDS = frozenset({"embeddings", "labels", "attributes", "patients", "annotators"})
+KNOWN_NEEDS = frozenset({"embeddings", "labels", "attributes", "patients", "annotators", "files"})
 BUILTIN: dict[str, str] = {
     "shortcut": "curate.engine.inspect.shortcut:ShortcutManager",
     "label": "curate.engine.inspect.label:LabelManager",
+    "quality": "curate.engine.inspect.quality:QualityManager",
 }
 
 
@@ -42,7 +43,8 @@ class InspectData:
 
     ``X``: (n, d) float embeddings; ``labels``: the label column (n,) or None; ``attributes``: column name →
     values (n,); ``patients``: patient key per row (n,) (each row its own patient when no patient column is
-    given); ``annotators``: column name → labels (n,) for several annotators' columns.
+    given); ``annotators``: column name → labels (n,) for several annotators' columns; ``files``: image
+    file paths (the quality check; rows are then files).
     """
 
     X: np.ndarray | None
@@ -50,6 +52,7 @@ class InspectData:
     attributes: dict[str, np.ndarray] = field(default_factory=dict)
     patients: np.ndarray | None = None
     annotators: dict[str, np.ndarray] = field(default_factory=dict)
+    files: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         n = self.n
@@ -66,7 +69,9 @@ class InspectData:
             return int(self.X.shape[0])
         if self.labels is not None:
             return len(self.labels)
-        return len(next(iter(self.attributes.values())))
+        if self.files:
+            return len(self.files)
+        return len(next(iter(self.attributes.values()), ()))
 
 
 @dataclass

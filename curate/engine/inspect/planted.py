@@ -58,3 +58,66 @@ def planted_label_flips(*, patients: int = 150, per_patient: int = 4, dim: int =
     meta = pd.DataFrame({"id": [f"img{i:05d}" for i in range(len(pid))], "pid": [f"p{p:04d}" for p in pid],
                          "y": y_obs[pid], "y_true": y_true[pid]})
     return X.astype(np.float32), meta, flipped_p[pid]
+
+
+CORRUPTIONS = ("blank", "monochrome1", "clipped", "missing_window", "mixed_laterality")
+
+
+def _radiograph(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
+    """A smooth 12-bit projection image: a body-like ellipse on a darker background, with texture."""
+    yy, xx = np.mgrid[0:rows, 0:cols].astype(np.float64)
+    yy, xx = yy / rows - 0.5, xx / cols - 0.5
+    body = np.exp(-((xx / (0.3 + 0.1 * rng.random())) ** 2 + (yy / 0.4) ** 2) * 2)
+    texture = np.kron(rng.normal(0, 1, (8, 8)), np.ones((rows // 8 + 1, cols // 8 + 1)))[:rows, :cols]
+    img = 400 + 1800 * body + 120 * texture + rng.normal(0, 15, (rows, cols))
+    return np.clip(img, 0, 3800).astype(np.uint16)
+
+
+def planted_radiographs(folder, *, studies: int = 60, per_corruption: int = 20,
+                        seed: int = 0) -> pd.DataFrame:
+    """Write DX studies (two images each, one laterality and view per study) under ``folder``; corrupt
+    ``per_corruption`` images (or studies, for mixed laterality) with each of :data:`CORRUPTIONS`.
+
+    Returns one row per file: ``path``, ``corruption`` ('' for a normal image).
+    """
+    from pydicom.uid import generate_uid
+
+    from curate.scan.synthetic import make_dicom
+
+    rng = np.random.default_rng(seed)
+    folder = __import__("pathlib").Path(folder)
+    plan: list[str] = []
+    for c in CORRUPTIONS[:-1]:
+        plan += [c] * per_corruption
+    n_images = 2 * studies
+    slots = [""] * n_images
+    order = rng.permutation(n_images)
+    mixed_studies = set(rng.choice(studies, per_corruption // 2, replace=False).tolist())
+    free = [i for i in order if i // 2 not in mixed_studies]
+    for i, c in zip(free, plan):
+        slots[i] = c
+    out = []
+    for s in range(studies):
+        study_uid = generate_uid(prefix="1.2.826.0.1.3680043.8.498.")
+        lat = "L" if rng.random() < 0.5 else "R"
+        for j in range(2):
+            i = 2 * s + j
+            c = "mixed_laterality" if s in mixed_studies else slots[i]
+            px = _radiograph(rng, 96, 80)
+            other = "R" if lat == "L" else "L"
+            attrs = {"StudyInstanceUID": study_uid, "ViewPosition": "PA",
+                     "ImageLaterality": other if c == "mixed_laterality" and j else lat,
+                     "BitsStored": 12, "HighBit": 11, "WindowCenter": 1500, "WindowWidth": 3000,
+                     "PixelSpacing": [0.14 + rng.normal(0, 0.002)] * 2}
+            if c == "blank":
+                px = np.full_like(px, int(rng.integers(0, 4096)))
+            elif c == "clipped":
+                px = px.copy()
+                px[rng.random(px.shape) < 0.1 + 0.2 * rng.random()] = 4095
+            elif c == "missing_window":
+                del attrs["WindowCenter"], attrs["WindowWidth"]
+            path = folder / f"s{s:03d}" / f"im{j}.dcm"
+            make_dicom(path, px, modality="DX", attrs=attrs,
+                       photometric="MONOCHROME1" if c == "monochrome1" else None)
+            out.append({"path": str(path), "corruption": c})
+    return pd.DataFrame(out)
