@@ -54,6 +54,6 @@ def _print(summ: dict, out: str) -> None:
         for issue, n in qual.get("flagged_by_issue", {}).items():
             console.print(f"quality   {issue}: {n['shown'] if isinstance(n, dict) else n} image(s)")
     for name, entry in summ.items():
-        for note in entry["notes"]:
+        for note in entry["notes"] if isinstance(entry, dict) and "notes" in entry else ():
             console.print(f"note ({name}): {note}")
     console.print(f"wrote {out}")

@@ -27,6 +27,7 @@ class InspectReport:
     results: dict[str, Any]
     ids: dict[str, np.ndarray]  # per manager: the raw id of each of its rows
     columns: dict[str, Any] = field(default_factory=dict)
+    synthetic: bool = False  # an input is marked synthetic (curate.synthetic): the summary says so first
 
 
 def _split(value: str | Sequence[str] | None) -> list[str]:
@@ -144,7 +145,9 @@ def inspect(emb=None, meta=None, *, label_col: str | None = None,
         if not patient_col and "patients" in m.needs:
             results[m.name].notes.append("no --patient-col: each image is treated as its own patient, so "
                                          "images of one patient may sit on both sides of a fold")
-    return InspectReport(results=results, ids=ids,
+    from curate.synthetic import any_synthetic
+
+    return InspectReport(results=results, ids=ids, synthetic=any_synthetic(emb, meta),
                          columns={"label": label_col, "attributes": list(data.attributes),
                                   "patient": bool(patient_col), "annotators": list(data.annotators)})
 
@@ -176,8 +179,9 @@ def summary(report: InspectReport) -> dict:
     import pandas as pd
 
     from curate.policy.disclosure import hidden_json, suppress, suppressed_total
+    from curate.synthetic import SUMMARY_NOTE
 
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"synthetic": True, "note": SUMMARY_NOTE} if report.synthetic else {}
     for name, res in report.results.items():
         entry = {"summary": dict(res.summary), "notes": list(res.notes)}
         iss = res.issues
