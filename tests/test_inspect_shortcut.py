@@ -110,3 +110,20 @@ def test_registry():
         get_managers(["nope"])
     with pytest.raises(UsageError, match="permutations"):
         ShortcutOptions(permutations=0).validate()
+
+
+def test_three_cameras_three_classes_and_per_image_attribute():
+    """Multi-valued attribute, multi-class label, an attribute that varies within patients: all run, and
+    a planted 3-camera signal is still read (macro one-vs-rest AUC)."""
+    X, m = planted_shortcut(strength=2.0, cameras=3, patients=90, seed=7)
+    rng = np.random.default_rng(7)
+    m["y"] = rng.integers(0, 3, len(m))  # per image, three classes
+    m["view"] = rng.choice(["AP", "PA"], len(m))  # varies within patients, no signal
+    with pytest.raises(UsageError, match="permutations=19 cannot give p ≤ 0.025 .* use at least 39"):
+        ShortcutManager().find(_data(X, m, ("camera", "view")), permutations=19, n_boot=20)
+    res = ShortcutManager().find(_data(X, m, ("camera", "view")), n_boot=20)  # default: 79 permutations
+    assert res.summary["permutations"] == 79
+    t = res.table.set_index("attribute")
+    assert t.loc["camera", "readable"] and t.loc["camera", "within_label_auc"] > 0.8
+    assert not t.loc["view", "readable"]
+    assert np.isfinite(t.loc["camera", "held_out_drop"])

@@ -24,7 +24,8 @@ def inspect_cmd(
     id_col: str = typer.Option("id", "--id-col", help="META's id column."),
     emb_id_col: str = typer.Option(None, "--emb-id-col", help="EMB's id column (default: --id-col)."),
     folds: int = typer.Option(5, "--folds", min=2, help="Patient-grouped cross-validation folds."),
-    permutations: int = typer.Option(49, "--permutations", min=1, help="Permutations (shortcut p-value)."),
+    permutations: int = typer.Option(None, "--permutations", min=1,
+                                     help="Permutations (shortcut p-value; default: enough, ≥ 49)."),
     seed: int = typer.Option(0, "--seed"),
     key_file: str = typer.Option(None, "--key-file", metavar="FILE", help="Pseudonym key (docs/privacy)."),
 ) -> None:

@@ -104,7 +104,7 @@ def inspect(emb=None, meta=None, *, label_col: str | None = None,
             attributes: str | Sequence[str] | None = None, patient_col: str | None = None,
             annotators: str | Sequence[str] | None = None, dicom=None,
             checks: str | Sequence[str] | None = None, id_col: str = "id", emb_id_col: str | None = None,
-            n_splits: int = 5, permutations: int = 49, seed: int = 0) -> InspectReport:
+            n_splits: int = 5, permutations: int | None = None, seed: int = 0) -> InspectReport:
     """Run the inspect checks (``checks``: names from :func:`curate.engine.inspect.manager_names`; default:
     ``shortcut`` when ``attributes`` are given, ``label`` when ``label_col`` is, ``quality`` when ``dicom``
     (a folder of DICOM files) is).
@@ -138,7 +138,7 @@ def inspect(emb=None, meta=None, *, label_col: str | None = None,
             if need in m.needs and not ok:
                 raise UsageError(f"check '{m.name}' needs {option}")
         opts: dict[str, Any] = {"n_splits": n_splits, "seed": seed}
-        if m.name == "shortcut":
+        if m.name == "shortcut" and permutations is not None:
             opts["permutations"] = permutations
         results[m.name] = m.find(data, **opts)
         ids[m.name] = file_ids if tuple(m.needs) == ("files",) else row_ids

@@ -19,7 +19,8 @@ For each attribute, three measurements (patient-grouped throughout; :mod:`curate
     grouped k-fold and with leave-one-value-out (each value of the attribute held out in turn; its patients
     removed from training); drop = AUC(grouped) − AUC(held-out value), paired bootstrap over patients.
 
-Verdict: ``readable`` when (a) has p ≤ alpha / (number of attributes) (Bonferroni) and AUC ≥ ``min_auc``;
+Verdict: ``readable`` when (a) has p ≤ alpha / (number of attributes) (Bonferroni; the default number of
+permutations is chosen so that p can reach half of that, and too few given is an error) and AUC ≥ ``min_auc``;
 ``label-linked`` when (b)'s interval lies above 0.5 and its AUC ≥ ``min_auc``. ``shortcut`` = both;
 ``encoded`` = readable only; ``confounded`` = label-linked only; ``none`` = neither.
 """
@@ -50,7 +51,7 @@ MAX_VALUES = 30
 @dataclass
 class ShortcutOptions:
     n_splits: int = 5
-    permutations: int = 49
+    permutations: int | None = None  # None: enough for p to reach half the per-attribute alpha (≥ 49)
     n_boot: int = 200
     alpha: float = 0.05
     min_auc: float = 0.6
@@ -60,7 +61,7 @@ class ShortcutOptions:
     def validate(self) -> None:
         if self.n_splits < 2:
             raise UsageError("n_splits must be ≥ 2")
-        if self.permutations < 1:
+        if self.permutations is not None and self.permutations < 1:
             raise UsageError("permutations must be ≥ 1")
         if self.n_boot < 1:
             raise UsageError("n_boot must be ≥ 1")
@@ -215,6 +216,12 @@ class ShortcutManager:
                 notes.append(f"attribute '{a}' has {what}: skipped")
                 del tested[a]
         alpha = opt.alpha / max(1, len(tested))
+        need = int(np.ceil(1 / alpha)) - 1  # the smallest p a permutation test can give is 1 / (B + 1)
+        if opt.permutations is None:
+            opt.permutations = max(49, 2 * need + 1)
+        elif opt.permutations < need:
+            raise UsageError(f"permutations={opt.permutations} cannot give p ≤ {alpha:.3g} (alpha "
+                             f"{opt.alpha} / {len(tested)} attributes, Bonferroni): use at least {need}")
         rows = []
         for a, attr in tested.items():
             ra = readability(X, attr, strata, patients, opt)
