@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from curate.pipeline.audit import audit
 from fairlearn.metrics import (
     MetricFrame,
     demographic_parity_difference,
@@ -20,6 +19,7 @@ from sklearn.metrics import roc_auc_score
 
 from curate.audits import nulltests as NT
 from curate.audits.metrics import GroupedStats, ece_bins, weighted_auc
+from curate.pipeline.audit import audit
 
 DISPARITIES = [("fairclip", "DPD"), ("fairclip", "DEOdds"), ("tpr_disparity", "TPR_diff"),
                ("tpr_disparity", "Gap")]

@@ -43,8 +43,8 @@ def steps() -> list[tuple[str, object]]:
 
 def test_tutorial_has_the_whole_flow():
     verbs = [argv[0] for kind, argv in steps() if kind == "curate"]
-    order = ["catalog", "demo", "build-card", "embed", "dedup", "cluster", "sample", "build-card", "probe",
-             "audit", "map", "report", "publish"]
+    order = ["catalog", "demo", "build-card", "embed", "dedup", "cluster", "inspect", "sample", "build-card",
+             "probe", "audit", "map", "report", "publish"]
     it = iter(verbs)
     assert all(v in it for v in order), verbs  # each step present, in this order
     assert any(lang == "bash" and line.startswith("pip install")
@@ -169,5 +169,5 @@ def assert_synthetic_outputs(root: Path) -> None:
         assert "synthetic" in doc["name"].lower() and doc["description"].lower().startswith("synthetic"), name
     for name in ("card/README.md", "hub/README.md"):
         assert "- 1K<n<10K" in (root / name).read_text()  # size from the 3,016 / 3,000 measured rows
-    for name in ("dedup/summary.json", "evaluation.json", "evaluation-pixels.json"):
+    for name in ("dedup/summary.json", "evaluation.json", "evaluation-pixels.json", "inspect/summary.json"):
         assert json.loads((root / name).read_text())["synthetic"] is True, name

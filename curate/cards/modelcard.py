@@ -367,8 +367,8 @@ def render_model_card(ctx: dict[str, Any]) -> tuple[str, str]:
 #: What each column of results.parquet is, for the exit gate (:func:`curate.output.write_table`).
 RESULT_ROLES = {"audit": "label", "metric": "label", "label": "label", "attribute": "label", "group": "group",
                 "value": "value", "ci_low": "value", "ci_high": "value", "n": "count", "note": "text",
-                "n_units": "count", "reportable": "value", "seed_sd": "value", "p_value": "value", "suppressed": "value",
-                "n_shown": "value"}
+                "n_units": "count", "reportable": "value", "seed_sd": "value", "p_value": "value",
+                "suppressed": "value", "n_shown": "value"}
 #: Keys of results.json whose values count individuals.
 RESULT_COUNTS = ("n", "n_units", "n_test_rows", "n_test_units")
 

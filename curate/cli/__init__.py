@@ -39,6 +39,7 @@ _MODULES = [  # --help lists commands in this order: catalog → engine → rend
     "audit",
     "geo",
     "represent",
+    "inspect",
     # <more command modules>
 ]
 

@@ -16,5 +16,6 @@ cards) receive what they return and compute nothing. See docs/architecture.md fo
 - :mod:`~curate.pipeline.geo`, :mod:`~curate.pipeline.report`, :mod:`~curate.pipeline.catalog` — per-country
   totals, the report's computed context, the catalog commands' listings and validation;
 - :mod:`~curate.pipeline.represent` (+ ``represent_published``) — representativeness against UN WPP 2024;
-- :mod:`~curate.pipeline.deid_check` — OCR of burned-in text, matched against each file's own header.
+- :mod:`~curate.pipeline.deid_check` — OCR of burned-in text, matched against each file's own header;
+- :mod:`~curate.pipeline.inspect` — shortcut, label and image-quality checks (one manager per issue kind).
 """

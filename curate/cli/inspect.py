@@ -1,0 +1,60 @@
+"""``curate inspect``: shortcuts and label issues before training (docs/inspect.md)."""
+
+from __future__ import annotations
+
+import typer
+
+from curate.cli._common import console
+
+
+def register(app: typer.Typer) -> None:
+    app.command("inspect")(inspect_cmd)
+
+
+def inspect_cmd(
+    emb: str = typer.Argument(None, metavar="[EMB]", help="Embeddings (.npy, .parquet, shards)."),
+    meta: str = typer.Option(None, "--meta", help="Metadata table with the id column (with EMB)."),
+    dicom: str = typer.Option(None, "--dicom", metavar="DIR", help="DICOM folder: image quality checks."),
+    out: str = typer.Option(..., "--out", "-o", help="Output folder."),
+    label_col: str = typer.Option(None, "--label-col", help="Label column."),
+    attributes: str = typer.Option(None, "--attributes", help="Attributes to test: site,camera."),
+    patient_col: str = typer.Option(None, "--patient-col", help="Patient column (grouped folds)."),
+    annotators: str = typer.Option(None, "--annotators", help="Several annotators' label columns: kappa."),
+    checks: str = typer.Option(None, "--checks", help="shortcut,label,quality (default: by inputs)."),
+    id_col: str = typer.Option("id", "--id-col", help="META's id column."),
+    emb_id_col: str = typer.Option(None, "--emb-id-col", help="EMB's id column (default: --id-col)."),
+    folds: int = typer.Option(5, "--folds", min=2, help="Patient-grouped cross-validation folds."),
+    permutations: int = typer.Option(None, "--permutations", min=1,
+                                     help="Permutations (shortcut p-value; default: enough, ≥ 49)."),
+    seed: int = typer.Option(0, "--seed"),
+    key_file: str = typer.Option(None, "--key-file", metavar="FILE", help="Pseudonym key (docs/privacy)."),
+) -> None:
+    """Look for shortcuts (site/camera readable from embeddings and linked to the label), label issues and
+    DICOM image-quality issues (docs/inspect.md)."""
+    from curate.pipeline.inspect import run_inspect
+
+    summ = run_inspect(emb, meta, out, key_file=key_file, label_col=label_col, attributes=attributes,
+                       patient_col=patient_col, dicom=dicom,
+                       annotators=annotators, checks=checks, id_col=id_col, emb_id_col=emb_id_col,
+                       n_splits=folds, permutations=permutations, seed=seed)
+    _print(summ, out)
+
+
+def _print(summ: dict, out: str) -> None:
+    """Console summary: verdicts per attribute, flagged totals (already suppressed), nothing per row."""
+    for row in summ.get("shortcut", {}).get("table", []):
+        console.print(f"shortcut  {row['attribute']}: {row['verdict']} (within-label AUC "
+                      f"{row['within_label_auc']:.2f}, p = {row['permutation_p']:.3f})")
+    lab = summ.get("label")
+    if lab is not None and "flagged" in lab["summary"]:
+        shown = lab["summary"]["flagged"]
+        shown = shown["shown"] if isinstance(shown, dict) else shown
+        console.print(f"label     suspected label errors: {shown}")
+    qual = summ.get("quality")
+    if qual is not None:
+        for issue, n in qual.get("flagged_by_issue", {}).items():
+            console.print(f"quality   {issue}: {n['shown'] if isinstance(n, dict) else n} image(s)")
+    for name, entry in summ.items():
+        for note in entry["notes"] if isinstance(entry, dict) and "notes" in entry else ():
+            console.print(f"note ({name}): {note}")
+    console.print(f"wrote {out}")

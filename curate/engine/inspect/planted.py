@@ -1,0 +1,123 @@
+"""Synthetic data with planted issues, for the tests, the benchmark (benchmarks/bench_inspect.py) and docs.
+
+Every value is generated; nothing here reads real data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def planted_shortcut(*, patients: int = 60, per_patient: int = 2, dim: int = 8, cameras: int = 2,
+                     strength: float = 1.0, label_signal: float = 1.0, camera_label_link: float = 0.0,
+                     patient_noise: float = 0.5, seed: int = 0) -> tuple[np.ndarray, pd.DataFrame]:
+    """Embeddings and metadata: a patient-level binary label ``y``, a patient-level ``camera`` and ``pid``.
+
+    The camera adds ``strength`` × a fixed random direction per camera (orthonormal, so two cameras' means
+    are ``strength`` × √2 apart) to the embeddings of its images, the
+    same in both label classes (so it is readable *within* label classes); ``camera_label_link`` is the
+    probability that a patient's camera is set from its label instead of drawn at random (0: independent).
+    """
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, patients)
+    cam = rng.integers(0, cameras, patients)
+    linked = rng.random(patients) < camera_label_link
+    cam[linked] = y[linked] % cameras
+    dirs = np.linalg.qr(rng.normal(size=(dim, max(cameras, 1))))[0].T[:cameras]  # orthonormal directions
+    label_dir = rng.normal(size=dim)
+    label_dir /= np.linalg.norm(label_dir)
+    pat_off = rng.normal(scale=patient_noise, size=(patients, dim))
+    pid = np.repeat(np.arange(patients), per_patient)
+    X = (rng.normal(size=(len(pid), dim)) + pat_off[pid] + label_signal * np.outer(y[pid], label_dir)
+         + strength * dirs[cam[pid]])
+    meta = pd.DataFrame({"id": [f"img{i:05d}" for i in range(len(pid))], "pid": [f"p{p:04d}" for p in pid],
+                         "y": y[pid], "camera": [f"cam{c}" for c in cam[pid]]})
+    return X.astype(np.float32), meta
+
+
+def planted_label_flips(*, patients: int = 150, per_patient: int = 4, dim: int = 32, flip: float = 0.1,
+                        label_signal: float = 2.0, patient_noise: float = 1.5, seed: int = 0,
+                        ) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+    """Embeddings, metadata (``id``, ``pid``, observed ``y``, true ``y_true``) and the flipped-row mask.
+
+    Labels are per patient (a diagnosis), and a fraction ``flip`` of the patients has its label flipped on
+    all of its images — the way report-derived labels go wrong. Each patient has a strong random offset
+    (``patient_noise``), so a model trained with that patient's other images memorises the patient.
+    """
+    rng = np.random.default_rng(seed)
+    y_true = rng.integers(0, 2, patients)
+    flipped_p = rng.random(patients) < flip
+    y_obs = np.where(flipped_p, 1 - y_true, y_true)
+    label_dir = rng.normal(size=dim)
+    label_dir /= np.linalg.norm(label_dir)
+    pat_off = rng.normal(scale=patient_noise, size=(patients, dim))
+    pid = np.repeat(np.arange(patients), per_patient)
+    X = (rng.normal(size=(len(pid), dim)) + pat_off[pid]
+         + label_signal * np.outer(y_true[pid] - 0.5, label_dir))
+    meta = pd.DataFrame({"id": [f"img{i:05d}" for i in range(len(pid))], "pid": [f"p{p:04d}" for p in pid],
+                         "y": y_obs[pid], "y_true": y_true[pid]})
+    return X.astype(np.float32), meta, flipped_p[pid]
+
+
+CORRUPTIONS = ("blank", "monochrome1", "clipped", "missing_window", "mixed_laterality")
+
+
+def _radiograph(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
+    """A smooth 12-bit projection image: a body-like ellipse on a darker background, with texture."""
+    yy, xx = np.mgrid[0:rows, 0:cols].astype(np.float64)
+    yy, xx = yy / rows - 0.5, xx / cols - 0.5
+    body = np.exp(-((xx / (0.3 + 0.1 * rng.random())) ** 2 + (yy / 0.4) ** 2) * 2)
+    texture = np.kron(rng.normal(0, 1, (8, 8)), np.ones((rows // 8 + 1, cols // 8 + 1)))[:rows, :cols]
+    img = 400 + 1800 * body + 120 * texture + rng.normal(0, 15, (rows, cols))
+    return np.clip(img, 0, 3800).astype(np.uint16)
+
+
+def planted_radiographs(folder, *, studies: int = 60, per_corruption: int = 20,
+                        seed: int = 0) -> pd.DataFrame:
+    """Write DX studies (two images each, one laterality and view per study) under ``folder``; corrupt
+    ``per_corruption`` images (or studies, for mixed laterality) with each of :data:`CORRUPTIONS`.
+
+    Returns one row per file: ``path``, ``corruption`` ('' for a normal image).
+    """
+    from pydicom.uid import generate_uid
+
+    from curate.scan.synthetic import make_dicom
+
+    rng = np.random.default_rng(seed)
+    folder = __import__("pathlib").Path(folder)
+    plan: list[str] = []
+    for c in CORRUPTIONS[:-1]:
+        plan += [c] * per_corruption
+    n_images = 2 * studies
+    slots = [""] * n_images
+    order = rng.permutation(n_images)
+    mixed_studies = set(rng.choice(studies, per_corruption // 2, replace=False).tolist())
+    free = [i for i in order if i // 2 not in mixed_studies]
+    for i, c in zip(free, plan):
+        slots[i] = c
+    out = []
+    for s in range(studies):
+        study_uid = generate_uid(prefix="1.2.826.0.1.3680043.8.498.")
+        lat = "L" if rng.random() < 0.5 else "R"
+        for j in range(2):
+            i = 2 * s + j
+            c = "mixed_laterality" if s in mixed_studies else slots[i]
+            px = _radiograph(rng, 96, 80)
+            other = "R" if lat == "L" else "L"
+            attrs = {"StudyInstanceUID": study_uid, "ViewPosition": "PA",
+                     "ImageLaterality": other if c == "mixed_laterality" and j else lat,
+                     "BitsStored": 12, "HighBit": 11, "WindowCenter": 1500, "WindowWidth": 3000,
+                     "PixelSpacing": [0.14 + rng.normal(0, 0.002)] * 2}
+            if c == "blank":
+                px = np.full_like(px, int(rng.integers(0, 4096)))
+            elif c == "clipped":
+                px = px.copy()
+                px[rng.random(px.shape) < 0.1 + 0.2 * rng.random()] = 4095
+            elif c == "missing_window":
+                del attrs["WindowCenter"], attrs["WindowWidth"]
+            path = folder / f"s{s:03d}" / f"im{j}.dcm"
+            make_dicom(path, px, modality="DX", attrs=attrs,
+                       photometric="MONOCHROME1" if c == "monochrome1" else None)
+            out.append({"path": str(path), "corruption": c})
+    return pd.DataFrame(out)

@@ -1,0 +1,244 @@
+"""``curate inspect``: read embeddings + metadata, validate columns, run the issue managers, write results.
+
+Computation is in :mod:`curate.engine.inspect` (one manager per kind of issue). This module joins the
+inputs (the same id matching and one-line errors as ``curate probe``), applies the identifier policy to
+every named column, and writes the outputs: ``issues.csv`` (flagged images under keyed pseudonyms,
+:mod:`curate.policy.pseudonyms`), ``shortcuts.csv`` (one row per attribute), ``summary.json`` (per issue
+type; counts per group small-cell suppressed with :mod:`curate.policy.disclosure`). Writing is kept in
+:func:`write_inspect` so it can be routed through the exit gate (``curate.output``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from curate.errors import InputError, UsageError
+
+
+@dataclass
+class InspectReport:
+    """The managers' results plus the raw row ids (kept in memory; written only as pseudonyms)."""
+
+    results: dict[str, Any]
+    ids: dict[str, np.ndarray]  # per manager: the raw id of each of its rows
+    columns: dict[str, Any] = field(default_factory=dict)
+    synthetic: bool = False  # an input is marked synthetic (curate.synthetic): the summary says so first
+
+
+def _split(value: str | Sequence[str] | None) -> list[str]:
+    if value is None:
+        return []
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return [str(x).strip() for x in items if str(x).strip()]
+
+
+def _columns(df, *, label_col, attributes, patient_col, annotators) -> tuple[list[str], list[str]]:
+    """Check every named column exists and that attributes/annotator columns are not identifiers."""
+    from curate.policy.roles import check_columns, refuse_identifier
+
+    if patient_col and patient_col not in df.columns:
+        raise InputError(f"--patient-col {patient_col}: column '{patient_col}' not found in META")
+    if patient_col and df[patient_col].isna().any():
+        raise InputError(f"--patient-col {patient_col}: {int(df[patient_col].isna().sum())} missing values")
+    if label_col:
+        if label_col not in df.columns:
+            raise InputError(f"--label-col {label_col}: column '{label_col}' not found in META")
+        if df[label_col].isna().any():
+            raise InputError(f"--label-col {label_col}: {int(df[label_col].isna().sum())} missing values")
+        refuse_identifier(df, label_col, option="--label-col", patient_col=patient_col)
+    attrs = (check_columns(df, attributes, option="--attributes", patient_col=patient_col)
+             if attributes else [])
+    for a in attrs:
+        if df[a].isna().any():
+            raise InputError(f"--attributes {a}: {int(df[a].isna().sum())} missing values")
+    ann = check_columns(df, annotators, option="--annotators", patient_col=patient_col) if annotators else []
+    return attrs, ann
+
+
+def _table_data(emb, meta, *, label_col, attributes, patient_col, annotators, id_col, emb_id_col):
+    """(InspectData, raw row ids) from embeddings + metadata, joined on ids as in :func:`curate.probe`."""
+    from curate.audits.probes import _align, _load_vectors, _read_meta
+    from curate.engine.inspect import InspectData
+
+    if meta is None:
+        raise UsageError("give --meta with the embeddings (the label, attribute and patient columns)")
+    df = _read_meta(meta)
+    attrs, ann = _columns(df, label_col=label_col, attributes=attributes, patient_col=patient_col,
+                          annotators=annotators)
+    emb_id_col = emb_id_col or id_col
+    ids, X, ids_given = _load_vectors(emb, emb_id_col)
+    idx = _align(ids, df, id_col, emb_id_col, ids_given)
+    if idx is not None:
+        order = np.argsort(idx, kind="stable")
+        df = df.iloc[order].reset_index(drop=True)
+        X = X[idx[order]]
+    row_ids = df[id_col].astype(str).to_numpy() if id_col in df.columns else np.asarray(ids).astype(str)
+    data = InspectData(
+        X=X, labels=df[label_col].to_numpy() if label_col else None,
+        attributes={a: df[a].to_numpy() for a in attrs},
+        patients=df[patient_col].astype(str).to_numpy() if patient_col else None,
+        annotators={a: df[a].to_numpy() for a in ann})
+    return data, row_ids
+
+
+def _dicom_files(folder) -> tuple[list[str], np.ndarray]:
+    """Every file under ``folder`` (sorted) and its relative path (the raw id, written only as a
+    pseudonym)."""
+    from pathlib import Path
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError(f"--dicom '{folder}' is not a folder")
+    files = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise InputError(f"--dicom '{folder}' holds no files")
+    return [str(p) for p in files], np.array([str(p.relative_to(root)) for p in files])
+
+
+def inspect(emb=None, meta=None, *, label_col: str | None = None,
+            attributes: str | Sequence[str] | None = None, patient_col: str | None = None,
+            annotators: str | Sequence[str] | None = None, dicom=None,
+            checks: str | Sequence[str] | None = None, id_col: str = "id", emb_id_col: str | None = None,
+            n_splits: int = 5, permutations: int | None = None, seed: int = 0) -> InspectReport:
+    """Run the inspect checks (``checks``: names from :func:`curate.engine.inspect.manager_names`; default:
+    ``shortcut`` when ``attributes`` are given, ``label`` when ``label_col`` is, ``quality`` when ``dicom``
+    (a folder of DICOM files) is).
+
+    Rows are matched on ``META[id_col]`` = EMB's ``emb_id_col`` ids, as in :func:`curate.probe`. Without
+    ``patient_col`` each image is its own patient (a stated note: grouping cannot then prevent leakage).
+    """
+    from curate.engine.inspect import InspectData, get_managers
+
+    attributes, annotators = _split(attributes), _split(annotators)
+    names = _split(checks) or [*(["shortcut"] if attributes else []), *(["label"] if label_col else []),
+                               *(["quality"] if dicom else [])]
+    if not names:
+        raise UsageError("nothing to inspect: give --label-col and/or --attributes, or --dicom (or --checks)")
+    if n_splits < 2:
+        raise UsageError("n_splits must be ≥ 2 (--folds)")
+    managers = get_managers(names)
+    table_needed = any(set(m.needs) - {"files"} for m in managers)
+    if table_needed and emb is None:
+        raise UsageError(f"check '{next(m.name for m in managers if set(m.needs) - {'files'})}' needs EMB "
+                         "and --meta")
+    files, file_ids = _dicom_files(dicom) if dicom else ([], np.array([]))
+    data, row_ids = (_table_data(emb, meta, label_col=label_col, attributes=attributes,
+                                 patient_col=patient_col, annotators=annotators, id_col=id_col,
+                                 emb_id_col=emb_id_col) if table_needed else (InspectData(X=None), None))
+    data.files = files
+    results, ids = {}, {}
+    for m in managers:
+        for need, ok, option in (("labels", label_col, "--label-col"),
+                                 ("attributes", attributes, "--attributes"), ("files", files, "--dicom")):
+            if need in m.needs and not ok:
+                raise UsageError(f"check '{m.name}' needs {option}")
+        opts: dict[str, Any] = {"n_splits": n_splits, "seed": seed}
+        if m.name == "shortcut" and permutations is not None:
+            opts["permutations"] = permutations
+        results[m.name] = m.find(data, **opts)
+        ids[m.name] = file_ids if tuple(m.needs) == ("files",) else row_ids
+        if not patient_col and "patients" in m.needs:
+            results[m.name].notes.append("no --patient-col: each image is treated as its own patient, so "
+                                         "images of one patient may sit on both sides of a fold")
+    from curate.synthetic import any_synthetic
+
+    return InspectReport(results=results, ids=ids, synthetic=any_synthetic(emb, meta),
+                         columns={"label": label_col, "attributes": list(data.attributes),
+                                  "patient": bool(patient_col), "annotators": list(data.annotators)})
+
+
+def _issues_frame(report: InspectReport, key) -> Any:
+    import pandas as pd
+
+    frames = []
+    for name, res in report.results.items():
+        iss = res.issues
+        if iss is None or not len(iss):
+            continue
+        iss = iss[iss["flagged"].astype(bool)]
+        raw = report.ids[name][iss["row"].to_numpy(dtype=int)]
+        out = pd.DataFrame({"id": key.pseudonymise(raw, kind="image"),
+                            "issue": iss["issue"].to_numpy(), "score": iss["score"].to_numpy()})
+        for c in ("given_label", "suggested_label"):
+            if c in iss:
+                out[c] = iss[c].to_numpy()
+        frames.append(out)
+    cols = ["id", "issue", "score"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+
+
+def summary(report: InspectReport) -> dict:
+    """Per issue type: the manager's summary and notes, flagged totals and per-label-class counts, small
+    cells suppressed (:func:`curate.policy.disclosure.suppress`, complementary suppression included)."""
+
+    import pandas as pd
+
+    from curate.policy.disclosure import hidden_json, suppress, suppressed_total
+    from curate.synthetic import SUMMARY_NOTE
+
+    out: dict[str, Any] = {"synthetic": True, "note": SUMMARY_NOTE} if report.synthetic else {}
+    for name, res in report.results.items():
+        entry = {"summary": dict(res.summary), "notes": list(res.notes)}
+        iss = res.issues
+        if iss is not None and len(iss):
+            flagged = iss[iss["flagged"].astype(bool)]
+            entry["summary"]["flagged"] = hidden_json(suppressed_total(len(flagged)))
+            for total in ("rows", "files", "checked", "images_flagged"):
+                if total in entry["summary"]:
+                    entry["summary"][total] = hidden_json(suppressed_total(int(entry["summary"][total])))
+            by_issue = entry["summary"].pop("flagged_by_issue", None)
+            if by_issue:
+                counts = suppress(pd.Series(by_issue, dtype=int).sort_index())
+                entry["flagged_by_issue"] = {str(k): hidden_json(v) for k, v in counts.items()}
+            if "given_label" in flagged and len(flagged):
+                counts = suppress(flagged["given_label"].astype(str).value_counts().sort_index())
+                entry["flagged_by_given_label"] = {str(k): hidden_json(v) for k, v in counts.items()}
+        agreement = entry["summary"].get("agreement")
+        if agreement:
+            agreement = entry["summary"]["agreement"] = json.loads(json.dumps(agreement))
+            agreement["rows"] = hidden_json(suppressed_total(int(agreement["rows"])))
+            for pair in agreement["pairs"]:
+                pair["rows"] = hidden_json(suppressed_total(int(pair["rows"])))
+        if res.table is not None:
+            entry["table"] = json.loads(res.table.to_json(orient="records"))
+        out[name] = entry
+    return out
+
+
+def run_inspect(emb, meta, out, *, key_file=None, **options) -> dict:
+    """What ``curate inspect`` runs: check the key and the output folder first (so a bad one costs no
+    computation), then :func:`inspect` and :func:`write_inspect`. Returns the summary."""
+    from pathlib import Path
+
+    from curate._io import _check_parent
+    from curate.policy.pseudonyms import load_key
+
+    key = load_key(key_file)
+    key.check_outside(out)
+    _check_parent(Path(out))
+    return write_inspect(inspect(emb, meta, **options), out, key=key)
+
+
+def write_inspect(report: InspectReport, out, *, key_file=None, key=None) -> dict:
+    """Write ``issues.csv``, ``shortcuts.csv`` (when the shortcut check ran) and ``summary.json`` to ``out``
+    atomically (``curate._io.atomic_dir``); returns the summary."""
+    from curate._io import atomic_dir
+    from curate.policy.pseudonyms import load_key
+
+    if key is None:
+        key = load_key(key_file)
+    key.check_outside(out)
+    summ = summary(report)
+    issues = _issues_frame(report, key)
+    with atomic_dir(out, kind="inspect") as tmp:
+        issues.to_csv(tmp / "issues.csv", index=False)
+        sc = report.results.get("shortcut")
+        if sc is not None and sc.table is not None:
+            sc.table.to_csv(tmp / "shortcuts.csv", index=False)
+        (tmp / "summary.json").write_text(json.dumps(summ, indent=2, default=str) + "\n")
+    return summ

@@ -1,0 +1,104 @@
+"""``curate inspect``: outputs carry pseudonyms only, bad input gives one error line and no output."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from curate.engine.inspect.planted import planted_shortcut
+
+pytest.importorskip("cleanlab")
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    X, m = planted_shortcut(strength=2.0, camera_label_link=0.5, patients=60, seed=2)
+    m["id"] = [f"MRN{i:07d}" for i in range(len(m))]  # identifier-looking raw ids must never be written
+    m["pid"] = [f"PAT-{p}" for p in m.pid]
+    m["site"] = "only-site"
+    m["y2"] = m.y
+    m.loc[::5, "y2"] = 1 - m.y[::5]
+    np.save(tmp_path / "emb.npy", X)
+    (tmp_path / "emb.ids.txt").write_text("\n".join(m.id) + "\n")
+    m.sample(frac=1, random_state=0).to_csv(tmp_path / "meta.csv", index=False)
+    return tmp_path, m
+
+
+def _args(tmp, *extra):
+    return ["inspect", str(tmp / "emb.npy"), "--meta", str(tmp / "meta.csv"), "--patient-col", "pid",
+            "--out", str(tmp / "out"), "--permutations", "19", *extra]
+
+
+def test_outputs_and_no_identifiers(cli, inputs):
+    tmp, m = inputs
+    r = cli(*_args(tmp, "--label-col", "y", "--attributes", "camera,site", "--annotators", "y,y2"))
+    assert r.exit_code == 0, r.stderr
+    assert "shortcut  camera: shortcut" in r.stdout
+    assert "attribute 'site' has a single value: skipped" in r.stdout
+    files = {p.name: p.read_text() for p in (tmp / "out").iterdir() if p.is_file()}
+    assert {"issues.csv", "shortcuts.csv", "summary.json"} <= set(files)
+    everything = "".join(files.values()) + r.stdout + r.stderr
+    for raw in [*m.id, *m.pid]:
+        assert raw not in everything
+    import pandas as pd
+
+    issues = pd.read_csv(tmp / "out" / "issues.csv")
+    assert len(issues) > 0 and issues.id.str.fullmatch(r"image_[0-9a-f]{16}").all()
+    summ = json.loads(files["summary.json"])
+    assert summ["shortcut"]["table"][0]["verdict"] == "shortcut"
+    assert summ["label"]["summary"]["agreement"]["fleiss_kappa"] < 1
+    for v in summ["label"]["flagged_by_given_label"].values():  # small cells hidden
+        assert isinstance(v, dict) or v >= 11
+
+
+@pytest.mark.parametrize("extra, message", [
+    (("--attributes", "id"), "looks like an identifier"),
+    (("--attributes", "pid"), "is the patient column"),
+    (("--attributes", "nope"), "column 'nope' not found"),
+    (("--label-col", "nope"), "column 'nope' not found"),
+    ((), "nothing to inspect"),
+    (("--label-col", "y", "--folds", "40"), "needs at least 80"),
+])
+def test_bad_input_one_line_no_output(cli, inputs, extra, message):
+    tmp, _ = inputs
+    r = cli(*_args(tmp, *extra))
+    assert r.exit_code != 0
+    assert r.stderr.startswith("error: ") and r.stderr.count("\n") == 1 and message in r.stderr
+    assert "Traceback" not in r.stderr and not (tmp / "out").exists()
+
+
+def test_embeddings_that_do_not_join(cli, inputs):
+    tmp, m = inputs
+    (tmp / "emb.ids.txt").write_text("\n".join(f"x{i}" for i in range(len(m))) + "\n")
+    r = cli(*_args(tmp, "--label-col", "y"))
+    assert r.exit_code != 0 and "have no embedding" in r.stderr and not (tmp / "out").exists()
+
+
+def test_python_api_matches(inputs):
+    import curate
+
+    tmp, _ = inputs
+    rep = curate.inspect(tmp / "emb.npy", tmp / "meta.csv", label_col="y", attributes="camera",
+                         patient_col="pid", permutations=19)
+    assert set(rep.results) == {"shortcut", "label"}
+    assert rep.results["shortcut"].table.iloc[0].verdict == "shortcut"
+
+
+def test_dicom_quality_from_the_command_line(cli, tmp_path):
+    from curate.engine.inspect.planted import planted_radiographs
+
+    planted = planted_radiographs(tmp_path / "dx", studies=20, per_corruption=5, seed=1)
+    r = cli("inspect", "--dicom", str(tmp_path / "dx"), "--out", str(tmp_path / "out"))
+    assert r.exit_code == 0, r.stderr
+    assert "quality   monochrome1: <11 image(s)" in r.stdout
+    text = (tmp_path / "out" / "issues.csv").read_text() + (tmp_path / "out" / "summary.json").read_text()
+    assert "s000" not in text + r.stdout and "im0.dcm" not in text + r.stdout
+    assert str(tmp_path / "dx") not in text + r.stdout
+    flagged_files = (planted.corruption != "").sum()
+    assert text.count("image_") >= flagged_files
+    r = cli("inspect", "--dicom", str(tmp_path / "nope"), "--out", str(tmp_path / "out2"))
+    assert r.exit_code != 0 and "is not a folder" in r.stderr and not (tmp_path / "out2").exists()
+    r = cli("inspect", "--label-col", "y", "--out", str(tmp_path / "out3"))
+    assert r.exit_code != 0 and "needs EMB" in r.stderr
