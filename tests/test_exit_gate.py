@@ -80,6 +80,9 @@ def writer_sites() -> set[tuple[str, str]]:
 # by policy.roles.allow_list); charts (savefig: to be rendered to bytes and written with write_bytes);
 # catalog tooling and the demo writers; console lines of the catalog, scan, embed, geo and dedup commands.
 NOT_YET_THROUGH_THE_GATE = {
+    ("curate.cli.inspect", "_print"),  # print
+    ("curate.pipeline.inspect", "summary"),  # write_text
+    ("curate.pipeline.inspect", "write_inspect"),  # to_csv
     ("curate.cli.deid_check", "_print"),  # print
     ("curate.report.pixels", "write_outputs"),  # write_text, open
     ("curate.cards.representativeness", "draw_pyramid"),  # savefig
