@@ -73,8 +73,6 @@ def image_dedup(folder: str | os.PathLike, *, max_distance: int = 4, hash_size: 
     error, or with ``skip_bad`` (``--skip-bad``, as in ``curate embed``) left out and listed: the result's
     ``skipped`` holds (id, reason) pairs, written as ``skipped.csv`` like ``curate scan``'s.
     """
-    from curate._io import sha256_file
-
     faiss = require("faiss", "engine")
     bits = hash_size * hash_size
     if hash_size < 4 or bits % 8:
@@ -86,35 +84,9 @@ def image_dedup(folder: str | os.PathLike, *, max_distance: int = 4, hash_size: 
     files = list_images(root)
     ids = np.array(image_ids(root, strip_ext=strip_ext), dtype=str)
     n = len(files)
-    digests: list[str] = []
-    pixel_digests: list[str] = []
-    hashes = np.zeros((n, bits // 8), dtype=np.uint8)
-    bad: list[tuple[int, str]] = []
-    for k, path in enumerate(files):
-        digests.append(sha256_file(path))
-        try:
-            hashes[k], pix = hash_image(path, hash_size)
-            pixel_digests.append(pix)
-        except CurateError:  # a missing extra (decoder plugin): the install hint, not "unreadable"
-            raise
-        except Exception as exc:  # PIL / pydicom / nibabel raise many types for corrupt / unsupported files
-            bad.append((k, type(exc).__name__))
-            pixel_digests.append(f"unreadable:{k}")
-        if progress and (k % 64 == 0 or k == n - 1):
-            progress("hashing images", k + 1, n)
-    skipped = [(str(ids[k]), f"not readable as an image ({why})") for k, why in bad]
-    if bad and not skip_bad:
-        raise InputError(f"{len(bad)} of {n} files could not be read as images (e.g. "
-                         f"{', '.join(repr(i) for i, _ in skipped[:3])}); pass --skip-bad to leave them out "
-                         "(they are listed in skipped.csv)")
-    if bad:
-        if len(bad) == n:
-            raise InputError(f"none of the {n} files under '{root}' could be read as an image")
-        ok = np.setdiff1d(np.arange(n), [k for k, _ in bad])
-        ids, hashes = ids[ok], hashes[ok]
-        digests = [digests[k] for k in ok]
-        pixel_digests = [pixel_digests[k] for k in ok]
-        n = len(ok)
+    ids, digests, pixel_digests, hashes, skipped = _hash_all(root, files, ids, bits, hash_size, skip_bad,
+                                                             progress)
+    n = len(ids)
     t1 = time.perf_counter()
     # exact duplicates: same digest -> pairs (first, other) inside each digest group
     ex_i, ex_j = _same_digest_pairs(digests)
@@ -154,6 +126,44 @@ def image_dedup(folder: str | os.PathLike, *, max_distance: int = 4, hash_size: 
         res.summary["skipped"] = len(skipped)
     res.skipped = skipped
     return res
+
+
+def _hash_all(root: Path, files: list, ids: np.ndarray, bits: int, hash_size: int, skip_bad: bool,
+              progress: ProgressFn | None) -> tuple[np.ndarray, list[str], list[str], np.ndarray, list]:
+    """SHA-256 of the bytes, a digest of the decoded pixels and the pHash of each file; unreadable files are
+    an error, or with ``skip_bad`` left out and returned as ``(id, reason)`` pairs."""
+    from curate._io import sha256_file
+
+    n = len(files)
+    digests: list[str] = []
+    pixel_digests: list[str] = []
+    hashes = np.zeros((n, bits // 8), dtype=np.uint8)
+    bad: list[tuple[int, str]] = []
+    for k, path in enumerate(files):
+        digests.append(sha256_file(path))
+        try:
+            hashes[k], pix = hash_image(path, hash_size)
+            pixel_digests.append(pix)
+        except CurateError:  # a missing extra (decoder plugin): the install hint, not "unreadable"
+            raise
+        except Exception as exc:  # PIL / pydicom / nibabel raise many types for corrupt / unsupported files
+            bad.append((k, type(exc).__name__))
+            pixel_digests.append(f"unreadable:{k}")
+        if progress and (k % 64 == 0 or k == n - 1):
+            progress("hashing images", k + 1, n)
+    skipped = [(str(ids[k]), f"not readable as an image ({why})") for k, why in bad]
+    if bad and not skip_bad:
+        raise InputError(f"{len(bad)} of {n} files could not be read as images (e.g. "
+                         f"{', '.join(repr(i) for i, _ in skipped[:3])}); pass --skip-bad to leave them out "
+                         "(they are listed in skipped.csv)")
+    if bad:
+        if len(bad) == n:
+            raise InputError(f"none of the {n} files under '{root}' could be read as an image")
+        ok = np.setdiff1d(np.arange(n), [k for k, _ in bad])
+        ids, hashes = ids[ok], hashes[ok]
+        digests = [digests[k] for k in ok]
+        pixel_digests = [pixel_digests[k] for k in ok]
+    return ids, digests, pixel_digests, hashes, skipped
 
 
 def _same_digest_pairs(digests: list[str]) -> tuple[list[int], list[int]]:
