@@ -109,3 +109,14 @@ def test_exact_fallback_is_announced_with_its_estimated_time():
     assert s["method"] == "exact" and s["exact_estimate_s"] > 0
     first_exact = next(k for k, st in enumerate(stages) if st.startswith("exact search"))
     assert "about" in stages[first_exact] and "ivf -> exact" in stages[first_exact]
+
+
+def test_clopper_pearson_limits_match_scipy_stats():
+    """The limits from scipy.special equal scipy.stats.binomtest's exact interval (the independent oracle)."""
+    from scipy.stats import binomtest
+
+    for k, n in [(0, 1), (0, 2000), (3, 2000), (290, 300), (300, 300), (17, 40)]:
+        ci_lo = binomtest(k, n, alternative="greater").proportion_ci(0.95, method="exact").low
+        ci_hi = binomtest(k, n, alternative="less").proportion_ci(0.95, method="exact").high
+        assert recall.cp_lower(k, n) == pytest.approx(ci_lo, abs=1e-12)
+        assert recall.cp_upper(k, n) == pytest.approx(ci_hi, abs=1e-12)

@@ -12,8 +12,8 @@ found or missed together), so the pairs are grouped into the connected component
 graph and the bound uses the *effective* number of groups ``(Σ m_g)² / Σ m_g²`` (``m_g``: pairs in group
 ``g``). That is the Kish effective sample size of a cluster sample when the pairs of a group are perfectly
 correlated, the worst case, so the bound is conservative. The bound itself is the one-sided Clopper–Pearson
-lower limit (``scipy.stats.binomtest(...).proportion_ci(method="exact")``) of the pair recall at that
-effective size.
+lower limit (:func:`cp_lower`, as ``scipy.stats.binomtest(...).proportion_ci(method="exact")``) of the pair
+recall at that effective size.
 
 A held-out sample needs enough duplicate groups before any bound can reach the target (all found: the
 bound is ``(1 - confidence) ** (1 / groups)``; 0.99 needs about 300 groups, more when some pair is
@@ -80,10 +80,24 @@ def effective_groups(group: np.ndarray) -> float:
     return float(m.sum() ** 2 / (m**2).sum())
 
 
+def cp_lower(k: int, n: int, confidence: float = CONFIDENCE) -> float:
+    """One-sided Clopper–Pearson lower limit of a binomial proportion, ``k`` of ``n``: the ``1 - confidence``
+    quantile of Beta(k, n - k + 1) (Clopper & Pearson 1934; what ``scipy.stats.binomtest(...).proportion_ci
+    (method="exact")`` computes, from ``scipy.special`` alone: ``scipy.stats`` takes seconds to import)."""
+    from scipy.special import betaincinv
+
+    return 0.0 if k <= 0 else float(betaincinv(k, n - k + 1, 1.0 - confidence))
+
+
+def cp_upper(k: int, n: int, confidence: float = CONFIDENCE) -> float:
+    """One-sided Clopper–Pearson upper limit: the ``confidence`` quantile of Beta(k + 1, n - k)."""
+    from scipy.special import betaincinv
+
+    return 1.0 if k >= n else float(betaincinv(k + 1, n - k, confidence))
+
+
 def lower_bound(found: np.ndarray, group: np.ndarray, confidence: float = CONFIDENCE) -> Bound | None:
     """Clopper–Pearson lower bound on ``mean(found)`` with the effective number of groups as sample size."""
-    from scipy.stats import binomtest
-
     found = np.asarray(found, dtype=bool)
     if not len(found):
         return None
@@ -91,7 +105,7 @@ def lower_bound(found: np.ndarray, group: np.ndarray, confidence: float = CONFID
     n_eff = effective_groups(group)
     n = max(1, int(np.floor(n_eff + 1e-9)))
     k = int(np.floor(point * n + 1e-9))
-    low = float(binomtest(k, n, alternative="greater").proportion_ci(confidence, method="exact").low)
+    low = cp_lower(k, n, confidence)
     return Bound(lower=low, point=point, pairs=len(found), groups=int(len(np.unique(group))),
                  effective=n_eff, confidence=confidence)
 
@@ -99,14 +113,12 @@ def lower_bound(found: np.ndarray, group: np.ndarray, confidence: float = CONFID
 @lru_cache(maxsize=64)
 def groups_needed(target: float, confidence: float = CONFIDENCE) -> int:
     """Fewest effective groups whose bound clears ``target`` with ``MISS_ALLOWANCE`` of the misses."""
-    from scipy.stats import binomtest
-
     if target <= 0:
         return 1
     n = 4
     while n < 10**7:
         k = int(np.floor(n * (1 - (1 - target) * MISS_ALLOWANCE)))
-        if binomtest(k, n, alternative="greater").proportion_ci(confidence, method="exact").low >= target:
+        if cp_lower(k, n, confidence) >= target:
             return n
         n = int(np.ceil(n * 1.1))
     return n
@@ -298,10 +310,7 @@ def missed_rows_upper(missed: int, rows: int, confidence: float = CONFIDENCE) ->
     """One-sided Clopper–Pearson upper limit of the share of rows with a missed partner, ``missed`` of
     ``rows`` held-out rows drawn uniformly without replacement (the binomial limit is conservative for
     draws without replacement: for no miss, ``prod(1 - M / (N - i)) <= (1 - M / N) ** rows``)."""
-    from scipy.stats import binomtest
-
-    return float(binomtest(int(missed), int(rows), alternative="less").proportion_ci(confidence,
-                                                                                    method="exact").high)
+    return cp_upper(int(missed), int(rows), confidence)
 
 
 def rows_missing(held: Sample, rows: np.ndarray, found: np.ndarray) -> int:
