@@ -120,3 +120,26 @@ def test_clopper_pearson_limits_match_scipy_stats():
         ci_hi = binomtest(k, n, alternative="less").proportion_ci(0.95, method="exact").high
         assert recall.cp_lower(k, n) == pytest.approx(ci_lo, abs=1e-12)
         assert recall.cp_upper(k, n) == pytest.approx(ci_hi, abs=1e-12)
+
+
+def test_centred_clusters_are_balanced_and_the_band_search_stays_complete(monkeypatch):
+    """Rows with a shared mean direction are clustered centred: more even clusters than trained on the
+    original rows, and the band search over them still finds exactly the brute-force pairs."""
+    import curate.engine.dedup.lists as lists
+    from curate.engine.dedup.bands import clusters
+
+    x = anisotropic(np.random.default_rng(3), 6000, 24).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    assert lists.centred_centroids(x, 60, 0) is not None
+
+    def uneven(labels):
+        sz = np.bincount(labels, minlength=60).astype(float)
+        return (sz**2).sum() / sz.sum() ** 2 * 60  # 1: all equal
+
+    centred = uneven(clusters(x, 60, "cpu", 0)[1])
+    monkeypatch.setattr(lists, "CENTRE_FROM", 10.0)  # off: trained on the original rows
+    plain = uneven(clusters(x, 60, "cpu", 0)[1])
+    monkeypatch.undo()
+    assert centred < plain and centred < 1.5, (centred, plain)
+    res = dedup(x, 0.9, method="semantic", device="cpu", nlist=60)
+    assert found(res) == truth(x, 0.9) and res.summary["recall_lower_bound"] == 1.0

@@ -108,12 +108,14 @@ def _ivf(x: np.ndarray, plan: SearchPlan, progress: ProgressFn | None, info: dic
 
     info["target_recall"] = plan.target_recall
 
-    # built once the sample shows that the recall can be certified; two-level lists are built first,
-    # since their band search gives the sample's exact pairs (tuned_search's searcher_truth)
+    # on the CPU (two-level lists, or a tuned nprobe) the lists are built first, since the band search
+    # over them gives the sample's exact pairs at a fraction of the products (tuned_search's
+    # searcher_truth); else the index is built once the sample shows the recall can be certified
     def build() -> IvfSearch:
         return IvfSearch(x, plan.threshold, plan.device, plan.lists, plan.seed, progress, centroids=cent)
 
     return tuned_search(x, plan.threshold, build, plan.nprobe, plan.target_recall,
                         sample_queries=plan.sample_queries, seed=plan.seed, info=info,
-                        searcher_truth=plan.device != "gpu",
+                        searcher_truth=IvfSearch.two_level(plan.lists, plan.device, cent) or (
+                            plan.nprobe is None and plan.device != "gpu"),
                         row_bound=plan.method == "auto")
