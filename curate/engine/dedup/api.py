@@ -13,7 +13,10 @@ false pair; they differ in how much of the pair space they scan and in how their
   lists. ``nprobe`` is the smallest whose one-sided 95 % Clopper–Pearson bound over duplicate groups, on an
   exact-searched sample of rows, clears ``target_recall`` (:mod:`~curate.engine.dedup.recall`: a
   fixed-sequence test, so ``target_recall`` is certified at 95 %). When the bound cannot reach
-  ``target_recall``, the search falls back to ``exact`` (the summary says why). From
+  ``target_recall``, the search falls back to ``exact`` (the summary says why, and a progress stage says
+  so before it starts, with the estimated time) — except under ``auto`` on clean data, where too few
+  duplicates make the target uncertifiable: the search then runs anyway and the summary bounds the share
+  of rows with a missed partner (:func:`~curate.engine.dedup.recall.row_bound_search`). From
   :data:`~curate.engine.cluster.kmeans.TWO_LEVEL_MIN_K` lists on (by default from about 262,000 rows:
   lists of :data:`~curate.engine.dedup.lists.ROWS_PER_LIST` rows) the lists are two-level, so that the
   cost stays linear in n.

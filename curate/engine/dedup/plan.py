@@ -5,7 +5,9 @@ its planned pair volume is at most 1/:data:`AUTO_MIN_SAVING` of all pairs, else 
 (:mod:`~curate.engine.dedup.ivf`) with a certified ``nprobe``. From :data:`AUTO_IVF_FROM` rows IVF is tried
 first: the band plan compares every row with every centroid, about ``n * sqrt(n)`` products, while the
 two-level lists (:mod:`~curate.engine.dedup.lists`) keep IVF linear in ``n``. Each returns None when it
-cannot answer (band too wide, recall not certifiable) and the caller searches exactly.
+cannot answer (band too wide, recall not certifiable) and the caller searches exactly; under ``auto`` a
+sample with too few duplicate groups (clean data) is not "not certifiable": IVF then bounds the share of
+rows with a missed partner (``row_bound``).
 """
 
 from __future__ import annotations
