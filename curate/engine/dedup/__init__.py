@@ -6,11 +6,13 @@ One call, :func:`dedup` (``api``), flows down the modules below; each imports on
    below :data:`~curate.engine.dedup.plan.AUTO_EXACT_BELOW` rows ``auto`` is ``exact``.
 2. ``plan`` — :func:`~curate.engine.dedup.plan.approximate` runs the ``auto`` rule: the band search if its
    planned pair volume is small enough, else IVF with a certified ``nprobe``; None means "search exactly".
-3. ``bands`` — spherical k-means clusters (:func:`curate.engine.cluster.kmeans.kmeans`) and the
-   triangle-inequality band search (complete by construction); the approximate ``neighbors`` search.
-4. ``ivf`` — inverted-list search; ``lists`` — two-level lists and the centroid rankings for large n.
+3. ``bands`` — spherical k-means clusters (:func:`curate.engine.cluster.kmeans.kmeans`; trained centred
+   when the rows share a mean direction, ``lists.centred_centroids``) and the triangle-inequality band
+   search (complete by construction); the approximate ``neighbors`` search.
+4. ``ivf`` — inverted-list search; ``lists`` — two-level lists, centred clusters and the centroid rankings.
 5. ``recall`` — the held-out sample, the Clopper–Pearson bound over duplicate groups, the choice of the
-   searcher's parameter (``nprobe`` / ``neighbors``).
+   searcher's parameter (``nprobe`` / ``neighbors``); on clean data (``auto``) the bound on the share of
+   rows with a missed partner instead of an exact search (``row_bound_search``).
 6. ``exact`` — every pair (CPU blocked products; GPU FAISS k-NN via ``faiss.contrib.exhaustive_search``).
 7. ``kernel`` — the leaf every search ends in: blocked float32 products, cells of (query, member) rows on
    a thread per core, canonical (low, high) pairs. It imports nothing else from curate.

@@ -13,7 +13,10 @@ false pair; they differ in how much of the pair space they scan and in how their
   lists. ``nprobe`` is the smallest whose one-sided 95 % Clopper–Pearson bound over duplicate groups, on an
   exact-searched sample of rows, clears ``target_recall`` (:mod:`~curate.engine.dedup.recall`: a
   fixed-sequence test, so ``target_recall`` is certified at 95 %). When the bound cannot reach
-  ``target_recall``, the search falls back to ``exact`` (the summary says why). From
+  ``target_recall``, the search falls back to ``exact`` (the summary says why, and a progress stage says
+  so before it starts, with the estimated time) — except under ``auto`` on clean data, where too few
+  duplicates make the target uncertifiable: the search then runs anyway and the summary bounds the share
+  of rows with a missed partner (:func:`~curate.engine.dedup.recall.row_bound_search`). From
   :data:`~curate.engine.cluster.kmeans.TWO_LEVEL_MIN_K` lists on (by default from about 262,000 rows:
   lists of :data:`~curate.engine.dedup.lists.ROWS_PER_LIST` rows) the lists are two-level, so that the
   cost stays linear in n.
@@ -118,6 +121,8 @@ def dedup(emb: Embeddings | np.ndarray, threshold: float = 0.95, method: str = "
         if meth != "exact":
             info["fallback"] = f"{meth} -> exact"
         meth = "exact"
+        if "fallback" in info:  # said before the quadratic search starts, with its estimated time
+            _announce_exact(x, plan.device, info, progress)
         pairs = exact_pairs(x, plan.threshold, device=plan.device, progress=progress)
         info.update(recall_lower_bound=1.0, recall_confidence=1.0, recall_basis="exact search")
     t2 = time.perf_counter()
@@ -177,9 +182,28 @@ def _check(emb: Any, ids: Any, quality: Any, threshold: Any, method: str, device
     return plan, e, quality_array(quality, e)
 
 
+def _announce_exact(x: np.ndarray, device: str, info: dict[str, Any], progress: ProgressFn | None) -> None:
+    """The fallback to the quadratic exact search, with its estimated time (summary and progress stage)."""
+    from curate.engine.dedup.exact import estimate_seconds
+
+    if device == "gpu":  # pragma: no cover - GPU machines only
+        return
+    est = estimate_seconds(x)
+    info["exact_estimate_s"] = float(f"{est:.3g}")
+    if progress:
+        progress(f"exact search ({info['fallback']}: {info.get('fallback_reason', '')}; about {est:,.0f} s)",
+                 0, 1)
+
+
 def describe_recall(s: dict[str, Any]) -> str:
     """``recall 1 (exact search ...)`` or ``recall ≥ 0.993 (95 %; held-out: ...)`` for summaries and cards."""
     low = s.get("recall_lower_bound")
+    if "missed_row_share_upper" in s:  # clean data: the certified statement is about rows
+        held = s.get("recall_sample_rows", {}).get("held_out", 0)
+        pair = "pair recall not bounded" if low is None else f"pair recall ≥ {low:.3f}"
+        return (f"rows with a missed duplicate partner ≤ {s['missed_row_share_upper']:.3%} (at most "
+                f"{s['missed_rows_upper']:,} of {s['n']:,}; 95%, {held:,} held-out rows; clean data: too few "
+                f"duplicates to certify recall {s.get('target_recall', 0.99):g}; {pair})")
     if low is None:
         return f"recall not bounded ({s.get('recall_basis', 'no estimate')})"
     if s.get("recall_confidence", 1.0) >= 1.0:

@@ -35,13 +35,19 @@ def clusters(x: np.ndarray, k: int, dev: str, seed: int, sample_per_centroid: in
 
     Spherical k-means (the local trainer) on a seeded sample of ``sample_per_centroid`` rows per centroid
     (as FAISS subsamples), from ``random`` distinct rows: a k-means++ start costs more than the band search
-    it would prune on the benchmark data.
+    it would prune on the benchmark data. Rows that share a mean direction are clustered centred
+    (:func:`curate.engine.dedup.lists.centred_centroids`): the same bands, about balanced clusters.
     """
     from curate.engine.cluster.lloyd import train_flat
+    from curate.engine.dedup.lists import centred_centroids, nearest
 
     n = len(x)
     if not (1 <= k <= n):
         raise UsageError(f"nlist must be between 1 and the number of vectors ({n}), got {k}")
+    cent = centred_centroids(x, k, seed, niter) if dev != "gpu" else None
+    if cent is not None:  # rows sharing a mean direction: clusters trained centred (about balanced)
+        labels = nearest(x, cent)
+        return cent, labels, assigned_sims(x, cent, labels)
     res = train_flat(np.ascontiguousarray(x, dtype=np.float32), k, niter=niter, seed=seed, spherical=True,
                      device=dev, init="random", max_points_per_centroid=sample_per_centroid)
     return res.centroids, res.labels, (1.0 - res.distances).astype(np.float32)

@@ -92,3 +92,17 @@ def exact_pairs(x: np.ndarray, threshold: float, *, device: str = "cpu", base: n
         if progress:
             progress("exact search", k + 1, len(spans))
     return canonical_pairs(np.concatenate(qs), np.concatenate(js), np.concatenate(ds))
+
+
+def estimate_seconds(x: np.ndarray, rows: int = 1024, cols: int = 16_384) -> float:
+    """Estimated time of the CPU exact search of ``x``: one timed ``rows x cols`` block product, scaled
+    to the ``n² / 2`` products of the upper triangle (the threshold filter adds to it; an estimate)."""
+    import time
+
+    n = len(x)
+    r, c = min(rows, n), min(cols, n)
+    t0 = time.perf_counter()
+    blk = x[:r] @ x[:c].T
+    (blk >= 0.99).sum()
+    dt = time.perf_counter() - t0
+    return float(dt * (n * float(n) / 2) / (r * float(c)))

@@ -140,3 +140,52 @@ def top_lists(x: np.ndarray, cent: np.ndarray, p: int) -> np.ndarray:
     for s, e in blocked(len(x), 4096):
         out[s:e] = np.argpartition(-(x[s:e] @ cent.T), p - 1, axis=1)[:, :p]
     return out
+
+
+# ------------------------------------------------------------------------------------ centred lists
+CENTRE_FROM = 0.3  # mean-row norm from which clusters / lists are trained on centred rows
+SAMPLE_PER_LIST = 64
+
+
+def centred_centroids(x: np.ndarray, k: int, seed: int, niter: int = 10) -> np.ndarray | None:
+    """Unit centroids for rows that share a mean direction ``μ`` (foundation-model embeddings: random
+    pairs at cosine 0.5-0.7), or None when ``|μ| <`` :data:`CENTRE_FROM`.
+
+    Spherical k-means on a seeded sample of the centred, re-normalised rows ``(x - μ) / |x - μ|``; each
+    row is then put in the list of its nearest centred centroid (ranked by ``x·c - μ·c``, the same order
+    as the centred cosine, so no centred copy of ``x`` is kept) and the returned centroids are the unit
+    means of the lists' *original* rows (:func:`member_means`). Trained on the original rows the shared
+    direction dominates every cosine and the clusters are very uneven (on the benchmark's anisotropic
+    shape the biggest list held 6x the mean; the search cost 3.5x that of balanced lists); trained
+    centred they are about balanced. Which pairs pass the threshold does not change: every search
+    computes ``x·y`` on the original rows, the band search's triangle inequality holds for any unit
+    centroids and any assignment, and an IVF search's recall is certified on its held-out sample."""
+    mu = x.mean(axis=0, dtype=np.float64)
+    if float(np.linalg.norm(mu)) < CENTRE_FROM:
+        return None
+    from curate.engine.cluster.lloyd import train_flat
+
+    n = len(x)
+    m = min(n, SAMPLE_PER_LIST * k)
+    rows = np.sort(np.random.default_rng(seed).choice(n, m, replace=False))
+    xs = x[rows] - mu.astype(np.float32)
+    xs /= np.maximum(np.linalg.norm(xs, axis=1, keepdims=True), 1e-12)
+    cent = train_flat(np.ascontiguousarray(xs, dtype=np.float32), k, niter=niter, seed=seed, spherical=True,
+                      init="random").centroids.astype(np.float32)
+    offset = (cent @ mu).astype(np.float32)
+    labels = np.empty(n, dtype=np.int64)
+    for s, e in blocked(n, 4096):
+        labels[s:e] = np.argmax(x[s:e] @ cent.T - offset, axis=1)
+    return member_means(x, labels, k)
+
+
+def member_means(x: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """Unit mean of each list's original rows (any unit vector for an empty list): the centroids of the
+    band search over centred lists (its bands hold for any centroids and assignment)."""
+    from scipy.sparse import csr_matrix
+
+    ind = csr_matrix((np.ones(len(x), np.float32), (labels, np.arange(len(x)))), shape=(k, len(x)))
+    c = np.asarray(ind @ x, dtype=np.float32)
+    norm = np.linalg.norm(c, axis=1, keepdims=True)
+    c[norm[:, 0] == 0, 0] = 1.0
+    return c / np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-12)

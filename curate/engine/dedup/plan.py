@@ -5,7 +5,9 @@ its planned pair volume is at most 1/:data:`AUTO_MIN_SAVING` of all pairs, else 
 (:mod:`~curate.engine.dedup.ivf`) with a certified ``nprobe``. From :data:`AUTO_IVF_FROM` rows IVF is tried
 first: the band plan compares every row with every centroid, about ``n * sqrt(n)`` products, while the
 two-level lists (:mod:`~curate.engine.dedup.lists`) keep IVF linear in ``n``. Each returns None when it
-cannot answer (band too wide, recall not certifiable) and the caller searches exactly.
+cannot answer (band too wide, recall not certifiable) and the caller searches exactly; under ``auto`` a
+sample with too few duplicate groups (clean data) is not "not certifiable": IVF then bounds the share of
+rows with a missed partner (``row_bound``).
 """
 
 from __future__ import annotations
@@ -108,11 +110,14 @@ def _ivf(x: np.ndarray, plan: SearchPlan, progress: ProgressFn | None, info: dic
 
     info["target_recall"] = plan.target_recall
 
-    # built once the sample shows that the recall can be certified; two-level lists are built first,
-    # since their band search gives the sample's exact pairs (tuned_search's searcher_truth)
+    # on the CPU (two-level lists, or a tuned nprobe) the lists are built first, since the band search
+    # over them gives the sample's exact pairs at a fraction of the products (tuned_search's
+    # searcher_truth); else the index is built once the sample shows the recall can be certified
     def build() -> IvfSearch:
         return IvfSearch(x, plan.threshold, plan.device, plan.lists, plan.seed, progress, centroids=cent)
 
     return tuned_search(x, plan.threshold, build, plan.nprobe, plan.target_recall,
                         sample_queries=plan.sample_queries, seed=plan.seed, info=info,
-                        searcher_truth=IvfSearch.two_level(plan.lists, plan.device, cent))
+                        searcher_truth=IvfSearch.two_level(plan.lists, plan.device, cent) or (
+                            plan.nprobe is None and plan.device != "gpu"),
+                        row_bound=plan.method == "auto")

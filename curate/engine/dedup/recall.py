@@ -12,8 +12,8 @@ found or missed together), so the pairs are grouped into the connected component
 graph and the bound uses the *effective* number of groups ``(Σ m_g)² / Σ m_g²`` (``m_g``: pairs in group
 ``g``). That is the Kish effective sample size of a cluster sample when the pairs of a group are perfectly
 correlated, the worst case, so the bound is conservative. The bound itself is the one-sided Clopper–Pearson
-lower limit (``scipy.stats.binomtest(...).proportion_ci(method="exact")``) of the pair recall at that
-effective size.
+lower limit (:func:`cp_lower`, as ``scipy.stats.binomtest(...).proportion_ci(method="exact")``) of the pair
+recall at that effective size.
 
 A held-out sample needs enough duplicate groups before any bound can reach the target (all found: the
 bound is ``(1 - confidence) ** (1 / groups)``; 0.99 needs about 300 groups, more when some pair is
@@ -45,6 +45,7 @@ class Sample:
     b: np.ndarray
     group: np.ndarray
     rows: int
+    query_rows: np.ndarray | None = None  # the sampled rows themselves
 
     @property
     def pairs(self) -> int:
@@ -79,10 +80,24 @@ def effective_groups(group: np.ndarray) -> float:
     return float(m.sum() ** 2 / (m**2).sum())
 
 
+def cp_lower(k: int, n: int, confidence: float = CONFIDENCE) -> float:
+    """One-sided Clopper–Pearson lower limit of a binomial proportion, ``k`` of ``n``: the ``1 - confidence``
+    quantile of Beta(k, n - k + 1) (Clopper & Pearson 1934; what ``scipy.stats.binomtest(...).proportion_ci
+    (method="exact")`` computes, from ``scipy.special`` alone: ``scipy.stats`` takes seconds to import)."""
+    from scipy.special import betaincinv
+
+    return 0.0 if k <= 0 else float(betaincinv(k, n - k + 1, 1.0 - confidence))
+
+
+def cp_upper(k: int, n: int, confidence: float = CONFIDENCE) -> float:
+    """One-sided Clopper–Pearson upper limit: the ``confidence`` quantile of Beta(k + 1, n - k)."""
+    from scipy.special import betaincinv
+
+    return 1.0 if k >= n else float(betaincinv(k + 1, n - k, confidence))
+
+
 def lower_bound(found: np.ndarray, group: np.ndarray, confidence: float = CONFIDENCE) -> Bound | None:
     """Clopper–Pearson lower bound on ``mean(found)`` with the effective number of groups as sample size."""
-    from scipy.stats import binomtest
-
     found = np.asarray(found, dtype=bool)
     if not len(found):
         return None
@@ -90,7 +105,7 @@ def lower_bound(found: np.ndarray, group: np.ndarray, confidence: float = CONFID
     n_eff = effective_groups(group)
     n = max(1, int(np.floor(n_eff + 1e-9)))
     k = int(np.floor(point * n + 1e-9))
-    low = float(binomtest(k, n, alternative="greater").proportion_ci(confidence, method="exact").low)
+    low = cp_lower(k, n, confidence)
     return Bound(lower=low, point=point, pairs=len(found), groups=int(len(np.unique(group))),
                  effective=n_eff, confidence=confidence)
 
@@ -98,14 +113,12 @@ def lower_bound(found: np.ndarray, group: np.ndarray, confidence: float = CONFID
 @lru_cache(maxsize=64)
 def groups_needed(target: float, confidence: float = CONFIDENCE) -> int:
     """Fewest effective groups whose bound clears ``target`` with ``MISS_ALLOWANCE`` of the misses."""
-    from scipy.stats import binomtest
-
     if target <= 0:
         return 1
     n = 4
     while n < 10**7:
         k = int(np.floor(n * (1 - (1 - target) * MISS_ALLOWANCE)))
-        if binomtest(k, n, alternative="greater").proportion_ci(confidence, method="exact").low >= target:
+        if cp_lower(k, n, confidence) >= target:
             return n
         n = int(np.ceil(n * 1.1))
     return n
@@ -133,8 +146,8 @@ def _rows_pairs(x: np.ndarray, t: float, rows: np.ndarray) -> tuple[np.ndarray, 
     return a, b
 
 
-def _make(a: np.ndarray, b: np.ndarray, rows: int) -> Sample:
-    return Sample(a, b, pair_groups(a, b), rows)
+def _make(a: np.ndarray, b: np.ndarray, rows: np.ndarray) -> Sample:
+    return Sample(a, b, pair_groups(a, b), len(rows), np.asarray(rows, dtype=np.int64))
 
 
 def holdout(x: np.ndarray, t: float, *, start: int, target: float, seed: int, max_fraction: float = 0.125,
@@ -171,7 +184,7 @@ def holdout(x: np.ndarray, t: float, *, start: int, target: float, seed: int, ma
         if groups * cap / s < 0.8 * need:  # even at the cap (groups grow about linearly) too few: stop
             break
         s = min(cap, max(grow, s + 1))
-    return _make(hold[0], hold[1], done), bool(ok)
+    return _make(hold[0], hold[1], perm[:done]), bool(ok)
 
 
 def _dedupe(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -213,7 +226,8 @@ def found_mask(a: np.ndarray, b: np.ndarray, i: np.ndarray, j: np.ndarray, n: in
 
 def tuned_search(x: np.ndarray, t: float, make_searcher: Any, fixed: int | None, target: float, *,
                  sample_queries: int, seed: int, info: dict[str, Any], confidence: float = CONFIDENCE,
-                 searcher_truth: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+                 searcher_truth: bool = False, row_bound: bool = False,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Choose the searcher's parameter on the held-out sample, search, and report an honest bound.
 
     ``make_searcher()`` builds the index (IVF, cluster neighbourhoods) only after the sample is drawn,
@@ -228,6 +242,10 @@ def tuned_search(x: np.ndarray, t: float, make_searcher: Any, fixed: int | None,
     selected). The search must then find every sample pair ``need`` promised, else the caller falls back.
     Fixed ``p``: the sample was not used for any choice and its own bound is reported as is.
 
+    ``row_bound`` (the ``auto`` method): when the sample holds too few duplicate groups to certify
+    ``target`` (clean data), search anyway and bound the share of rows with a missed partner instead
+    (:func:`row_bound_search`); no exact search.
+
     Returns the pairs, or None when the target cannot be certified (sample too small, no parameter
     below the widest search reaches the target, or the search missed promised pairs): the caller then
     searches exactly.
@@ -239,6 +257,9 @@ def tuned_search(x: np.ndarray, t: float, make_searcher: Any, fixed: int | None,
     info["recall_sample_rows"] = {"held_out": held.rows}
     if searcher is not None:
         info["recall_sample_rows"]["truth"] = "band search over the lists (complete)"
+    if fixed is None and not ok and row_bound:  # clean data: bound the rows with a missed partner
+        searcher = searcher if searcher is not None else make_searcher()
+        return row_bound_search(x, searcher, held, info, t0, confidence)
     if fixed is None and not ok:
         info["fallback_reason"] = (
             f"the held-out sample holds {held.effective_groups:,.0f} effective duplicate groups, fewer "
@@ -278,4 +299,66 @@ def tuned_search(x: np.ndarray, t: float, make_searcher: Any, fixed: int | None,
     info.update(recall_lower_bound=float(target),
                 recall_basis=bound.basis() + f"; {searcher.param} = smallest whose bound clears the target "
                                              "(fixed-sequence test)")
+    return i, j, c
+
+
+# ------------------------------------------------------------------------------------ clean data
+CLEAN_MIN_PROBE = 8  # the widest-first test of the clean-data search stops at this nprobe at the lowest
+
+
+def missed_rows_upper(missed: int, rows: int, confidence: float = CONFIDENCE) -> float:
+    """One-sided Clopper–Pearson upper limit of the share of rows with a missed partner, ``missed`` of
+    ``rows`` held-out rows drawn uniformly without replacement (the binomial limit is conservative for
+    draws without replacement: for no miss, ``prod(1 - M / (N - i)) <= (1 - M / N) ** rows``)."""
+    return cp_upper(int(missed), int(rows), confidence)
+
+
+def rows_missing(held: Sample, rows: np.ndarray, found: np.ndarray) -> int:
+    """How many held-out query rows have a partner (a sample pair with an end in ``rows``) not found."""
+    lost = np.concatenate([held.a[~found], held.b[~found]])
+    return int(np.isin(rows, lost).sum())
+
+
+def row_bound_search(x: np.ndarray, searcher: Any, held: Sample, info: dict[str, Any], t0: float,
+                     confidence: float = CONFIDENCE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Search a sample too poor in duplicates to certify recall (clean data) and bound the missed rows.
+
+    ``p`` is the smallest parameter from :data:`CLEAN_MIN_PROBE` up that finds every sampled pair (the
+    widest search when none does). The statement certified is about rows, not pairs: the share of all
+    rows that have at least one partner at or above the threshold which the search missed is at most
+    the one-sided Clopper–Pearson limit over the held-out rows (:func:`missed_rows_upper`). The choice
+    of ``p`` is a fixed-sequence test from the widest search down (the missed rows shrink as ``p``
+    grows), so stopping at the smallest ``p`` with no missed held-out row keeps the 95 %. Over the
+    same sample the pair recall bound (over duplicate groups) is reported too when the sample has pairs.
+    """
+    rows = held.query_rows
+    need = searcher.need(held.a, held.b)
+    cap = int(searcher.cap)
+    p = min(cap, max(CLEAN_MIN_PROBE, int(need.max()) if len(need) else 1))
+    t1 = time.perf_counter()
+    i, j, c = searcher.search(p)
+    t2 = time.perf_counter()
+    found = found_mask(held.a, held.b, i, j, len(x))
+    missed = rows_missing(held, rows, found)
+    upper = missed_rows_upper(missed, len(rows), confidence)
+    info.update(searcher.describe(p))
+    info.setdefault("timings", {}).update(sample_s=round(t1 - t0, 3), search_s=round(t2 - t1, 3))
+    if getattr(searcher, "build_s", None) is not None:
+        info["timings"]["index_s"] = round(float(searcher.build_s), 3)
+    bound = lower_bound(found, held.group, confidence)
+    info.update(recall_lower_bound=None if bound is None else round(bound.lower, 4),
+                recall_confidence=confidence, certified="missed rows",
+                missed_row_share_upper=round(upper, 6), missed_rows_upper=int(np.ceil(upper * len(x))),
+                missed_row_basis=(
+                    f"share of all rows with at least one partner at or above the threshold that the search "
+                    f"missed: one-sided Clopper-Pearson {confidence:.0%} over {len(rows):,} held-out rows "
+                    f"drawn uniformly ({missed:,} of them missed a partner; their partners from a search "
+                    f"complete by construction); {searcher.param} = smallest from {CLEAN_MIN_PROBE} "
+                    "finding every held-out pair (fixed-sequence test)"))
+    info["recall_basis"] = (bound.basis() + " (too few to certify the target recall)" if bound is not None
+                            else f"not bounded: the {len(rows):,} held-out rows have no pair above the "
+                                 "threshold")
+    if bound is not None:
+        info.update(recall_held_out=round(bound.point, 4), recall_groups=bound.groups,
+                    recall_pairs=bound.pairs)
     return i, j, c
