@@ -143,3 +143,19 @@ def test_centred_clusters_are_balanced_and_the_band_search_stays_complete(monkey
     assert centred < plain and centred < 1.5, (centred, plain)
     res = dedup(x, 0.9, method="semantic", device="cpu", nlist=60)
     assert found(res) == truth(x, 0.9) and res.summary["recall_lower_bound"] == 1.0
+
+
+def test_cli_announces_the_exact_fallback_before_it_runs_without_a_terminal(tmp_path):
+    """In a log (no terminal, so no progress bar) the fallback to the exact search is still said before the
+    search starts, with its estimate, and before the summary lines."""
+    import subprocess
+    import sys
+
+    x = clean(np.random.default_rng(0), 3000, 16).astype(np.float32)
+    np.save(tmp_path / "e.npy", x)
+    r = subprocess.run([sys.executable, "-m", "curate", "dedup", str(tmp_path / "e.npy"), "--threshold", "0.9",
+                        "--method", "ivf", "--out", str(tmp_path / "d")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "note: exact search (ivf -> exact" in out and "about" in out
+    assert out.index("note: exact search") < out.index("dedup: ")

@@ -20,8 +20,8 @@ def _progress_bar():
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     err = Console(stderr=True)
-    if not err.is_terminal:  # logs and pipes get the printed summary only
-        yield None
+    if not err.is_terminal:  # logs and pipes get the summary, and a line before any long exact search
+        yield _announce
         return
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    console=err, transient=True)
@@ -34,6 +34,14 @@ def _progress_bar():
 
     with bar:
         yield update
+
+
+def _announce(stage: str, done: int, total: int) -> None:
+    """Without a terminal, the one stage worth a line before it runs: an exact search (with its estimate)."""
+    if done == 0 and stage.startswith("exact search ("):
+        from curate.output import note
+
+        note("{stage}", stage=stage)
 
 
 # ============================================================================================ dedup
