@@ -153,8 +153,9 @@ def test_cli_announces_the_exact_fallback_before_it_runs_without_a_terminal(tmp_
 
     x = clean(np.random.default_rng(0), 3000, 16).astype(np.float32)
     np.save(tmp_path / "e.npy", x)
-    r = subprocess.run([sys.executable, "-m", "curate", "dedup", str(tmp_path / "e.npy"), "--threshold", "0.9",
-                        "--method", "ivf", "--out", str(tmp_path / "d")], capture_output=True, text=True)
+    cmd = [sys.executable, "-m", "curate", "dedup", str(tmp_path / "e.npy"), "--threshold", "0.9",
+           "--method", "ivf", "--out", str(tmp_path / "d")]
+    r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     out = r.stdout
     assert "note: exact search (ivf -> exact" in out and "about" in out
