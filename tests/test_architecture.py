@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Layer of each module: the longest matching dotted prefix wins. Imports may only point to a layer that is
 # the same or lower; within one layer, modules may import each other as long as there is no cycle.
 FOUNDATION = ["errors", "_io", "_paths", "_signals", "_cache", "_version", "tables", "fmt", "limits",
-              "countries", "groupings", "synthetic"]
+              "validation", "countries", "groupings", "synthetic"]
 LAYERS: dict[str, int] = {
     **{f"curate.{name}": 0 for name in FOUNDATION},
     "curate.policy": 1,

@@ -54,12 +54,6 @@ class ProbeResult:
 # ---- data plumbing --------------------------------------------------------------------------------------
 
 
-def _read_meta(meta) -> pd.DataFrame:
-    from curate.tables import read_table
-
-    return read_table(meta)
-
-
 def _load_vectors(emb, id_col: str) -> tuple[np.ndarray, np.ndarray, bool]:
     """(ids as str, float32 vectors, whether the ids are real) from an Embeddings object, array or file.
 
@@ -197,6 +191,7 @@ def probe(
     import pandas as pd
 
     from curate.policy.roles import check_columns, group_columns
+    from curate.tables import read_table
 
     labels = [x.strip() for x in labels.split(",")] if isinstance(labels, str) else list(labels)
     labels = [x for x in labels if x]
@@ -211,7 +206,7 @@ def probe(
         raise UsageError("--seeds must be ≥ 1")
     if mitigation != "none" and not group_col:
         raise UsageError(f"--mitigation {mitigation} needs --group-col")
-    df = _read_meta(meta)
+    df = read_table(meta)
     if group_col:  # roles accepted: --group-col sex → the sex column
         from curate.policy.roles import resolve_columns
 

@@ -23,7 +23,6 @@ from curate.errors import InputError, UsageError
 from curate.scan.images import IMAGE_EXTENSIONS, check_image, list_image_files, load_image  # the one reader
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
 
     from curate.engine.embeddings import Embeddings
 
@@ -106,12 +105,6 @@ def _collate(items: list[tuple[int, np.ndarray | None, str | None]]) -> tuple[An
 
 
 # ------------------------------------------------------------------------------------------- inputs
-def read_table(path: Path) -> pd.DataFrame:
-    from curate.tables import read_table as _read
-
-    return _read(path)
-
-
 def list_images(source: str | os.PathLike, *, image_col: str = "image", id_col: str | None = None,
                 id_from: str = "path") -> tuple[list[str], list[str]]:
     """``(ids, paths)`` for an image folder (recursive) or a metadata table.
@@ -122,6 +115,8 @@ def list_images(source: str | os.PathLike, *, image_col: str = "image", id_col: 
     For a table, image paths are relative to the table's folder (or absolute); ``id_col`` defaults to
     ``id`` when that column exists, else the image column's values.
     """
+    from curate.tables import read_table
+
     src = Path(source)
     if not src.exists():
         raise InputError(f"'{source}' does not exist")

@@ -37,13 +37,6 @@ class LeakageResult:
         self.pairs.to_parquet(folder / "leakage_pairs.parquet", index=False)
 
 
-def read_metadata(path: str | os.PathLike) -> Any:
-    """Read a metadata table (.csv, .tsv, .parquet, .json, .jsonl) as text; ids are matched as strings."""
-    from curate.tables import read_table
-
-    return read_table(path, text=True, empty_as_na=False)
-
-
 def align_metadata(meta: Any, ids: Any, *, id_col: str = "id", split_col: str = "split",
                    patient_col: str | None = None) -> Any:
     """Check the metadata covers every embedding id once; return it indexed by id in embedding order."""

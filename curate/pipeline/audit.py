@@ -54,12 +54,6 @@ class AuditResult:
                 "warnings": self.warnings, "results": recs}
 
 
-def _read_table(preds) -> pd.DataFrame:
-    from curate.tables import read_table
-
-    return read_table(preds, what="predictions")
-
-
 def _need_cols(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
     missing = [c for c in cols if c not in df.columns]
     if missing:
@@ -220,8 +214,9 @@ def audit(
     ['AUC', 'FPR', 'TPR']
     """
     from curate.audits.registry import get_audits
+    from curate.tables import read_table
 
-    df = _read_table(preds)
+    df = read_table(preds, what="predictions")
     labels = _parse_list(label_cols)
     if not labels:
         raise UsageError("give at least one label column (--label-cols)")

@@ -81,6 +81,7 @@ def _check_inputs(emb, out, *, evaluate, attr, eval_out, summary, niter, workers
     from curate.engine.cluster import check_attrs, level_sizes
     from curate.errors import UsageError
     from curate.limits import check_range
+    from curate.tables import read_table
 
     _check_out(out)
     if (evaluate is None) != (attr is None):
@@ -95,15 +96,15 @@ def _check_inputs(emb, out, *, evaluate, attr, eval_out, summary, niter, workers
         outputs["--summary"] = summary
     _check_outputs(outputs)
     check_io({"EMB": emb, "--meta": evaluate}, outputs)
-    check_range("--niter", niter)
-    check_range("--workers", workers)
+    check_range("niter", niter)
+    check_range("workers", workers)
     ks = level_sizes(k, levels)
     from curate.engine.cluster.kmeans import check_method
 
     check_method(kmeans_method, dask)  # before reading the embeddings
     meta = attrs = None
     if evaluate is not None:
-        meta = _read_meta(evaluate)
+        meta = read_table(evaluate)
         attrs = check_attrs(meta, attr.split(","))
         if id_col not in meta.columns:
             raise UsageError(f"id column '{id_col}' not in '{evaluate}' (pass --id-col)")
@@ -141,6 +142,8 @@ def run_sample(meta_arg: str | None, out: str, *, meta_opt: str | None = None, b
                **options: Any) -> dict:
     """``curate sample``: check, sample (:func:`curate.engine.sample.sample_with_report`), write ``out``;
     returns the report (counts per group, notes)."""
+    from curate.tables import read_table
+
     emb, clusters, k, levels, keep = (options.get(x) for x in ("emb", "clusters", "k", "levels", "keep"))
     from curate._io import atomic_file
     from curate._paths import check_io
@@ -153,19 +156,13 @@ def run_sample(meta_arg: str | None, out: str, *, meta_opt: str | None = None, b
     _check_out(out)
     check_io({"META": meta, "--emb": emb, "--clusters": clusters, "--keep": keep}, {"--out": out})
     check_cluster_options(balance_by, clusters, emb, k, levels)  # before reading META
-    df, rep = sample_with_report(_read_meta(meta), balance_by=balance_by, **options)
+    df, rep = sample_with_report(read_table(meta), balance_by=balance_by, **options)
     with atomic_file(out) as tmp:
         if out.endswith(".csv"):
             df.to_csv(tmp, index=False)
         else:
             df.to_parquet(tmp, index=False)
     return rep
-
-
-def _read_meta(path: str):
-    from curate.tables import read_table
-
-    return read_table(path)
 
 
 def _check_out(path: str) -> None:

@@ -41,6 +41,7 @@ from curate.pipeline.composition_tables import (
     missing_cell,
     one_way_table,
 )
+from curate.pipeline.publish_metadata import check_ages
 from curate.policy.disclosure import AGE_TOP_CODE, COMPLEMENT, MIN_CELL, SUPPRESSION_NOTE
 from curate.policy.roles import (  # noqa: F401 - re-exported: the card's role API is the policy's
     IDENTIFIER_ROLES,
@@ -64,13 +65,6 @@ _is_binary = is_binary
 
 
 # ------------------------------------------------------------------------------------------- reading
-def read_metadata(path: str | Path) -> pd.DataFrame:
-    """Read a per-image metadata table (.csv, .tsv, .txt, .parquet); one clear error when it cannot be."""
-    from curate.tables import read_table
-
-    return read_table(path)
-
-
 # ------------------------------------------------------------------------------------------- data model
 @dataclass
 class ColumnInfo:
@@ -139,26 +133,6 @@ def _tabulable(df: pd.DataFrame, col: str) -> str | None:
 
 
 # ------------------------------------------------------------------------------------------- main entry
-def _check_ages(df: pd.DataFrame, col: str) -> pd.Series:
-    import pandas as pd
-
-    from curate.scan.dicom_header import dicom_ages
-
-    raw = dicom_ages(df[col])  # DICOM Age Strings (060Y, 018M, ...) in years; other values unchanged
-    ages = pd.to_numeric(raw, errors="coerce")
-    present = raw.notna() & raw.astype(str).str.strip().ne("")
-    bad = int((present & ages.isna()).sum())
-    if bad:
-        raise InputError(
-            f"age column '{col}' has {bad:,} non-numeric value(s); clean them or choose another column with "
-            f"--column age=COLUMN"
-        )
-    neg = int((ages < 0).sum())
-    if neg:
-        raise InputError(f"age column '{col}' has {neg:,} negative value(s)")
-    return ages.astype(float)
-
-
 def measure_composition(
     metadata: str | Path | pd.DataFrame,
     columns: Mapping[str, Any] | Iterable[str] | None = None,
@@ -178,6 +152,7 @@ def measure_composition(
 
     from curate._io import sha256_file
     from curate.policy.disclosure import age_bands, top_code_ages
+    from curate.tables import read_table
 
     explicit = parse_column_specs(columns)
     if isinstance(metadata, pd.DataFrame):
@@ -189,7 +164,7 @@ def measure_composition(
             raise InputError("metadata table has no data rows")
     else:
         path = Path(metadata)
-        df = read_metadata(path)
+        df = read_table(path)
         source = name or path.name
         digest = sha256 or sha256_file(path)
     role_notes: list[str] = []
@@ -199,7 +174,7 @@ def measure_composition(
         return roles[role][0] if role in roles else None
 
     patient_col, image_col = col("patient"), col("image")
-    ages = _check_ages(df, col("age")) if col("age") else None
+    ages = check_ages(df, col("age")) if col("age") else None
     counter = Counter(df, patient_col)
     n_rows = len(df)
     n_images = int(df[image_col].nunique(dropna=True)) if image_col else n_rows

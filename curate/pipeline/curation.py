@@ -154,15 +154,13 @@ def _resolve_attrs(attrs: Sequence[str] | str | None, meta: pd.DataFrame,
 
 def _check_options(opts: CurationOptions) -> tuple[float, str, list[int] | None]:
     from curate.engine.cluster import level_sizes
-    from curate.engine.dedup import METHODS, check_threshold
+    from curate.engine.dedup import check_method, check_threshold
+    from curate.limits import check_range
 
     t = check_threshold(opts.threshold)
-    method = (opts.method or "auto").lower()
-    if method not in METHODS:
-        raise UsageError(f"--method must be one of {', '.join(METHODS)}, got '{opts.method}'")
+    method = check_method(opts.method)
     ks = level_sizes(opts.k, opts.levels) if opts.k is not None else None
-    if opts.k is None and opts.levels < 1:
-        raise UsageError(f"--levels must be at least 1 (got {opts.levels})")
+    check_range("levels", opts.levels)
     return t, method, ks
 
 
@@ -190,7 +188,8 @@ def run_curation(
     from curate.engine.embeddings import load_embeddings
     from curate.engine.leakage import align_metadata, leakage
     from curate.output import protect_leakage
-    from curate.pipeline.composition import infer_roles, read_metadata
+    from curate.pipeline.composition import infer_roles
+    from curate.tables import read_table
 
     opts = options or CurationOptions()
     threshold, method, ks = _check_options(opts)
@@ -198,7 +197,7 @@ def run_curation(
         meta = metadata.copy()
         meta_name = metadata_name or "metadata"
     else:
-        meta = read_metadata(metadata)
+        meta = read_table(metadata)
         meta_name = metadata_name or shown_path(metadata)
     roles = composition.roles if composition is not None else infer_roles(meta)
 
@@ -288,7 +287,7 @@ def run_curation(
 
 
 def _read_sample(path: Path, id_col: str) -> pd.DataFrame:
-    from curate.engine.embed import read_table
+    from curate.tables import read_table
 
     df = read_table(path)
     if "split" not in df.columns:

@@ -22,7 +22,6 @@ from curate.pipeline.publish_metadata import (
     match_images,
     parse_column_specs,
     read_keep_list,
-    read_metadata,
     resolve_roles,
     scan_images,
 )
@@ -199,8 +198,9 @@ def plan_publish(
     from curate.policy.disclosure import top_code_ages
     from curate.policy.pseudonyms import METHOD, load_key
     from curate.policy.roles import allow_list, check_keep
+    from curate.tables import read_table
 
-    df = read_metadata(metadata)
+    df = read_table(metadata, text=True)  # text: ids such as 00123 still match file names
     result.rows_in_metadata = len(df)
     roles: Roles = resolve_roles(df, columns, role_options={"split": "--split-col"} if split_col else None)
     check_keep(df, keep_columns, roles.as_dict())  # before the (slow) image checks

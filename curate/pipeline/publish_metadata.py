@@ -29,16 +29,6 @@ ROLES = _ROLES
 _SPLIT_NAME = re.compile(r"^\w+(\.\w+)*$")
 
 
-def read_metadata(path: str | Path) -> pd.DataFrame:
-    """CSV / TSV / parquet / JSON lines → a DataFrame of strings (parsed per column later).
-
-    Reading CSV as text keeps ids such as ``00123`` intact, so they still match file names.
-    """
-    from curate.tables import read_table
-
-    return read_table(path, text=True)
-
-
 @dataclass
 class Roles:
     """Which metadata column plays which part; ``None`` where absent."""
@@ -106,20 +96,27 @@ def resolve_roles(df: pd.DataFrame, columns: dict[str, list[str]], *, keep_split
 
 
 def check_ages(df: pd.DataFrame, col: str) -> pd.Series:
-    """Numeric ages (NaN where missing); any other text is an error naming the first bad row."""
+    """Ages in years (NaN where missing): numbers or DICOM Age Strings (``060Y``, ``018M``, ...).
+
+    The one age check of every command (build-card, publish, ...): any other text is an error naming the
+    column, the count and the first bad row (never the value).
+    """
     import pandas as pd
 
+    from curate.scan.dicom_header import dicom_ages
+
     raw = df[col]
-    num = pd.to_numeric(raw, errors="coerce")
+    num = pd.to_numeric(dicom_ages(raw), errors="coerce")
     bad = num.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
     if bad.any():
         first = int(bad.to_numpy().nonzero()[0][0]) + 2  # +1 header line, +1 one-based
         raise InputError(
-            f"column '{col}' (age) has {int(bad.sum())} non-numeric value(s) (first at line {first}); "
-            "ages must be numbers of years"
+            f"column '{col}' (age) has {int(bad.sum()):,} non-numeric value(s) (first at line {first}); "
+            "ages must be numbers of years or DICOM Age Strings such as 060Y"
         )
-    if (num < 0).any():
-        raise InputError(f"column '{col}' (age) has negative values")
+    neg = int((num < 0).sum())
+    if neg:
+        raise InputError(f"column '{col}' (age) has {neg:,} negative value(s)")
     return num.astype(float)
 
 

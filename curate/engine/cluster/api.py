@@ -48,9 +48,9 @@ def level_sizes(k: int | Sequence[int] | str, levels: int = 1) -> list[int]:
         raise UsageError(f"every k must be at least 1 (got {', '.join(map(str, ks))})")
     from curate.limits import check_range
 
-    check_range("--levels", len(ks))
+    check_range("levels", len(ks))
     for v in ks:
-        check_range("--k", v)
+        check_range("k", v)
     if any(b >= a for a, b in zip(ks, ks[1:])):
         raise UsageError(f"clusters per level must shrink from level 1 upwards (got "
                          f"{', '.join(map(str, ks))}); use fewer levels or a larger k")
