@@ -102,7 +102,7 @@ def test_groupdro_improves_the_worst_group():
     aucs, infos = {}, {}
     for mit in ("none", "groupdro"):
         res = probe(X, meta, labels="y", model="linear", mitigation=mit, group_col="grp", seeds=1,
-                    epochs=40, lr=1e-2, dro_eta=0.1, split_seed=1)
+                    epochs=40, lr=1e-2, dro_eta=0.1, seed=1)
         ev = res.preds[res.preds.split != "train"]
         aucs[mit] = {g: roc_auc_score(ev[ev.grp == g].y, ev[ev.grp == g].score_y) for g in ("major", "minor")}
         infos[mit] = res.info
@@ -144,7 +144,7 @@ def test_embeddings_from_parquet_and_write(tmp_path):
 @pytest.mark.parametrize("kwargs, err, msg", [
     ({"labels": "nope"}, InputError, "label column 'nope' not found"),
     ({"labels": "y", "mitigation": "groupdro"}, UsageError, "needs --group-col"),
-    ({"labels": "y", "model": "svm"}, UsageError, "--model must be one of"),
+    ({"labels": "y", "model": "svm"}, UsageError, "model must be one of"),
     ({"labels": "y", "group_col": "race", "mitigation": "reweight"}, InputError, "column 'race' not found"),
 ])
 def test_probe_bad_input(kwargs, err, msg):

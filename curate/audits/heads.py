@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from curate.engine.devices import resolve_device
 from curate.errors import UsageError
+from curate.validation import Interval, Options, ParameterError, validate_params
 
 MODELS = ("linear", "mlp")
 MITIGATIONS = ("none", "reweight", "groupdro")
@@ -40,18 +42,18 @@ class ProbeConfig:
     device: str = "auto"
 
     def validate(self) -> None:
-        if self.model not in MODELS:
-            raise UsageError(f"--model must be one of {', '.join(MODELS)} (got '{self.model}')")
-        if self.mitigation not in MITIGATIONS:
-            raise UsageError(
-                f"--mitigation must be one of {', '.join(MITIGATIONS)} (got '{self.mitigation}')")
-        for name in ("epochs", "batch_size", "patience"):
-            if getattr(self, name) < 1:
-                raise UsageError(f"{name} must be ≥ 1 (got {getattr(self, name)})")
-        if self.lr <= 0:
-            raise UsageError(f"--lr must be > 0 (got {self.lr})")
-        if self.device not in ("auto", "cpu", "cuda", "gpu"):
-            raise UsageError(f"--device must be auto, cpu, cuda or gpu (got '{self.device}')")
+        """Every field checked once against :data:`CONSTRAINTS` (errors name the parameter)."""
+        validate_params(vars(self), CONSTRAINTS)
+        if not self.lr > 0:
+            raise ParameterError("lr", f"must be > 0 (got {self.lr})")
+
+
+#: the probe's parameter constraints, as data (scikit-learn's ``_parameter_constraints``)
+CONSTRAINTS = {
+    "model": Options(MODELS), "mitigation": Options(MITIGATIONS), "epochs": Interval(1, 10_000),
+    "batch_size": Interval(1, 65_536), "patience": Interval(1, None),
+    "device": Options(("auto", "cpu", "cuda", "gpu")),
+}
 
 
 def hidden_sizes(d: int) -> tuple[int, int]:
@@ -72,20 +74,6 @@ def build_head(d: int, n_out: int, model: str, dropout: float = 0.3):
         nn.Linear(h1, h2), nn.ReLU(), nn.BatchNorm1d(h2), nn.Dropout(dropout),
         nn.Linear(h2, n_out),
     )
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` → ``cuda`` when torch sees a GPU, else ``cpu``; ``gpu`` is an alias of ``cuda``."""
-    import torch
-
-    given = device
-    if device == "gpu":
-        device = "cuda"
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"--device {given}: no CUDA GPU is available (use --device cpu or auto)")
-    return device
 
 
 @contextlib.contextmanager
@@ -129,7 +117,7 @@ def train_head(
     import torch.nn.functional as F
 
     config.validate()
-    device = resolve_device(config.device)
+    device = resolve_device(config.device, backend="torch")
     if config.mitigation != "none" and groups_train is None:
         raise UsageError(f"--mitigation {config.mitigation} needs --group-col")
     with _deterministic(seed, device):

@@ -34,10 +34,11 @@ from curate.audits.heads import (  # noqa: F401 - re-exported: the heads live in
     build_head,
     hidden_sizes,
     predict_proba,
-    resolve_device,
     train_head,
 )
+from curate.engine.devices import resolve_device
 from curate.errors import InputError, UsageError
+from curate.validation import ParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -168,7 +169,7 @@ def probe(
     emb, meta, *, labels: str | Sequence[str], model: str = "mlp", mitigation: str = "none",
     group_col: str | None = None, seeds: int | Sequence[int] = 5, patient_col: str | None = None,
     split_col: str | None = None, epochs: int = 100, batch_size: int = 48, lr: float | None = None,
-    device: str = "auto", id_col: str = "id", emb_id_col: str | None = None, split_seed: int = 0,
+    device: str = "auto", id_col: str = "id", emb_id_col: str | None = None, seed: int = 0,
     keep_cols: Sequence[str] | None = None, dro_eta: float = 0.01, standardize: bool = True,
     allow_leaky_split: bool = False,
 ) -> ProbeResult:
@@ -201,9 +202,11 @@ def probe(
                       lr=lr if lr is not None else (1e-4 if model == "mlp" else 1e-3), dro_eta=dro_eta,
                       device=device)
     cfg.validate()
-    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    # one randomness parameter: ``seed`` fixes the split and is the first training seed; ``seeds`` is how
+    # many training runs (seed, seed + 1, ...) or their explicit list
+    seed_list = [seed + i for i in range(seeds)] if isinstance(seeds, int) else [int(s) for s in seeds]
     if not seed_list:
-        raise UsageError("--seeds must be ≥ 1")
+        raise ParameterError("seeds", "must be at least 1")
     if mitigation != "none" and not group_col:
         raise UsageError(f"--mitigation {mitigation} needs --group-col")
     df = read_table(meta)
@@ -222,7 +225,7 @@ def probe(
         if c not in df.columns:
             raise InputError(f"column '{c}' (keep_cols) not found in META")
     task, classes = _task(df, labels)
-    device = resolve_device(device)
+    device = resolve_device(device, backend="torch")
     emb_id_col = emb_id_col or id_col
     ids, X, ids_given = _load_vectors(emb, emb_id_col)
     idx = _align(ids, df, id_col, emb_id_col, ids_given)
@@ -231,7 +234,7 @@ def probe(
         df = df.iloc[order].reset_index(drop=True)
         X = X[idx[order]]
     split_warnings: list[str] = []
-    split = _splits(df, split_col, patient_col, split_seed, labels[0], allow_leaky_split, split_warnings)
+    split = _splits(df, split_col, patient_col, seed, labels[0], allow_leaky_split, split_warnings)
     tr, va, te = (split == "train"), (split == "validation"), (split == "test")
 
     Xf = np.asarray(X, dtype=np.float32)
@@ -265,12 +268,12 @@ def probe(
     ev = va | te
     id_values = (df[id_col].astype(str) if id_col in df.columns else pd.Series(ids)).to_numpy()[ev]
     frames, runs = [], []
-    for seed in seed_list:
-        model_, info = train_head(Xf[tr], Y[tr], Xf[va], Y[va], task=task, config=cfg, seed=seed,
+    for run_seed in seed_list:
+        model_, info = train_head(Xf[tr], Y[tr], Xf[va], Y[va], task=task, config=cfg, seed=run_seed,
                                   groups_train=None if groups is None else groups[tr],
                                   groups_val=None if groups is None else groups[va])
         P = predict_proba(model_, Xf[ev], task)
-        out = pd.DataFrame({"id": id_values, "seed": seed, "split": split[ev]})
+        out = pd.DataFrame({"id": id_values, "seed": run_seed, "split": split[ev]})
         if task == "multiclass":
             out[labels[0]] = df[labels[0]].to_numpy()[ev]
             for i, c in enumerate(classes):
@@ -283,7 +286,7 @@ def probe(
         for c in keep:
             out[c] = df[c].to_numpy()[ev]
         frames.append(out)
-        runs.append({"seed": seed, **info})
+        runs.append({"seed": run_seed, **info})
     preds = pd.concat(frames, ignore_index=True)
     info = {
         "model": cfg.model, "mitigation": cfg.mitigation, "task": task, "labels": labels,
@@ -292,7 +295,7 @@ def probe(
         "embedding_dim": int(X.shape[1]), "epochs_max": cfg.epochs, "batch_size": cfg.batch_size,
         "lr": cfg.lr, "weight_decay": cfg.weight_decay, "patience": cfg.patience,
         "group_col": group_col, "patient_col": patient_col,
-        "split": {"source": split_col or "patient_splits 80/10/10", "split_seed": split_seed,
+        "split": {"source": split_col or "patient_splits 80/10/10", "seed": seed,
                   "train": int(tr.sum()), "validation": int(va.sum()), "test": int(te.sum())},
         "device": device, "runs": runs, "warnings": split_warnings,
     }

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import typer
 
-from curate.cli._common import alias
-
 
 def build_card_cmd(
     dataset_id: str = typer.Argument(None, metavar="ID",
@@ -16,7 +14,6 @@ def build_card_cmd(
                               "(default cards/) plus an index.md."),
     metadata: Path = typer.Option(None, "--meta", metavar="FILE",
                                   help="Per-image metadata (CSV, TSV or parquet) for measured composition."),
-    metadata_old: Path = typer.Option(None, "--metadata", hidden=True, help="Old spelling of --meta."),
     column: list[str] = typer.Option(None, "--column", "-c", metavar="ROLE=COLUMN",
                                      help="Set a column role (repeatable): patient, image, age, sex, race, "
                                           "ethnicity, nationality, device, site, split, label."),
@@ -57,7 +54,6 @@ def build_card_cmd(
 
     With --embeddings the curation engine runs once on them and the cards get a Curation section.
     """
-    metadata = alias(metadata, metadata_old, "--meta", "--metadata")
     _check_target(dataset_id, all_, one=metadata is not None or bool(column) or embeddings is not None)
     from curate.pipeline.curation import curation_options
 

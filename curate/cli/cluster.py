@@ -36,16 +36,13 @@ def cluster_cmd(
                                            "(two-level from 1,024 clusters)."),
     evaluate: str = typer.Option(None, "--meta", metavar="FILE",
                                  help="Metadata table to test clusters as proxies for the --attr columns."),
-    evaluate_old: str = typer.Option(None, "--evaluate", hidden=True, help="Old spelling of --meta."),
     attr: str = typer.Option(None, "--attr", help="Attribute columns or roles, e.g. sex,age_group,site."),
     eval_out: str = typer.Option(None, "--eval-out", help="Default: evaluation.json by --out."),
     summary: str = typer.Option(None, "--summary", help="Write per-cluster summaries (JSON, with ids)."),
 ) -> None:
     """Cluster embeddings with FAISS k-means (optionally hierarchical) and check them as attribute proxies."""
-    from curate.cli._common import alias
     from curate.pipeline.cluster import run_cluster
 
-    evaluate = alias(evaluate, evaluate_old, "--meta", "--evaluate")
     run = run_cluster(emb, out, k=k, levels=levels, seed=seed, niter=niter, metric=metric, device=device,
                       dask=dask, workers=workers, id_col=id_col, emb_id_col=emb_id_col,
                       sample_per_centroid=sample_per_centroid, kmeans_method=kmeans_method, meta=evaluate,

@@ -68,7 +68,6 @@ def dedup_cmd(
                                help="Id column in the embeddings (parquet / dataset)."),
     meta_id_col: str = typer.Option(None, "--id-col",
                                     help="Id column in --meta (default: the --emb-id-col value)."),
-    meta_id_col_old: str = typer.Option(None, "--meta-id-col", hidden=True, help="Old spelling of --id-col."),
     vector_col: str = typer.Option(None, "--vector-col", help="Vector column in parquet (default: auto)."),
     quality_col: str = typer.Option(None, "--quality-col",
                                     help="Column in --meta: keep the highest value of each group."),
@@ -94,10 +93,8 @@ def dedup_cmd(
                                        "kept one (a chain A~B~C keeps A and C when they are far apart)."),
 ) -> None:
     """Find near-duplicates (cosine >= threshold) and train/test leakage; write pairs, groups, keep list."""
-    from curate.cli._common import alias
     from curate.pipeline.dedup import run_dedup
 
-    meta_id_col = alias(meta_id_col, meta_id_col_old, "--id-col", "--meta-id-col")
     with _progress_bar() as progress:
         run = run_dedup(emb, out, threshold=threshold, method=method, device=device, meta=meta,
                         split_col=split_col, patient_col=patient_col, images=images,

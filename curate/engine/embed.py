@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from curate.engine.backbones import Preprocess
+from curate.engine.devices import resolve_device
 from curate.errors import InputError, UsageError
 from curate.scan.images import IMAGE_EXTENSIONS, check_image, list_image_files, load_image  # the one reader
 
@@ -166,23 +167,6 @@ def _check_headers(paths: list[str], skip_bad: bool) -> tuple[list[int], list[st
     return ok, bad
 
 
-def resolve_device(device: str) -> str:
-    """``auto`` → ``cuda`` when torch sees a GPU, else ``cpu``; ``gpu``/``gpu:N`` are aliases of
-    ``cuda``/``cuda:N`` (the spelling ``curate dedup``/``cluster`` use for FAISS)."""
-    import torch
-
-    given = device
-    if device == "gpu" or device.startswith("gpu:"):
-        device = "cuda" + device[3:]
-    if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
-        raise UsageError(f"--device must be auto, cpu, cuda or gpu (got '{given}')")
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError(f"--device {given} requested but no CUDA GPU is available to torch")
-    return device
-
-
 # -------------------------------------------------------------------------------------------- embed
 def embed(
     source: str | os.PathLike,
@@ -220,7 +204,7 @@ def embed(
         raise UsageError(f"--batch-size must be at least 1 (got {batch_size})")
     if precision not in PRECISIONS:
         raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)} (got '{precision}')")
-    dev = resolve_device(device)
+    dev = resolve_device(device, backend="torch")
     if precision == "fp16" and not dev.startswith("cuda"):
         raise UsageError("--precision fp16 needs a CUDA device; use fp32 or bf16 on CPU")
     ids, paths = list_images(source, image_col=image_col, id_col=id_col, id_from=id_from)

@@ -169,7 +169,7 @@ def audit(
     split_col: str | None = None,
     intersect: Sequence[str | Sequence[str]] | None = None,
     level: float = 0.95,
-    random_state: int = 0,
+    seed: int = 0,
     method: str = "between_groups",
     compare: str = "rest",
     reference: str | dict[str, str] | None = None,
@@ -284,18 +284,18 @@ def audit(
     if split_col and patient_col:
         _check_split_leakage(df, split_col, patient_col, seed_col, allow_leaky_split, warnings)
 
-    rng = np.random.default_rng(random_state)
+    rng = np.random.default_rng(seed)
     acc: dict[tuple, dict[str, Any]] = {}
     thresholds: dict[str, list[float]] = {lab: [] for lab in labels}
     n_test_rows = n_test_units = 0
 
     # one patient numbering for every seed, so replicate b resamples the same patients in each seed
     tests = []
-    for seed in seeds:
-        in_seed = (df[seed_col] == seed).to_numpy() if seed_col else np.ones(len(df), dtype=bool)
+    for run in seeds:
+        in_seed = (df[seed_col] == run).to_numpy() if seed_col else np.ones(len(df), dtype=bool)
         test = df[in_seed & test_mask].reset_index(drop=True)
         if len(test) == 0:
-            raise InputError(f"no test rows for seed {seed}")
+            raise InputError(f"no test rows for seed {run}")
         tests.append((in_seed, test))
     unit_key = patient_col or ("id" if "id" in df.columns else None)
     keys = [t[unit_key].astype(str).to_numpy() if unit_key else np.arange(len(t)).astype(str)
@@ -306,13 +306,13 @@ def audit(
     per = boot.chunk_rows(max(len(k) for k in keys))
     boot_state = int(rng.integers(2**62))
 
-    for si, (seed, (in_seed, test)) in enumerate(zip(seeds, tests)):
+    for si, (run, (in_seed, test)) in enumerate(zip(seeds, tests)):
         label_thr = {}
         for lab, sc in zip(labels, scores):
             if thr == "f1":
                 val = df[in_seed & val_mask]
                 if len(val) == 0:
-                    raise InputError(f"no validation rows for seed {seed} (needed by --threshold f1)")
+                    raise InputError(f"no validation rows for seed {run} (needed by --threshold f1)")
                 label_thr[lab] = f1_optimal_threshold(val[lab].to_numpy(float), val[sc].to_numpy(float))
             else:
                 label_thr[lab] = float(thr)
@@ -366,7 +366,7 @@ def audit(
         "resamples_shared_across_seeds": bool(bootstrap > 0 and len(seeds) > 1),
         "seeds": [s for s in seeds if s is not None], "n_seeds": len(seeds),
         "n_test_rows": int(n_test_rows), "n_test_units": int(n_test_units),
-        "patient_col": patient_col, "split_col": split_col, "random_state": random_state,
+        "patient_col": patient_col, "split_col": split_col, "seed": seed,
         "conventions": {"method": conv.method, "compare": conv.compare, "reference": conv.reference,
                         "undefined": conv.undefined},
         "reporting_threshold": SMALL_GROUP,
