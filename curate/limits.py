@@ -25,8 +25,9 @@ LIMITS: dict[str, Interval] = {
     "bootstrap": Interval(0, 100_000),  # audit bootstrap replicates
     "num_workers": Interval(0, 256),  # embed DataLoader workers
 }
-#: max_shard_size bounds in bytes: 1 KB (tests, tiny sets) to 50 GB; a shard holds at least one image
-SHARD_BYTES = (1024, 50 * 1024**3)
+#: max_shard_size bounds in bytes (decimal units, as ``datasets`` reads them): 1 KB (tests, tiny sets) to
+#: 50 GB; a shard holds at least one image
+SHARD_BYTES = (1000, 50 * 1000**3)
 
 
 def check_range(param: str, value: int | None, lo: int | None = None, hi: int | None = None) -> int | None:
