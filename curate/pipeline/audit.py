@@ -19,19 +19,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from curate.audits import bootstrap as boot
-from curate.audits.builtin import ALL
 from curate.audits.collect import summarise
 from curate.audits.inputs import group_labels
 from curate.audits.metrics import SMALL_GROUP, Conventions, GroupedStats
 from curate.audits.thresholds import TEST_NAMES, VAL_NAMES, f1_optimal_threshold, parse_threshold, split_mask
 from curate.errors import InputError, UsageError
+from curate.policy.disclosure_audit import ALL, OVERALL
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 COLUMNS = ["audit", "metric", "label", "attribute", "group", "value", "ci_low", "ci_high", "n", "note",
            "n_units", "reportable", "seed_sd"]
-OVERALL = "overall"
 ALL_LABELS = "all labels"
 INTERSECT_SEP = "×"
 

@@ -20,8 +20,6 @@ from curate.policy.roles import infer_roles, parse_column_specs  # noqa: F401 - 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-#: File extensions published as images (what PIL, hence ``datasets.Image``, decodes).
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp")
 
 # the role vocabulary and ``parse_column_specs`` are the policy's: one list for every command
 ROLES = _ROLES
@@ -144,15 +142,17 @@ def scan_images(folder: str | Path) -> dict[str, Path]:
         raise InputError(f"images folder '{root}' not found")
     if not root.is_dir():
         raise InputError(f"--images '{root}' is not a folder")
+    from curate.scan.images import PIL_EXTENSIONS  # published as images: what PIL (datasets.Image) decodes
+
     found: dict[str, Path] = {}
     for p in sorted(root.rglob("*")):
         rel = p.relative_to(root)
         if any(part.startswith(".") for part in rel.parts):
             continue
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS:
+        if p.is_file() and p.suffix.lower() in PIL_EXTENSIONS:
             found[rel.as_posix()] = p
     if not found:
-        raise InputError(f"images folder '{root}' holds no images ({', '.join(IMAGE_EXTENSIONS)})")
+        raise InputError(f"images folder '{root}' holds no images ({', '.join(PIL_EXTENSIONS)})")
     return found
 
 
