@@ -173,7 +173,7 @@ def test_demo_joins_by_id_so_metadata_order_does_not_matter(demo, tmp_path):
     assert (shuffled.image_id.to_numpy() != meta.image_id.to_numpy()).mean() > 0.9
     shuffled.to_csv(tmp_path / "shuffled.csv", index=False)
     kw = dict(labels="diabetic_retinopathy", model="linear", seeds=[0, 1], epochs=5, lr=1e-2,
-              patient_col="patient_id", id_col="image_id", emb_id_col="id")
+              patient_col="patient_id", meta_id_col="image_id", emb_id_col="id")
     a = probe(demo.embeddings, demo.labels, **kw).preds
     b = probe(demo.embeddings, tmp_path / "shuffled.csv", **kw).preds
     key = ["seed", "id"]
@@ -191,7 +191,7 @@ def test_mismatched_ids_give_a_count_and_a_row_never_ids(demo, tmp_path):
     meta.to_csv(tmp_path / "meta.csv", index=False)
     with pytest.raises(InputError, match=rf"^5 of {len(meta)} META rows have no embedding") as exc:
         probe(demo.embeddings, tmp_path / "meta.csv", labels="diabetic_retinopathy", seeds=1, epochs=1,
-              id_col="image_id", emb_id_col="id")
+              meta_id_col="image_id", emb_id_col="id")
     msg = str(exc.value)
     assert "\n" not in msg and msg.endswith("(first at META row 0)")
     assert not any(f"UNKNOWN-{i}" in msg for i in range(5))

@@ -169,7 +169,7 @@ def probe(
     emb, meta, *, labels: str | Sequence[str], model: str = "mlp", mitigation: str = "none",
     group_col: str | None = None, seeds: int | Sequence[int] = 5, patient_col: str | None = None,
     split_col: str | None = None, epochs: int = 100, batch_size: int = 48, lr: float | None = None,
-    device: str = "auto", id_col: str = "id", emb_id_col: str | None = None, seed: int = 0,
+    device: str = "auto", meta_id_col: str = "id", emb_id_col: str | None = None, seed: int = 0,
     keep_cols: Sequence[str] | None = None, dro_eta: float = 0.01, standardize: bool = True,
     allow_leaky_split: bool = False,
 ) -> ProbeResult:
@@ -182,9 +182,9 @@ def probe(
     one-vs-rest columns ``L_c`` (0/1) and ``score_L_c``. ``lr`` defaults to 1e-4 (bahre2025) for the MLP
     and 1e-3 for the linear probe. Inputs are standardised with training-split mean and standard deviation.
 
-    META rows are matched to EMB by id: ``META[id_col]`` against EMB's ``emb_id_col`` (default: the same
+    META rows are matched to EMB by id: ``META[meta_id_col]`` against EMB's ``emb_id_col`` (default: the same
     name). Training then uses EMB's row order, so shuffling META's rows changes nothing. Only a bare array
-    EMB (no ids) with a META lacking ``id_col`` pairs rows by order.
+    EMB (no ids) with a META lacking ``meta_id_col`` pairs rows by order.
 
     A given ``split_col`` that puts one patient (``patient_col``) in two splits is refused, or with
     ``allow_leaky_split`` accepted with a warning in ``info["warnings"]``.
@@ -226,6 +226,7 @@ def probe(
             raise InputError(f"column '{c}' (keep_cols) not found in META")
     task, classes = _task(df, labels)
     device = resolve_device(device, backend="torch")
+    id_col = meta_id_col
     emb_id_col = emb_id_col or id_col
     ids, X, ids_given = _load_vectors(emb, emb_id_col)
     idx = _align(ids, df, id_col, emb_id_col, ids_given)

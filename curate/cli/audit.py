@@ -20,7 +20,7 @@ def probe(
     batch_size: int = typer.Option(48, "--batch-size", min=2),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda; gpu is an alias of cuda, as "
                                                         "in `curate dedup`/`cluster`."),
-    id_col: str = typer.Option("id", "--id-col", help="Id column in META (rows are matched by id)."),
+    meta_id_col: str = typer.Option("id", "--id-col", help="Id column in META (rows are matched by id)."),
     emb_id_col: str = typer.Option(None, "--emb-id-col", help="Id column in the parquet embeddings "
                                    "(default: same as --id-col)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the patient-level split and of the first training "
@@ -35,7 +35,7 @@ def probe(
     res, path, sidecar = probe_to_file(
         emb, meta, out, labels=labels, model=model, mitigation=mitigation, group_col=group_col, seeds=seeds,
         patient_col=patient_col, split_col=split_col, epochs=epochs, lr=lr, batch_size=batch_size,
-        device=device, id_col=id_col, emb_id_col=emb_id_col, seed=seed,
+        device=device, meta_id_col=meta_id_col, emb_id_col=emb_id_col, seed=seed,
         allow_leaky_split=allow_leaky_split)
     from curate.output import Count, Measure, say, warn
 

@@ -31,7 +31,7 @@ def build_card_cmd(
                                   help="Split column (default: the metadata's split role)."),
     patient_col: str = typer.Option(None, "--patient-col", metavar="COL", rich_help_panel="Curation",
                                     help="Patient column (default: the metadata's patient role)."),
-    id_col: str = typer.Option(None, "--id-col", metavar="COL", rich_help_panel="Curation",
+    meta_id_col: str = typer.Option(None, "--id-col", metavar="COL", rich_help_panel="Curation",
                                help="Metadata column matching the embedding ids (default: the image role)."),
     emb_id_col: str = typer.Option("id", "--emb-id-col", metavar="COL", rich_help_panel="Curation",
                                    help="Id column of parquet embeddings."),
@@ -58,7 +58,7 @@ def build_card_cmd(
     from curate.pipeline.curation import curation_options
 
     options = curation_options(embeddings, threshold=threshold, method=method, k=k, levels=levels, attrs=attr,
-                               split_col=split_col, patient_col=patient_col, id_col=id_col,
+                               split_col=split_col, patient_col=patient_col, meta_id_col=meta_id_col,
                                emb_id_col=emb_id_col, sample=sample, seed=seed)
     if all_:
         from curate.cards.build import DEFAULT_GALLERY, build_all

@@ -64,8 +64,8 @@ def dedup_cmd(
                                      "(ids: relative paths, with or without the extension to match --meta)."),
     max_distance: int = typer.Option(4, "--max-distance",
                                      help="With --images: pHash Hamming distance counted as near-duplicate."),
-    id_col: str = typer.Option("id", "--emb-id-col",
-                               help="Id column in the embeddings (parquet / dataset)."),
+    emb_id_col: str = typer.Option("id", "--emb-id-col",
+                                   help="Id column in the embeddings (parquet / dataset)."),
     meta_id_col: str = typer.Option(None, "--id-col",
                                     help="Id column in --meta (default: the --emb-id-col value)."),
     vector_col: str = typer.Option(None, "--vector-col", help="Vector column in parquet (default: auto)."),
@@ -98,7 +98,7 @@ def dedup_cmd(
     with _progress_bar() as progress:
         run = run_dedup(emb, out, threshold=threshold, method=method, device=device, meta=meta,
                         split_col=split_col, patient_col=patient_col, images=images,
-                        max_distance=max_distance, emb_id_col=id_col, meta_id_col=meta_id_col,
+                        max_distance=max_distance, emb_id_col=emb_id_col, meta_id_col=meta_id_col,
                         vector_col=vector_col, quality_col=quality_col, dask=dask, workers=workers, seed=seed,
                         nlist=nlist, nprobe=nprobe, neighbors=neighbors, target_recall=target_recall,
                         keep_rule=keep_rule, progress=progress)

@@ -24,7 +24,7 @@ class ClusterRun:
 
 def run_cluster(emb: str, out: str, *, k: str, levels: int = 1, seed: int = 0, niter: int = 20,
                 metric: str = "cosine", device: str = "auto", dask: str | None = None,
-                workers: int | None = None, id_col: str = "id", emb_id_col: str = "id",
+                workers: int | None = None, meta_id_col: str = "id", emb_id_col: str = "id",
                 sample_per_centroid: int | None = None, kmeans_method: str = "auto",
                 meta: str | None = None, attr: str | None = None, eval_out: str | None = None,
                 summary: str | None = None) -> ClusterRun:
@@ -40,7 +40,7 @@ def run_cluster(emb: str, out: str, *, k: str, levels: int = 1, seed: int = 0, n
 
     eval_path, ks, meta, attrs = _check_inputs(
         emb, out, evaluate=evaluate, attr=attr, eval_out=eval_out, summary=summary, niter=niter,
-        workers=workers, k=k, levels=levels, kmeans_method=kmeans_method, dask=dask, id_col=id_col,
+        workers=workers, k=k, levels=levels, kmeans_method=kmeans_method, dask=dask, id_col=meta_id_col,
         sample_per_centroid=sample_per_centroid)
     emb_ids = None
     if dask:  # the workers read the shards; cluster() checks shard metadata and ids first (no vectors)
@@ -54,15 +54,15 @@ def run_cluster(emb: str, out: str, *, k: str, levels: int = 1, seed: int = 0, n
         data = load_embeddings(emb, id_col=emb_id_col, normalize=metric == "cosine")
         emb_ids = data.ids
     if meta is not None and emb_ids is not None:
-        missing = ~np.isin(emb_ids, meta[id_col].astype(str).to_numpy())
+        missing = ~np.isin(emb_ids, meta[meta_id_col].astype(str).to_numpy())
         if missing.any():
             raise UsageError(f"{int(missing.sum())} of {len(emb_ids)} embedding ids are not in '{evaluate}' "
-                             f"column '{id_col}'")
+                             f"column '{meta_id_col}'")
     res = cluster(data, k=ks, niter=niter, seed=seed, metric=metric, device=device, dask=dask,
-                  id_col=emb_id_col, n_workers=workers, max_points_per_centroid=sample_per_centroid,
+                  emb_id_col=emb_id_col, n_workers=workers, max_points_per_centroid=sample_per_centroid,
                   kmeans_method=kmeans_method)
-    report = evaluate_fn(res, meta, attrs, id_col=id_col) if meta is not None else None
-    summ = summarize(res, meta, attrs=attrs or (), id_col=id_col)[1] if summary else None
+    report = evaluate_fn(res, meta, attrs, meta_id_col=meta_id_col) if meta is not None else None
+    summ = summarize(res, meta, attrs=attrs or (), meta_id_col=meta_id_col)[1] if summary else None
 
     from curate.synthetic import SUMMARY_NOTE, any_synthetic
 

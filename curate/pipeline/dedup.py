@@ -86,7 +86,7 @@ def run_dedup(
         if meta_df is not None:
             from curate.engine.leakage import leakage
 
-            leak = leakage(res.pairs, meta_df, ids, id_col=meta_id_col, split_col=split_col,
+            leak = leakage(res.pairs, meta_df, ids, meta_id_col=meta_id_col, split_col=split_col,
                            patient_col=patient_col)
             leak.write_into(tmp)
     return DedupRun(summary=res.summary, leakage=leak.summary if leak else None, result=res, leak=leak)
@@ -144,7 +144,7 @@ def _check_meta(meta_df, ids, id_col, split_col, patient_col, quality_col):
     from curate.engine.leakage import align_metadata
     from curate.errors import InputError
 
-    m = align_metadata(meta_df, ids, id_col=id_col, split_col=split_col, patient_col=patient_col)
+    m = align_metadata(meta_df, ids, meta_id_col=id_col, split_col=split_col, patient_col=patient_col)
     if quality_col:
         if quality_col not in m.columns:
             raise InputError(f"metadata has no column '{quality_col}' (--quality-col)")

@@ -80,7 +80,7 @@ def check_attrs(meta: pd.DataFrame, attrs: Sequence[str], *, patient_col: str | 
 
 
 def evaluate(clusters: Any, meta: pd.DataFrame, attrs: Sequence[str], *,
-             id_col: str = "id") -> dict[str, Any]:
+             meta_id_col: str = "id") -> dict[str, Any]:
     """How well do clusters act as proxies for real attributes? NMI, ARI, AMI, purity per attribute and level.
 
     ``nmi``/``ari``/``ami`` are scikit-learn's ``normalized_mutual_info_score`` / ``adjusted_rand_score`` /
@@ -100,7 +100,7 @@ def evaluate(clusters: Any, meta: pd.DataFrame, attrs: Sequence[str], *,
     if not cols:
         raise InputError("no cluster_l1.. columns in the clusters table")
     attrs = check_attrs(meta, attrs)
-    joined = _join_meta(table, meta, id_col)
+    joined = _join_meta(table, meta, meta_id_col)
     report: dict[str, Any] = {"n": len(joined), "verdict_on": "ami",
                               "thresholds": {w: lo for lo, w in VERDICTS if lo > -1}, "attributes": {}}
     import pandas as pd
