@@ -18,13 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from curate.audits import bootstrap as boot
 from curate.audits.collect import summarise
 from curate.audits.inputs import group_labels
-from curate.audits.metrics import SMALL_GROUP, Conventions, GroupedStats
-from curate.audits.thresholds import TEST_NAMES, VAL_NAMES, f1_optimal_threshold, parse_threshold, split_mask
+from curate.audits.metrics import SMALL_GROUP, Conventions
+from curate.audits.thresholds import TEST_NAMES, VAL_NAMES, parse_threshold, split_mask
 from curate.errors import InputError, UsageError
-from curate.policy.disclosure_audit import ALL, OVERALL
+from curate.pipeline.audit_scoring import INTERSECT_SEP, AuditInputs, score_seeds
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -32,7 +31,6 @@ if TYPE_CHECKING:  # pragma: no cover
 COLUMNS = ["audit", "metric", "label", "attribute", "group", "value", "ci_low", "ci_high", "n", "note",
            "n_units", "reportable", "seed_sd"]
 ALL_LABELS = "all labels"
-INTERSECT_SEP = "×"
 
 
 @dataclass
@@ -136,24 +134,6 @@ def _parse_list(v: str | Sequence[str] | None) -> list[str]:
     return [str(x).strip() for x in v if str(x).strip()]
 
 
-def _attributes(df: pd.DataFrame, groups: list[str], intersect: list[list[str]]):
-    """(name, codes, group names) per attribute: overall, each group column, each intersection.
-
-    Group columns are already strings (:func:`_normalise_groups`); names sort as strings.
-    """
-    out = [(OVERALL, np.zeros(len(df), dtype=int), [ALL])]
-    keys = [(col, df[col].to_numpy(dtype=str)) for col in groups]
-    for cols in intersect:
-        key = df[cols[0]].to_numpy(dtype=object)
-        for c in cols[1:]:
-            key = key + INTERSECT_SEP + df[c].to_numpy(dtype=object)
-        keys.append((INTERSECT_SEP.join(cols), key.astype(str)))
-    for name, key in keys:
-        names, codes = np.unique(key, return_inverse=True)
-        out.append((name, codes.astype(int), [str(c) for c in names]))
-    return out
-
-
 def audit(
     preds,
     *,
@@ -212,7 +192,50 @@ def audit(
     >>> sorted(res.results["metric"].unique())
     ['AUC', 'FPR', 'TPR']
     """
+    from curate.synthetic import is_synthetic
+
+    q = _check_inputs(preds, label_cols=label_cols, score_cols=score_cols, groups=groups, audits=audits,
+                      patient_col=patient_col, threshold=threshold, bootstrap=bootstrap, seed_col=seed_col,
+                      split_col=split_col, intersect=intersect, level=level, method=method, compare=compare,
+                      reference=reference, undefined=undefined)
+    df, thr = q.df, q.thr
+    seeds = sorted(df[q.seed_col].unique().tolist()) if q.seed_col else [None]
+    test_mask, val_mask = _split_masks(df, q.split_col, thr)
+    warnings: list[str] = []
+    if q.split_col and patient_col:
+        _check_split_leakage(df, q.split_col, patient_col, q.seed_col, allow_leaky_split, warnings)
+
+    scored = score_seeds(q, seeds, test_mask, val_mask, patient_col=patient_col, bootstrap=bootstrap,
+                         seed=seed, warnings=warnings)
+    res = summarise(scored.acc, q.chosen, bootstrap=bootstrap, level=level, columns=COLUMNS,
+                    all_labels=ALL_LABELS)
+    conv = q.conv
+    settings = {
+        "labels": q.labels, "score_cols": q.scores, "groups": q.group_cols,
+        "intersect": [INTERSECT_SEP.join(c) for c in q.inter], "threshold": thr,
+        "threshold_source": q.thr_source, "synthetic": is_synthetic(df), "bootstrap": bootstrap,
+        "ci": "bootstrap" if bootstrap > 0 else ("seeds" if len(seeds) > 1 else "none"),
+        "ci_level": level, "ci_method": "percentile" if bootstrap > 0 else None,
+        "resampling_unit": "patients" if patient_col else "images",
+        "resamples_shared_across_seeds": bool(bootstrap > 0 and len(seeds) > 1),
+        "seeds": [s for s in seeds if s is not None], "n_seeds": len(seeds),
+        "n_test_rows": int(scored.n_test_rows), "n_test_units": int(scored.n_test_units),
+        "patient_col": patient_col, "split_col": q.split_col, "seed": seed,
+        "conventions": {"method": conv.method, "compare": conv.compare, "reference": conv.reference,
+                        "undefined": conv.undefined},
+        "reporting_threshold": SMALL_GROUP,
+    }
+    info = [{"name": a.name, "title": getattr(a, "title", a.name), "source": getattr(a, "source", "")}
+            for a in q.chosen]
+    return AuditResult(res, scored.thresholds, warnings, settings, info)
+
+
+def _check_inputs(preds, *, label_cols, score_cols, groups, audits, patient_col, threshold, bootstrap,
+                  seed_col, split_col, intersect, level, method, compare, reference,
+                  undefined) -> AuditInputs:
+    """Read the predictions and check every option against them, before any scoring."""
     from curate.audits.registry import get_audits
+    from curate.policy.roles import resolve_columns
     from curate.tables import read_table
 
     df = read_table(preds, what="predictions")
@@ -223,7 +246,6 @@ def audit(
     if len(scores) != len(labels):
         raise UsageError(
             f"{len(labels)} label columns but {len(scores)} score columns; give one score per label")
-    group_cols = _parse_list(groups)
     inter = [_parse_list(x) for x in (intersect or [])]
     for cols in inter:
         if len(cols) < 2:
@@ -234,22 +256,18 @@ def audit(
         raise UsageError(f"level must be in (0, 1) (got {level})")
     thr = parse_threshold(0.5 if threshold is None else threshold)
     thr_source = "default" if threshold is None else ("f1" if thr == "f1" else "given")
-    from curate.synthetic import is_synthetic
     if len(df) == 0:
         raise InputError("the predictions table is empty")
     if seed_col is None and "seed" in df.columns:
         seed_col = "seed"
     if split_col is None and "split" in df.columns:
         split_col = "split"
-    from curate.policy.roles import resolve_columns
-
-    group_cols = resolve_columns(df, group_cols)  # roles accepted: --groups sex → the sex column
+    group_cols = resolve_columns(df, _parse_list(groups))  # roles accepted: --groups sex → the sex column
     inter = [resolve_columns(df, cols) for cols in inter]
-    _need_cols(df, labels, "label")
-    _need_cols(df, scores, "score")
-    _need_cols(df, group_cols, "group")
-    _need_cols(df, [c for cols in inter for c in cols], "--intersect")
-    _need_cols(df, [c for c in (patient_col, seed_col, split_col) if c], "patient/seed/split")
+    for need, what in ((labels, "label"), (scores, "score"), (group_cols, "group"),
+                       ([c for cols in inter for c in cols], "--intersect"),
+                       ([c for c in (patient_col, seed_col, split_col) if c], "patient/seed/split")):
+        _need_cols(df, need, what)
     _check_labels(df, labels)
     _check_scores(df, scores)
     df = _normalise_groups(df, list(dict.fromkeys(group_cols + [c for cols in inter for c in cols])))
@@ -267,8 +285,12 @@ def audit(
     for a in chosen:
         if "patients" in a.needs and not patient_col:
             raise UsageError(f"audit '{a.name}' needs --patient-col")
+    return AuditInputs(df, labels, scores, group_cols, inter, thr, thr_source, seed_col, split_col, conv,
+                       list(chosen))
 
-    seeds = sorted(df[seed_col].unique().tolist()) if seed_col else [None]
+
+def _split_masks(df: pd.DataFrame, split_col: str | None, thr: float | str) -> tuple[np.ndarray, np.ndarray]:
+    """(test rows, validation rows): every row is a test row without a split column."""
     if split_col:
         test_mask = split_mask(df[split_col].to_numpy(), TEST_NAMES)
         val_mask = split_mask(df[split_col].to_numpy(), VAL_NAMES)
@@ -279,119 +301,4 @@ def audit(
         val_mask = np.zeros(len(df), dtype=bool)
     if thr == "f1" and not val_mask.any():
         raise InputError("--threshold f1 needs validation rows (a split column with 'val' or 'validation')")
-    warnings: list[str] = []
-    if split_col and patient_col:
-        _check_split_leakage(df, split_col, patient_col, seed_col, allow_leaky_split, warnings)
-
-    rng = np.random.default_rng(seed)
-    acc: dict[tuple, dict[str, Any]] = {}
-    thresholds: dict[str, list[float]] = {lab: [] for lab in labels}
-    n_test_rows = n_test_units = 0
-
-    # one patient numbering for every seed, so replicate b resamples the same patients in each seed
-    tests = []
-    for run in seeds:
-        in_seed = (df[seed_col] == run).to_numpy() if seed_col else np.ones(len(df), dtype=bool)
-        test = df[in_seed & test_mask].reset_index(drop=True)
-        if len(test) == 0:
-            raise InputError(f"no test rows for seed {run}")
-        tests.append((in_seed, test))
-    unit_key = patient_col or ("id" if "id" in df.columns else None)
-    keys = [t[unit_key].astype(str).to_numpy() if unit_key else np.arange(len(t)).astype(str)
-            for _, t in tests]
-    all_keys, inverse = np.unique(np.concatenate(keys), return_inverse=True)
-    n_units_all = len(all_keys)
-    bounds = np.cumsum([0] + [len(k) for k in keys])
-    per = boot.chunk_rows(max(len(k) for k in keys))
-    boot_state = int(rng.integers(2**62))
-
-    for si, (run, (in_seed, test)) in enumerate(zip(seeds, tests)):
-        label_thr = {}
-        for lab, sc in zip(labels, scores):
-            if thr == "f1":
-                val = df[in_seed & val_mask]
-                if len(val) == 0:
-                    raise InputError(f"no validation rows for seed {run} (needed by --threshold f1)")
-                label_thr[lab] = f1_optimal_threshold(val[lab].to_numpy(float), val[sc].to_numpy(float))
-            else:
-                label_thr[lab] = float(thr)
-            thresholds[lab].append(label_thr[lab])
-        units = inverse[bounds[si]:bounds[si + 1]].astype(int)
-        local_units, n_units = (boot.unit_codes(test[patient_col]) if patient_col
-                                else (np.arange(len(test)), len(test)))
-        if si == 0:
-            n_test_rows, n_test_units = len(test), n_units
-        attrs = _attributes(test, group_cols, inter)
-        offset = 0
-        chunks = boot.weight_chunks(units, n_units_all, bootstrap, np.random.default_rng(boot_state), per=per)
-        for W in chunks:
-            for lab, sc in zip(labels, scores):
-                y, s = test[lab].to_numpy(float), test[sc].to_numpy(float)
-                for attr, codes, names in attrs:
-                    st = GroupedStats(lab, attr, names, codes, y, s, label_thr[lab], W,
-                                      local_units if patient_col else None, conventions=conv)
-                    for a in chosen:
-                        if attr == OVERALL and "groups" in a.needs:
-                            continue
-                        for row in a.compute(st):
-                            key = (a.name, row.metric, lab, attr, row.group)
-                            slot = acc.setdefault(key, {"vals": {}, "n": None, "units": None, "note": set(),
-                                                        "small": None, "reportable": True})
-                            slot["vals"].setdefault(si, []).append(np.asarray(row.values, dtype=float))
-                            if offset == 0:
-                                if row.note:
-                                    slot["note"].add(row.note)
-                                if si == 0:
-                                    slot.update(_group_n(st, row.group))
-            offset += W.shape[0]
-        for attr, codes, names in attrs[1:]:
-            st = GroupedStats("", attr, names, codes, np.zeros(len(test)), np.zeros(len(test)), 0.5,
-                              np.ones((1, len(test))), local_units if patient_col else None)
-            for g, name in enumerate(names):
-                if min(st.n_rows[g], st.n_units[g]) < SMALL_GROUP:
-                    msg = f"small group: {attr} = {name} has fewer than {SMALL_GROUP} " + (
-                        "patients" if patient_col else "images") + " in the test set"
-                    if msg not in warnings:
-                        warnings.append(msg)
-
-    res = summarise(acc, chosen, bootstrap=bootstrap, level=level, columns=COLUMNS, all_labels=ALL_LABELS)
-    ci = ("bootstrap" if bootstrap > 0 else ("seeds" if len(seeds) > 1 else "none"))
-    settings = {
-        "labels": labels, "score_cols": scores, "groups": group_cols,
-        "intersect": [INTERSECT_SEP.join(c) for c in inter], "threshold": thr,
-        "threshold_source": thr_source, "synthetic": is_synthetic(df), "bootstrap": bootstrap,
-        "ci": ci, "ci_level": level, "ci_method": "percentile" if bootstrap > 0 else None,
-        "resampling_unit": "patients" if patient_col else "images",
-        "resamples_shared_across_seeds": bool(bootstrap > 0 and len(seeds) > 1),
-        "seeds": [s for s in seeds if s is not None], "n_seeds": len(seeds),
-        "n_test_rows": int(n_test_rows), "n_test_units": int(n_test_units),
-        "patient_col": patient_col, "split_col": split_col, "seed": seed,
-        "conventions": {"method": conv.method, "compare": conv.compare, "reference": conv.reference,
-                        "undefined": conv.undefined},
-        "reporting_threshold": SMALL_GROUP,
-    }
-    info = [{"name": a.name, "title": getattr(a, "title", a.name), "source": getattr(a, "source", "")}
-            for a in chosen]
-    return AuditResult(res, thresholds, warnings, settings, info)
-
-
-def _group_n(st: GroupedStats, group: str) -> dict[str, Any]:
-    """Size of the row's group (all test rows for attribute-level rows), and whether it may be reported.
-
-    ``n``: images; ``units``: patients (images without a patient column); ``small``: which count is under
-    the threshold; ``reportable``: False for a small group, and for a summary over an attribute that has a
-    small group (a max − min driven by five patients is not a finding).
-    """
-    if group in st.groups and not (st.G == 1 and group == ALL):
-        g = st.groups.index(group)
-        small = None
-        if st.n_rows[g] < SMALL_GROUP:
-            small = "images"
-        elif st.units is not None and st.n_units[g] < SMALL_GROUP:
-            small = "patients"
-        return {"n": int(st.n_rows[g]), "units": int(st.n_units[g]), "small": small,
-                "reportable": small is None}
-    sizes = np.minimum(st.n_rows, st.n_units)
-    units = int(st.n_units.sum()) if st.units is None else int(np.unique(st.units).size)
-    return {"n": int(st.codes.size), "units": units, "small": None,
-            "reportable": bool((sizes >= SMALL_GROUP).all())}
+    return test_mask, val_mask
