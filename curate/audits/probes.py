@@ -191,7 +191,6 @@ def probe(
     """
     import pandas as pd
 
-    from curate.policy.roles import check_columns, group_columns
     from curate.tables import read_table
 
     labels = [x.strip() for x in labels.split(",")] if isinstance(labels, str) else list(labels)
@@ -214,16 +213,7 @@ def probe(
         from curate.policy.roles import resolve_columns
 
         group_col = resolve_columns(df, [group_col])[0]
-    for c in (group_col, patient_col):
-        if c and c not in df.columns:
-            raise InputError(f"column '{c}' not found in META")
-        if c and df[c].isna().any():
-            raise InputError(f"column '{c}' has {int(df[c].isna().sum())} missing values")
-    if group_col:
-        check_columns(df, [group_col], option="--group-col", patient_col=patient_col)
-    for c in keep_cols or ():
-        if c not in df.columns:
-            raise InputError(f"column '{c}' (keep_cols) not found in META")
+    _check_meta_columns(df, group_col, patient_col, keep_cols)
     task, classes = _task(df, labels)
     device = resolve_device(device, backend="torch")
     id_col = meta_id_col
@@ -242,30 +232,12 @@ def probe(
     if standardize:
         mu, sd = Xf[tr].mean(0), Xf[tr].std(0)
         Xf = (Xf - mu) / np.where(sd > 0, sd, 1.0)
-    if task == "multiclass":
-        cls_index = {c: i for i, c in enumerate(classes)}
-        Y = df[labels[0]].map(cls_index).to_numpy().astype(int)
-    else:
-        Y = df[labels].to_numpy().astype(float)
-        for j, c in enumerate(labels):
-            if len(np.unique(Y[tr, j])) < 2:
-                raise InputError(f"label '{c}' has one class only in the training split")
+    Y = _targets(df, labels, task, classes, tr)
     groups = None
     if group_col:
         groups = pd.Categorical(df[group_col].astype(str)).codes.astype(int)
 
-    # only what the audit needs travels: ids, split, labels, scores, the patient and the group columns that
-    # pass the identifier policy (never every metadata column: names or record numbers would be copied)
-    if keep_cols is not None:
-        keep = [c for c in keep_cols if c not in set(labels) | {id_col, "seed", "split"}]
-    else:
-        keep = [c for c in (patient_col, group_col) if c] + [
-            c for c in group_columns(df, exclude=set(labels) | {id_col, split_col, "seed", "split"},
-                                     patient_col=patient_col) if c != group_col]
-    from curate.synthetic import COLUMN as SYNTHETIC
-
-    if SYNTHETIC in df.columns and SYNTHETIC not in keep:
-        keep.append(SYNTHETIC)  # synthetic data stays marked in the predictions (curate.synthetic)
+    keep = _kept_columns(df, labels, keep_cols, id_col, split_col, patient_col, group_col)
     ev = va | te
     id_values = (df[id_col].astype(str) if id_col in df.columns else pd.Series(ids)).to_numpy()[ev]
     frames, runs = [], []
@@ -275,15 +247,7 @@ def probe(
                                   groups_val=None if groups is None else groups[va])
         P = predict_proba(model_, Xf[ev], task)
         out = pd.DataFrame({"id": id_values, "seed": run_seed, "split": split[ev]})
-        if task == "multiclass":
-            out[labels[0]] = df[labels[0]].to_numpy()[ev]
-            for i, c in enumerate(classes):
-                out[f"{labels[0]}_{c}"] = (Y[ev] == i).astype(int)
-                out[f"score_{labels[0]}_{c}"] = P[:, i]
-        else:
-            for j, c in enumerate(labels):
-                out[c] = Y[ev, j].astype(int)
-                out[f"score_{c}"] = P[:, j]
+        _add_labels_and_scores(out, df[ev], Y[ev], P, task, labels, classes)
         for c in keep:
             out[c] = df[c].to_numpy()[ev]
         frames.append(out)
@@ -303,6 +267,66 @@ def probe(
     if groups is not None:
         info["group_names"] = [str(c) for c in pd.Categorical(df[group_col].astype(str)).categories]
     return ProbeResult(preds, info)
+
+
+def _check_meta_columns(df: pd.DataFrame, group_col: str | None, patient_col: str | None,
+                        keep_cols: Sequence[str] | None) -> None:
+    from curate.policy.roles import check_columns
+
+    for c in (group_col, patient_col):
+        if c and c not in df.columns:
+            raise InputError(f"column '{c}' not found in META")
+        if c and df[c].isna().any():
+            raise InputError(f"column '{c}' has {int(df[c].isna().sum())} missing values")
+    if group_col:
+        check_columns(df, [group_col], option="--group-col", patient_col=patient_col)
+    for c in keep_cols or ():
+        if c not in df.columns:
+            raise InputError(f"column '{c}' (keep_cols) not found in META")
+
+
+def _targets(df: pd.DataFrame, labels: list[str], task: str, classes: Any, tr: np.ndarray) -> np.ndarray:
+    """Class indices (multiclass) or the (n, L) 0/1 matrix; every binary label needs both classes in train."""
+    if task == "multiclass":
+        cls_index = {c: i for i, c in enumerate(classes)}
+        return df[labels[0]].map(cls_index).to_numpy().astype(int)
+    Y = df[labels].to_numpy().astype(float)
+    for j, c in enumerate(labels):
+        if len(np.unique(Y[tr, j])) < 2:
+            raise InputError(f"label '{c}' has one class only in the training split")
+    return Y
+
+
+def _kept_columns(df: pd.DataFrame, labels: list[str], keep_cols: Sequence[str] | None, id_col: str,
+                  split_col: str | None, patient_col: str | None, group_col: str | None) -> list[str]:
+    """Only what the audit needs travels: ids, split, labels, scores, the patient and the group columns that
+    pass the identifier policy (never every metadata column: names or record numbers would be copied)."""
+    from curate.policy.roles import group_columns
+    from curate.synthetic import COLUMN as SYNTHETIC
+
+    if keep_cols is not None:
+        keep = [c for c in keep_cols if c not in set(labels) | {id_col, "seed", "split"}]
+    else:
+        keep = [c for c in (patient_col, group_col) if c] + [
+            c for c in group_columns(df, exclude=set(labels) | {id_col, split_col, "seed", "split"},
+                                     patient_col=patient_col) if c != group_col]
+    if SYNTHETIC in df.columns and SYNTHETIC not in keep:
+        keep.append(SYNTHETIC)  # synthetic data stays marked in the predictions (curate.synthetic)
+    return keep
+
+
+def _add_labels_and_scores(out: pd.DataFrame, rows: pd.DataFrame, Y: np.ndarray, P: np.ndarray, task: str,
+                           labels: list[str], classes: Any) -> None:
+    """The true labels (one 0/1 column per class for multiclass) and their ``score_`` columns."""
+    if task == "multiclass":
+        out[labels[0]] = rows[labels[0]].to_numpy()
+        for i, c in enumerate(classes):
+            out[f"{labels[0]}_{c}"] = (i == Y).astype(int)
+            out[f"score_{labels[0]}_{c}"] = P[:, i]
+    else:
+        for j, c in enumerate(labels):
+            out[c] = Y[:, j].astype(int)
+            out[f"score_{c}"] = P[:, j]
 
 
 def write_probe(result: ProbeResult, out: str | os.PathLike) -> tuple[str, str]:
