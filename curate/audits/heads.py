@@ -76,6 +76,51 @@ def build_head(d: int, n_out: int, model: str, dropout: float = 0.3):
     )
 
 
+def _tensors(X_train, Y_train, X_val, Y_val, task: str, device: str):
+    """Inputs and targets on ``device`` (class indices for multiclass, 0/1 floats otherwise); outputs."""
+    import torch
+
+    Xt = torch.as_tensor(X_train, dtype=torch.float32, device=device)
+    Xv = torch.as_tensor(X_val, dtype=torch.float32, device=device)
+    if task == "multiclass":
+        n_out = int(max(Y_train.max(), Y_val.max() if len(Y_val) else 0)) + 1
+        kind = torch.long
+    else:
+        n_out = Y_train.shape[1]
+        kind = torch.float32
+    Yt = torch.as_tensor(Y_train, dtype=kind, device=device)
+    Yv = torch.as_tensor(Y_val, dtype=kind, device=device)
+    return Xt, Xv, Yt, Yv, n_out
+
+
+def _class_weights(Yt, n_out: int, task: str):
+    """germani2025 weighted cross-entropy for the linear probe: weights = inverse class percentages,
+    scaled so that balanced classes get weight 1 (multilabel: (2, L), the weight for y=0 and y=1)."""
+    import torch
+
+    if task == "multiclass":
+        freq = torch.bincount(Yt, minlength=n_out).float().clamp(min=1) / len(Yt)
+        return 1.0 / (n_out * freq)
+    p = Yt.mean(0).clamp(1e-6, 1 - 1e-6)
+    return torch.stack([0.5 / (1 - p), 0.5 / p])
+
+
+def _group_weights(groups_train, n: int, mitigation: str, device: str):
+    """(group per training row, number of groups, per-row weights): reweight gives every group the same
+    total weight; otherwise every row weighs 1."""
+    import torch
+
+    sample_w = torch.ones(n, device=device)
+    if groups_train is None:
+        return None, 0, sample_w
+    gt = torch.as_tensor(groups_train, dtype=torch.long, device=device)
+    n_groups = int(gt.max()) + 1
+    counts = torch.bincount(gt, minlength=n_groups).float()
+    if mitigation == "reweight":
+        sample_w = (len(gt) / (n_groups * counts.clamp(min=1)))[gt]
+    return gt, n_groups, sample_w
+
+
 @contextlib.contextmanager
 def _deterministic(seed: int, device: str):
     """Seed torch/numpy and switch on deterministic kernels for the duration of one run."""
@@ -122,28 +167,9 @@ def train_head(
         raise UsageError(f"--mitigation {config.mitigation} needs --group-col")
     with _deterministic(seed, device):
         gen = torch.Generator().manual_seed(seed)
-        Xt = torch.as_tensor(X_train, dtype=torch.float32, device=device)
-        Xv = torch.as_tensor(X_val, dtype=torch.float32, device=device)
-        if task == "multiclass":
-            n_out = int(max(Y_train.max(), Y_val.max() if len(Y_val) else 0)) + 1
-            Yt = torch.as_tensor(Y_train, dtype=torch.long, device=device)
-            Yv = torch.as_tensor(Y_val, dtype=torch.long, device=device)
-        else:
-            n_out = Y_train.shape[1]
-            Yt = torch.as_tensor(Y_train, dtype=torch.float32, device=device)
-            Yv = torch.as_tensor(Y_val, dtype=torch.float32, device=device)
+        Xt, Xv, Yt, Yv, n_out = _tensors(X_train, Y_train, X_val, Y_val, task, device)
         model = build_head(Xt.shape[1], n_out, config.model, config.dropout).to(device)
-
-        # germani2025 weighted cross-entropy for the linear probe: weights = inverse class percentages,
-        # scaled so that balanced classes get weight 1.
-        class_w = None
-        if config.model == "linear":
-            if task == "multiclass":
-                freq = torch.bincount(Yt, minlength=n_out).float().clamp(min=1) / len(Yt)
-                class_w = 1.0 / (n_out * freq)
-            else:
-                p = Yt.mean(0).clamp(1e-6, 1 - 1e-6)
-                class_w = torch.stack([0.5 / (1 - p), 0.5 / p])  # (2, L): weight for y=0, y=1
+        class_w = _class_weights(Yt, n_out, task) if config.model == "linear" else None
 
         def per_sample_loss(logits, y):
             if task == "multiclass":
@@ -153,16 +179,8 @@ def train_head(
                 loss = loss * (y * class_w[1] + (1 - y) * class_w[0])
             return loss.mean(1)
 
-        n_groups = 0
-        sample_w = torch.ones(len(Xt), device=device)
-        if groups_train is not None:
-            gt = torch.as_tensor(groups_train, dtype=torch.long, device=device)
-            n_groups = int(gt.max()) + 1
-            counts = torch.bincount(gt, minlength=n_groups).float()
-            if config.mitigation == "reweight":  # every group carries the same total weight
-                sample_w = (len(gt) / (n_groups * counts.clamp(min=1)))[gt]
-        gv = (torch.as_tensor(groups_val, dtype=torch.long, device=device)
-              if groups_val is not None else None)
+        gt, n_groups, sample_w = _group_weights(groups_train, len(Xt), config.mitigation, device)
+        gv = None if groups_val is None else torch.as_tensor(groups_val, dtype=torch.long, device=device)
         q = torch.full((max(n_groups, 1),), 1.0 / max(n_groups, 1), device=device)
 
         def group_means(loss, g):

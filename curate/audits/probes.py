@@ -253,20 +253,33 @@ def probe(
         frames.append(out)
         runs.append({"seed": run_seed, **info})
     preds = pd.concat(frames, ignore_index=True)
+    info = _probe_info(cfg, task=task, labels=labels, classes=classes, dim=int(X.shape[1]),
+                       group_col=group_col, patient_col=patient_col, split_col=split_col, seed=seed,
+                       sizes=(tr, va, te), device=device, runs=runs, warnings=split_warnings, groups=groups,
+                       df=df)
+    return ProbeResult(preds, info)
+
+
+def _probe_info(cfg: ProbeConfig, *, task, labels, classes, dim, group_col, patient_col, split_col, seed,
+                sizes, device, runs, warnings, groups, df) -> dict[str, Any]:
+    """The sidecar's model details (the model card reads them)."""
+    import pandas as pd
+
+    tr, va, te = sizes
     info = {
         "model": cfg.model, "mitigation": cfg.mitigation, "task": task, "labels": labels,
         "classes": [str(c) for c in classes] if task == "multiclass" else None,
-        "hidden_sizes": list(hidden_sizes(X.shape[1])) if cfg.model == "mlp" else None,
-        "embedding_dim": int(X.shape[1]), "epochs_max": cfg.epochs, "batch_size": cfg.batch_size,
+        "hidden_sizes": list(hidden_sizes(dim)) if cfg.model == "mlp" else None,
+        "embedding_dim": dim, "epochs_max": cfg.epochs, "batch_size": cfg.batch_size,
         "lr": cfg.lr, "weight_decay": cfg.weight_decay, "patience": cfg.patience,
         "group_col": group_col, "patient_col": patient_col,
         "split": {"source": split_col or "patient_splits 80/10/10", "seed": seed,
                   "train": int(tr.sum()), "validation": int(va.sum()), "test": int(te.sum())},
-        "device": device, "runs": runs, "warnings": split_warnings,
+        "device": device, "runs": runs, "warnings": warnings,
     }
     if groups is not None:
         info["group_names"] = [str(c) for c in pd.Categorical(df[group_col].astype(str)).categories]
-    return ProbeResult(preds, info)
+    return info
 
 
 def _check_meta_columns(df: pd.DataFrame, group_col: str | None, patient_col: str | None,
