@@ -133,3 +133,16 @@ def test_constraints_as_data():
                             ({"n": "x"}, "n must be an integer")]:
         with pytest.raises(UsageError, match=message):
             validate_params(params, constraints)
+
+
+def test_sample_parameter_errors_are_worded_with_flags(cli, tmp_path):
+    """The engine says ``cap_per_group must be ...``; `curate sample` says ``--cap-per-group must be ...``."""
+    from curate.engine.sample import sample_with_report
+
+    meta = pd.DataFrame({"id": [str(i) for i in range(30)], "sex": ["F", "M"] * 15})
+    meta.to_csv(tmp_path / "m.csv", index=False)
+    with pytest.raises(ParameterError, match="^cap_per_group must be at least 1"):
+        sample_with_report(meta, balance_by="sex", cap_per_group=0)
+    r = cli("sample", tmp_path / "m.csv", "--balance-by", "sex", "--cap-per-group", "0",
+            "--out", tmp_path / "s.csv")
+    assert r.exit_code == 2 and r.stderr.startswith("error: --cap-per-group must be at least 1"), r.stderr

@@ -102,7 +102,7 @@ def _command_name(argv: list[str]) -> str:
 
 
 #: library parameter -> the CLI parameter that sets it, where the two names differ (the one such map)
-PARAM_ALIASES: dict[str, str] = {"kmeans_method": "kmeans", "metadata": "meta"}
+PARAM_ALIASES: dict[str, str] = {"kmeans_method": "kmeans", "metadata": "meta", "attrs": "attr"}
 
 
 def flag_for(argv: list[str], param: str) -> str:

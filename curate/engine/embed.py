@@ -22,6 +22,7 @@ from curate.engine.backbones import Preprocess
 from curate.engine.devices import resolve_device
 from curate.errors import InputError, UsageError
 from curate.scan.images import IMAGE_EXTENSIONS, check_image, list_image_files, load_image  # the one reader
+from curate.validation import ParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
 
@@ -126,7 +127,7 @@ def list_images(source: str | os.PathLike, *, image_col: str = "image", id_col: 
         if not paths:
             raise InputError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) found under '{source}'")
         if id_from not in ("path", "stem"):
-            raise UsageError(f"--id-from must be path or stem (got '{id_from}')")
+            raise ParameterError("id_from", f"must be path or stem (got '{id_from}')")
         rel = [p.relative_to(src) for p in paths]
         ids = [(r.with_suffix("") if id_from == "stem" else r).as_posix() for r in rel]
         if len(set(ids)) != len(ids):
@@ -201,9 +202,9 @@ def embed(
     from curate.engine.embeddings import Embeddings
 
     if batch_size < 1:
-        raise UsageError(f"--batch-size must be at least 1 (got {batch_size})")
+        raise ParameterError("batch_size", f"must be at least 1 (got {batch_size})")
     if precision not in PRECISIONS:
-        raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)} (got '{precision}')")
+        raise ParameterError("precision", f"must be one of {', '.join(PRECISIONS)} (got '{precision}')")
     dev = resolve_device(device, backend="torch")
     if precision == "fp16" and not dev.startswith("cuda"):
         raise UsageError("--precision fp16 needs a CUDA device; use fp32 or bf16 on CPU")

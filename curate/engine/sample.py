@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from curate.errors import InputError, UsageError
+from curate.validation import ParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -154,9 +155,9 @@ def _checked_inputs(meta: Any, *, balance_by: str, n, clusters, emb, k, levels, 
     check_cluster_options(balance_by, clusters, emb, k, levels)
     df = _load_meta(meta)
     if n is not None and n < 1:
-        raise UsageError(f"--n must be at least 1 (got {n})")
+        raise ParameterError("n", f"must be at least 1 (got {n})")
     if cap_per_group is not None and cap_per_group < 1:
-        raise UsageError(f"--cap-per-group must be at least 1 (got {cap_per_group})")
+        raise ParameterError("cap_per_group", f"must be at least 1 (got {cap_per_group})")
     fractions = parse_fractions(splits) if splits is not None else None
     if balance_by != "cluster":  # roles accepted: --balance-by sex → the sex column
         from curate.policy.roles import resolve_columns

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from curate.engine.cluster.result import table_of
-from curate.errors import InputError, UsageError
+from curate.errors import InputError
+from curate.validation import ParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -71,7 +72,7 @@ def check_attrs(meta: pd.DataFrame, attrs: Sequence[str], *, patient_col: str | 
 
     attrs = resolve_columns(meta, attrs)
     if not attrs:
-        raise UsageError("--attr needs at least one column name")
+        raise ParameterError("attrs", "needs at least one column name")
     missing = [a for a in attrs if a not in meta.columns]
     if missing:
         raise InputError(f"attribute column(s) {', '.join(missing)} not in the metadata "
