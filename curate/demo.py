@@ -93,10 +93,10 @@ def make_demo(
         raise UsageError(f"no demo shape for '{dataset}' (available: {', '.join(SHAPES)})")
     from curate.limits import check_range
 
-    check_range("--n-patients", n_patients)
-    check_range("--dim", dim)
-    check_range("--image-size", image_size)
-    check_range("--seed", seed)
+    check_range("n_patients", n_patients)
+    check_range("dim", dim)
+    check_range("image_size", image_size)
+    check_range("seed", seed)
     rng = np.random.default_rng(seed)
 
     # ---------------------------------------------------------------- patients and images

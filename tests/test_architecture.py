@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Layer of each module: the longest matching dotted prefix wins. Imports may only point to a layer that is
 # the same or lower; within one layer, modules may import each other as long as there is no cycle.
 FOUNDATION = ["errors", "_io", "_paths", "_signals", "_cache", "_version", "tables", "fmt", "limits",
-              "countries", "groupings", "synthetic", "ages"]
+              "validation", "countries", "groupings", "synthetic", "ages"]
 LAYERS: dict[str, int] = {
     **{f"curate.{name}": 0 for name in FOUNDATION},
     "curate.policy": 1,
@@ -397,7 +397,7 @@ def test_datasheet_reproduce_commands_use_only_flags_in_help(demo_brset, tmp_pat
 
     built = build_card("BRSET", metadata=demo_brset.labels, embeddings=demo_brset.embeddings,
                        out=tmp_path / "card", curation=CurationOptions(
-                           attrs="sex,camera", k="6,2", levels=2, id_col="image_id", split_col="split",
+                           attrs="sex,camera", k="6,2", levels=2, meta_id_col="image_id", split_col="split",
                            patient_col="patient_id", seed=1, device="cpu"))
     text = built.paths["datasheet_md"].read_text(encoding="utf-8")
     lines = sorted(set(re.findall(r"`(curate [^`]+)`", text)))

@@ -69,7 +69,7 @@ def test_scipy_bca_wrapper_agrees_with_engine_and_covers():
     def auc(W):
         return weighted_auc(y, score, W)
 
-    lo, hi = boot.bootstrap_ci(auc, units, n_resamples=2000, method="percentile", random_state=1)
+    lo, hi = boot.bootstrap_ci(auc, units, n_resamples=2000, method="percentile", seed=1)
     W = np.vstack(list(boot.weight_chunks(units, n // 2, 2000, np.random.default_rng(2))))
     elo, ehi = boot.percentile_ci(auc(W)[1:])
     assert abs(lo - elo) < 0.015 and abs(hi - ehi) < 0.015
@@ -77,7 +77,7 @@ def test_scipy_bca_wrapper_agrees_with_engine_and_covers():
     for i in range(sims):
         g, y, score = _simulate(rng, 120)
         lo, hi = boot.bootstrap_ci(lambda W, y=y, s=score: weighted_auc(y, s, W), np.arange(120),
-                                   n_resamples=199, method="BCa", random_state=i)
+                                   n_resamples=199, method="BCa", seed=i)
         hits += lo <= AUC_ALL <= hi
     assert 0.93 <= hits / sims <= 0.97, hits / sims
 
@@ -100,7 +100,7 @@ def test_more_seeds_do_not_narrow_the_test_set_interval():
     set is no larger); the old per-seed resampling gave about 0.6× the width."""
     def width(df):
         r = audit(df, label_cols="y", groups="sex", audits="performance", patient_col="pid", bootstrap=400,
-                  random_state=1).results
+                  seed=1).results
         row = r[(r.metric == "AUC") & (r.attribute == "overall")].iloc[0]
         return row.ci_high - row.ci_low, row
 

@@ -270,8 +270,8 @@ def test_seed_aggregation_mean_and_t_interval():
 
 def test_bootstrap_interval_contains_point_and_is_reproducible():
     df = _frame()
-    a = audit(df, label_cols="y", groups="sex", patient_col="pid", bootstrap=100, random_state=3).results
-    b = audit(df, label_cols="y", groups="sex", patient_col="pid", bootstrap=100, random_state=3).results
+    a = audit(df, label_cols="y", groups="sex", patient_col="pid", bootstrap=100, seed=3).results
+    b = audit(df, label_cols="y", groups="sex", patient_col="pid", bootstrap=100, seed=3).results
     pd.testing.assert_frame_equal(a, b)
     auc = _get(a, audit="performance", metric="AUC", attribute="overall")
     assert auc.ci_low < auc.value < auc.ci_high

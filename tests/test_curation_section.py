@@ -78,7 +78,7 @@ def test_section_equals_direct_engine_calls(demo, built):
     dd = dedup(e, 0.95, "exact", "cpu")
     assert dd.summary["pairs"] == built.curation.dedup.summary["pairs"]
     assert sorted(dd.keep) == sorted(built.curation.dedup.keep)
-    lk = leakage(dd.pairs, meta, e.ids, id_col="image_id", split_col="split", patient_col="patient_id")
+    lk = leakage(dd.pairs, meta, e.ids, meta_id_col="image_id", split_col="split", patient_col="patient_id")
     assert lk.summary == built.curation.leakage.summary
     # brute force: duplicate pairs whose splits differ, from the metadata alone
     split = dict(zip(meta["image_id"], meta["split"]))

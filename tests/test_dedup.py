@@ -473,7 +473,7 @@ def test_cli_images(cli, image_folder, tmp_path):
     splits = ["train" if s.startswith("img") else "test" for s in stems]
     meta = pd.DataFrame({"image_id": stems, "split": splits})
     meta.to_csv(tmp_path / "m.csv", index=False)
-    r = cli("dedup", "--images", image_folder, "--meta", tmp_path / "m.csv", "--meta-id-col", "image_id",
+    r = cli("dedup", "--images", image_folder, "--meta", tmp_path / "m.csv", "--id-col", "image_id",
             "--out", out)
     assert r.exit_code == 0, r.stderr
     lp = pd.read_parquet(out / "leakage_pairs.parquet")

@@ -233,20 +233,22 @@ def test_cli_stderr_clean_and_out_must_be_parquet(images, tmp_path, cli):
 def test_gpu_is_an_alias_of_cuda():
     """`gpu` (the dedup/cluster spelling) behaves exactly as `cuda`, with or without a GPU here."""
     from curate.audits import probes
-    from curate.engine import embed as E
+    from curate.engine.devices import resolve_device
 
-    for resolve in (E.resolve_device, probes.resolve_device):
-        try:
-            want = resolve("cuda")
-        except UsageError:
-            with pytest.raises(UsageError, match="no CUDA GPU"):
-                resolve("gpu")
-        else:
-            assert resolve("gpu") == want == "cuda"
+    def resolve(d):
+        return resolve_device(d, backend="torch")
+
+    try:
+        want = resolve("cuda")
+    except UsageError:
+        with pytest.raises(UsageError, match="no CUDA GPU"):
+            resolve("gpu")
+    else:
+        assert resolve("gpu") == want == "cuda"
     with pytest.raises(UsageError, match="auto, cpu, cuda or gpu"):
-        E.resolve_device("tpu")
+        resolve("tpu")
     probes.ProbeConfig(device="gpu").validate()
-    with pytest.raises(UsageError, match="auto, cpu, cuda or gpu"):
+    with pytest.raises(UsageError, match="device must be one of auto, cpu, cuda, gpu"):
         probes.ProbeConfig(device="tpu").validate()
 
 

@@ -31,7 +31,7 @@ PROBE = {"model": "mlp", "task": "multilabel", "labels": ["dr"], "classes": None
          "patience": 2, "device": "cpu",
          "runs": [{"seed": 0}, {"seed": 1}], "mitigation": "none",
          "patient_col": "patient_id",
-         "split": {"source": "split", "split_seed": 0, "train": 1, "validation": 1, "test": 1}}
+         "split": {"source": "split", "seed": 0, "train": 1, "validation": 1, "test": 1}}
 
 
 @pytest.mark.parametrize("threshold, expect", [

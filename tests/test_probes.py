@@ -102,7 +102,7 @@ def test_groupdro_improves_the_worst_group():
     aucs, infos = {}, {}
     for mit in ("none", "groupdro"):
         res = probe(X, meta, labels="y", model="linear", mitigation=mit, group_col="grp", seeds=1,
-                    epochs=40, lr=1e-2, dro_eta=0.1, split_seed=1)
+                    epochs=40, lr=1e-2, dro_eta=0.1, seed=1)
         ev = res.preds[res.preds.split != "train"]
         aucs[mit] = {g: roc_auc_score(ev[ev.grp == g].y, ev[ev.grp == g].score_y) for g in ("major", "minor")}
         infos[mit] = res.info
@@ -144,7 +144,7 @@ def test_embeddings_from_parquet_and_write(tmp_path):
 @pytest.mark.parametrize("kwargs, err, msg", [
     ({"labels": "nope"}, InputError, "label column 'nope' not found"),
     ({"labels": "y", "mitigation": "groupdro"}, UsageError, "needs --group-col"),
-    ({"labels": "y", "model": "svm"}, UsageError, "--model must be one of"),
+    ({"labels": "y", "model": "svm"}, UsageError, "model must be one of"),
     ({"labels": "y", "group_col": "race", "mitigation": "reweight"}, InputError, "column 'race' not found"),
 ])
 def test_probe_bad_input(kwargs, err, msg):
@@ -173,7 +173,7 @@ def test_demo_joins_by_id_so_metadata_order_does_not_matter(demo, tmp_path):
     assert (shuffled.image_id.to_numpy() != meta.image_id.to_numpy()).mean() > 0.9
     shuffled.to_csv(tmp_path / "shuffled.csv", index=False)
     kw = dict(labels="diabetic_retinopathy", model="linear", seeds=[0, 1], epochs=5, lr=1e-2,
-              patient_col="patient_id", id_col="image_id", emb_id_col="id")
+              patient_col="patient_id", meta_id_col="image_id", emb_id_col="id")
     a = probe(demo.embeddings, demo.labels, **kw).preds
     b = probe(demo.embeddings, tmp_path / "shuffled.csv", **kw).preds
     key = ["seed", "id"]
@@ -191,7 +191,7 @@ def test_mismatched_ids_give_a_count_and_a_row_never_ids(demo, tmp_path):
     meta.to_csv(tmp_path / "meta.csv", index=False)
     with pytest.raises(InputError, match=rf"^5 of {len(meta)} META rows have no embedding") as exc:
         probe(demo.embeddings, tmp_path / "meta.csv", labels="diabetic_retinopathy", seeds=1, epochs=1,
-              id_col="image_id", emb_id_col="id")
+              meta_id_col="image_id", emb_id_col="id")
     msg = str(exc.value)
     assert "\n" not in msg and msg.endswith("(first at META row 0)")
     assert not any(f"UNKNOWN-{i}" in msg for i in range(5))

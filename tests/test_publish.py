@@ -428,3 +428,19 @@ def test_hub_card_column_types_match_features(tmp_path, catalog):
     crois = json.loads((out / "croissant.json").read_text())
     by_name = {f["name"]: f["dataType"] for rs in crois["recordSet"] for f in rs["field"]}
     assert by_name["visits"] == "sc:Integer" and by_name["hba1c"] == "sc:Float"
+
+
+def test_shard_size_is_read_as_datasets_reads_it():
+    """--max-shard-size 500MB is 500,000,000 bytes, as `datasets` reads it (its own parser is the oracle)."""
+    from datasets.utils.py_utils import convert_file_size_to_int
+
+    from curate.pipeline.publish import parse_size
+    from curate.validation import ParameterError
+
+    for size in ("500MB", "2GB", "1GiB", "64KB", "10MiB"):
+        assert parse_size(size) == convert_file_size_to_int(size), size
+    assert parse_size("500MB") == 500_000_000 and parse_size(4096) == 4096 and parse_size("4096") == 4096
+    with pytest.raises(ParameterError, match="max_shard_size expects a size"):
+        parse_size("lots")
+    with pytest.raises(ParameterError, match="max_shard_size must be between 1KB and 50GB"):
+        parse_size("1B")

@@ -292,7 +292,7 @@ def test_build_card_composition_per_split(cli, tmp_path):
     key = tmp_path / "k.key"
     key.write_text("ef" * 32)
     r = cli("scan", tmp_path / "dicom", "--out", tmp_path / "scan", "--key-file", key, "--splits", "0.5,0.5",
-            "--split-seed", "3")
+            "--seed", "3")
     assert r.exit_code == 0, r.stderr
     df = pd.read_parquet(tmp_path / "scan" / "metadata.parquet")
     assert df.groupby("patient_key")["split"].nunique().max() == 1  # patient-level splits

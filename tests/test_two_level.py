@@ -90,9 +90,9 @@ def test_auto_rule_and_reporting():
     big = cluster(x, k=TWO_LEVEL_MIN_K, metric="l2")
     assert big.info["kmeans"]["method"] == "two-level"
     assert big.table["cluster_l1"].max() < TWO_LEVEL_MIN_K
-    with pytest.raises(UsageError, match="--kmeans"):
+    with pytest.raises(UsageError, match="kmeans_method"):
         cluster(x, k=50, kmeans_method="fast")
-    with pytest.raises(UsageError, match="--dask"):
+    with pytest.raises(UsageError, match="with dask"):
         cluster(x, k=50, kmeans_method="two-level", dask="local")
     with pytest.raises(UsageError, match="init"):
         kmeans(x, 50, method="two-level", init=x[:50])

@@ -120,7 +120,7 @@ def seed_sd(points: np.ndarray) -> float:
 
 
 def bootstrap_ci(statistic, units, *, n_resamples: int = 1000, level: float = 0.95,
-                 method: str = "percentile", random_state: int = 0) -> tuple[float, float]:
+                 method: str = "percentile", seed: int = 0) -> tuple[float, float]:
     """Patient-level interval of one statistic via ``scipy.stats.bootstrap`` (``percentile`` or ``BCa``).
 
     ``statistic(weights)`` maps row weights (R, n) to values (R,) — any weighted metric of this package.
@@ -137,5 +137,5 @@ def bootstrap_ci(statistic, units, *, n_resamples: int = 1000, level: float = 0.
         return out.reshape(idx.shape[:-1]) if idx.ndim > 1 else out[0]
 
     res = stats.bootstrap((np.arange(n_units),), stat, vectorized=True, n_resamples=n_resamples,
-                          confidence_level=level, method=method, random_state=random_state)
+                          confidence_level=level, method=method, random_state=seed)
     return float(res.confidence_interval.low), float(res.confidence_interval.high)

@@ -17,8 +17,7 @@ import numpy as np
 
 from curate.audits import fairness as F
 from curate.audits import metrics as M
-
-ALL = "all"  # the group name of attribute-level rows
+from curate.policy.disclosure_audit import ALL  # the group name of attribute-level rows
 
 
 @dataclass

@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from curate.engine.devices import resolve_device
 from curate.errors import UsageError
+from curate.validation import Interval, Options, ParameterError, validate_params
 
 MODELS = ("linear", "mlp")
 MITIGATIONS = ("none", "reweight", "groupdro")
@@ -40,25 +42,25 @@ class ProbeConfig:
     device: str = "auto"
 
     def validate(self) -> None:
-        if self.model not in MODELS:
-            raise UsageError(f"--model must be one of {', '.join(MODELS)} (got '{self.model}')")
-        if self.mitigation not in MITIGATIONS:
-            raise UsageError(
-                f"--mitigation must be one of {', '.join(MITIGATIONS)} (got '{self.mitigation}')")
-        for name in ("epochs", "batch_size", "patience"):
-            if getattr(self, name) < 1:
-                raise UsageError(f"{name} must be ≥ 1 (got {getattr(self, name)})")
+        """Every field checked once against :data:`CONSTRAINTS` (errors name the parameter)."""
         import math
 
+        validate_params(vars(self), CONSTRAINTS)
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
-            raise UsageError(f"--lr must be a finite number > 0 (got {self.lr})")
+            raise ParameterError("lr", f"must be a finite number > 0 (got {self.lr})")
         bounds = (("weight_decay", 0.0, math.inf), ("dropout", 0.0, 1.0), ("dro_eta", 0.0, math.inf))
         for name, low, high in bounds:
             v = getattr(self, name)
             if not (math.isfinite(v) and low <= v and (v < high or high == math.inf)):
-                raise UsageError(f"{name} must be a finite number in [{low:g}, {high:g}) (got {v})")
-        if self.device not in ("auto", "cpu", "cuda", "gpu"):
-            raise UsageError(f"--device must be auto, cpu, cuda or gpu (got '{self.device}')")
+                raise ParameterError(name, f"must be a finite number in [{low:g}, {high:g}) (got {v})")
+
+
+#: the probe's parameter constraints, as data (scikit-learn's ``_parameter_constraints``)
+CONSTRAINTS = {
+    "model": Options(MODELS), "mitigation": Options(MITIGATIONS), "epochs": Interval(1, 10_000),
+    "batch_size": Interval(1, 65_536), "patience": Interval(1, None),
+    "device": Options(("auto", "cpu", "cuda", "gpu")),
+}
 
 
 def hidden_sizes(d: int) -> tuple[int, int]:
@@ -81,18 +83,49 @@ def build_head(d: int, n_out: int, model: str, dropout: float = 0.3):
     )
 
 
-def resolve_device(device: str) -> str:
-    """``auto`` → ``cuda`` when torch sees a GPU, else ``cpu``; ``gpu`` is an alias of ``cuda``."""
+def _tensors(X_train, Y_train, X_val, Y_val, task: str, device: str):
+    """Inputs and targets on ``device`` (class indices for multiclass, 0/1 floats otherwise); outputs."""
     import torch
 
-    given = device
-    if device == "gpu":
-        device = "cuda"
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"--device {given}: no CUDA GPU is available (use --device cpu or auto)")
-    return device
+    Xt = torch.as_tensor(X_train, dtype=torch.float32, device=device)
+    Xv = torch.as_tensor(X_val, dtype=torch.float32, device=device)
+    if task == "multiclass":
+        n_out = int(max(Y_train.max(), Y_val.max() if len(Y_val) else 0)) + 1
+        kind = torch.long
+    else:
+        n_out = Y_train.shape[1]
+        kind = torch.float32
+    Yt = torch.as_tensor(Y_train, dtype=kind, device=device)
+    Yv = torch.as_tensor(Y_val, dtype=kind, device=device)
+    return Xt, Xv, Yt, Yv, n_out
+
+
+def _class_weights(Yt, n_out: int, task: str):
+    """germani2025 weighted cross-entropy for the linear probe: weights = inverse class percentages,
+    scaled so that balanced classes get weight 1 (multilabel: (2, L), the weight for y=0 and y=1)."""
+    import torch
+
+    if task == "multiclass":
+        freq = torch.bincount(Yt, minlength=n_out).float().clamp(min=1) / len(Yt)
+        return 1.0 / (n_out * freq)
+    p = Yt.mean(0).clamp(1e-6, 1 - 1e-6)
+    return torch.stack([0.5 / (1 - p), 0.5 / p])
+
+
+def _group_weights(groups_train, n: int, mitigation: str, device: str):
+    """(group per training row, number of groups, per-row weights): reweight gives every group the same
+    total weight; otherwise every row weighs 1."""
+    import torch
+
+    sample_w = torch.ones(n, device=device)
+    if groups_train is None:
+        return None, 0, sample_w
+    gt = torch.as_tensor(groups_train, dtype=torch.long, device=device)
+    n_groups = int(gt.max()) + 1
+    counts = torch.bincount(gt, minlength=n_groups).float()
+    if mitigation == "reweight":
+        sample_w = (len(gt) / (n_groups * counts.clamp(min=1)))[gt]
+    return gt, n_groups, sample_w
 
 
 @contextlib.contextmanager
@@ -139,33 +172,14 @@ def train_head(
     import torch.nn.functional as F
 
     config.validate()
-    device = resolve_device(config.device)
+    device = resolve_device(config.device, backend="torch")
     if config.mitigation != "none" and groups_train is None:
         raise UsageError(f"--mitigation {config.mitigation} needs --group-col")
     with _deterministic(seed, device):
         gen = torch.Generator().manual_seed(seed)
-        Xt = torch.as_tensor(X_train, dtype=torch.float32, device=device)
-        Xv = torch.as_tensor(X_val, dtype=torch.float32, device=device)
-        if task == "multiclass":
-            n_out = int(max(Y_train.max(), Y_val.max() if len(Y_val) else 0)) + 1
-            Yt = torch.as_tensor(Y_train, dtype=torch.long, device=device)
-            Yv = torch.as_tensor(Y_val, dtype=torch.long, device=device)
-        else:
-            n_out = Y_train.shape[1]
-            Yt = torch.as_tensor(Y_train, dtype=torch.float32, device=device)
-            Yv = torch.as_tensor(Y_val, dtype=torch.float32, device=device)
+        Xt, Xv, Yt, Yv, n_out = _tensors(X_train, Y_train, X_val, Y_val, task, device)
         model = build_head(Xt.shape[1], n_out, config.model, config.dropout).to(device)
-
-        # germani2025 weighted cross-entropy for the linear probe: weights = inverse class percentages,
-        # scaled so that balanced classes get weight 1.
-        class_w = None
-        if config.model == "linear":
-            if task == "multiclass":
-                freq = torch.bincount(Yt, minlength=n_out).float().clamp(min=1) / len(Yt)
-                class_w = 1.0 / (n_out * freq)
-            else:
-                p = Yt.mean(0).clamp(1e-6, 1 - 1e-6)
-                class_w = torch.stack([0.5 / (1 - p), 0.5 / p])  # (2, L): weight for y=0, y=1
+        class_w = _class_weights(Yt, n_out, task) if config.model == "linear" else None
 
         def per_sample_loss(logits, y):
             if task == "multiclass":
@@ -175,16 +189,8 @@ def train_head(
                 loss = loss * (y * class_w[1] + (1 - y) * class_w[0])
             return loss.mean(1)
 
-        n_groups = 0
-        sample_w = torch.ones(len(Xt), device=device)
-        if groups_train is not None:
-            gt = torch.as_tensor(groups_train, dtype=torch.long, device=device)
-            n_groups = int(gt.max()) + 1
-            counts = torch.bincount(gt, minlength=n_groups).float()
-            if config.mitigation == "reweight":  # every group carries the same total weight
-                sample_w = (len(gt) / (n_groups * counts.clamp(min=1)))[gt]
-        gv = (torch.as_tensor(groups_val, dtype=torch.long, device=device)
-              if groups_val is not None else None)
+        gt, n_groups, sample_w = _group_weights(groups_train, len(Xt), config.mitigation, device)
+        gv = None if groups_val is None else torch.as_tensor(groups_val, dtype=torch.long, device=device)
         q = torch.full((max(n_groups, 1),), 1.0 / max(n_groups, 1), device=device)
 
         def group_means(loss, g):

@@ -34,10 +34,11 @@ from curate.audits.heads import (  # noqa: F401 - re-exported: the heads live in
     build_head,
     hidden_sizes,
     predict_proba,
-    resolve_device,
     train_head,
 )
+from curate.engine.devices import resolve_device
 from curate.errors import InputError, UsageError
+from curate.validation import ParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -52,12 +53,6 @@ class ProbeResult:
 
 
 # ---- data plumbing --------------------------------------------------------------------------------------
-
-
-def _read_meta(meta) -> pd.DataFrame:
-    from curate.tables import read_table
-
-    return read_table(meta)
 
 
 def _load_vectors(emb, id_col: str) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -195,7 +190,7 @@ def probe(
     emb, meta, *, labels: str | Sequence[str], model: str = "mlp", mitigation: str = "none",
     group_col: str | None = None, seeds: int | Sequence[int] = 5, patient_col: str | None = None,
     split_col: str | None = None, epochs: int = 100, batch_size: int = 48, lr: float | None = None,
-    device: str = "auto", id_col: str = "id", emb_id_col: str | None = None, split_seed: int = 0,
+    device: str = "auto", meta_id_col: str = "id", emb_id_col: str | None = None, seed: int = 0,
     keep_cols: Sequence[str] | None = None, dro_eta: float = 0.01, standardize: bool = True,
     allow_leaky_split: bool = False, progress=None,
 ) -> ProbeResult:
@@ -208,16 +203,16 @@ def probe(
     one-vs-rest columns ``L_c`` (0/1) and ``score_L_c``. ``lr`` defaults to 1e-4 (bahre2025) for the MLP
     and 1e-3 for the linear probe. Inputs are standardised with training-split mean and standard deviation.
 
-    META rows are matched to EMB by id: ``META[id_col]`` against EMB's ``emb_id_col`` (default: the same
+    META rows are matched to EMB by id: ``META[meta_id_col]`` against EMB's ``emb_id_col`` (default: the same
     name). Training then uses EMB's row order, so shuffling META's rows changes nothing. Only a bare array
-    EMB (no ids) with a META lacking ``id_col`` pairs rows by order.
+    EMB (no ids) with a META lacking ``meta_id_col`` pairs rows by order.
 
     A given ``split_col`` that puts one patient (``patient_col``) in two splits is refused, or with
     ``allow_leaky_split`` accepted with a warning in ``info["warnings"]``.
     """
     import pandas as pd
 
-    from curate.policy.roles import check_columns, group_columns
+    from curate.tables import read_table
 
     labels = [x.strip() for x in labels.split(",")] if isinstance(labels, str) else list(labels)
     labels = [x for x in labels if x]
@@ -227,16 +222,93 @@ def probe(
                       lr=lr if lr is not None else (1e-4 if model == "mlp" else 1e-3), dro_eta=dro_eta,
                       device=device)
     cfg.validate()
-    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    # one randomness parameter: ``seed`` fixes the split and is the first training seed; ``seeds`` is how
+    # many training runs (seed, seed + 1, ...) or their explicit list
+    seed_list = [seed + i for i in range(seeds)] if isinstance(seeds, int) else [int(s) for s in seeds]
     if not seed_list:
-        raise UsageError("--seeds must be ≥ 1")
+        raise ParameterError("seeds", "must be at least 1")
     if mitigation != "none" and not group_col:
         raise UsageError(f"--mitigation {mitigation} needs --group-col")
-    df = _read_meta(meta)
+    df = read_table(meta)
     if group_col:  # roles accepted: --group-col sex → the sex column
         from curate.policy.roles import resolve_columns
 
         group_col = resolve_columns(df, [group_col])[0]
+    _check_meta_columns(df, group_col, patient_col, keep_cols)
+    task, classes = _task(df, labels)
+    device = resolve_device(device, backend="torch")
+    id_col = meta_id_col
+    emb_id_col = emb_id_col or id_col
+    ids, X, ids_given = _load_vectors(emb, emb_id_col)
+    idx = _align(ids, df, id_col, emb_id_col, ids_given)
+    if idx is not None:  # META rows in EMB's order: the result does not depend on META's row order
+        order = np.argsort(idx, kind="stable")
+        df = df.iloc[order].reset_index(drop=True)
+        X = X[idx[order]]
+    split_warnings: list[str] = []
+    split = _splits(df, split_col, patient_col, seed, labels[0], allow_leaky_split, split_warnings)
+    tr, va, te = (split == "train"), (split == "validation"), (split == "test")
+
+    Xf = np.asarray(X, dtype=np.float32)
+    if standardize:
+        mu, sd = Xf[tr].mean(0), Xf[tr].std(0)
+        Xf = (Xf - mu) / np.where(sd > 0, sd, 1.0)
+    Y = _targets(df, labels, task, classes, tr)
+    groups = None
+    if group_col:
+        groups = pd.Categorical(df[group_col].astype(str)).codes.astype(int)
+
+    keep = _kept_columns(df, labels, keep_cols, id_col, split_col, patient_col, group_col)
+    ev = va | te
+    id_values = (df[id_col].astype(str) if id_col in df.columns else pd.Series(ids)).to_numpy()[ev]
+    frames, runs = [], []
+    for run_seed in seed_list:
+        on_epoch = (None if progress is None else
+                    (lambda done, total, s=run_seed: progress(f"training seed {s} (epochs)", done, total)))
+        model_, info = train_head(Xf[tr], Y[tr], Xf[va], Y[va], task=task, config=cfg, seed=run_seed,
+                                  groups_train=None if groups is None else groups[tr],
+                                  groups_val=None if groups is None else groups[va], on_epoch=on_epoch)
+        P = predict_proba(model_, Xf[ev], task)
+        out = pd.DataFrame({"id": id_values, "seed": run_seed, "split": split[ev]})
+        _add_labels_and_scores(out, df[ev], Y[ev], P, task, labels, classes)
+        for c in keep:
+            out[c] = df[c].to_numpy()[ev]
+        frames.append(out)
+        runs.append({"seed": run_seed, **info})
+    preds = pd.concat(frames, ignore_index=True)
+    info = _probe_info(cfg, task=task, labels=labels, classes=classes, dim=int(X.shape[1]),
+                       group_col=group_col, patient_col=patient_col, split_col=split_col, seed=seed,
+                       sizes=(tr, va, te), device=device, runs=runs, warnings=split_warnings, groups=groups,
+                       df=df)
+    return ProbeResult(preds, info)
+
+
+def _probe_info(cfg: ProbeConfig, *, task, labels, classes, dim, group_col, patient_col, split_col, seed,
+                sizes, device, runs, warnings, groups, df) -> dict[str, Any]:
+    """The sidecar's model details (the model card reads them)."""
+    import pandas as pd
+
+    tr, va, te = sizes
+    info = {
+        "model": cfg.model, "mitigation": cfg.mitigation, "task": task, "labels": labels,
+        "classes": [str(c) for c in classes] if task == "multiclass" else None,
+        "hidden_sizes": list(hidden_sizes(dim)) if cfg.model == "mlp" else None,
+        "embedding_dim": dim, "epochs_max": cfg.epochs, "batch_size": cfg.batch_size,
+        "lr": cfg.lr, "weight_decay": cfg.weight_decay, "patience": cfg.patience,
+        "group_col": group_col, "patient_col": patient_col,
+        "split": {"source": split_col or "patient_splits 80/10/10", "seed": seed,
+                  "train": int(tr.sum()), "validation": int(va.sum()), "test": int(te.sum())},
+        "device": device, "runs": runs, "warnings": warnings,
+    }
+    if groups is not None:
+        info["group_names"] = [str(c) for c in pd.Categorical(df[group_col].astype(str)).categories]
+    return info
+
+
+def _check_meta_columns(df: pd.DataFrame, group_col: str | None, patient_col: str | None,
+                        keep_cols: Sequence[str] | None) -> None:
+    from curate.policy.roles import check_columns
+
     for c in (group_col, patient_col):
         if c and c not in df.columns:
             raise InputError(f"column '{c}' not found in META")
@@ -247,86 +319,50 @@ def probe(
     for c in keep_cols or ():
         if c not in df.columns:
             raise InputError(f"column '{c}' (keep_cols) not found in META")
-    task, classes = _task(df, labels)
-    device = resolve_device(device)
-    emb_id_col = emb_id_col or id_col
-    ids, X, ids_given = _load_vectors(emb, emb_id_col)
-    idx = _align(ids, df, id_col, emb_id_col, ids_given)
-    if idx is not None:  # META rows in EMB's order: the result does not depend on META's row order
-        order = np.argsort(idx, kind="stable")
-        df = df.iloc[order].reset_index(drop=True)
-        X = X[idx[order]]
-    split_warnings: list[str] = []
-    split = _splits(df, split_col, patient_col, split_seed, labels[0], allow_leaky_split, split_warnings)
-    tr, va, te = (split == "train"), (split == "validation"), (split == "test")
 
-    Xf = np.asarray(X, dtype=np.float32)
-    if standardize:
-        mu, sd = Xf[tr].mean(0), Xf[tr].std(0)
-        Xf = (Xf - mu) / np.where(sd > 0, sd, 1.0)
+
+def _targets(df: pd.DataFrame, labels: list[str], task: str, classes: Any, tr: np.ndarray) -> np.ndarray:
+    """Class indices (multiclass) or the (n, L) 0/1 matrix; every binary label needs both classes in train."""
     if task == "multiclass":
         cls_index = {c: i for i, c in enumerate(classes)}
-        Y = df[labels[0]].map(cls_index).to_numpy().astype(int)
-    else:
-        Y = df[labels].to_numpy().astype(float)
-        for j, c in enumerate(labels):
-            if len(np.unique(Y[tr, j])) < 2:
-                raise InputError(f"label '{c}' has one class only in the training split")
-    groups = None
-    if group_col:
-        groups = pd.Categorical(df[group_col].astype(str)).codes.astype(int)
+        return df[labels[0]].map(cls_index).to_numpy().astype(int)
+    Y = df[labels].to_numpy().astype(float)
+    for j, c in enumerate(labels):
+        if len(np.unique(Y[tr, j])) < 2:
+            raise InputError(f"label '{c}' has one class only in the training split")
+    return Y
 
-    # only what the audit needs travels: ids, split, labels, scores, the patient and the group columns that
-    # pass the identifier policy (never every metadata column: names or record numbers would be copied)
+
+def _kept_columns(df: pd.DataFrame, labels: list[str], keep_cols: Sequence[str] | None, id_col: str,
+                  split_col: str | None, patient_col: str | None, group_col: str | None) -> list[str]:
+    """Only what the audit needs travels: ids, split, labels, scores, the patient and the group columns that
+    pass the identifier policy (never every metadata column: names or record numbers would be copied)."""
+    from curate.policy.roles import group_columns
+    from curate.synthetic import COLUMN as SYNTHETIC
+
     if keep_cols is not None:
         keep = [c for c in keep_cols if c not in set(labels) | {id_col, "seed", "split"}]
     else:
         keep = [c for c in (patient_col, group_col) if c] + [
             c for c in group_columns(df, exclude=set(labels) | {id_col, split_col, "seed", "split"},
                                      patient_col=patient_col) if c != group_col]
-    from curate.synthetic import COLUMN as SYNTHETIC
-
     if SYNTHETIC in df.columns and SYNTHETIC not in keep:
         keep.append(SYNTHETIC)  # synthetic data stays marked in the predictions (curate.synthetic)
-    ev = va | te
-    id_values = (df[id_col].astype(str) if id_col in df.columns else pd.Series(ids)).to_numpy()[ev]
-    frames, runs = [], []
-    for seed in seed_list:
-        on_epoch = (None if progress is None else
-                    (lambda done, total, s=seed: progress(f"training seed {s} (epochs)", done, total)))
-        model_, info = train_head(Xf[tr], Y[tr], Xf[va], Y[va], task=task, config=cfg, seed=seed,
-                                  groups_train=None if groups is None else groups[tr],
-                                  groups_val=None if groups is None else groups[va], on_epoch=on_epoch)
-        P = predict_proba(model_, Xf[ev], task)
-        out = pd.DataFrame({"id": id_values, "seed": seed, "split": split[ev]})
-        if task == "multiclass":
-            out[labels[0]] = df[labels[0]].to_numpy()[ev]
-            for i, c in enumerate(classes):
-                out[f"{labels[0]}_{c}"] = (Y[ev] == i).astype(int)
-                out[f"score_{labels[0]}_{c}"] = P[:, i]
-        else:
-            for j, c in enumerate(labels):
-                out[c] = Y[ev, j].astype(int)
-                out[f"score_{c}"] = P[:, j]
-        for c in keep:
-            out[c] = df[c].to_numpy()[ev]
-        frames.append(out)
-        runs.append({"seed": seed, **info})
-    preds = pd.concat(frames, ignore_index=True)
-    info = {
-        "model": cfg.model, "mitigation": cfg.mitigation, "task": task, "labels": labels,
-        "classes": [str(c) for c in classes] if task == "multiclass" else None,
-        "hidden_sizes": list(hidden_sizes(X.shape[1])) if cfg.model == "mlp" else None,
-        "embedding_dim": int(X.shape[1]), "epochs_max": cfg.epochs, "batch_size": cfg.batch_size,
-        "lr": cfg.lr, "weight_decay": cfg.weight_decay, "patience": cfg.patience,
-        "group_col": group_col, "patient_col": patient_col,
-        "split": {"source": split_col or "patient_splits 80/10/10", "split_seed": split_seed,
-                  "train": int(tr.sum()), "validation": int(va.sum()), "test": int(te.sum())},
-        "device": device, "runs": runs, "warnings": split_warnings,
-    }
-    if groups is not None:
-        info["group_names"] = [str(c) for c in pd.Categorical(df[group_col].astype(str)).categories]
-    return ProbeResult(preds, info)
+    return keep
+
+
+def _add_labels_and_scores(out: pd.DataFrame, rows: pd.DataFrame, Y: np.ndarray, P: np.ndarray, task: str,
+                           labels: list[str], classes: Any) -> None:
+    """The true labels (one 0/1 column per class for multiclass) and their ``score_`` columns."""
+    if task == "multiclass":
+        out[labels[0]] = rows[labels[0]].to_numpy()
+        for i, c in enumerate(classes):
+            out[f"{labels[0]}_{c}"] = (i == Y).astype(int)
+            out[f"score_{labels[0]}_{c}"] = P[:, i]
+    else:
+        for j, c in enumerate(labels):
+            out[c] = Y[:, j].astype(int)
+            out[f"score_{c}"] = P[:, j]
 
 
 def check_probe_out(out: str | os.PathLike) -> str:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from curate.errors import InputError, UsageError
+from curate.errors import InputError
+from curate.validation import ParameterError
 
 VAL_NAMES = ("val", "validation", "valid", "dev")
 TEST_NAMES = ("test",)
@@ -42,9 +43,9 @@ def parse_threshold(value: str | float) -> float | str:
     try:
         t = float(value)
     except (TypeError, ValueError) as exc:
-        raise UsageError(f"--threshold must be a number in [0, 1] or 'f1' (got '{value}')") from exc
+        raise ParameterError("threshold", f"must be a number in [0, 1] or 'f1' (got '{value}')") from exc
     if not 0.0 <= t <= 1.0:
-        raise UsageError(f"--threshold must be in [0, 1] (got {t})")
+        raise ParameterError("threshold", f"must be in [0, 1] (got {t})")
     return t
 
 

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from curate.cards.charts import gap_chart  # noqa: F401 - re-exported (charts live in charts.py)
-from curate.pipeline.audit import ALL_LABELS, OVERALL, AuditResult
+from curate.cards.model import NOT_REPORTED
+from curate.pipeline.audit import ALL_LABELS, AuditResult
 from curate.policy.disclosure import COMPLEMENT, MIN_CELL, SUPPRESSED
 from curate.policy.disclosure import MIN_CELL as SMALL_GROUP  # the audits' small-group rule is this cell
-from curate.policy.disclosure_audit import protect_results, shown_n
+from curate.policy.disclosure_audit import ALL, OVERALL, protect_results, shown_n
 
-NOT_REPORTED = "Not reported by the source"
 TEMPLATES = Path(__file__).parent / "templates"
 # column order of the per-group tables (metric → heading)
 GROUP_METRICS = [("AUC", "AUC"), ("TPR", "TPR"), ("FPR", "FPR"), ("TPRDisp", "TPRDisp"), ("EOD", "EOD"),
@@ -119,7 +119,7 @@ def _composition(res) -> list[dict[str, str]]:
     if res.empty:
         return []
     first = res["label"].iloc[0]
-    rows = res[(res["label"] == first) & (res["attribute"] != OVERALL) & (res["group"] != "all")]
+    rows = res[(res["label"] == first) & (res["attribute"] != OVERALL) & (res["group"] != ALL)]
     out = []
     for attr in dict.fromkeys(rows["attribute"]):
         r = rows[rows["attribute"] == attr].drop_duplicates("group")

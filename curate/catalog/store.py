@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -115,6 +116,17 @@ def schema_notes(folder: str | os.PathLike) -> list[str]:
     if n_unlocated:
         notes.append(f"{n_unlocated} fact(s) have locator '{LOCATOR_NOT_RECORDED}': re-read their sources")
     return notes
+
+
+def catalog_hash(catalog: Iterable[Dataset]) -> str:
+    """sha256 over the sorted record hashes: changes whenever any record of ``catalog`` changes.
+
+    The one catalog hash: the cards' provenance and the policy report both print it.
+    """
+    h = hashlib.sha256()
+    for rh in sorted(ds.record_hash() for ds in catalog):
+        h.update(rh.encode("ascii"))
+    return h.hexdigest()
 
 
 class Catalog:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import Any
 
 import typer
 
@@ -81,8 +82,8 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def _command_name(argv: list[str]) -> str:
-    """``demo`` or ``catalog list``: the (sub)command named on the command line, for error lines."""
+def _command(argv: list[str]) -> tuple[list[str], Any]:
+    """The (sub)command named on the command line: its names (``["catalog", "list"]``) and click object."""
     group = typer.main.get_command(app)
     names: list[str] = []
     args = iter(argv)
@@ -95,7 +96,35 @@ def _command_name(argv: list[str]) -> str:
                 break
             names.append(arg)
             group = sub
-    return " ".join(names) or "(command)"
+    return names, group
+
+
+def _command_name(argv: list[str]) -> str:
+    """``demo`` or ``catalog list``: the (sub)command named on the command line, for error lines."""
+    return " ".join(_command(argv)[0]) or "(command)"
+
+
+#: library parameter -> the CLI parameter that sets it, where the two names differ (the one such map)
+PARAM_ALIASES: dict[str, str] = {"kmeans_method": "kmeans", "metadata": "meta", "attrs": "attr"}
+
+
+def flag_for(argv: list[str], param: str) -> str:
+    """The visible flag that sets the library parameter ``param`` in the command of ``argv``.
+
+    Library errors name Python parameters (:mod:`curate.validation`); the CLI words them with the flag the
+    user typed. Falls back to ``--param-name`` when the command has no such option.
+    """
+    _, command = _command(argv)
+    wanted = PARAM_ALIASES.get(param, param)
+    for name in (param, wanted):
+        for opt in getattr(command, "params", []):
+            if opt.name == name and getattr(opt, "opts", None) and not getattr(opt, "hidden", False):
+                flags = [f for f in opt.opts if f.startswith("--")]
+                if flags:
+                    return flags[0]
+                if opt.param_type_name == "argument":
+                    return name.upper()
+    return "--" + param.replace("_", "-")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -107,6 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     from curate._signals import EXIT_INTERRUPTED, Interrupted, handle_signals
     from curate.cli._errors import describe
     from curate.errors import CurateError, MissingDependencyError, extra_for
+    from curate.validation import ParameterError
 
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
@@ -115,6 +145,9 @@ def main(argv: list[str] | None = None) -> None:
             code = app(args=argv, prog_name="curate", standalone_mode=False)
     except MissingDependencyError as exc:
         sys.stderr.write(f"error: {exc.for_command(_command_name(argv))}\n")
+        sys.exit(exc.exit_code)
+    except ParameterError as exc:  # names the Python parameter: word it with the flag
+        sys.stderr.write(f"error: {exc.named(flag_for(argv, exc.param))}\n")
         sys.exit(exc.exit_code)
     except CurateError as exc:
         sys.stderr.write(f"error: {exc}\n")

@@ -12,7 +12,7 @@ def probe(
     model: str = typer.Option("mlp", "--model", help="mlp (bahre2025) or linear (germani2025)."),
     mitigation: str = typer.Option("none", "--mitigation", help="none, reweight or groupdro."),
     group_col: str = typer.Option(None, "--group-col", help="Sensitive attribute for reweight/groupdro."),
-    seeds: int = typer.Option(5, "--seeds", min=1, help="Number of training seeds (0..N-1)."),
+    seeds: int = typer.Option(5, "--seeds", min=1, help="Number of training runs (seeds SEED..SEED+N-1)."),
     patient_col: str = typer.Option(None, "--patient-col", help="Patient column: patient-level splits."),
     split_col: str = typer.Option(None, "--split-col", help="train/validation/test column (else 80/10/10)."),
     epochs: int = typer.Option(100, "--epochs", min=1, help="Maximum epochs (early stopping, patience 5)."),
@@ -20,10 +20,11 @@ def probe(
     batch_size: int = typer.Option(48, "--batch-size", min=2),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda; gpu is an alias of cuda, as "
                                                         "in `curate dedup`/`cluster`."),
-    id_col: str = typer.Option("id", "--id-col", help="Id column in META (rows are matched by id)."),
+    meta_id_col: str = typer.Option("id", "--id-col", help="Id column in META (rows are matched by id)."),
     emb_id_col: str = typer.Option(None, "--emb-id-col", help="Id column in the parquet embeddings "
                                    "(default: same as --id-col)."),
-    split_seed: int = typer.Option(0, "--split-seed", help="Seed of the patient-level split."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the patient-level split and of the first training "
+                                               "run."),
     allow_leaky_split: bool = typer.Option(False, "--allow-leaky-split", help="Train on a --split-col that "
                                            "puts a patient in two splits (warn instead of refusing)."),
     out: str = typer.Option(..., "--out", "-o", help="Output predictions (.parquet)."),
@@ -36,7 +37,7 @@ def probe(
         res, path, sidecar = probe_to_file(
             emb, meta, out, labels=labels, model=model, mitigation=mitigation, group_col=group_col,
             seeds=seeds, patient_col=patient_col, split_col=split_col, epochs=epochs, lr=lr,
-            batch_size=batch_size, device=device, id_col=id_col, emb_id_col=emb_id_col, split_seed=split_seed,
+            batch_size=batch_size, device=device, meta_id_col=meta_id_col, emb_id_col=emb_id_col, seed=seed,
             allow_leaky_split=allow_leaky_split, progress=progress)
     from curate.output import Count, Measure, say, warn
 
@@ -82,7 +83,7 @@ def audit(
                                   help="The datasheet to link (from `curate build-card`; default "
                                        "../cards/ID/datasheet.html). Needs --dataset."),
     model_name: str = typer.Option(None, "--model-name", help="Model name for the card title."),
-    random_state: int = typer.Option(0, "--random-state", help="Seed of the bootstrap."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
     method: str = typer.Option("between_groups", "--method", help="DPD/DEOdds/TPR_diff comparison: "
                                "between_groups (fairlearn default), to_overall or to_reference."),
     compare: str = typer.Option("rest", "--compare", help="EOD/AOD compare each group with: rest, overall "
@@ -104,7 +105,7 @@ def audit(
                        reference=reference, label_cols=label_cols, score_cols=score_cols, groups=groups,
                        audits=audits, patient_col=patient_col, threshold=threshold, bootstrap=bootstrap,
                        seed_col=seed_col, split_col=split_col, intersect=intersect or None,
-                       random_state=random_state, method=method, compare=compare, undefined=undefined,
+                       seed=seed, method=method, compare=compare, undefined=undefined,
                        allow_leaky_split=allow_leaky_split, permutations=permutations)
     from curate.output import Measure, say, warn
 

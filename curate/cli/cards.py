@@ -6,8 +6,6 @@ from pathlib import Path
 
 import typer
 
-from curate.cli._common import alias
-
 
 def build_card_cmd(
     dataset_id: str = typer.Argument(None, metavar="ID",
@@ -16,7 +14,6 @@ def build_card_cmd(
                               "(default cards/) plus an index.md."),
     metadata: Path = typer.Option(None, "--meta", metavar="FILE",
                                   help="Per-image metadata (CSV, TSV or parquet) for measured composition."),
-    metadata_old: Path = typer.Option(None, "--metadata", hidden=True, help="Old spelling of --meta."),
     column: list[str] = typer.Option(None, "--column", "-c", metavar="ROLE=COLUMN",
                                      help="Set a column role (repeatable): patient, image, age, sex, race, "
                                           "ethnicity, nationality, device, site, split, label."),
@@ -34,7 +31,7 @@ def build_card_cmd(
                                   help="Split column (default: the metadata's split role)."),
     patient_col: str = typer.Option(None, "--patient-col", metavar="COL", rich_help_panel="Curation",
                                     help="Patient column (default: the metadata's patient role)."),
-    id_col: str = typer.Option(None, "--id-col", metavar="COL", rich_help_panel="Curation",
+    meta_id_col: str = typer.Option(None, "--id-col", metavar="COL", rich_help_panel="Curation",
                                help="Metadata column matching the embedding ids (default: the image role)."),
     emb_id_col: str = typer.Option("id", "--emb-id-col", metavar="COL", rich_help_panel="Curation",
                                    help="Id column of parquet embeddings."),
@@ -57,12 +54,11 @@ def build_card_cmd(
 
     With --embeddings the curation engine runs once on them and the cards get a Curation section.
     """
-    metadata = alias(metadata, metadata_old, "--meta", "--metadata")
     _check_target(dataset_id, all_, one=metadata is not None or bool(column) or embeddings is not None)
     from curate.pipeline.curation import curation_options
 
     options = curation_options(embeddings, threshold=threshold, method=method, k=k, levels=levels, attrs=attr,
-                               split_col=split_col, patient_col=patient_col, id_col=id_col,
+                               split_col=split_col, patient_col=patient_col, meta_id_col=meta_id_col,
                                emb_id_col=emb_id_col, sample=sample, seed=seed)
     if all_:
         from curate.cards.build import DEFAULT_GALLERY, build_all

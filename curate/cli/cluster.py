@@ -25,7 +25,7 @@ def cluster_cmd(
                              help="Level 1 on Dask: workers read the .parquet/.npy shards themselves "
                                   "('local' = LocalCluster, or tcp://host:8786)."),
     workers: int = typer.Option(None, "--workers", min=1, help="With --dask local: number of workers."),
-    id_col: str = typer.Option("id", "--id-col", help="Id column of the --meta metadata."),
+    meta_id_col: str = typer.Option("id", "--id-col", help="Id column of the --meta metadata."),
     emb_id_col: str = typer.Option("id", "--emb-id-col", help="Id column of parquet embeddings."),
     sample_per_centroid: int = typer.Option(None, "--sample-per-centroid", min=1,
                                             help="FAISS trains on N points per cluster (default all)."),
@@ -34,21 +34,18 @@ def cluster_cmd(
                                            "two-level (coarse clusters, then clusters inside each, then "
                                            "one flat iteration: for thousands of centroids) or auto "
                                            "(two-level from 1,024 clusters)."),
-    evaluate: str = typer.Option(None, "--meta", metavar="FILE",
-                                 help="Metadata table to test clusters as proxies for the --attr columns."),
-    evaluate_old: str = typer.Option(None, "--evaluate", hidden=True, help="Old spelling of --meta."),
+    meta: str = typer.Option(None, "--meta", metavar="FILE",
+                             help="Metadata table to test clusters as proxies for the --attr columns."),
     attr: str = typer.Option(None, "--attr", help="Attribute columns or roles, e.g. sex,age_group,site."),
     eval_out: str = typer.Option(None, "--eval-out", help="Default: evaluation.json by --out."),
     summary: str = typer.Option(None, "--summary", help="Write per-cluster summaries (JSON, with ids)."),
 ) -> None:
     """Cluster embeddings with FAISS k-means (optionally hierarchical) and check them as attribute proxies."""
-    from curate.cli._common import alias
     from curate.pipeline.cluster import run_cluster
 
-    evaluate = alias(evaluate, evaluate_old, "--meta", "--evaluate")
     run = run_cluster(emb, out, k=k, levels=levels, seed=seed, niter=niter, metric=metric, device=device,
-                      dask=dask, workers=workers, id_col=id_col, emb_id_col=emb_id_col,
-                      sample_per_centroid=sample_per_centroid, kmeans_method=kmeans_method, meta=evaluate,
+                      dask=dask, workers=workers, meta_id_col=meta_id_col, emb_id_col=emb_id_col,
+                      sample_per_centroid=sample_per_centroid, kmeans_method=kmeans_method, meta=meta,
                       attr=attr, eval_out=eval_out, summary=summary)
     _print_cluster(run, metric=metric, out=out, summary=summary)
 

@@ -75,11 +75,10 @@ def dedup_cmd(
     skip_bad: bool = typer.Option(False, "--skip-bad", help="With --images: leave out files that cannot be "
                                   "read as images and list them in skipped.csv (as `curate embed "
                                   "--skip-bad`; `curate scan` always lists them)."),
-    id_col: str = typer.Option("id", "--emb-id-col",
-                               help="Id column in the embeddings (parquet / dataset)."),
+    emb_id_col: str = typer.Option("id", "--emb-id-col",
+                                   help="Id column in the embeddings (parquet / dataset)."),
     meta_id_col: str = typer.Option(None, "--id-col",
                                     help="Id column in --meta (default: the --emb-id-col value)."),
-    meta_id_col_old: str = typer.Option(None, "--meta-id-col", hidden=True, help="Old spelling of --id-col."),
     vector_col: str = typer.Option(None, "--vector-col", help="Vector column in parquet (default: auto)."),
     quality_col: str = typer.Option(None, "--quality-col",
                                     help="Column in --meta: keep the highest value of each group."),
@@ -105,14 +104,12 @@ def dedup_cmd(
                                        "kept one (a chain A~B~C keeps A and C when they are far apart)."),
 ) -> None:
     """Find near-duplicates (cosine >= threshold) and train/test leakage; write pairs, groups, keep list."""
-    from curate.cli._common import alias
     from curate.pipeline.dedup import run_dedup
 
-    meta_id_col = alias(meta_id_col, meta_id_col_old, "--id-col", "--meta-id-col")
     with _progress_bar() as progress:
         run = run_dedup(emb, out, threshold=threshold, method=method, device=device, meta=meta,
                         split_col=split_col, patient_col=patient_col, images=images,
-                        max_distance=max_distance, emb_id_col=id_col, meta_id_col=meta_id_col,
+                        max_distance=max_distance, emb_id_col=emb_id_col, meta_id_col=meta_id_col,
                         vector_col=vector_col, quality_col=quality_col, dask=dask, workers=workers, seed=seed,
                         nlist=nlist, nprobe=nprobe, neighbors=neighbors, target_recall=target_recall,
                         keep_rule=keep_rule, skip_bad=skip_bad, progress=progress)

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from curate.cli._common import alias
-
 
 def publish_cmd(
     dataset_id: str = typer.Argument(..., metavar="ID", help="Catalog dataset id or alias."),
     metadata: str = typer.Option(
         None, "--meta", metavar="FILE",
         help="Per-image metadata: CSV, TSV, parquet or JSON lines (one row per image)."),
-    metadata_old: str = typer.Option(None, "--metadata", hidden=True, help="Old spelling of --meta."),
     images: str = typer.Option(
         None, "--images", metavar="DIR", help="Folder with the images (searched recursively)."),
     out: str = typer.Option(..., "--out", "-o", metavar="DIR", help="Output folder (replaced atomically)."),
@@ -67,7 +64,6 @@ def publish_cmd(
     and optionally upload it. Credentialed/restricted datasets upload only with --card-only."""
     from curate.publish.folder import publish
 
-    metadata = alias(metadata, metadata_old, "--meta", "--metadata")
     res = publish(
         dataset_id, metadata=metadata, images=images, out=out, columns=column or None, split_col=split_col,
         patient_col=patient_col, image_col=image_col, splits=splits, seed=seed, stratify=stratify, keep=keep,

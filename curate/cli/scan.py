@@ -24,7 +24,7 @@ def scan_cmd(
     splits: str = typer.Option(None, "--splits", metavar="FRACTIONS",
                                help="Add a patient-level split column, e.g. 0.8,0.1,0.1 "
                                     "(train/validation/test)."),
-    split_seed: int = typer.Option(0, "--split-seed", help="Seed of --splits."),
+    seed: int = typer.Option(0, "--seed", help="Seed of --splits."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Read every DICOM / NIfTI header under DIR: one row per image, keyed pseudonyms, Annex E audit.
@@ -37,7 +37,7 @@ def scan_cmd(
 
     with _progress_bar() as progress:
         res = scan(folder, out, key_file=key_file, context=context, workers=workers,
-                   splits=splits, split_seed=split_seed, progress=progress)
+                   splits=splits, seed=seed, progress=progress)
     if as_json:
         print_json(res.summary)
         return

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from curate.errors import InputError, UsageError
+from curate.validation import ParameterError
 
 ENTRY_POINT_GROUP = "curate.backbones"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -232,7 +233,7 @@ def _hf_backbone(weights: str | None = None, *, pool: str = "auto", **_: Any) ->
     if not Path(weights).is_dir() or not (Path(weights) / "config.json").exists():
         raise InputError(f"--weights '{weights}' is not a transformers model folder (no config.json)")
     if pool not in ("auto", "cls", "pooler", "mean"):
-        raise UsageError(f"--pool must be auto, cls, pooler or mean (got '{pool}')")
+        raise ParameterError("pool", f"must be auto, cls, pooler or mean (got '{pool}')")
     tf_logging = transformers.utils.logging
     bars = tf_logging.is_progress_bar_enabled()
     tf_logging.disable_progress_bar()  # no "Loading weights" bar inside our own progress display

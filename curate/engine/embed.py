@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from curate.engine.backbones import Preprocess
+from curate.engine.devices import resolve_device
 from curate.errors import InputError, UsageError
 from curate.scan.images import IMAGE_EXTENSIONS, check_image, list_image_files, load_image  # the one reader
+from curate.validation import ParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
 
     from curate.engine.embeddings import Embeddings
 
@@ -106,12 +107,6 @@ def _collate(items: list[tuple[int, np.ndarray | None, str | None]]) -> tuple[An
 
 
 # ------------------------------------------------------------------------------------------- inputs
-def read_table(path: Path) -> pd.DataFrame:
-    from curate.tables import read_table as _read
-
-    return _read(path)
-
-
 def list_images(source: str | os.PathLike, *, image_col: str = "image", id_col: str | None = None,
                 id_from: str = "path") -> tuple[list[str], list[str]]:
     """``(ids, paths)`` for an image folder (recursive) or a metadata table.
@@ -122,6 +117,8 @@ def list_images(source: str | os.PathLike, *, image_col: str = "image", id_col: 
     For a table, image paths are relative to the table's folder (or absolute); ``id_col`` defaults to
     ``id`` when that column exists, else the image column's values.
     """
+    from curate.tables import read_table
+
     src = Path(source)
     if not src.exists():
         raise InputError(f"'{source}' does not exist")
@@ -130,7 +127,7 @@ def list_images(source: str | os.PathLike, *, image_col: str = "image", id_col: 
         if not paths:
             raise InputError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) found under '{source}'")
         if id_from not in ("path", "stem"):
-            raise UsageError(f"--id-from must be path or stem (got '{id_from}')")
+            raise ParameterError("id_from", f"must be path or stem (got '{id_from}')")
         rel = [p.relative_to(src) for p in paths]
         ids = [(r.with_suffix("") if id_from == "stem" else r).as_posix() for r in rel]
         if len(set(ids)) != len(ids):
@@ -171,23 +168,6 @@ def _check_headers(paths: list[str], skip_bad: bool) -> tuple[list[int], list[st
     return ok, bad
 
 
-def resolve_device(device: str) -> str:
-    """``auto`` → ``cuda`` when torch sees a GPU, else ``cpu``; ``gpu``/``gpu:N`` are aliases of
-    ``cuda``/``cuda:N`` (the spelling ``curate dedup``/``cluster`` use for FAISS)."""
-    import torch
-
-    given = device
-    if device == "gpu" or device.startswith("gpu:"):
-        device = "cuda" + device[3:]
-    if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
-        raise UsageError(f"--device must be auto, cpu, cuda or gpu (got '{given}')")
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError(f"--device {given} requested but no CUDA GPU is available to torch")
-    return device
-
-
 # -------------------------------------------------------------------------------------------- embed
 def embed(
     source: str | os.PathLike,
@@ -222,10 +202,10 @@ def embed(
     from curate.engine.embeddings import Embeddings
 
     if batch_size < 1:
-        raise UsageError(f"--batch-size must be at least 1 (got {batch_size})")
+        raise ParameterError("batch_size", f"must be at least 1 (got {batch_size})")
     if precision not in PRECISIONS:
-        raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)} (got '{precision}')")
-    dev = resolve_device(device)
+        raise ParameterError("precision", f"must be one of {', '.join(PRECISIONS)} (got '{precision}')")
+    dev = resolve_device(device, backend="torch")
     if precision == "fp16" and not dev.startswith("cuda"):
         raise UsageError("--precision fp16 needs a CUDA device; use fp32 or bf16 on CPU")
     ids, paths = list_images(source, image_col=image_col, id_col=id_col, id_from=id_from)

@@ -37,31 +37,24 @@ class LeakageResult:
         self.pairs.to_parquet(folder / "leakage_pairs.parquet", index=False)
 
 
-def read_metadata(path: str | os.PathLike) -> Any:
-    """Read a metadata table (.csv, .tsv, .parquet, .json, .jsonl) as text; ids are matched as strings."""
-    from curate.tables import read_table
-
-    return read_table(path, text=True, empty_as_na=False)
-
-
-def align_metadata(meta: Any, ids: Any, *, id_col: str = "id", split_col: str = "split",
+def align_metadata(meta: Any, ids: Any, *, meta_id_col: str = "id", split_col: str = "split",
                    patient_col: str | None = None) -> Any:
     """Check the metadata covers every embedding id once; return it indexed by id in embedding order."""
-    for col, what in ((id_col, "--id-col"), (split_col, "--split-col"), (patient_col, "--patient-col")):
+    for col, what in ((meta_id_col, "--id-col"), (split_col, "--split-col"), (patient_col, "--patient-col")):
         if col is not None and col not in meta.columns:
             cols = ", ".join(map(str, meta.columns))
             raise InputError(f"metadata has no column '{col}' ({what}); columns: {cols}")
     m = meta.copy()
-    m[id_col] = m[id_col].astype(str)
-    dup = int(m[id_col].duplicated().sum())
+    m[meta_id_col] = m[meta_id_col].astype(str)
+    dup = int(m[meta_id_col].duplicated().sum())
     if dup:
-        raise InputError(f"metadata lists {dup} ids more than once in column '{id_col}'")
+        raise InputError(f"metadata lists {dup} ids more than once in column '{meta_id_col}'")
     ids = np.asarray(ids).astype(str)
-    m = m.set_index(id_col)
+    m = m.set_index(meta_id_col)
     missing = int((~np.isin(ids, m.index.to_numpy(dtype=str))).sum())
     if missing:
         raise InputError(f"metadata does not match the embeddings: {missing} of {len(ids)} ids have no row "
-                         f"in column '{id_col}'")
+                         f"in column '{meta_id_col}'")
     m = m.loc[ids]
     for col in (split_col, patient_col):
         if col is not None:
@@ -71,7 +64,7 @@ def align_metadata(meta: Any, ids: Any, *, id_col: str = "id", split_col: str = 
     return m
 
 
-def leakage(pairs: Any, meta: Any, ids: Any, *, id_col: str = "id", split_col: str = "split",
+def leakage(pairs: Any, meta: Any, ids: Any, *, meta_id_col: str = "id", split_col: str = "split",
             patient_col: str | None = None) -> LeakageResult:
     """Cross-split duplicate pairs and patients in more than one split.
 
@@ -81,7 +74,7 @@ def leakage(pairs: Any, meta: Any, ids: Any, *, id_col: str = "id", split_col: s
     """
     import pandas as pd
 
-    m = align_metadata(meta, ids, id_col=id_col, split_col=split_col, patient_col=patient_col)
+    m = align_metadata(meta, ids, meta_id_col=meta_id_col, split_col=split_col, patient_col=patient_col)
     split = m[split_col].astype(str)
     p = pairs.copy()
     p["split_a"] = split.reindex(p["id_a"].astype(str)).to_numpy()

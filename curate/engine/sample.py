@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from curate.errors import InputError, UsageError
+from curate.validation import ParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -121,15 +122,47 @@ def sample_with_report(
     """:func:`sample` plus a JSON-able report of group counts before and after (unsuppressed)."""
     import pandas as pd
 
-    from curate.engine.cluster import allocate, hierarchical_select
-    from curate.engine.splits import SplitWarning, parse_fractions, patient_splits
+    df, balance_by, fractions, report = _checked_inputs(meta, balance_by=balance_by, n=n, clusters=clusters,
+                                                        emb=emb, k=k, levels=levels, patient_col=patient_col,
+                                                        splits=splits, cap_per_group=cap_per_group,
+                                                        keep=keep, seed=seed, id_col=id_col)
+    df, group_col, level_cols = _with_groups(df, balance_by, clusters, emb, k, levels, seed, id_col, report)
+    units = df[patient_col].astype(str) if patient_col else pd.Series(df.index, index=df.index).astype(str)
+    unit_group, unit_levels = _unit_groups(df, units, level_cols, patient_col)
+    groups = sorted(unit_group.unique(), key=_natural)
+    sizes = np.array([(unit_group == g).sum() for g in groups])
+    counts = _group_counts(groups, sizes, n, cap_per_group, seed, report)
+    picked = _pick(unit_group, unit_levels, groups, counts, seed)
+    out = df[units.isin(picked).to_numpy()].copy()
+    names = _assign_splits(out, fractions, patient_col, seed, group_col, report)
+
+    def per_group(frame: pd.DataFrame) -> dict[str, int]:
+        u = frame[patient_col].astype(str) if patient_col else pd.Series(frame.index, index=frame.index)
+        grp = unit_group.loc[u.astype(str).to_numpy()].to_numpy() if len(frame) else np.array([])
+        return {g: int(len(set(u[grp == g]))) for g in groups}
+
+    report["groups"] = groups
+    report["before"] = dict(zip(groups, map(int, sizes)))
+    report["after"] = per_group(out)
+    report["splits"] = {s: per_group(out[out["split"] == s]) for s in names}
+    report["n_rows"] = int(len(out))
+    report["n_units"] = int(len(picked))
+    return out.drop(columns=[GROUP]), report
+
+
+def _checked_inputs(meta: Any, *, balance_by: str, n, clusters, emb, k, levels, patient_col, splits,
+                    cap_per_group, keep, seed: int,
+                    id_col: str) -> tuple[pd.DataFrame, str, Any, dict[str, Any]]:
+    """Every check before sampling; the table (keep-list applied), the balance column, split fractions and
+    the report so far."""
+    from curate.engine.splits import parse_fractions
 
     check_cluster_options(balance_by, clusters, emb, k, levels)
     df = _load_meta(meta)
     if n is not None and n < 1:
-        raise UsageError(f"--n must be at least 1 (got {n})")
+        raise ParameterError("n", f"must be at least 1 (got {n})")
     if cap_per_group is not None and cap_per_group < 1:
-        raise UsageError(f"--cap-per-group must be at least 1 (got {cap_per_group})")
+        raise ParameterError("cap_per_group", f"must be at least 1 (got {cap_per_group})")
     fractions = parse_fractions(splits) if splits is not None else None
     if balance_by != "cluster":  # roles accepted: --balance-by sex → the sex column
         from curate.policy.roles import resolve_columns
@@ -160,7 +193,12 @@ def sample_with_report(
             raise InputError(f"no metadata id (column '{id_col}') is in the keep-list")
         report["removed_by_keep"] = int((~mask).sum())
         df = df[mask]
+    return df, balance_by, fractions, report
 
+
+def _with_groups(df: pd.DataFrame, balance_by: str, clusters, emb, k, levels, seed: int, id_col: str,
+                 report: dict[str, Any]) -> tuple[pd.DataFrame, str, list[str]]:
+    """The rows with their group (a column, or the clusters' finest level); rows without one left out."""
     level_cols: list[str] = []
     if balance_by == "cluster":
         tab = _load_clusters(clusters, emb, k, 1 if levels is None else levels, seed)
@@ -189,8 +227,13 @@ def sample_with_report(
         raise InputError("no rows left to sample from")
     df = df.assign(**{GROUP: df[group_col].astype(str)})
     report["group_column"] = group_col
+    return df, group_col, level_cols
 
-    units = df[patient_col].astype(str) if patient_col else pd.Series(df.index, index=df.index).astype(str)
+
+def _unit_groups(df: pd.DataFrame, units: pd.Series, level_cols: list[str], patient_col: str | None):
+    """Each unit's (patient's or image's) group, and its path through the cluster levels (or None)."""
+    import pandas as pd
+
     if level_cols:  # a unit's path through the hierarchy comes from its majority level-1 cluster
         fine = _majority(df[level_cols[0]], units)
         parent = df.drop_duplicates(level_cols[0]).set_index(level_cols[0], drop=False)[level_cols]
@@ -199,23 +242,36 @@ def sample_with_report(
     else:
         unit_group = _majority(df[GROUP], units) if patient_col else df[GROUP].set_axis(units.to_numpy())
         unit_levels = None
-    unit_names = unit_group.index.to_numpy()
-    groups = sorted(unit_group.unique(), key=_natural)
-    sizes = np.array([(unit_group == g).sum() for g in groups])
+    return unit_group, unit_levels
+
+
+def _group_counts(groups: list[str], sizes: np.ndarray, n: int | None, cap_per_group: int | None, seed: int,
+                  report: dict[str, Any]) -> np.ndarray:
+    """Units to draw per group: equal (the smallest group), capped, or ``n`` allocated as evenly as fits."""
+    from curate.engine.cluster import allocate
+
     capacity = np.minimum(sizes, cap_per_group) if cap_per_group else sizes
     if n is None:
-        counts = capacity if cap_per_group else np.full(len(groups), sizes.min())
-    else:
-        if n > capacity.sum():
-            what = f" with at most {cap_per_group} per group" if cap_per_group else ""
-            raise InputError(f"--n {n} is larger than the {int(capacity.sum())} {report['unit']} "
-                             f"available{what}")
-        counts = allocate(capacity, n, seed)
-        even = n // len(groups)
-        short = [g for g, c, s in zip(groups, counts, capacity) if c < even and c == s]
-        if short:
-            report["notes"].append(f"{len(short)} group(s) had fewer than {even} {report['unit']}: "
-                                   "all taken, the rest spread over the other groups")
+        return capacity if cap_per_group else np.full(len(groups), sizes.min())
+    if n > capacity.sum():
+        what = f" with at most {cap_per_group} per group" if cap_per_group else ""
+        raise InputError(f"--n {n} is larger than the {int(capacity.sum())} {report['unit']} "
+                         f"available{what}")
+    counts = allocate(capacity, n, seed)
+    even = n // len(groups)
+    short = [g for g, c, s in zip(groups, counts, capacity) if c < even and c == s]
+    if short:
+        report["notes"].append(f"{len(short)} group(s) had fewer than {even} {report['unit']}: "
+                               "all taken, the rest spread over the other groups")
+    return counts
+
+
+def _pick(unit_group: pd.Series, unit_levels: np.ndarray | None, groups: list[str], counts: np.ndarray,
+          seed: int) -> set[str]:
+    """The units drawn: per group at random, or spread over the cluster hierarchy (Vo et al. 2024)."""
+    from curate.engine.cluster import hierarchical_select
+
+    unit_names = unit_group.index.to_numpy()
     rng = np.random.default_rng(seed)
     chosen: list[np.ndarray] = []
     for g, c in zip(groups, counts):
@@ -228,7 +284,13 @@ def sample_with_report(
         else:
             chosen.append(rng.choice(members, size=int(c), replace=False))
     picked = set(unit_names[np.concatenate(chosen)]) if chosen else set()
-    out = df[units.isin(picked).to_numpy()].copy()
+    return picked
+
+
+def _assign_splits(out: pd.DataFrame, fractions: Any, patient_col: str | None, seed: int, group_col: str,
+                   report: dict[str, Any]) -> tuple[str, ...]:
+    """A patient-level ``split`` column stratified by group (``all`` without fractions); the split names."""
+    from curate.engine.splits import SplitWarning, patient_splits
 
     names: tuple[str, ...] = ("all",)
     if fractions is not None and len(fractions) > 1:
@@ -247,19 +309,7 @@ def sample_with_report(
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     else:
         out["split"] = "all"
-
-    def per_group(frame: pd.DataFrame) -> dict[str, int]:
-        u = frame[patient_col].astype(str) if patient_col else pd.Series(frame.index, index=frame.index)
-        grp = unit_group.loc[u.astype(str).to_numpy()].to_numpy() if len(frame) else np.array([])
-        return {g: int(len(set(u[grp == g]))) for g in groups}
-
-    report["groups"] = groups
-    report["before"] = dict(zip(groups, map(int, sizes)))
-    report["after"] = per_group(out)
-    report["splits"] = {s: per_group(out[out["split"] == s]) for s in names}
-    report["n_rows"] = int(len(out))
-    report["n_units"] = int(len(picked))
-    return out.drop(columns=[GROUP]), report
+    return names
 
 
 def sample(meta: Any, *, balance_by: str, n: int | None = None, clusters: Any = None, emb: Any = None,

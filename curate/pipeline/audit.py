@@ -27,13 +27,13 @@ from curate.audits.inputs import group_labels
 from curate.audits.metrics import SMALL_GROUP, Conventions, GroupedStats
 from curate.audits.thresholds import TEST_NAMES, VAL_NAMES, f1_optimal_threshold, parse_threshold, split_mask
 from curate.errors import InputError, UsageError
+from curate.policy.disclosure_audit import OVERALL
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 COLUMNS = ["audit", "metric", "label", "attribute", "group", "value", "ci_low", "ci_high", "n", "note",
            "n_units", "reportable", "seed_sd", "p_value"]
-OVERALL = "overall"
 ALL_LABELS = "all labels"
 INTERSECT_SEP = "×"
 
@@ -54,12 +54,6 @@ class AuditResult:
                 for r in self.results.to_dict(orient="records")]
         return {"settings": self.settings, "audits": self.audits, "thresholds": self.thresholds,
                 "warnings": self.warnings, "results": recs}
-
-
-def _read_table(preds) -> pd.DataFrame:
-    from curate.tables import read_table
-
-    return read_table(preds, what="predictions")
 
 
 def _need_cols(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
@@ -177,7 +171,7 @@ def audit(
     split_col: str | None = None,
     intersect: Sequence[str | Sequence[str]] | None = None,
     level: float = 0.95,
-    random_state: int = 0,
+    seed: int = 0,
     method: str = "between_groups",
     compare: str = "rest",
     reference: str | dict[str, str] | None = None,
@@ -225,8 +219,9 @@ def audit(
     ['AUC', 'FPR', 'TPR']
     """
     from curate.audits.registry import get_audits
+    from curate.tables import read_table
 
-    df = _read_table(preds)
+    df = read_table(preds, what="predictions")
     labels = _parse_list(label_cols)
     if not labels:
         raise UsageError("give at least one label column (--label-cols)")
@@ -296,7 +291,8 @@ def audit(
     if split_col and patient_col:
         _check_split_leakage(df, split_col, patient_col, seed_col, allow_leaky_split, warnings)
 
-    rng = np.random.default_rng(random_state)
+    rng = np.random.default_rng(seed)
+    base_seed = seed  # the loop below names each training run `seed`
     acc: dict[tuple, dict[str, Any]] = {}
     thresholds: dict[str, list[float]] = {lab: [] for lab in labels}
     n_test_rows = n_test_units = 0
@@ -398,7 +394,7 @@ def audit(
         "resamples_shared_across_seeds": bool(bootstrap > 0 and len(seeds) > 1),
         "seeds": [s for s in seeds if s is not None], "n_seeds": len(seeds),
         "n_test_rows": int(n_test_rows), "n_test_units": int(n_test_units),
-        "patient_col": patient_col, "split_col": split_col, "random_state": random_state,
+        "patient_col": patient_col, "split_col": split_col, "seed": base_seed,
         "conventions": {"method": conv.method, "compare": conv.compare, "reference": conv.reference,
                         "undefined": conv.undefined},
         "reporting_threshold": SMALL_GROUP,

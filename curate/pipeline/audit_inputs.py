@@ -33,7 +33,7 @@ def audit_inputs(preds: str, out: str, *, dataset: str | None = None, datasheet:
     need("audit", "matplotlib")
     check_io({"PREDS": preds, "PREDS's sidecar": sidecar_of(preds), "--datasheet": datasheet},
              {"--out": out}, folders=["--out"])
-    check_range("--bootstrap", bootstrap)
+    check_range("bootstrap", bootstrap)
     if dataset:  # unknown ids fail before the work starts
         from curate.catalog import load
 
@@ -70,8 +70,8 @@ def probe_to_file(emb: str, meta: str, out: str, **options: Any):
 
     check_probe_out(out)
     check_io({"EMB": emb, "--meta": meta}, {"--out": out, "--out's sidecar": sidecar_of(out)})
-    for opt, key in (("--seeds", "seeds"), ("--epochs", "epochs"), ("--batch-size", "batch_size")):
-        check_range(opt, options.get(key))
+    for key in ("seeds", "epochs", "batch_size"):
+        check_range(key, options.get(key))
     res = probe(emb, meta, **options)
     path, sidecar = write_probe(res, out)
     return res, path, sidecar

@@ -24,7 +24,7 @@ class ClusterRun:
 
 def run_cluster(emb: str, out: str, *, k: str, levels: int = 1, seed: int = 0, niter: int = 20,
                 metric: str = "cosine", device: str = "auto", dask: str | None = None,
-                workers: int | None = None, id_col: str = "id", emb_id_col: str = "id",
+                workers: int | None = None, meta_id_col: str = "id", emb_id_col: str = "id",
                 sample_per_centroid: int | None = None, kmeans_method: str = "auto",
                 meta: str | None = None, attr: str | None = None, eval_out: str | None = None,
                 summary: str | None = None) -> ClusterRun:
@@ -40,7 +40,7 @@ def run_cluster(emb: str, out: str, *, k: str, levels: int = 1, seed: int = 0, n
 
     eval_path, ks, meta, attrs = _check_inputs(
         emb, out, evaluate=evaluate, attr=attr, eval_out=eval_out, summary=summary, niter=niter,
-        workers=workers, k=k, levels=levels, kmeans_method=kmeans_method, dask=dask, id_col=id_col,
+        workers=workers, k=k, levels=levels, kmeans_method=kmeans_method, dask=dask, id_col=meta_id_col,
         sample_per_centroid=sample_per_centroid)
     emb_ids = None
     if dask:  # the workers read the shards; cluster() checks shard metadata and ids first (no vectors)
@@ -54,15 +54,15 @@ def run_cluster(emb: str, out: str, *, k: str, levels: int = 1, seed: int = 0, n
         data = load_embeddings(emb, id_col=emb_id_col, normalize=metric == "cosine")
         emb_ids = data.ids
     if meta is not None and emb_ids is not None:
-        missing = ~np.isin(emb_ids, meta[id_col].astype(str).to_numpy())
+        missing = ~np.isin(emb_ids, meta[meta_id_col].astype(str).to_numpy())
         if missing.any():
             raise UsageError(f"{int(missing.sum())} of {len(emb_ids)} embedding ids are not in '{evaluate}' "
-                             f"column '{id_col}'")
+                             f"column '{meta_id_col}'")
     res = cluster(data, k=ks, niter=niter, seed=seed, metric=metric, device=device, dask=dask,
-                  id_col=emb_id_col, n_workers=workers, max_points_per_centroid=sample_per_centroid,
+                  emb_id_col=emb_id_col, n_workers=workers, max_points_per_centroid=sample_per_centroid,
                   kmeans_method=kmeans_method)
-    report = evaluate_fn(res, meta, attrs, id_col=id_col) if meta is not None else None
-    summ = summarize(res, meta, attrs=attrs or (), id_col=id_col)[1] if summary else None
+    report = evaluate_fn(res, meta, attrs, meta_id_col=meta_id_col) if meta is not None else None
+    summ = summarize(res, meta, attrs=attrs or (), meta_id_col=meta_id_col)[1] if summary else None
 
     from curate.synthetic import SUMMARY_NOTE, any_synthetic
 
@@ -81,6 +81,7 @@ def _check_inputs(emb, out, *, evaluate, attr, eval_out, summary, niter, workers
     from curate.engine.cluster import check_attrs, level_sizes
     from curate.errors import UsageError
     from curate.limits import check_range
+    from curate.tables import read_table
 
     _check_out(out)
     if (evaluate is None) != (attr is None):
@@ -95,15 +96,15 @@ def _check_inputs(emb, out, *, evaluate, attr, eval_out, summary, niter, workers
         outputs["--summary"] = summary
     _check_outputs(outputs)
     check_io({"EMB": emb, "--meta": evaluate}, outputs)
-    check_range("--niter", niter)
-    check_range("--workers", workers)
+    check_range("niter", niter)
+    check_range("workers", workers)
     ks = level_sizes(k, levels)
     from curate.engine.cluster.kmeans import check_method
 
     check_method(kmeans_method, dask)  # before reading the embeddings
     meta = attrs = None
     if evaluate is not None:
-        meta = _read_meta(evaluate)
+        meta = read_table(evaluate)
         attrs = check_attrs(meta, attr.split(","))
         if id_col not in meta.columns:
             raise UsageError(f"id column '{id_col}' not in '{evaluate}' (pass --id-col)")
@@ -141,6 +142,8 @@ def run_sample(meta_arg: str | None, out: str, *, meta_opt: str | None = None, b
                **options: Any) -> dict:
     """``curate sample``: check, sample (:func:`curate.engine.sample.sample_with_report`), write ``out``;
     returns the report (counts per group, notes)."""
+    from curate.tables import read_table
+
     emb, clusters, k, levels, keep = (options.get(x) for x in ("emb", "clusters", "k", "levels", "keep"))
     from curate._io import atomic_file
     from curate._paths import check_io
@@ -153,19 +156,13 @@ def run_sample(meta_arg: str | None, out: str, *, meta_opt: str | None = None, b
     _check_out(out)
     check_io({"META": meta, "--emb": emb, "--clusters": clusters, "--keep": keep}, {"--out": out})
     check_cluster_options(balance_by, clusters, emb, k, levels)  # before reading META
-    df, rep = sample_with_report(_read_meta(meta), balance_by=balance_by, **options)
+    df, rep = sample_with_report(read_table(meta), balance_by=balance_by, **options)
     with atomic_file(out) as tmp:
         if out.endswith(".csv"):
             df.to_csv(tmp, index=False)
         else:
             df.to_parquet(tmp, index=False)
     return rep
-
-
-def _read_meta(path: str):
-    from curate.tables import read_table
-
-    return read_table(path)
 
 
 def _check_out(path: str) -> None:

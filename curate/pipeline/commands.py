@@ -13,12 +13,12 @@ from typing import Any
 
 #: command -> Python parameter of its Typer function -> the visible flag (checked against the app)
 FLAGS: dict[str, dict[str, str]] = {
-    "dedup": {"threshold": "--threshold", "method": "--method", "seed": "--seed", "id_col": "--emb-id-col",
-              "meta": "--meta", "meta_id_col": "--id-col", "split_col": "--split-col",
-              "patient_col": "--patient-col", "out": "--out"},
+    "dedup": {"threshold": "--threshold", "method": "--method", "seed": "--seed",
+              "emb_id_col": "--emb-id-col", "meta": "--meta", "meta_id_col": "--id-col",
+              "split_col": "--split-col", "patient_col": "--patient-col", "out": "--out"},
     "cluster": {"k": "--k", "levels": "--levels", "seed": "--seed", "emb_id_col": "--emb-id-col",
-                "evaluate": "--meta", "attr": "--attr", "id_col": "--id-col", "out": "--out"},
-    "build-card": {"metadata": "--meta", "embeddings": "--embeddings", "id_col": "--id-col",
+                "meta": "--meta", "attr": "--attr", "meta_id_col": "--id-col", "out": "--out"},
+    "build-card": {"metadata": "--meta", "embeddings": "--embeddings", "meta_id_col": "--id-col",
                    "emb_id_col": "--emb-id-col", "split_col": "--split-col", "patient_col": "--patient-col",
                    "threshold": "--threshold", "method": "--method", "k": "--k", "levels": "--levels",
                    "attr": "--attr", "sample": "--sample", "seed": "--seed", "out": "--out"},

@@ -41,6 +41,7 @@ from curate.pipeline.composition_tables import (
     missing_cell,
     one_way_table,
 )
+from curate.pipeline.publish_metadata import check_ages
 from curate.policy.disclosure import AGE_TOP_CODE, COMPLEMENT, MIN_CELL, SUPPRESSION_NOTE
 from curate.policy.roles import (  # noqa: F401 - re-exported: the card's role API is the policy's
     IDENTIFIER_ROLES,
@@ -64,13 +65,6 @@ _is_binary = is_binary
 
 
 # ------------------------------------------------------------------------------------------- reading
-def read_metadata(path: str | Path) -> pd.DataFrame:
-    """Read a per-image metadata table (.csv, .tsv, .txt, .parquet); one clear error when it cannot be."""
-    from curate.tables import read_table
-
-    return read_table(path)
-
-
 # ------------------------------------------------------------------------------------------- data model
 @dataclass
 class ColumnInfo:
@@ -139,26 +133,6 @@ def _tabulable(df: pd.DataFrame, col: str) -> str | None:
 
 
 # ------------------------------------------------------------------------------------------- main entry
-def _check_ages(df: pd.DataFrame, col: str) -> pd.Series:
-    import pandas as pd
-
-    from curate.scan.dicom_header import dicom_ages
-
-    raw = dicom_ages(df[col])  # DICOM Age Strings (060Y, 018M, ...) in years; other values unchanged
-    ages = pd.to_numeric(raw, errors="coerce")
-    present = raw.notna() & raw.astype(str).str.strip().ne("")
-    bad = int((present & ages.isna()).sum())
-    if bad:
-        raise InputError(
-            f"age column '{col}' has {bad:,} non-numeric value(s); clean them or choose another column with "
-            f"--column age=COLUMN"
-        )
-    neg = int((ages < 0).sum())
-    if neg:
-        raise InputError(f"age column '{col}' has {neg:,} negative value(s)")
-    return ages.astype(float)
-
-
 def measure_composition(
     metadata: str | Path | pd.DataFrame,
     columns: Mapping[str, Any] | Iterable[str] | None = None,
@@ -174,24 +148,8 @@ def measure_composition(
     >>> comp.n_patients, comp.tables[0].rows[1][1]
     (40, '<11')
     """
-    import pandas as pd
-
-    from curate._io import sha256_file
-    from curate.policy.disclosure import age_bands, top_code_ages
-
     explicit = parse_column_specs(columns)
-    if isinstance(metadata, pd.DataFrame):
-        df = metadata.copy()
-        df.columns = [str(c) for c in df.columns]
-        source = name or "metadata"
-        digest = sha256 or _frame_sha256(df)
-        if len(df) == 0 or len(df.columns) == 0:
-            raise InputError("metadata table has no data rows")
-    else:
-        path = Path(metadata)
-        df = read_metadata(path)
-        source = name or path.name
-        digest = sha256 or sha256_file(path)
+    df, source, digest = _read(metadata, name, sha256)
     role_notes: list[str] = []
     roles = infer_roles(df, explicit, source=source, notes=role_notes)
     from curate.policy.roles import WITHHELD_NOTE, withhold_identifying_values
@@ -203,7 +161,7 @@ def measure_composition(
         return roles[role][0] if role in roles else None
 
     patient_col, image_col = col("patient"), col("image")
-    ages = _check_ages(df, col("age")) if col("age") else None
+    ages = check_ages(df, col("age")) if col("age") else None
     counter = Counter(df, patient_col)
     n_rows = len(df)
     n_images = int(df[image_col].nunique(dropna=True)) if image_col else n_rows
@@ -228,39 +186,78 @@ def measure_composition(
     # what the missing-values table must show for a column already tabulated with a (missing) level
     missing_marks: dict[str, str] = {}
 
-    # age ------------------------------------------------------------------------------------------
-    band_key = None
-    linked = {}
-    if ages is not None:
-        capped = top_code_ages(ages)
-        known = capped.dropna()
-        bands = age_bands(capped)
-        order = [str(c) for c in bands.cat.categories] + [MISSING]
-        band_key = bands.astype(object).where(bands.notna(), MISSING).map(str).astype(object)
-        table, linked["age"] = one_way_table(
-            counter, band_key, f"Age bands (`{col('age')}`, years)", order=order,
-            note=f"Ages of {AGE_TOP_CODE} and above are top-coded as {AGE_TOP_CODE}+.",
-        )
-        if table is not None:
-            comp.tables.append(table)
-        ln = linked["age"]
-        hidden_table = table is None
-        missing_marks[col("age")] = (COMPLEMENT if hidden_table else
-                                     (ln.mark(MISSING) if MISSING in ln.cells else ""))
-        if len(known) >= MIN_CELL:
-            q1, q3 = known.quantile(0.25), known.quantile(0.75)
-            top = f"{AGE_TOP_CODE}+"
-            n_old = int((ages >= AGE_TOP_CODE).sum())
-            comp.age_summary = {
-                # the count with an age is the rows minus the (missing) cell: hidden with it
-                "n": COMPLEMENT if missing_marks[col("age")] else _fmt_int(len(known)),
-                "mean": f"{known.mean():.1f}", "sd": f"{known.std():.1f}",
-                "median": f"{known.median():.1f}", "iqr": f"{q1:.1f}–{q3:.1f}",
-                "top_coded": (COMPLEMENT if hidden_table else ln.mark(top) or _fmt_int(n_old))
-                if top in ln.cells else "0",
-            }
+    # the sections: age, categorical attributes (and splits), labels, missingness ----------------------
+    linked: dict[str, Any] = {}
+    band_key = None if ages is None else _age_section(comp, counter, ages, col("age"), linked, missing_marks)
+    keys = _attribute_section(comp, df, counter, col, band_key, linked, missing_marks)
+    _label_section(comp, df, counter, roles, keys, linked, missing_marks)
+    _missingness_section(comp, df, counter, roles, missing_marks)
+    if counter.withheld:
+        comp.notes.append("Withheld (too few individuals to protect even with every cell hidden): "
+                          + ", ".join(counter.withheld) + ".")
+    comp.suppressed_cells = counter.suppressed
+    return comp
 
-    # categorical attributes -------------------------------------------------------------------------
+
+def _read(metadata: Any, name: str | None, sha256: str | None) -> tuple[pd.DataFrame, str, str]:
+    """The table, the name shown for it and its sha256."""
+    import pandas as pd
+
+    from curate._io import sha256_file
+    from curate.tables import read_table
+
+    if isinstance(metadata, pd.DataFrame):
+        df = metadata.copy()
+        df.columns = [str(c) for c in df.columns]
+        source = name or "metadata"
+        digest = sha256 or _frame_sha256(df)
+        if len(df) == 0 or len(df.columns) == 0:
+            raise InputError("metadata table has no data rows")
+    else:
+        path = Path(metadata)
+        df = read_table(path)
+        source = name or path.name
+        digest = sha256 or sha256_file(path)
+    return df, source, digest
+
+
+def _age_section(comp: Composition, counter: Counter, ages: pd.Series, age_col: str, linked: dict,
+                 missing_marks: dict[str, str]) -> pd.Series:
+    """Age bands (top-coded) and the age summary; returns each row's band (the key of the crosstabs)."""
+    from curate.policy.disclosure import age_bands, top_code_ages
+
+    capped = top_code_ages(ages)
+    known = capped.dropna()
+    bands = age_bands(capped)
+    order = [str(c) for c in bands.cat.categories] + [MISSING]
+    band_key = bands.astype(object).where(bands.notna(), MISSING).map(str).astype(object)
+    table, linked["age"] = one_way_table(
+        counter, band_key, f"Age bands (`{age_col}`, years)", order=order,
+        note=f"Ages of {AGE_TOP_CODE} and above are top-coded as {AGE_TOP_CODE}+.",
+    )
+    if table is not None:
+        comp.tables.append(table)
+    ln = linked["age"]
+    hidden_table = table is None
+    missing_marks[age_col] = COMPLEMENT if hidden_table else (ln.mark(MISSING) if MISSING in ln.cells else "")
+    if len(known) >= MIN_CELL:
+        q1, q3 = known.quantile(0.25), known.quantile(0.75)
+        top = f"{AGE_TOP_CODE}+"
+        n_old = int((ages >= AGE_TOP_CODE).sum())
+        comp.age_summary = {
+            # the count with an age is the rows minus the (missing) cell: hidden with it
+            "n": COMPLEMENT if missing_marks[age_col] else _fmt_int(len(known)),
+            "mean": f"{known.mean():.1f}", "sd": f"{known.std():.1f}",
+            "median": f"{known.median():.1f}", "iqr": f"{q1:.1f}–{q3:.1f}",
+            "top_coded": (COMPLEMENT if hidden_table else ln.mark(top) or _fmt_int(n_old))
+            if top in ln.cells else "0",
+        }
+    return band_key
+
+
+def _attribute_section(comp: Composition, df: pd.DataFrame, counter: Counter, col, band_key: pd.Series | None,
+                       linked: dict, missing_marks: dict[str, str]) -> dict[str, pd.Series]:
+    """One table per categorical role (and the split tables); returns the sensitive attributes' keys."""
     keys: dict[str, pd.Series] = {}
     by_split: dict[str, pd.Series] = {}
     if band_key is not None:
@@ -287,8 +284,12 @@ def measure_composition(
         from curate.pipeline.composition_splits import split_tables
 
         comp.tables.extend(split_tables(counter, df, _key(df[col("split")]), by_split, linked))
+    return keys
 
-    # labels -----------------------------------------------------------------------------------------
+
+def _label_section(comp: Composition, df: pd.DataFrame, counter: Counter, roles: dict[str, list[str]],
+                   keys: dict[str, pd.Series], linked: dict, missing_marks: dict[str, str]) -> None:
+    """Label prevalence (binary labels in one table, other labels one table each) and label × attribute."""
     binary, multi = [], []
     for c in roles.get("label", []):
         why = _tabulable(df, c)
@@ -320,7 +321,11 @@ def measure_composition(
                                    linked[role], label_tables[c]))
         comp.crosstabs.extend(t for t in tables if t is not None)
 
-    # missingness -------------------------------------------------------------------------------------
+
+def _missingness_section(comp: Composition, df: pd.DataFrame, counter: Counter, roles: dict[str, list[str]],
+                         missing_marks: dict[str, str]) -> None:
+    """Per column: type, role, missing count (hidden with its table's cells) and distinct values."""
+    n_rows = len(df)
     role_of = {c: r for r, cols in roles.items() for c in cols}
     for c in df.columns:
         miss = df[c].isna() | df[c].astype(str).str.strip().eq("")
@@ -333,11 +338,6 @@ def measure_composition(
             missing_pct=HIDDEN if mark else _pct(n_miss, n_rows),
             distinct="—" if role_of.get(c) in IDENTIFIER_ROLES else _fmt_int(df[c].nunique(dropna=True)),
         ))
-    if counter.withheld:
-        comp.notes.append("Withheld (too few individuals to protect even with every cell hidden): "
-                          + ", ".join(counter.withheld) + ".")
-    comp.suppressed_cells = counter.suppressed
-    return comp
 
 
 def _frame_sha256(df: pd.DataFrame) -> str:

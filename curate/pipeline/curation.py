@@ -49,7 +49,7 @@ DEFAULT_ATTR_ROLES: tuple[str, ...] = ("sex", "age", "race", "ethnicity", "natio
 class CurationOptions:
     """How the engine is run for the card (every field is echoed in the card's commands).
 
-    ``id_col`` / ``split_col`` / ``patient_col`` default to the metadata columns whose roles were found
+    ``meta_id_col`` / ``split_col`` / ``patient_col`` default to the metadata columns whose roles were found
     (``--column image=...`` etc.); ``k`` defaults to ``round(sqrt(n / 2))`` clipped to [2, 100];
     ``attrs`` (column names or roles such as ``sex``) default to the demographic, device and site columns.
     """
@@ -61,7 +61,7 @@ class CurationOptions:
     attrs: Sequence[str] | str | None = None
     split_col: str | None = None
     patient_col: str | None = None
-    id_col: str | None = None
+    meta_id_col: str | None = None
     emb_id_col: str = "id"
     sample: str | os.PathLike | None = None
     seed: int = 0
@@ -86,7 +86,7 @@ class Findings:
 # ------------------------------------------------------------------------------------------- helpers
 #: The curation options' defaults, by Python parameter, with the build-card flag that sets each.
 _CURATION_FLAGS = {"split_col": ("--split-col", None), "patient_col": ("--patient-col", None),
-                   "id_col": ("--id-col", None), "k": ("--k", None), "attrs": ("--attr", None),
+                   "meta_id_col": ("--id-col", None), "k": ("--k", None), "attrs": ("--attr", None),
                    "sample": ("--sample", None), "threshold": ("--threshold", 0.95),
                    "method": ("--method", "auto"), "levels": ("--levels", 1), "seed": ("--seed", 0),
                    "emb_id_col": ("--emb-id-col", "id")}
@@ -154,15 +154,13 @@ def _resolve_attrs(attrs: Sequence[str] | str | None, meta: pd.DataFrame,
 
 def _check_options(opts: CurationOptions) -> tuple[float, str, list[int] | None]:
     from curate.engine.cluster import level_sizes
-    from curate.engine.dedup import METHODS, check_threshold
+    from curate.engine.dedup import check_method, check_threshold
+    from curate.limits import check_range
 
     t = check_threshold(opts.threshold)
-    method = (opts.method or "auto").lower()
-    if method not in METHODS:
-        raise UsageError(f"--method must be one of {', '.join(METHODS)}, got '{opts.method}'")
+    method = check_method(opts.method)
     ks = level_sizes(opts.k, opts.levels) if opts.k is not None else None
-    if opts.k is None and opts.levels < 1:
-        raise UsageError(f"--levels must be at least 1 (got {opts.levels})")
+    check_range("levels", opts.levels)
     return t, method, ks
 
 
@@ -190,7 +188,8 @@ def run_curation(
     from curate.engine.embeddings import load_embeddings
     from curate.engine.leakage import align_metadata, leakage
     from curate.output import protect_leakage
-    from curate.pipeline.composition import infer_roles, read_metadata
+    from curate.pipeline.composition import infer_roles
+    from curate.tables import read_table
 
     opts = options or CurationOptions()
     threshold, method, ks = _check_options(opts)
@@ -198,14 +197,14 @@ def run_curation(
         meta = metadata.copy()
         meta_name = metadata_name or "metadata"
     else:
-        meta = read_metadata(metadata)
+        meta = read_table(metadata)
         meta_name = metadata_name or shown_path(metadata)
     roles = composition.roles if composition is not None else infer_roles(meta)
 
     def role(name: str) -> str | None:
         return roles[name][0] if roles.get(name) else None
 
-    id_col = opts.id_col or role("image") or ("id" if "id" in meta.columns else None)
+    id_col = opts.meta_id_col or role("image") or ("id" if "id" in meta.columns else None)
     if id_col is None:
         raise UsageError("no image id column found in the metadata: pass --id-col COL "
                          "(or --column image=COL)")
@@ -227,7 +226,7 @@ def run_curation(
         check_attrs(meta, attrs, patient_col=patient_col)
     e = load_embeddings(embeddings, id_col=opts.emb_id_col)
     # every embedding id needs exactly one metadata row (also checks split / patient values are present)
-    align_metadata(meta, e.ids, id_col=id_col, split_col=split_col, patient_col=patient_col)
+    align_metadata(meta, e.ids, meta_id_col=id_col, split_col=split_col, patient_col=patient_col)
     if ks is None:
         ks = level_sizes(default_k(e.n), opts.levels)
     if ks[0] > e.n:
@@ -238,9 +237,10 @@ def run_curation(
     dd = dedup(e, threshold, method, opts.device, seed=opts.seed)
     leak = None
     if split_col is not None:
-        leak = leakage(dd.pairs, meta, e.ids, id_col=id_col, split_col=split_col, patient_col=patient_col)
+        leak = leakage(dd.pairs, meta, e.ids, meta_id_col=id_col, split_col=split_col,
+                       patient_col=patient_col)
     cl = cluster(e, k=ks, seed=opts.seed, device=opts.device)
-    ev = evaluate(cl, meta, attrs, id_col=id_col) if attrs else None
+    ev = evaluate(cl, meta, attrs, meta_id_col=id_col) if attrs else None
     sizes = summarize(cl, public=True)[1]
     samp = _sample_counts(sample_df, split_col="split", patient_col=patient_col, id_col=id_col,
                           pairs=dd.pairs) if sample_df is not None else None
@@ -255,21 +255,23 @@ def run_curation(
         inputs.append({"role": "sample", "name": sample_path.name, "sha256": sha256_file(sample_path)})
         samp.update(name=shown_path(sample_path), sha256=inputs[-1]["sha256"])
     k_text = ",".join(map(str, ks))
-    parameters = {"threshold": threshold, "method": method, "k": ks, "seed": opts.seed, "id_col": id_col,
+    parameters = {"threshold": threshold, "method": method, "k": ks, "seed": opts.seed, "meta_id_col": id_col,
                   "emb_id_col": opts.emb_id_col, "split_col": split_col, "patient_col": patient_col,
                   "attrs": attrs}
     emb_id = opts.emb_id_col if opts.emb_id_col != "id" else None
     commands = {
         "dedup": command_line("dedup", emb_shown, threshold=f"{threshold:g}", method=method,
-                              seed=opts.seed or None, id_col=emb_id, meta=meta_name if split_col else None,
+                              seed=opts.seed or None, emb_id_col=emb_id,
+                              meta=meta_name if split_col else None,
                               meta_id_col=id_col if split_col else None, split_col=split_col,
                               patient_col=patient_col if split_col else None, out="dedup/"),
         "cluster": command_line("cluster", emb_shown, k=k_text, levels=len(ks) if len(ks) > 1 else None,
-                                seed=opts.seed, emb_id_col=emb_id, evaluate=meta_name if attrs else None,
-                                attr=",".join(attrs) if attrs else None, id_col=id_col if attrs else None,
+                                seed=opts.seed, emb_id_col=emb_id, meta=meta_name if attrs else None,
+                                attr=",".join(attrs) if attrs else None,
+                                meta_id_col=id_col if attrs else None,
                                 out="clusters.parquet"),
         "card": command_line("build-card", dataset_id, metadata=meta_name, embeddings=emb_shown,
-                             id_col=id_col if opts.id_col else None, emb_id_col=emb_id,
+                             meta_id_col=id_col if opts.meta_id_col else None, emb_id_col=emb_id,
                              split_col=split_col if opts.split_col else None,
                              patient_col=patient_col if opts.patient_col else None,
                              threshold=f"{threshold:g}", method=method if method != "auto" else None,
@@ -288,7 +290,7 @@ def run_curation(
 
 
 def _read_sample(path: Path, id_col: str) -> pd.DataFrame:
-    from curate.engine.embed import read_table
+    from curate.tables import read_table
 
     df = read_table(path)
     if "split" not in df.columns:

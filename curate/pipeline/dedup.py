@@ -52,6 +52,7 @@ def run_dedup(
     """Deduplicate embeddings ``emb`` (or the image folder ``images``) into ``out``; see ``curate dedup``."""
     from curate._io import atomic_dir
     from curate.errors import UsageError
+    from curate.tables import read_table
 
     _check_options(emb, out, meta=meta, images=images, max_distance=max_distance, workers=workers, dask=dask,
                    method=method, nlist=nlist, nprobe=nprobe, neighbors=neighbors, keep_rule=keep_rule,
@@ -66,9 +67,7 @@ def run_dedup(
     meta_df = None
     meta_id_col = meta_id_col or emb_id_col
     if meta is not None:
-        from curate.engine.leakage import read_metadata
-
-        meta_df = read_metadata(meta)
+        meta_df = read_table(meta, text=True, empty_as_na=False)  # ids are matched as strings
         if patient_col is None and "patient_id" in meta_df.columns:
             patient_col = "patient_id"
     elif quality_col:
@@ -92,7 +91,7 @@ def run_dedup(
         if meta_df is not None:
             from curate.engine.leakage import leakage
 
-            leak = leakage(res.pairs, meta_df, ids, id_col=meta_id_col, split_col=split_col,
+            leak = leakage(res.pairs, meta_df, ids, meta_id_col=meta_id_col, split_col=split_col,
                            patient_col=patient_col)
             leak.write_into(tmp)
     return DedupRun(summary=res.summary, leakage=leak.summary if leak else None, result=res, leak=leak)
@@ -151,7 +150,7 @@ def _check_meta(meta_df, ids, id_col, split_col, patient_col, quality_col):
     from curate.engine.leakage import align_metadata
     from curate.errors import InputError
 
-    m = align_metadata(meta_df, ids, id_col=id_col, split_col=split_col, patient_col=patient_col)
+    m = align_metadata(meta_df, ids, meta_id_col=id_col, split_col=split_col, patient_col=patient_col)
     if quality_col:
         if quality_col not in m.columns:
             raise InputError(f"metadata has no column '{quality_col}' (--quality-col)")
@@ -170,8 +169,8 @@ def _check_options(emb, out, *, meta, images, max_distance, workers, dask, metho
     from curate.limits import check_range
 
     check_io({"EMB": emb, "--meta": meta, "--images": images}, {"--out": out}, folders=["--out"])
-    check_range("--max-distance", max_distance)
-    check_range("--workers", workers)
+    check_range("max_distance", max_distance)
+    check_range("workers", workers)
     if (emb is None) == (images is None):
         raise UsageError("give either EMB (embeddings) or --images DIR, not both / neither")
     if images is not None and dask:
@@ -180,14 +179,13 @@ def _check_options(emb, out, *, meta, images, max_distance, workers, dask, metho
         raise UsageError("--dask runs the exact method; drop --method or use --method exact")
     if dask and any(v is not None for v in (nlist, nprobe, neighbors)):
         raise UsageError("--dask runs the exact method; --nlist / --nprobe / --neighbors do not apply")
-    from curate.engine.dedup import KEEP_RULES, METHODS
+    from curate.engine.dedup import check_keep_rule, check_method
+    from curate.validation import ParameterError
 
-    if method.lower() not in METHODS:
-        raise UsageError(f"--method must be one of {', '.join(METHODS)}, got '{method}'")
-    if keep_rule not in KEEP_RULES:
-        raise UsageError(f"--keep-rule must be one of {', '.join(KEEP_RULES)}, got '{keep_rule}'")
+    check_method(method)
+    check_keep_rule(keep_rule)
     if not (0.0 < target_recall < 1.0):
-        raise UsageError(f"--target-recall must be in (0, 1), got {target_recall:g}")
+        raise ParameterError("target_recall", f"must be in (0, 1), got {target_recall:g}")
     if nprobe is not None and method.lower() != "ivf":
         raise UsageError("--nprobe applies to --method ivf")
     if neighbors is not None and method.lower() != "semantic":

@@ -19,8 +19,8 @@ def check_embed_paths(source: str, out: str, *, weights: str | None = None, batc
         raise UsageError(f"--out must end in .parquet (got '{out}')")
     check_parent(Path(out))
     check_io({"IMAGES_DIR_OR_METADATA": source, "--weights": weights}, {"--out": out})
-    check_range("--batch-size", batch_size)
-    check_range("--num-workers", num_workers)
+    check_range("batch_size", batch_size)
+    check_range("num_workers", num_workers)
 
 
 def embed_to_file(source: str, out: str, **options: Any):

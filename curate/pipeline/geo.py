@@ -149,13 +149,6 @@ def _number(value: object, column: str, row: int, path: Path) -> float | None:
     return num
 
 
-def read_frame(path: str | os.PathLike) -> pd.DataFrame:
-    """Read the user's CSV/TSV/parquet file (checked: exists, readable, not empty)."""
-    from curate.tables import read_table
-
-    return read_table(path, what="input", text=True, empty_as_na=False)
-
-
 def _dedupe_hint(message: str) -> str:
     """``'Brasil' (did you mean Brazil, Brazil, Bahrain?)`` → ``... (did you mean Brazil, Bahrain?)``."""
     import re
@@ -173,9 +166,10 @@ def entries_from_file(path: str | os.PathLike, *, modality: str | None = None,
     ``Multinational`` or several codes joined by ``;`` for multinational rows), optional ``images``,
     ``patients``, ``dataset``/``name``, ``datasets`` (a count), ``modality``, ``access``."""
     from curate.countries import to_alpha3
+    from curate.tables import read_table
 
     path = Path(path)
-    frame = read_frame(path)
+    frame = read_table(path, what="input", text=True, empty_as_na=False)  # text: ISO codes stay as written
     cols = list(frame.columns)
     ccol = _find_column(cols, COUNTRY_COLUMNS)
     if ccol is None:

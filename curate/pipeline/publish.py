@@ -8,7 +8,6 @@ for the folder's layout and what is (never) published.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +21,6 @@ from curate.pipeline.publish_metadata import (
     match_images,
     parse_column_specs,
     read_keep_list,
-    read_metadata,
     resolve_roles,
     scan_images,
 )
@@ -37,18 +35,22 @@ IMAGE_COLUMN = "image"
 
 
 def parse_size(size: str | int) -> int:
-    """``"500MB"`` / ``"2GB"`` / ``1048576`` → bytes (the hub's default shard size is 500MB)."""
-    if isinstance(size, int):
-        n = size
-    else:
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*", str(size), flags=re.IGNORECASE)
-        if not m:
-            raise UsageError(f"--max-shard-size expects a size such as 500MB or 2GB (got '{size}')")
-        n = int(float(m.group(1)) * 1024 ** " KMGT".index(m.group(2).upper() or " "))
+    """``"500MB"`` / ``"2GiB"`` / ``1048576`` → bytes, read exactly as ``datasets`` reads ``max_shard_size``
+    (``datasets.utils.py_utils.convert_file_size_to_int``: ``500MB`` is 500,000,000 bytes, ``1GiB`` is
+    2**30; the hub's default shard size is 500MB). Digits alone (or with ``B``) are a number of bytes."""
+    convert_file_size_to_int = require("datasets.utils.py_utils", "hub").convert_file_size_to_int
     from curate.limits import SHARD_BYTES
+    from curate.validation import ParameterError
 
+    text = str(size).strip()
+    digits = text[:-1] if text[-1:] in "bB" and text[:-1].isdigit() else text  # "4096" or "4096B": bytes
+    try:
+        n = int(digits) if isinstance(size, int) or digits.isdigit() else convert_file_size_to_int(text)
+    except ValueError:
+        raise ParameterError("max_shard_size",
+                             f"expects a size such as 500MB or 2GB (got '{size}')") from None
     if not SHARD_BYTES[0] <= n <= SHARD_BYTES[1]:
-        raise UsageError(f"--max-shard-size must be between 1KB and 50GB (got '{size}')")
+        raise ParameterError("max_shard_size", f"must be between 1KB and 50GB (got '{size}')")
     return n
 
 
@@ -199,8 +201,9 @@ def plan_publish(
     from curate.policy.disclosure import top_code_ages
     from curate.policy.pseudonyms import METHOD, load_key
     from curate.policy.roles import allow_list, check_keep
+    from curate.tables import read_table
 
-    df = read_metadata(metadata)
+    df = read_table(metadata, text=True)  # text: ids such as 00123 still match file names
     result.rows_in_metadata = len(df)
     roles: Roles = resolve_roles(df, columns, role_options={"split": "--split-col"} if split_col else None)
     from curate.policy.roles import WITHHELD_NOTE, withhold_identifying_values

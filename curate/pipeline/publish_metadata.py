@@ -20,23 +20,11 @@ from curate.policy.roles import infer_roles, parse_column_specs  # noqa: F401 - 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-#: File extensions published as images (what PIL, hence ``datasets.Image``, decodes).
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp")
 
 # the role vocabulary and ``parse_column_specs`` are the policy's: one list for every command
 ROLES = _ROLES
 
 _SPLIT_NAME = re.compile(r"^\w+(\.\w+)*$")
-
-
-def read_metadata(path: str | Path) -> pd.DataFrame:
-    """CSV / TSV / parquet / JSON lines → a DataFrame of strings (parsed per column later).
-
-    Reading CSV as text keeps ids such as ``00123`` intact, so they still match file names.
-    """
-    from curate.tables import read_table
-
-    return read_table(path, text=True)
 
 
 @dataclass
@@ -106,20 +94,27 @@ def resolve_roles(df: pd.DataFrame, columns: dict[str, list[str]], *, keep_split
 
 
 def check_ages(df: pd.DataFrame, col: str) -> pd.Series:
-    """Numeric ages (NaN where missing); any other text is an error naming the first bad row."""
+    """Ages in years (NaN where missing): numbers or DICOM Age Strings (``060Y``, ``018M``, ...).
+
+    The one age check of every command (build-card, publish, ...): any other text is an error naming the
+    column, the count and the first bad row (never the value).
+    """
     import pandas as pd
 
+    from curate.scan.dicom_header import dicom_ages
+
     raw = df[col]
-    num = pd.to_numeric(raw, errors="coerce")
+    num = pd.to_numeric(dicom_ages(raw), errors="coerce")
     bad = num.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
     if bad.any():
         first = int(bad.to_numpy().nonzero()[0][0]) + 2  # +1 header line, +1 one-based
         raise InputError(
-            f"column '{col}' (age) has {int(bad.sum())} non-numeric value(s) (first at line {first}); "
-            "ages must be numbers of years"
+            f"column '{col}' (age) has {int(bad.sum()):,} non-numeric value(s) (first at line {first}); "
+            "ages must be numbers of years or DICOM Age Strings such as 060Y"
         )
-    if (num < 0).any():
-        raise InputError(f"column '{col}' (age) has negative values")
+    neg = int((num < 0).sum())
+    if neg:
+        raise InputError(f"column '{col}' (age) has {neg:,} negative value(s)")
     return num.astype(float)
 
 
@@ -147,15 +142,17 @@ def scan_images(folder: str | Path) -> dict[str, Path]:
         raise InputError(f"images folder '{root}' not found")
     if not root.is_dir():
         raise InputError(f"--images '{root}' is not a folder")
+    from curate.scan.images import PIL_EXTENSIONS  # published as images: what PIL (datasets.Image) decodes
+
     found: dict[str, Path] = {}
     for p in sorted(root.rglob("*")):
         rel = p.relative_to(root)
         if any(part.startswith(".") for part in rel.parts):
             continue
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS:
+        if p.is_file() and p.suffix.lower() in PIL_EXTENSIONS:
             found[rel.as_posix()] = p
     if not found:
-        raise InputError(f"images folder '{root}' holds no images ({', '.join(IMAGE_EXTENSIONS)})")
+        raise InputError(f"images folder '{root}' holds no images ({', '.join(PIL_EXTENSIONS)})")
     return found
 
 

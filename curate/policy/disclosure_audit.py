@@ -32,6 +32,8 @@ COUNT_METRICS = ("n_images", "n_patients", "share", "prevalence")
 OWN_METRICS = ("n_images", "n_patients", "share", "prevalence", "AUC", "group_AUC", "TPR", "FPR", "ECE")
 #: Per-group metrics that do not depend on the label (the group's size).
 GROUP_METRICS = ("n_images", "n_patients", "share")
+#: the results table's names: the attribute of whole-test-set rows, the group of attribute-level rows
+#: (defined once here, the lowest layer that reads them; the audits and the model card import them)
 OVERALL = "overall"
 ALL = "all"
 

@@ -8,13 +8,13 @@ the map and charts are matplotlib SVG inlined, the sorting script is inline, lin
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import io
 import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from curate.catalog.store import catalog_hash
 from curate.errors import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -79,12 +79,6 @@ def _bar_svg(rows: list[dict], title: str, *, value: str = "share") -> str:
         fig.savefig(buf, format="svg", metadata={"Date": None})
     text = buf.getvalue()
     return text[text.find("<svg"):]
-
-
-def catalog_hash(cat: Catalog) -> str:
-    """sha256 over the sorted record hashes: changes whenever any record of the report changes."""
-    blob = "\n".join(sorted(f"{d.id}:{d.record_hash()}" for d in cat))
-    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def report_context(*, from_file: str | os.PathLike | None = None, modality: str | None = None,

@@ -175,12 +175,12 @@ def _prepare_out(out: Path) -> None:
 
 
 def scan(folder: str | os.PathLike, out: str | os.PathLike, *, key_file: str | os.PathLike | None = None,
-         context: str = "", workers: int | None = None, splits: str | None = None, split_seed: int = 0,
+         context: str = "", workers: int | None = None, splits: str | None = None, seed: int = 0,
          progress: ProgressFn | None = None) -> ScanResult:
     """Scan ``folder`` and write ``out`` (see the module docstring). Refuses a non-empty ``out``.
 
     ``splits`` (``"0.8,0.1,0.1"``) adds a patient-level ``split`` column (train / validation / test;
-    :func:`curate.engine.splits.patient_splits` over the patient keys, ``split_seed``); files without a
+    :func:`curate.engine.splits.patient_splits` over the patient keys, ``seed``); files without a
     patient key (NIfTI) are their own patient.
     """
     require("pydicom", "dicom")
@@ -227,7 +227,7 @@ def scan(folder: str | os.PathLike, out: str | os.PathLike, *, key_file: str | o
                        checkpoint=checkpoint if big else None)
     try:
         res = _finish_scan(root, dest, files, records, key, checkpoint.resumed, (t0, t1),
-                           splits=splits, split_seed=split_seed)
+                           splits=splits, seed=seed)
     except CurateError:  # a verdict on the data, not an interruption: nothing to resume
         checkpoint.clear()
         raise
@@ -237,7 +237,7 @@ def scan(folder: str | os.PathLike, out: str | os.PathLike, *, key_file: str | o
 
 def _finish_scan(root: Path, dest: Path, files: list[tuple[str, str]], records: list[dict[str, Any]],
                  key: Any, resumed: int, times: tuple[float, float], *, splits: str | None,
-                 split_seed: int) -> ScanResult:
+                 seed: int) -> ScanResult:
     """Records → table, audit and outputs (all or nothing)."""
     import pandas as pd
 
@@ -268,7 +268,7 @@ def _finish_scan(root: Path, dest: Path, files: list[tuple[str, str]], records: 
         from curate.engine.splits import patient_splits
 
         who = pd.DataFrame({"p": df["patient_key"].where(df["patient_key"].notna(), "file:" + df["path"])})
-        df["split"] = patient_splits(who, patient_col="p", fractions=splits, seed=split_seed).to_numpy()
+        df["split"] = patient_splits(who, patient_col="p", fractions=splits, seed=seed).to_numpy()
     for c in ("patient_age", "rows", "columns", "frames", "slices", "pixel_spacing_row", "pixel_spacing_col",
               "slice_thickness", "bits_stored"):
         df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")

@@ -48,9 +48,9 @@ def level_sizes(k: int | Sequence[int] | str, levels: int = 1) -> list[int]:
         raise UsageError(f"every k must be at least 1 (got {', '.join(map(str, ks))})")
     from curate.limits import check_range
 
-    check_range("--levels", len(ks))
+    check_range("levels", len(ks))
     for v in ks:
-        check_range("--k", v)
+        check_range("k", v)
     if any(b >= a for a, b in zip(ks, ks[1:])):
         raise UsageError(f"clusters per level must shrink from level 1 upwards (got "
                          f"{', '.join(map(str, ks))}); use fewer levels or a larger k")
@@ -66,7 +66,7 @@ def _is_shard_source(emb: Any) -> bool:
 
 
 def cluster(emb: Any, *, k: int | Sequence[int] | str, levels: int = 1, niter: int = 20, seed: int = 0,
-            metric: str = "cosine", device: str = "auto", dask: Any = None, id_col: str = "id",
+            metric: str = "cosine", device: str = "auto", dask: Any = None, emb_id_col: str = "id",
             vector_col: str | None = None, max_points_per_centroid: int | None = None,
             init: np.ndarray | None = None, n_workers: int | None = None,
             resampling_steps: int | Sequence[int] | None = None,
@@ -84,7 +84,8 @@ def cluster(emb: Any, *, k: int | Sequence[int] | str, levels: int = 1, niter: i
     ``dask`` (``"local"``, ``tcp://host:8786`` or a ``distributed.Client``) with a path / glob / list of
     ``.parquet`` or ``.npy`` shards runs level 1 with :func:`kmeans_shards`: the workers read the shards,
     the client never holds the vectors. With vectors in memory it scatters them (:func:`kmeans_dask`).
-    ``init`` (``(k1, d)``) replaces the seeded k-means++ start of level 1; ``n_workers`` sizes
+    ``emb_id_col`` names the embeddings' id column (parquet / shards); ``init`` (``(k1, d)``) replaces the
+    seeded k-means++ start of level 1; ``n_workers`` sizes
     ``dask="local"``.
 
     ``resampling_steps`` / ``resample_points`` (per level, or one int for all): the resampling-clustering
@@ -114,13 +115,13 @@ def cluster(emb: Any, *, k: int | Sequence[int] | str, levels: int = 1, niter: i
             raise UsageError("resampling_steps on level 1 needs the vectors on this machine; with shards "
                              "read by Dask workers resample levels 2 and up only (resampling_steps=[0, ...])")
         ids, first, dask_info = kmeans_shards(emb, ks[0], niter=niter, seed=seed, spherical=normalize,
-                                              init=init, dask=dask, id_col=id_col, vector_col=vector_col,
+                                              init=init, dask=dask, id_col=emb_id_col, vector_col=vector_col,
                                               n_workers=n_workers)
         results = upper_levels(first, ks, niter=niter, seed=seed, spherical=normalize, device=device,
                                resampling_steps=steps, resample_points=points, info=rs_info)
         n, d = len(ids), first.centroids.shape[1]
     else:
-        e = _vectors(emb, normalize, id_col, vector_col)
+        e = _vectors(emb, normalize, emb_id_col, vector_col)
         check_k(ks[0], e.n)
         results = hierarchical_kmeans(e.vectors, ks, niter=niter, seed=seed, spherical=normalize,
                                       device=device, dask=dask, init=init, n_workers=n_workers,

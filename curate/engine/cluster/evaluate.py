@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from curate.engine.cluster.result import table_of
-from curate.errors import InputError, UsageError
+from curate.errors import InputError
+from curate.validation import ParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -71,7 +72,7 @@ def check_attrs(meta: pd.DataFrame, attrs: Sequence[str], *, patient_col: str | 
 
     attrs = resolve_columns(meta, attrs)
     if not attrs:
-        raise UsageError("--attr needs at least one column name")
+        raise ParameterError("attrs", "needs at least one column name")
     missing = [a for a in attrs if a not in meta.columns]
     if missing:
         raise InputError(f"attribute column(s) {', '.join(missing)} not in the metadata "
@@ -80,7 +81,7 @@ def check_attrs(meta: pd.DataFrame, attrs: Sequence[str], *, patient_col: str | 
 
 
 def evaluate(clusters: Any, meta: pd.DataFrame, attrs: Sequence[str], *,
-             id_col: str = "id") -> dict[str, Any]:
+             meta_id_col: str = "id") -> dict[str, Any]:
     """How well do clusters act as proxies for real attributes? NMI, ARI, AMI, purity per attribute and level.
 
     ``nmi``/``ari``/``ami`` are scikit-learn's ``normalized_mutual_info_score`` / ``adjusted_rand_score`` /
@@ -100,7 +101,7 @@ def evaluate(clusters: Any, meta: pd.DataFrame, attrs: Sequence[str], *,
     if not cols:
         raise InputError("no cluster_l1.. columns in the clusters table")
     attrs = check_attrs(meta, attrs)
-    joined = _join_meta(table, meta, id_col)
+    joined = _join_meta(table, meta, meta_id_col)
     report: dict[str, Any] = {"n": len(joined), "verdict_on": "ami",
                               "thresholds": {w: lo for lo, w in VERDICTS if lo > -1}, "attributes": {}}
     import pandas as pd

@@ -21,14 +21,13 @@ KMEANS_METHODS = ("auto", "flat", "two-level")
 TWO_LEVEL_MIN_K = 1024  # auto: two-level training from this many centroids on (flat cost grows like k)
 
 
-def check_method(method: str, dask: Any = None) -> str:
-    """The k-means training method, checked once at the edge (two-level cannot run on Dask)."""
-    meth = str(method or "auto").lower()
-    if meth not in KMEANS_METHODS:
-        raise UsageError(f"--kmeans (the k-means training) must be one of {', '.join(KMEANS_METHODS)} "
-                         f"(got '{method}')")
+def check_method(method: str, dask: Any = None, *, param: str = "kmeans_method") -> str:
+    """The k-means training method, checked once (two-level cannot run on Dask); errors name ``param``."""
+    from curate.validation import Options, ParameterError
+
+    meth = Options(KMEANS_METHODS).check(param, method or "auto")
     if meth == "two-level" and dask:
-        raise UsageError("--kmeans two-level trains on this machine; with --dask use --kmeans flat or auto")
+        raise ParameterError(param, "two-level trains on this machine; with dask use flat or auto")
     return meth
 
 
@@ -58,7 +57,7 @@ def kmeans(x: np.ndarray, k: int, *, niter: int = 20, seed: int = 0, spherical: 
     bad = sum(int((~np.isfinite(x[s:s + 65_536]).all(axis=1)).sum()) for s in range(0, n, 65_536))
     if bad:  # checked a block at a time: no (n, d) mask
         raise InputError(f"{bad} vectors contain NaN or infinite values")
-    meth = check_method(method)
+    meth = check_method(method, param="method")
     given = init is not None and not isinstance(init, str)
     if meth == "auto":
         meth = "two-level" if k >= TWO_LEVEL_MIN_K and not given and dask is None else "flat"

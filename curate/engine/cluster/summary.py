@@ -28,7 +28,7 @@ def _protected_shares(counts: pd.Series, listed: list[str], size: int) -> list[s
 
 
 def summarize(clusters: Any, meta: pd.DataFrame | None = None, *, attrs: Sequence[str] = (), level: int = 1,
-              top: int = 3, nearest: int = 3, public: bool = False, id_col: str = "id"
+              top: int = 3, nearest: int = 3, public: bool = False, meta_id_col: str = "id"
               ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Per-cluster summary at ``level``: size, mean distance, top attribute values, nearest examples.
 
@@ -52,7 +52,7 @@ def summarize(clusters: Any, meta: pd.DataFrame | None = None, *, attrs: Sequenc
     data = table
     if meta is not None and attrs:
         attrs = check_attrs(meta, attrs)
-        data = _join_meta(table, meta, id_col)
+        data = _join_meta(table, meta, meta_id_col)
     sizes = data.groupby(col).size()
     shown_sizes = protect_counts(sizes.to_dict()) if public else {}  # the exit gate: sizes, total published
     size_marks = {c: (v if isinstance(v, str) else "") for c, v in shown_sizes.items()}

@@ -27,6 +27,7 @@ from __future__ import annotations
 from curate.engine.dedup.api import (
     IDENTICAL_TOL,
     METHODS,
+    check_method,
     check_threshold,
     dedup,
     default_lists,
@@ -35,12 +36,13 @@ from curate.engine.dedup.api import (
     search_threshold,
 )
 from curate.engine.dedup.exact import exact_pairs
-from curate.engine.dedup.groups import KEEP_RULES, DedupResult, build_result
+from curate.engine.dedup.groups import KEEP_RULES, DedupResult, build_result, check_keep_rule
 from curate.engine.dedup.kernel import canonical_pairs, cell_pairs, dense_pairs
 from curate.engine.dedup.plan import AUTO_EXACT_BELOW, AUTO_IVF_FROM, AUTO_MIN_SAVING
 
 __all__ = ["AUTO_EXACT_BELOW", "AUTO_IVF_FROM", "AUTO_MIN_SAVING", "IDENTICAL_TOL", "KEEP_RULES", "METHODS",
-           "DedupResult", "build_result", "canonical_pairs", "cell_pairs", "check_threshold", "dedup",
+           "DedupResult", "build_result", "canonical_pairs", "cell_pairs", "check_keep_rule", "check_method",
+           "check_threshold", "dedup",
            "default_lists", "default_nlist", "dense_pairs", "describe_recall", "exact_pairs",
            "search_threshold"]
 

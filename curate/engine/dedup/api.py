@@ -42,6 +42,7 @@ from curate.engine.dedup.plan import AUTO_EXACT_BELOW, SearchPlan, approximate
 from curate.engine.devices import resolve_device
 from curate.engine.embeddings import Embeddings, as_embeddings
 from curate.errors import InputError, UsageError
+from curate.validation import Options
 
 METHODS = ("auto", "exact", "ivf", "semantic")
 IDENTICAL_TOL = 1e-5  # float32 normalisation + dot products of identical rows: observed up to ~1e-6
@@ -55,6 +56,11 @@ def check_threshold(threshold: Any) -> float:
     if not (0.0 < t <= 1.0):
         raise UsageError(f"threshold must be in (0, 1], got {threshold}")
     return t
+
+
+def check_method(method: str | None) -> str:
+    """The pair-search method (:data:`METHODS`, ``None`` = auto), lower-cased; the one check of it."""
+    return Options(METHODS).check("method", method or "auto")
 
 
 def default_nlist(n: int) -> int:
@@ -149,9 +155,7 @@ def _check(emb: Any, ids: Any, quality: Any, threshold: Any, method: str, device
 
         emb = load_embeddings(emb)
     t = check_threshold(threshold)
-    meth = (method or "auto").lower()
-    if meth not in METHODS:
-        raise UsageError(f"method must be one of {', '.join(METHODS)}, got '{method}'")
+    meth = check_method(method)
     check_keep_rule(keep_rule)
     try:
         target_recall = float(target_recall)

@@ -18,8 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from curate.errors import UsageError
-
 KEEP_RULES = ("components", "greedy")
 
 
@@ -52,9 +50,10 @@ class DedupResult:
 
 
 def check_keep_rule(keep_rule: str) -> str:
-    if keep_rule not in KEEP_RULES:
-        raise UsageError(f"keep_rule must be one of {', '.join(KEEP_RULES)}, got '{keep_rule}'")
-    return keep_rule
+    """The keep rule (:data:`KEEP_RULES`); the one check of it."""
+    from curate.validation import Options
+
+    return Options(KEEP_RULES).check("keep_rule", keep_rule)
 
 
 def build_result(ids: np.ndarray, i: np.ndarray, j: np.ndarray, cos: np.ndarray, *,

@@ -26,10 +26,8 @@ from curate.engine.dedup.kernel import ProgressFn
 from curate.errors import CurateError, InputError, UsageError, require
 from curate.scan.images import IMAGE_EXTENSIONS, kind_of, list_image_files, load_array, pixel_digest
 
-IMAGE_EXTS = IMAGE_EXTENSIONS
 
-
-def list_images(folder: str | os.PathLike, exts: tuple[str, ...] = IMAGE_EXTS) -> list[Path]:
+def list_images(folder: str | os.PathLike, exts: tuple[str, ...] = IMAGE_EXTENSIONS) -> list[Path]:
     root = Path(folder)
     if not root.is_dir():
         raise InputError(f"image folder '{root}' does not exist or is not a folder")
@@ -64,7 +62,7 @@ def hash_image(path: Path, hash_size: int = 8) -> tuple[np.ndarray, str]:
 
 
 def image_dedup(folder: str | os.PathLike, *, max_distance: int = 4, hash_size: int = 8,
-                exts: tuple[str, ...] = IMAGE_EXTS, strip_ext: bool = False,
+                exts: tuple[str, ...] = IMAGE_EXTENSIONS, strip_ext: bool = False,
                 progress: ProgressFn | None = None, skip_bad: bool = False) -> DedupResult:
     """Exact (SHA-256) and perceptual (pHash Hamming <= ``max_distance``) duplicates under ``folder``.
 
