@@ -24,11 +24,11 @@ import time
 
 import numpy as np
 import pandas as pd
-from curate.pipeline.audit import audit
 from scipy.stats import norm
 
 from curate.audits import bootstrap as boot
 from curate.audits.metrics import weighted_auc
+from curate.pipeline.audit import audit
 
 CUT, PATIENT_SD = 0.6, 0.7
 SD = float(np.sqrt(1 + PATIENT_SD**2))  # total sd of the score given the label
