@@ -63,8 +63,8 @@ def _columns(df, *, label_col, attributes, patient_col, annotators) -> tuple[lis
 def _table_data(emb, meta, *, label_col, attributes, patient_col, annotators, id_col, emb_id_col):
     """(InspectData, raw row ids) from embeddings + metadata, joined on ids as in :func:`curate.probe`."""
     from curate.audits.probes import _align, _load_vectors
-    from curate.tables import read_table
     from curate.engine.inspect import InspectData
+    from curate.tables import read_table
 
     if meta is None:
         raise UsageError("give --meta with the embeddings (the label, attribute and patient columns)")
