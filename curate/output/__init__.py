@@ -13,7 +13,12 @@ atomically). A caller *declares* what it hands over and the gate decides what le
   allow-list), :func:`write_json`, :func:`write_text` (Markdown / HTML / text), :func:`write_bytes`,
   :func:`output_folder` / :func:`output_file` (atomic, from :mod:`curate._io`).
 - :mod:`curate.output.console` — :func:`say`, :func:`warn`, :func:`note`, :func:`say_table`,
-  :func:`say_json`: console lines whose numbers are declared fields.
+  :func:`say_json`, :func:`say_plain`, :func:`error`, :func:`cell`: console lines whose numbers are
+  declared fields.
+- :mod:`curate.output.local` — :func:`write_local`, :func:`write_local_ids`: local working files keyed by
+  the user's own row ids (identifiers only in the declared id columns), never published.
+- :mod:`curate.output.figures` — :func:`write_figure`, :func:`figure_bytes`: charts, every text of them
+  checked for identifiers, synthetic charts marked.
 
 Order of the checks, for every output: (1) column allow-list and identifiers (names, then every value that
 becomes a label), (2) disclosure (declared counts protected; a count column or count field still holding
@@ -23,7 +28,7 @@ so). A refusal raises :class:`GateError` (a bug in the caller: nothing is writte
 
 from __future__ import annotations
 
-from curate.output.console import note, say, say_json, say_table, warn
+from curate.output.console import cell, error, note, say, say_json, say_plain, say_table, warn, width
 from curate.output.counts import (
     Count,
     Counts,
@@ -48,8 +53,12 @@ from curate.output.files import (
     write_table,
     write_text,
 )
+from curate.output.figures import figure_bytes, write_figure
+from curate.output.local import LOCAL_ROLES, write_local, write_local_ids
 
 __all__ = [
+    "LOCAL_ROLES", "cell", "error", "figure_bytes", "say_plain", "width", "write_figure", "write_local",
+    "write_local_ids",
     "ROLES", "Count", "Counts", "GateError", "Measure", "Shown", "count_grid", "count_table", "label_reason",
     "note",
     "output_file", "output_folder", "protect_count", "protect_counts", "protect_crosstab", "protect_leakage",

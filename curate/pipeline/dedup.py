@@ -88,7 +88,7 @@ def run_dedup(
             from curate.engine.leakage import leakage
 
             leak = leakage(res.pairs, meta_df, ids, id_col=meta_id_col, split_col=split_col,
-                           patient_col=patient_col, min_cell=11)
+                           patient_col=patient_col)
             leak.write_into(tmp)
     return DedupRun(summary=res.summary, leakage=leak.summary if leak else None, result=res, leak=leak)
 
