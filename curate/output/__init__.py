@@ -43,21 +43,22 @@ from curate.output.counts import (
     protect_leakage,
     split_counts,
 )
+from curate.output.figures import figure_bytes, write_figure
 from curate.output.files import (
     ROLES,
     label_reason,
     output_file,
     output_folder,
     write_bytes,
+    write_dataset,
     write_json,
     write_table,
     write_text,
 )
-from curate.output.figures import figure_bytes, write_figure
 from curate.output.local import LOCAL_ROLES, write_local, write_local_ids
 
 __all__ = [
-    "LOCAL_ROLES", "cell", "error", "figure_bytes", "say_plain", "width", "write_figure", "write_local",
+    "LOCAL_ROLES", "cell", "error", "figure_bytes", "say_plain", "width", "write_figure", "write_dataset", "write_local",
     "write_local_ids",
     "ROLES", "Count", "Counts", "GateError", "Measure", "Shown", "count_grid", "count_table", "label_reason",
     "note",

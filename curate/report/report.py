@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import io
 import math
 import os
 from pathlib import Path
@@ -70,10 +69,10 @@ def _bar_svg(rows: list[dict], title: str, *, value: str = "share") -> str:
     ax.tick_params(labelsize=8)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    buf = io.StringIO()
+    from curate.output import figure_bytes
+
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "curate"}):
-        fig.savefig(buf, format="svg", metadata={"Date": None})
-    text = buf.getvalue()
+        text = figure_bytes(fig, "svg", where=title, metadata={"Date": None}).decode("utf-8")
     return text[text.find("<svg"):]
 
 
