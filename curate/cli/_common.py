@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Any
 
 import typer
@@ -27,9 +25,12 @@ def load_catalog(catalog_dir: str | None):
     return load(catalog_dir)
 
 
-def print_json(obj: Any) -> None:
-    """Machine-readable output: plain JSON on stdout (no Rich styling)."""
-    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+def print_json(obj: Any, *, counts: tuple[str, ...] = ()) -> None:
+    """Machine-readable output: plain JSON on stdout, through the exit gate (:func:`curate.output.say_json`;
+    ``counts``: keys holding counts of individuals, checked)."""
+    from curate.output import say_json
+
+    say_json(obj, counts=counts)
 
 
 def alias(value, old_value, name: str, old_name: str):

@@ -58,8 +58,8 @@ from curate.output.files import (
 from curate.output.local import LOCAL_ROLES, write_local, write_local_ids
 
 __all__ = [
-    "LOCAL_ROLES", "cell", "error", "figure_bytes", "say_plain", "width", "write_figure", "write_dataset", "write_local",
-    "write_local_ids",
+    "LOCAL_ROLES", "cell", "error", "figure_bytes", "say_plain", "width", "write_dataset", "write_figure",
+    "write_local", "write_local_ids",
     "ROLES", "Count", "Counts", "GateError", "Measure", "Shown", "count_grid", "count_table", "label_reason",
     "note",
     "output_file", "output_folder", "protect_count", "protect_counts", "protect_crosstab", "protect_leakage",
