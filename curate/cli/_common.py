@@ -1,13 +1,10 @@
-"""Small helpers shared by the command modules (consoles, JSON output, option types)."""
+"""Small helpers shared by the command modules (JSON output through the exit gate, option types)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import typer
-from rich.console import Console
-
-console = Console(highlight=False, soft_wrap=False)
 
 #: ``curate catalog ...``: its commands live in cli/catalog.py and cli/catalog_totals.py.
 catalog_app = typer.Typer(
