@@ -36,7 +36,8 @@ class LeakageResult:
         write_json(folder / "leakage.json", protect_leakage(self.summary), counts=("patients",), atomic=False)
         roles = {c: "group" if c in ("split_a", "split_b") else "value" for c in self.pairs.columns
                  if c not in ("id_a", "id_b")}
-        write_local(self.pairs, folder / "leakage_pairs.parquet", ids=["id_a", "id_b"], roles=roles, atomic=False)
+        write_local(self.pairs, folder / "leakage_pairs.parquet", ids=["id_a", "id_b"], roles=roles,
+                    atomic=False)
 
 
 def read_metadata(path: str | os.PathLike) -> Any:

@@ -43,6 +43,8 @@ def write_local(frame: pd.DataFrame, path: str | os.PathLike, *, ids: Sequence[s
     path = Path(path)
     where = where or path.name
     ids, own = list(ids), set(map(str, input_columns))
+    if not hasattr(frame, "to_parquet"):  # a pyarrow table (vectors kept as fixed-size lists, its metadata)
+        return _write_arrow(frame, path, ids, own, dict(roles or {}), atomic, where)
     absent = [c for c in ids if c not in frame.columns]
     if absent:
         raise GateError(f"{where}: declared id column(s) {absent} are not in the table")
@@ -75,4 +77,20 @@ def write_local_ids(path: str | os.PathLike, ids: Iterable[object], *, atomic: b
     text = "".join(f"{i}\n" for i in ids)
     with _target(path, atomic) as tmp:
         tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+def _write_arrow(table, path: Path, ids: list[str], own: set[str], roles: dict[str, str], atomic: bool,
+                 where: str) -> Path:
+    import pyarrow.parquet as pq
+
+    from curate.output.files import _check_roles, _target
+
+    absent = [c for c in ids if c not in table.column_names]
+    if absent:
+        raise GateError(f"{where}: declared id column(s) {absent} are not in the table")
+    rest = [c for c in table.column_names if c not in ids and c not in own]
+    _check_roles(table.select(rest).slice(0, 10_000).to_pandas(), roles, where)
+    with _target(path, atomic) as tmp:
+        pq.write_table(table, tmp)
     return path

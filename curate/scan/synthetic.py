@@ -143,6 +143,8 @@ def write_dicom_demo(out: str | os.PathLike, *, n_patients: int = 60, seed: int 
     vol = (rng.random((32, 32, 12)) * 1000).astype(np.int16)
     (root / "volumes").mkdir(exist_ok=True)
     nib.save(nib.Nifti1Image(vol, np.diag([1.0, 1.0, 2.5, 1.0])), str(root / "volumes" / "ct_volume.nii.gz"))
-    (root / "README.txt").write_text("Synthetic DICOM demo written by curate: not real patients.\n",
-                                     encoding="utf-8")
+    from curate.output import write_text
+
+    write_text(root / "README.txt", "Synthetic DICOM demo written by curate: not real patients.\n",
+               synthetic=True, atomic=False)
     return {"dicom_files": n, "nifti_files": 1, "other_files": 1}
