@@ -7,8 +7,9 @@ atomically). A caller *declares* what it hands over and the gate decides what le
   :class:`Measure`) and the protections built on :class:`curate.policy.disclosure.Disclosure` (the one
   implementation of small-cell and complementary suppression): :func:`protect_count`,
   :func:`protect_counts`, :func:`protect_crosstab`, :func:`count_table`, :func:`count_grid`,
-  :func:`split_counts`, :func:`protect_leakage`. Raw numbers go in, protected numbers (or their ``<11`` /
-  ``*`` markers) come out.
+  :func:`split_counts`, :func:`protect_leakage`, :func:`protect_shares`; a card's composition tables are
+  protected in :mod:`curate.output.composition` (+ ``composition_splits``). Raw numbers go in, protected
+  numbers (or their ``<11`` / ``*`` markers) come out.
 - :mod:`curate.output.files` — :func:`write_table` (parquet / csv with a role per column: the column
   allow-list), :func:`write_json`, :func:`write_text` (Markdown / HTML / text), :func:`write_bytes`,
   :func:`output_folder` / :func:`output_file` (atomic, from :mod:`curate._io`).
@@ -41,6 +42,7 @@ from curate.output.counts import (
     protect_counts,
     protect_crosstab,
     protect_leakage,
+    protect_shares,
     split_counts,
 )
 from curate.output.figures import figure_bytes, write_figure
@@ -58,11 +60,9 @@ from curate.output.files import (
 from curate.output.local import LOCAL_ROLES, write_local, write_local_ids
 
 __all__ = [
-    "LOCAL_ROLES", "cell", "error", "figure_bytes", "say_plain", "width", "write_dataset", "write_figure",
-    "write_local", "write_local_ids",
-    "ROLES", "Count", "Counts", "GateError", "Measure", "Shown", "count_grid", "count_table", "label_reason",
-    "note",
-    "output_file", "output_folder", "protect_count", "protect_counts", "protect_crosstab", "protect_leakage",
-    "say", "say_json",
-    "say_table", "split_counts", "warn", "write_bytes", "write_json", "write_table", "write_text",
+    "LOCAL_ROLES", "ROLES", "Count", "Counts", "GateError", "Measure", "Shown", "cell", "count_grid",
+    "count_table", "error", "figure_bytes", "label_reason", "note", "output_file", "output_folder",
+    "protect_count", "protect_counts", "protect_crosstab", "protect_leakage", "protect_shares", "say",
+    "say_json", "say_plain", "say_table", "split_counts", "warn", "width", "write_bytes", "write_dataset",
+    "write_figure", "write_json", "write_local", "write_local_ids", "write_table", "write_text",
 ]
