@@ -455,3 +455,36 @@ def test_cluster_prints_no_small_cluster_size(tmp_path, cli):
     assert sorted(sizes) == [4, 6, 40]
     line = next(x for x in r.stdout.splitlines() if "cluster sizes" in x)
     assert not re.search(r"\b(4|6|40)\b", line.split(";")[0]), line
+
+
+def test_dedup_leaks_no_small_patient_count_and_no_patient_id(tmp_path, cli):
+    """3 patients have images in two splits: leakage.json and the console show ``<11``, never 3; no output
+    file and no console line holds a patient id (the local files are keyed by image ids only)."""
+    from curate.demo import _write_embeddings
+
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=(40, 16)).astype("float32")
+    x = np.vstack([base, base[:20] + rng.normal(0, 1e-3, (20, 16)).astype("float32")])
+    ids = [f"img{i:03d}" for i in range(len(x))]
+    patients = [f"PAT{i % 40:04d}" for i in range(len(x))]  # image i and its copy i+40: the same patient
+    split = ["train"] * 40 + ["test"] * 3 + ["train"] * 17  # patients 0..2 cross splits
+    _write_embeddings(tmp_path / "emb.parquet", ids, x)
+    pd.DataFrame({"id": ids, "patient_id": patients, "split": split}).to_csv(tmp_path / "m.csv", index=False)
+    out = tmp_path / "out"
+    r = cli("dedup", tmp_path / "emb.parquet", "--threshold", "0.99", "--meta", tmp_path / "m.csv",
+            "--patient-col", "patient_id", "--split-col", "split", "--out", out)
+    assert r.exit_code == 0, r.stderr
+    truth = pd.DataFrame({"p": patients, "s": split}).groupby("p")["s"].nunique()
+    assert int((truth > 1).sum()) == 3  # the oracle: three patients cross splits
+    leak = json.loads((out / "leakage.json").read_text())
+    assert leak["patients"]["in_multiple_splits"] == "<11"
+    line = next(x for x in r.stdout.splitlines() if "patients in more than one split" in x)
+    assert not re.search(r"(?<![<\d])3\b", line), line
+    texts = [r.stdout, r.stderr]
+    for path in out.rglob("*"):
+        if path.suffix == ".parquet":
+            texts.append(pd.read_parquet(path).to_csv())
+        elif path.is_file():
+            texts.append(path.read_text())
+    assert not any("PAT0" in t for t in texts)  # patient ids never leave, not even into local files
+    assert "img040" in pd.read_parquet(out / "pairs.parquet").to_csv()  # the local file keeps image ids
