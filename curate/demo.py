@@ -18,6 +18,7 @@ cluster → sample → probe → audit → publish`` on. The demo writes:
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -216,7 +217,9 @@ def make_demo(
             else:
                 img = _fundus_image(np.random.default_rng([seed, i]), image_size, bright[row.camera],
                                     int(row.DR_ICDR))
-                img.save(target, format="PNG", optimize=False)
+                buf = io.BytesIO()
+                img.save(buf, format="PNG", optimize=False)
+                write_bytes(target, buf.getvalue(), atomic=False)
             made[row.image_id] = target
         # synthetic rows keyed by their own (synthetic) image and patient ids: a local file
         write_local(meta, tmp / "labels.csv", ids=["image_id", "patient_id"],
