@@ -18,7 +18,7 @@ cluster → sample → probe → audit → publish`` on. The demo writes:
 
 from __future__ import annotations
 
-import json
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,7 +87,7 @@ def make_demo(
     import numpy as np
     import pandas as pd
 
-    from curate._io import atomic_dir
+    from curate.output import output_folder, write_bytes, write_json, write_local, write_text
 
     if dataset.upper() not in SHAPES:
         raise UsageError(f"no demo shape for '{dataset}' (available: {', '.join(SHAPES)})")
@@ -205,7 +205,7 @@ def make_demo(
     }
 
     out = Path(out)
-    with atomic_dir(out, overwrite=overwrite, kind="demo") as tmp:
+    with output_folder(out, overwrite=overwrite, kind="demo") as tmp:
         img_dir = tmp / "images"
         img_dir.mkdir()
         bright = {"Canon CR": 1.0, "NIKON NF5050": 0.75}
@@ -214,16 +214,21 @@ def make_demo(
             pair = next((p for p in exact_pairs if p[1] == row.image_id), None)
             target = img_dir / f"{row.image_id}.png"
             if pair is not None:  # exact duplicate: byte-identical file
-                target.write_bytes(made[pair[0]].read_bytes())
+                write_bytes(target, made[pair[0]].read_bytes(), atomic=False)
             else:
                 img = _fundus_image(np.random.default_rng([seed, i]), image_size, bright[row.camera],
                                     int(row.DR_ICDR))
-                img.save(target, format="PNG", optimize=False)
+                buf = io.BytesIO()
+                img.save(buf, format="PNG", optimize=False)
+                write_bytes(target, buf.getvalue(), atomic=False)
             made[row.image_id] = target
-        meta.to_csv(tmp / "labels.csv", index=False)
-        _write_embeddings(tmp / "embeddings.parquet", meta["image_id"].tolist(), X)
-        (tmp / "truth.json").write_text(json.dumps(truth, indent=2) + "\n")
-        (tmp / "README.md").write_text(
+        # synthetic rows keyed by their own (synthetic) image and patient ids: a local file
+        write_local(meta, tmp / "labels.csv", ids=["image_id", "patient_id"],
+                    roles={c: "value" for c in meta.columns if c not in ("image_id", "patient_id")},
+                    synthetic=True, atomic=False)
+        _write_embeddings(tmp / "embeddings.parquet", meta["image_id"].tolist(), X, atomic=False)
+        write_json(tmp / "truth.json", truth, atomic=False)
+        write_text(tmp / "README.md",
             f"# Synthetic {dataset.upper()}-shaped demo dataset\n\n**{SYNTHETIC_NOTE}**\n\n"
             f"- `images/`: {len(meta)} generated PNG images ({image_size}×{image_size})\n"
             f"- `labels.csv`: per-image metadata with {dataset.upper()}'s column names and a `synthetic` "
@@ -231,19 +236,20 @@ def make_demo(
             f"- `embeddings.parquet`: {dim}-d synthetic FM-style embeddings (`id`, `embedding`)\n"
             "- `truth.json`: planted duplicates, leakage and structure\n\n"
             f"Regenerate with `curate demo {dataset.upper()} --out <dir> "
-            f"--n-patients {n_patients} --seed {seed}`.\n"
-        )
+            f"--n-patients {n_patients} --seed {seed}`.\n", synthetic=True, atomic=False)
     return DemoDataset(root=out, images=out / "images", labels=out / "labels.csv",
                        embeddings=out / "embeddings.parquet", truth=truth)
 
 
-def _write_embeddings(path: Path, ids: list[str], X) -> None:
+def _write_embeddings(path: Path, ids: list[str], X, *, atomic: bool = True) -> None:
     import pyarrow as pa
-    import pyarrow.parquet as pq
+
+    from curate.output import write_local
 
     n, d = X.shape
     vectors = pa.FixedSizeListArray.from_arrays(pa.array(X.reshape(-1)), d)
     table = pa.table({"id": pa.array(ids, pa.string()), "embedding": vectors,
                       SYNTHETIC_COLUMN: pa.array([True] * n, pa.bool_())})
     table = table.replace_schema_metadata({"curate.synthetic": "true", "curate.note": SYNTHETIC_NOTE})
-    pq.write_table(table, path)
+    write_local(table, path, ids=["id"], roles={"embedding": "value", SYNTHETIC_COLUMN: "value"},
+                atomic=atomic)

@@ -389,11 +389,16 @@ def check_probe_out(out: str | os.PathLike) -> str:
 
 def write_probe(result: ProbeResult, out: str | os.PathLike) -> tuple[str, str]:
     """Write ``preds.parquet`` and its sidecar ``preds.probe.json`` (model details for the model card)."""
-    from curate._io import atomic_file, write_json_atomic
+    from curate.output import write_json, write_local
 
     out = os.fspath(out)
     sidecar = check_probe_out(out)
-    with atomic_file(out) as tmp:
-        result.preds.to_parquet(tmp, index=False)
-    write_json_atomic(sidecar, result.info)
+    preds = result.preds  # the user's own rows (a local file, never published): ids, and ...
+    patient = result.info.get("patient_col")
+    ids = ["id", *([patient] if patient in preds.columns else [])]
+    roles = {c: "group" if c == "split" else "value" for c in map(str, preds.columns)
+             if c == "seed" or c == "split" or c.startswith("score_")}  # ... what the probe computed, and
+    own = [c for c in map(str, preds.columns) if c not in ids and c not in roles]  # META's labels and groups
+    write_local(preds, out, ids=ids, roles=roles, input_columns=own)
+    write_json(sidecar, result.info)
     return out, sidecar

@@ -7,7 +7,6 @@ margin so no point or interval end lies on an axis edge, whatever the values (di
 
 from __future__ import annotations
 
-import io
 import math
 import textwrap
 from typing import Any
@@ -70,6 +69,6 @@ def gap_chart(res: Any, attr: str) -> bytes | None:
     fig = gap_figure(res, attr)
     if fig is None:
         return None
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+    from curate.output import figure_bytes
+
+    return figure_bytes(fig, "png", where=f"gap chart of {attr}")

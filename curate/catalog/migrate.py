@@ -135,7 +135,9 @@ def migrate_file(path: Path) -> bool:
     new = migrate_text(text, raw["id"])
     if yaml.safe_load(new) != expected(raw):
         raise ValueError(f"{path}: the text migration does not match the expected v2 record")
-    path.write_text(new, encoding="utf-8")
+    from curate.output import write_text
+
+    write_text(path, new)  # a catalog record (sourced facts about a dataset): no counts of individuals
     return True
 
 
@@ -145,7 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     folder = Path(args[0]) if args else builtin_dir()
     done = [p.name for p in sorted(folder.glob("*.yaml")) if migrate_file(p)]
-    print(f"migrated {len(done)} record(s) in {folder} to schema_version {SCHEMA_VERSION}")
+    from curate.output import Measure, say_plain
+
+    say_plain("migrated {n} record(s) in {folder} to schema_version {version}", n=Measure(len(done)),
+              folder=folder, version=SCHEMA_VERSION)
     return 0
 
 

@@ -46,11 +46,16 @@ def write(folder: Path | None = None) -> Path:
     # one document per line, sorted by hash: editing one record changes two lines of the diff. Inside a
     # document the keys keep the file's order (record order is shown order: never sort them)
     lines = [f"{json.dumps(k)}:{json.dumps(v, separators=(',', ':'))}" for k, v in sorted(docs.items())]
-    out.write_text('{"format":1,"documents":{\n' + ",\n".join(lines) + "\n}}\n", encoding="utf-8")
+    from curate.output import write_text
+
+    # the parsed catalog shipped with curate (sourced records): no counts of individuals
+    write_text(out, '{"format":1,"documents":{\n' + ",\n".join(lines) + "\n}}\n")
     return out
 
 
 
 
 if __name__ == "__main__":  # pragma: no cover
-    print(f"wrote {write()}")
+    from curate.output import say_plain
+
+    say_plain("wrote {path}", path=write())

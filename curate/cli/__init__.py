@@ -47,7 +47,9 @@ _MODULES = [  # --help lists commands in this order: catalog → engine → rend
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"curate {__version__}")
+        from curate.output import say_plain
+
+        say_plain("curate {version}", version=__version__)
         raise typer.Exit()
 
 
@@ -78,7 +80,9 @@ importlib.import_module("curate.cli._help").install()  # no `<bool>` after flags
 
 def fail(message: str, code: int = 1) -> None:
     """Print one error line to stderr and exit (for checks done in the CLI layer itself)."""
-    sys.stderr.write(f"error: {message}\n")
+    from curate.output import error
+
+    error(message)
     raise typer.Exit(code)
 
 
@@ -136,6 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     from curate._signals import EXIT_INTERRUPTED, Interrupted, handle_signals
     from curate.cli._errors import describe
     from curate.errors import CurateError, MissingDependencyError, extra_for
+    from curate.output import error
     from curate.validation import ParameterError
 
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -144,22 +149,22 @@ def main(argv: list[str] | None = None) -> None:
             # standalone_mode=False: click hands us its usage errors instead of printing a boxed panel
             code = app(args=argv, prog_name="curate", standalone_mode=False)
     except MissingDependencyError as exc:
-        sys.stderr.write(f"error: {exc.for_command(_command_name(argv))}\n")
+        error(exc.for_command(_command_name(argv)))
         sys.exit(exc.exit_code)
     except ParameterError as exc:  # names the Python parameter: word it with the flag
         sys.stderr.write(f"error: {exc.named(flag_for(argv, exc.param))}\n")
         sys.exit(exc.exit_code)
     except CurateError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        error(str(exc))
         sys.exit(exc.exit_code)
     except (KeyboardInterrupt, Interrupted):
-        sys.stderr.write("error: interrupted\n")
+        error("interrupted")
         sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:
         extra = extra_for(exc.name or "") if isinstance(exc, ImportError) else None
         if extra:  # an optional module imported without `need`/`require`: still the extra's one line
             err = MissingDependencyError(exc.name, extra)
-            sys.stderr.write(f"error: {err.for_command(_command_name(argv))}\n")
+            error(err.for_command(_command_name(argv)))
             sys.exit(err.exit_code)
         kinds = {c.__name__ for c in type(exc).__mro__}
         if "ClickException" in kinds:  # bad option value, missing argument, unknown option
@@ -168,26 +173,24 @@ def main(argv: list[str] | None = None) -> None:
             if message:  # NoArgsIsHelpError has printed the help already
                 ctx = getattr(exc, "ctx", None)
                 where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
-                sys.stderr.write(f"error: {message}{where}\n")
+                error(f"{message}{where}")
             sys.exit(exc.exit_code)
         if "Abort" in kinds:  # click turns KeyboardInterrupt and EOFError into Abort
             cause = exc.__cause__ or exc.__context__
             if isinstance(cause, (KeyboardInterrupt, Interrupted)):
-                sys.stderr.write("error: interrupted\n")
+                error("interrupted")
                 sys.exit(EXIT_INTERRUPTED)
             message = describe(cause) if cause is not None else None
-            sys.stderr.write(f"error: {message or 'aborted'}\n")
+            error(message or "aborted")
             sys.exit(1)
         if os.environ.get("CURATE_DEBUG"):  # the traceback, on request
             raise
         message = describe(exc)
         if message is not None:  # permission denied, broken link, no network, ...: the user can fix it
-            sys.stderr.write(f"error: {message}\n")
+            error(message)
             sys.exit(1)
         # a bug: still one line, with a way to see more
-        sys.stderr.write(
-            f"error: unexpected {type(exc).__name__}: {exc} (set CURATE_DEBUG=1 for the traceback)\n"
-        )
+        error(f"unexpected {type(exc).__name__}: {exc} (set CURATE_DEBUG=1 for the traceback)")
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -1,16 +1,11 @@
-"""Small helpers shared by the command modules (consoles, JSON output, option types)."""
+"""Small helpers shared by the command modules (JSON output through the exit gate, option types)."""
 
 from __future__ import annotations
 
-import json
-import sys
 from contextlib import contextmanager
 from typing import Any
 
 import typer
-from rich.console import Console
-
-console = Console(highlight=False, soft_wrap=False)
 
 #: ``curate catalog ...``: its commands live in cli/catalog.py and cli/catalog_totals.py.
 catalog_app = typer.Typer(
@@ -28,9 +23,12 @@ def load_catalog(catalog_dir: str | None):
     return load(catalog_dir)
 
 
-def print_json(obj: Any) -> None:
-    """Machine-readable output: plain JSON on stdout (no Rich styling)."""
-    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+def print_json(obj: Any, *, counts: tuple[str, ...] = ()) -> None:
+    """Machine-readable output: plain JSON on stdout, through the exit gate (:func:`curate.output.say_json`;
+    ``counts``: keys holding counts of individuals, checked)."""
+    from curate.output import say_json
+
+    say_json(obj, counts=counts)
 
 
 def fmt_int(v: int | None) -> str:
@@ -59,3 +57,13 @@ def progress_bar():
 
     with bar:
         yield update
+
+
+def __getattr__(name: str) -> Any:
+    """TEMPORARY: ``console`` for the three commands merged after the exit gate (represent, deid-check,
+    inspect) until they print through :mod:`curate.output`; their print sites are on the gate test's list."""
+    if name == "console":
+        from rich.console import Console
+
+        return Console()
+    raise AttributeError(name)

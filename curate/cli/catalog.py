@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
-from curate.cli._common import CatalogDir, catalog_app, console, fmt_int, load_catalog, print_json
+from curate.cli._common import CatalogDir, catalog_app, load_catalog, print_json
 
 #: Marks a listed value that the record itself keeps a conflicting source for.
 CONFLICT_MARK = "†"
@@ -31,25 +29,32 @@ def list_(
         _print_list(cat)
 
 
+def _num(value, fmt: str = ",") -> str:
+    """A catalog figure as shown: numbers reported by published sources about whole datasets count no one
+    here (declared as :class:`curate.output.Measure`); "—" when the source gives none."""
+    from curate.output import Measure, cell
+
+    return "—" if value is None else cell("{n}", n=Measure(value, fmt))
+
+
 def _print_list(cat) -> None:
     from rich import box
-    from rich.table import Table
 
-    table = Table(title=f"{len(cat)} datasets", box=box.SIMPLE_HEAD, pad_edge=False)
+    from curate.output import Measure, cell, say, say_table, width
+
     one_line = {"no_wrap": True, "overflow": "ellipsis"}
-    wide = console.width >= 140  # the name column only where it fits; `show` has everything
+    wide = width() >= 140  # the name column only where it fits; `show` has everything
     columns = [("ID", {"style": "bold", "no_wrap": True})]
     columns += [("Name", {"max_width": 36, **one_line})] if wide else []
     columns += [("Modality", {"max_width": 14, **one_line}), ("Countries", {"max_width": 16, **one_line}),
                 ("Images", {"justify": "right", "no_wrap": True, "min_width": 10}),
                 ("Patients", {"justify": "right", "no_wrap": True, "min_width": 9}),
                 ("Access", {"min_width": 12, **one_line})]
-    narrow = console.width < 100  # 80-column terminals: patients are in `show` and `--json`
+    narrow = width() < 100  # 80-column terminals: patients are in `show` and `--json`
     if narrow:
         columns = [c for c in columns if c[0] != "Patients"]
-    for col, kw in columns:
-        table.add_column(col, **kw)
     flagged = 0
+    rows = []
     for ds in cat:
 
         def mark(text: str, field: str, ds=ds) -> str:
@@ -63,15 +68,15 @@ def _print_list(cat) -> None:
         countries = ", ".join(ds.countries.value) or "—"
         if ds.multinational:
             countries = f"multi ({countries})" if ds.countries.value else "multinational"
-        row = [ds.id, *([ds.name] if wide else []), mark(", ".join(ds.modalities), "modality"),
-               mark(countries, "countries"), mark(fmt_int(ds.n_images), "images"),
-               *([] if narrow else [mark(fmt_int(ds.n_patients), "patients")]), mark(ds.access, "licence")]
-        table.add_row(*row)
-    console.print(table)
+        rows.append([ds.id, *([ds.name] if wide else []), mark(", ".join(ds.modalities), "modality"),
+                     mark(countries, "countries"), mark(_num(ds.n_images), "images"),
+                     *([] if narrow else [mark(_num(ds.n_patients), "patients")]),
+                     mark(ds.access, "licence")])
+    say_table(cell("{n} datasets", n=Measure(len(cat))), [c for c, _ in columns], rows,
+              column_kw=dict(columns), box=box.SIMPLE_HEAD, pad_edge=False)
     if flagged:
-        console.print(f"{CONFLICT_MARK} another source gives a different value (`curate catalog show ID` "
-                      "lists both, with their sources)", markup=False, highlight=False)
-
+        say("{mark} another source gives a different value (`curate catalog show ID` lists both, with their "
+            "sources)", mark=CONFLICT_MARK)
 
 def _fact_line(ds, field: str) -> str:
     from rich.markup import escape
@@ -88,7 +93,7 @@ def _fact_line(ds, field: str) -> str:
     elif isinstance(v, list):
         text = ", ".join(map(str, v)) or "none"
     elif isinstance(v, int):
-        text = f"{v:,}"
+        text = _num(v)
     else:
         text = str(v)
     if field != "use_terms":
@@ -127,58 +132,53 @@ def show(
 
 def _print_dataset(ds) -> None:
     from rich.markup import escape
-    from rich.table import Table
 
     from curate.catalog.schema import FACT_FIELDS
+    from curate.output import say, say_table
 
-    console.print(f"[bold]{escape(ds.id)}[/bold] — {escape(ds.name)}")
+    say("[bold]{id}[/bold] — {name}", id=ds.id, name=ds.name)
     if ds.description:
-        console.print(escape(ds.description.strip()))
-    t = Table(show_header=False, box=None, pad_edge=False)
-    t.add_column(style="bold")
-    t.add_column()
-    for field in FACT_FIELDS:
-        t.add_row(field.replace("_", " "), _fact_line(ds, field))
+        say("{text}", text=ds.description.strip())
+    rows = [[field.replace("_", " "), _fact_line(ds, field)] for field in FACT_FIELDS]
     for path, _ in ds.facts():  # schema v2 sections, by dotted path
         if path not in FACT_FIELDS:
-            t.add_row(escape(path.replace("_", " ").replace("attributes.", "")), _fact_line(ds, path))
-    t.add_row("access", f"{ds.access} (derived from the licence)")
+            rows.append([escape(path.replace("_", " ").replace("attributes.", "")), _fact_line(ds, path)])
+    rows.append(["access", f"{ds.access} (derived from the licence)"])
     from curate.pipeline.guard import decision_for
 
     decision = decision_for(ds)
     upload = {"allowed": "images may be uploaded", "refused": "card-only (images are never uploaded)",
               "needs-rights": "card-only unless --i-have-rights"}[decision.images]
-    t.add_row("hub upload", f"{upload}: {escape(decision.reason)}")
+    rows.append(["hub upload", f"{upload}: {escape(decision.reason)}"])
     if ds.licence_override is not None:
-        t.add_row("[red]licence conflict[/red]", f"[red]⚠ {escape(ds.licence_override.statement())}[/red]")
-    t.add_row("multinational", "yes" if ds.multinational else "no")
+        statement = escape(ds.licence_override.statement())
+        rows.append(["[red]licence conflict[/red]", f"[red]⚠ {statement}[/red]"])
+    rows.append(["multinational", "yes" if ds.multinational else "no"])
     for field in ("institutions", "labels", "language", "collections"):
         val = getattr(ds, field)
-        t.add_row(field, escape(", ".join(val)) if val else "[dim]Not reported by the source[/dim]")
+        rows.append([field, escape(", ".join(val)) if val else "[dim]Not reported by the source[/dim]"])
     for field in ("url", "doi"):
-        t.add_row(field, escape(getattr(ds, field) or "—"))
-    console.print(t)
-    console.print("\n[bold]Sources[/bold]")
+        rows.append([field, escape(getattr(ds, field) or "—")])
+    say_table(None, ["field", "value"], rows, markup=True, column_kw={"field": {"style": "bold"}},
+              show_header=False, box=None, pad_edge=False)
+    say("\n[bold]Sources[/bold]")
     used = dict.fromkeys([f.source for _, f in ds.facts()] + [c.source for c in ds.conflicts])
     for key in used:
-        console.print(f"  \\[{escape(key)}] {escape(ds.reference(key).short())}")
+        say("  \\[{key}] {ref}", key=key, ref=ds.reference(key).short())
     if ds.conflicts:
-        ct = Table(title="Conflicts between sources (the record keeps the first value)")
-        for col in ("field", "this record", "other value", "other source", "note"):
-            ct.add_column(col)
+        rows = []
         for c in ds.conflicts:
             mine = ds.fact(c.field)
-            ct.add_row(c.field, escape(str(mine.value if mine else "—")), escape(str(c.value)),
-                       escape(c.source + (f", {c.locator}" if c.locator else "")), escape(c.note or ""))
-        console.print(ct)
+            rows.append([c.field, escape(str(mine.value if mine else "—")), escape(str(c.value)),
+                         escape(c.source + (f", {c.locator}" if c.locator else "")), escape(c.note or "")])
+        say_table("Conflicts between sources (the record keeps the first value)",
+                  ["field", "this record", "other value", "other source", "note"], rows, markup=True)
     else:
-        console.print("\nConflicts: none recorded")
-
+        say("\nConflicts: none recorded")
 
 def _show_collection(cat, col, as_json: bool) -> None:
     """``curate catalog show <collection id>``: stated totals vs totals recomputed from the member rows."""
     from rich.markup import escape
-    from rich.table import Table
 
     members = col.members(cat)
     computed, diffs = col.computed(cat), col.differences(cat)
@@ -194,48 +194,46 @@ def _show_collection(cat, col, as_json: bool) -> None:
         rec["sources"] = {k: col.reference(k).model_dump(exclude_none=True) for k in used}
         print_json(rec)
         return
+    from curate.output import Measure, cell, say, say_table
+
     where = col.source + (f", {col.locator}" if col.locator else "")
-    console.print(f"[bold]{escape(col.id)}[/bold] — {escape(col.title)}  [dim]({escape(where)})[/dim]")
-    t = Table(title="Totals: stated by the source vs recomputed from the listed datasets")
-    for name, kw in (("quantity", {}), ("stated", {"justify": "right"}), ("stated where", {}),
-                     ("sum of rows", {"justify": "right"}), ("difference", {"justify": "right"})):
-        t.add_column(name, **kw)
-    for name in [n for n in ("datasets", "images", "patients") if n in col.totals or n != "patients"]:
+    say("[bold]{id}[/bold] — {title}  [dim]({where})[/dim]", id=col.id, title=col.title, where=where)
+    names = [n for n in ("datasets", "images", "patients") if n in col.totals or n != "patients"]
+    rows = []
+    for name in names:  # totals printed by the source (a paper's table): catalog figures, Measure
         fact = col.totals.get(name)
-        stated = f"{fact.value:,}" if fact else "—"
         src = escape(fact.source + (f", {fact.locator}" if fact.locator else "")) if fact else "not stated"
-        diff = f"{diffs[name]:+,}" if name in diffs else "—"
-        t.add_row(name, stated, src, f"{computed[name]:,}", diff)
-    console.print(t)
-    mt = Table(title=f"{len(members)} datasets, in the source's order")
-    for name, kw in (("ID", {"style": "bold"}), ("Images", {"justify": "right"}), ("Modality", {}),
-                     ("Countries", {}), ("Access", {})):
-        mt.add_column(name, **kw)
+        rows.append([name, _num(fact.value if fact else None), src, _num(computed[name]),
+                     _num(diffs[name], "+,") if name in diffs else "—"])
+    say_table("Totals: stated by the source vs recomputed from the listed datasets",
+              ["quantity", "stated", "stated where", "sum of rows", "difference"], rows, markup=True,
+              right={"stated", "sum of rows", "difference"})
+    rows = []
     for ds in members:
         countries = ", ".join(ds.countries.value)
         if ds.multinational:
             countries = f"multinational ({countries})" if countries else "multinational"
-        mt.add_row(escape(ds.id), fmt_int(ds.n_images), ", ".join(ds.modalities), countries, ds.access)
-    console.print(mt)
-    console.print("\n[bold]Sources[/bold]")
+        rows.append([escape(ds.id), _num(ds.n_images), ", ".join(ds.modalities), countries, ds.access])
+    say_table(cell("{n} datasets, in the source's order", n=Measure(len(members))),
+              ["ID", "Images", "Modality", "Countries", "Access"], rows, markup=True, right={"Images"},
+              column_kw={"ID": {"style": "bold"}})
+    say("\n[bold]Sources[/bold]")
     for key in used:
-        console.print(f"  \\[{escape(key)}] {escape(col.reference(key).short())}")
+        say("  \\[{key}] {ref}", key=key, ref=col.reference(key).short())
     if col.conflicts:
-        ct = Table(title="Conflicts (the record keeps the stated value)")
-        for name in ("field", "stated", "other value", "other source", "note"):
-            ct.add_column(name)
+        rows = []
         for c in col.conflicts:
             mine = col.totals.get(c.field)
-            other = f"{c.value:,}" if isinstance(c.value, int) else str(c.value)
+            other = _num(c.value) if isinstance(c.value, int) else str(c.value)
             where = escape(c.source + (f", {c.locator}" if c.locator else ""))
-            ct.add_row(c.field, f"{mine.value:,}" if mine else "—", escape(other), where,
-                       escape(" ".join((c.note or "").split())))
-        console.print(ct)
+            rows.append([c.field, _num(mine.value if mine else None), escape(other), where,
+                         escape(" ".join((c.note or "").split()))])
+        say_table("Conflicts (the record keeps the stated value)",
+                  ["field", "stated", "other value", "other source", "note"], rows, markup=True)
     else:
-        console.print("\nConflicts: none recorded")
+        say("\nConflicts: none recorded")
     if col.notes:
-        console.print("\n" + escape(" ".join(col.notes.split())))
-
+        say("\n{notes}", notes=" ".join(col.notes.split()))
 
 @catalog_app.command("validate")
 def validate(
@@ -244,16 +242,18 @@ def validate(
     ),
 ) -> None:
     """Check catalog files against the schema: exit 0 when valid, else one line per problem and exit 1."""
+    from curate.output import Measure, say, say_plain
     from curate.pipeline.catalog import validate_catalog
 
     problems, n, m, notes = validate_catalog(catalog_dir)
     if problems:
         for p in problems:
-            sys.stdout.write(p + "\n")
+            say_plain("{problem}", problem=p)  # one line a script may parse
         raise typer.Exit(1)
-    console.print(f"ok: {n} catalog files valid" + (f", {m} collection{'s' * (m != 1)}" if m else ""))
+    more = f", {m} collection{'s' * (m != 1)}" if m else ""  # catalog files count no one: Measure
+    say("ok: {n} catalog files valid{more}", n=Measure(n), more=more)
     for line in notes:
-        console.print(f"note: {line}")
+        say("note: {line}", line=line)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from curate.cli._common import CatalogDir, catalog_app, console, load_catalog, print_json
+from curate.cli._common import CatalogDir, catalog_app, load_catalog, print_json
 
 
 @catalog_app.command("stats")
@@ -37,13 +37,21 @@ def stats(
         _print_totals(df, total, by)
 
 
+def _num(v) -> str:
+    """A catalog figure (reported by published sources about whole datasets: counts no one here, so a
+    :class:`curate.output.Measure`)."""
+    from curate.output import Measure, cell
+
+    return cell("{n}", n=Measure(v, ",")) if isinstance(v, int) else str(v)
+
+
 def _print_totals(df, total: dict, by: str) -> None:
     from rich import box
-    from rich.table import Table
 
     from curate.fmt import share
+    from curate.output import Measure, say, say_table, width
 
-    if "name" in df.columns and console.width < 100:  # 80-column terminals: the code says enough
+    if "name" in df.columns and width() < 100:  # 80-column terminals: the code says enough
         df = df.drop(columns="name")
     numeric = ("datasets", "images", "patients", "patients_reported", "image_share")
     headers = {"key": by, "patients_reported": "reporting", "image_share": "share"}
@@ -57,26 +65,26 @@ def _print_totals(df, total: dict, by: str) -> None:
             elif col == "patients" and (v is None or v != v or str(v) == "<NA>"):
                 vals.append("—")
             else:
-                vals.append(f"{v:,}" if isinstance(v, int) else str(v))
+                vals.append(_num(v))
         rows.append(vals)
-    t = Table(title=f"Catalog totals by {by}", box=box.SIMPLE_HEAD, pad_edge=False)
+    names = [headers.get(col, col) for col in df.columns]
+    kw = {}
     for i, col in enumerate(df.columns):
         if col in numeric:  # numbers are never truncated
-            width = max([len(r[i]) for r in rows] + [len(headers.get(col, col))])
-            t.add_column(headers.get(col, col), justify="right", no_wrap=True, min_width=width)
+            width_ = max([len(r[i]) for r in rows] + [len(names[i])])
+            kw[names[i]] = {"justify": "right", "no_wrap": True, "min_width": width_}
         else:
-            t.add_column(headers.get(col, col), no_wrap=True, overflow="ellipsis",
-                         max_width=16 if col == "name" else None)
-    for vals in rows:
-        t.add_row(*vals)
-    console.print(t)
-    console.print("[dim]patients: summed over the datasets whose sources report it ('reporting'); "
-                  "— when none does[/dim]")
-    patients = "not reported" if total["patients"] is None else f"{total['patients']:,}"
-    console.print(f"Total: {total['datasets']} datasets, {total['images']:,} images, {patients} patients "
-                  f"(in the {total['patients_reported']} datasets whose sources report it)")
+            kw[names[i]] = {"no_wrap": True, "overflow": "ellipsis",
+                            "max_width": 16 if col == "name" else None}
+    say_table(f"Catalog totals by {by}", names, rows, column_kw=kw, box=box.SIMPLE_HEAD, pad_edge=False)
+    say("[dim]patients: summed over the datasets whose sources report it ('reporting'); "
+        "— when none does[/dim]")
+    patients = "not reported" if total["patients"] is None else _num(total["patients"])
+    say("Total: {datasets} datasets, {images} images, {patients} patients (in the {reported} datasets whose "
+        "sources report it)", datasets=Measure(total["datasets"]), images=Measure(total["images"], ","),
+        patients=patients, reported=Measure(total["patients_reported"]))
     if total["lineage"]:
-        console.print(f"[dim]{total['lineage']}[/dim]", markup=True, highlight=False)
+        say("[dim]{lineage}[/dim]", lineage=total["lineage"])
 
 
 def _print_members(df, by: str, n: int, as_json: bool) -> None:
@@ -84,24 +92,21 @@ def _print_members(df, by: str, n: int, as_json: bool) -> None:
         print_json({"by": by, "members": True, "groups": df.to_dict(orient="records"), "datasets": n})
         return
     from rich import box
-    from rich.table import Table
 
-    t = Table(title=f"Datasets with a country in each {by}", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col, head in (("key", by), ("datasets", "datasets"), ("single_country", "single"),
-                      ("countries", "countries"), ("images", "images")):
-        if col == "key":
-            t.add_column(head, no_wrap=True, overflow="ellipsis", max_width=32)
-        else:
-            t.add_column(head, justify="right", no_wrap=True, min_width=len(head))
-    for r in df.to_dict(orient="records"):
-        t.add_row(str(r["key"]), f"{r['datasets']:,}", f"{r['single_country']:,}", f"{r['countries']:,}",
-                  f"{r['images']:,}")
-    console.print(t)
-    console.print(f"[dim]{n} datasets. datasets: with a country in the group (a multinational dataset counts "
-                  "under every group of its listed countries, so rows add up to more); single: of them, "
-                  "single-country; images: of those datasets, not split by country (no source does), "
-                  "a derived set's counted once in its sources. "
-                  "Multinational: datasets that list no country.[/dim]")
+    from curate.output import Measure, say, say_table
+
+    cols = (("key", by), ("datasets", "datasets"), ("single_country", "single"), ("countries", "countries"),
+            ("images", "images"))
+    kw = {head: ({"no_wrap": True, "overflow": "ellipsis", "max_width": 32} if col == "key" else
+                 {"justify": "right", "no_wrap": True, "min_width": len(head)}) for col, head in cols}
+    rows = [[str(r["key"]), *(_num(r[c]) for c, _ in cols[1:])] for r in df.to_dict(orient="records")]
+    say_table(f"Datasets with a country in each {by}", [h for _, h in cols], rows, column_kw=kw,
+              box=box.SIMPLE_HEAD, pad_edge=False)
+    say("[dim]{n} datasets. datasets: with a country in the group (a multinational dataset counts "
+        "under every group of its listed countries, so rows add up to more); single: of them, "
+        "single-country; images: of those datasets, not split by country (no source does), "
+        "a derived set's counted once in its sources. "
+        "Multinational: datasets that list no country.[/dim]", n=Measure(n))
 
 
 @catalog_app.command("coverage")
@@ -112,27 +117,28 @@ def coverage(
     """Per dataset: how many datasheet questions and STANDING Together, TRIPOD+AI and MINIMAR items its
     sources answer."""
     from rich import box
-    from rich.table import Table
 
     from curate.cards.coverage import catalog_coverage
     from curate.fmt import share
+    from curate.output import Measure, say, say_table
 
     cov = catalog_coverage(load_catalog(catalog_dir))
     if as_json:
         print_json(cov)
         return
-    t = Table(title="Documentation coverage (answered with a cited source)", box=box.SIMPLE_HEAD,
-              pad_edge=False)
-    cols = {"datasheet": "datasheet", "standing": "STANDING Together", "tripod_ai": "TRIPOD+AI",
-            "minimar": "MINIMAR"}
-    for col in ("dataset", *cols.values(), "auditable"):
-        t.add_column(col, justify="left" if col in ("dataset", "auditable") else "right", no_wrap=True)
-    for r in cov["datasets"]:
-        t.add_row(r["id"], *[f"{r[k + '_answered']}/{r[k + '_total']} ({share(r[k + '_fraction'])})"
-                             for k in cols], "yes" if r["auditable"] else "no")
-    console.print(t)
+    names = {"datasheet": "datasheet", "standing": "STANDING Together", "tripod_ai": "TRIPOD+AI",
+             "minimar": "MINIMAR"}
+    cols = ["dataset", *names.values(), "auditable"]
+    rows = []
+    for r in cov["datasets"]:  # questions a record answers: they count no one (Measure)
+        cells = [_num(r[k + "_answered"]) + "/" + _num(r[k + "_total"]) + f" ({share(r[k + '_fraction'])})"
+                 for k in names]
+        rows.append([r["id"], *cells, "yes" if r["auditable"] else "no"])
+    say_table("Documentation coverage (answered with a cited source)", cols, rows,
+              right=set(names.values()), column_kw={c: {"no_wrap": True} for c in cols},
+              box=box.SIMPLE_HEAD, pad_edge=False)
     if cov["datasets"]:
-        medians = ", ".join(f"{name} {share(cov[f'median_{k}_fraction'])}" for k, name in cols.items())
-        console.print(f"Catalog median: {medians} ({len(cov['datasets'])} datasets)")
-        console.print(f"Auditable: {cov['auditable']} of {len(cov['datasets'])} — {cov['audit_rule']}.",
-                      highlight=False)
+        n = Measure(len(cov["datasets"]))
+        medians = ", ".join(f"{name} {share(cov[f'median_{k}_fraction'])}" for k, name in names.items())
+        say("Catalog median: {medians} ({n} datasets)", medians=medians, n=n)
+        say("Auditable: {a} of {n} — {rule}.", a=Measure(cov["auditable"]), n=n, rule=cov["audit_rule"])

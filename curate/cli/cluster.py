@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from curate.cli._common import console
-
 
 def register(app: typer.Typer) -> None:
     app.command("cluster")(cluster_cmd)
@@ -52,8 +50,8 @@ def cluster_cmd(
 
 def _print_cluster(run, *, metric: str, out: str, summary: str | None) -> None:
     import numpy as np
-    from rich.markup import escape
-    from rich.table import Table
+
+    from curate.output import Measure, Shown, say, say_table
 
     res, report, summ, ks, eval_path = run.result, run.report, run.summary, run.ks, run.eval_path
     sizes = [np.bincount(res.table[c]) for c in res.level_columns]
@@ -62,9 +60,11 @@ def _print_cluster(run, *, metric: str, out: str, summary: str | None) -> None:
     trained = res.info["kmeans"]
     how = (f"; level 1 trained two-level: {trained['coarse_clusters']} coarse clusters, then "
            f"{trained['refine_iterations']} flat iteration(s)") if trained["method"] == "two-level" else ""
-    console.print(f"clustered {res.info['n']:,} embeddings (d={res.info['d']}, {metric}){where} into "
-                  + ", ".join(f"level {i + 1}: {kk}" for i, kk in enumerate(ks)) + f"{how} -> {out}")
-    from curate.output import Measure, Shown, say
+    # embeddings of the user's own files and the k asked for: they count no one (Measure)
+    levels = ", ".join(f"level {i + 1}: {kk}" for i, kk in enumerate(ks))
+    say("clustered {n} embeddings (d={d}, {metric}){where} into {levels}{how} -> {out}",
+        n=Measure(res.info["n"], ","), d=Measure(res.info["d"]), metric=metric, where=where, levels=levels,
+        how=how, out=out)
 
     hidden = bool(((sizes[0] > 0) & (sizes[0] < 11)).any())  # a small cluster: its size would be the min
     lo, mid, hi = ("<11", "*", "*") if hidden else (  # an order statistic could be a hidden size
@@ -72,19 +72,18 @@ def _print_cluster(run, *, metric: str, out: str, summary: str | None) -> None:
     say("level-1 cluster sizes: min {lo}, median {mid}, max {hi}; inertia {inertia}", lo=Shown(lo),
         mid=Shown(mid), hi=Shown(hi), inertia=Measure(res.inertia, ".4g"))
     if report is not None:
-        t = Table(title="clusters as proxies for attributes (baseline = purity of the majority value)")
-        for col in ("attribute", "level", "k", "AMI", "NMI", "ARI", "purity", "baseline"):
-            t.add_column(col, justify="left" if col == "attribute" else "right")
-        for a, r in report["attributes"].items():
-            for lvl, m in r["levels"].items():
-                scores = (f"{m[x]:.2f}" for x in ("ami", "nmi", "ari", "purity"))
-                t.add_row(escape(a), lvl[9:], str(m["k"]), *scores, f"{r['baseline_purity']:.2f}")
-        console.print(t)
+        cols = ["attribute", "level", "k", "AMI", "NMI", "ARI", "purity", "baseline"]
+        scores = ("ami", "nmi", "ari", "purity")
+        rows = [[a, lvl[9:], Measure(m["k"]), *(Measure(m[x], ".2f") for x in scores),
+                 Measure(r["baseline_purity"], ".2f")]
+                for a, r in report["attributes"].items() for lvl, m in r["levels"].items()]
+        say_table("clusters as proxies for attributes (baseline = purity of the majority value)", cols, rows,
+                  right=set(cols[1:]))
         for r in report["attributes"].values():
-            console.print(f"- {escape(r['verdict'])}")
-        console.print(f"evaluation -> {eval_path}")
+            say("- {verdict}", verdict=r["verdict"])
+        say("evaluation -> {path}", path=eval_path)
     if summ is not None:
-        console.print(f"summary -> {summary}")
+        say("summary -> {path}", path=summary)
 
 
 def sample_cmd(
@@ -107,26 +106,19 @@ def sample_cmd(
     seed: int = typer.Option(0, "--seed", help="Random seed of the sample and the splits."),
 ) -> None:
     """Balanced sample by an attribute or by clusters, with patient-level train/validation/test splits."""
-    from rich.markup import escape
-    from rich.table import Table
-
     from curate.engine.sample import report_table
-    from curate.output import Count, note, say
+    from curate.output import Count, Shown, note, say, say_table
     from curate.pipeline.cluster import run_sample
 
     rep = run_sample(meta_arg, out, meta_opt=meta_opt, balance_by=balance_by, n=n, emb=emb, clusters=clusters,
                      k=k, levels=levels, patient_col=patient_col, splits=splits, cap_per_group=cap_per_group,
                      keep=keep, id_col=id_col, seed=seed)
     shown = report_table(rep)
-    label = escape(rep["group_column"])
-    t = Table(title=f"{rep['unit']} per {label}",
+    label = str(rep["group_column"])
+    cols = [str(c) for c in shown.columns]
+    rows = [[str(g), *(Shown(v) for v in row)] for g, row in shown.iterrows()]  # protected by report_table
+    say_table(f"{rep['unit']} per {label}", [label, *cols], rows, right=set(cols),
               caption="<11: fewer than 11; *: hidden so that a <11 cell cannot be recovered")
-    t.add_column(label)
-    for c in shown.columns:
-        t.add_column(str(c), justify="right")
-    for g, row in shown.iterrows():
-        t.add_row(escape(str(g)), *[str(v) for v in row])
-    console.print(t)
     if rep.get("left_out"):
         note("{n} rows without a value of {col} were left out", n=Count(rep["left_out"]),
              col=rep["group_column"])

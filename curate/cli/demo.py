@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from curate.cli._common import console
-
 
 def demo(
     dataset: str = typer.Argument("BRSET", help="Catalog dataset whose shape to mimic."),
@@ -27,16 +25,19 @@ def demo(
     from curate.demo import make_demo
 
     ds = make_demo(out, dataset, n_patients=n_patients, seed=seed, image_size=image_size, dim=dim)
-    t = ds.truth
-    console.print(f"[bold]Synthetic {t['shape']}-shaped demo[/bold] written to {ds.root}")
-    console.print(f"  images:      {t['n_images']} ({ds.images})")
-    console.print(f"  patients:    {t['n_patients']}")
-    console.print(f"  labels:      {ds.labels}")
-    console.print(f"  embeddings:  {ds.embeddings} ({t['embedding_dim']}-d)")
-    console.print(f"  planted:     {len(t['exact_duplicate_pairs'])} exact + {len(t['near_duplicate_pairs'])}"
-                  f" near-duplicate pairs, {t['cross_split_duplicate_pairs']} crossing splits, "
-                  f"{t['patients_in_several_splits']} patients in several splits")
-    console.print("[yellow]All of it is synthetic: not real patients, not for clinical use.[/yellow]")
+    from curate.output import Measure, say
+
+    t = ds.truth  # synthetic patients and images: they count no one (Measure)
+    say("[bold]Synthetic {shape}-shaped demo[/bold] written to {root}", shape=t["shape"], root=ds.root)
+    say("  images:      {n} ({path})", n=Measure(t["n_images"]), path=ds.images)
+    say("  patients:    {n}", n=Measure(t["n_patients"]))
+    say("  labels:      {path}", path=ds.labels)
+    say("  embeddings:  {path} ({d}-d)", path=ds.embeddings, d=Measure(t["embedding_dim"]))
+    say("  planted:     {exact} exact + {near} near-duplicate pairs, {cross} crossing splits, {multi} "
+        "patients in several splits", exact=Measure(len(t["exact_duplicate_pairs"])),
+        near=Measure(len(t["near_duplicate_pairs"])), cross=Measure(t["cross_split_duplicate_pairs"]),
+        multi=Measure(t["patients_in_several_splits"]))
+    say("[yellow]All of it is synthetic: not real patients, not for clinical use.[/yellow]")
 
 
 def register(app: typer.Typer) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from curate.cli._common import console
-
 
 def register(app: typer.Typer) -> None:
     app.command("embed")(embed_cmd)
@@ -62,23 +60,21 @@ def embed_cmd(
     finally:
         if bar.live.is_started:  # stopping a bar that never started prints a stray blank line
             bar.stop()
-    e = res.embeddings
-    console.print(f"embedded {e.n:,} images with {res.backbone} on {res.device} ({res.precision}): "
-                  f"dimension {e.d} -> {out}")
+    from curate.output import Measure, say
+
+    e = res.embeddings  # images of the user's own folder, on the user's console: they count files (Measure)
+    say("embedded {n} images with {backbone} on {device} ({precision}): dimension {d} -> {out}",
+        n=Measure(e.n, ","), backbone=res.backbone, device=res.device, precision=res.precision,
+        d=Measure(e.d), out=out)
     if res.skipped:
-        console.print(f"[yellow]skipped {len(res.skipped)} unreadable image(s)[/yellow] "
-                      f"(first: {res.skipped[0]})")
+        say("[yellow]skipped {n} unreadable image(s)[/yellow] (first: {first})", n=Measure(len(res.skipped)),
+            first=res.skipped[0])
 
 
 def backbones_cmd() -> None:
     """List the backbones `curate embed --backbone` accepts (built-ins and `curate.backbones` plugins)."""
-    from rich.table import Table
-
     from curate.engine.backbones import available_backbones
+    from curate.output import say_table
 
-    table = Table(title="backbones")
-    table.add_column("name", style="bold")
-    table.add_column("source")
-    for name, where in available_backbones().items():
-        table.add_row(name, where)
-    console.print(table)
+    rows = [[name, where] for name, where in available_backbones().items()]
+    say_table("backbones", ["name", "source"], rows, column_kw={"name": {"style": "bold"}})

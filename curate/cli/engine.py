@@ -10,8 +10,6 @@ from pathlib import Path
 
 import typer
 
-from curate.cli._common import console, fmt_int
-
 
 @contextmanager
 def _progress_bar():
@@ -119,14 +117,21 @@ def dedup_cmd(
 
 
 def _print_summary(s: dict, leak: dict | None, out: Path) -> None:
+    """The dedup lines, through the exit gate. Images, vectors, pairs and groups of the user's own files
+    are declared :class:`curate.output.Measure` (rows and pairs, not individuals; local like the files);
+    patients go through :func:`curate.output.protect_leakage` and are printed as protected counts."""
+    from curate.output import Counts, Measure, Shown, say
+
+    def m(key: str, default=None) -> Measure:
+        return Measure(s.get(key, default), ",")
+
     if s.get("method") == "image-hash":
-        console.print(f"dedup: {fmt_int(s['n'])} images, {s['hash']} (max distance {s['max_distance']}) → "
-                      f"{fmt_int(s['exact_pairs'])} identical-file pairs, "
-                      f"{fmt_int(s.get('pixel_identical_pairs', 0))} pixel-identical pairs, "
-                      f"{fmt_int(s['perceptual_pairs'])} perceptual pairs")
+        say("dedup: {n} images, {hash} (max distance {dist}) → {exact} identical-file pairs, {pixel} "
+            "pixel-identical pairs, {perc} perceptual pairs", n=m("n"), hash=s["hash"],
+            dist=Measure(s["max_distance"]), exact=m("exact_pairs"), pixel=m("pixel_identical_pairs", 0),
+            perc=m("perceptual_pairs"))
         if s.get("skipped"):
-            console.print(f"  skipped {fmt_int(s['skipped'])} unreadable file(s): listed in "
-                          f"{out}/skipped.csv")
+            say("  skipped {k} unreadable file(s): listed in {out}/skipped.csv", k=m("skipped"), out=str(out))
     else:
         from curate.engine.dedup import describe_recall
 
@@ -138,26 +143,26 @@ def _print_summary(s: dict, leak: dict | None, out: Path) -> None:
         elif "clusters" in s:
             extra = f", {s['clusters']} clusters"
         where = f" on Dask ({s['dask']['workers']} workers)" if "dask" in s else f" on {s['device']}"
-        console.print(f"dedup: {fmt_int(s['n'])} vectors (d={s['d']}), method {s['method']}{where}{extra}, "
-                      f"threshold {s['threshold']:g}, {describe_recall(s)}")
+        say("dedup: {n} vectors (d={d}), method {method}{where}{extra}, threshold {t}, {recall}", n=m("n"),
+            d=Measure(s["d"]), method=s["method"], where=where, extra=extra, t=Measure(s["threshold"], "g"),
+            recall=describe_recall(s))
         if "fallback" in s:
-            console.print(f"  {s['fallback']}: {s.get('fallback_reason', '')}")
-        console.print(f"  {fmt_int(s['pairs'])} pairs")
+            say("  {fallback}: {reason}", fallback=s["fallback"], reason=s.get("fallback_reason", ""))
+        say("  {n} pairs", n=m("pairs"))
     rule = f", keep rule {s['keep_rule']}" if "keep_rule" in s else ""
-    console.print(f"  {fmt_int(s['groups'])} duplicate groups{rule}, {fmt_int(s['removed'])} removed, "
-                  f"{fmt_int(s['kept'])} kept  [{s['timings']['total_s']:.2f} s]")
+    say("  {g} duplicate groups{rule}, {r} removed, {k} kept  [{t} s]", g=m("groups"), rule=rule,
+        r=m("removed"), k=m("kept"), t=Measure(s["timings"]["total_s"], ".2f"))
     if leak is not None:
         by = ", ".join(f"{k}: {v}" for k, v in leak["cross_split_pairs_by_split"].items()) or "none"
-        console.print(f"leakage: {fmt_int(leak['cross_split_pairs'])} duplicate pairs cross splits ({by})")
+        say("leakage: {n} duplicate pairs cross splits ({by})", n=Measure(leak["cross_split_pairs"], ","),
+            by=by)
         if "patients" in leak:  # protected by the gate (protect_leakage); printed through it
-            from curate.output import Counts, Shown, say
-
             p = leak["patients"]
             by_pair = p["in_multiple_splits_by_split"]
             say("leakage: {n} patients in more than one split ({byp})", n=Shown(p["in_multiple_splits"]),
                 byp=Counts(by_pair, protected=True) if by_pair else "none")
-    console.print(f"wrote {out}/ (pairs.parquet, groups.parquet, keep.txt, summary.json"
-                  f"{', leakage.json, leakage_pairs.parquet' if leak else ''})")
+    files = ", leakage.json, leakage_pairs.parquet" if leak else ""
+    say("wrote {out}/ (pairs.parquet, groups.parquet, keep.txt, summary.json{files})", out=out, files=files)
 
 
 # ============================================================================ register (all sections)

@@ -6,8 +6,6 @@ import sys
 
 import typer
 
-from curate.cli._common import console
-
 _METRIC_HELP = "What to map: images, datasets or patients."
 
 
@@ -42,9 +40,13 @@ def map_cmd(
                     from_file=from_file, scale=scale, split_multinational=split_multinational, csv=csv)
     countries = int((res.table["country"] != "Multinational").sum())
     written = " and ".join(str(p) for p in (res.out, res.csv) if p is not None)
-    console.print(f"wrote {written}: {countries} countries, {sum(e.weight for e in res.entries)} datasets")
+    from curate.output import Measure, say
+
+    # catalog figures (countries and datasets of published sources) count no one: Measure
+    say("wrote {written}: {countries} countries, {datasets} datasets", written=written,
+        countries=Measure(countries), datasets=Measure(sum(e.weight for e in res.entries)))
     if res.note:
-        console.print(res.note)
+        say("{note}", note=res.note)
 
 
 def report_cmd(
@@ -74,7 +76,9 @@ def report_cmd(
                         split_multinational=split_multinational, command=command, inline_map=inline_map)
     linked = path.suffix.lower() in (".md", ".markdown") and not inline_map
     extra = f" and {map_file_for(path)}" if linked else ""
-    console.print(f"wrote {path}{extra}")
+    from curate.output import say
+
+    say("wrote {path}{extra}", path=path, extra=extra)
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from curate.cli._common import console, fmt_int, print_json
+from curate.cli._common import print_json
 
 
 def scan_cmd(
@@ -41,18 +41,21 @@ def scan_cmd(
     if as_json:
         print_json(res.summary)
         return
-    s = res.summary
-    console.print(f"scan: {fmt_int(s['files'])} files → {fmt_int(s['dicom'])} DICOM, "
-                  f"{fmt_int(s['nifti'])} NIfTI, {fmt_int(s['skipped'])} skipped (listed in skipped.csv) "
-                  f"in {s['timings']['total_s']:.2f} s")
+    from curate.output import Measure, say, warn
+
+    s = res.summary  # files of the user's own folder, on the user's console: they count files, no one
+    say("scan: {files} files → {dicom} DICOM, {nifti} NIfTI, {skipped} skipped (listed in skipped.csv) "
+        "in {secs} s", files=Measure(s["files"], ","), dicom=Measure(s["dicom"], ","),
+        nifti=Measure(s["nifti"], ","), skipped=Measure(s["skipped"], ","),
+        secs=Measure(s["timings"]["total_s"], ".2f"))
     if res.resumed:
-        console.print(f"resumed: {fmt_int(res.resumed)} files came from the checkpoint of an interrupted run")
+        say("resumed: {n} files came from the checkpoint of an interrupted run", n=Measure(res.resumed, ","))
     if res.key_created:
-        console.print("created a new pseudonym key in curate's config folder (see --key-file): keep it "
-                      "private, and keep it to get the same keys next time")
+        say("created a new pseudonym key in curate's config folder (see --key-file): keep it "
+            "private, and keep it to get the same keys next time")
     for line in res.warnings:
-        console.print(f"[yellow]warning:[/yellow] {line}")
-    console.print(f"wrote {out}/ (metadata.parquet, deid.json, deid.md, skipped.csv, scan.json)")
+        warn("{line}", line=line)
+    say("wrote {out}/ (metadata.parquet, deid.json, deid.md, skipped.csv, scan.json)", out=out)
 
 
 def demo_dicom_cmd(
@@ -67,20 +70,24 @@ def demo_dicom_cmd(
     """Write a SYNTHETIC DICOM folder (several vendors, sites, ages; a duplicate in another transfer
     syntax; identifying-looking fake values a de-identification audit should flag), a NIfTI volume and a
     README: something for `curate scan` to read."""
+    from curate.output import Measure, say
+
     if burned_in:
         from curate.pipeline.deid_check import write_burned_in_demo
 
         n = write_burned_in_demo(out, seed=seed)
-        console.print(f"wrote {n} synthetic files with burned-in text to {out}/images/ and their answer "
-                      f"key to {out}/answer_key.csv")
-        console.print("[yellow]All of it is synthetic: not real patients, not for clinical use.[/yellow]")
+        say("wrote {n} synthetic files with burned-in text to {out}/images/ and their answer key to "
+            "{out}/answer_key.csv", n=Measure(n), out=str(out))  # synthetic files: they count no one
+        say("[yellow]All of it is synthetic: not real patients, not for clinical use.[/yellow]")
         return
     from curate.scan.synthetic import write_dicom_demo
 
     info = write_dicom_demo(out, n_patients=n_patients, seed=seed)
-    console.print(f"wrote {info['dicom_files']} synthetic DICOM files, {info['nifti_files']} NIfTI volume "
-                  f"and a README to {out}/")
-    console.print("[yellow]All of it is synthetic: not real patients, not for clinical use.[/yellow]")
+
+    # synthetic files: they count no one
+    say("wrote {d} synthetic DICOM files, {n} NIfTI volume and a README to {out}/",
+        d=Measure(info["dicom_files"]), n=Measure(info["nifti_files"]), out=out)
+    say("[yellow]All of it is synthetic: not real patients, not for clinical use.[/yellow]")
 
 
 def register(app: typer.Typer) -> None:

@@ -30,11 +30,14 @@ class LeakageResult:
     pairs: Any = None  # DataFrame id_a, id_b, <score columns>, split_a, split_b[, same_patient]
 
     def write_into(self, folder: str | os.PathLike) -> None:
-        from curate.output import protect_leakage, write_json
+        from curate.output import protect_leakage, write_json, write_local
 
         folder = Path(folder)
         write_json(folder / "leakage.json", protect_leakage(self.summary), counts=("patients",), atomic=False)
-        self.pairs.to_parquet(folder / "leakage_pairs.parquet", index=False)
+        roles = {c: "group" if c in ("split_a", "split_b") else "value" for c in self.pairs.columns
+                 if c not in ("id_a", "id_b")}
+        write_local(self.pairs, folder / "leakage_pairs.parquet", ids=["id_a", "id_b"], roles=roles,
+                    atomic=False)
 
 
 def align_metadata(meta: Any, ids: Any, *, meta_id_col: str = "id", split_col: str = "split",

@@ -19,6 +19,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from curate.pipeline.geo import Entry
 
 
+#: The exit gate's role of each column of the map's CSV table.
+_CSV_ROLES = {"datasets": "measure", "images": "measure", "patients": "count", "share": "value"}
+
+
 @dataclass
 class MapResult:
     table: pd.DataFrame
@@ -46,7 +50,6 @@ def build_map(out: str | os.PathLike | None = None, *, metric: str = "images", m
 
     >>> res = build_map("map.png", collection="queiroz2025-table1", csv="counts.csv")  # doctest: +SKIP
     """
-    from curate._io import atomic_file
     from curate.geo.map import SCALES, _check_out, multinational_note, save_map
     from curate.pipeline.geo import METRICS, country_table, describe_source, load_entries, table_for_csv
 
@@ -78,7 +81,12 @@ def build_map(out: str | os.PathLike | None = None, *, metric: str = "images", m
         save_map(table, out, metric=metric, scale=scale, note=note,
                  subtitle=describe_source(from_file, modality, access, collection, n))
     if csv is not None:
-        with atomic_file(csv) as tmp:
-            table_for_csv(table).to_csv(tmp, index=False)
+        from curate.output import write_table
+
+        # catalog-level numbers from published papers: images and datasets count no one (measure); the
+        # patients column is protected by table_for_csv (the disclosure layer) and checked again as counts
+        shown = table_for_csv(table)
+        roles = {c: _CSV_ROLES.get(c, "group") for c in map(str, shown.columns)}  # the rest: place names
+        write_table(shown, csv, roles=roles)
     return MapResult(table=table, entries=entries, note=note, out=Path(out) if out else None,
                      csv=Path(csv) if csv else None)

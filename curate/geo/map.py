@@ -208,19 +208,21 @@ def compact_svg(text: str) -> str:
 
 
 def _save(fig: Figure, target, fmt: str) -> None:
+    """Render through the exit gate (:func:`curate.output.figure_bytes`: every text of the map checked)."""
     import matplotlib
+
+    from curate.output import figure_bytes, write_bytes, write_text
 
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "curate"}):
         if fmt == ".svg":
-            buf = io.StringIO()
-            fig.savefig(buf, format="svg", metadata={"Date": None})
-            text = compact_svg(buf.getvalue())
+            text = compact_svg(figure_bytes(fig, "svg", where="map", metadata={"Date": None}).decode("utf-8"))
             if isinstance(target, io.StringIO):
                 target.write(text)
             else:
-                Path(target).write_text(text, encoding="utf-8")
+                write_text(target, text, atomic=False)
         else:
-            fig.savefig(target, format="png", dpi=150, metadata={"Software": "curate"})
+            data = figure_bytes(fig, "png", where="map", dpi=150, metadata={"Software": "curate"})
+            write_bytes(target, data, atomic=False)
 
 
 def save_map(table: pd.DataFrame, out: str | os.PathLike, **kwargs) -> Path:

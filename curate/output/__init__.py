@@ -7,13 +7,19 @@ atomically). A caller *declares* what it hands over and the gate decides what le
   :class:`Measure`) and the protections built on :class:`curate.policy.disclosure.Disclosure` (the one
   implementation of small-cell and complementary suppression): :func:`protect_count`,
   :func:`protect_counts`, :func:`protect_crosstab`, :func:`count_table`, :func:`count_grid`,
-  :func:`split_counts`, :func:`protect_leakage`. Raw numbers go in, protected numbers (or their ``<11`` /
-  ``*`` markers) come out.
+  :func:`split_counts`, :func:`protect_leakage`, :func:`protect_shares`; a card's composition tables are
+  protected in :mod:`curate.output.composition` (+ ``composition_splits``). Raw numbers go in, protected
+  numbers (or their ``<11`` / ``*`` markers) come out.
 - :mod:`curate.output.files` — :func:`write_table` (parquet / csv with a role per column: the column
   allow-list), :func:`write_json`, :func:`write_text` (Markdown / HTML / text), :func:`write_bytes`,
   :func:`output_folder` / :func:`output_file` (atomic, from :mod:`curate._io`).
 - :mod:`curate.output.console` — :func:`say`, :func:`warn`, :func:`note`, :func:`say_table`,
-  :func:`say_json`: console lines whose numbers are declared fields.
+  :func:`say_json`, :func:`say_plain`, :func:`error`, :func:`cell`: console lines whose numbers are
+  declared fields.
+- :mod:`curate.output.local` — :func:`write_local`, :func:`write_local_ids`: local working files keyed by
+  the user's own row ids (identifiers only in the declared id columns), never published.
+- :mod:`curate.output.figures` — :func:`write_figure`, :func:`figure_bytes`: charts, every text of them
+  checked for identifiers, synthetic charts marked.
 
 Order of the checks, for every output: (1) column allow-list and identifiers (names, then every value that
 becomes a label), (2) disclosure (declared counts protected; a count column or count field still holding
@@ -23,7 +29,7 @@ so). A refusal raises :class:`GateError` (a bug in the caller: nothing is writte
 
 from __future__ import annotations
 
-from curate.output.console import note, say, say_json, say_table, warn
+from curate.output.console import cell, error, note, say, say_json, say_plain, say_table, warn, width
 from curate.output.counts import (
     Count,
     Counts,
@@ -36,23 +42,27 @@ from curate.output.counts import (
     protect_counts,
     protect_crosstab,
     protect_leakage,
+    protect_shares,
     split_counts,
 )
+from curate.output.figures import figure_bytes, write_figure
 from curate.output.files import (
     ROLES,
     label_reason,
     output_file,
     output_folder,
     write_bytes,
+    write_dataset,
     write_json,
     write_table,
     write_text,
 )
+from curate.output.local import LOCAL_ROLES, write_local, write_local_ids
 
 __all__ = [
-    "ROLES", "Count", "Counts", "GateError", "Measure", "Shown", "count_grid", "count_table", "label_reason",
-    "note",
-    "output_file", "output_folder", "protect_count", "protect_counts", "protect_crosstab", "protect_leakage",
-    "say", "say_json",
-    "say_table", "split_counts", "warn", "write_bytes", "write_json", "write_table", "write_text",
+    "LOCAL_ROLES", "ROLES", "Count", "Counts", "GateError", "Measure", "Shown", "cell", "count_grid",
+    "count_table", "error", "figure_bytes", "label_reason", "note", "output_file", "output_folder",
+    "protect_count", "protect_counts", "protect_crosstab", "protect_leakage", "protect_shares", "say",
+    "say_json", "say_plain", "say_table", "split_counts", "warn", "width", "write_bytes", "write_dataset",
+    "write_figure", "write_json", "write_local", "write_local_ids", "write_table", "write_text",
 ]

@@ -42,8 +42,13 @@ def console(err: bool = False):
     return _console
 
 
-def _field(name: str, value: Any) -> str:
-    from rich.markup import escape
+def _no_escape(text: str) -> str:
+    return text
+
+
+def _field(name: str, value: Any, escape=None) -> str:
+    if escape is None:
+        from rich.markup import escape
 
     if isinstance(value, Count):
         return shown(protect_count(value.value, value.of))
@@ -71,10 +76,37 @@ def _field(name: str, value: Any) -> str:
     return escape(str(value))
 
 
-def render(template: str, fields: dict[str, Any]) -> str:
-    """The line with every ``{field}`` protected and escaped (the template itself is Rich markup)."""
+def render(template: str, fields: dict[str, Any], *, markup: bool = True) -> str:
+    """The line with every ``{field}`` protected and escaped (the template itself is Rich markup;
+    ``markup=False``: plain text, nothing escaped)."""
     names = [f for _, f, _, _ in string.Formatter().parse(template) if f]
-    return template.format(**{n: _field(n, fields[n]) for n in names})
+    esc = None if markup else _no_escape
+    return template.format(**{n: _field(n, fields[n], esc) for n in names})
+
+
+def cell(template: str, /, **fields: Any) -> str:
+    """One table cell or title rendered by the gate (declared fields, as :func:`say`), for
+    :func:`say_table` (which takes strings as already shown)."""
+    return render(template, fields)
+
+
+def width() -> int:
+    """The width of the gate's stdout console (commands lay out tables by it)."""
+    return console().width
+
+
+def say_plain(template: str, /, *, err: bool = False, **fields: Any) -> str:
+    """One line written as it is: no markup, no wrapping (a line a script may parse, a catalog problem);
+    numbers are declared fields as in :func:`say`."""
+    text = render(template, fields, markup=False)
+    (sys.stderr if err else sys.stdout).write(text + "\n")
+    return text
+
+
+def error(message: str) -> str:
+    """The one ``error: ...`` line on stderr. An error message names a parameter, a file or a reason
+    (library errors name the Python parameter); it is written as it is."""
+    return say_plain("error: {message}", err=True, message=message)
 
 
 def say(template: str, /, *, err: bool = False, **fields: Any) -> str:
@@ -94,17 +126,25 @@ def note(template: str, /, **fields: Any) -> str:
     return say("[yellow]note:[/yellow] " + template, **fields)
 
 
-def say_table(title: str, columns: list[str], rows: list[list[Any]], *, caption: str | None = None,
-              right: set[str] | None = None) -> None:
-    """A Rich table whose cells are protected already (strings, markers) or declared fields."""
+def say_table(title: str | None, columns: list[str], rows: list[list[Any]], *, caption: str | None = None,
+              right: set[str] | None = None, markup: bool = False, column_kw: dict[str, dict] | None = None,
+              **table_kw: Any) -> None:
+    """A Rich table whose cells are protected already (strings, markers) or declared fields.
+
+    ``markup``: string cells and the title are Rich markup whose values the caller escaped (or rendered
+    with :func:`cell`); otherwise they are escaped here. ``column_kw``: Rich column options by column;
+    ``table_kw``: Rich table options (``box``, ``show_header``, ``pad_edge``).
+    """
     from rich.markup import escape
     from rich.table import Table
 
-    t = Table(title=escape(title), caption=caption)
+    esc = _no_escape if markup else escape
+    t = Table(title=None if title is None else esc(title), caption=caption, **table_kw)
     for c in columns:
-        t.add_column(escape(c), justify="right" if right and c in right else "left")
+        kw = {"justify": "right" if right and c in right else "left", **(column_kw or {}).get(c, {})}
+        t.add_column(esc(c), **kw)
     for row in rows:
-        t.add_row(*[escape(v) if isinstance(v, str) else _field(columns[i], v) for i, v in enumerate(row)])
+        t.add_row(*[esc(v) if isinstance(v, str) else _field(columns[i], v) for i, v in enumerate(row)])
     console().print(t)
 
 

@@ -109,6 +109,20 @@ def protect_counts(values: Mapping[Any, int], total: int | None = None, *, at_le
     return {lab: (marks[c] or (COMPLEMENT if d.withheld else int(values[lab]))) for lab, c in cells.items()}
 
 
+def protect_shares(counts: Mapping[Any, int], listed: Sequence[Any], size: int, *,
+                   k: int = MIN_CELL) -> list:
+    """Which of the ``listed`` values of a group of published ``size`` may show their share of it.
+
+    Every value of the group is a cell (unlisted ones are never printed), adding up to ``size``; a share
+    whose count or whose complement is small is not shown. Nothing is shown when the group cannot be
+    protected at all."""
+    d = Disclosure(k=k)
+    cells = {v: d.cell(int(n), publish=v in listed) for v, n in counts.items()}
+    d.equal({i: 1 for i in cells.values()}, size)
+    marks = d.solve()
+    return [] if d.withheld else [v for v in listed if not marks[cells[v]]]
+
+
 def count_table(frame: pd.DataFrame, *, counts: Sequence[str], basis: Sequence[str] | None = None,
                 derived: Sequence[str] = (), totals: Mapping[str, int] | None = None,
                 overlapping: Iterable[str] = (), k: int = MIN_CELL) -> pd.DataFrame:

@@ -30,6 +30,8 @@ ROLES = {
     "pseudonym": "a keyed pseudonym (curate.policy.pseudonyms), never a raw identifier",
     "file": "an image file name or path inside the published folder (no identifier in it)",
     "text": "free text written by curate (every value checked for identifiers)",
+    "kept": "a column the user chose to publish as it is (publish --keep-column), warned about when it "
+            "looks like an identifier: its name and values are the user's checked decision",
 }
 _LABELLED = ("group", "label", "text", "file")
 
@@ -47,7 +49,7 @@ def _check_roles(frame: pd.DataFrame, roles: Mapping[str, str], where: str) -> N
             raise GateError(f"{where}: column '{col}' has no declared role (allow-list: {', '.join(ROLES)})")
         if role not in ROLES:
             raise GateError(f"{where}: column '{col}' has role '{role}', not one of {', '.join(ROLES)}")
-        if role != "pseudonym" and role != "file" and name_reason(col):
+        if role not in ("pseudonym", "file", "kept") and name_reason(col):
             raise GateError(f"{where}: column '{col}' is named like an identifier; identifiers never leave "
                             "(publish a keyed pseudonym, role 'pseudonym')")
         values = frame[col]
@@ -172,4 +174,22 @@ def write_bytes(path: str | os.PathLike, data: bytes, *, atomic: bool = True) ->
     path = Path(path)
     with _target(path, atomic) as tmp:
         tmp.write_bytes(data)
+    return path
+
+
+def write_dataset(ds: Any, path: str | os.PathLike, *, roles: Mapping[str, str], image_column: str,
+                  atomic: bool = False) -> Path:
+    """A published Hugging Face ``datasets.Dataset`` shard (parquet with its features): every column but
+    ``image_column`` has a declared role (checked as in :func:`write_table`); the image file names inside
+    the shard are checked like role ``file``. ``atomic=False``: inside a folder being built."""
+    path = Path(path)
+    rest = [c for c in ds.column_names if c != image_column]
+    _check_roles(ds.select_columns(rest).to_pandas(), roles, path.name)
+    if image_column in ds.column_names:
+        for name in ds.data.column(image_column).combine_chunks().field("path").to_pylist():
+            why = label_reason(name) if name else None
+            if why:
+                raise GateError(f"{path.name}: an image file name cannot be published: {why}")
+    with _target(path, atomic) as tmp:
+        ds.to_parquet(str(tmp))
     return path

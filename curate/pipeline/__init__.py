@@ -5,7 +5,8 @@ cards) receive what they return and compute nothing. See docs/architecture.md fo
 
 - :mod:`~curate.pipeline.card` — build-card's inputs: record, measured composition, engine run, guard;
 - :mod:`~curate.pipeline.composition` — a metadata file's measured composition (counts, with disclosure
-  control; tables in :mod:`~curate.pipeline.composition_tables`, per split in ``composition_splits``);
+  control; its tables are protected by the exit gate, :mod:`~curate.output.composition` and
+  ``curate.output.composition_splits``);
 - :mod:`~curate.pipeline.curation` — the engine run behind a card's "Curation" section (``run_curation``);
 - :mod:`~curate.pipeline.commands` — the "reproduce" command lines (visible flags only);
 - :mod:`~curate.pipeline.guard` — the licence guard's decision for a record (upload allowed or not);

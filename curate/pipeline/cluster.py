@@ -119,23 +119,17 @@ def _write_outputs(out, table, report, summ, *, eval_path, summary, info) -> Non
     """Write (all computed; nothing written before this point): every output goes to a temporary file first
     and all are moved into place together, so a failure leaves none of them."""
     import contextlib
-    import json
 
-    from curate._io import atomic_file
+    from curate.engine.cluster.result import write_local_table
+    from curate.output import output_file, write_json
 
-    with contextlib.ExitStack() as stack:
-        tmp = stack.enter_context(atomic_file(out))
-        if out.endswith(".csv"):
-            table.to_csv(tmp, index=False)
-        else:
-            table.to_parquet(tmp, index=False)
+    with contextlib.ExitStack() as stack:  # local files of the user's own rows (curate.output.write_local)
+        write_local_table(table, stack.enter_context(output_file(out)), atomic=False)
         if report is not None:
             report["clustering"] = info
-            tmp = stack.enter_context(atomic_file(eval_path))
-            tmp.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+            write_json(stack.enter_context(output_file(eval_path)), report, atomic=False)
         if summ is not None:
-            tmp = stack.enter_context(atomic_file(summary))
-            tmp.write_text(json.dumps(summ, indent=2, default=str) + "\n", encoding="utf-8")
+            write_json(stack.enter_context(output_file(summary)), summ, atomic=False)
 
 
 def run_sample(meta_arg: str | None, out: str, *, meta_opt: str | None = None, balance_by: str,
@@ -145,7 +139,6 @@ def run_sample(meta_arg: str | None, out: str, *, meta_opt: str | None = None, b
     from curate.tables import read_table
 
     emb, clusters, k, levels, keep = (options.get(x) for x in ("emb", "clusters", "k", "levels", "keep"))
-    from curate._io import atomic_file
     from curate._paths import check_io
     from curate.engine.sample import check_cluster_options, sample_with_report
     from curate.errors import UsageError
@@ -156,12 +149,14 @@ def run_sample(meta_arg: str | None, out: str, *, meta_opt: str | None = None, b
     _check_out(out)
     check_io({"META": meta, "--emb": emb, "--clusters": clusters, "--keep": keep}, {"--out": out})
     check_cluster_options(balance_by, clusters, emb, k, levels)  # before reading META
-    df, rep = sample_with_report(read_table(meta), balance_by=balance_by, **options)
-    with atomic_file(out) as tmp:
-        if out.endswith(".csv"):
-            df.to_csv(tmp, index=False)
-        else:
-            df.to_parquet(tmp, index=False)
+    table = read_table(meta)
+    own = [str(c) for c in table.columns]
+    df, rep = sample_with_report(table, balance_by=balance_by, **options)
+    from curate.output import write_local
+
+    # a subset of the user's own rows, every input column unchanged, plus the split the sample assigned
+    added = {str(c): "group" if c == "split" else "value" for c in df.columns if str(c) not in own}
+    write_local(df, out, ids=[], input_columns=own, roles=added)
     return rep
 
 

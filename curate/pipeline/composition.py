@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curate.errors import InputError
-from curate.pipeline.composition_tables import (
+from curate.output.composition import (
     HIDDEN,
     MISSING,
     Counter,
@@ -281,7 +281,7 @@ def _attribute_section(comp: Composition, df: pd.DataFrame, counter: Counter, co
         if role != "split":
             by_split[role] = key
     if col("split") and _tabulable(df, col("split")) is None:
-        from curate.pipeline.composition_splits import split_tables
+        from curate.output.composition_splits import split_tables
 
         comp.tables.extend(split_tables(counter, df, _key(df[col("split")]), by_split, linked))
     return keys

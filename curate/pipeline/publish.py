@@ -173,6 +173,7 @@ class PublishPlan:
     columns: dict[str, list[Any]]
     card_table: pd.DataFrame
     card_columns: dict[str, Any]
+    roles: dict[str, str] = field(default_factory=dict)  # the exit gate's role of each column
 
 
 def plan_publish(
@@ -343,8 +344,13 @@ def plan_publish(
     card_cols["split"] = "split"
     if roles.labels:
         card_cols["label"] = list(roles.labels)
+    gate_roles = {c: ("pseudonym" if c == PATIENT_COLUMN else "value" if c == roles.age else
+                      "kept" if c in allowed.kept else
+                      "label" if c in roles.labels or c.lower() in ("label", "labels") else "group")
+                  for c in encoded}
     return PublishPlan(files=files, split=split.tolist(), split_names=split_names,
-                 features=datasets.Features(feats), columns=encoded, card_table=card, card_columns=card_cols)
+                 features=datasets.Features(feats), columns=encoded, card_table=card, card_columns=card_cols,
+                 roles=gate_roles)
 
 
 @dataclass

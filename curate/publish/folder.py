@@ -26,7 +26,6 @@ older"). Image bytes are published unchanged.
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -97,6 +96,7 @@ def _build_card_files(tmp: Path, dataset_id: str, result: PublishResult, plan: P
     from huggingface_hub import DatasetCard
 
     from curate.cards.build import build_card
+    from curate.output import write_bytes
 
     with tempfile.TemporaryDirectory(prefix="curate-publish-") as work:
         # the published table (pseudonyms, no ids); card-only: the user's file, for aggregate counts only
@@ -109,8 +109,8 @@ def _build_card_files(tmp: Path, dataset_id: str, result: PublishResult, plan: P
                            catalog_dir=catalog_dir, overwrite=True, extra_sections=sections)
         for name in ("README.md", "croissant.json", "datasheet.md", "datasheet.html"):
             src = Path(built.out) / name
-            if src.exists():
-                shutil.copy2(src, tmp / name)
+            if src.exists():  # written through the exit gate by build_card; moved into the folder
+                write_bytes(tmp / name, src.read_bytes(), atomic=False)
     if plan is None:
         return
     card = DatasetCard.load(tmp / "README.md")

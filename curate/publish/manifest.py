@@ -34,8 +34,10 @@ def write_publish_manifest(folder: Path, dataset: Dataset, decision: GuardDecisi
     """Record the dataset, its licence decision and every (uploadable) file of a freshly built folder."""
     payload = {"written_by": "curate publish", "version": _VERSION, **decision.manifest(),
                "card_only": card_only, "record_hash": dataset.record_hash(), "files": _listed(folder)}
-    (folder / PUBLISH_MANIFEST).write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n",
-                                           encoding="utf-8")
+    from curate.output import write_text
+
+    write_text(folder / PUBLISH_MANIFEST, json.dumps(payload, indent=1, ensure_ascii=False) + "\n",
+               atomic=False)
 
 
 def read_publish_manifest(folder: Path) -> dict:

@@ -16,6 +16,8 @@ def write_shards(plan: PublishPlan, data_dir: Path, max_bytes: int, result: Publ
     """Parquet shards ``data/<split>-0000k-of-0000n.parquet``; returns the arrow bytes per split."""
     import datasets
 
+    from curate.output import write_dataset
+
     data_dir.mkdir(parents=True, exist_ok=True)
     nbytes: dict[str, int] = {}
     counter = 0
@@ -39,7 +41,7 @@ def write_shards(plan: PublishPlan, data_dir: Path, max_bytes: int, result: Publ
                     cols[col] = [values[i] for i in part]
                 ds = datasets.Dataset.from_dict(cols, features=plan.features)
                 rel = f"data/{name}-{k:05d}-of-{n_shards:05d}.parquet"
-                ds.to_parquet(str(data_dir.parent / rel))
+                write_dataset(ds, data_dir.parent / rel, roles=plan.roles, image_column=IMAGE_COLUMN)
                 nbytes[name] += int(ds.data.nbytes)
                 result.shards.append(rel)
     finally:

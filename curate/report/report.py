@@ -8,7 +8,6 @@ the map and charts are matplotlib SVG inlined, the sorting script is inline, lin
 from __future__ import annotations
 
 import datetime as _dt
-import io
 import math
 import os
 from pathlib import Path
@@ -74,10 +73,10 @@ def _bar_svg(rows: list[dict], title: str, *, value: str = "share") -> str:
     ax.tick_params(labelsize=8)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    buf = io.StringIO()
+    from curate.output import figure_bytes
+
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "curate"}):
-        fig.savefig(buf, format="svg", metadata={"Date": None})
-    text = buf.getvalue()
+        text = figure_bytes(fig, "svg", where=title, metadata={"Date": None}).decode("utf-8")
     return text[text.find("<svg"):]
 
 

@@ -33,7 +33,7 @@ def make_dicom(path: str | os.PathLike, pixels: np.ndarray, *, modality: str = "
     ``CURATE SYNTHETIC``); ``transfer_syntax`` is ``explicit``, ``implicit`` or ``rle`` (RLE Lossless,
     pixel-identical to the others).
     """
-    pydicom = require("pydicom", "dicom")
+    require("pydicom", "dicom")
     from pydicom.dataset import FileDataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, RLELossless, generate_uid
 
@@ -70,7 +70,7 @@ def make_dicom(path: str | os.PathLike, pixels: np.ndarray, *, modality: str = "
     elif transfer_syntax not in ("explicit", "implicit"):
         raise InputError(f"transfer_syntax must be explicit, implicit or rle (got '{transfer_syntax}')")
     path.parent.mkdir(parents=True, exist_ok=True)
-    pydicom.dcmwrite(path, ds, enforce_file_format=True)
+    _write_dicom(path, ds)
     return path
 
 
@@ -137,12 +137,32 @@ def write_dicom_demo(out: str | os.PathLike, *, n_patients: int = 60, seed: int 
     ds = pydicom.dcmread(first)
     ds.compress(RLELossless)
     (root / "resent").mkdir(exist_ok=True)
-    pydicom.dcmwrite(root / "resent" / "image0_rle.dcm", ds, enforce_file_format=True)
+    _write_dicom(root / "resent" / "image0_rle.dcm", ds)
     n += 1
     nib = require("nibabel", "dicom")
     vol = (rng.random((32, 32, 12)) * 1000).astype(np.int16)
     (root / "volumes").mkdir(exist_ok=True)
-    nib.save(nib.Nifti1Image(vol, np.diag([1.0, 1.0, 2.5, 1.0])), str(root / "volumes" / "ct_volume.nii.gz"))
-    (root / "README.txt").write_text("Synthetic DICOM demo written by curate: not real patients.\n",
-                                     encoding="utf-8")
+    import gzip
+
+    from curate.output import write_bytes
+
+    image = nib.Nifti1Image(vol, np.diag([1.0, 1.0, 2.5, 1.0]))
+    write_bytes(root / "volumes" / "ct_volume.nii.gz", gzip.compress(image.to_bytes(), mtime=0), atomic=False)
+    from curate.output import write_text
+
+    write_text(root / "README.txt", "Synthetic DICOM demo written by curate: not real patients.\n",
+               synthetic=True, atomic=False)
     return {"dicom_files": n, "nifti_files": 1, "other_files": 1}
+
+
+def _write_dicom(path: Path, ds) -> None:
+    """A synthetic DICOM file, through the exit gate (:func:`curate.output.write_bytes`)."""
+    import io
+
+    import pydicom
+
+    from curate.output import write_bytes
+
+    buf = io.BytesIO()
+    pydicom.dcmwrite(buf, ds, enforce_file_format=True)
+    write_bytes(path, buf.getvalue(), atomic=False)

@@ -17,7 +17,6 @@ recorded and skipped, never fatal.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -39,6 +38,17 @@ COLUMNS = [
     "frames", "slices", "pixel_spacing_row", "pixel_spacing_col", "slice_thickness", "bits_stored",
     "photometric", "transfer_syntax", "shape", "voxel_size", "orientation", "datatype",
 ]
+#: The exit gate's role of each metadata.parquet column but ``path`` (the file's own path: its id).
+METADATA_ROLES = {
+    **{c: "pseudonym" for c in ("patient_key", "study_key", "series_key", "site")},
+    "split": "group",
+    **{c: "label" for c in ("modality", "body_part", "device", "manufacturer", "manufacturer_model",
+                            "patient_sex")},
+    **{c: "measure" for c in ("rows", "columns", "frames", "slices", "pixel_spacing_row", "pixel_spacing_col",
+                              "slice_thickness", "bits_stored")},
+    **{c: "value" for c in ("format", "patient_age", "age_source", "photometric", "transfer_syntax", "shape",
+                            "voxel_size", "orientation", "datatype")},
+}
 CHUNK = 64
 _INLINE_BELOW = 2 * CHUNK  # small trees: a pool costs more than it saves
 
@@ -308,19 +318,19 @@ def _warnings(report: dict[str, Any]) -> list[str]:
 def _write(dest: Path, df: Any, report: dict, md: str, skipped: list[tuple[str, str]],
            summary: dict) -> None:
     """Write every output into a temporary sibling folder, then move it into place (all or nothing)."""
-    import csv
+    import pandas as pd
+
+    from curate.output import write_json, write_local, write_text
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
-    try:
-        df.to_parquet(tmp / "metadata.parquet", index=False)
-        (tmp / "deid.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        (tmp / "deid.md").write_text(md, encoding="utf-8")
-        with (tmp / "skipped.csv").open("w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(["path", "reason"])
-            w.writerows(skipped)
-        (tmp / "scan.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    try:  # through the exit gate: one row per file of the user's own folder, keyed by its path (local)
+        write_local(df, tmp / "metadata.parquet", ids=["path"], roles=METADATA_ROLES, atomic=False)
+        write_json(tmp / "deid.json", report, atomic=False)
+        write_text(tmp / "deid.md", md, atomic=False)
+        write_local(pd.DataFrame(skipped, columns=["path", "reason"]), tmp / "skipped.csv", ids=["path"],
+                    roles={"reason": "value"}, atomic=False)
+        write_json(tmp / "scan.json", summary, atomic=False)
         if dest.exists():
             dest.rmdir()  # checked empty by _prepare_out
         os.replace(tmp, dest)

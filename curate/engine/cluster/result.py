@@ -28,10 +28,16 @@ class ClusterResult:
         return [f"cluster_l{i + 1}" for i in range(len(self.ks))]
 
     def to_parquet(self, path: str | os.PathLike) -> None:
-        from curate._io import atomic_file
+        write_local_table(self.table, path)
 
-        with atomic_file(path) as tmp:
-            self.table.to_parquet(tmp, index=False)
+
+def write_local_table(table: Any, path: str | os.PathLike, *, atomic: bool = True) -> None:
+    """The cluster table (``id`` and one ``cluster_l*`` column per level, ...) as a local file keyed by the
+    user's own ids (:func:`curate.output.write_local`)."""
+    from curate.output import write_local
+
+    roles = {str(c): "value" for c in table.columns if str(c) != "id"}
+    write_local(table, path, ids=["id"], roles=roles, atomic=atomic)
 
 
 def table_of(clusters: Any) -> Any:

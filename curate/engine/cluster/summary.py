@@ -1,4 +1,4 @@
-"""Per-cluster summaries; public ones go through the disclosure gate (:mod:`curate.policy.disclosure`)."""
+"""Per-cluster summaries; public ones are protected by the exit gate (:mod:`curate.output`)."""
 
 from __future__ import annotations
 
@@ -11,20 +11,6 @@ from curate.errors import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
-
-
-def _protected_shares(counts: pd.Series, listed: list[str], size: int) -> list[str]:
-    """Which of the ``listed`` values may show their share of a cluster of published ``size``.
-
-    Every value of the cluster is a cell (unlisted ones are never printed), adding up to ``size``.
-    """
-    from curate.policy.disclosure import Disclosure
-
-    d = Disclosure()
-    cells = {v: d.cell(int(n), publish=v in listed) for v, n in counts.items()}
-    d.equal({i: 1 for i in cells.values()}, size)
-    marks = d.solve()
-    return [] if d.withheld else [v for v in listed if not marks[cells[v]]]
 
 
 def summarize(clusters: Any, meta: pd.DataFrame | None = None, *, attrs: Sequence[str] = (), level: int = 1,
@@ -42,7 +28,7 @@ def summarize(clusters: Any, meta: pd.DataFrame | None = None, *, attrs: Sequenc
     """
     import pandas as pd
 
-    from curate.output import protect_counts
+    from curate.output import protect_counts, protect_shares
     from curate.policy.disclosure import COMPLEMENT, SUPPRESSED
 
     table = table_of(clusters)
@@ -64,7 +50,7 @@ def summarize(clusters: Any, meta: pd.DataFrame | None = None, *, attrs: Sequenc
             vc = grp[a].astype(object).where(grp[a].notna(), None).astype(str).value_counts()
             top_values = [v for v in grp[a].dropna().astype(str).value_counts().head(top).index]
             if public:
-                shown = _protected_shares(vc, top_values, len(grp)) if not size_marks.get(c) else []
+                shown = protect_shares(vc.to_dict(), top_values, len(grp)) if not size_marks.get(c) else []
             else:
                 shown = top_values
             parts = [f"{v} {vc[v] / len(grp):.0%}" for v in top_values if v in shown]

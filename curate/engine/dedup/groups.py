@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,13 +30,17 @@ class DedupResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
     def write_into(self, folder: str | os.PathLike) -> Path:
-        """Write the four files into an existing (temporary) folder."""
+        """Write the four files into an existing (temporary) folder, through the exit gate: pairs, groups
+        and keep.txt are local files keyed by the user's own ids (:func:`curate.output.write_local`)."""
+        from curate.output import write_json, write_local, write_local_ids
+
         folder = Path(folder)
-        self.pairs.to_parquet(folder / "pairs.parquet", index=False)
-        self.groups.to_parquet(folder / "groups.parquet", index=False)
-        (folder / "keep.txt").write_text("".join(f"{i}\n" for i in self.keep), encoding="utf-8")
-        (folder / "summary.json").write_text(json.dumps(self.summary, indent=2, default=str) + "\n",
-                                             encoding="utf-8")
+        scores = {c: "value" for c in self.pairs.columns if c not in ("id_a", "id_b")}
+        write_local(self.pairs, folder / "pairs.parquet", ids=["id_a", "id_b"], roles=scores, atomic=False)
+        write_local(self.groups, folder / "groups.parquet", ids=["id"],
+                    roles={"group": "value", "is_representative": "value"}, atomic=False)
+        write_local_ids(folder / "keep.txt", self.keep, atomic=False)
+        write_json(folder / "summary.json", self.summary, atomic=False)  # images and pairs, never ids
         return folder
 
     def write(self, out_dir: str | os.PathLike) -> Path:

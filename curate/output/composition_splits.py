@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from curate.pipeline.composition_tables import Counter, Linked, Table
+    from curate.output.composition import Counter, Linked, Table
 
 #: A study column (``curate scan`` writes keyed ``study_key``): counted per split, never listed.
 STUDY_COLUMNS = ("study_key", "study_id", "study", "study_uid", "accession")
@@ -31,7 +31,7 @@ def split_tables(counter: Counter, df: pd.DataFrame, split_key: pd.Series, keys:
     one-way tables included (their published marks and totals), so no hidden cell can be solved from the
     combination of tables.
     """
-    from curate.pipeline.composition_tables import Table, _fmt_int, _ordered_levels, crosstab
+    from curate.output.composition import Table, _fmt_int, _ordered_levels, crosstab
     from curate.policy.disclosure import Disclosure
 
     out: list[Table] = []
