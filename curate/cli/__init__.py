@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
         error(exc.for_command(_command_name(argv)))
         sys.exit(exc.exit_code)
     except ParameterError as exc:  # names the Python parameter: word it with the flag
-        sys.stderr.write(f"error: {exc.named(flag_for(argv, exc.param))}\n")
+        error(exc.named(flag_for(argv, exc.param)))
         sys.exit(exc.exit_code)
     except CurateError as exc:
         error(str(exc))

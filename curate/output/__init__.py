@@ -43,6 +43,7 @@ from curate.output.counts import (
     protect_crosstab,
     protect_leakage,
     protect_shares,
+    protect_table,
     split_counts,
 )
 from curate.output.figures import figure_bytes, write_figure
@@ -62,7 +63,8 @@ from curate.output.local import LOCAL_ROLES, write_local, write_local_ids
 __all__ = [
     "LOCAL_ROLES", "ROLES", "Count", "Counts", "GateError", "Measure", "Shown", "cell", "count_grid",
     "count_table", "error", "figure_bytes", "label_reason", "note", "output_file", "output_folder",
-    "protect_count", "protect_counts", "protect_crosstab", "protect_leakage", "protect_shares", "say",
+    "protect_count", "protect_counts", "protect_crosstab", "protect_leakage", "protect_shares",
+    "protect_table", "say",
     "say_json", "say_plain", "say_table", "split_counts", "warn", "width", "write_bytes", "write_dataset",
     "write_figure", "write_json", "write_local", "write_local_ids", "write_table", "write_text",
 ]

@@ -177,6 +177,14 @@ def count_table(frame: pd.DataFrame, *, counts: Sequence[str], basis: Sequence[s
     return out
 
 
+def protect_table(counts, *, k: int = MIN_CELL, totals: bool = True) -> tuple[list, bool]:
+    """A list of counts whose total is published (with ``totals``), through the gate: the marks of
+    :func:`curate.policy.disclosure.protect_table` and whether anything was withheld."""
+    from curate.policy.disclosure import protect_table as _protect
+
+    return _protect(counts, k=k, totals=totals)
+
+
 def protect_crosstab(counts: pd.Series | pd.DataFrame, k: int = MIN_CELL) -> pd.Series | pd.DataFrame:
     """A display copy of a 1-D or 2-D count table whose row, column and grand totals are published
     (:func:`curate.policy.disclosure.suppress`): small cells ``<11``, complements ``*``."""

@@ -193,10 +193,11 @@ def _check_options(emb, out, *, meta, images, max_distance, workers, dask, metho
 
 
 def _write_skipped(path: Path, skipped: list[tuple[str, str]]) -> None:
-    """``skipped.csv`` (path, reason): the files `dedup --images --skip-bad` left out, as `curate scan`."""
-    import csv
+    """``skipped.csv`` (path, reason): the files `dedup --images --skip-bad` left out, as `curate scan`
+    (a local file: the user's own relative paths)."""
+    import pandas as pd
 
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["path", "reason"])
-        w.writerows(skipped)
+    from curate.output import write_local
+
+    table = pd.DataFrame(skipped, columns=["path", "reason"])
+    write_local(table, path, ids=["path"], roles={"reason": "text"}, atomic=False)

@@ -179,7 +179,9 @@ def summary(report: InspectReport) -> dict:
 
     import pandas as pd
 
-    from curate.policy.disclosure import hidden_json, suppress, suppressed_total
+    from curate.output import protect_count as suppressed_total
+    from curate.output import protect_crosstab as suppress
+    from curate.policy.disclosure import hidden_json
     from curate.synthetic import SUMMARY_NOTE
 
     out: dict[str, Any] = {"synthetic": True, "note": SUMMARY_NOTE} if report.synthetic else {}

@@ -288,8 +288,8 @@ def _per_country(pts, roles, countries, attrs, codes, year, kw) -> dict[str, Any
     published, and a country's comparison is shown only when its count is, and its patients left out of
     the comparison (unknown sex, small strata) number 0 or at least MIN_CELL."""
     from curate.engine.represent.reference import resolve_country, wpp_reference
+    from curate.output.counts import protect_table
     from curate.pipeline.represent_cells import build_cells
-    from curate.policy.disclosure import protect_table
 
     if "nationality" not in roles:
         return {}

@@ -76,7 +76,7 @@ def merge_age_bands(table: pd.DataFrame, by: list[str], edges: list[float], *, k
 def protect(table: pd.DataFrame, by: list[str], excluded: dict[str, int], *, k: int
             ) -> tuple[list[object], dict[str, object], object, bool]:
     """Marks for the strata and the excluded groups (grand total published); withheld flag."""
-    from curate.policy.disclosure import protect_table
+    from curate.output.counts import protect_table
 
     values = [*table["patients"].astype(int).tolist(), *excluded.values()]
     marks, withheld_all = protect_table(values, k=k, totals=True)
