@@ -85,9 +85,6 @@ NOT_YET_THROUGH_THE_GATE = {
     ("curate.pipeline.inspect", "write_inspect"),  # to_csv
     ("curate.cli.deid_check", "_print"),  # print
     ("curate.report.pixels", "write_outputs"),  # write_text, open
-    ("curate.cards.representativeness", "draw_pyramid"),  # savefig
-    ("curate.cards.representativeness", "write_represent"),  # write_text
-    ("curate.cli.represent", "represent"),  # print
     ("curate.engine.represent.data.derive_wpp2024", "main"),  # maintainer script deriving the shipped table
     ("curate._cache", "YamlCache.save"),  # dump
     ("curate.cards.charts", "gap_chart"),  # savefig

@@ -12,6 +12,7 @@ atomically). A caller *declares* what it hands over and the gate decides what le
 - :mod:`curate.output.files` — :func:`write_table` (parquet / csv with a role per column: the column
   allow-list), :func:`write_json`, :func:`write_text` (Markdown / HTML / text), :func:`write_bytes`,
   :func:`output_folder` / :func:`output_file` (atomic, from :mod:`curate._io`).
+- :mod:`curate.output.figures` — :func:`write_figure` (a Matplotlib chart as PNG bytes; synthetic marking).
 - :mod:`curate.output.console` — :func:`say`, :func:`warn`, :func:`note`, :func:`say_table`,
   :func:`say_json`: console lines whose numbers are declared fields.
 
@@ -48,11 +49,12 @@ from curate.output.files import (
     write_table,
     write_text,
 )
+from curate.output.figures import write_figure
 
 __all__ = [
     "ROLES", "Count", "Counts", "GateError", "Measure", "Shown", "count_grid", "count_table", "label_reason",
     "note",
     "output_file", "output_folder", "protect_count", "protect_counts", "protect_crosstab", "protect_leakage",
     "say", "say_json",
-    "say_table", "split_counts", "warn", "write_bytes", "write_json", "write_table", "write_text",
+    "say_table", "split_counts", "warn", "write_bytes", "write_json", "write_figure", "write_table", "write_text",
 ]
