@@ -83,8 +83,6 @@ NOT_YET_THROUGH_THE_GATE = {
     ("curate.cli.inspect", "_print"),  # print
     ("curate.pipeline.inspect", "summary"),  # write_text
     ("curate.pipeline.inspect", "write_inspect"),  # to_csv
-    ("curate.cli.deid_check", "_print"),  # print
-    ("curate.report.pixels", "write_outputs"),  # write_text, open
     ("curate.engine.represent.data.derive_wpp2024", "main"),  # maintainer script deriving the shipped table
     ("curate._cache", "YamlCache.save"),  # dump
     ("curate.cards.charts", "gap_chart"),  # savefig
