@@ -54,13 +54,13 @@ class ProbeResult:
 # ---- data plumbing --------------------------------------------------------------------------------------
 
 
-def _read_meta(meta) -> pd.DataFrame:
+def read_meta(meta) -> pd.DataFrame:
     from curate.tables import read_table
 
     return read_table(meta)
 
 
-def _load_vectors(emb, id_col: str) -> tuple[np.ndarray, np.ndarray, bool]:
+def load_vectors(emb, id_col: str) -> tuple[np.ndarray, np.ndarray, bool]:
     """(ids as str, float32 vectors, whether the ids are real) from an Embeddings object, array or file.
 
     A bare array has no ids (they are its row numbers); ``id_col`` names the id column of a parquet file.
@@ -79,7 +79,7 @@ def _load_vectors(emb, id_col: str) -> tuple[np.ndarray, np.ndarray, bool]:
             not isinstance(emb, np.ndarray))
 
 
-def _align(ids: np.ndarray, meta: pd.DataFrame, id_col: str, emb_id_col: str,
+def align(ids: np.ndarray, meta: pd.DataFrame, id_col: str, emb_id_col: str,
            ids_given: bool) -> np.ndarray | None:
     """Position in EMB of each META row, matched on META[id_col] = EMB[emb_id_col].
 
@@ -232,7 +232,7 @@ def probe(
         raise UsageError("--seeds must be ≥ 1")
     if mitigation != "none" and not group_col:
         raise UsageError(f"--mitigation {mitigation} needs --group-col")
-    df = _read_meta(meta)
+    df = read_meta(meta)
     if group_col:  # roles accepted: --group-col sex → the sex column
         from curate.policy.roles import resolve_columns
 
@@ -250,8 +250,8 @@ def probe(
     task, classes = _task(df, labels)
     device = resolve_device(device)
     emb_id_col = emb_id_col or id_col
-    ids, X, ids_given = _load_vectors(emb, emb_id_col)
-    idx = _align(ids, df, id_col, emb_id_col, ids_given)
+    ids, X, ids_given = load_vectors(emb, emb_id_col)
+    idx = align(ids, df, id_col, emb_id_col, ids_given)
     if idx is not None:  # META rows in EMB's order: the result does not depend on META's row order
         order = np.argsort(idx, kind="stable")
         df = df.iloc[order].reset_index(drop=True)

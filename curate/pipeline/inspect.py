@@ -62,17 +62,17 @@ def _columns(df, *, label_col, attributes, patient_col, annotators) -> tuple[lis
 
 def _table_data(emb, meta, *, label_col, attributes, patient_col, annotators, id_col, emb_id_col):
     """(InspectData, raw row ids) from embeddings + metadata, joined on ids as in :func:`curate.probe`."""
-    from curate.audits.probes import _align, _load_vectors, _read_meta
+    from curate.audits.probes import align, load_vectors, read_meta
     from curate.engine.inspect import InspectData
 
     if meta is None:
         raise UsageError("give --meta with the embeddings (the label, attribute and patient columns)")
-    df = _read_meta(meta)
+    df = read_meta(meta)
     attrs, ann = _columns(df, label_col=label_col, attributes=attributes, patient_col=patient_col,
                           annotators=annotators)
     emb_id_col = emb_id_col or id_col
-    ids, X, ids_given = _load_vectors(emb, emb_id_col)
-    idx = _align(ids, df, id_col, emb_id_col, ids_given)
+    ids, X, ids_given = load_vectors(emb, emb_id_col)
+    idx = align(ids, df, id_col, emb_id_col, ids_given)
     if idx is not None:
         order = np.argsort(idx, kind="stable")
         df = df.iloc[order].reset_index(drop=True)
