@@ -409,3 +409,61 @@ def test_cluster_prints_no_small_cluster_size(tmp_path, cli):
     assert sorted(sizes) == [4, 6, 40]
     line = next(x for x in r.stdout.splitlines() if "cluster sizes" in x)
     assert not re.search(r"\b(4|6|40)\b", line.split(";")[0]), line
+
+
+def test_gate_figure_is_png_without_software_tag_and_says_synthetic(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from curate.output import write_figure
+
+    paths = {}
+    for syn in (False, True):
+        fig, ax = plt.subplots(figsize=(2, 2), dpi=50)
+        ax.bar([0, 1], [3, 4])
+        paths[syn] = write_figure(fig, tmp_path / f"f{syn}.png", synthetic=syn)
+        assert not plt.fignum_exists(fig.number)  # closed
+    for syn, p in paths.items():
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        info = Image.open(p).text
+        assert "Software" not in info and ("synthetic" in info.get("Comment", "").lower()) is syn
+    same = Image.open(paths[False]).tobytes() == Image.open(paths[True]).tobytes()
+    assert not same  # the stamp is drawn on the image too
+
+
+@pytest.mark.parametrize("whole, part, parts, overlapping", [
+    (100, 95, {"a": 3, "b": 92}, False), (100, 40, {"a": 3, "b": 37}, False),
+    (300, 34, {"a": 4, "b": 30}, False), (50, 20, {"a": 5, "b": 20, "c": 2}, True)])
+def test_gate_parts_hide_small_parts_and_the_small_rest(whole, part, parts, overlapping):
+    """Brute force over every integer completion of the hidden cells consistent with what is shown: each
+    small cell (a part, the flagged total, or the never-printed rest whole − part) keeps ≥ 3 values."""
+    import itertools
+
+    from curate.output.parts import protect_parts
+
+    w, p, by = protect_parts(whole, part, parts, overlapping=overlapping)
+    assert w == whole
+    truth = {"part": part, "rest": whole - part, **parts}
+    hidden = [k for k, v in by.items() if isinstance(v, str)] + (["part"] if isinstance(p, str) else [])
+    assert all(by[k] == "<11" for k, v in parts.items() if 0 < v < 11)
+    seen: dict[str, set[int]] = {k: set() for k in truth}
+    ranges = [range(1, 11) if (by.get(k) == "<11" or (k == "part" and p == "<11")) else range(0, whole + 1)
+              for k in hidden]
+    for combo in itertools.product(*ranges):
+        val = dict(zip(hidden, combo))
+        cp = val.get("part", p if not isinstance(p, str) else None)
+        cells = {k: val.get(k, by[k]) for k in parts}
+        if cp is None or cp > whole:
+            continue
+        total = sum(cells.values())
+        if (overlapping and not (total >= cp and all(c <= cp for c in cells.values()))) or \
+                (not overlapping and total != cp):
+            continue
+        for k, v in {"part": cp, "rest": whole - cp, **cells}.items():
+            seen[k].add(v)
+    for k, v in truth.items():
+        if 0 < v < 11:
+            assert max(seen[k]) - min(seen[k]) >= 3, (k, seen[k], p, by)
