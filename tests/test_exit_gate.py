@@ -80,7 +80,6 @@ def writer_sites() -> set[tuple[str, str]]:
 # by policy.roles.allow_list); charts (savefig: to be rendered to bytes and written with write_bytes);
 # catalog tooling and the demo writers; console lines of the catalog, scan, embed, geo and dedup commands.
 NOT_YET_THROUGH_THE_GATE = {
-    ("curate.engine.represent.data.derive_wpp2024", "main"),  # maintainer script deriving the shipped table
     ("curate._cache", "YamlCache.save"),  # dump
     ("curate.cards.charts", "gap_chart"),  # savefig
     ("curate.audits.probes", "write_probe"),  # to_parquet

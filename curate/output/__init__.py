@@ -13,6 +13,7 @@ atomically). A caller *declares* what it hands over and the gate decides what le
   allow-list), :func:`write_json`, :func:`write_text` (Markdown / HTML / text), :func:`write_bytes`,
   :func:`output_folder` / :func:`output_file` (atomic, from :mod:`curate._io`).
 - :mod:`curate.output.figures` — :func:`write_figure` (a Matplotlib chart as PNG bytes; synthetic marking).
+- :mod:`curate.output.parts` — :func:`protect_parts` (a whole, its flagged part and the part's breakdown).
 - :mod:`curate.output.console` — :func:`say`, :func:`warn`, :func:`note`, :func:`say_table`,
   :func:`say_json`: console lines whose numbers are declared fields.
 
@@ -50,11 +51,13 @@ from curate.output.files import (
     write_text,
 )
 from curate.output.figures import write_figure
+from curate.output.parts import protect_parts
 
 __all__ = [
     "ROLES", "Count", "Counts", "GateError", "Measure", "Shown", "count_grid", "count_table", "label_reason",
     "note",
     "output_file", "output_folder", "protect_count", "protect_counts", "protect_crosstab", "protect_leakage",
+    "protect_parts",
     "say", "say_json",
     "say_table", "split_counts", "warn", "write_bytes", "write_json", "write_figure", "write_table", "write_text",
 ]
