@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 #: The shipped table this script (re)writes.
-OUT = Path(__file__).resolve().parents[1] / "curate" / "engine" / "represent" / "data" / "wpp2024_population.csv.gz"
+OUT = Path(__file__).resolve().parents[1] / "curate/engine/represent/data/wpp2024_population.csv.gz"
 
 
 def main(src: str) -> None:

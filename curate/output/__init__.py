@@ -40,6 +40,7 @@ from curate.output.counts import (
     protect_leakage,
     split_counts,
 )
+from curate.output.figures import write_figure
 from curate.output.files import (
     ROLES,
     label_reason,
@@ -50,7 +51,6 @@ from curate.output.files import (
     write_table,
     write_text,
 )
-from curate.output.figures import write_figure
 from curate.output.parts import protect_parts
 
 __all__ = [
@@ -59,5 +59,6 @@ __all__ = [
     "output_file", "output_folder", "protect_count", "protect_counts", "protect_crosstab", "protect_leakage",
     "protect_parts",
     "say", "say_json",
-    "say_table", "split_counts", "warn", "write_bytes", "write_json", "write_figure", "write_table", "write_text",
+    "say_table", "split_counts", "warn", "write_bytes", "write_figure", "write_json", "write_table",
+    "write_text",
 ]
