@@ -107,11 +107,12 @@ def render_markdown(summary: dict[str, Any], score: dict[str, Any] | None) -> st
 
 #: Roles of the columns of files.csv, boxes.csv and skipped.csv at the exit gate: file ids are keyed
 #: pseudonyms, every number counts frames, boxes or pixels of a file (``measure``), never people.
-ROLES = {"file": "pseudonym", "format": "label", "modality": "label", "verdict": "label", "kinds": "label",
-         "burned_in_annotation": "label", "burned_in_flag": "label", "reason": "text",
-         **{c: "measure" for c in ("frames_checked", "frames_skipped_prefilter", "frames_with_text",
-                                   "frames_with_identifiers", "downsampled_frames", "corrupt_frames",
-                                   "ocr_failed_frames", "frame", "x", "y", "w", "h")}}
+TABLE_ROLES = {
+    "file": "pseudonym", "format": "label", "modality": "label", "verdict": "label", "kinds": "label",
+    "burned_in_annotation": "label", "burned_in_flag": "label", "reason": "text",
+    **{c: "measure" for c in ("frames_checked", "frames_skipped_prefilter", "frames_with_text",
+                              "frames_with_identifiers", "downsampled_frames", "corrupt_frames",
+                              "ocr_failed_frames", "frame", "x", "y", "w", "h")}}
 
 
 def _table(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
@@ -120,7 +121,7 @@ def _table(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
     from curate.output import write_table
 
     frame = pd.DataFrame(rows, columns=header) if rows else pd.DataFrame(columns=header)
-    return write_table(frame, path, roles={c: ROLES[c] for c in header}, atomic=False)
+    return write_table(frame, path, roles={c: TABLE_ROLES[c] for c in header}, atomic=False)
 
 
 def write_outputs(tmp: Path, res: Any) -> None:
