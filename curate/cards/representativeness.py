@@ -1,8 +1,8 @@
 """Rendering of a :class:`curate.pipeline.represent.RepresentResult`: Markdown, JSON, CSV, pyramid PNG.
 
 Computes nothing: every number comes from the result, whose strata table is already protected (small
-cells merged or withheld; see :mod:`curate.pipeline.represent_cells`). The writers are the few functions
-go through the exit gate (``curate.output``).
+cells merged or withheld; see :mod:`curate.pipeline.represent_cells`). Every file is written
+through the exit gate (``curate.output``).
 """
 
 from __future__ import annotations
