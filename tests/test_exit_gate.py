@@ -100,19 +100,6 @@ def writer_sites() -> set[tuple[str, str]]:
 NOT_OUTPUTS = {
     ("curate._cache", "YamlCache.save"),  # a cache of parsed catalog YAML (curate's own records)
     ("curate.scan.resume", "Checkpoint.save"),  # scan's internal resume state, deleted when scan completes
-    # TEMPORARY: features merged after the gate, being routed through it (helper gate3)
-    ("curate.report.pixels", "_csv"),  # open
-    ("curate.scan.pixels.synthetic", "_write_dicom"),  # dcmwrite
-    ("curate.scan.pixels.synthetic", "write_answer_key"),  # open
-    ("curate.cli.inspect", "_print"),  # print
-    ("curate.pipeline.inspect", "summary"),  # write_text
-    ("curate.pipeline.inspect", "write_inspect"),  # to_csv
-    ("curate.cli.deid_check", "_print"),  # print
-    ("curate.report.pixels", "write_outputs"),  # write_text, open
-    ("curate.cards.representativeness", "draw_pyramid"),  # savefig
-    ("curate.cards.representativeness", "write_represent"),  # write_text
-    ("curate.cli.represent", "represent"),  # print
-    ("curate.engine.represent.data.derive_wpp2024", "main"),  # maintainer script deriving the shipped table
 }
 
 

@@ -102,3 +102,67 @@ def test_dicom_quality_from_the_command_line(cli, tmp_path):
     assert r.exit_code != 0 and "is not a folder" in r.stderr and not (tmp_path / "out2").exists()
     r = cli("inspect", "--label-col", "y", "--out", str(tmp_path / "out3"))
     assert r.exit_code != 0 and "needs EMB" in r.stderr
+
+
+def _hidden_range(published: dict, total_rows: int, small: str) -> tuple[float, float]:
+    """linprog bounds of one class's flagged count given what summary.json publishes: the rows, the flagged
+    total (or its marker) and the per-class counts (or markers); hidden cells ≥ 0, ``<11`` cells 1..10, and
+    the unflagged rest rows − flagged ≥ 0."""
+    from scipy.optimize import linprog
+
+    names = list(published["by"])
+    hid = [n for n in names if isinstance(published["by"][n], str)]
+    flag_hidden = isinstance(published["flagged"], str)
+    nv = len(hid) + flag_hidden  # variables: hidden classes, then the flagged total when hidden
+    a_eq, b_eq = np.zeros((1, nv)), [0.0]
+    for i, _ in enumerate(hid):
+        a_eq[0, i] = 1.0
+    rest = -sum(v for v in published["by"].values() if not isinstance(v, str))
+    if flag_hidden:
+        a_eq[0, -1] = -1.0
+        b_eq = [rest]
+    else:
+        b_eq = [rest + published["flagged"]]
+    bounds = [(1, 10) if published["by"][n] == "<11" else (0, None) for n in hid]
+    if flag_hidden:
+        bounds.append((0, total_rows))
+    c = np.zeros(nv)
+    c[hid.index(small)] = 1.0
+    lo = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, integrality=np.ones(nv))
+    hi = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, integrality=np.ones(nv))
+    return lo.fun, -hi.fun
+
+
+@pytest.mark.parametrize("per_class", [{"a": 4, "b": 30}, {"a": 4, "b": 30, "c": 50}, {"a": 2, "b": 9}])
+def test_summary_hides_small_flagged_classes_unrecoverably(tmp_path, per_class):
+    """Flagged rows per given label with a class of 4 (and 2): summary.json and the console never show it,
+    and linprog over the published rows, flagged total and other classes cannot pin it (width ≥ 3)."""
+    import pandas as pd
+
+    from curate.engine.inspect import IssueResult
+    from curate.pipeline.inspect import InspectReport
+    from curate.policy.pseudonyms import generate_key_file, load_key
+    from curate.report.inspect import write_inspect
+
+    labels = [c for c, n in per_class.items() for _ in range(n)]
+    n_flag = len(labels)
+    rows = 300
+    iss = pd.DataFrame({"row": range(rows), "issue": "label", "score": np.linspace(1, 0, rows),
+                        "flagged": [True] * n_flag + [False] * (rows - n_flag),
+                        "given_label": labels + ["z"] * (rows - n_flag), "suggested_label": "z"})
+    res = IssueResult("label", iss, summary={"flagged": n_flag, "rows": rows, "classes": 4})
+    rep = InspectReport(results={"label": res}, ids={"label": np.array([f"MRN{i}" for i in range(rows)])})
+    key = load_key(generate_key_file(tmp_path / "k.key"))
+    summ = write_inspect(rep, tmp_path / "out", key=key)
+    text = (tmp_path / "out" / "summary.json").read_text()
+    back = json.loads(text)["label"]
+    by = {k: (v["shown"] if isinstance(v, dict) else v) for k, v in back["flagged_by_given_label"].items()}
+    flagged = back["summary"]["flagged"]
+    flagged = flagged["shown"] if isinstance(flagged, dict) else flagged
+    assert back["summary"]["rows"] == rows and summ["label"]["summary"]["rows"] == rows
+    for c, n in per_class.items():
+        if n < 11:
+            assert by[c] == "<11"
+            lo, hi = _hidden_range({"by": by, "flagged": flagged}, rows, c)
+            assert hi - lo >= 3, (c, lo, hi, by, flagged)
+    assert "MRN" not in text + (tmp_path / "out" / "issues.csv").read_text()

@@ -407,3 +407,21 @@ def test_dicom_age_strings_and_aligned_ranges_give_the_same_answer():
     big.loc[0, "patient_age"] = "40-49"
     labels = representativeness(big, country="BRA", reps=200).cells.age_labels
     assert "40-44" not in labels and "45-49" not in labels and "40-49" in labels
+
+
+def test_synthetic_metadata_marks_every_output(tmp_path):
+    """A metadata table marked synthetic (curate.synthetic): the report, JSON, strata table, chart and the
+    console all say so."""
+    from PIL import Image
+
+    meta = plant(n=300, seed=6).assign(synthetic=True)
+    path = tmp_path / "meta.csv"
+    meta.to_csv(path, index=False)
+    r = invoke("represent", str(path), "--country", "BRA", "--out", str(tmp_path / "o"), "--reps", "100")
+    assert r.exit_code == 0, r.stderr
+    out = tmp_path / "o"
+    assert "SYNTHETIC" in r.stdout
+    assert json.loads((out / "representativeness.json").read_text())["synthetic"] is True
+    assert "synthetic" in (out / "representativeness.md").read_text().lower()
+    assert pd.read_csv(out / "strata.csv")["synthetic"].all()
+    assert "synthetic" in Image.open(out / "pyramid.png").text.get("Comment", "").lower()

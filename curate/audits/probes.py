@@ -55,7 +55,7 @@ class ProbeResult:
 # ---- data plumbing --------------------------------------------------------------------------------------
 
 
-def _load_vectors(emb, id_col: str) -> tuple[np.ndarray, np.ndarray, bool]:
+def load_vectors(emb, id_col: str) -> tuple[np.ndarray, np.ndarray, bool]:
     """(ids as str, float32 vectors, whether the ids are real) from an Embeddings object, array or file.
 
     A bare array has no ids (they are its row numbers); ``id_col`` names the id column of a parquet file.
@@ -74,7 +74,7 @@ def _load_vectors(emb, id_col: str) -> tuple[np.ndarray, np.ndarray, bool]:
             not isinstance(emb, np.ndarray))
 
 
-def _align(ids: np.ndarray, meta: pd.DataFrame, id_col: str, emb_id_col: str,
+def align(ids: np.ndarray, meta: pd.DataFrame, id_col: str, emb_id_col: str,
            ids_given: bool) -> np.ndarray | None:
     """Position in EMB of each META row, matched on META[id_col] = EMB[emb_id_col].
 
@@ -239,8 +239,8 @@ def probe(
     device = resolve_device(device, backend="torch")
     id_col = meta_id_col
     emb_id_col = emb_id_col or id_col
-    ids, X, ids_given = _load_vectors(emb, emb_id_col)
-    idx = _align(ids, df, id_col, emb_id_col, ids_given)
+    ids, X, ids_given = load_vectors(emb, emb_id_col)
+    idx = align(ids, df, id_col, emb_id_col, ids_given)
     if idx is not None:  # META rows in EMB's order: the result does not depend on META's row order
         order = np.argsort(idx, kind="stable")
         df = df.iloc[order].reset_index(drop=True)

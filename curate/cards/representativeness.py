@@ -1,8 +1,8 @@
 """Rendering of a :class:`curate.pipeline.represent.RepresentResult`: Markdown, JSON, CSV, pyramid PNG.
 
 Computes nothing: every number comes from the result, whose strata table is already protected (small
-cells merged or withheld; see :mod:`curate.pipeline.represent_cells`). The writers are the few functions
-the exit gate (``curate.output``) will take over.
+cells merged or withheld; see :mod:`curate.pipeline.represent_cells`). Every file is written
+through the exit gate (``curate.output``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def _p(x: float) -> str:
     return "<0.001" if x < 0.001 else f"{x:.3f}"
 
 
-def _ratio(x: float) -> str:
+def ratio_text(x: float) -> str:
     return "—" if math.isnan(x) else ("∞" if math.isinf(x) else f"{x:.2f}")
 
 
@@ -107,8 +107,8 @@ def section_markdown(res: RepresentResult, *, chart: str | None = CHART, heading
             lines.append("| " + " | ".join(vals) + f" | {r['patients']} | — | — | — | withheld |")
             continue
         lines.append("| " + " | ".join(vals) + f" | {r['patients']:,} | {r['dataset_share']:.1%} | "
-                     f"{r['population_share']:.1%} | {_ratio(r['ratio'])} ({_ratio(r['ratio_low'])}–"
-                     f"{_ratio(r['ratio_high'])}) | {r['flag']} |")
+                     f"{r['population_share']:.1%} | {ratio_text(r['ratio'])} ({ratio_text(r['ratio_low'])}–"
+                     f"{ratio_text(r['ratio_high'])}) | {r['flag']} |")
     if res.cells.withheld:
         lines += ["", "Shares are among the published strata: withheld strata are left out of both the "
                   "dataset and the population, so the distance compares the published part of the "
@@ -131,7 +131,7 @@ def section_markdown(res: RepresentResult, *, chart: str | None = CHART, heading
     return "\n".join(lines) + "\n"
 
 
-def draw_pyramid(res: RepresentResult, path: str | Path) -> Path:
+def draw_pyramid(res: RepresentResult, path: str | Path, *, atomic: bool = True) -> Path:
     """Dataset shares (bars) over the reference's (outline), females left and males right; PNG.
 
     Age bands may have been merged to different widths, so bars span their band and their length is the
@@ -144,6 +144,7 @@ def draw_pyramid(res: RepresentResult, path: str | Path) -> Path:
     from matplotlib.ticker import FuncFormatter
 
     from curate.ages import parse_age_interval
+    from curate.output import write_figure
 
     rows = [r for r in strata_rows(res) if r["flag"] != "withheld"]
     two = "age" in res.by and "sex" in res.by
@@ -173,56 +174,34 @@ def draw_pyramid(res: RepresentResult, path: str | Path) -> Path:
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{abs(v):g}"))
     ax.set_title(f"Dataset (filled) vs {res.reference.name} (outline)", fontsize=9)
     fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return out
+    return write_figure(fig, path, synthetic=res.synthetic, atomic=atomic)
 
 
-def console_lines(res: RepresentResult) -> list[str]:
-    """What the command prints (protected numbers only)."""
-    o = res.overall
-    lines = [f"reference: {res.reference.name}",
-             f"patients compared: {o.n:,} of {res.cells.total}"
-             + (f" (left out: {'; '.join(f'{k} {v}' for k, v in res.cells.excluded.items())})"
-                if res.cells.excluded else "")]
-    for r in distance_rows(res):
-        lines.append(f"  {r['attribute']:<16} JS distance {r['distance']:.3f} (CI {r['ci_low']:.3f}-"
-                     f"{r['ci_high']:.3f}); sampling alone {r['expected_from_sampling']:.3f}, "
-                     f"p {'< 0.001' if r['p_value'] < 0.001 else '= ' + format(r['p_value'], '.3f')}")
-    flagged = [f"{' × '.join(r[c] for c in res.by)} ({r['flag']}, ratio {_ratio(r['ratio'])})"
-               for r in strata_rows(res) if r["flag"] not in ("", "withheld")]
-    lines.append("flagged strata: " + ("; ".join(flagged) if flagged else "none"))
-    if res.cells.withheld:
-        lines.append(f"withheld strata (small cells): {len(res.cells.withheld)}")
-    for c, v in res.countries.items():
-        lines.append(f"  {c}: {v}" if isinstance(v, str) else
-                     f"  {c}: {v.n:,} patients, JS distance {v.distance:.3f} (CI {v.interval[0]:.3f}-"
-                     f"{v.interval[1]:.3f}); sampling alone {v.expected:.3f}")
-    return lines
+#: Every column of ``strata.csv`` that is not a stratum attribute, with its role at the exit gate.
+STRATA_ROLES = {"patients": "count", "dataset_share": "value", "population_share": "value", "ratio": "value",
+                "ratio_low": "value", "ratio_high": "value", "flag": "label"}
+#: Keys of ``representativeness.json`` whose values are counts of patients (checked by the gate).
+JSON_COUNTS = ("patients", "patients_total", "patients_compared", "excluded")
 
 
 def write_represent(res: RepresentResult, out: str | Path, *, chart: bool = True) -> list[Path]:
-    """The command's folder: representativeness.md, .json, strata.csv and pyramid.png (atomic)."""
-    import csv
+    """The command's folder: representativeness.md, .json, strata.csv and pyramid.png (atomic, through the
+    exit gate: the strata table's columns have declared roles, the JSON's patient counts are checked)."""
+    import pandas as pd
 
-    from curate._io import atomic_dir
+    from curate.output import output_folder, write_json, write_table, write_text
 
-    with atomic_dir(out, kind="represent") as tmp:
-        (tmp / "representativeness.md").write_text(
-            "# Representativeness of " + res.source + "\n\n"
-            + section_markdown(res, chart=CHART if chart else None), encoding="utf-8")
-        import json
-
-        (tmp / "representativeness.json").write_text(
-            json.dumps(_finite(result_json(res)), indent=2, default=_json_default) + "\n", encoding="utf-8")
+    syn = res.synthetic
+    with output_folder(out, kind="represent") as tmp:
+        write_text(tmp / "representativeness.md", "# Representativeness of " + res.source + "\n\n"
+                   + section_markdown(res, chart=CHART if chart else None), synthetic=syn, atomic=False)
+        write_json(tmp / "representativeness.json", _finite(result_json(res)), counts=JSON_COUNTS,
+                   synthetic=syn, atomic=False)
         rows = strata_rows(res)
-        with open(tmp / "strata.csv", "w", newline="", encoding="utf-8") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
+        write_table(pd.DataFrame(rows, columns=list(rows[0])), tmp / "strata.csv", synthetic=syn,
+                    roles={**{c: "group" for c in res.by}, **STRATA_ROLES}, atomic=False)
         if chart:
-            draw_pyramid(res, tmp / CHART)
+            draw_pyramid(res, tmp / CHART, atomic=False)
     names = ["representativeness.md", "representativeness.json", "strata.csv"] + ([CHART] if chart else [])
     return [Path(out) / n for n in names]
 
@@ -236,12 +215,6 @@ def _finite(v: Any) -> Any:
     if isinstance(v, (list, tuple)):
         return [_finite(x) for x in v]
     return v
-
-
-def _json_default(v: Any) -> Any:
-    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
-        return None
-    return str(v)
 
 
 # ------------------------------------------------------------------------------------------- the card

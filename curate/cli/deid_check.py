@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from curate.cli._common import console, fmt_int, print_json
+from curate.output import Measure, say, say_json
 
 
 def deid_check_cmd(
@@ -45,31 +45,38 @@ def deid_check_cmd(
 
 
 def _print(res, out: Path, as_json: bool) -> None:
-    """The console summary (counts only)."""
+    """The console summary: counts of files and frames (``Measure``: they count files, not people) and the
+    answer-key score; never a recognised text."""
     s = res.summary
     if as_json:
-        print_json({"summary": s, "score": res.score})
+        say_json({"summary": s, "score": res.score})
         return
     v = s["verdicts"]
-    console.print(f"deid-check: {fmt_int(s['files_checked'])} files checked ({fmt_int(s['frames_checked'])} "
-                  f"frames, {fmt_int(s['frames_skipped_by_prefilter'])} skipped by the pre-filter): "
-                  f"{fmt_int(v['identifier'])} with identifiers in pixels, {fmt_int(v['text'])} with other "
-                  f"text, {fmt_int(v['clean'])} clean; {fmt_int(s['files_skipped'])} skipped (skipped.csv)")
-    for flag, n in sorted(s["burned_in_annotation"].items()):
-        console.print(f"BurnedInAnnotation {flag}: {fmt_int(n)} files")
+
+    def n(x: int) -> Measure:
+        return Measure(x, ",")
+
+    say("deid-check: {checked} files checked ({frames} frames, {pre} skipped by the pre-filter): "
+        "{ident} with identifiers in pixels, {text} with other text, {clean} clean; "
+        "{skipped} skipped (skipped.csv)",
+        checked=n(s["files_checked"]), frames=n(s["frames_checked"]), pre=n(s["frames_skipped_by_prefilter"]),
+        ident=n(v["identifier"]), text=n(v["text"]), clean=n(v["clean"]), skipped=n(s["files_skipped"]))
+    for flag, k in sorted(s["burned_in_annotation"].items()):
+        say("BurnedInAnnotation {flag}: {k} files", flag=flag, k=n(k))
     if s["frames_downsampled"]:
-        console.print(f"{fmt_int(s['frames_downsampled'])} frames were larger than the size bound and were "
-                      "downsampled before OCR")
+        say("{k} frames were larger than the size bound and were downsampled before OCR",
+            k=n(s["frames_downsampled"]))
     if res.score:
         for g in ("headers", "pixels"):
             d = res.score.get(g)
             if d and d["percent_correct"] is not None:
-                console.print(f"answer key, {g}: {d['percent_correct']:.2f} % correct actions "
-                              f"({fmt_int(d['passed'])} of {fmt_int(d['passed'] + d['failed'])})")
+                say("answer key, {g}: {pct} % correct actions ({passed} of {total})", g=g,
+                    pct=Measure(d["percent_correct"], ".2f"), passed=n(d["passed"]),
+                    total=n(d["passed"] + d["failed"]))
         r = res.score.get("residual_phi_recall")
         if r is not None:
-            console.print(f"residual-PHI recall: {r:.3f}")
-    console.print(f"wrote {out}/ (pixels.json, pixels.md, files.csv, boxes.csv, skipped.csv, gallery/)")
+            say("residual-PHI recall: {r}", r=Measure(r, ".3f"))
+    say("wrote {out}/ (pixels.json, pixels.md, files.csv, boxes.csv, skipped.csv, gallery/)", out=str(out))
 
 
 def register(app: typer.Typer) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from curate.cli._common import console
+from curate.output import Measure, Shown, say
 
 
 def register(app: typer.Typer) -> None:
@@ -32,29 +32,35 @@ def inspect_cmd(
     """Look for shortcuts (site/camera readable from embeddings and linked to the label), label issues and
     DICOM image-quality issues (docs/inspect.md)."""
     from curate.pipeline.inspect import run_inspect
+    from curate.report.inspect import write_inspect
 
-    summ = run_inspect(emb, meta, out, key_file=key_file, label_col=label_col, attributes=attributes,
+    report = run_inspect(emb, meta, out, key_file=key_file, label_col=label_col, attributes=attributes,
                        patient_col=patient_col, dicom=dicom,
                        annotators=annotators, checks=checks, id_col=id_col, emb_id_col=emb_id_col,
                        n_splits=folds, permutations=permutations, seed=seed)
-    _print(summ, out)
+    _print(write_inspect(report, out), out)
+
+
+def _shown(value) -> Shown:
+    """A protected count of summary.json (an int, or its ``{"shown": "<11"}`` marker)."""
+    return Shown(value["shown"] if isinstance(value, dict) else value)
 
 
 def _print(summ: dict, out: str) -> None:
-    """Console summary: verdicts per attribute, flagged totals (already suppressed), nothing per row."""
+    """Console summary: verdicts per attribute, flagged totals (protected in the summary), nothing per row."""
+    if summ.get("synthetic"):
+        say("SYNTHETIC DATA: not a real dataset")
     for row in summ.get("shortcut", {}).get("table", []):
-        console.print(f"shortcut  {row['attribute']}: {row['verdict']} (within-label AUC "
-                      f"{row['within_label_auc']:.2f}, p = {row['permutation_p']:.3f})")
+        say("shortcut  {a}: {v} (within-label AUC {auc}, p = {p})", a=row["attribute"], v=row["verdict"],
+            auc=Measure(row["within_label_auc"], ".2f"), p=Measure(row["permutation_p"], ".3f"))
     lab = summ.get("label")
     if lab is not None and "flagged" in lab["summary"]:
-        shown = lab["summary"]["flagged"]
-        shown = shown["shown"] if isinstance(shown, dict) else shown
-        console.print(f"label     suspected label errors: {shown}")
+        say("label     suspected label errors: {n}", n=_shown(lab["summary"]["flagged"]))
     qual = summ.get("quality")
     if qual is not None:
         for issue, n in qual.get("flagged_by_issue", {}).items():
-            console.print(f"quality   {issue}: {n['shown'] if isinstance(n, dict) else n} image(s)")
+            say("quality   {issue}: {n} image(s)", issue=issue, n=_shown(n))
     for name, entry in summ.items():
-        for note in entry["notes"] if isinstance(entry, dict) and "notes" in entry else ():
-            console.print(f"note ({name}): {note}")
-    console.print(f"wrote {out}")
+        for text in entry["notes"] if isinstance(entry, dict) and "notes" in entry else ():
+            say("note ({name}): {text}", name=name, text=text)
+    say("wrote {out}", out=str(out))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from curate.cli._common import console
+from curate.output import Counts, Measure, Shown, note, say
 
 
 def represent(
@@ -38,7 +38,7 @@ def represent(
     sample of the same size would show, and per-stratum representation ratios; small strata are merged or
     withheld first, and every number is computed on what is published.
     """
-    from curate.cards.representativeness import console_lines, write_represent
+    from curate.cards.representativeness import write_represent
     from curate.pipeline.represent import representativeness
 
     res = representativeness(meta, country=country, year=year, by=by, reference=reference, columns=column,
@@ -48,11 +48,44 @@ def represent(
             import matplotlib  # noqa: F401
         except ImportError:
             chart = False
-            console.print('note: no chart (matplotlib missing: pip install "curate[geo]")', markup=False)
+            note("no chart (matplotlib missing: {hint})", hint='pip install "curate[geo]"')
     paths = write_represent(res, out, chart=chart)
-    for line in console_lines(res):
-        console.print(line, markup=False, soft_wrap=True)
-    console.print(f"wrote {', '.join(p.name for p in paths)} to {out}", markup=False, soft_wrap=True)
+    _print(res)
+    say("wrote {names} to {out}", names=", ".join(p.name for p in paths), out=str(out))
+
+
+def _print(res) -> None:
+    """The console summary: protected counts (``Shown``) and measures (distances, p, ratios) only."""
+    from curate.cards.representativeness import distance_rows, ratio_text, strata_rows
+
+    o, cells = res.overall, res.cells
+    if res.synthetic:
+        say("SYNTHETIC DATA: not a real dataset")
+    say("reference: {name}", name=res.reference.name)
+    if cells.excluded:
+        say("patients compared: {n} of {total} (left out: {left})", n=Shown(o.n), total=Shown(cells.total),
+            left=Counts(cells.excluded, protected=True, item="{label} {count}", sep="; "))
+    else:
+        say("patients compared: {n} of {total}", n=Shown(o.n), total=Shown(cells.total))
+    for r in distance_rows(res):
+        p = r["p_value"]
+        say("  {name} JS distance {d} (CI {lo}-{hi}); sampling alone {e}, p {p}",
+            name=f"{r['attribute']:<16}",
+            d=Measure(r["distance"], ".3f"), lo=Measure(r["ci_low"], ".3f"), hi=Measure(r["ci_high"], ".3f"),
+            e=Measure(r["expected_from_sampling"], ".3f"),
+            p="< 0.001" if p < 0.001 else "= " + format(p, ".3f"))
+    flagged = [f"{' × '.join(r[c] for c in res.by)} ({r['flag']}, ratio {ratio_text(r['ratio'])})"
+               for r in strata_rows(res) if r["flag"] not in ("", "withheld")]
+    say("flagged strata: {f}", f="; ".join(flagged) if flagged else "none")
+    if cells.withheld:
+        say("withheld strata (small cells): {n}", n=Measure(len(cells.withheld)))
+    for c, v in res.countries.items():
+        if isinstance(v, str):
+            say("  {c}: {why}", c=c, why=v)
+        else:
+            say("  {c}: {n} patients, JS distance {d} (CI {lo}-{hi}); sampling alone {e}", c=c, n=Shown(v.n),
+                d=Measure(v.distance, ".3f"), lo=Measure(v.interval[0], ".3f"),
+                hi=Measure(v.interval[1], ".3f"), e=Measure(v.expected, ".3f"))
 
 
 def register(app: typer.Typer) -> None:

@@ -13,6 +13,8 @@ atomically). A caller *declares* what it hands over and the gate decides what le
 - :mod:`curate.output.files` — :func:`write_table` (parquet / csv with a role per column: the column
   allow-list), :func:`write_json`, :func:`write_text` (Markdown / HTML / text), :func:`write_bytes`,
   :func:`output_folder` / :func:`output_file` (atomic, from :mod:`curate._io`).
+- :mod:`curate.output.figures` — :func:`write_figure` (a Matplotlib chart as PNG bytes; synthetic marking).
+- :mod:`curate.output.parts` — :func:`protect_parts` (a whole, its flagged part and the part's breakdown).
 - :mod:`curate.output.console` — :func:`say`, :func:`warn`, :func:`note`, :func:`say_table`,
   :func:`say_json`, :func:`say_plain`, :func:`error`, :func:`cell`: console lines whose numbers are
   declared fields.
@@ -59,12 +61,13 @@ from curate.output.files import (
     write_text,
 )
 from curate.output.local import LOCAL_ROLES, write_local, write_local_ids
+from curate.output.parts import protect_parts
 
 __all__ = [
     "LOCAL_ROLES", "ROLES", "Count", "Counts", "GateError", "Measure", "Shown", "cell", "count_grid",
     "count_table", "error", "figure_bytes", "label_reason", "note", "output_file", "output_folder",
-    "protect_count", "protect_counts", "protect_crosstab", "protect_leakage", "protect_shares",
-    "protect_table", "say",
+    "protect_count", "protect_counts", "protect_crosstab", "protect_leakage", "protect_parts",
+    "protect_shares", "protect_table", "say",
     "say_json", "say_plain", "say_table", "split_counts", "warn", "width", "write_bytes", "write_dataset",
     "write_figure", "write_json", "write_local", "write_local_ids", "write_table", "write_text",
 ]

@@ -17,6 +17,9 @@ from curate.output.counts import GateError
 SYNTHETIC_NOTE = "synthetic data (not real patients)"
 
 
+SYNTHETIC_STAMP = "SYNTHETIC DATA: not a real dataset"
+
+
 def figure_texts(fig: Any) -> list[str]:
     """Every text a reader sees on ``fig``."""
     texts = [t.get_text() for t in fig.texts]
@@ -49,14 +52,25 @@ def _check(fig: Any, synthetic: bool, where: str) -> None:
 
 
 def write_figure(fig: Any, path: str | os.PathLike, *, synthetic: bool = False, atomic: bool = True,
-                 **savefig: Any) -> Path:
-    """Save ``fig`` to ``path`` (format by suffix) after the label checks and synthetic marking."""
+                 close: bool = False, **savefig: Any) -> Path:
+    """Save ``fig`` to ``path`` (format by suffix) after the label checks and synthetic marking; a PNG has no
+    software tag and, for synthetic data, a ``Comment`` saying so; ``close``: close the figure afterwards."""
     from curate.output.files import _target
 
     path = Path(path)
-    _check(fig, synthetic, path.name)
-    with _target(path, atomic) as tmp:
-        fig.savefig(tmp, format=path.suffix.lstrip(".") or None, **savefig)
+    try:
+        _check(fig, synthetic, path.name)
+        fmt = path.suffix.lstrip(".") or None
+        if fmt == "png":
+            meta = {"Software": None, **({"Comment": SYNTHETIC_STAMP} if synthetic else {})}
+            savefig.setdefault("metadata", meta)
+        with _target(path, atomic) as tmp:
+            fig.savefig(tmp, format=fmt, **savefig)
+    finally:
+        if close:
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
     return path
 
 

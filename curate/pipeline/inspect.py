@@ -2,15 +2,13 @@
 
 Computation is in :mod:`curate.engine.inspect` (one manager per kind of issue). This module joins the
 inputs (the same id matching and one-line errors as ``curate probe``), applies the identifier policy to
-every named column, and writes the outputs: ``issues.csv`` (flagged images under keyed pseudonyms,
-:mod:`curate.policy.pseudonyms`), ``shortcuts.csv`` (one row per attribute), ``summary.json`` (per issue
-type; counts per group small-cell suppressed with :mod:`curate.policy.disclosure`). Writing is kept in
-:func:`write_inspect` so it can be routed through the exit gate (``curate.output``).
+every named column, and returns an :class:`InspectReport`. Writing is the renderer's
+(:func:`curate.report.inspect.write_inspect`: ``issues.csv``, ``shortcuts.csv``, ``summary.json`` through
+the exit gate).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +26,7 @@ class InspectReport:
     ids: dict[str, np.ndarray]  # per manager: the raw id of each of its rows
     columns: dict[str, Any] = field(default_factory=dict)
     synthetic: bool = False  # an input is marked synthetic (curate.synthetic): the summary says so first
+    key: Any = None  # the pseudonym key the outputs will use (set by run_inspect; never written)
 
 
 def _split(value: str | Sequence[str] | None) -> list[str]:
@@ -62,7 +61,7 @@ def _columns(df, *, label_col, attributes, patient_col, annotators) -> tuple[lis
 
 def _table_data(emb, meta, *, label_col, attributes, patient_col, annotators, id_col, emb_id_col):
     """(InspectData, raw row ids) from embeddings + metadata, joined on ids as in :func:`curate.probe`."""
-    from curate.audits.probes import _align, _load_vectors
+    from curate.audits.probes import align, load_vectors
     from curate.engine.inspect import InspectData
     from curate.tables import read_table
 
@@ -72,8 +71,8 @@ def _table_data(emb, meta, *, label_col, attributes, patient_col, annotators, id
     attrs, ann = _columns(df, label_col=label_col, attributes=attributes, patient_col=patient_col,
                           annotators=annotators)
     emb_id_col = emb_id_col or id_col
-    ids, X, ids_given = _load_vectors(emb, emb_id_col)
-    idx = _align(ids, df, id_col, emb_id_col, ids_given)
+    ids, X, ids_given = load_vectors(emb, emb_id_col)
+    idx = align(ids, df, id_col, emb_id_col, ids_given)
     if idx is not None:
         order = np.argsort(idx, kind="stable")
         df = df.iloc[order].reset_index(drop=True)
@@ -153,95 +152,18 @@ def inspect(emb=None, meta=None, *, label_col: str | None = None,
                                   "patient": bool(patient_col), "annotators": list(data.annotators)})
 
 
-def _issues_frame(report: InspectReport, key) -> Any:
-    import pandas as pd
-
-    frames = []
-    for name, res in report.results.items():
-        iss = res.issues
-        if iss is None or not len(iss):
-            continue
-        iss = iss[iss["flagged"].astype(bool)]
-        raw = report.ids[name][iss["row"].to_numpy(dtype=int)]
-        out = pd.DataFrame({"id": key.pseudonymise(raw, kind="image"),
-                            "issue": iss["issue"].to_numpy(), "score": iss["score"].to_numpy()})
-        for c in ("given_label", "suggested_label"):
-            if c in iss:
-                out[c] = iss[c].to_numpy()
-        frames.append(out)
-    cols = ["id", "issue", "score"]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
-
-
-def summary(report: InspectReport) -> dict:
-    """Per issue type: the manager's summary and notes, flagged totals and per-label-class counts, small
-    cells suppressed (:func:`curate.policy.disclosure.suppress`, complementary suppression included)."""
-
-    import pandas as pd
-
-    from curate.output import protect_count as suppressed_total
-    from curate.output import protect_crosstab as suppress
-    from curate.policy.disclosure import hidden_json
-    from curate.synthetic import SUMMARY_NOTE
-
-    out: dict[str, Any] = {"synthetic": True, "note": SUMMARY_NOTE} if report.synthetic else {}
-    for name, res in report.results.items():
-        entry = {"summary": dict(res.summary), "notes": list(res.notes)}
-        iss = res.issues
-        if iss is not None and len(iss):
-            flagged = iss[iss["flagged"].astype(bool)]
-            entry["summary"]["flagged"] = hidden_json(suppressed_total(len(flagged)))
-            for total in ("rows", "files", "checked", "images_flagged"):
-                if total in entry["summary"]:
-                    entry["summary"][total] = hidden_json(suppressed_total(int(entry["summary"][total])))
-            by_issue = entry["summary"].pop("flagged_by_issue", None)
-            if by_issue:
-                counts = suppress(pd.Series(by_issue, dtype=int).sort_index())
-                entry["flagged_by_issue"] = {str(k): hidden_json(v) for k, v in counts.items()}
-            if "given_label" in flagged and len(flagged):
-                counts = suppress(flagged["given_label"].astype(str).value_counts().sort_index())
-                entry["flagged_by_given_label"] = {str(k): hidden_json(v) for k, v in counts.items()}
-        agreement = entry["summary"].get("agreement")
-        if agreement:
-            agreement = entry["summary"]["agreement"] = json.loads(json.dumps(agreement))
-            agreement["rows"] = hidden_json(suppressed_total(int(agreement["rows"])))
-            for pair in agreement["pairs"]:
-                pair["rows"] = hidden_json(suppressed_total(int(pair["rows"])))
-        if res.table is not None:
-            entry["table"] = json.loads(res.table.to_json(orient="records"))
-        out[name] = entry
-    return out
-
-
-def run_inspect(emb, meta, out, *, key_file=None, **options) -> dict:
-    """What ``curate inspect`` runs: check the key and the output folder first (so a bad one costs no
-    computation), then :func:`inspect` and :func:`write_inspect`. Returns the summary."""
+def run_inspect(emb, meta, out, *, key_file=None, **options) -> InspectReport:
+    """What ``curate inspect`` runs: check the pseudonym key and the output folder first (so a bad one costs
+    no computation), then :func:`inspect`. Returns the report with its key; the renderer
+    (:func:`curate.report.inspect.write_inspect`) writes ``out``."""
     from pathlib import Path
 
-    from curate._io import _check_parent
+    from curate._io import check_parent
     from curate.policy.pseudonyms import load_key
 
     key = load_key(key_file)
     key.check_outside(out)
-    _check_parent(Path(out))
-    return write_inspect(inspect(emb, meta, **options), out, key=key)
-
-
-def write_inspect(report: InspectReport, out, *, key_file=None, key=None) -> dict:
-    """Write ``issues.csv``, ``shortcuts.csv`` (when the shortcut check ran) and ``summary.json`` to ``out``
-    atomically (``curate._io.atomic_dir``); returns the summary."""
-    from curate._io import atomic_dir
-    from curate.policy.pseudonyms import load_key
-
-    if key is None:
-        key = load_key(key_file)
-    key.check_outside(out)
-    summ = summary(report)
-    issues = _issues_frame(report, key)
-    with atomic_dir(out, kind="inspect") as tmp:
-        issues.to_csv(tmp / "issues.csv", index=False)
-        sc = report.results.get("shortcut")
-        if sc is not None and sc.table is not None:
-            sc.table.to_csv(tmp / "shortcuts.csv", index=False)
-        (tmp / "summary.json").write_text(json.dumps(summ, indent=2, default=str) + "\n")
-    return summ
+    check_parent(Path(out))
+    report = inspect(emb, meta, **options)
+    report.key = key
+    return report

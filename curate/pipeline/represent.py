@@ -38,6 +38,7 @@ class RepresentResult:
     marginals: dict[str, Comparison]
     countries: dict[str, Comparison | str] = field(default_factory=dict)  # ISO3 → comparison or why not
     notes: list[str] = field(default_factory=list)
+    synthetic: bool = False  # the metadata is marked synthetic (curate.synthetic): every output says so
 
     def summary(self) -> str:
         """One sentence for the Croissant RAI field and the card."""
@@ -205,6 +206,7 @@ def representativeness(
     """
     from curate.pipeline.represent_cells import build_cells
     from curate.policy.roles import infer_roles, parse_column_specs
+    from curate.synthetic import is_synthetic
     from curate.tables import read_table
 
     if out is not None:
@@ -231,7 +233,7 @@ def representativeness(
     overall, marg = _compare_cells(cells, **kw)
     result = RepresentResult(source=str(source if not hasattr(source, "shape") else "metadata"),
                              reference=ref, by=attrs, cells=cells, overall=overall, marginals=marg,
-                             notes=notes + cells.notes + list(ref.notes))
+                             notes=notes + cells.notes + list(ref.notes), synthetic=is_synthetic(df))
     if len(countries) > 1 and reference is None:
         result.countries = _per_country(pts, roles, countries, attrs, codes, year or DEFAULT_YEAR, kw)
     return result

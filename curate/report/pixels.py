@@ -11,13 +11,14 @@ per-file records, thumbnails that are already masked) and compute nothing. Files
   (:func:`curate.policy.html.jinja_env`), has no script and no external reference, and labels every frame
   only by its file pseudonym, frame number and the kinds found.
 
-No recognised text reaches any of them: the records hold none.
+No recognised text reaches any of them: the records hold none. Everything is written through the exit gate
+(:mod:`curate.output`): every table column has a declared role (file ids are ``pseudonym``; counts of files,
+frames and boxes are ``measure``: they count files, not people), the page is checked for live markup.
 """
 
 from __future__ import annotations
 
-import csv
-import json
+import io
 import os
 from pathlib import Path
 from typing import Any
@@ -47,10 +48,15 @@ def render_gallery(items: list[dict[str, Any]], total: int) -> str:
     return env.get_template("gallery.html").render(items=items, shown=len(items), total=total)
 
 
-def write_thumbnail(path: Path, thumb: Any) -> None:
+def write_thumbnail(path: Path, thumb: Any, *, atomic: bool = True) -> Path:
+    """A masked thumbnail (an RGB array) as PNG, through the gate."""
     from PIL import Image
 
-    Image.fromarray(thumb).save(path, format="PNG")
+    from curate.output import write_bytes
+
+    buf = io.BytesIO()
+    Image.fromarray(thumb).save(buf, format="PNG")
+    return write_bytes(path, buf.getvalue(), atomic=atomic)
 
 
 def _pct(v: Any) -> str:
@@ -99,44 +105,58 @@ def render_markdown(summary: dict[str, Any], score: dict[str, Any] | None) -> st
     return "\n".join(out) + "\n"
 
 
-def _csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        w.writerows(rows)
+#: Roles of the columns of files.csv, boxes.csv and skipped.csv at the exit gate: file ids are keyed
+#: pseudonyms, every number counts frames, boxes or pixels of a file (``measure``), never people.
+TABLE_ROLES = {
+    "file": "pseudonym", "format": "label", "modality": "label", "verdict": "label", "kinds": "label",
+    "burned_in_annotation": "label", "burned_in_flag": "label", "reason": "text",
+    **{c: "measure" for c in ("frames_checked", "frames_skipped_prefilter", "frames_with_text",
+                              "frames_with_identifiers", "downsampled_frames", "corrupt_frames",
+                              "ocr_failed_frames", "frame", "x", "y", "w", "h")}}
+
+
+def _table(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
+    import pandas as pd
+
+    from curate.output import write_table
+
+    frame = pd.DataFrame(rows, columns=header) if rows else pd.DataFrame(columns=header)
+    return write_table(frame, path, roles={c: TABLE_ROLES[c] for c in header}, atomic=False)
 
 
 def write_outputs(tmp: Path, res: Any) -> None:
-    """Every output of a :class:`curate.pipeline.deid_check.DeidCheckResult` into the folder ``tmp``."""
+    """Every output of a :class:`curate.pipeline.deid_check.DeidCheckResult` into the folder ``tmp`` (being
+    built by :func:`curate.output.output_folder`)."""
+    from curate.output import write_json, write_text
+
     recs = res.records
-    doc = {"summary": res.summary, "score": res.score}
-    (tmp / "pixels.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    (tmp / "pixels.md").write_text(render_markdown(res.summary, res.score), encoding="utf-8")
+    write_json(tmp / "pixels.json", {"summary": res.summary, "score": res.score}, atomic=False)
+    write_text(tmp / "pixels.md", render_markdown(res.summary, res.score), atomic=False)
     rows = res.file_rows
-    _csv(tmp / "files.csv", list(rows[0]) if rows else ["file"], [list(r.values()) for r in rows])
-    _csv(tmp / "boxes.csv", ["file", "frame", "x", "y", "w", "h", "kinds"],
-         [[r["file"], *b[:5], ";".join(b[5])] for r in recs if "skip" not in r for b in r["boxes"]])
-    _csv(tmp / "skipped.csv", ["file", "reason"], [[r["file"], r["skip"]] for r in recs if "skip" in r])
+    _table(tmp / "files.csv", list(rows[0]) if rows else ["file"], [list(r.values()) for r in rows])
+    _table(tmp / "boxes.csv", ["file", "frame", "x", "y", "w", "h", "kinds"],
+           [[r["file"], *b[:5], ";".join(b[5])] for r in recs if "skip" not in r for b in r["boxes"]])
+    _table(tmp / "skipped.csv", ["file", "reason"], [[r["file"], r["skip"]] for r in recs if "skip" in r])
     if res.thumbnails or res.frames_with_text:
         folder = tmp / "gallery"
         folder.mkdir()
         items = []
         for n, (fid, frame, kinds, thumb) in enumerate(res.thumbnails):
             name = f"frame{n:03d}.png"
-            write_thumbnail(folder / name, thumb)
+            write_thumbnail(folder / name, thumb, atomic=False)
             label = f"{fid} · frame {frame} · {', '.join(kinds)}"
             items.append({"src": name, "w": thumb.shape[1], "label": label})
-        (folder / "index.html").write_text(render_gallery(items, res.frames_with_text), encoding="utf-8")
+        write_text(folder / "index.html", render_gallery(items, res.frames_with_text), atomic=False)
 
 
 def deid_check(folder: str | os.PathLike, out: str | os.PathLike, **options: Any) -> Any:
     """Run :func:`curate.pipeline.deid_check.run_deid_check` (``options`` are its keywords) and write ``out``
     (a new folder, written all or nothing); returns the result."""
-    from curate._io import atomic_dir
+    from curate.output import output_folder
     from curate.pipeline.deid_check import run_deid_check
 
     res = run_deid_check(folder, out, **options)
-    with atomic_dir(out, overwrite=False, kind="deid-check", make_parents=True) as tmp:
+    with output_folder(out, overwrite=False, kind="deid-check", make_parents=True) as tmp:
         write_outputs(Path(tmp), res)
     res.release()
     return res

@@ -265,7 +265,13 @@ def _write_dicom(path: Path, kind: str, frames: list[np.ndarray], header: dict[s
         ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = SC_STORAGE
         ds.NumberOfFrames = pixels.shape[0]
         ds.PixelData = np.ascontiguousarray(pixels).tobytes()
-    pydicom.dcmwrite(path, ds, enforce_file_format=True)
+    import io
+
+    from curate.output import write_bytes
+
+    buf = io.BytesIO()  # synthetic pixels and fake identifiers, written by the gate's byte writer
+    pydicom.dcmwrite(buf, ds, enforce_file_format=True)
+    write_bytes(path, buf.getvalue(), atomic=False)
     sf.sop_uid, sf.study_uid, sf.series_uid = ds.SOPInstanceUID, ds.StudyInstanceUID, ds.SeriesInstanceUID
 
 
@@ -309,11 +315,13 @@ def answer_rows(files: list[SyntheticFile]) -> list[dict[str, str]]:
 def write_answer_key(files: list[SyntheticFile], path: str | os.PathLike) -> Path:
     """Write :func:`answer_rows` as CSV (the ``answer_data`` table's columns)."""
     import csv
+    import io
 
-    p = Path(path)
-    with p.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, ["SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID", "scope",
-                                "AnswerData"], lineterminator="\n")
-        w.writeheader()
-        w.writerows(answer_rows(files))
-    return p
+    from curate.output import write_text
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, ["SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID", "scope",
+                             "AnswerData"], lineterminator="\n")
+    w.writeheader()
+    w.writerows(answer_rows(files))
+    return write_text(Path(path), buf.getvalue())

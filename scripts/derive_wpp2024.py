@@ -1,8 +1,11 @@
-"""Derive ``wpp2024_population.csv.gz`` from the ``starsim-data`` wheel (run once, by hand; see SOURCES.md).
+"""Derive ``curate/engine/represent/data/wpp2024_population.csv.gz`` from the ``starsim-data`` wheel.
+
+A maintainer's script, run once by hand (see that folder's SOURCES.md); not part of the curate package, so
+not an output of curate (it writes a shipped data file, never user data).
 
     pip download --no-deps starsim-data==2.0.0 && unzip starsim_data-2.0.0-py3-none-any.whl -d whl
     pip install --target /tmp/h5 h5py
-    PYTHONPATH=/tmp/h5 python derive_wpp2024.py whl/starsim_data/data  # writes next to this script
+    PYTHONPATH=/tmp/h5 python scripts/derive_wpp2024.py whl/starsim_data/data  # writes the shipped table
 
 Input: ``demographics-2024.h5``, group ``/population``: one ``(year, sex, age)`` float32 array per location
 (16 decades 1950..2100 × Female, Male × 21 five-year groups 0..100+), and ``locations.csv`` (ISO 3166-1
@@ -19,6 +22,9 @@ import json
 import sys
 from pathlib import Path
 
+#: The shipped table this script (re)writes.
+OUT = Path(__file__).resolve().parents[1] / "curate/engine/represent/data/wpp2024_population.csv.gz"
+
 
 def main(src: str) -> None:
     import h5py
@@ -26,7 +32,7 @@ def main(src: str) -> None:
     data = Path(src)
     with open(data / "locations.csv", newline="", encoding="utf-8") as fh:  # csv module: Namibia is "NA"
         iso3 = {r["location"]: r["iso3"] for r in csv.DictReader(fh) if r["level"] == "0"}
-    out = Path(__file__).with_name("wpp2024_population.csv.gz")
+    out = OUT
     with h5py.File(data / "demographics-2024.h5") as f:
         spec = json.loads(f["population"].attrs["spec"])
         years, sexes, ages = spec["years"], spec["sexes"], spec["ages"]
