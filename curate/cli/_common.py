@@ -57,13 +57,3 @@ def progress_bar():
 
     with bar:
         yield update
-
-
-def __getattr__(name: str) -> Any:
-    """TEMPORARY: ``console`` for the three commands merged after the exit gate (represent, deid-check,
-    inspect) until they print through :mod:`curate.output`; their print sites are on the gate test's list."""
-    if name == "console":
-        from rich.console import Console
-
-        return Console()
-    raise AttributeError(name)
