@@ -66,7 +66,7 @@ def run(name: str, groups: tuple[str, ...], gap: float, base: float, n_pat: int,
     for i in range(sims):
         df = simulate(rng, n_pat, groups, gap, base)
         res = audit(df, label_cols="y", groups="grp", patient_col="pid", bootstrap=B, permutations=P,
-                    audits="fairclip,tpr_disparity,performance", random_state=i).results
+                    audits="fairclip,tpr_disparity,performance", seed=i).results
         for a, m in DISPARITIES:
             r = res[(res.audit == a) & (res.metric == m) & (res.attribute == "grp")].iloc[0]
             hits[m].append(r.ci_low <= true[m] <= r.ci_high)

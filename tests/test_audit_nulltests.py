@@ -127,7 +127,7 @@ def _runs(gap, sims, seed):
     for i in range(sims):
         df = _patients(rng, gap=gap)
         out.append(audit(df, label_cols="y", groups="grp", patient_col="pid", audits="fairclip,tpr_disparity",
-                         bootstrap=200, permutations=199, random_state=i).results)
+                         bootstrap=200, permutations=199, seed=i).results)
     return out
 
 
