@@ -37,14 +37,15 @@ def fmt_int(v: int | None) -> str:
 
 @contextmanager
 def progress_bar():
-    """A Rich progress bar on stderr (terminals only); yields a ``progress(stage, done, total)`` callback,
-    or None when stderr is not a terminal (logs and pipes get the printed summary only)."""
+    """A Rich progress bar on stderr (terminals only); yields a ``progress(stage, done, total)`` callback.
+    Without a terminal (logs, pipes) the callback prints only the stage worth a line before it runs: an
+    exact search with its estimated time (:func:`announce`)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     err = Console(stderr=True)
     if not err.is_terminal:
-        yield None
+        yield announce
         return
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    console=err, transient=True)
@@ -57,3 +58,11 @@ def progress_bar():
 
     with bar:
         yield update
+
+
+def announce(stage: str, done: int, total: int) -> None:
+    """Without a terminal, the one stage worth a line before it runs: an exact search (with its estimate)."""
+    if done == 0 and stage.startswith("exact search ("):
+        from curate.output import note
+
+        note("{stage}", stage=stage)

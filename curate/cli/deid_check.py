@@ -35,10 +35,10 @@ def deid_check_cmd(
     Writes counts, pseudonymised file ids and box coordinates only: no recognised text is written or
     printed. Needs Debian's tesseract-ocr.
     """
-    from curate.cli.engine import _progress_bar
+    from curate.cli._common import progress_bar
     from curate.report.pixels import deid_check
 
-    with _progress_bar() as progress:
+    with progress_bar() as progress:
         res = deid_check(folder, out, answers=answers, uid_map=uid_map, key_file=key_file, context=context,
                          workers=workers, sample=not all_files, gallery=not no_gallery, progress=progress)
     _print(res, out, as_json)

@@ -5,41 +5,9 @@ Only typer/rich are imported at module level; numpy, FAISS, pandas and Dask load
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
-
-
-@contextmanager
-def _progress_bar():
-    """A Rich progress bar on stderr (terminals only); yields a ``progress(stage, done, total)`` callback."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    err = Console(stderr=True)
-    if not err.is_terminal:  # logs and pipes get the summary, and a line before any long exact search
-        yield _announce
-        return
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   console=err, transient=True)
-    tasks: dict[str, int] = {}
-
-    def update(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = bar.add_task(stage, total=total)
-        bar.update(tasks[stage], completed=done, total=total)
-
-    with bar:
-        yield update
-
-
-def _announce(stage: str, done: int, total: int) -> None:
-    """Without a terminal, the one stage worth a line before it runs: an exact search (with its estimate)."""
-    if done == 0 and stage.startswith("exact search ("):
-        from curate.output import note
-
-        note("{stage}", stage=stage)
 
 
 # ============================================================================================ dedup
@@ -102,9 +70,10 @@ def dedup_cmd(
                                        "kept one (a chain A~B~C keeps A and C when they are far apart)."),
 ) -> None:
     """Find near-duplicates (cosine >= threshold) and train/test leakage; write pairs, groups, keep list."""
+    from curate.cli._common import progress_bar
     from curate.pipeline.dedup import run_dedup
 
-    with _progress_bar() as progress:
+    with progress_bar() as progress:
         run = run_dedup(emb, out, threshold=threshold, method=method, device=device, meta=meta,
                         split_col=split_col, patient_col=patient_col, images=images,
                         max_distance=max_distance, emb_id_col=emb_id_col, meta_id_col=meta_id_col,

@@ -32,10 +32,10 @@ def scan_cmd(
     Nothing identifying is copied: patient, study, series and site keys are keyed pseudonyms; the
     de-identification audit (deid.json, deid.md) holds counts only. Other files are listed in skipped.csv.
     """
-    from curate.cli.engine import _progress_bar
+    from curate.cli._common import progress_bar
     from curate.scan import scan
 
-    with _progress_bar() as progress:
+    with progress_bar() as progress:
         res = scan(folder, out, key_file=key_file, context=context, workers=workers,
                    splits=splits, seed=seed, progress=progress)
     if as_json:
