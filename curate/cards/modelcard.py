@@ -19,6 +19,7 @@ from typing import Any
 
 from curate.cards.charts import gap_chart  # noqa: F401 - re-exported (charts live in charts.py)
 from curate.cards.model import NOT_REPORTED
+from curate.cards.modeltext import conventions_text_of, interval_text, task_text, threshold_text
 from curate.pipeline.audit import ALL_LABELS, AuditResult
 from curate.policy.disclosure import COMPLEMENT, MIN_CELL, SUPPRESSED
 from curate.policy.disclosure import MIN_CELL as SMALL_GROUP  # the audits' small-group rule is this cell
@@ -186,18 +187,9 @@ def protected(result: AuditResult) -> AuditResult:
     return replace(result, results=res, settings=st, warnings=warnings)
 
 
-def card_context(result: AuditResult, *, dataset: str | None = None, probe_info: dict | None = None,
-                 model_name: str | None = None, charts: dict[str, bytes] | None = None,
-                 datasheet: str | None = None, synthetic: bool = False) -> dict[str, Any]:
-    """Everything the templates show, as plain strings/lists (no computation happens in templates).
-
-    ``synthetic``: the predictions were made on data marked synthetic (:mod:`curate.synthetic`): the
-    title and the first paragraph say so, and the catalog's figures are the real dataset's."""
-    result = protected(result)
-    res = result.results
-    st = result.settings
+def _sections(res, st: dict[str, Any]) -> list[dict[str, Any]]:
+    """One section per label × attribute: the per-group table, the summary disparities, the worst group."""
     sections = []
-    worst = []
     for label in st["labels"]:
         for attr in [a for a in dict.fromkeys(res["attribute"]) if a != OVERALL]:
             rows = res[(res["label"] == label) & (res["attribute"] == attr)]
@@ -209,10 +201,8 @@ def card_context(result: AuditResult, *, dataset: str | None = None, probe_info:
             for g in dict.fromkeys(grp["group"]):
                 gr = grp[grp["group"] == g]
                 small = gr["note"].fillna("").str.contains("small group").any()
-                cells = []
-                for m, _ in present:
-                    hit = gr[gr["metric"] == m]
-                    cells.append(_cell(hit.iloc[0]) if len(hit) else "")
+                cells = [(_cell(gr[gr["metric"] == m].iloc[0]) if (gr["metric"] == m).any() else "")
+                         for m, _ in present]
                 table.append({"group": str(g), "n": shown_n(gr.iloc[0]), "small": bool(small),
                               "cells": cells})
             summary = []
@@ -221,11 +211,23 @@ def card_context(result: AuditResult, *, dataset: str | None = None, probe_info:
                 if len(hit):
                     summary.append({"metric": m, "value": _cell(hit.iloc[0]),
                                     "note": _note(hit.iloc[0]["note"])})
-            sentence = _worst(label, attr, rows)
-            if sentence:
-                worst.append(sentence)
             sections.append({"label": label, "attribute": attr, "headers": [h for _, h in present],
-                             "rows": table, "summary": summary, "worst": sentence})
+                             "rows": table, "summary": summary, "worst": _worst(label, attr, rows)})
+    return sections
+
+
+def card_context(result: AuditResult, *, dataset: str | None = None, probe_info: dict | None = None,
+                 model_name: str | None = None, charts: dict[str, bytes] | None = None,
+                 datasheet: str | None = None, synthetic: bool = False) -> dict[str, Any]:
+    """Everything the templates show, as plain strings/lists (no computation happens in templates).
+
+    ``synthetic``: the predictions were made on data marked synthetic (:mod:`curate.synthetic`): the
+    title and the first paragraph say so, and the catalog's figures are the real dataset's."""
+    result = protected(result)
+    res = result.results
+    st = result.settings
+    sections = _sections(res, st)
+    worst = [sec["worst"] for sec in sections if sec["worst"]]
     overall = []
     for label in st["labels"]:
         o = res[(res["label"] == label) & (res["attribute"] == OVERALL)]
@@ -233,32 +235,11 @@ def card_context(result: AuditResult, *, dataset: str | None = None, probe_info:
                                            else "" for m in ("AUC", "TPR", "FPR", "ECE")}})
     avg_gaps = [{"attribute": r["attribute"], "value": _cell(r)}
                 for _, r in res[(res["metric"] == "average_Gap") & (res["label"] == ALL_LABELS)].iterrows()]
-    thr_text, thr_values = _threshold_text(st, result.thresholds)
-    if st["ci"] == "bootstrap":
-        ci_text = (f"{int(st['ci_level'] * 100)}% bootstrap intervals, {st['bootstrap']} "
-                   f"replicates resampling {st['resampling_unit']} (percentile; BCa for AUC; for a max − min "
-                   "disparity the lower end is bias-corrected and reaches 0 when the test of no disparity "
-                   "does not reject)"
-                   + (f"; all {st['n_seeds']} training seeds are scored on the same resamples, so the "
-                      "interval covers the test set once (the seed-to-seed spread is seed_sd in the "
-                      "results)" if st["n_seeds"] > 1 else ""))
-    elif st["ci"] == "seeds":
-        from scipy import stats
-
-        k = st["n_seeds"]
-        t = float(stats.t.ppf((1 + st["ci_level"]) / 2, k - 1))
-        ci_text = (f"mean over {k} training seeds with a {int(st['ci_level'] * 100)}% t interval "
-                   "(bahre2025), clipped to each metric's range. With few seeds this interval is wide: "
-                   f"with {k} it spans ±{t:.2f} standard errors (t with {k - 1} degrees of freedom), and it "
-                   "reflects seed-to-seed variation only, not the finite test set; rerun with "
-                   "--bootstrap 1000 for intervals that also resample the test set")
-    else:
-        ci_text = "no intervals (single seed, no bootstrap); rerun with --bootstrap 1000"
-    if st.get("permutations"):
-        ci_text += (f". p: permutation test of no disparity ({st['permutations']} shuffles of the "
-                    f"{st['resampling_unit']}' group labels, within the true label for TPR/FPR metrics)")
+    thr_text, thr_values = threshold_text(st, result.thresholds)
+    ci_text = interval_text(st)
     used_metrics = [m for m in METRIC_TEXT if (res["metric"] == m).any()]
-    conventions_text = _conventions_text(st.get("conventions") or {}, st.get("reporting_threshold", MIN_CELL))
+    conventions_text = conventions_text_of(st.get("conventions") or {},
+                                           st.get("reporting_threshold", MIN_CELL))
     composition = _composition(res)
     composition_note = None
     if any(c["suppressed"] for c in composition):
@@ -287,63 +268,6 @@ def card_context(result: AuditResult, *, dataset: str | None = None, probe_info:
                     "b64": base64.b64encode(png).decode("ascii")} for a, png in (charts or {}).items()],
         "not_reported": NOT_REPORTED,
     }
-
-
-def task_text(probe_info: dict | None) -> str:
-    """The probe's task in a reader's words: one 0/1 label is "binary", not "multilabel"."""
-    if not probe_info:
-        return ""
-    task, labels = probe_info.get("task"), list(probe_info.get("labels") or [])
-    if task == "multilabel":
-        return "binary (1 label)" if len(labels) == 1 else f"multilabel ({len(labels)} binary labels)"
-    if task == "multiclass":
-        return f"multiclass ({len(probe_info.get('classes') or [])} classes, 1 label)"
-    return str(task)
-
-
-def _threshold_text(st: dict[str, Any], thresholds: dict[str, list[float]]) -> tuple[str, dict[str, str]]:
-    """Where the decision threshold comes from (given, the default, or F1-optimal on validation) and why.
-
-    A fixed threshold is stated once; per-label values are listed only when they were chosen (one per
-    seed), so a reader never meets unexplained repeated 0.500s."""
-    thr = st["threshold"]
-    n_seeds = st.get("n_seeds", 1)
-    seeds = f"one per training seed ({n_seeds} seeds)" if n_seeds > 1 else "one value"
-    if thr == "f1":
-        text = ("F1-optimal on the validation split, per label and per training seed (bahre2025), then "
-                "applied unchanged to the test split, so the test rows never choose their own threshold; "
-                "values below, " + seeds)
-        values = {lab: ", ".join(f"{v:.3f}" for v in vals) for lab, vals in thresholds.items()}
-        return text, values
-    source = st.get("threshold_source")
-    if source == "default":
-        why = ("the default of `curate audit` (no --threshold given); it is not tuned to the model — pass "
-               "--threshold f1 for F1-optimal thresholds chosen on the validation split")
-    else:
-        why = "given with --threshold"
-    return f"{thr:g} for every label and every seed — {why}", {}
-
-
-def _conventions_text(conv: dict[str, Any], threshold: int) -> str:
-    """One sentence stating how the numbers were scored (docs/audits.md "Conventions")."""
-    method = {"between_groups": "max − min over groups (fairlearn's between_groups)",
-              "to_overall": "the largest difference to the overall rate (fairlearn's to_overall)",
-              "to_reference": "the largest difference to the reference group"}.get(conv.get("method", ""),
-                                                                                   "max − min over groups")
-    compare = {"rest": "the rest of the test set", "overall": "the whole test set",
-               "reference": "the reference group"}.get(conv.get("compare", ""), "the rest of the test set")
-    undefined = ("scores 0, as in fairlearn" if conv.get("undefined", "zero") == "zero"
-                 else "is left out of the comparison")
-    ref = conv.get("reference")
-    ref_text = ""
-    if ref:
-        ref_text = " Reference groups: " + (", ".join(f"{a} = {g}" for a, g in ref.items())
-                                            if isinstance(ref, dict) else str(ref)) + "."
-    return (f"DPD, DEOdds and TPR_diff compare groups by {method}; EOD and AOD compare each group with "
-            f"{compare}; inside DEOdds and TPR_diff, the TPR (FPR) of a group without positives (negatives) "
-            f"{undefined}, and the row's note names such groups. Per-group rates that are undefined stay "
-            f"n/a. Groups under {threshold} individuals are marked not reportable and are not named as "
-            f"findings.{ref_text}")
 
 
 def _slug(text: str) -> str:
