@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from curate.audits.probes import build_head, hidden_sizes, probe, write_probe
+from curate.audits.probes import build_head, hidden_sizes, probe
+from curate.cards.probe_out import write_probe
 from curate.errors import InputError, UsageError
 
 

@@ -30,8 +30,8 @@ def probe(
     out: str = typer.Option(..., "--out", "-o", help="Output predictions (.parquet)."),
 ) -> None:
     """Train probes on frozen embeddings and write validation + test predictions for `curate audit`."""
+    from curate.cards.probe_out import probe_to_file
     from curate.cli._common import progress_bar
-    from curate.pipeline.audit_inputs import probe_to_file
 
     with progress_bar() as progress:  # one bar per training seed, on terminals (like dedup/scan/embed)
         res, path, sidecar = probe_to_file(

@@ -1,8 +1,9 @@
 """What ``curate audit`` and ``curate probe`` check before the work (paths, catalog id, datasheet,
-references), and the probe's write-out. The audits themselves are :mod:`curate.pipeline.audit`."""
+references), and the probe's training run. The audits themselves are :mod:`curate.pipeline.audit`."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,20 +59,41 @@ def audit_inputs(preds: str, out: str, *, dataset: str | None = None, datasheet:
                        synthetic=is_synthetic(preds))
 
 
-def probe_to_file(emb: str, meta: str, out: str, **options: Any):
-    """``curate probe``: check the paths, train the probes (:func:`curate.audits.probes.probe`) and write
-    the predictions and their sidecar. Returns ``(result, path, sidecar)``."""
+def check_probe_out(out: str | os.PathLike) -> str:
+    """Refuse an ``--out`` whose sidecar ``preds.probe.json`` exists and was not written by ``curate probe``
+    (a file curate did not write is never replaced); returns the sidecar's path. Call before training."""
+    import json
+
+    out = os.fspath(out)
+    if not out.endswith(".parquet"):
+        raise UsageError(f"--out must end in .parquet (got '{out}')")
+    sidecar = out[: -len(".parquet")] + ".probe.json"
+    if os.path.lexists(sidecar):
+        try:
+            with open(sidecar, encoding="utf-8") as f:
+                old = json.load(f)
+            ours = isinstance(old, dict) and {"model", "runs", "split"} <= set(old)
+        except (OSError, ValueError):
+            ours = False
+        if not ours or os.path.islink(sidecar):
+            raise UsageError(f"'{sidecar}' exists and was not written by curate probe; --out {out} would "
+                             "replace it with its model details: move it or choose another --out")
+    return sidecar
+
+
+
+def run_probe(emb: str, meta: str, out: str, **options: Any):
+    """Check ``curate probe``'s paths and options, then train the probes (:func:`curate.audits.probes.probe`);
+    the renderer :func:`curate.cards.probe_out.probe_to_file` writes the result."""
     from curate._paths import check_io, sidecar_of
     from curate.errors import need
     from curate.limits import check_range
 
     need("embed", "torch")
-    from curate.audits.probes import check_probe_out, probe, write_probe
+    from curate.audits.probes import probe
 
     check_probe_out(out)
     check_io({"EMB": emb, "--meta": meta}, {"--out": out, "--out's sidecar": sidecar_of(out)})
     for key in ("seeds", "epochs", "batch_size"):
         check_range(key, options.get(key))
-    res = probe(emb, meta, **options)
-    path, sidecar = write_probe(res, out)
-    return res, path, sidecar
+    return probe(emb, meta, **options)
