@@ -155,6 +155,30 @@ def _batches(n: int, size: int, gen) -> list:
     return out
 
 
+def _group_means(loss, g, n_groups: int):
+    """Mean loss per group and which groups are present in the batch (for groupDRO)."""
+    import torch
+
+    s = torch.zeros(n_groups, device=loss.device).index_add_(0, g, loss)
+    c = torch.zeros(n_groups, device=loss.device).index_add_(0, g, torch.ones_like(loss))
+    return s / c.clamp(min=1), c > 0
+
+
+class _EarlyStopping:
+    """Keeps the weights of the best validation loss; says stop after ``patience`` epochs without a gain."""
+
+    def __init__(self, patience: int) -> None:
+        self.best, self.state, self.stale, self.patience = float("inf"), None, 0, patience
+
+    def update(self, loss: float, model) -> bool:
+        if loss < self.best - 1e-7:
+            self.best, self.stale = loss, 0
+            self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            return False
+        self.stale += 1
+        return self.stale >= self.patience
+
+
 def train_head(
     X_train: np.ndarray, Y_train: np.ndarray, X_val: np.ndarray, Y_val: np.ndarray, *,
     task: str, config: ProbeConfig, seed: int = 0,
@@ -193,30 +217,25 @@ def train_head(
         gv = None if groups_val is None else torch.as_tensor(groups_val, dtype=torch.long, device=device)
         q = torch.full((max(n_groups, 1),), 1.0 / max(n_groups, 1), device=device)
 
-        def group_means(loss, g):
-            s = torch.zeros(n_groups, device=device).index_add_(0, g, loss)
-            c = torch.zeros(n_groups, device=device).index_add_(0, g, torch.ones_like(loss))
-            return s / c.clamp(min=1), c > 0
-
         def val_loss() -> float:
             model.eval()
             with torch.no_grad():
                 loss = per_sample_loss(model(Xv), Yv)
                 if config.mitigation == "groupdro" and gv is not None:
-                    m, present = group_means(loss, gv)
+                    m, present = _group_means(loss, gv, n_groups)
                     return float(m[present].max())  # worst-group validation loss (Sagawa et al.)
                 return float(loss.mean())
 
         opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs)
-        best, best_state, stale, epochs_run = float("inf"), None, 0, 0
+        stop, epochs_run = _EarlyStopping(config.patience), 0
         for _epoch in range(config.epochs):
             model.train()
             for idx in _batches(len(Xt), config.batch_size, gen):
                 idx = idx.to(device)
                 loss = per_sample_loss(model(Xt[idx]), Yt[idx])
                 if config.mitigation == "groupdro":
-                    gm, present = group_means(loss, gt[idx])
+                    gm, present = _group_means(loss, gt[idx], n_groups)
                     with torch.no_grad():
                         q = q * torch.exp(config.dro_eta * gm.detach() * present)
                         q = q / q.sum()
@@ -230,20 +249,14 @@ def train_head(
             epochs_run += 1
             if on_epoch is not None:
                 on_epoch(epochs_run, config.epochs)
-            vl = val_loss() if len(Xv) else float(total.detach())
-            if vl < best - 1e-7:
-                best, stale = vl, 0
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            else:
-                stale += 1
-                if stale >= config.patience:
-                    break
+            if stop.update(val_loss() if len(Xv) else float(total.detach()), model):
+                break
         if on_epoch is not None and epochs_run < config.epochs:
             on_epoch(config.epochs, config.epochs)  # early stopping: this seed is done
-        if best_state is not None:
-            model.load_state_dict(best_state)
+        if stop.state is not None:
+            model.load_state_dict(stop.state)
         model.eval()
-    info = {"epochs_run": epochs_run, "best_val_loss": best, "device": device}
+    info = {"epochs_run": epochs_run, "best_val_loss": stop.best, "device": device}
     if config.mitigation == "groupdro":
         info["group_weights"] = q.detach().cpu().numpy().tolist()
     return model, info
