@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from curate.engine.embeddings import Embeddings, Shard, _check_ids
+from curate.engine.embedding_shards import Shard
+from curate.engine.embeddings import Embeddings, _check_ids
 from curate.errors import InputError, UsageError, require
 
 
@@ -22,8 +23,8 @@ def load_block(path: str, offset: int, id_col: str, vector_col: str | None, *,
     """Worker side: load one shard, validated and (unless ``normalize=False``, for L2 k-means)
     L2-normalised exactly as :func:`~curate.engine.embeddings.load_embeddings` does; ids default to
     global row numbers."""
-    from curate.engine.embeddings import list_shards as _ls
-    from curate.engine.embeddings import read_shard
+    from curate.engine.embedding_shards import list_shards as _ls
+    from curate.engine.embedding_shards import read_shard
 
     shard = _ls(path, id_col=id_col, vector_col=vector_col)[0]
     ids, vecs = [], []
@@ -100,7 +101,7 @@ def validate_shards(shards: list[Shard], id_col: str, vector_col: str | None) ->
 def _peek(s: Shard, id_col: str, vector_col: str | None, offset: int) -> tuple[int | None, np.ndarray]:
     """Dimension and ids of a shard without reading its vectors (reads only the id column)."""
     if s.kind == "npy":
-        from curate.engine.embeddings import _npy_ids
+        from curate.engine.embedding_shards import _npy_ids
 
         arr = np.load(s.path, mmap_mode="r", allow_pickle=False)
         ids = _npy_ids(s, id_col)
@@ -108,7 +109,7 @@ def _peek(s: Shard, id_col: str, vector_col: str | None, offset: int) -> tuple[i
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from curate.engine.embeddings import _has_id, _pick_vector_col
+    from curate.engine.embedding_shards import _has_id, _pick_vector_col
 
     pf = pq.ParquetFile(s.path)
     vcol = _pick_vector_col(pf.schema_arrow, vector_col, s)
