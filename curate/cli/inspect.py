@@ -20,7 +20,8 @@ def inspect_cmd(
     attributes: str = typer.Option(None, "--attributes", help="Attributes to test: site,camera."),
     patient_col: str = typer.Option(None, "--patient-col", help="Patient column (grouped folds)."),
     annotators: str = typer.Option(None, "--annotators", help="Several annotators' label columns: kappa."),
-    checks: str = typer.Option(None, "--checks", help="shortcut,label,quality (default: by inputs)."),
+    checks: str = typer.Option(None, "--checks",
+                               help="shortcut,label,outlier,near_duplicate,quality (default: by inputs)."),
     id_col: str = typer.Option("id", "--id-col", help="META's id column."),
     emb_id_col: str = typer.Option(None, "--emb-id-col", help="EMB's id column (default: --id-col)."),
     folds: int = typer.Option(5, "--folds", min=2, help="Patient-grouped cross-validation folds."),
@@ -56,6 +57,11 @@ def _print(summ: dict, out: str) -> None:
     lab = summ.get("label")
     if lab is not None and "flagged" in lab["summary"]:
         say("label     suspected label errors: {n}", n=_shown(lab["summary"]["flagged"]))
+    for name, what in (("outlier", "outliers (far from other patients' images)"),
+                       ("near_duplicate", "images in near-duplicate groups")):
+        entry = summ.get(name)
+        if entry is not None and "flagged" in entry["summary"]:
+            say("{name}  {what}: {n}", name=name.ljust(8), what=what, n=_shown(entry["summary"]["flagged"]))
     qual = summ.get("quality")
     if qual is not None:
         for issue, n in qual.get("flagged_by_issue", {}).items():

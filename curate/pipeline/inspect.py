@@ -106,8 +106,8 @@ def inspect(emb=None, meta=None, *, label_col: str | None = None,
             checks: str | Sequence[str] | None = None, id_col: str = "id", emb_id_col: str | None = None,
             n_splits: int = 5, permutations: int | None = None, seed: int = 0) -> InspectReport:
     """Run the inspect checks (``checks``: names from :func:`curate.engine.inspect.manager_names`; default:
-    ``shortcut`` when ``attributes`` are given, ``label`` when ``label_col`` is, ``quality`` when ``dicom``
-    (a folder of DICOM files) is).
+    ``shortcut`` when ``attributes`` are given, ``label`` when ``label_col`` is, ``outlier`` and
+    ``near_duplicate`` when ``emb`` is, ``quality`` when ``dicom`` (a folder of DICOM files) is).
 
     Rows are matched on ``META[id_col]`` = EMB's ``emb_id_col`` ids, as in :func:`curate.probe`. Without
     ``patient_col`` each image is its own patient (a stated note: grouping cannot then prevent leakage).
@@ -116,6 +116,7 @@ def inspect(emb=None, meta=None, *, label_col: str | None = None,
 
     attributes, annotators = _split(attributes), _split(annotators)
     names = _split(checks) or [*(["shortcut"] if attributes else []), *(["label"] if label_col else []),
+                               *(["outlier", "near_duplicate"] if emb is not None else []),
                                *(["quality"] if dicom else [])]
     if not names:
         raise UsageError("nothing to inspect: give --label-col and/or --attributes, or --dicom (or --checks)")

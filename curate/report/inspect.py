@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Roles of ``issues.csv`` (a local working file; see the module docstring).
 ISSUES_ROLES = {"id": "pseudonym", "issue": "label", "score": "value", "given_label": "label",
-                "suggested_label": "label"}
+                "suggested_label": "label", "group": "value"}
 #: Roles of ``shortcuts.csv``: the attribute's name and verdict are labels, the rest scores and flags that
 #: identify no one (``values``, ``label_classes_used``: how many values / classes, not people).
 SHORTCUT_ROLES = {
@@ -37,7 +37,9 @@ SHORTCUT_ROLES = {
         "label_auc_grouped", "label_auc_held_out", "held_out_drop", "held_out_drop_low", "held_out_drop_high",
         "readable", "label_linked")}}
 #: Keys of ``summary.json`` whose values count people (images): checked by the gate.
-SUMMARY_COUNTS = ("rows", "flagged", "images_flagged", "flagged_by_issue", "flagged_by_given_label")
+SUMMARY_COUNTS = ("rows", "flagged", "images_flagged", "flagged_by_issue", "flagged_by_given_label", "groups",
+                  "pairs", "pairs_across_patients")
+
 
 
 def _flagged_counts(summ: dict, flagged: pd.DataFrame) -> dict[str, Any]:
@@ -67,6 +69,20 @@ def _flagged_counts(summ: dict, flagged: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+def _pair_counts(summ: dict) -> None:
+    """Near-duplicate groups protected alone; pairs and pairs across patients protected together (the
+    pairs within patients are their difference)."""
+    from curate.output import protect_count
+    from curate.output.parts import protect_parts
+    from curate.policy.disclosure import hidden_json
+
+    if "groups" in summ:
+        summ["groups"] = hidden_json(protect_count(int(summ["groups"])))
+    if "pairs" in summ:
+        whole, part, _ = protect_parts(int(summ["pairs"]), int(summ.pop("pairs_across_patients", 0)), {})
+        summ["pairs"], summ["pairs_across_patients"] = hidden_json(whole), hidden_json(part)
+
+
 def summary(report: InspectReport) -> dict:
     """``summary.json`` as it may leave (counts protected; see the module docstring)."""
     from curate.output import protect_count
@@ -80,6 +96,7 @@ def summary(report: InspectReport) -> dict:
         if iss is not None and len(iss):
             flagged = iss[iss["flagged"].astype(bool)]
             entry.update(_flagged_counts(entry["summary"], flagged))
+        _pair_counts(entry["summary"])
         agreement = entry["summary"].get("agreement")
         if agreement:
             agreement["rows"] = hidden_json(protect_count(int(agreement["rows"])))
@@ -108,6 +125,8 @@ def issues_frame(report: InspectReport, key: Any) -> pd.DataFrame:
         for c in ("given_label", "suggested_label"):
             if c in iss:
                 out[c] = iss[c].to_numpy()
+        if "group" in iss:
+            out["group"] = iss["group"].astype("Int64").to_numpy()
         frames.append(out)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["id", "issue", "score"])
 

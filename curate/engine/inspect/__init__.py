@@ -34,6 +34,8 @@ BUILTIN: dict[str, str] = {
     "shortcut": "curate.engine.inspect.shortcut:ShortcutManager",
     "label": "curate.engine.inspect.label:LabelManager",
     "quality": "curate.engine.inspect.quality:QualityManager",
+    "outlier": "curate.engine.inspect.outlier:OutlierManager",
+    "near_duplicate": "curate.engine.inspect.near_duplicate:NearDuplicateManager",
 }
 
 

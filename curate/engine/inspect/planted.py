@@ -121,3 +121,34 @@ def planted_radiographs(folder, *, studies: int = 60, per_corruption: int = 20,
                        photometric="MONOCHROME1" if c == "monochrome1" else None)
             out.append({"path": str(path), "corruption": c})
     return pd.DataFrame(out)
+
+
+def planted_outliers(*, patients: int = 300, per_patient: int = 2, dim: int = 32, clusters: int = 6,
+                     outliers: int = 6, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Embeddings, patient ids and the outlier-row mask.
+
+    Images lie around ``clusters`` centres that share a mean direction (as real embeddings do); every image
+    of ``outliers`` patients is replaced by one random direction per patient plus small noise (images from
+    another domain, alike within the patient).
+    """
+    rng = np.random.default_rng(seed)
+    mu = rng.normal(size=dim)
+    mu *= 3 / np.linalg.norm(mu)
+    centres = mu + rng.normal(scale=0.5, size=(clusters, dim))
+    pid = np.repeat(np.arange(patients), per_patient)
+    X = centres[rng.integers(0, clusters, patients)][pid] + rng.normal(scale=0.3, size=(len(pid), dim))
+    mask = np.isin(pid, rng.choice(patients, outliers, replace=False))
+    away = rng.normal(scale=1.5, size=(patients, dim))
+    X[mask] = away[pid[mask]] + rng.normal(scale=0.3, size=(int(mask.sum()), dim))
+    return X.astype(np.float32), np.array([f"p{p:04d}" for p in pid]), mask
+
+
+def planted_near_copies(*, rows: int = 400, dim: int = 32, copies: int = 10, noise: float = 0.01,
+                        seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Random embeddings with ``copies`` rows appended that are near-copies (small noise) of random rows;
+    returns the embeddings and the (original, copy) row pairs."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(rows, dim))
+    src = rng.choice(rows, copies, replace=False)
+    X = np.vstack([X, X[src] + rng.normal(scale=noise, size=(copies, dim))])
+    return X.astype(np.float32), np.column_stack([src, rows + np.arange(copies)])
