@@ -194,3 +194,17 @@ def test_summary_hides_small_flagged_classes_unrecoverably(tmp_path, per_class):
             lo, hi = _hidden_range({"by": by, "flagged": flagged}, rows, c)
             assert hi - lo >= 3, (c, lo, hi, by, flagged)
     assert "MRN" not in text + (tmp_path / "out" / "issues.csv").read_text()
+
+
+def test_image_folder_from_the_command_line(cli, tmp_path):
+    pytest.importorskip("cleanvision")
+    from curate.engine.inspect.planted import planted_images
+
+    planted_images(tmp_path / "png", normal=12, seed=2)
+    r = cli("inspect", "--images", str(tmp_path / "png"), "--out", str(tmp_path / "out"))
+    assert r.exit_code == 0, r.stderr
+    assert "cleanvision  dark: <11 image(s)" in r.stdout
+    assert "grayscale modality" in r.stdout
+    text = (tmp_path / "out" / "issues.csv").read_text() + (tmp_path / "out" / "summary.json").read_text()
+    assert "dark.png" not in text + r.stdout + r.stderr and str(tmp_path / "png") not in text + r.stdout
+    assert text.count("image_") >= 4

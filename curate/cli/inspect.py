@@ -15,13 +15,15 @@ def inspect_cmd(
     emb: str = typer.Argument(None, metavar="[EMB]", help="Embeddings (.npy, .parquet, shards)."),
     meta: str = typer.Option(None, "--meta", help="Metadata table with the id column (with EMB)."),
     dicom: str = typer.Option(None, "--dicom", metavar="DIR", help="DICOM folder: image quality checks."),
+    images: str = typer.Option(None, "--images", metavar="DIR", help="Image folder: CleanVision's checks."),
     out: str = typer.Option(..., "--out", "-o", help="Output folder."),
     label_col: str = typer.Option(None, "--label-col", help="Label column."),
     attributes: str = typer.Option(None, "--attributes", help="Attributes to test: site,camera."),
     patient_col: str = typer.Option(None, "--patient-col", help="Patient column (grouped folds)."),
     annotators: str = typer.Option(None, "--annotators", help="Several annotators' label columns: kappa."),
     checks: str = typer.Option(None, "--checks",
-                               help="shortcut,label,outlier,near_duplicate,quality (default: by inputs)."),
+                               help="shortcut,label,outlier,near_duplicate,quality,cleanvision (default: by "
+                                    "inputs)."),
     id_col: str = typer.Option("id", "--id-col", help="META's id column."),
     emb_id_col: str = typer.Option(None, "--emb-id-col", help="EMB's id column (default: --id-col)."),
     folds: int = typer.Option(5, "--folds", min=2, help="Patient-grouped cross-validation folds."),
@@ -36,7 +38,7 @@ def inspect_cmd(
     from curate.report.inspect import write_inspect
 
     report = run_inspect(emb, meta, out, key_file=key_file, label_col=label_col, attributes=attributes,
-                       patient_col=patient_col, dicom=dicom,
+                       patient_col=patient_col, dicom=dicom, images=images,
                        annotators=annotators, checks=checks, id_col=id_col, emb_id_col=emb_id_col,
                        n_splits=folds, permutations=permutations, seed=seed)
     _print(write_inspect(report, out), out)
@@ -62,10 +64,9 @@ def _print(summ: dict, out: str) -> None:
         entry = summ.get(name)
         if entry is not None and "flagged" in entry["summary"]:
             say("{name}  {what}: {n}", name=name.ljust(8), what=what, n=_shown(entry["summary"]["flagged"]))
-    qual = summ.get("quality")
-    if qual is not None:
-        for issue, n in qual.get("flagged_by_issue", {}).items():
-            say("quality   {issue}: {n} image(s)", issue=issue, n=_shown(n))
+    for name in ("quality", "cleanvision"):
+        for issue, n in summ.get(name, {}).get("flagged_by_issue", {}).items():
+            say("{name}  {issue}: {n} image(s)", name=name.ljust(8), issue=issue, n=_shown(n))
     for name, entry in summ.items():
         for text in entry["notes"] if isinstance(entry, dict) and "notes" in entry else ():
             say("note ({name}): {text}", name=name, text=text)

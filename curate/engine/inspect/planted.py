@@ -152,3 +152,45 @@ def planted_near_copies(*, rows: int = 400, dim: int = 32, copies: int = 10, noi
     src = rng.choice(rows, copies, replace=False)
     X = np.vstack([X, X[src] + rng.normal(scale=noise, size=(copies, dim))])
     return X.astype(np.float32), np.column_stack([src, rows + np.arange(copies)])
+
+
+def _chest(rng: np.random.Generator, size: int) -> np.ndarray:
+    """An 8-bit chest-radiograph-like picture: lungs, ribs and spine with sharp edges, mild noise."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("L", (size, size), 20)
+    d = ImageDraw.Draw(img)
+    for x0, x1 in ((0.15, 0.48), (0.52, 0.85)):
+        d.ellipse([size * x0, size * 0.1, size * x1, size * 0.9], fill=int(rng.integers(70, 110)))
+    for k in range(8):
+        y = int(size * (0.15 + 0.09 * k)) + int(rng.integers(-3, 4))
+        d.line([size * 0.12, y, size * 0.88, y + int(rng.integers(8, 16))], fill=int(rng.integers(150, 200)),
+               width=int(rng.integers(4, 8)))
+    d.rectangle([size * 0.47, 0, size * 0.53, size], fill=int(rng.integers(180, 220)))
+    a = np.asarray(img, dtype=np.float64) + rng.normal(0, 4, (size, size))
+    return np.clip(a, 0, 255).astype(np.uint8)
+
+
+def planted_images(folder, *, normal: int = 40, size: int = 256, seed: int = 0) -> pd.DataFrame:
+    """PNG radiograph-like images (8-bit grayscale) in ``folder`` plus planted copies of the first one:
+    heavily blurred (Gaussian radius size/16), dark (× 0.15), blank (constant) and narrow (aspect 6.4).
+    Returns one row per file: ``file`` (name) and ``planted`` ("" for a normal image)."""
+    from pathlib import Path
+
+    from PIL import Image, ImageFilter
+
+    rng = np.random.default_rng(seed)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i in range(normal):
+        Image.fromarray(_chest(rng, size)).save(folder / f"n{i:03d}.png")
+        rows.append((f"n{i:03d}.png", ""))
+    base = Image.open(folder / "n000.png")
+    base.filter(ImageFilter.GaussianBlur(size / 16)).save(folder / "blurred.png")
+    Image.fromarray((np.asarray(base) * 0.15).astype(np.uint8)).save(folder / "dark.png")
+    Image.fromarray(np.full((size, size), 128, np.uint8)).save(folder / "blank.png")
+    Image.fromarray(_chest(rng, size)[:, : size * 10 // 64]).save(folder / "narrow.png")
+    rows += [("blurred.png", "blurry"), ("dark.png", "dark"), ("blank.png", "low_information"),
+             ("narrow.png", "odd_aspect_ratio")]
+    return pd.DataFrame(rows, columns=["file", "planted"])
