@@ -168,8 +168,9 @@ def write_review_gallery(folder: str | Path, groups: list[GalleryGroup], *, titl
             (folder / src).parent.mkdir(parents=True, exist_ok=True)
             write_bytes(folder / src, data, atomic=atomic)
             n += 1
-            items.append({"src": src, "label": str(it.label), "dataset": str(it.dataset or ""), "w": w,
-                          "h": h})
+            zoom = max(1.0, min(size, 128) / max(w, h))  # small images are shown at least 128 px wide
+            items.append({"src": src, "label": str(it.label), "dataset": str(it.dataset or ""),
+                          "w": round(w * zoom), "h": round(h * zoom)})
         labels = [str(it.label) for it in g.items]
         pairs = g.pairs if g.pairs is not None else [(labels[0], b) for b in labels[1:]]
         prepared.append({"key": str(g.key), "tiles": items, "tier": str(g.tier), "score": _score(g.score),
