@@ -208,3 +208,35 @@ def test_image_folder_from_the_command_line(cli, tmp_path):
     text = (tmp_path / "out" / "issues.csv").read_text() + (tmp_path / "out" / "summary.json").read_text()
     assert "dark.png" not in text + r.stdout + r.stderr and str(tmp_path / "png") not in text + r.stdout
     assert text.count("image_") >= 4
+
+
+def test_gallery_of_top_examples(cli, tmp_path):
+    """An image folder gives gallery/: the top N of each issue type, labelled by the issues.csv
+    pseudonyms, no file name or path, no script; --gallery-top 0 writes none."""
+    pytest.importorskip("cleanvision")
+    import pandas as pd
+
+    from curate.engine.inspect.planted import planted_images
+
+    planted_images(tmp_path / "png", normal=12, seed=2)
+    r = cli("inspect", "--images", str(tmp_path / "png"), "--out", str(tmp_path / "out"),
+            "--gallery-top", "1")
+    assert r.exit_code == 0, r.stderr
+    page = (tmp_path / "out" / "gallery" / "index.html").read_text()
+    issues = pd.read_csv(tmp_path / "out" / "issues.csv")
+    keys = [k.split('"')[0] for k in page.split('data-key="')[1:]]
+    assert len(keys) == issues.issue.nunique()  # one per issue type
+    for issue, g in issues.groupby("issue"):  # the top-scored image of each type
+        assert f'{g.sort_values("score", ascending=False).id.iloc[0]}|{issue}' in keys
+    assert {k.split("|")[0] for k in keys} <= set(issues.id)
+    assert "<script" not in page and ".png" not in page.replace("thumbs/", "").split("<img")[0]
+    assert "dark.png" not in page and str(tmp_path / "png") not in page
+    assert len(list((tmp_path / "out" / "gallery" / "thumbs").glob("*.png"))) == len(keys)
+    r = cli("inspect", "--images", str(tmp_path / "png"), "--out", str(tmp_path / "o2"), "--gallery-top", "0")
+    assert r.exit_code == 0 and not (tmp_path / "o2" / "gallery").exists()
+
+
+def test_no_gallery_without_image_files(cli, inputs):
+    tmp, _ = inputs
+    r = cli(*_args(tmp, "--label-col", "y"))
+    assert r.exit_code == 0 and not (tmp / "out" / "gallery").exists() and "gallery:" not in r.stdout

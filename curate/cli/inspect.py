@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from curate.output import Measure, Shown, say
+from curate.pipeline.inspect_gallery import GALLERY_TOP
 
 
 def register(app: typer.Typer) -> None:
@@ -30,6 +31,8 @@ def inspect_cmd(
     permutations: int = typer.Option(None, "--permutations", min=1,
                                      help="Permutations (shortcut p-value; default: enough, ≥ 49)."),
     seed: int = typer.Option(0, "--seed"),
+    gallery_top: int = typer.Option(GALLERY_TOP, "--gallery-top", min=0, metavar="N",
+                                    help="Images per issue type in gallery/ (image folders; 0: none)."),
     key_file: str = typer.Option(None, "--key-file", metavar="FILE", help="Pseudonym key (docs/privacy)."),
 ) -> None:
     """Look for shortcuts (site/camera readable from embeddings and linked to the label), label issues and
@@ -37,11 +40,14 @@ def inspect_cmd(
     from curate.pipeline.inspect import run_inspect
     from curate.report.inspect import write_inspect
 
-    report = run_inspect(emb, meta, out, key_file=key_file, label_col=label_col, attributes=attributes,
-                       patient_col=patient_col, dicom=dicom, images=images,
-                       annotators=annotators, checks=checks, id_col=id_col, emb_id_col=emb_id_col,
-                       n_splits=folds, permutations=permutations, seed=seed)
+    report = run_inspect(emb, meta, out, key_file=key_file, gallery_top=gallery_top, label_col=label_col,
+                         attributes=attributes, patient_col=patient_col, dicom=dicom, images=images,
+                         annotators=annotators, checks=checks, id_col=id_col, emb_id_col=emb_id_col,
+                         n_splits=folds, permutations=permutations, seed=seed)
     _print(write_inspect(report, out), out)
+    if report.gallery:
+        say("gallery: {n} images in {out}/gallery/index.html (a local working file)",
+            n=Measure(len(report.gallery)), out=str(out))
 
 
 def _shown(value) -> Shown:

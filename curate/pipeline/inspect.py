@@ -27,6 +27,8 @@ class InspectReport:
     columns: dict[str, Any] = field(default_factory=dict)
     synthetic: bool = False  # an input is marked synthetic (curate.synthetic): the summary says so first
     key: Any = None  # the pseudonym key the outputs will use (set by run_inspect; never written)
+    paths: dict[str, list] = field(default_factory=dict)  # per file-reading check: its files (never written)
+    gallery: list = field(default_factory=list)  # GalleryGroups of the top examples (set by run_inspect)
 
 
 def _split(value: str | Sequence[str] | None) -> list[str]:
@@ -137,7 +139,7 @@ def inspect(emb=None, meta=None, *, label_col: str | None = None,
                                  patient_col=patient_col, annotators=annotators, id_col=id_col,
                                  emb_id_col=emb_id_col) if table_needed else (InspectData(X=None), None))
     data.files, data.images = files, image_files
-    results, ids = {}, {}
+    results, ids, paths = {}, {}, {}
     for m in managers:
         for need, ok, option in (("labels", label_col, "--label-col"),
                                  ("attributes", attributes, "--attributes"), ("files", files, "--dicom"),
@@ -149,20 +151,22 @@ def inspect(emb=None, meta=None, *, label_col: str | None = None,
             opts["permutations"] = permutations
         results[m.name] = m.find(data, **opts)
         ids[m.name] = {("files",): file_ids, ("images",): image_ids}.get(tuple(m.needs), row_ids)
+        paths[m.name] = {("files",): files, ("images",): image_files}.get(tuple(m.needs), [])
         if not patient_col and "patients" in m.needs:
             results[m.name].notes.append("no --patient-col: each image is treated as its own patient, so "
                                          "images of one patient may sit on both sides of a fold")
     from curate.synthetic import any_synthetic
 
-    return InspectReport(results=results, ids=ids, synthetic=any_synthetic(emb, meta),
+    return InspectReport(results=results, ids=ids, paths=paths, synthetic=any_synthetic(emb, meta),
                          columns={"label": label_col, "attributes": list(data.attributes),
                                   "patient": bool(patient_col), "annotators": list(data.annotators)})
 
 
-def run_inspect(emb, meta, out, *, key_file=None, **options) -> InspectReport:
+def run_inspect(emb, meta, out, *, key_file=None, gallery_top: int | None = None, **options) -> InspectReport:
     """What ``curate inspect`` runs: check the pseudonym key and the output folder first (so a bad one costs
-    no computation), then :func:`inspect`. Returns the report with its key; the renderer
-    (:func:`curate.report.inspect.write_inspect`) writes ``out``."""
+    no computation), then :func:`inspect`, then the review gallery's thumbnails (the ``gallery_top``
+    highest-scored images of each issue type of the checks that read image files; 0: no gallery). Returns
+    the report with its key; the renderer (:func:`curate.report.inspect.write_inspect`) writes ``out``."""
     from pathlib import Path
 
     from curate._io import check_parent
@@ -171,6 +175,12 @@ def run_inspect(emb, meta, out, *, key_file=None, **options) -> InspectReport:
     key = load_key(key_file)
     key.check_outside(out)
     check_parent(Path(out))
+    from curate.pipeline.inspect_gallery import GALLERY_TOP, gallery_groups
+
+    top = GALLERY_TOP if gallery_top is None else gallery_top
+    if top < 0:
+        raise UsageError("gallery_top must be ≥ 0 (--gallery-top; 0: no gallery)")
     report = inspect(emb, meta, **options)
     report.key = key
+    report.gallery = gallery_groups(report, key, top=top)
     return report

@@ -8,6 +8,8 @@ Computes nothing and writes through the exit gate (:mod:`curate.output`):
   cell too); annotator agreement's row counts protected; the shortcut check's table (one row per attribute).
   Counts of files (a DICOM folder's files, files checked) count files, not people, and are shown as they are.
 - ``shortcuts.csv`` — the shortcut table, one row per attribute (a role per column).
+- ``gallery/`` — the top examples of each issue type of the checks that read image files (thumbnails made by
+  the pipeline, :mod:`curate.pipeline.inspect_gallery`), a look-only page; a local working file too.
 - ``issues.csv`` — one row per flagged image under a keyed pseudonym (:mod:`curate.policy.pseudonyms`):
   a LOCAL WORKING FILE for the user's own review, never published (counting its rows gives the exact
   per-class counts that ``summary.json`` hides; see docs/privacy.md, "Local working files").
@@ -36,6 +38,10 @@ SHORTCUT_ROLES = {
         "attribute_label_auc", "attribute_label_auc_low", "attribute_label_auc_high", "cramers_v",
         "label_auc_grouped", "label_auc_held_out", "held_out_drop", "held_out_drop_low", "held_out_drop_high",
         "readable", "label_linked")}}
+GALLERY_INTRO = ("The highest-scored images of each issue type found by the checks that read image files, "
+                 "one tile each: its keyed pseudonym (as in issues.csv), the check and issue, and the score "
+                 "(higher = worse). A local working file, like issues.csv: for your own review, never "
+                 "published.")
 #: Keys of ``summary.json`` whose values count people (images): checked by the gate.
 SUMMARY_COUNTS = ("rows", "flagged", "images_flagged", "flagged_by_issue", "flagged_by_given_label", "groups",
                   "pairs", "pairs_across_patients")
@@ -150,6 +156,11 @@ def write_inspect(report: InspectReport, out: str | os.PathLike, *, key_file: st
         if sc is not None and sc.table is not None:
             write_table(sc.table, tmp / "shortcuts.csv", roles=SHORTCUT_ROLES, synthetic=syn, atomic=False)
         write_json(tmp / "summary.json", summ, counts=SUMMARY_COUNTS, synthetic=syn, atomic=False)
+        if report.gallery:
+            from curate.report.gallery import write_review_gallery
+
+            write_review_gallery(tmp / "gallery", report.gallery, intro=GALLERY_INTRO, review=False,
+                                 title="curate inspect: top examples per issue")
     if syn:
         from curate.synthetic import SUMMARY_NOTE
 
