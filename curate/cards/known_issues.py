@@ -25,7 +25,10 @@ def _n(value: Any) -> str:
 
 
 def _num(value: Any, fmt: str) -> str:
-    return "—" if value is None else format(value, fmt)
+    if value is None:
+        return "—"
+    text = format(value, fmt)
+    return text.replace("-", "").replace("+", "") if float(text) == 0 else text  # no "-0.000"
 
 
 def _cell(text: str) -> str:
@@ -40,9 +43,9 @@ def known_issues_section(ki: KnownIssues) -> Section:
 
     lines = [f"Measured by `curate inspect` (output folder `{ki.source}`, summary.json sha256 "
              f"`{ki.sha256[:12]}`); see docs/inspect.md for each check. Counts are images (files for the "
-             "image-file checks); an image may have several issues. " + SUPPRESSION_NOTE]
+             "image-file checks); an image may have several issues. " + SUPPRESSION_NOTE + "."]
     if ki.synthetic:
-        lines.insert(0, "**Synthetic data**: these counts describe generated data, not the real dataset.")
+        lines[:0] = ["**Synthetic data**: these counts describe generated data, not the real dataset.", ""]
     if ki.rows:
         lines += ["", "| check | issue | images flagged | images checked |", "| --- | --- | --- | --- |"]
         lines += [f"| {_cell(r.check)} | {_cell(r.issue)} | {_n(r.flagged)} | {_n(r.checked)} |"

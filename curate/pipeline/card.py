@@ -105,7 +105,8 @@ def card_inputs(
         known = known_issues(inspect)
     return CardInputs(dataset=ds, catalog=catalog, target=target, composition=composition, findings=findings,
                       parameters=parameters, upload=decision_for(ds), represent=represent, known_issues=known,
-                      synthetic=any_synthetic(metadata, embeddings) if synthetic is None else synthetic)
+                      synthetic=(any_synthetic(metadata, embeddings) or bool(known and known.synthetic))
+                      if synthetic is None else synthetic)
 
 
 def metadata_name(metadata: Any) -> str:

@@ -38,12 +38,14 @@ def planted_shortcut(*, patients: int = 60, per_patient: int = 2, dim: int = 8, 
 
 def planted_label_flips(*, patients: int = 150, per_patient: int = 4, dim: int = 32, flip: float = 0.1,
                         label_signal: float = 2.0, patient_noise: float = 1.5, seed: int = 0,
-                        ) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+                        unit: str = "patient") -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
     """Embeddings, metadata (``id``, ``pid``, observed ``y``, true ``y_true``) and the flipped-row mask.
 
     Labels are per patient (a diagnosis), and a fraction ``flip`` of the patients has its label flipped on
     all of its images — the way report-derived labels go wrong. Each patient has a strong random offset
     (``patient_noise``), so a model trained with that patient's other images memorises the patient.
+    ``unit="image"``: per-image annotation errors instead: in a fraction ``flip`` of the patients *one*
+    image (chosen at random) has its label flipped and the patient's other images keep the right label.
     """
     rng = np.random.default_rng(seed)
     y_true = rng.integers(0, 2, patients)
@@ -55,9 +57,19 @@ def planted_label_flips(*, patients: int = 150, per_patient: int = 4, dim: int =
     pid = np.repeat(np.arange(patients), per_patient)
     X = (rng.normal(size=(len(pid), dim)) + pat_off[pid]
          + label_signal * np.outer(y_true[pid] - 0.5, label_dir))
+    flipped = flipped_p[pid]
+    if unit == "image":
+        one = np.flatnonzero(flipped_p) * per_patient + rng.integers(0, per_patient, int(flipped_p.sum()))
+        flipped = np.zeros(len(pid), dtype=bool)
+        flipped[one] = True
+        y_obs = y_true[pid] ^ flipped
+    elif unit == "patient":
+        y_obs = y_obs[pid]
+    else:
+        raise ValueError(f"unit must be 'patient' or 'image', got {unit!r}")
     meta = pd.DataFrame({"id": [f"img{i:05d}" for i in range(len(pid))], "pid": [f"p{p:04d}" for p in pid],
-                         "y": y_obs[pid], "y_true": y_true[pid]})
-    return X.astype(np.float32), meta, flipped_p[pid]
+                         "y": y_obs, "y_true": y_true[pid]})
+    return X.astype(np.float32), meta, flipped
 
 
 CORRUPTIONS = ("blank", "monochrome1", "clipped", "missing_window", "mixed_laterality")
