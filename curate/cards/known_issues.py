@@ -65,6 +65,6 @@ def known_issues_section(ki: KnownIssues) -> Section:
     text = ("Yes, measured: " + "; ".join(found) if found else "None found by the checks that were run")
     text += f" (see *{TITLE}*)"
     answer = Answer(text, f"measured by curate inspect, `{ki.source}`")
-    biases = [f"{s['attribute']}: {s['verdict']}" for s in ki.shortcuts
-              if s.get("verdict") not in (None, "none")]
+    biases = [f"{s['attribute']} is {s['verdict']} in the embeddings (shortcut check of curate inspect)"
+              for s in ki.shortcuts if s.get("verdict") not in (None, "none")]
     return Section(TITLE, "\n".join(lines), rai_biases=biases, answers={"errors": answer})
