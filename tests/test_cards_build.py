@@ -424,8 +424,8 @@ def test_measured_card_needs_out(cli, tmp_path, monkeypatch):
     r = cli("build-card", "BRSET", "--meta", meta)
     assert r.exit_code == 2
     assert r.stderr.strip().splitlines() == [
-        "error: a card measured from --meta/--embeddings needs --out DIR (the default cards/ID holds the "
-        "catalog-only gallery)"]
+        "error: a card measured from --meta/--embeddings/--inspect needs --out DIR (the default cards/ID "
+        "holds the catalog-only gallery)"]
     assert not (tmp_path / "cards").exists()
     r = cli("build-card", "BRSET", "--meta", meta, "--out", tmp_path / "measured")
     assert r.exit_code == 0, r.stderr

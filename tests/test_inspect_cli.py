@@ -58,7 +58,7 @@ def test_outputs_and_no_identifiers(cli, inputs):
     (("--attributes", "pid"), "is the patient column"),
     (("--attributes", "nope"), "column 'nope' not found"),
     (("--label-col", "nope"), "column 'nope' not found"),
-    ((), "nothing to inspect"),
+    (("--checks", "nope"), "unknown check 'nope'"),
     (("--label-col", "y", "--folds", "40"), "needs at least 80"),
 ])
 def test_bad_input_one_line_no_output(cli, inputs, extra, message):
@@ -67,6 +67,34 @@ def test_bad_input_one_line_no_output(cli, inputs, extra, message):
     assert r.exit_code != 0
     assert r.stderr.startswith("error: ") and r.stderr.count("\n") == 1 and message in r.stderr
     assert "Traceback" not in r.stderr and not (tmp / "out").exists()
+
+
+def test_nothing_to_inspect(cli, tmp_path):
+    r = cli("inspect", "--out", str(tmp_path / "out"))
+    assert r.exit_code != 0 and r.stderr.startswith("error: ") and "nothing to inspect" in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_near_copies_and_outliers_from_the_command_line(cli, inputs):
+    """Embeddings alone run the outlier and near-duplicate checks; a copy planted across two patients is a
+    group; nothing but pseudonyms is written and the small counts are hidden."""
+    tmp, m = inputs
+    X = np.load(tmp / "emb.npy")
+    X[7] = X[40] + 1e-4  # rows of two different patients
+    np.save(tmp / "emb.npy", X)
+    r = cli(*_args(tmp))
+    assert r.exit_code == 0, r.stderr
+    assert "near_duplicate  images in near-duplicate groups: <11" in r.stdout
+    summ = json.loads((tmp / "out" / "summary.json").read_text())
+    assert summ["near_duplicate"]["summary"]["pairs_across_patients"]["shown"] == "<11"
+    import pandas as pd
+
+    issues = (tmp / "out" / "issues.csv").read_text()
+    nd = pd.read_csv(tmp / "out" / "issues.csv").query("issue == 'near_duplicate'")
+    copy = nd[nd.score > 0.9999]
+    assert len(copy) == 2 and copy.group.nunique() == 1 and (nd.group == copy.group.iloc[0]).sum() == 2
+    for raw in [*m.id, *m.pid]:
+        assert raw not in issues + r.stdout + r.stderr
 
 
 def test_embeddings_that_do_not_join(cli, inputs):
@@ -82,7 +110,7 @@ def test_python_api_matches(inputs):
     tmp, _ = inputs
     rep = curate.inspect(tmp / "emb.npy", tmp / "meta.csv", label_col="y", attributes="camera",
                          patient_col="pid", permutations=19)
-    assert set(rep.results) == {"shortcut", "label"}
+    assert set(rep.results) == {"shortcut", "label", "outlier", "near_duplicate"}
     assert rep.results["shortcut"].table.iloc[0].verdict == "shortcut"
 
 
@@ -166,3 +194,49 @@ def test_summary_hides_small_flagged_classes_unrecoverably(tmp_path, per_class):
             lo, hi = _hidden_range({"by": by, "flagged": flagged}, rows, c)
             assert hi - lo >= 3, (c, lo, hi, by, flagged)
     assert "MRN" not in text + (tmp_path / "out" / "issues.csv").read_text()
+
+
+def test_image_folder_from_the_command_line(cli, tmp_path):
+    pytest.importorskip("cleanvision")
+    from curate.engine.inspect.planted import planted_images
+
+    planted_images(tmp_path / "png", normal=12, seed=2)
+    r = cli("inspect", "--images", str(tmp_path / "png"), "--out", str(tmp_path / "out"))
+    assert r.exit_code == 0, r.stderr
+    assert "cleanvision  dark: <11 image(s)" in r.stdout
+    assert "grayscale modality" in r.stdout
+    text = (tmp_path / "out" / "issues.csv").read_text() + (tmp_path / "out" / "summary.json").read_text()
+    assert "dark.png" not in text + r.stdout + r.stderr and str(tmp_path / "png") not in text + r.stdout
+    assert text.count("image_") >= 4
+
+
+def test_gallery_of_top_examples(cli, tmp_path):
+    """An image folder gives gallery/: the top N of each issue type, labelled by the issues.csv
+    pseudonyms, no file name or path, no script; --gallery-top 0 writes none."""
+    pytest.importorskip("cleanvision")
+    import pandas as pd
+
+    from curate.engine.inspect.planted import planted_images
+
+    planted_images(tmp_path / "png", normal=12, seed=2)
+    r = cli("inspect", "--images", str(tmp_path / "png"), "--out", str(tmp_path / "out"),
+            "--gallery-top", "1")
+    assert r.exit_code == 0, r.stderr
+    page = (tmp_path / "out" / "gallery" / "index.html").read_text()
+    issues = pd.read_csv(tmp_path / "out" / "issues.csv")
+    keys = [k.split('"')[0] for k in page.split('data-key="')[1:]]
+    assert len(keys) == issues.issue.nunique()  # one per issue type
+    for issue, g in issues.groupby("issue"):  # the top-scored image of each type
+        assert f'{g.sort_values("score", ascending=False).id.iloc[0]}|{issue}' in keys
+    assert {k.split("|")[0] for k in keys} <= set(issues.id)
+    assert "<script" not in page and ".png" not in page.replace("thumbs/", "").split("<img")[0]
+    assert "dark.png" not in page and str(tmp_path / "png") not in page
+    assert len(list((tmp_path / "out" / "gallery" / "thumbs").glob("*.png"))) == len(keys)
+    r = cli("inspect", "--images", str(tmp_path / "png"), "--out", str(tmp_path / "o2"), "--gallery-top", "0")
+    assert r.exit_code == 0 and not (tmp_path / "o2" / "gallery").exists()
+
+
+def test_no_gallery_without_image_files(cli, inputs):
+    tmp, _ = inputs
+    r = cli(*_args(tmp, "--label-col", "y"))
+    assert r.exit_code == 0 and not (tmp / "out" / "gallery").exists() and "gallery:" not in r.stdout

@@ -87,3 +87,16 @@ def test_too_few_patients_names_the_minimum():
     X, m, _ = planted_label_flips(patients=6, seed=0)
     with pytest.raises(InputError, match="needs at least 10"):
         LabelManager().find(_data(X, m))
+
+
+def test_per_image_annotation_errors_planted():
+    """unit="image": each chosen patient has exactly one mislabelled image, its others right."""
+    X, m, flipped = planted_label_flips(unit="image", seed=2)
+    wrong = m.y.to_numpy() != m.y_true.to_numpy()
+    assert np.array_equal(wrong, flipped) and flipped.any()
+    per_patient = m.assign(w=wrong).groupby("pid").w.sum()
+    assert set(per_patient.unique()) <= {0, 1}
+    _, mp, fp = planted_label_flips(seed=2)  # the patient mode is unchanged by the option
+    assert (mp.y != mp.y_true).groupby(mp.pid).all().sum() == (mp.y != mp.y_true).groupby(mp.pid).any().sum()
+    with pytest.raises(ValueError, match="unit"):
+        planted_label_flips(unit="study")

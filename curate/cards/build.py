@@ -54,6 +54,7 @@ class CardBuild:
     provenance: Provenance | None = None
     context: CardContext | None = field(default=None, repr=False)
     curation: Findings | None = field(default=None, repr=False)
+    known_issues: Any = None  # the KnownIssues of build-card --inspect (None without it)
 
     @property
     def hub_card(self) -> DatasetCard:
@@ -122,6 +123,7 @@ def build_card(
     embeddings: str | os.PathLike | None = None,
     curation: CurationOptions | None = None,
     synthetic: bool | None = None,
+    inspect: str | os.PathLike | None = None,
 ) -> CardBuild:
     """Build the datasheet, hub card and Croissant record of one catalog dataset into ``out``.
 
@@ -143,12 +145,15 @@ def build_card(
         split/patient columns, a ``curate sample`` file); requires ``embeddings``.
     synthetic: the data are synthetic (:mod:`curate.synthetic`); None: read the marker from ``metadata``
         and ``embeddings`` (``publish`` passes it, as its published table may not carry the column).
+    inspect: the output folder of ``curate inspect``: a *Known issues* section (counts per issue type as
+        its summary.json shows them) answers the datasheet's "errors, noise or redundancies" question.
     """
     from curate.cards.context import as_sections
     from curate.pipeline.card import card_inputs
 
     got = card_inputs(dataset_id, metadata=metadata, out=out, columns=columns, catalog_dir=catalog_dir,
-                      embeddings=embeddings, curation=curation, synthetic=synthetic, gallery=DEFAULT_GALLERY)
+                      embeddings=embeddings, curation=curation, synthetic=synthetic, gallery=DEFAULT_GALLERY,
+                      inspect=inspect)
     ds, catalog, composition, cur = got.dataset, got.catalog, got.composition, got.findings
     target = got.target
     sections = as_sections(extra_sections)
@@ -161,12 +166,19 @@ def build_card(
         from curate.cards.curation import curation_section
 
         sections.append(curation_section(cur))
+    extra_inputs = list(cur.inputs) if cur is not None else []
+    if got.known_issues is not None:
+        from curate.cards.known_issues import known_issues_section
+
+        sections.append(known_issues_section(got.known_issues))
+        extra_inputs.append({"role": "inspect", "name": f"{got.known_issues.source}/summary.json",
+                             "sha256": got.known_issues.sha256})
     # Into the gallery (default --out) from the catalog alone: the gallery's fixed build time, so the
     # README's `curate build-card BRSET` reproduces the committed card byte for byte.
-    in_gallery = out is None and composition is None and cur is None
+    in_gallery = out is None and composition is None and cur is None and got.known_issues is None
     rendered = _render(ds, catalog, composition=composition, sections=sections, parameters=got.parameters,
                        epoch=gallery_epoch(DEFAULT_GALLERY) if in_gallery else None,
-                       extra_inputs=cur.inputs if cur is not None else None, synthetic=got.synthetic,
+                       extra_inputs=extra_inputs or None, synthetic=got.synthetic,
                        upload=got.upload)
     from curate._io import atomic_dir
 
@@ -187,6 +199,7 @@ def build_card(
         provenance=rendered.ctx.provenance,
         context=rendered.ctx,
         curation=cur,
+        known_issues=got.known_issues,
     )
 
 

@@ -56,6 +56,8 @@ class Section:
     markdown: str
     #: one-line summaries for the Croissant RAI ``rai:dataBiases`` field (e.g. the representativeness verdict)
     rai_biases: list[str] = field(default_factory=list)
+    #: datasheet questions this section answers from measurement: question key -> answer (e.g. "errors")
+    answers: dict[str, Answer] = field(default_factory=dict)
 
 
 @dataclass

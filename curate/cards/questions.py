@@ -209,7 +209,8 @@ def datasheet_questions(ctx: CardContext) -> dict[str, Question]:
                                     if k.endswith("missing_rate")]],
         "relationships": [*_v2(ctx, "relationships", labels=("Stated",)), m["relationships"]],
         "splits": [*_v2(ctx, "official_splits", labels=("Official split",)), m["splits"]],
-        "errors": [*_v2(ctx, "errata", labels=("Known errata",)), m["errors"]],
+        "errors": [*_v2(ctx, "errata", labels=("Known errata",)), m["errors"],
+                   *[sec.answers["errors"] for sec in ctx.extra_sections if "errors" in sec.answers]],
         "confidential": [a["demographics_reported"]],
         "subpopulations": [a["demographics_reported"], a["age"], *_population(ctx)],
         "identifiable": _v2(ctx, "deidentification", labels=("De-identification",)),
@@ -308,7 +309,7 @@ def measured_answers(ctx: CardContext) -> dict[str, Answer]:
         "splits": Answer(f"The metadata file has a split column, `{split}` (see *Measured composition*)",
                          where) if split else none,
         "errors": Answer("See the sections after *Representation*", "findings of the curate engine")
-        if ctx.extra_sections else none,
+        if [sec for sec in ctx.extra_sections if not sec.answers] else none,
         "noncommercial": Answer("Commercial uses: the licence is non-commercial", a_licence)
         if rep.access == "open-noncommercial" else none,
     }

@@ -49,12 +49,15 @@ def build_card_cmd(
     sample: Path = typer.Option(None, "--sample", metavar="FILE", rich_help_panel="Curation",
                                 help="Output of `curate sample`: report its per-split counts."),
     seed: int = typer.Option(0, "--seed", rich_help_panel="Curation", help="Seed of k-means and dedup."),
+    inspect: Path = typer.Option(None, "--inspect", metavar="DIR",
+                                 help="Output folder of `curate inspect`: adds a Known issues section."),
 ) -> None:
     """Write datasheet.md/.html, README.md (hub card) and croissant.json for a catalog dataset.
 
     With --embeddings the curation engine runs once on them and the cards get a Curation section.
     """
-    _check_target(dataset_id, all_, one=metadata is not None or bool(column) or embeddings is not None)
+    _check_target(dataset_id, all_,
+                  one=metadata is not None or bool(column) or embeddings is not None or inspect is not None)
     from curate.pipeline.curation import curation_options
 
     options = curation_options(embeddings, threshold=threshold, method=method, k=k, levels=levels, attrs=attr,
@@ -75,7 +78,7 @@ def build_card_cmd(
 
     build = build_card(dataset_id, metadata=metadata, out=out, columns=column or None,
                        catalog_dir=catalog_dir, overwrite=not no_overwrite, embeddings=embeddings,
-                       curation=options)
+                       curation=options, inspect=inspect)
     _print_build(build, as_json)
 
 
@@ -88,8 +91,8 @@ def _check_target(dataset_id: str | None, all_: bool, *, one: bool) -> None:
     if not all_ and not dataset_id:
         raise UsageError("give a dataset ID (see `curate catalog list`) or --all")
     if all_ and one:
-        raise UsageError("--metadata, --column and --embeddings apply to one dataset; they cannot be used "
-                         "with --all")
+        raise UsageError("--metadata, --column, --embeddings and --inspect apply to one dataset; they cannot "
+                         "be used with --all")
 
 
 def _print_build(build, as_json: bool) -> None:
@@ -106,6 +109,9 @@ def _print_build(build, as_json: bool) -> None:
             src=c.source, k=Measure(c.suppressed_cells))
     if build.curation is not None:
         _print_curation(build.curation)
+    if build.known_issues is not None:
+        say("known issues: {n} issue type(s) from {src}", n=Measure(len(build.known_issues.rows)),
+            src=build.known_issues.source)
 
 
 def _print_curation(cur) -> None:

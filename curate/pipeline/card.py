@@ -37,6 +37,7 @@ class CardInputs:
     synthetic: bool = False
     upload: TermsDecision | None = None
     represent: Any = None  # a RepresentResult against WPP 2024 (build-card --meta), None when not computable
+    known_issues: Any = None  # a KnownIssues from a curate inspect folder (build-card --inspect DIR)
 
 
 def card_inputs(
@@ -50,10 +51,12 @@ def card_inputs(
     curation: CurationOptions | None = None,
     synthetic: bool | None = None,
     gallery: str | os.PathLike = "cards",
+    inspect: str | os.PathLike | None = None,
 ) -> CardInputs:
     """Check the inputs of one card, measure the metadata and run the engine (see ``build_card``).
 
-    The card goes to ``out``, else to ``gallery/<ID>`` (the catalog-only gallery).
+    The card goes to ``out``, else to ``gallery/<ID>`` (the catalog-only gallery). ``inspect``: the output
+    folder of ``curate inspect`` (its summary.json gives the *Known issues* section).
     """
     from curate._paths import check_io
     from curate.catalog import load
@@ -61,15 +64,16 @@ def card_inputs(
     from curate.pipeline.guard import decision_for
     from curate.synthetic import any_synthetic
 
-    if out is None and (metadata is not None or embeddings is not None):
+    if out is None and (metadata is not None or embeddings is not None or inspect is not None):
         # cards/<ID> is the catalog-only gallery (tracked in the repository): no measured card lands there
-        raise UsageError("a card measured from --meta/--embeddings needs --out DIR (the default "
+        raise UsageError("a card measured from --meta/--embeddings/--inspect needs --out DIR (the default "
                          "cards/ID holds the catalog-only gallery)")
     catalog = load(catalog_dir)
     ds = catalog.get(dataset_id)
     target = Path(out) if out is not None else Path(gallery) / ds.id
     check_io({"--metadata": metadata, "--embeddings": embeddings, "--catalog": catalog_dir,
-              "--sample": getattr(curation, "sample", None)}, {"--out": target}, folders=["--out"])
+              "--sample": getattr(curation, "sample", None), "--inspect": inspect}, {"--out": target},
+             folders=["--out"])
     explicit = parse_column_specs(columns)
     composition = None
     if metadata is not None:
@@ -94,9 +98,15 @@ def card_inputs(
         parameters["curation"] = findings.parameters
     elif curation is not None:
         raise UsageError("curation options need embeddings: give them with --embeddings EMB")
+    known = None
+    if inspect is not None:
+        from curate.pipeline.known_issues import known_issues
+
+        known = known_issues(inspect)
     return CardInputs(dataset=ds, catalog=catalog, target=target, composition=composition, findings=findings,
-                      parameters=parameters, upload=decision_for(ds), represent=represent,
-                      synthetic=any_synthetic(metadata, embeddings) if synthetic is None else synthetic)
+                      parameters=parameters, upload=decision_for(ds), represent=represent, known_issues=known,
+                      synthetic=(any_synthetic(metadata, embeddings) or bool(known and known.synthetic))
+                      if synthetic is None else synthetic)
 
 
 def metadata_name(metadata: Any) -> str:

@@ -21,7 +21,8 @@ FLAGS: dict[str, dict[str, str]] = {
     "build-card": {"metadata": "--meta", "embeddings": "--embeddings", "meta_id_col": "--id-col",
                    "emb_id_col": "--emb-id-col", "split_col": "--split-col", "patient_col": "--patient-col",
                    "threshold": "--threshold", "method": "--method", "k": "--k", "levels": "--levels",
-                   "attr": "--attr", "sample": "--sample", "seed": "--seed", "out": "--out"},
+                   "attr": "--attr", "sample": "--sample", "seed": "--seed", "out": "--out",
+                   "inspect": "--inspect"},
 }
 
 

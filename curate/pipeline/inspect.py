@@ -27,6 +27,8 @@ class InspectReport:
     columns: dict[str, Any] = field(default_factory=dict)
     synthetic: bool = False  # an input is marked synthetic (curate.synthetic): the summary says so first
     key: Any = None  # the pseudonym key the outputs will use (set by run_inspect; never written)
+    paths: dict[str, list] = field(default_factory=dict)  # per file-reading check: its files (never written)
+    gallery: list = field(default_factory=list)  # GalleryGroups of the top examples (set by run_inspect)
 
 
 def _split(value: str | Sequence[str] | None) -> list[str]:
@@ -86,28 +88,32 @@ def _table_data(emb, meta, *, label_col, attributes, patient_col, annotators, id
     return data, row_ids
 
 
-def _dicom_files(folder) -> tuple[list[str], np.ndarray]:
-    """Every file under ``folder`` (sorted) and its relative path (the raw id, written only as a
-    pseudonym)."""
+def _dicom_files(folder, option: str = "--dicom") -> tuple[list[str], np.ndarray]:
+    """Every file under ``folder`` (sorted; for ``--images`` the files listed as images) and its relative
+    path (the raw id, written only as a pseudonym)."""
     from pathlib import Path
+
+    from curate.scan.images import list_image_files
 
     root = Path(folder)
     if not root.is_dir():
-        raise InputError(f"--dicom '{folder}' is not a folder")
-    files = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
+        raise InputError(f"{option} '{folder}' is not a folder")
+    files = (sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
+             if option == "--dicom" else [p for p in list_image_files(root) if not p.name.startswith(".")])
     if not files:
-        raise InputError(f"--dicom '{folder}' holds no files")
+        raise InputError(f"{option} '{folder}' holds no {'files' if option == '--dicom' else 'image files'}")
     return [str(p) for p in files], np.array([str(p.relative_to(root)) for p in files])
 
 
 def inspect(emb=None, meta=None, *, label_col: str | None = None,
             attributes: str | Sequence[str] | None = None, patient_col: str | None = None,
-            annotators: str | Sequence[str] | None = None, dicom=None,
+            annotators: str | Sequence[str] | None = None, dicom=None, images=None,
             checks: str | Sequence[str] | None = None, id_col: str = "id", emb_id_col: str | None = None,
             n_splits: int = 5, permutations: int | None = None, seed: int = 0) -> InspectReport:
     """Run the inspect checks (``checks``: names from :func:`curate.engine.inspect.manager_names`; default:
-    ``shortcut`` when ``attributes`` are given, ``label`` when ``label_col`` is, ``quality`` when ``dicom``
-    (a folder of DICOM files) is).
+    ``shortcut`` when ``attributes`` are given, ``label`` when ``label_col`` is, ``outlier`` and
+    ``near_duplicate`` when ``emb`` is, ``quality`` when ``dicom`` (a folder of DICOM files) is,
+    ``cleanvision`` when ``images`` (a folder of image files: PNG, JPEG, TIFF, DICOM, NIfTI) is).
 
     Rows are matched on ``META[id_col]`` = EMB's ``emb_id_col`` ids, as in :func:`curate.probe`. Without
     ``patient_col`` each image is its own patient (a stated note: grouping cannot then prevent leakage).
@@ -116,46 +122,51 @@ def inspect(emb=None, meta=None, *, label_col: str | None = None,
 
     attributes, annotators = _split(attributes), _split(annotators)
     names = _split(checks) or [*(["shortcut"] if attributes else []), *(["label"] if label_col else []),
-                               *(["quality"] if dicom else [])]
+                               *(["outlier", "near_duplicate"] if emb is not None else []),
+                               *(["quality"] if dicom else []), *(["cleanvision"] if images else [])]
     if not names:
-        raise UsageError("nothing to inspect: give --label-col and/or --attributes, or --dicom (or --checks)")
+        raise UsageError("nothing to inspect: give EMB (with --meta), --dicom or --images (or --checks)")
     if n_splits < 2:
         raise UsageError("n_splits must be ≥ 2 (--folds)")
     managers = get_managers(names)
-    table_needed = any(set(m.needs) - {"files"} for m in managers)
+    table_needed = any(set(m.needs) - {"files", "images"} for m in managers)
     if table_needed and emb is None:
-        raise UsageError(f"check '{next(m.name for m in managers if set(m.needs) - {'files'})}' needs EMB "
-                         "and --meta")
+        raise UsageError(f"check '{next(m.name for m in managers if set(m.needs) - {'files', 'images'})}' "
+                         "needs EMB and --meta")
     files, file_ids = _dicom_files(dicom) if dicom else ([], np.array([]))
+    image_files, image_ids = _dicom_files(images, "--images") if images else ([], np.array([]))
     data, row_ids = (_table_data(emb, meta, label_col=label_col, attributes=attributes,
                                  patient_col=patient_col, annotators=annotators, id_col=id_col,
                                  emb_id_col=emb_id_col) if table_needed else (InspectData(X=None), None))
-    data.files = files
-    results, ids = {}, {}
+    data.files, data.images = files, image_files
+    results, ids, paths = {}, {}, {}
     for m in managers:
         for need, ok, option in (("labels", label_col, "--label-col"),
-                                 ("attributes", attributes, "--attributes"), ("files", files, "--dicom")):
+                                 ("attributes", attributes, "--attributes"), ("files", files, "--dicom"),
+                                 ("images", image_files, "--images")):
             if need in m.needs and not ok:
                 raise UsageError(f"check '{m.name}' needs {option}")
         opts: dict[str, Any] = {"n_splits": n_splits, "seed": seed}
         if m.name == "shortcut" and permutations is not None:
             opts["permutations"] = permutations
         results[m.name] = m.find(data, **opts)
-        ids[m.name] = file_ids if tuple(m.needs) == ("files",) else row_ids
+        ids[m.name] = {("files",): file_ids, ("images",): image_ids}.get(tuple(m.needs), row_ids)
+        paths[m.name] = {("files",): files, ("images",): image_files}.get(tuple(m.needs), [])
         if not patient_col and "patients" in m.needs:
             results[m.name].notes.append("no --patient-col: each image is treated as its own patient, so "
                                          "images of one patient may sit on both sides of a fold")
     from curate.synthetic import any_synthetic
 
-    return InspectReport(results=results, ids=ids, synthetic=any_synthetic(emb, meta),
+    return InspectReport(results=results, ids=ids, paths=paths, synthetic=any_synthetic(emb, meta),
                          columns={"label": label_col, "attributes": list(data.attributes),
                                   "patient": bool(patient_col), "annotators": list(data.annotators)})
 
 
-def run_inspect(emb, meta, out, *, key_file=None, **options) -> InspectReport:
+def run_inspect(emb, meta, out, *, key_file=None, gallery_top: int | None = None, **options) -> InspectReport:
     """What ``curate inspect`` runs: check the pseudonym key and the output folder first (so a bad one costs
-    no computation), then :func:`inspect`. Returns the report with its key; the renderer
-    (:func:`curate.report.inspect.write_inspect`) writes ``out``."""
+    no computation), then :func:`inspect`, then the review gallery's thumbnails (the ``gallery_top``
+    highest-scored images of each issue type of the checks that read image files; 0: no gallery). Returns
+    the report with its key; the renderer (:func:`curate.report.inspect.write_inspect`) writes ``out``."""
     from pathlib import Path
 
     from curate._io import check_parent
@@ -164,6 +175,12 @@ def run_inspect(emb, meta, out, *, key_file=None, **options) -> InspectReport:
     key = load_key(key_file)
     key.check_outside(out)
     check_parent(Path(out))
+    from curate.pipeline.inspect_gallery import GALLERY_TOP, gallery_groups
+
+    top = GALLERY_TOP if gallery_top is None else gallery_top
+    if top < 0:
+        raise UsageError("gallery_top must be ≥ 0 (--gallery-top; 0: no gallery)")
     report = inspect(emb, meta, **options)
     report.key = key
+    report.gallery = gallery_groups(report, key, top=top)
     return report

@@ -8,6 +8,8 @@ Computes nothing and writes through the exit gate (:mod:`curate.output`):
   cell too); annotator agreement's row counts protected; the shortcut check's table (one row per attribute).
   Counts of files (a DICOM folder's files, files checked) count files, not people, and are shown as they are.
 - ``shortcuts.csv`` — the shortcut table, one row per attribute (a role per column).
+- ``gallery/`` — the top examples of each issue type of the checks that read image files (thumbnails made by
+  the pipeline, :mod:`curate.pipeline.inspect_gallery`), a look-only page; a local working file too.
 - ``issues.csv`` — one row per flagged image under a keyed pseudonym (:mod:`curate.policy.pseudonyms`):
   a LOCAL WORKING FILE for the user's own review, never published (counting its rows gives the exact
   per-class counts that ``summary.json`` hides; see docs/privacy.md, "Local working files").
@@ -26,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Roles of ``issues.csv`` (a local working file; see the module docstring).
 ISSUES_ROLES = {"id": "pseudonym", "issue": "label", "score": "value", "given_label": "label",
-                "suggested_label": "label"}
+                "suggested_label": "label", "group": "value"}
 #: Roles of ``shortcuts.csv``: the attribute's name and verdict are labels, the rest scores and flags that
 #: identify no one (``values``, ``label_classes_used``: how many values / classes, not people).
 SHORTCUT_ROLES = {
@@ -36,8 +38,14 @@ SHORTCUT_ROLES = {
         "attribute_label_auc", "attribute_label_auc_low", "attribute_label_auc_high", "cramers_v",
         "label_auc_grouped", "label_auc_held_out", "held_out_drop", "held_out_drop_low", "held_out_drop_high",
         "readable", "label_linked")}}
+GALLERY_INTRO = ("The highest-scored images of each issue type found by the checks that read image files, "
+                 "one tile each: its keyed pseudonym (as in issues.csv), the check and issue, and the score "
+                 "(higher = worse). A local working file, like issues.csv: for your own review, never "
+                 "published.")
 #: Keys of ``summary.json`` whose values count people (images): checked by the gate.
-SUMMARY_COUNTS = ("rows", "flagged", "images_flagged", "flagged_by_issue", "flagged_by_given_label")
+SUMMARY_COUNTS = ("rows", "flagged", "images_flagged", "flagged_by_issue", "flagged_by_given_label", "groups",
+                  "pairs", "pairs_across_patients")
+
 
 
 def _flagged_counts(summ: dict, flagged: pd.DataFrame) -> dict[str, Any]:
@@ -67,6 +75,20 @@ def _flagged_counts(summ: dict, flagged: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+def _pair_counts(summ: dict) -> None:
+    """Near-duplicate groups protected alone; pairs and pairs across patients protected together (the
+    pairs within patients are their difference)."""
+    from curate.output import protect_count
+    from curate.output.parts import protect_parts
+    from curate.policy.disclosure import hidden_json
+
+    if "groups" in summ:
+        summ["groups"] = hidden_json(protect_count(int(summ["groups"])))
+    if "pairs" in summ:
+        whole, part, _ = protect_parts(int(summ["pairs"]), int(summ.pop("pairs_across_patients", 0)), {})
+        summ["pairs"], summ["pairs_across_patients"] = hidden_json(whole), hidden_json(part)
+
+
 def summary(report: InspectReport) -> dict:
     """``summary.json`` as it may leave (counts protected; see the module docstring)."""
     from curate.output import protect_count
@@ -80,6 +102,7 @@ def summary(report: InspectReport) -> dict:
         if iss is not None and len(iss):
             flagged = iss[iss["flagged"].astype(bool)]
             entry.update(_flagged_counts(entry["summary"], flagged))
+        _pair_counts(entry["summary"])
         agreement = entry["summary"].get("agreement")
         if agreement:
             agreement["rows"] = hidden_json(protect_count(int(agreement["rows"])))
@@ -108,6 +131,8 @@ def issues_frame(report: InspectReport, key: Any) -> pd.DataFrame:
         for c in ("given_label", "suggested_label"):
             if c in iss:
                 out[c] = iss[c].to_numpy()
+        if "group" in iss:
+            out["group"] = iss["group"].astype("Int64").to_numpy()
         frames.append(out)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["id", "issue", "score"])
 
@@ -131,6 +156,11 @@ def write_inspect(report: InspectReport, out: str | os.PathLike, *, key_file: st
         if sc is not None and sc.table is not None:
             write_table(sc.table, tmp / "shortcuts.csv", roles=SHORTCUT_ROLES, synthetic=syn, atomic=False)
         write_json(tmp / "summary.json", summ, counts=SUMMARY_COUNTS, synthetic=syn, atomic=False)
+        if report.gallery:
+            from curate.report.gallery import write_review_gallery
+
+            write_review_gallery(tmp / "gallery", report.gallery, intro=GALLERY_INTRO, review=False,
+                                 title="curate inspect: top examples per issue")
     if syn:
         from curate.synthetic import SUMMARY_NOTE
 

@@ -29,11 +29,14 @@ if TYPE_CHECKING:  # pragma: no cover
 GROUP = "curate.inspect"
 #: What a manager may ask for: embeddings, a label column, attribute columns, a patient column, several
 #: annotators' label columns.
-KNOWN_NEEDS = frozenset({"embeddings", "labels", "attributes", "patients", "annotators", "files"})
+KNOWN_NEEDS = frozenset({"embeddings", "labels", "attributes", "patients", "annotators", "files", "images"})
 BUILTIN: dict[str, str] = {
     "shortcut": "curate.engine.inspect.shortcut:ShortcutManager",
     "label": "curate.engine.inspect.label:LabelManager",
     "quality": "curate.engine.inspect.quality:QualityManager",
+    "outlier": "curate.engine.inspect.outlier:OutlierManager",
+    "near_duplicate": "curate.engine.inspect.near_duplicate:NearDuplicateManager",
+    "cleanvision": "curate.engine.inspect.vision:VisionManager",
 }
 
 
@@ -43,8 +46,9 @@ class InspectData:
 
     ``X``: (n, d) float embeddings; ``labels``: the label column (n,) or None; ``attributes``: column name →
     values (n,); ``patients``: patient key per row (n,) (each row its own patient when no patient column is
-    given); ``annotators``: column name → labels (n,) for several annotators' columns; ``files``: image
-    file paths (the quality check; rows are then files).
+    given); ``annotators``: column name → labels (n,) for several annotators' columns; ``files``: DICOM
+    file paths (the quality check; rows are then files); ``images``: image file paths (the cleanvision
+    check; rows are then files).
     """
 
     X: np.ndarray | None
@@ -53,6 +57,7 @@ class InspectData:
     patients: np.ndarray | None = None
     annotators: dict[str, np.ndarray] = field(default_factory=dict)
     files: list = field(default_factory=list)
+    images: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         n = self.n
@@ -71,6 +76,8 @@ class InspectData:
             return len(self.labels)
         if self.files:
             return len(self.files)
+        if self.images:
+            return len(self.images)
         return len(next(iter(self.attributes.values()), ()))
 
 

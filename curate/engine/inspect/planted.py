@@ -38,12 +38,14 @@ def planted_shortcut(*, patients: int = 60, per_patient: int = 2, dim: int = 8, 
 
 def planted_label_flips(*, patients: int = 150, per_patient: int = 4, dim: int = 32, flip: float = 0.1,
                         label_signal: float = 2.0, patient_noise: float = 1.5, seed: int = 0,
-                        ) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+                        unit: str = "patient") -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
     """Embeddings, metadata (``id``, ``pid``, observed ``y``, true ``y_true``) and the flipped-row mask.
 
     Labels are per patient (a diagnosis), and a fraction ``flip`` of the patients has its label flipped on
     all of its images — the way report-derived labels go wrong. Each patient has a strong random offset
     (``patient_noise``), so a model trained with that patient's other images memorises the patient.
+    ``unit="image"``: per-image annotation errors instead: in a fraction ``flip`` of the patients *one*
+    image (chosen at random) has its label flipped and the patient's other images keep the right label.
     """
     rng = np.random.default_rng(seed)
     y_true = rng.integers(0, 2, patients)
@@ -55,9 +57,19 @@ def planted_label_flips(*, patients: int = 150, per_patient: int = 4, dim: int =
     pid = np.repeat(np.arange(patients), per_patient)
     X = (rng.normal(size=(len(pid), dim)) + pat_off[pid]
          + label_signal * np.outer(y_true[pid] - 0.5, label_dir))
+    flipped = flipped_p[pid]
+    if unit == "image":
+        one = np.flatnonzero(flipped_p) * per_patient + rng.integers(0, per_patient, int(flipped_p.sum()))
+        flipped = np.zeros(len(pid), dtype=bool)
+        flipped[one] = True
+        y_obs = y_true[pid] ^ flipped
+    elif unit == "patient":
+        y_obs = y_obs[pid]
+    else:
+        raise ValueError(f"unit must be 'patient' or 'image', got {unit!r}")
     meta = pd.DataFrame({"id": [f"img{i:05d}" for i in range(len(pid))], "pid": [f"p{p:04d}" for p in pid],
-                         "y": y_obs[pid], "y_true": y_true[pid]})
-    return X.astype(np.float32), meta, flipped_p[pid]
+                         "y": y_obs, "y_true": y_true[pid]})
+    return X.astype(np.float32), meta, flipped
 
 
 CORRUPTIONS = ("blank", "monochrome1", "clipped", "missing_window", "mixed_laterality")
@@ -121,3 +133,76 @@ def planted_radiographs(folder, *, studies: int = 60, per_corruption: int = 20,
                        photometric="MONOCHROME1" if c == "monochrome1" else None)
             out.append({"path": str(path), "corruption": c})
     return pd.DataFrame(out)
+
+
+def planted_outliers(*, patients: int = 300, per_patient: int = 2, dim: int = 32, clusters: int = 6,
+                     outliers: int = 6, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Embeddings, patient ids and the outlier-row mask.
+
+    Images lie around ``clusters`` centres that share a mean direction (as real embeddings do); every image
+    of ``outliers`` patients is replaced by one random direction per patient plus small noise (images from
+    another domain, alike within the patient).
+    """
+    rng = np.random.default_rng(seed)
+    mu = rng.normal(size=dim)
+    mu *= 3 / np.linalg.norm(mu)
+    centres = mu + rng.normal(scale=0.5, size=(clusters, dim))
+    pid = np.repeat(np.arange(patients), per_patient)
+    X = centres[rng.integers(0, clusters, patients)][pid] + rng.normal(scale=0.3, size=(len(pid), dim))
+    mask = np.isin(pid, rng.choice(patients, outliers, replace=False))
+    away = rng.normal(scale=1.5, size=(patients, dim))
+    X[mask] = away[pid[mask]] + rng.normal(scale=0.3, size=(int(mask.sum()), dim))
+    return X.astype(np.float32), np.array([f"p{p:04d}" for p in pid]), mask
+
+
+def planted_near_copies(*, rows: int = 400, dim: int = 32, copies: int = 10, noise: float = 0.01,
+                        seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Random embeddings with ``copies`` rows appended that are near-copies (small noise) of random rows;
+    returns the embeddings and the (original, copy) row pairs."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(rows, dim))
+    src = rng.choice(rows, copies, replace=False)
+    X = np.vstack([X, X[src] + rng.normal(scale=noise, size=(copies, dim))])
+    return X.astype(np.float32), np.column_stack([src, rows + np.arange(copies)])
+
+
+def _chest(rng: np.random.Generator, size: int) -> np.ndarray:
+    """An 8-bit chest-radiograph-like picture: lungs, ribs and spine with sharp edges, mild noise."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("L", (size, size), 20)
+    d = ImageDraw.Draw(img)
+    for x0, x1 in ((0.15, 0.48), (0.52, 0.85)):
+        d.ellipse([size * x0, size * 0.1, size * x1, size * 0.9], fill=int(rng.integers(70, 110)))
+    for k in range(8):
+        y = int(size * (0.15 + 0.09 * k)) + int(rng.integers(-3, 4))
+        d.line([size * 0.12, y, size * 0.88, y + int(rng.integers(8, 16))], fill=int(rng.integers(150, 200)),
+               width=int(rng.integers(4, 8)))
+    d.rectangle([size * 0.47, 0, size * 0.53, size], fill=int(rng.integers(180, 220)))
+    a = np.asarray(img, dtype=np.float64) + rng.normal(0, 4, (size, size))
+    return np.clip(a, 0, 255).astype(np.uint8)
+
+
+def planted_images(folder, *, normal: int = 40, size: int = 256, seed: int = 0) -> pd.DataFrame:
+    """PNG radiograph-like images (8-bit grayscale) in ``folder`` plus planted copies of the first one:
+    heavily blurred (Gaussian radius size/16), dark (× 0.15), blank (constant) and narrow (aspect 6.4).
+    Returns one row per file: ``file`` (name) and ``planted`` ("" for a normal image)."""
+    from pathlib import Path
+
+    from PIL import Image, ImageFilter
+
+    rng = np.random.default_rng(seed)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i in range(normal):
+        Image.fromarray(_chest(rng, size)).save(folder / f"n{i:03d}.png")
+        rows.append((f"n{i:03d}.png", ""))
+    base = Image.open(folder / "n000.png")
+    base.filter(ImageFilter.GaussianBlur(size / 16)).save(folder / "blurred.png")
+    Image.fromarray((np.asarray(base) * 0.15).astype(np.uint8)).save(folder / "dark.png")
+    Image.fromarray(np.full((size, size), 128, np.uint8)).save(folder / "blank.png")
+    Image.fromarray(_chest(rng, size)[:, : size * 10 // 64]).save(folder / "narrow.png")
+    rows += [("blurred.png", "blurry"), ("dark.png", "dark"), ("blank.png", "low_information"),
+             ("narrow.png", "odd_aspect_ratio")]
+    return pd.DataFrame(rows, columns=["file", "planted"])
