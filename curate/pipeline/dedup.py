@@ -34,6 +34,7 @@ class DedupRun:
     leakage: dict | None
     result: Any = None
     leak: Any = None
+    key_created: bool = False  # the review's pseudonym key was created by this run
 
 
 def run_dedup(
@@ -117,7 +118,8 @@ def run_dedup(
             leak = leakage(res.pairs, meta_df, ids, meta_id_col=meta_id_col, split_col=split_col,
                            patient_col=patient_col)
             leak.write_into(tmp)
-    return DedupRun(summary=res.summary, leakage=leak.summary if leak else None, result=res, leak=leak)
+    return DedupRun(summary=res.summary, leakage=leak.summary if leak else None, result=res, leak=leak,
+                    key_created=bool(key and key.created))
 
 
 def _search(emb, images, meta_df, *, threshold, method, device, seed, max_distance, emb_id_col, meta_id_col,
