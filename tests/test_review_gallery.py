@@ -358,3 +358,15 @@ def test_decisions_on_embedding_pairs_regroup_with_quality(tmp_path):
     assert set(ids) - set(keep) == {"img00", "img10"}
     assert run.summary["review"] == {"decisions": 4, "applied": 3, "not_copy": 2, "copy": 1, "unmatched": 1}
     assert run.summary["removed"] == 2 and run.summary["groups"] == 2
+
+
+def test_a_large_group_shows_twelve_images_and_decides_all_its_pairs(tmp_path):
+    imgs = tmp_path / "imgs"
+    imgs.mkdir()
+    for k in range(14):
+        Image.fromarray(_blocks(5)).save(imgs / f"copy{k:02d}.png")
+    res = invoke("dedup", "--images", str(imgs), "--out", str(tmp_path / "out"), "--gallery")
+    assert res.exit_code == 0, res.stderr
+    page = (tmp_path / "out" / "gallery" / "index.html").read_text(encoding="utf-8")
+    assert page.count("<figure") == 12 and "(2 more not shown)" in page and "14 images" in page
+    assert page.count('class="pair"') == 14 * 13 // 2  # a decision covers every pair of the group
