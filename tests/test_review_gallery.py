@@ -163,6 +163,10 @@ def test_read_and_apply_decisions(tmp_path):
     assert out.to_dict("records") == [{"pseudonym_a": "w", "pseudonym_b": "z", "s": 2, "review": "copy"},
                                       {"pseudonym_a": "p", "pseudonym_b": "q", "s": 3, "review": ""}]
     assert matched(pairs, d) == {"decisions": 2, "applied": 2, "not_copy": 1, "copy": 1, "unmatched": 0}
+    f.write_text("\ufeffa,b,decision\n", encoding="utf-8")  # nothing decided yet (and a BOM, as Excel saves)
+    none = read_decisions(f)
+    assert list(none.columns) == ["a", "b", "decision"] and len(none) == 0
+    assert apply_decisions(pairs, none)["review"].tolist() == ["", "", ""]
 
 
 BAD = {
