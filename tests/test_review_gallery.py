@@ -163,6 +163,10 @@ def test_read_and_apply_decisions(tmp_path):
     assert out.to_dict("records") == [{"pseudonym_a": "w", "pseudonym_b": "z", "s": 2, "review": "copy"},
                                       {"pseudonym_a": "p", "pseudonym_b": "q", "s": 3, "review": ""}]
     assert matched(pairs, d) == {"decisions": 2, "applied": 2, "not_copy": 1, "copy": 1, "unmatched": 0}
+    f.write_text("\ufeffa,b,decision\n", encoding="utf-8")  # nothing decided yet (and a BOM, as Excel saves)
+    none = read_decisions(f)
+    assert list(none.columns) == ["a", "b", "decision"] and len(none) == 0
+    assert apply_decisions(pairs, none)["review"].tolist() == ["", "", ""]
 
 
 BAD = {
@@ -319,3 +323,54 @@ def test_reviewer_decisions_round_trip_through_chromium(folder, tmp_path):
     import json
 
     assert json.loads((out2 / "summary.json").read_text())["review"]["not_copy"] == 1
+
+
+def test_decisions_on_embedding_pairs_regroup_with_quality(tmp_path):
+    """Embeddings: a chain a~b~c and a pair d~e. Marking b~c "not a copy" splits c off; the kept image of
+    {a, b} is the higher --quality-col one (not the smaller id); d~e confirmed stays."""
+    from curate.pipeline.dedup import run_dedup
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(8, 32)).astype(np.float32)
+    x = np.vstack([base, base[0] + 0.01, base[0] + 0.02, base[1] + 0.01])  # rows 8, 9 near 0; row 10 near 1
+    ids = [f"img{k:02d}" for k in range(len(x))]
+    emb = tmp_path / "e.parquet"
+    pd.DataFrame({"id": ids, "v": list(x)}).to_parquet(emb)
+    meta = tmp_path / "m.csv"
+    pd.DataFrame({"id": ids, "split": "train", "q": [1.0] * 8 + [5.0, 9.0, 0.1]}).to_csv(meta, index=False)
+    key = tmp_path / "key.txt"
+    key.write_text("cd" * 32 + "\n", encoding="ascii")
+    first = run_dedup(str(emb), tmp_path / "o1", threshold=0.999, method="exact", device="cpu")
+    pairs = {(a, b) for a, b in zip(first.result.pairs["id_a"], first.result.pairs["id_b"])}
+    assert pairs == {("img00", "img08"), ("img00", "img09"), ("img08", "img09"), ("img01", "img10")}
+    names = _pseudonyms(key, ids)
+    p = {v: k for k, v in names.items()}
+    dec = tmp_path / "d.csv"
+    dec.write_text("a,b,decision\n"
+                   f"{p['img09']},{p['img00']},not-copy\n{p['img08']},{p['img09']},not-copy\n"
+                   f"{p['img01']},{p['img10']},copy\nimage_0000000000000000,image_1111111111111111,copy\n",
+                   encoding="utf-8")
+    run = run_dedup(str(emb), tmp_path / "o2", threshold=0.999, method="exact", device="cpu",
+                    decisions=dec, key_file=key, meta=meta, quality_col="q")
+    got = {(a, b): r for a, b, r in zip(run.result.pairs["id_a"], run.result.pairs["id_b"],
+                                        run.result.pairs["review"])}
+    assert got == {("img00", "img08"): "", ("img01", "img10"): "copy"}
+    groups = pd.read_parquet(tmp_path / "o2" / "groups.parquet")
+    reps = set(groups.loc[groups["is_representative"], "id"])
+    assert reps == {"img08", "img01"} and "img09" not in set(groups["id"])  # q: img08 5.0 > img00 1.0
+    keep = (tmp_path / "o2" / "keep.txt").read_text(encoding="utf-8").split()
+    assert set(ids) - set(keep) == {"img00", "img10"}
+    assert run.summary["review"] == {"decisions": 4, "applied": 3, "not_copy": 2, "copy": 1, "unmatched": 1}
+    assert run.summary["removed"] == 2 and run.summary["groups"] == 2
+
+
+def test_a_large_group_shows_twelve_images_and_decides_all_its_pairs(tmp_path):
+    imgs = tmp_path / "imgs"
+    imgs.mkdir()
+    for k in range(14):
+        Image.fromarray(_blocks(5)).save(imgs / f"copy{k:02d}.png")
+    res = invoke("dedup", "--images", str(imgs), "--out", str(tmp_path / "out"), "--gallery")
+    assert res.exit_code == 0, res.stderr
+    page = (tmp_path / "out" / "gallery" / "index.html").read_text(encoding="utf-8")
+    assert page.count("<figure") == 12 and "(2 more not shown)" in page and "14 images" in page
+    assert page.count('class="pair"') == 14 * 13 // 2  # a decision covers every pair of the group

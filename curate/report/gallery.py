@@ -84,7 +84,7 @@ file back with <code>--decisions {{ decisions_name }}</code>.</p>
 · <span id="decided">0</span> of {{ groups | length }} decided</div>{% endif %}
 {% for g in groups %}<section class="group" id="g{{ loop.index }}" data-key="{{ g.key }}">
 <h2>{{ loop.index }}. {{ g.tier }}{% if g.score is not none %} · score {{ g.score }}{% endif %}
-{% if g.tiles | length > 1 %} · {{ g.tiles | length }} images{% endif %}
+{% if g.n > 1 %} · {{ g.n }} images{% endif %}
 {% if g.more %} ({{ g.more }} more not shown){% endif %}</h2>
 {% for it in g.tiles %}<figure{% if loop.first and g.kept_first %} class="kept"{% endif %}>
 <img src="{{ it.src | safe_url }}" alt="{{ it.label }}" width="{{ it.w }}" height="{{ it.h }}">
@@ -176,6 +176,7 @@ def write_review_gallery(folder: str | Path, groups: list[GalleryGroup], *, titl
         prepared.append({"key": str(g.key), "tiles": items, "tier": str(g.tier), "score": _score(g.score),
                          "pairs": [(str(a), str(b)) for a, b in pairs], "kept_first": g.kept_first,
                          "more": len({x for p in pairs for x in p} - set(labels))})
+        prepared[-1]["n"] = len(items) + prepared[-1]["more"]
     page = render_page(prepared, title=title, intro=intro, decisions_name=name, size=size, review=review)
     return write_text(folder / "index.html", page, atomic=atomic)
 
