@@ -29,11 +29,18 @@ _BASES = {"save": ("np", "numpy", "nib", "nibabel", "img", "image"), "dump": ("j
           **{c: ("shutil",) for c in ("copy", "copy2", "copyfile", "copytree", "copyfileobj")}}
 
 
+#: curate._io's own writers: a call to one outside the gate writes a file without the gate's checks.
+_IO_WRITERS = {"write_text_atomic", "write_json_atomic"}
+
+
 def _kind(call: ast.Call) -> str | None:
     """The writer/printer a call is, or None."""
     f = call.func
     if isinstance(f, ast.Name) and f.id == "print":
         return "print"
+    name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+    if name in _IO_WRITERS:
+        return name
     if isinstance(f, ast.Name) and f.id == "open":
         modes = [k.value for k in call.keywords if k.arg == "mode"]
         mode = call.args[1] if len(call.args) > 1 else (modes[0] if modes else None)

@@ -99,6 +99,9 @@ def test_the_script_is_allow_listed_by_its_digest():
     from curate.report.gallery import REVIEW_SCRIPT
 
     assert script_digest(REVIEW_SCRIPT) in ALLOWED_SCRIPTS
+    from curate.report.report import SORT_SCRIPT
+
+    assert script_digest(SORT_SCRIPT) in ALLOWED_SCRIPTS  # the policy report's table sorting
 
 
 def test_page_is_offline_escaped_and_accepted(tmp_path):

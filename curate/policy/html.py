@@ -30,10 +30,13 @@ ALLOWED_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "em", "strong
 #: The only scripts an HTML file curate writes may hold, by the SHA-256 of their exact text (an inline
 #: ``<script>`` without attributes): the review gallery's decisions script
 #: (:data:`curate.report.gallery.REVIEW_SCRIPT`, which reads the page's own data-* attributes and holds no
-#: data). Changing that script means changing its digest here; a test checks the two agree.
+#: data), and the policy report's table sorting (:data:`curate.report.report.SORT_SCRIPT`). Changing a script
+#: means changing its digest here; a test checks they agree.
 ALLOWED_SCRIPTS: dict[str, str] = {
     "7b58aedca781fd4ae2ce59d5e89ba43a95f86ddd93316c9fb6a61082a352e801":
         "curate.report.gallery.REVIEW_SCRIPT (review gallery: decisions.csv)",
+    "be94a21bdb76cffa2318c881094710b0cc77a7ef455e8e74580e2f52372a312e":
+        "curate.report.report.SORT_SCRIPT (policy report: sortable tables)",
 }
 ALLOWED_ATTRS = frozenset({"href", "src", "alt", "title", "align", "style", "start"})
 
@@ -167,7 +170,7 @@ def unsafe_markup(document: str) -> list[str]:
             for k, v in attrs:
                 if k.startswith("on"):
                     problems.append(f"<{tag} {k}=…>")
-                inline_png = tag == "img" and (v or "").startswith("data:image/png;base64,")
+                inline_png = tag in ("img", "image") and (v or "").startswith("data:image/png;base64,")
                 if k in ("href", "src", "action", "formaction", "xlink:href") and v is not None \
                         and not inline_png and not url_allowed(v):
                     problems.append(f"<{tag} {k}={v!r}>")

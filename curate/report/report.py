@@ -272,7 +272,41 @@ def _build(*, fmt: str, map_link: str | None, **kwargs) -> tuple[str, str]:
                 ctx["map_svg"].encode("utf-8")).decode("ascii")
         else:
             ctx["map_data_uri"] = map_link
+    ctx["sort_script"] = SORT_SCRIPT
     return _env(fmt).get_template(f"report.{fmt}.j2").render(**ctx), ctx["map_svg"]
+
+
+#: The report page's one script (sortable tables). Fixed text, no data; its SHA-256 is allow-listed in
+#: :data:`curate.policy.html.ALLOWED_SCRIPTS` (change both together; a test checks they agree).
+SORT_SCRIPT = """
+(function () {
+  "use strict";
+  function key(cell) {
+    var v = cell.getAttribute("data-value");
+    if (v !== null && v !== "" && !isNaN(Number(v))) { return {num: true, v: Number(v)}; }
+    return {num: false, v: cell.textContent.trim().toLowerCase()};
+  }
+  function sortBy(table, col, th) {
+    var body = table.tBodies[0];
+    var rows = Array.prototype.slice.call(body.rows);
+    var asc = th.getAttribute("aria-sort") !== "ascending";
+    rows.sort(function (a, b) {
+      var x = key(a.cells[col]), y = key(b.cells[col]);
+      var r = (x.num && y.num) ? x.v - y.v : String(x.v).localeCompare(String(y.v));
+      return asc ? r : -r;
+    });
+    rows.forEach(function (r) { body.appendChild(r); });
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (c) { c.removeAttribute("aria-sort"); });
+    th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("table.sortable-table"), function (table) {
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, i) {
+      th.addEventListener("click", function () { sortBy(table, i, th); });
+    });
+  });
+  document.body.dataset.ready = "1";
+})();
+"""
 
 
 def write_report(out: str | os.PathLike, *, fmt: str | None = None, inline_map: bool = False,
@@ -282,9 +316,9 @@ def write_report(out: str | os.PathLike, *, fmt: str | None = None, inline_map: 
     A Markdown report links its map, written beside it as ``<name>-map.svg`` (:func:`map_file_for`);
     ``inline_map=True`` embeds it in the Markdown instead (one file, but a large one).
     """
-    from curate._io import write_text_atomic
     from curate._paths import check_io
     from curate.geo.build import check_parent
+    from curate.output import write_text
 
     check_io({"--from": kwargs.get("from_file")}, {"--out": out})
     out = Path(out)
@@ -304,5 +338,5 @@ def write_report(out: str | os.PathLike, *, fmt: str | None = None, inline_map: 
         if map_file.exists() and not map_file.read_bytes().startswith(MAP_HEADER.encode()):
             raise UsageError(f"'{map_file}' exists and was not written by `curate report`; choose another "
                              "--out, or pass --inline-map")
-        write_text_atomic(map_file, MAP_HEADER + svg)
-    return write_text_atomic(out, text)
+        write_text(map_file, MAP_HEADER + svg)
+    return write_text(out, text)
