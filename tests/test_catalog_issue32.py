@@ -192,7 +192,7 @@ ADDED = ("VinDr-SpineXR", "FracAtlas",  # records added for issue 32's breadth t
          "HIBA-Skin-Lesions", "CRIC-Cervix", "NatalIA-PBF-US1", "TBX11K", "PALM", "OCTA-500", "PSFHS", "TN3K",
          "Multimodal-Dental-PhysioNet", "BRACS", "Kvasir-Capsule", "MosMedData", "BCN20000", "MedFMC",
          "LC25000", "COVIDx", "DDI", "DERM12345", "Breast-Cancer-Screening-DBT",
-         "Galar", "SEE-AI")
+         "Galar", "SEE-AI", "APACS23")
 
 
 @pytest.mark.parametrize("rid", ADDED)
