@@ -188,7 +188,11 @@ def test_readme_counts_are_the_catalogs(cat):
             f"({share} %)") in text
 
 
-ADDED = ("VinDr-SpineXR", "FracAtlas")  # records added for issue 32's breadth target
+ADDED = ("VinDr-SpineXR", "FracAtlas",  # records added for issue 32's breadth target
+         "HIBA-Skin-Lesions", "CRIC-Cervix", "NatalIA-PBF-US1", "TBX11K", "PALM", "OCTA-500", "PSFHS", "TN3K",
+         "Multimodal-Dental-PhysioNet", "BRACS", "Kvasir-Capsule", "MosMedData", "BCN20000", "MedFMC",
+         "LC25000", "COVIDx", "DDI", "DERM12345", "Breast-Cancer-Screening-DBT",
+         "Galar", "SEE-AI", "APACS23")
 
 
 @pytest.mark.parametrize("rid", ADDED)
