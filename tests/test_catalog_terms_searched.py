@@ -70,3 +70,29 @@ def test_panda_is_competition_data_and_the_stricter_terms_decide(cat):
     t = d.terms
     assert (t.competition, t.redistribution, t.commercial, t.share_alike) == (True, False, False, True)
     assert d.access == "restricted"
+
+
+#: records added for issue 32's breadth target by this search (ophthalmology: Khan et al.'s largest gap)
+ADDED = ("Messidor", "DIARETDB0", "RETOUCH")
+
+
+@pytest.mark.parametrize("rid", ADDED)
+def test_added_records_answer_half_the_datasheet_from_sources(cat, rid):
+    from pathlib import Path
+
+    from curate.cards.context import build_context
+
+    cov = build_context(cat.get(rid), cat).coverage()
+    assert cov["datasheet_answered"] >= 19, (rid, cov["datasheet_unanswered"])
+    assert (Path(__file__).parent / "data" / "sources" / f"{rid}.yaml").is_file()
+
+
+def test_holders_that_forbid_redistribution_are_restricted(cat):
+    """Messidor page: 'Copy, redistribution, and any unauthorized commercial use are prohibited'; DIARETDB0
+    page: 'You are not allowed redistribute or modify it'. Named terms the licence patterns cannot read, so
+    the records set the access class themselves; it must agree with the terms (no redistribution: card
+    only)."""
+    for rid in ("Messidor", "DIARETDB0"):
+        d = cat.get(rid)
+        assert d.licence.source_type == "primary" and d.terms.redistribution is False
+        assert d.access == "restricted"
