@@ -73,7 +73,7 @@ def test_panda_is_competition_data_and_the_stricter_terms_decide(cat):
 
 
 #: records added for issue 32's breadth target by this search (ophthalmology: Khan et al.'s largest gap)
-ADDED = ("Messidor", "DIARETDB0", "RETOUCH")
+ADDED = ("Messidor", "DIARETDB0", "RETOUCH", "Duke-OCT-DME")
 
 
 @pytest.mark.parametrize("rid", ADDED)
