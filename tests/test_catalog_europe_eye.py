@@ -10,7 +10,7 @@ import pytest
 
 import curate
 
-ADDED = ("CHASE_DB1",)
+ADDED = ("CHASE_DB1", "DIARETDB1")
 
 
 @pytest.fixture(scope="module")
