@@ -10,7 +10,7 @@ import pytest
 
 import curate
 
-ADDED = ("CHASE_DB1", "DIARETDB1")
+ADDED = ("CHASE_DB1", "DIARETDB1", "ONHSD")
 
 
 @pytest.fixture(scope="module")
