@@ -10,7 +10,7 @@ import pytest
 
 import curate
 
-ADDED = ("CHASE_DB1", "DIARETDB1", "ONHSD")
+ADDED = ("CHASE_DB1", "DIARETDB1", "ONHSD", "RITE")
 
 
 @pytest.fixture(scope="module")
