@@ -10,7 +10,7 @@ import pytest
 
 import curate
 
-ADDED = ("CHASE_DB1", "DIARETDB1", "ONHSD", "RITE")
+ADDED = ("CHASE_DB1", "DIARETDB1", "ONHSD", "RITE", "TREND")
 
 
 @pytest.fixture(scope="module")
