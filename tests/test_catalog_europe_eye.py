@@ -10,7 +10,7 @@ import pytest
 
 import curate
 
-ADDED = ("CHASE_DB1", "DIARETDB1", "ONHSD", "RITE", "TREND", "RETOUCH", "DR-HAGIS")
+ADDED = ("CHASE_DB1", "DIARETDB1", "ONHSD", "RITE", "TREND", "RETOUCH", "DR-HAGIS", "e-ophtha")
 
 
 @pytest.fixture(scope="module")
