@@ -36,3 +36,34 @@ def test_added_eye_records_are_eye_images_from_europe(cat, rid):
     ds = cat.get(rid)
     assert ds.anatomy.value == "eye"
     assert {convert(c, "continent") for c in ds.countries.value} == {"Europe"}
+
+
+# The holders' own words (read 2026-12-07), quoted here independently of the records: each forbids
+# redistribution, so the images may not be re-shared and the class is `restricted`, resting on the holder.
+HOLDER_TERMS = {
+    "RIM-ONE-DL": "Copy, redistribution, and any unauthorized commercial use are prohibited.",  # LICENSE.txt
+    "DIARETDB1": "You are not allowed redistribute or modify it.",  # ImageRet page, Usage
+    "ONHSD": "Copying, redistribution, and any unauthorized commercial use is prohibited.",  # dataset page
+}
+
+
+@pytest.mark.parametrize("rid", sorted(HOLDER_TERMS))
+def test_holder_forbids_redistribution_so_access_is_restricted(cat, rid):
+    from curate.catalog.licences import upload_decision
+
+    ds = cat.get(rid)
+    assert HOLDER_TERMS[rid] in ds.licence.as_printed
+    assert ds.licence.source_type == "primary" and ds.use_terms.source_type == "primary"
+    assert ds.terms.redistribution is False and ds.access == "restricted"
+    assert upload_decision(ds).images == "refused"
+
+
+def test_rite_counts_drive_images_once(cat):
+    """RITE's photographs are DRIVE's (its page: 'The fundus photograph is inherited from DRIVE'): with
+    DRIVE in the selection RITE adds no images to a total; alone, its 40 are counted in full."""
+    from curate.catalog.lineage import counted_images, unique_total
+
+    rite, drive = cat.get("RITE"), cat.get("DRIVE")
+    assert counted_images(rite, {"RITE", "DRIVE"}) == 0
+    assert counted_images(rite, {"RITE"}) == 40
+    assert unique_total([rite, drive]) == drive.images.value == 40
