@@ -10,7 +10,7 @@ import pytest
 
 import curate
 
-ADDED = ("CHASE_DB1", "DIARETDB1", "ONHSD", "RITE", "TREND", "RETOUCH", "DR-HAGIS", "e-ophtha")
+ADDED = ("CHASE_DB1", "DIARETDB1", "ONHSD", "RITE", "TREND", "RETOUCH", "DR-HAGIS", "e-ophtha", "AROI")
 
 
 @pytest.fixture(scope="module")
