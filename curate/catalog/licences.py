@@ -66,7 +66,7 @@ def record_terms(ds: Dataset) -> RecordTerms:
 def upload_decision(ds: Dataset) -> TermsDecision:
     """Whether ``ds``'s images may be uploaded: its licence, the built-in record it replaces, every source
     it derives from, and every dataset a measurement found sharing images with it (measured lineage, with
-    that dataset's sources; see :mod:`curate.policy.upload` and :func:`curate.catalog.lineage.measured_links`)."""
+    that dataset's sources; :mod:`curate.policy.upload`, :func:`curate.catalog.lineage.measured_links`)."""
     sources, missing = ds.lineage
     links, unknown = ds.measured_lineage
     measured = []

@@ -50,7 +50,6 @@ from curate.policy.terms import (
     terms_for_licence,
 )
 
-
 #: Fields whose values are Facts (sourced figures); ``conflicts[].field`` must name one of these.
 FACT_FIELDS: tuple[str, ...] = (
     "modality",
@@ -132,8 +131,8 @@ class Dataset(_Strict):
     derived_from: Fact[list[CatalogId]] | None = Field(
         None, description="datasets it derives from: catalog ids, or the names of sources not in the catalog")
     overlaps: list[Overlap] | None = Field(
-        None, description="measured lineage: the share of this record's images found in other catalog datasets "
-                          "(curate/catalog/overlaps.py); distinct from derived_from, which sources state")
+        None, description="measured lineage: the share of this record's images found in other catalog "
+                          "datasets (curate/catalog/overlaps.py); distinct from derived_from (stated)")
     versions: Fact[list[Version]] | None = None
     official_splits: Fact[str] | None = None
     errata: Fact[list[str]] | None = None

@@ -33,8 +33,8 @@ The dataset's decision (:func:`decide_upload`) is the strictest of
   of that dataset's stated sources: the same bounds as a source; a measured dataset not in the catalog
   caps the decision at *needs-rights*.
 
-The first record (own, built-in, sources in lineage order, then measured ones) reaching the strictest level is named in
-``decided_by`` and in the reason.
+The first record (own, built-in, sources in lineage order, then measured ones) reaching the strictest
+level is named in ``decided_by`` and in the reason.
 """
 
 from __future__ import annotations
