@@ -21,14 +21,11 @@ import datetime as _dt
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
 from curate.catalog.facts import CatalogId, _Strict
-
-if TYPE_CHECKING:  # pragma: no cover
-    from curate.catalog.schema import Dataset
 
 #: Detection tiers, strongest first (the order of ``curate overlap``).
 OVERLAP_TIERS: tuple[str, ...] = ("bytes", "pixels", "perceptual", "embedding")
@@ -62,17 +59,13 @@ class Overlap(_Strict):
                 f"{self.method}, {self.date.isoformat()})").replace("%", " %", 1)
 
 
-def measured(ds: Dataset) -> list[Overlap]:
+def measured(ds: Any) -> list[Overlap]:
+    """A record's measurements (``ds`` is a :class:`curate.catalog.schema.Dataset`; the schema imports this
+    module, so it is not named here)."""
     return list(ds.overlaps or [])
 
 
-def containment_share(ds: Dataset, other: str) -> float:
-    """The largest share of ``ds``'s images measured in ``other`` at a copy tier (0.0 when none)."""
-    key = other.upper()
-    return max((o.share for o in measured(ds) if o.dataset.upper() == key and o.contains), default=0.0)
-
-
-def overlap_problems(records: Iterable[Dataset], known: Iterable[Dataset]) -> list[str]:
+def overlap_problems(records: Iterable[Any], known: Iterable[Any]) -> list[str]:
     """``catalog validate``'s checks across records: each ``overlaps`` entry names a dataset of the catalog
     (``known``: the built-in records and the folder's own), not the record itself, and each
     ``(dataset, tier)`` once. One line per problem."""

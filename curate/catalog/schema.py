@@ -294,10 +294,7 @@ class Dataset(_Strict):
 
     def record(self) -> dict[str, Any]:
         """JSON-ready dict of every schema field (``countries`` as alpha-3 codes)."""
-        rec = self.model_dump(mode="json", exclude_none=False)
-        if rec.get("overlaps") is None:  # absent = never measured: records without it keep their hash
-            rec.pop("overlaps", None)
-        return rec
+        return self.model_dump(mode="json", exclude_none=False)
 
     def record_hash(self) -> str:
         """sha256 of the canonical JSON record: the provenance of every generated card."""
