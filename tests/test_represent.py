@@ -392,6 +392,36 @@ def test_card_section_uses_only_counts_the_card_already_publishes(tmp_path):
     assert any("Jensen-Shannon distance" in b and "Brazil (BRA)" in b for b in biases)
 
 
+def test_tripod_5a_is_answered_by_the_measurement(tmp_path):
+    """TRIPOD+AI 5a (sources of data ... and representativeness): a record with no care setting leaves it
+    unanswered; build-card --meta answers it from the representativeness measurement, in the datasheet's
+    coverage table too."""
+    import yaml
+
+    from curate.cards.build import build_card
+
+    rec = {"id": "ZZREP", "name": "Generated representativeness record",
+           "modality": {"value": ["fundus"], "source": "gen"}, "anatomy": {"value": "eye", "source": "gen"},
+           "countries": {"value": ["BRA"], "source": "gen"},
+           "demographics_reported": {"value": ["age", "sex"], "source": "gen"},
+           "licence": {"value": "CC-BY-4.0", "source": "gen"},
+           "references": {"gen": {"title": "Generated for the TRIPOD+AI 5a test", "year": 2026}}}
+    cat = tmp_path / "cat"
+    cat.mkdir()
+    (cat / "ZZREP.yaml").write_text(yaml.safe_dump(rec), encoding="utf-8")
+    bare = build_card("ZZREP", out=tmp_path / "bare", catalog_dir=cat)
+    assert not bare.context.standards["tripod_ai"]["5a"].answered
+    res = build_card("ZZREP", metadata=plant(n=150, seed=9), out=tmp_path / "card", catalog_dir=cat)
+    q = res.context.standards["tripod_ai"]["5a"]
+    assert q.answered
+    got = [a for a in q.answers if a.reported]
+    assert len(got) == 1 and "Jensen-Shannon distance" in got[0].text and "Brazil (BRA)" in got[0].text
+    assert got[0].source.startswith("measured by curate represent")
+    assert res.context.coverage()["tripod_ai_answered"] == bare.context.coverage()["tripod_ai_answered"] + 1
+    assert "5a" in bare.context.coverage()["tripod_ai_unanswered"]
+    assert "5a" not in res.context.coverage()["tripod_ai_unanswered"]
+
+
 def test_images_per_million_against_the_raw_table():
     from curate.engine.represent.reference import per_million
 

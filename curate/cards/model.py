@@ -56,6 +56,9 @@ class Section:
     markdown: str
     #: one-line summaries for the Croissant RAI ``rai:dataBiases`` field (e.g. the representativeness verdict)
     rai_biases: list[str] = field(default_factory=list)
+    #: what the section measured that answers a reporting-standard item, by the ``measured.<key>`` path the
+    #: standard's table names (e.g. ``representativeness`` for TRIPOD+AI 5a): key -> the sentence
+    answers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

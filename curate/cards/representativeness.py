@@ -230,4 +230,5 @@ def card_section(res: RepresentResult, *, chart: bool = True) -> Any:
     body += ("\nThis answers the Healthsheet and STANDING Together question of how well the data represent "
              "the population they are meant to serve (TRIPOD+AI item 5a); `curate represent` gives the same "
              "with other references.\n")
-    return Section("Representativeness", body, rai_biases=[res.summary()])
+    return Section("Representativeness", body, rai_biases=[res.summary()],
+                   answers={"representativeness": res.summary()})

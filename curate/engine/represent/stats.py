@@ -65,8 +65,8 @@ def null_distances(reference, n: int, *, reps: int, seed: int | None) -> np.ndar
     return _distances(draws, q)
 
 
-#: bisection steps for each end of the interval (the λ grid's resolution is 2^-BISECTION of its range)
-BISECTION = 14
+#: bisection steps for each end of the interval: λ to 2^-BISECTION of its range (d to about d̂ / 1000)
+BISECTION = 10
 
 
 def _family(counts, reference, lam: float):
