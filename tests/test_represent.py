@@ -422,6 +422,35 @@ def test_tripod_5a_is_answered_by_the_measurement(tmp_path):
     assert "5a" not in res.context.coverage()["tripod_ai_unanswered"]
 
 
+def test_card_comparison_takes_the_published_counts_as_numbers():
+    """build-card --meta: the composition hands its protected counts over as numbers — the same values its
+    rows print, markers where a cell is hidden — and the comparison is computed on those alone: its
+    patients are the shown cells' sum, and a hidden cell's true count appears nowhere in the result."""
+    from types import SimpleNamespace
+
+    from curate.pipeline.composition import measure_composition
+    from curate.pipeline.represent_published import card_representativeness
+
+    meta = plant(n=400, ages=(20, 80), seed=21)
+    meta.loc[:4, "patient_age"] = 97  # 5 patients top-coded 90+: a small cell
+    comp = measure_composition(meta)
+    age = next(t for t in comp.tables if t.title.startswith("Age bands"))
+    j = age.columns.index("patients")
+    for row in age.rows:  # the numbers handed over are exactly what the table prints
+        v = age.counts["patients"][row[0]]
+        assert (f"{v:,}" if isinstance(v, int) else v) == row[j]
+    hidden = {k for k, v in age.counts["patients"].items() if not isinstance(v, int)}
+    # 90+ hidden, and a complement with it: the published total minus the shown cells gives no cell back
+    assert "90+" in hidden and len(hidden) >= 2 and int((meta.patient_age >= 90).sum()) == 5
+    ds = SimpleNamespace(countries=SimpleNamespace(value=["BRA"]), years_collected=None)
+    res = card_representativeness(ds, comp)
+    shown = [v for v in age.counts["patients"].values() if isinstance(v, int)]
+    assert res.overall.n == sum(shown) < 400
+    assert set(hidden) <= set(res.cells.withheld)
+    published = {str(r["age"]): r["patients"] for r in res.cells.published.to_dict("records")}
+    assert all(published[k] == v for k, v in age.counts["patients"].items() if isinstance(v, int))
+
+
 def test_images_per_million_against_the_raw_table():
     from curate.engine.represent.reference import per_million
 
