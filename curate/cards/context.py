@@ -94,8 +94,8 @@ def _answers(ds: Dataset, decision: TermsDecision | None = None) -> dict[str, An
               "refused": "card-only: the images are never re-published",
               "needs-rights": "card-only unless the publisher confirms holding the rights"}[decision.images]
     a["upload"] = Answer(f"{upload} ({decision.reason})",
-                         "computed by curate from the licence, the built-in record and the sources it "
-                         "derives from")
+                         "computed by curate from the licence, the built-in record, the sources it "
+                         "derives from and the datasets measured to share images with it")
     override = ds.licence_override
     a["licence_conflict"] = Answer(None) if override is None else Answer(
         f"⚠ {override.statement()[0].upper()}{override.statement()[1:]}; images are not uploaded unless the "

@@ -56,7 +56,9 @@ class Section:
     markdown: str
     #: one-line summaries for the Croissant RAI ``rai:dataBiases`` field (e.g. the representativeness verdict)
     rai_biases: list[str] = field(default_factory=list)
-    #: datasheet questions this section answers from measurement: question key -> answer (e.g. "errors")
+    #: what this section measured that answers a question, as an :class:`Answer`: a datasheet question key
+    #: (``errors``: the Known issues section) or a ``measured.<key>`` path a reporting standard's table names
+    #: (``representativeness``: TRIPOD+AI 5a)
     answers: dict[str, Answer] = field(default_factory=dict)
 
 

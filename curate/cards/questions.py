@@ -124,7 +124,7 @@ STANDING: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 #: 18b-d, 19, 20a) are left out rather than counted as answered.
 TRIPOD_AI: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("5a", "Sources of data (e.g. routine care, registry), rationale and representativeness",
-     ("care_setting",)),
+     ("care_setting", "measured.representativeness")),
     ("5b", "Dates of the collected participant data (start and end of accrual)", ("years_collected",)),
     ("6a", "Study setting, number and location of centres", ("care_setting", "countries")),
     ("6b", "Eligibility criteria for study participants", ("inclusion_criteria", "exclusion_criteria")),
@@ -256,7 +256,7 @@ def standing_items(ctx: CardContext) -> dict[str, Question]:
 def standard_items(ctx: CardContext, standard: str) -> dict[str, Question]:
     """A reporting standard's items (:data:`REPORTING_STANDARDS`), each answered by any reported path it
     lists: ``population.*.<part>`` is that part of any attribute, ``population.<attribute>.*`` any part of
-    one attribute."""
+    one attribute, ``measured.<key>`` what a section of this card measured (:func:`measured_answers`)."""
     name, table = REPORTING_STANDARDS[standard]
     out = {}
     for key, text, paths in table:
@@ -269,6 +269,8 @@ def standard_items(ctx: CardContext, standard: str) -> dict[str, Question]:
                 attr = p.split(".")[1]
                 answers += [x for k, _, x in ctx.population_answers
                             if k.startswith(f"population.attributes.{attr}.")]
+            elif p.startswith("measured."):  # measured for this card (build-card --meta), not in the record
+                answers.append(ctx.measured.get(p.removeprefix("measured."), Answer(None)))
             else:
                 answers.append(ctx.answers.get(p, Answer(None)))
         out[key] = Question(key, name, text, answers)
@@ -309,7 +311,10 @@ def measured_answers(ctx: CardContext) -> dict[str, Answer]:
         "splits": Answer(f"The metadata file has a split column, `{split}` (see *Measured composition*)",
                          where) if split else none,
         "errors": Answer("See the sections after *Representation*", "findings of the curate engine")
-        if [sec for sec in ctx.extra_sections if not sec.answers] else none,
+        if [sec for sec in ctx.extra_sections if "errors" not in sec.answers] else none,
         "noncommercial": Answer("Commercial uses: the licence is non-commercial", a_licence)
         if rep.access == "open-noncommercial" else none,
+        "representativeness": next(
+            (sec.answers["representativeness"] for sec in ctx.extra_sections
+             if "representativeness" in sec.answers), none),
     }

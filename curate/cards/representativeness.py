@@ -225,9 +225,12 @@ def card_section(res: RepresentResult, *, chart: bool = True) -> Any:
     """The card's *Representativeness* section (STANDING Together *Use* items, Healthsheet demographic
     composition, TRIPOD+AI item 5a); its summary also goes to Croissant's ``rai:dataBiases``."""
     from curate.cards.context import Section
+    from curate.cards.model import Answer
 
     body = section_markdown(res, chart=CARD_CHART if chart else None, heading="")
     body += ("\nThis answers the Healthsheet and STANDING Together question of how well the data represent "
              "the population they are meant to serve (TRIPOD+AI item 5a); `curate represent` gives the same "
              "with other references.\n")
-    return Section("Representativeness", body, rai_biases=[res.summary()])
+    return Section("Representativeness", body, rai_biases=[res.summary()],
+                   answers={"representativeness": Answer(
+                       res.summary(), "measured by curate represent (see Representativeness)")})

@@ -7,9 +7,10 @@ A leaf of :mod:`curate.catalog`: :mod:`curate.catalog.sections` (schema v2) and
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Generic, Literal, TypeVar
+import re
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 T = TypeVar("T")
 
@@ -20,6 +21,19 @@ SOURCE_TYPES: tuple[str, ...] = ("primary", "mirror", "secondary")
 SourceType = Literal["primary", "mirror", "secondary"]
 #: The locator the v1 -> v2 migration wrote where a source's place was never recorded.
 LOCATOR_NOT_RECORDED = "not recorded"
+
+
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+
+
+def _check_id(v: str) -> str:
+    if not _ID_RE.match(v):
+        raise ValueError("id must be letters, digits, '.', '_', '+' or '-' (e.g. BRSET, queiroz2025-table1)")
+    return v
+
+
+#: Ids of datasets and collections (file names, CLI arguments): one shape, one check.
+CatalogId = Annotated[str, AfterValidator(_check_id)]
 
 
 class _Strict(BaseModel):

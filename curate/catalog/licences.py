@@ -64,8 +64,15 @@ def record_terms(ds: Dataset) -> RecordTerms:
 
 
 def upload_decision(ds: Dataset) -> TermsDecision:
-    """Whether ``ds``'s images may be uploaded: its licence, the built-in record it replaces and every
-    source it derives from (see :mod:`curate.policy.upload`)."""
+    """Whether ``ds``'s images may be uploaded: its licence, the built-in record it replaces, every source
+    it derives from, and every dataset a measurement found sharing images with it (measured lineage, with
+    that dataset's sources; :mod:`curate.policy.upload`, :func:`curate.catalog.lineage.measured_links`)."""
     sources, missing = ds.lineage
+    links, unknown = ds.measured_lineage
+    measured = []
+    for other, how in links:  # the measured dataset, then its stated sources (their terms bind its images)
+        measured.append((record_terms(other), how))
+        measured += [(record_terms(s), f"a source (derived_from) of {other.id}, {how}")
+                     for s in other.lineage[0] if s.id != ds.id]
     return decide_upload(record_terms(ds), sources=[record_terms(s) for s in sources],
-                         missing_sources=missing)
+                         missing_sources=missing, measured=measured, missing_measured=unknown)

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -24,6 +22,8 @@ from pydantic import (
 )
 
 from curate.catalog.facts import AgeStats, Conflict, Fact, Reference, Search, YearRange, _Strict
+from curate.catalog.facts import CatalogId as CatalogId
+from curate.catalog.overlaps import Overlap
 from curate.catalog.sections import (
     SCHEMA_VERSION,
     V2_FIELDS,
@@ -49,19 +49,6 @@ from curate.policy.terms import (
     normalise_licence,
     terms_for_licence,
 )
-
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
-
-
-def _check_id(v: str) -> str:
-    if not _ID_RE.match(v):
-        raise ValueError("id must be letters, digits, '.', '_', '+' or '-' (e.g. BRSET, queiroz2025-table1)")
-    return v
-
-
-#: Ids of datasets and collections (file names, CLI arguments): one shape, one check.
-CatalogId = Annotated[str, AfterValidator(_check_id)]
-
 
 #: Fields whose values are Facts (sourced figures); ``conflicts[].field`` must name one of these.
 FACT_FIELDS: tuple[str, ...] = (
@@ -143,6 +130,9 @@ class Dataset(_Strict):
     labelling: Labelling | None = None
     derived_from: Fact[list[CatalogId]] | None = Field(
         None, description="datasets it derives from: catalog ids, or the names of sources not in the catalog")
+    overlaps: list[Overlap] | None = Field(
+        None, description="measured lineage: the share of this record's images found in other catalog "
+                          "datasets (curate/catalog/overlaps.py); distinct from derived_from (stated)")
     versions: Fact[list[Version]] | None = None
     official_splits: Fact[str] | None = None
     errata: Fact[list[str]] | None = None
@@ -161,6 +151,7 @@ class Dataset(_Strict):
     _override: LicenceOverride | None = PrivateAttr(None)
     _builtin: Dataset | None = PrivateAttr(None)  # the built-in record this user record replaced
     _lineage: tuple[tuple[Dataset, ...], tuple[str, ...]] | None = PrivateAttr(None)  # set by the loader
+    _measured: tuple[tuple[tuple[Dataset, str], ...], tuple[str, ...]] | None = PrivateAttr(None)  # loader
 
     # ----------------------------------------------------------------- validation
     @field_validator("countries")
@@ -264,6 +255,15 @@ class Dataset(_Strict):
         if self._lineage is None:
             return (), tuple(self.derived_from.value) if self.derived_from is not None else ()
         return self._lineage
+
+    @property
+    def measured_lineage(self) -> tuple[tuple[tuple[Dataset, str], ...], tuple[str, ...]]:
+        """``((dataset, how), ...), names not in the catalog)``: the datasets a measurement links this record
+        to by shared images (:func:`curate.catalog.lineage.resolve_lineage`), each with a sentence saying
+        how. Set by the catalog loader; a record not loaded through a catalog has every link unresolved."""
+        if self._measured is None:
+            return (), tuple(o.dataset for o in self.overlaps or [] if o.contains)
+        return self._measured
 
     @property
     def modalities(self) -> list[str]:

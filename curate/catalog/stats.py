@@ -61,17 +61,17 @@ def member_stats(catalog: Catalog, by: str = "continent") -> pd.DataFrame:
     if by not in ("country", *REGION_GROUPINGS):
         raise UsageError(f"--members needs a country grouping: --by country or one of "
                          f"{', '.join(REGION_GROUPINGS)} (got '{by}')")
-    from curate.catalog.lineage import counted_images
+    from curate.catalog.lineage import image_counts
     from curate.groupings import group_of
 
-    ids = {ds.id for ds in catalog}
+    counts = image_counts(catalog)
     rows = []
     for ds in catalog:
         keys = _member_keys(ds, by)
         for key in keys:
             members = sorted(c for c in ds.countries.value if by == "country" or group_of(c, by) == key)
             rows.append({"key": key, "dataset": ds.id, "single": len(ds.countries.value) == 1 and
-                         not ds.multinational, "countries": members, "images": counted_images(ds, ids)})
+                         not ds.multinational, "countries": members, "images": counts[ds.id].images})
     cols = ["key", "datasets", "single_country", "countries", "images"]
     if not rows:
         return pd.DataFrame(columns=cols)
@@ -98,13 +98,14 @@ def catalog_stats(catalog: Catalog, by: str = "country") -> pd.DataFrame:
 
     if by not in GROUPINGS:
         raise UsageError(f"--by must be one of {', '.join(GROUPINGS)} (got '{by}')")
-    from curate.catalog.lineage import counted_images, counted_patients
+    from curate.catalog.lineage import counted_patients, image_counts
 
     ids = {ds.id for ds in catalog}
+    counts = image_counts(catalog)
     rows = []
-    for ds in catalog:  # a derived set whose sources are all here adds no images (lineage.py)
+    for ds in catalog:  # images counted once along stated and measured lineage (lineage.py)
         for key in _keys(ds, by):
-            rows.append({"key": key, "dataset": ds.id, "images": counted_images(ds, ids),
+            rows.append({"key": key, "dataset": ds.id, "images": counts[ds.id].images,
                          "patients": counted_patients(ds, ids)})
     cols = ["key", "datasets", "images", "patients", "patients_reported", "image_share"]
     if not rows:

@@ -142,7 +142,11 @@ def _print_dataset(ds) -> None:
     rows = [[field.replace("_", " "), _fact_line(ds, field)] for field in FACT_FIELDS]
     for path, _ in ds.facts():  # schema v2 sections, by dotted path
         if path not in FACT_FIELDS:
-            rows.append([escape(path.replace("_", " ").replace("attributes.", "")), _fact_line(ds, path)])
+            label = "derived from (stated)" if path == "derived_from" else path.replace("_", " ")
+            rows.append([escape(label.replace("attributes.", "")), _fact_line(ds, path)])
+    for o in ds.overlaps or []:  # measured lineage: what a measurement found, never a stated source
+        rows.append(["overlaps (measured)",
+                     f"{escape(o.describe())}  [dim]— evidence {escape(o.evidence)}[/dim]"])
     rows.append(["access", f"{ds.access} (derived from the licence)"])
     from curate.pipeline.guard import decision_for
 
@@ -257,6 +261,9 @@ def validate(
 
 
 def register(app: typer.Typer) -> None:
-    from curate.cli import catalog_totals  # noqa: F401  (registers `catalog stats` and `catalog coverage`)
+    from curate.cli import (
+        catalog_overlap,  # noqa: F401  (registers `catalog add-overlap`)
+        catalog_totals,  # noqa: F401  (registers `catalog stats` and `catalog coverage`)
+    )
 
     app.add_typer(catalog_app, name="catalog")

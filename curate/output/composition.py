@@ -29,6 +29,11 @@ class Table:
     columns: list[str]
     rows: list[list[str]]
     note: str | None = None
+    #: the published counts of a one-way table as numbers, by column (``images``, ``patients``) and row
+    #: label: an int where the table shows the count, the table's marker (``<11``, ``*``) where it hides it
+    #: — exactly what the rows print, for a consumer that computes from published counts
+    #: (:func:`curate.pipeline.represent_published.card_representativeness`) without parsing strings
+    counts: dict[str, dict[str, int | str]] | None = None
 
 
 def _plain(v: Any) -> Any:
@@ -176,15 +181,20 @@ def one_way_table(counter: Counter, key: pd.Series, title: str, order: list[str]
     if counter.by_patients:
         cols.insert(2, "patients")
     rows = []
+    counts: dict[str, dict[str, int | str]] = {"images": {}}
+    if counter.by_patients:
+        counts["patients"] = {}
     for i, lv in enumerate(levels):
         row = [str(lv), hide[i] or _fmt_int(images[lv])]
+        counts["images"][str(lv)] = hide[i] or int(images[lv])
         if counter.by_patients:
             row.append(hide[i] or _fmt_int(basis[lv]))
+            counts["patients"][str(lv)] = hide[i] or int(basis[lv])
         row.append(HIDDEN if hide[i] else _pct(images[lv], total))
         rows.append(row)
     if counter.by_patients and len(levels) > 1:
         note = ((note + " ") if note else "") + "A patient with images in several groups is counted in each."
-    return Table(title=title, columns=cols, rows=rows, note=note), linked
+    return Table(title=title, columns=cols, rows=rows, note=note, counts=counts), linked
 
 
 def images_per_patient(counter: Counter) -> tuple[Table | None, dict[str, str]]:

@@ -76,11 +76,12 @@ class Entry:
 
 def entries_from_catalog(catalog: Catalog) -> list[Entry]:
     """One entry per dataset; a derived set whose sources are all in ``catalog`` adds no images."""
-    from curate.catalog.lineage import counted_images, counted_patients
+    from curate.catalog.lineage import counted_patients, image_counts
 
     ids = {ds.id for ds in catalog}
+    counts = image_counts(catalog)
     return [Entry(key=ds.id, countries=tuple(ds.countries.value), multinational=ds.multinational,
-                  images=counted_images(ds, ids), patients=counted_patients(ds, ids)) for ds in catalog]
+                  images=counts[ds.id].images, patients=counted_patients(ds, ids)) for ds in catalog]
 
 
 def select_catalog(catalog: Catalog | None = None, *, modality: str | None = None, access: str | None = None,

@@ -15,7 +15,8 @@ and derivatives, use_terms agreeing, every source
 credentialed, data use agreement, application,      **refused**                 allowed
 not released, competition rules, no redistribution,
 no derivatives (ND) — in the record, the built-in
-record it replaces or any source
+record it replaces, any source, or any dataset
+measured (``overlaps``) to share images with it
 any other licence text (extra words, confusable     **refused** (card-only)     allowed
 or control characters, unknown names) without
 complete structured ``use_terms``

@@ -133,12 +133,10 @@ def card_representativeness(ds: Any, composition: Any) -> RepresentResult | None
     if not countries or composition is None or composition.counted_by != "patients":
         return None
     tables: dict[str, dict[str, object]] = {}
-    for t in composition.tables:
+    for t in composition.tables:  # the published patient counts, as numbers (markers where hidden)
         attr = "age" if t.title.startswith("Age bands") else "sex" if t.title.startswith("Sex (") else None
-        if attr and "patients" in t.columns:
-            j = t.columns.index("patients")
-            tables[attr] = {row[0]: (int(row[j].replace(",", "")) if row[j].replace(",", "").isdigit()
-                                     else row[j]) for row in t.rows}
+        if attr and t.counts is not None and "patients" in t.counts:
+            tables[attr] = dict(t.counts["patients"])
     if not tables:
         return None
     yr = getattr(getattr(ds, "years_collected", None), "value", None)

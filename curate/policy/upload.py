@@ -28,9 +28,13 @@ The dataset's decision (:func:`decide_upload`) is the strictest of
 - the verdict of each source it derives from (a derived dataset is at most as open as its most restrictive
   source): a source's restriction refuses; a source whose terms curate cannot read, or that is not in the
   catalog, caps the decision at *needs-rights*.
+- the verdict of each dataset it *measurably* shares images with (``measured``: a measurement at a copy
+  tier, recorded on either record's ``overlaps``; see :func:`curate.catalog.lineage.measured_links`), and
+  of that dataset's stated sources: the same bounds as a source; a measured dataset not in the catalog
+  caps the decision at *needs-rights*.
 
-The first record (own, built-in, sources in lineage order) reaching the strictest level is named in
-``decided_by`` and in the reason.
+The first record (own, built-in, sources in lineage order, then measured ones) reaching the strictest
+level is named in ``decided_by`` and in the reason.
 """
 
 from __future__ import annotations
@@ -138,9 +142,14 @@ def _capped(v: Verdict) -> Verdict:
 
 
 def decide_upload(record: RecordTerms, *, sources: Sequence[RecordTerms] = (),
-                  missing_sources: Sequence[str] = ()) -> TermsDecision:
+                  missing_sources: Sequence[str] = (),
+                  measured: Sequence[tuple[RecordTerms, str]] = (),
+                  missing_measured: Sequence[str] = ()) -> TermsDecision:
     """The upload decision for ``record`` given its lineage ``sources`` (ancestors, transitively, each
-    with its own ``builtin``) and the names of sources not in the catalog (``missing_sources``).
+    with its own ``builtin``) and the names of sources not in the catalog (``missing_sources``); and its
+    measured lineage: ``measured`` (each dataset a measurement found sharing images with it, with the
+    sentence saying how) and ``missing_measured`` (datasets its measurements name that are not in the
+    catalog). A measured dataset bounds the decision exactly as a source does, and is named as measured.
 
     Returns a :class:`TermsDecision` with ``images`` (allowed / refused / needs-rights), ``reason``,
     ``terms`` (the effective terms: every stated restriction of every record involved) and ``decided_by``.
@@ -164,6 +173,14 @@ def decide_upload(record: RecordTerms, *, sources: Sequence[RecordTerms] = (),
         bounds.append((f"source {name} (derived_from)",
                        Verdict(NEEDS_RIGHTS, f"its source {name} is not in the catalog, so its terms are "
                                              "unknown", UseTerms(), False)))
+    for src, how in measured:
+        for who, v in _with_builtin(src):
+            bounds.append((f"{who} ({how})" if who == src.dataset_id
+                           else f"{who} (of {src.dataset_id}: {how})", _capped(v)))
+    for name in missing_measured:
+        bounds.append((f"{name} (measured overlap)",
+                       Verdict(NEEDS_RIGHTS, f"a measurement found images shared with {name}, which is not "
+                                             "in the catalog, so its terms are unknown", UseTerms(), False)))
     ranked = [(record.dataset_id, own), *bounds]
     level = max(_LEVEL[v.images] for _, v in ranked)
     who, v = next((w, x) for w, x in ranked if _LEVEL[x.images] == level)

@@ -35,14 +35,14 @@ def _link_for(ds, field: str) -> dict:
 
 def _catalog_sections(cat: Catalog, total_images: float) -> dict:
     """Licence openness, demographic reporting, modality mix, language: fields only the catalog has."""
-    from curate.catalog.lineage import counted_images
+    from curate.catalog.lineage import image_counts
     from curate.catalog.schema import ACCESS_CLASSES
 
     n = len(cat)
-    ids = {d.id for d in cat}
+    counts = image_counts(cat)
 
-    def img(d) -> int:  # a derived set's images are counted once, in its sources
-        return counted_images(d, ids) or 0
+    def img(d) -> int:  # each image counted once along stated and measured lineage
+        return counts[d.id].images or 0
 
     def share(x: float, tot: float) -> float | None:
         return x / tot if tot else None
