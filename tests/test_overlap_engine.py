@@ -133,13 +133,15 @@ def test_contamination_and_drop_list(planted, result):
 
 
 def test_matrix_semantics_by_hand():
-    pairs = pd.DataFrame([("X", "x1", "Y", "y1", "bytes", 1.0, True), ("X", "x2", "Y", "y1", "perceptual", 0.9, True),
-                          ("X", "x3", "Y", "y2", "embedding", 0.97, False), ("Y", "y3", "Z", "z1", "pixels", 1.0, True)],
+    pairs = pd.DataFrame([("X", "x1", "Y", "y1", "bytes", 1.0, True),
+                          ("X", "x2", "Y", "y1", "perceptual", 0.9, True),
+                          ("X", "x3", "Y", "y2", "embedding", 0.97, False),
+                          ("Y", "y3", "Z", "z1", "pixels", 1.0, True)],
                          columns=["dataset_a", "id_a", "dataset_b", "id_b", "tier", "score", "verified"])
     res = OverlapResult(names=["X", "Y", "Z"], sizes={"X": 3, "Y": 4, "Z": 2}, pairs=pairs,
                         params={"tiers_run": list(TIERS)},
-                        patients={"X": {"x1": "p", "x2": "p", "x3": "q"}, "Y": {"y1": "s", "y2": "s", "y3": "t",
-                                                                               "y4": "u"}},
+                        patients={"X": {"x1": "p", "x2": "p", "x3": "q"},
+                                  "Y": {"y1": "s", "y2": "s", "y3": "t", "y4": "u"}},
                         ids={"X": ["x1", "x2", "x3"], "Y": ["y1", "y2", "y3", "y4"], "Z": ["z1", "z2"]})
     m = res.matrix()
     assert m.loc["X", "Y"] == 1 and m.loc["Y", "X"] == 2 and m.loc["Y", "Z"] == 1 and m.loc["X", "Z"] == 0
@@ -202,8 +204,8 @@ def test_parameter_validation(tmp_path):
     b = OverlapInput("B", embeddings=np.eye(4, dtype=np.float32))
     for kwargs, name in (({"threshold": 1.5}, "threshold"), ({"max_distance": -1}, "max_distance"),
                          ({"max_distance": 64}, "max_distance"), ({"min_similarity": 2}, "min_similarity"),
-                         ({"tiers": ["hash"]}, "tiers"), ({"tiers": []}, "tiers"), ({"device": "tpu"}, "device"),
-                         ({"seed": -1}, "seed")):
+                         ({"tiers": ["hash"]}, "tiers"), ({"tiers": []}, "tiers"),
+                         ({"device": "tpu"}, "device"), ({"seed": -1}, "seed")):
         with pytest.raises(ParameterError) as exc:
             find_overlap([a, b], **kwargs)
         assert exc.value.param == name

@@ -16,7 +16,7 @@ from curate.engine.overlap.search import embedding_pairs, equal_key_pairs, hash_
 from curate.engine.overlap.verify import CROP_STEP, MAX_CROP, MIN_SIMILARITY, VERIFY, verify_pairs
 from curate.validation import Interval, validate_params
 
-MAX_DISTANCE = 10
+MAX_DISTANCE = 8
 CONSTRAINTS = {"max_distance": Interval(0, HASH_SIZE ** 2 - 1),
                "threshold": Interval(0.0, 1.0, integer=False),
                "min_similarity": Interval(0.0, 1.0, integer=False),

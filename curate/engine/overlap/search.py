@@ -33,7 +33,7 @@ def equal_key_pairs(keys_a: list[str], keys_b: list[str]) -> tuple[np.ndarray, n
 
 def hash_candidates(hashes_a: np.ndarray, hashes_b: np.ndarray,
                     max_distance: int) -> tuple[np.ndarray, np.ndarray]:
-    """(row of A, row of B) pairs with any robust hash of one within ``max_distance`` bits of any of the
+    """(row of A, row of B) pairs where any robust hash of one is within ``max_distance`` bits of any of the
     other's; ``hashes_*`` are ``(rows, hashes per image, bytes)`` packed bits."""
     from curate.engine.devices import faiss_module
 

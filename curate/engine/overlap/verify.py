@@ -18,7 +18,8 @@ import numpy as np
 
 VERIFY = 48
 MAX_CROP = 0.12
-CROP_STEP = 0.01
+CROP_STEP = 0.005
+COARSE_EVERY = 4
 MIN_SIMILARITY = 0.5
 HIGHPASS_SIGMA = 2.0
 EDGE_SHARE = 0.3
@@ -42,14 +43,15 @@ def _boxes() -> np.ndarray:
 
 BOXES = _boxes()
 #: The coarse grid (every second step) searched first; then the boxes next to the best coarse one.
-COARSE = np.flatnonzero((np.round(BOXES[:, 0] / CROP_STEP) % 2 == 0)
-                        & (np.round((1 - BOXES[:, 1]) / CROP_STEP) % 2 == 0))
+COARSE = np.flatnonzero((np.round(BOXES[:, 0] / CROP_STEP) % COARSE_EVERY == 0)
+                        & (np.round((1 - BOXES[:, 1]) / CROP_STEP) % COARSE_EVERY == 0))
 _CACHE: dict[tuple[int, int], np.ndarray] = {}
 
 
 def _near(k: int) -> np.ndarray:
-    """The boxes within one step of box ``k`` on both ends."""
-    return np.flatnonzero(np.all(np.abs(BOXES - BOXES[k]) <= CROP_STEP + 1e-9, axis=1))
+    """The boxes within half a coarse step of box ``k`` on both ends."""
+    reach = CROP_STEP * COARSE_EVERY / 2
+    return np.flatnonzero(np.all(np.abs(BOXES - BOXES[k]) <= reach + 1e-9, axis=1))
 
 
 def _highpass_matrix(n: int = VERIFY, sigma: float = HIGHPASS_SIGMA) -> np.ndarray:
@@ -160,17 +162,20 @@ def similarity(a: np.ndarray, b: np.ndarray, pa: Prepared | None = None, pb: Pre
 
 def verify_pairs(thumbs_a: np.ndarray, thumbs_b: np.ndarray, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
     """:func:`similarity` of each candidate pair ``(thumbs_a[ia[k]], thumbs_b[ib[k]])``, on a thread per
-    core with one BLAS thread each (the products are small)."""
+    core with one BLAS thread each (the products are small: more BLAS threads only wait on each other)."""
+    from threadpoolctl import threadpool_limits
+
     from curate.engine.dedup.kernel import parallel_map
 
     if not len(ia):
         return np.zeros(0, dtype=np.float64)
-    prep_a = {int(i): prepare(thumbs_a[i]) for i in np.unique(ia)}
-    prep_b = {int(i): prepare(thumbs_b[i]) for i in np.unique(ib)}
+    with threadpool_limits(1):
+        prep_a = {int(i): prepare(thumbs_a[i]) for i in np.unique(ia)}
+        prep_b = {int(i): prepare(thumbs_b[i]) for i in np.unique(ib)}
 
-    def run(span: tuple[int, int]) -> list[float]:
-        return [similarity(thumbs_a[a], thumbs_b[b], prep_a[int(a)], prep_b[int(b)])
-                for a, b in zip(ia[span[0]:span[1]], ib[span[0]:span[1]])]
+        def run(span: tuple[int, int]) -> list[float]:
+            return [similarity(thumbs_a[a], thumbs_b[b], prep_a[int(a)], prep_b[int(b)])
+                    for a, b in zip(ia[span[0]:span[1]], ib[span[0]:span[1]])]
 
-    spans = [(s, min(s + 64, len(ia))) for s in range(0, len(ia), 64)]
-    return np.array([x for part in parallel_map(run, spans) for x in part], dtype=np.float64)
+        spans = [(s, min(s + 32, len(ia))) for s in range(0, len(ia), 32)]
+        return np.array([x for part in parallel_map(run, spans) for x in part], dtype=np.float64)
