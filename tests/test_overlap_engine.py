@@ -192,6 +192,23 @@ def test_embedding_tier_matches_brute_force():
     assert res.params["tiers_run"] == ["embedding"]
 
 
+def test_embedding_tier_on_dask_equals_local():
+    from distributed import Client, LocalCluster
+
+    rng = np.random.default_rng(1)
+    xa = rng.normal(size=(600, 16)).astype(np.float32)
+    xb = rng.normal(size=(700, 16)).astype(np.float32)
+    xb[:30] = xa[:30] + 0.05 * rng.normal(size=(30, 16))
+    inputs = [OverlapInput("A", embeddings=xa), OverlapInput("B", embeddings=xb)]
+    local = find_overlap(inputs, threshold=0.8, device="cpu")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cl, \
+            Client(cl) as client:
+        dist = find_overlap(inputs, threshold=0.8, dask=client)
+    assert _keys(dist.pairs) == _keys(local.pairs) and len(local.pairs) >= 30
+    assert np.allclose(dist.pairs["score"], local.pairs["score"], atol=1e-5)
+    assert dist.params["dask"] and not local.params["dask"]
+
+
 def test_embedding_dimension_mismatch():
     a = OverlapInput("A", embeddings=np.ones((3, 8), np.float32))
     b = OverlapInput("B", embeddings=np.ones((3, 16), np.float32))

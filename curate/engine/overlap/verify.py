@@ -112,36 +112,46 @@ def _half(img: np.ndarray) -> np.ndarray:
     return img[:n, :n].reshape(n // 2, 2, n // 2, 2).mean(axis=(1, 3))
 
 
-Prepared = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+#: Targets of one image at quarter, half and full verification size: (kept pixels, high-passed values).
+Prepared = tuple[tuple[np.ndarray, np.ndarray], ...]
 
 
 def prepare(thumb: np.ndarray) -> Prepared:
-    """What the comparison needs of an image as the target, at half and at full resolution."""
+    """What the comparison needs of an image as the target, at quarter, half and full resolution."""
     d = thumb.astype(np.float32)
-    return _target(_half(d), VERIFY // 2), _target(d, VERIFY)
+    return _target(_half(_half(d)), VERIFY // 4), _target(_half(d), VERIFY // 2), _target(d, VERIFY)
 
 
-def _one_way(src: np.ndarray, dst: Prepared) -> float:
-    """Best correlation of ``dst`` with a crop of ``src``: every pair of coarse boxes at half resolution,
-    then the finer horizontal and vertical boxes next to the best at full resolution."""
-    s = src.astype(np.float32)
-    v, k = VERIFY // 2, len(COARSE)
-    s2 = _half(s)
-    keep, target = dst[0]
-    c = _box_mats(s2.shape[0], v)[COARSE].reshape(-1, s2.shape[0])   # (coarse boxes * v, n / 2)
-    grid = ((c @ s2) @ c.T).reshape(k, v, k, v).transpose(0, 2, 1, 3).reshape(k * k, v, v)
-    sims = _scores(grid, keep, target)
-    v_best, h_best = (int(COARSE[i]) for i in np.unravel_index(int(np.argmax(sims)), (k, k)))
-    n, v = s.shape[0], VERIFY
-    mats = _box_mats(n)
-    keep, target = dst[1]
+def _refine(s: np.ndarray, v: int, dst: tuple[np.ndarray, np.ndarray], v_best: int,
+            h_best: int) -> tuple[float, int, int]:
+    """The horizontal, then the vertical boxes next to (v_best, h_best): (best score, v box, h box)."""
+    n = s.shape[0]
+    mats = _box_mats(n, v)
+    keep, target = dst
     h = _near(h_best)
     imgs = ((mats[v_best] @ s) @ mats[h].reshape(-1, n).T).reshape(v, len(h), v).transpose(1, 0, 2)
     sims = _scores(imgs, keep, target)
-    best, h_best = float(sims.max()), int(h[np.argmax(sims)])
+    h_best = int(h[np.argmax(sims)])
     vv = _near(v_best)
     imgs = (mats[vv].reshape(-1, n) @ (s @ mats[h_best].T)).reshape(len(vv), v, v)
-    return max(best, float(_scores(imgs, keep, target).max()))
+    sims = _scores(imgs, keep, target)
+    return float(sims.max()), int(vv[np.argmax(sims)]), h_best
+
+
+def _one_way(src: np.ndarray, dst: Prepared) -> float:
+    """Best correlation of ``dst`` with a crop of ``src``: every pair of coarse boxes at quarter resolution,
+    then the boxes next to the best at half and at full resolution (a pyramid)."""
+    s = src.astype(np.float32)
+    s2 = _half(s)
+    s4 = _half(s2)
+    v, k = VERIFY // 4, len(COARSE)
+    keep, target = dst[0]
+    c = _box_mats(s4.shape[0], v)[COARSE].reshape(-1, s4.shape[0])   # (coarse boxes * v, n / 4)
+    grid = ((c @ s4) @ c.T).reshape(k, v, k, v).transpose(0, 2, 1, 3).reshape(k * k, v, v)
+    sims = _scores(grid, keep, target)
+    v_best, h_best = (int(COARSE[i]) for i in np.unravel_index(int(np.argmax(sims)), (k, k)))
+    _, v_best, h_best = _refine(s2, VERIFY // 2, dst[1], v_best, h_best)
+    return _refine(s, VERIFY, dst[2], v_best, h_best)[0]
 
 
 def matched(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
