@@ -250,3 +250,30 @@ def test_unreadable_files_are_listed(planted, tmp_path):
     assert len(res.pairs) == 6 and set(res.pairs["tier"]) == {"bytes"}
     with pytest.raises(InputError, match="1 of 7 files"):
         find_overlap(inputs, tiers=["bytes"], skip_bad=False)
+
+
+def test_hash_collisions_are_rejected_by_the_pixel_check(planted, result):
+    from curate.engine.overlap.features import image_keys
+    from curate.engine.overlap.search import hash_candidates
+
+    keys = {d: image_keys(d, planted.files[d], planted.ids[d], perceptual=True, skip_bad=False)[0]
+            for d in ("A", "B")}
+    ia, ib = hash_candidates(keys["A"].hashes, keys["B"].hashes, result.params["max_distance"])
+    cands = {("A", keys["A"].ids[a], "B", keys["B"].ids[b]) for a, b in zip(ia, ib)}
+    hard = _keys(planted.hard_negatives)
+    copies = _keys(result.pairs[result.pairs["tier"].isin(TIERS[:3])])
+    assert hard & cands, "some hard negatives collide in the robust hash (the check has work to do)"
+    assert not (hard & copies)
+    truth = _keys(planted.copies[planted.copies["tier"] == "perceptual"])
+    ab = {k for k in truth if k[0] == "A" and k[2] == "B"}
+    assert len(ab & cands) / len(ab) >= 0.95  # the hash proposes (nearly) every perceptual copy
+
+
+def test_equalise_matches_scipy_rankdata():
+    from scipy.stats import rankdata
+
+    from curate.engine.overlap.features import equalise
+
+    a = np.random.default_rng(0).integers(0, 12, (40, 30))
+    r = rankdata(a.ravel(), method="average").reshape(a.shape)
+    assert (equalise(a) == np.round((r - 0.5) / a.size * 255).astype(np.uint8)).all()

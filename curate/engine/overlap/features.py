@@ -58,10 +58,11 @@ def grey(image: Any) -> np.ndarray:
 
 
 def equalise(arr: np.ndarray) -> np.ndarray:
-    """Rank normalisation to 0..255 (ties share their mean rank): monotonic intensity changes cancel."""
-    from scipy.stats import rankdata
-
-    r = rankdata(arr.ravel(), method="average").reshape(arr.shape)
+    """Rank normalisation to 0..255, ties sharing their mean rank (``scipy.stats.rankdata``'s ``average``):
+    monotonic intensity changes cancel."""
+    _, inverse, counts = np.unique(arr.ravel(), return_inverse=True, return_counts=True)
+    mean_rank = np.cumsum(counts) - (counts - 1) / 2.0          # 1-based mean rank of each distinct value
+    r = mean_rank[inverse].reshape(arr.shape)
     return np.round((r - 0.5) / arr.size * 255.0).astype(np.uint8)
 
 
