@@ -277,3 +277,34 @@ def test_equalise_matches_scipy_rankdata():
     a = np.random.default_rng(0).integers(0, 12, (40, 30))
     r = rankdata(a.ravel(), method="average").reshape(a.shape)
     assert (equalise(a) == np.round((r - 0.5) / a.size * 255).astype(np.uint8)).all()
+
+
+def test_nifti_and_progress(planted, tmp_path):
+    """A NIfTI volume whose middle slice is a planted image: a byte copy and a PNG rendering of it are found
+    (tiers bytes and perceptual); progress is reported per dataset."""
+    import shutil
+
+    import nibabel as nib
+    from PIL import Image
+
+    from curate.scan.images import load_array
+
+    src = planted.files["A"][0]
+    _, stored = load_array(src)
+    vol = np.stack([np.zeros_like(stored), stored, np.zeros_like(stored)], axis=2).astype(np.int16)
+    (tmp_path / "x").mkdir()
+    (tmp_path / "y").mkdir()
+    nib.save(nib.Nifti1Image(vol, np.eye(4)), tmp_path / "x" / "vol.nii.gz")
+    shutil.copyfile(tmp_path / "x" / "vol.nii.gz", tmp_path / "y" / "same.nii.gz")
+    shown, _ = load_array(tmp_path / "x" / "vol.nii.gz")
+    gamma = (255 * (shown / 255.0) ** 0.7).astype(np.uint8)          # a monotonic change, as a window would
+    Image.fromarray(gamma).resize((100, 100)).save(tmp_path / "y" / "render.png")
+    other = next(f for f in planted.files["A"][4:] if f.suffix == ".png")
+    shutil.copyfile(other, tmp_path / "y" / "other.png")
+    calls = []
+    res = find_overlap([OverlapInput("X", files=[tmp_path / "x" / "vol.nii.gz"]),
+                        OverlapInput("Y", files=sorted((tmp_path / "y").iterdir()))],
+                       progress=lambda label, done, total: calls.append((label, done, total)))
+    got = dict(zip(res.pairs["id_b"], res.pairs["tier"]))
+    assert got == {"same.nii.gz": "bytes", "render.png": "perceptual"}
+    assert ("hashing images of X", 1, 1) in calls and ("hashing images of Y", 3, 3) in calls
