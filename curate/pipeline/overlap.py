@@ -57,6 +57,7 @@ class OverlapRun:
     timings: dict[str, float] = field(default_factory=dict)
     synthetic: bool = False
     key_created: bool = False
+    summary: dict[str, Any] = field(default_factory=dict)   # summary.json as written (set by the renderer)
     result: Any = None                                # the engine's OverlapResult (raw ids; never written)
 
 
