@@ -68,18 +68,27 @@ def dedup_cmd(
                                   help="components: one image per connected group of duplicates; "
                                        "greedy (SemDeDup): best first, drop images within the threshold of a "
                                        "kept one (a chain A~B~C keeps A and C when they are far apart)."),
+    gallery: bool = typer.Option(False, "--gallery",
+                                 help="With --images: write gallery/, the duplicate groups as an offline "
+                                      "review page (pseudonyms only) that saves decisions.csv."),
+    decisions: Path = typer.Option(None, "--decisions", metavar="FILE",
+                                   help="A reviewer's decisions.csv from the gallery: pairs marked 'not a "
+                                        "copy' are removed before groups and the keep list are formed."),
+    key_file: Path = typer.Option(None, "--key-file", metavar="FILE",
+                                  help="Pseudonym key of the gallery and decisions (docs/privacy)."),
 ) -> None:
     """Find near-duplicates (cosine >= threshold) and train/test leakage; write pairs, groups, keep list."""
     from curate.cli._common import progress_bar
-    from curate.pipeline.dedup import run_dedup
+    from curate.report.gallery import dedup_with_gallery
 
     with progress_bar() as progress:
-        run = run_dedup(emb, out, threshold=threshold, method=method, device=device, meta=meta,
-                        split_col=split_col, patient_col=patient_col, images=images,
-                        max_distance=max_distance, emb_id_col=emb_id_col, meta_id_col=meta_id_col,
-                        vector_col=vector_col, quality_col=quality_col, dask=dask, workers=workers, seed=seed,
-                        nlist=nlist, nprobe=nprobe, neighbors=neighbors, target_recall=target_recall,
-                        keep_rule=keep_rule, skip_bad=skip_bad, progress=progress)
+        run = dedup_with_gallery(
+            emb, out, threshold=threshold, method=method, device=device, meta=meta, split_col=split_col,
+            patient_col=patient_col, images=images, max_distance=max_distance, emb_id_col=emb_id_col,
+            meta_id_col=meta_id_col, vector_col=vector_col, quality_col=quality_col, dask=dask,
+            workers=workers, seed=seed, nlist=nlist, nprobe=nprobe, neighbors=neighbors,
+            target_recall=target_recall, keep_rule=keep_rule, skip_bad=skip_bad, decisions=decisions,
+            gallery=gallery, key_file=key_file, progress=progress)
     from curate.output import protect_leakage
 
     _print_summary(run.summary, protect_leakage(run.leakage) if run.leakage else None, out)
@@ -118,6 +127,11 @@ def _print_summary(s: dict, leak: dict | None, out: Path) -> None:
         if "fallback" in s:
             say("  {fallback}: {reason}", fallback=s["fallback"], reason=s.get("fallback_reason", ""))
         say("  {n} pairs", n=m("pairs"))
+    if "review" in s:
+        r = s["review"]
+        say("  review: {a} of {d} decisions applied ({nc} pairs marked not a copy removed, {c} confirmed); "
+            "{u} name no pair of this run", a=Measure(r["applied"], ","), d=Measure(r["decisions"], ","),
+            nc=Measure(r["not_copy"], ","), c=Measure(r["copy"], ","), u=Measure(r["unmatched"], ","))
     rule = f", keep rule {s['keep_rule']}" if "keep_rule" in s else ""
     say("  {g} duplicate groups{rule}, {r} removed, {k} kept  [{t} s]", g=m("groups"), rule=rule,
         r=m("removed"), k=m("kept"), t=Measure(s["timings"]["total_s"], ".2f"))
@@ -131,6 +145,8 @@ def _print_summary(s: dict, leak: dict | None, out: Path) -> None:
             say("leakage: {n} patients in more than one split ({byp})", n=Shown(p["in_multiple_splits"]),
                 byp=Counts(by_pair, protected=True) if by_pair else "none")
     files = ", leakage.json, leakage_pairs.parquet" if leak else ""
+    if "gallery" in s:
+        files += f", gallery/ ({s['gallery']['groups_shown']:,} of {s['gallery']['groups']:,} groups)"
     say("wrote {out}/ (pairs.parquet, groups.parquet, keep.txt, summary.json{files})", out=out, files=files)
 
 

@@ -27,6 +27,14 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 ALLOWED_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "em", "strong", "code", "pre",
                           "blockquote", "ul", "ol", "li", "a", "img", "hr", "br", "table", "thead", "tbody",
                           "tr", "th", "td", "span"})
+#: The only scripts an HTML file curate writes may hold, by the SHA-256 of their exact text (an inline
+#: ``<script>`` without attributes): the review gallery's decisions script
+#: (:data:`curate.report.gallery.REVIEW_SCRIPT`, which reads the page's own data-* attributes and holds no
+#: data). Changing that script means changing its digest here; a test checks the two agree.
+ALLOWED_SCRIPTS: dict[str, str] = {
+    "7b58aedca781fd4ae2ce59d5e89ba43a95f86ddd93316c9fb6a61082a352e801":
+        "curate.report.gallery.REVIEW_SCRIPT (review gallery: decisions.csv)",
+}
 ALLOWED_ATTRS = frozenset({"href", "src", "alt", "title", "align", "style", "start"})
 
 
@@ -128,15 +136,31 @@ def jinja_env(loader: Any, **kwargs: Any):
     return env
 
 
+def script_digest(text: str) -> str:
+    """SHA-256 (hex) of a script's exact text, as :data:`ALLOWED_SCRIPTS` lists it."""
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def unsafe_markup(document: str) -> list[str]:
     """Live-markup problems in an HTML document: script/iframe/object/embed elements, ``on*`` handlers, and
-    ``href``/``src``/``action``/``formaction`` with a forbidden scheme (an audit helper for tests)."""
+    ``href``/``src``/``action``/``formaction`` with a forbidden scheme (the exit gate's HTML check).
+
+    The one exception is an inline ``<script>`` element without attributes whose exact text is one of
+    curate's own fixed scripts (:data:`ALLOWED_SCRIPTS`, by SHA-256): any other script — with ``src`` or any
+    attribute, self-closed, unclosed, or with one character changed — is a problem."""
     from html.parser import HTMLParser
 
     problems: list[str] = []
 
     class _P(HTMLParser):
+        script: list[str] | None = None
+
         def handle_starttag(self, tag, attrs):  # type: ignore[override]
+            if tag == "script" and not attrs and self.script is None:
+                self.script = []  # judged at its end tag, by the digest of its text
+                return
             live = ("script", "iframe", "object", "embed", "frame", "frameset", "base", "form")
             if tag in live or (tag == "meta" and any(k == "http-equiv" for k, _ in attrs)):
                 problems.append(f"<{tag}>")
@@ -148,7 +172,26 @@ def unsafe_markup(document: str) -> list[str]:
                         and not inline_png and not url_allowed(v):
                     problems.append(f"<{tag} {k}={v!r}>")
 
-        handle_startendtag = handle_starttag
+        def handle_startendtag(self, tag, attrs):  # type: ignore[override]
+            if tag == "script":  # <script/> opens a script in a browser: never curate's own
+                problems.append("<script/>")
+            self.handle_starttag(tag, attrs)
+            if tag == "script":
+                self.script = None
 
-    _P(convert_charrefs=True).feed(document)
+        def handle_data(self, data):  # type: ignore[override]
+            if self.script is not None:
+                self.script.append(data)
+
+        def handle_endtag(self, tag):  # type: ignore[override]
+            if tag == "script" and self.script is not None:
+                if script_digest("".join(self.script)) not in ALLOWED_SCRIPTS:
+                    problems.append("<script> (not one of curate's fixed scripts)")
+                self.script = None
+
+    parser = _P(convert_charrefs=True)
+    parser.feed(document)
+    parser.close()
+    if parser.script is not None:
+        problems.append("<script> (unclosed)")
     return problems

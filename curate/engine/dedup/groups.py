@@ -125,3 +125,20 @@ def _greedy(adj: Any, order: np.ndarray) -> np.ndarray:
         if not kept[indices[indptr[u]:indptr[u + 1]]].any():
             kept[u] = True
     return kept
+
+
+def regroup(ids: Any, pairs: Any, *, quality: np.ndarray | None = None,
+            keep_rule: str = "components") -> DedupResult:
+    """Groups and the keep list formed again from a pairs table over the same ``ids`` (e.g. after a reviewer
+    removed pairs that are not copies): every column of ``pairs`` but ``id_a``/``id_b`` is kept as it is."""
+    import pandas as pd
+
+    ids = np.asarray(ids).astype(str)
+    index = pd.Index(ids)
+    i = index.get_indexer(pairs["id_a"].astype(str))
+    j = index.get_indexer(pairs["id_b"].astype(str))
+    if (i < 0).any() or (j < 0).any():
+        raise ValueError("regroup: a pair names an id that is not in ids")
+    extra = {c: pairs[c].to_numpy() for c in pairs.columns if c not in ("id_a", "id_b")}
+    return build_result(ids, i.astype(np.int64), j.astype(np.int64), np.zeros(len(i), np.float32),
+                        quality=quality, extra=extra, keep_rule=keep_rule)
