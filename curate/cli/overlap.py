@@ -86,8 +86,8 @@ def _print(s: dict, out: Path) -> None:
         by=by, k=Measure(s["skipped"], ","))
     if "decisions" in s:
         d = s["decisions"]
-        say("decisions: {x} pairs marked not a copy dropped, {c} confirmed",
-            x=Measure(d["marked_not_copy"], ","), c=Measure(d["marked_copy"], ","))
+        say("decisions: {x} pairs marked not a copy dropped, {c} confirmed, {u} met no pair",
+            x=Measure(d["not_copy"], ","), c=Measure(d["copy"], ","), u=Measure(d["unmatched"], ","))
     c = s.get("contamination")
     if c:
         for r in c["rows"]:

@@ -51,7 +51,7 @@ class OverlapRun:
     train: str | None = None
     eval: str | None = None
     skipped: list[tuple[str, str, str]] = field(default_factory=list)   # (dataset, pseudonym, reason)
-    gallery: list[dict[str, Any]] = field(default_factory=list)
+    gallery: list[Any] = field(default_factory=list)                   # GalleryGroup per shown pair
     decisions: dict[str, int] | None = None
     params: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -191,13 +191,12 @@ def _gather(res: Any, sources: list[Source], tiers: tuple[str, ...], key: Any, d
     pairs = _pseudo_pairs(raw, key)
     counts = None
     if dec is not None:
-        from curate.pipeline.decisions import apply_decisions
+        from curate.pipeline.decisions import apply_decisions, matched
 
+        counts = matched(pairs, dec)
         kept = apply_decisions(pairs, dec, a="pseudonym_a", b="pseudonym_b")
         on = ["dataset_a", "pseudonym_a", "dataset_b", "pseudonym_b"]
         mask = pairs.set_index(on).index.isin(kept.set_index(on).index)
-        counts = {"decisions": int(len(dec)), "marked_not_copy": int((~mask).sum()),
-                  "marked_copy": int((kept["review"] == "copy").sum())}
         res.pairs = raw[mask].reset_index(drop=True)
         pairs = kept.reset_index(drop=True)
     else:
@@ -266,9 +265,9 @@ def _drop_table(drop: Sequence[str], raw: Any, eval: str, key: Any) -> Any:  # n
                          "tier": [best.get(i, "") for i in ids]})
 
 
-def _gallery_groups(pairs: Any, sources: list[Source], top: int, key: Any) -> list[dict[str, Any]]:
+def _gallery_groups(pairs: Any, sources: list[Source], top: int, key: Any) -> list[Any]:
     """The ``top`` candidate pairs (strongest tier first, then highest score) with their thumbnails."""
-    from curate.pipeline.thumbnails import thumbnail
+    from curate.pipeline.thumbnails import GalleryGroup, GalleryItem, thumbnail
 
     files = {(s.name, _pseudo(key, s.name, i)): p for s in sources for i, p in s.paths.items()}
     rank = {t: k for k, t in enumerate(TIER_ORDER)}
@@ -287,8 +286,8 @@ def _gallery_groups(pairs: Any, sources: list[Source], top: int, key: Any) -> li
     groups = []
     for r in order:
         row = pairs.iloc[r]
-        items = [(row[f"pseudonym_{s}"], thumb(row[f"dataset_{s}"], row[f"pseudonym_{s}"]),
-                  row[f"dataset_{s}"]) for s in ("a", "b")]
-        groups.append({"key": f"{row['pseudonym_a']}|{row['pseudonym_b']}", "items": items,
-                       "tier": row["tier"], "score": float(row["score"])})
+        items = [GalleryItem(label=row[f"pseudonym_{s}"], dataset=row[f"dataset_{s}"],
+                             image=thumb(row[f"dataset_{s}"], row[f"pseudonym_{s}"])) for s in ("a", "b")]
+        groups.append(GalleryGroup(key=f"{row['pseudonym_a']}|{row['pseudonym_b']}", items=items,
+                                   tier=row["tier"], score=float(row["score"])))
     return groups

@@ -156,8 +156,9 @@ def render_markdown(s: dict[str, Any], run: OverlapRun, pmatrix: Any) -> str:
     out += [f"| {t} | {n:,} | {meaning[t]} |" for t, n in s["pairs_by_tier"].items()]
     if "decisions" in s:
         d = s["decisions"]
-        out += ["", f"Reviewer decisions: {d['decisions']:,} read; {d['marked_not_copy']:,} pairs marked not "
-                f"a copy were dropped, {d['marked_copy']:,} confirmed as copies."]
+        out += ["", f"Reviewer decisions: {d['decisions']:,} read, {d['applied']:,} met a pair of this run: "
+                f"{d['not_copy']:,} pairs marked not a copy were dropped, {d['copy']:,} confirmed as copies; "
+                f"{d['unmatched']:,} met no pair (another run, or another key)."]
     for label, m in run.matrices.items():
         out += ["", f"## Images: {label}\n", "Cell (row A, column B): images of B found in A; diagonal: B's "
                 "images.\n", *_md_matrix(m.reindex(index=names, columns=names), names)]
@@ -225,16 +226,12 @@ def write_outputs(tmp: Path, run: OverlapRun) -> dict[str, Any]:
 
 
 def _write_gallery(folder: Path, run: OverlapRun) -> None:
-    from curate.report.gallery import GalleryGroup, GalleryItem, write_review_gallery
+    from curate.report.gallery import write_review_gallery
 
-    groups = [GalleryGroup(key=g["key"], tier=g["tier"], score=g["score"],
-                           items=[GalleryItem(label=lab, image=img, dataset=ds)
-                                  for lab, img, ds in g["items"]])
-              for g in run.gallery]
     title = ("SYNTHETIC data: " if run.synthetic else "") + "Overlap between datasets: review gallery"
-    intro = (f"{len(groups):,} of {len(run.pairs):,} pairs, strongest tier first, then highest score. "
+    intro = (f"{len(run.gallery):,} of {len(run.pairs):,} pairs, strongest tier first, then highest score. "
              + GALLERY_INTRO + (" Built from SYNTHETIC data." if run.synthetic else ""))
-    write_review_gallery(folder, groups, title=title, intro=intro)
+    write_review_gallery(folder, run.gallery, title=title, intro=intro)
 
 
 def overlap(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, **options: Any) -> OverlapRun:
