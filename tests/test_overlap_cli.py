@@ -282,3 +282,25 @@ def test_python_api(planted, tmp_path):
                          catalog_ids={"A": "SETA", "B": "SETB"})
     assert run.names == ["SETA", "SETB"]
     assert run.summary["pairs_by_tier"]["bytes"] == int((_truth(p)["tier"] == "bytes").sum())
+
+
+def test_card_section_from_the_summary(planted, tmp_path):
+    """build-card --overlap: the measured overlap as a datasheet section, patient counts as protected."""
+    p, metas, key, _ = planted
+    out = tmp_path / "o"
+    res = invoke("overlap", p.folders["A"], p.folders["B"], "--id", "A=BRSET", "--meta", f"A={metas['A']}",
+                 "--meta", f"B={metas['B']}", "--tiers", "bytes,pixels", "--gallery", "0", "--out", out,
+                 "--key-file", key)
+    assert res.exit_code == 0, res.stderr
+    res = invoke("build-card", "BRSET", "--overlap", out / "summary.json", "--out", tmp_path / "card")
+    assert res.exit_code == 0, res.stderr
+    md = (tmp_path / "card" / "datasheet.md").read_text()
+    section = md.split("## Overlap with other datasets", 1)[1].split("\n## ", 1)[0]
+    truth = _truth(p)
+    found = truth.loc[truth["tier"].isin(["bytes", "pixels"]), "id_a"].nunique()
+    assert f"| B | {found:,} | {found / len(p.ids['A']):.1%} |" in section
+    pat_a = dict(zip(p.ids["A"], p.patients["A"]))
+    n_pat = len({pat_a[i] for i in truth.loc[truth["tier"].isin(["bytes", "pixels"]), "id_a"]})
+    assert section.rstrip().splitlines()[-1].endswith(f"| {_protected(n_pat, len(set(p.patients['A'])))} |")
+    bad = invoke("build-card", "MESSIDOR-2", "--overlap", out / "summary.json", "--out", tmp_path / "c2")
+    assert bad.exit_code != 0 and bad.stderr.startswith("error: --overlap") and not (tmp_path / "c2").exists()

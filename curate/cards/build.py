@@ -122,6 +122,7 @@ def build_card(
     embeddings: str | os.PathLike | None = None,
     curation: CurationOptions | None = None,
     synthetic: bool | None = None,
+    overlap: str | os.PathLike | None = None,
 ) -> CardBuild:
     """Build the datasheet, hub card and Croissant record of one catalog dataset into ``out``.
 
@@ -143,9 +144,17 @@ def build_card(
         split/patient columns, a ``curate sample`` file); requires ``embeddings``.
     synthetic: the data are synthetic (:mod:`curate.synthetic`); None: read the marker from ``metadata``
         and ``embeddings`` (``publish`` passes it, as its published table may not carry the column).
+    overlap: a ``summary.json`` written by ``curate overlap`` with this dataset among its inputs (named by
+        ``--id A=<ID>``): adds the section "Overlap with other datasets" (measured lineage).
     """
     from curate.cards.context import as_sections
     from curate.pipeline.card import card_inputs
+
+    if overlap is not None and out is None:
+        from curate.errors import UsageError
+
+        raise UsageError("--overlap adds a measured section: give --out (the default cards/ID is the "
+                         "catalog-only gallery)")
 
     got = card_inputs(dataset_id, metadata=metadata, out=out, columns=columns, catalog_dir=catalog_dir,
                       embeddings=embeddings, curation=curation, synthetic=synthetic, gallery=DEFAULT_GALLERY)
@@ -161,6 +170,11 @@ def build_card(
         from curate.cards.curation import curation_section
 
         sections.append(curation_section(cur))
+    if overlap is not None:
+        from curate.cards.overlap import overlap_section
+        from curate.pipeline.overlap import card_overlap
+
+        sections.append(overlap_section(card_overlap(overlap, ds.id)))
     # Into the gallery (default --out) from the catalog alone: the gallery's fixed build time, so the
     # README's `curate build-card BRSET` reproduces the committed card byte for byte.
     in_gallery = out is None and composition is None and cur is None

@@ -291,3 +291,40 @@ def _gallery_groups(pairs: Any, sources: list[Source], top: int, key: Any) -> li
         groups.append(GalleryGroup(key=f"{row['pseudonym_a']}|{row['pseudonym_b']}", items=items,
                                    tier=row["tier"], score=float(row["score"])))
     return groups
+
+
+def card_overlap(path: str | os.PathLike, dataset_id: str) -> dict[str, Any]:
+    """What the card says about ``dataset_id`` from an overlap ``summary.json``: per other dataset, how
+    many of its images are found there and how many of the other's are found in it (tiers 1-3), and its
+    patients found there (as protected in the summary). The dataset must be an input named by its id."""
+    import json
+
+    from curate.errors import InputError
+
+    p = Path(path)
+    try:
+        s = json.loads(p.read_text(encoding="utf-8"))
+        names = [i["dataset"] for i in s["inputs"]]
+        images = s["matrix_images"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"--overlap: '{p}' is not a summary.json written by curate overlap "
+                         f"({exc.__class__.__name__})") from None
+    me = next((n for n in names if n.upper() == dataset_id.upper()), None)
+    if me is None:
+        raise InputError(f"--overlap: '{p}' does not measure {dataset_id} (its inputs: {', '.join(names)}); "
+                         f"name the input with `curate overlap ... --id A={dataset_id}`")
+    copies = [t for t in s.get("copy_tiers", []) if t in COPY_TIERS]
+    level = "copies" if "copies" in images else (copies[0] if copies else None)
+    if level is None:
+        raise InputError(f"--overlap: '{p}' measured no copy tier (bytes, pixels, perceptual)")
+    m = images[level]
+    pm = (s.get("matrix_patients") or {}).get("patients")
+    rows = []
+    for other in names:
+        if other == me:
+            continue
+        rows.append({"dataset": other, "mine_there": m[other][me], "mine": m[me][me],
+                     "theirs_here": m[me][other], "theirs": m[other][other],
+                     "patients_there": pm[other][me] if pm and pm[other][me] is not None else None})
+    return {"dataset": me, "date": s.get("date", ""), "tiers": copies, "rows": rows,
+            "pairs": s.get("pairs", 0), "synthetic": bool(s.get("synthetic"))}

@@ -119,17 +119,31 @@ def _md_matrix(frame: Any, names: list[str]) -> list[str]:
     return lines
 
 
-def summary_of(run: OverlapRun, patients: dict[str, Any], cont: Any) -> dict[str, Any]:
+def pd_na(v: Any) -> bool:
+    import pandas as pd
+
+    return v is None or bool(pd.isna(v))
+
+
+def summary_of(run: OverlapRun, patients: dict[str, Any], cont: Any, pmatrix: Any = None) -> dict[str, Any]:
     """``summary.json``: inputs (images as measures, patients protected), tiers, pairs, skipped, params."""
+    import datetime
+
     by_tier = {t: int((run.pairs["tier"] == t).sum()) for t in run.tiers}
+    images = {label: {a: {b: (None if pd_na(m.at[a, b]) else int(m.at[a, b])) for b in run.names}
+                      for a in run.names} for label, m in run.matrices.items()}
     s: dict[str, Any] = {
+        "date": datetime.datetime.now(datetime.timezone.utc).date().isoformat(),
         "inputs": [{"dataset": n, "kind": run.kinds[n], "images": run.sizes.get(n, 0),
                     "patients": patients.get(n, "not reported")} for n in run.names],
         "tiers": run.tiers, "copy_tiers": [t for t in run.tiers if t in COPY_TIERS],
         "pairs": int(len(run.pairs)), "pairs_by_tier": by_tier,
         "verified_pairs": int(run.pairs["verified"].sum()) if len(run.pairs) else 0,
         "skipped": len(run.skipped), "params": run.params, "timings": run.timings,
+        "matrix_images": images,
     }
+    if pmatrix is not None:  # protected cells (markers) of B's patients found in A
+        s["matrix_patients"] = {"patients": {a: {b: pmatrix.at[a, b] for b in run.names} for a in run.names}}
     if run.decisions is not None:
         s["decisions"] = run.decisions
     if cont is not None:
@@ -201,7 +215,7 @@ def write_outputs(tmp: Path, run: OverlapRun) -> dict[str, Any]:
 
         patients = {n: protect_count(v) for n, v in run.patients.items()}
     cont = protect_contamination(run.contamination, run) if run.contamination is not None else None
-    s = summary_of(run, patients, cont)
+    s = summary_of(run, patients, cont, pm)
     counts = ("patients", "eval_patients", "eval_patients_found")
     write_json(tmp / "summary.json", s, counts=counts, synthetic=syn, atomic=False)
     write_text(tmp / "overlap.md", render_markdown(s, run, pm), synthetic=syn, atomic=False)
