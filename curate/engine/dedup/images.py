@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +43,30 @@ def list_images(folder: str | os.PathLike, exts: tuple[str, ...] = IMAGE_EXTENSI
 
 def phash_bits(path: Path, hash_size: int = 8) -> np.ndarray:
     """Perceptual hash of one image as packed bytes (``hash_size**2 / 8`` uint8)."""
-    return hash_image(path, hash_size)[0]
+    return hash_file(path, hash_size, with_sha=False).phash
 
 
-def hash_image(path: Path, hash_size: int = 8) -> tuple[np.ndarray, str]:
-    """(packed perceptual hash, digest of the decoded pixels) of one file, decoded once."""
+@dataclass
+class FileHash:
+    """What one decode of a file gives: the tiers' keys (shared by ``dedup --images`` and ``overlap``).
+
+    ``sha256`` of the bytes, ``pixels`` the digest of the decoded stored values
+    (:func:`curate.scan.images.pixel_digest`), ``phash`` the packed pHash of the display image, and with
+    ``keep_image`` the display image itself (PIL) for further features (overlap's robust hash).
+    """
+
+    sha256: str
+    pixels: str
+    phash: np.ndarray
+    image: Any = None
+
+
+def hash_file(path: Path, hash_size: int = 8, *, keep_image: bool = False, with_sha: bool = True) -> FileHash:
+    """SHA-256 of the bytes, digest of the decoded pixels and pHash of one file, decoded once.
+
+    Raises what the decoders raise for an unreadable file (callers list it as skipped)."""
+    from curate._io import sha256_file
+
     imagehash = require("imagehash", "engine")
     from PIL import Image
 
@@ -55,10 +75,19 @@ def hash_image(path: Path, hash_size: int = 8) -> tuple[np.ndarray, str]:
             im.load()
             h = imagehash.phash(im, hash_size=hash_size)
             stored = np.asarray(im)
+            image = im.copy() if keep_image else None
     else:
         display, stored = load_array(path)
-        h = imagehash.phash(Image.fromarray(display), hash_size=hash_size)
-    return np.packbits(h.hash.reshape(-1).astype(np.uint8)), pixel_digest(stored)
+        image = Image.fromarray(display)
+        h = imagehash.phash(image, hash_size=hash_size)
+    return FileHash(sha256_file(path) if with_sha else "", pixel_digest(stored),
+                    np.packbits(h.hash.reshape(-1).astype(np.uint8)), image if keep_image else None)
+
+
+def hash_image(path: Path, hash_size: int = 8) -> tuple[np.ndarray, str]:
+    """(packed perceptual hash, digest of the decoded pixels) of one file, decoded once."""
+    fh = hash_file(path, hash_size, with_sha=False)
+    return fh.phash, fh.pixels
 
 
 def image_dedup(folder: str | os.PathLike, *, max_distance: int = 4, hash_size: int = 8,
@@ -130,22 +159,22 @@ def _hash_all(root: Path, files: list, ids: np.ndarray, bits: int, hash_size: in
               progress: ProgressFn | None) -> tuple[np.ndarray, list[str], list[str], np.ndarray, list]:
     """SHA-256 of the bytes, a digest of the decoded pixels and the pHash of each file; unreadable files are
     an error, or with ``skip_bad`` left out and returned as ``(id, reason)`` pairs."""
-    from curate._io import sha256_file
-
     n = len(files)
     digests: list[str] = []
     pixel_digests: list[str] = []
     hashes = np.zeros((n, bits // 8), dtype=np.uint8)
     bad: list[tuple[int, str]] = []
     for k, path in enumerate(files):
-        digests.append(sha256_file(path))
         try:
-            hashes[k], pix = hash_image(path, hash_size)
-            pixel_digests.append(pix)
+            fh = hash_file(path, hash_size)
+            digests.append(fh.sha256)
+            hashes[k] = fh.phash
+            pixel_digests.append(fh.pixels)
         except CurateError:  # a missing extra (decoder plugin): the install hint, not "unreadable"
             raise
         except Exception as exc:  # PIL / pydicom / nibabel raise many types for corrupt / unsupported files
             bad.append((k, type(exc).__name__))
+            digests.append(f"unreadable:{k}")
             pixel_digests.append(f"unreadable:{k}")
         if progress and (k % 64 == 0 or k == n - 1):
             progress("hashing images", k + 1, n)
