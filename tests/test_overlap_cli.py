@@ -162,7 +162,7 @@ def test_decisions_drop_not_copy_and_mark_copy(planted, run, tmp_path):
                   "decision": ["not-copy", "copy"]}).to_csv(dec, index=False)
     out2 = tmp_path / "out2"
     res = invoke("overlap", p.folders["A"], p.folders["B"], "--out", out2, "--tiers", ",".join(TIERS),
-                 "--key-file", key, "--decisions", dec, "--gallery", "0")
+                 "--key-file", key, "--decisions", dec, "--no-gallery")
     assert res.exit_code == 0, res.stderr
     after = pd.read_csv(out2 / "pairs.csv", keep_default_na=False)
     assert len(after) == len(pairs) - 1
@@ -289,7 +289,7 @@ def test_card_section_from_the_summary(planted, tmp_path):
     p, metas, key, _ = planted
     out = tmp_path / "o"
     res = invoke("overlap", p.folders["A"], p.folders["B"], "--id", "A=BRSET", "--meta", f"A={metas['A']}",
-                 "--meta", f"B={metas['B']}", "--tiers", "bytes,pixels", "--gallery", "0", "--out", out,
+                 "--meta", f"B={metas['B']}", "--tiers", "bytes,pixels", "--no-gallery", "--out", out,
                  "--key-file", key)
     assert res.exit_code == 0, res.stderr
     res = invoke("build-card", "BRSET", "--overlap", out / "summary.json", "--out", tmp_path / "card")

@@ -46,8 +46,9 @@ def overlap_cmd(
     decisions: Path = typer.Option(None, "--decisions", metavar="FILE",
                                    help="decisions.csv saved from the review gallery: pairs marked not-copy "
                                         "are dropped, the others marked."),
-    gallery: int = typer.Option(100, "--gallery", metavar="N",
-                                help="Pairs shown in gallery/ (strongest tier, then score); 0: none."),
+    no_gallery: bool = typer.Option(False, "--no-gallery", help="Do not write the review gallery."),
+    gallery_size: int = typer.Option(100, "--gallery-size", metavar="N",
+                                     help="Pairs shown in gallery/ (strongest tier, then score)."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | gpu (FAISS GPU, tier embedding)."),
     dask: str = typer.Option(None, "--dask", metavar="ADDRESS|local",
@@ -68,8 +69,8 @@ def overlap_cmd(
         run = overlap(inputs, out, meta=meta, catalog_ids=catalog_ids, meta_id_col=meta_id_col,
                       patient_col=patient_col, emb_id_col=emb_id_col, vector_col=vector_col, train=train,
                       eval=eval_, tiers=tiers, threshold=threshold, max_distance=max_distance,
-                      decisions=decisions, gallery=gallery, seed=seed, device=device, dask=dask,
-                      key_file=key_file, progress=progress)
+                      decisions=decisions, gallery=0 if no_gallery else gallery_size, seed=seed,
+                      device=device, dask=dask, key_file=key_file, progress=progress)
     if as_json:
         say_json(run.summary, counts=("patients", "eval_patients", "eval_patients_found"))
     else:

@@ -114,7 +114,7 @@ def run_overlap(
     metas = {resolve_key(k, letters, names, "--meta"): v for k, v in metas.items()}
     train, eval = _train_eval(train, eval, letters, names)
     chosen = parse_tiers(tiers)
-    check_range("gallery", gallery)
+    check_range("gallery", gallery, 0, 10_000)  # pairs shown in the review page
     check_range("seed", seed)
     key = load_key(key_file)
     key.check_outside(out)
