@@ -36,9 +36,7 @@ ROLES = {"dataset_a": "label", "pseudonym_a": "pseudonym", "dataset_b": "label",
 DROP_NAME = "drop_from_eval.csv"
 GALLERY_INTRO = ("Each card is a pair of images from two datasets, labelled only by keyed pseudonyms, with "
                  "the tier that matched them and its score. Tiers bytes, pixels and perceptual are copies "
-                 "(the perceptual ones verified on the decoded pixels); embedding pairs are candidates only. "
-                 "Mark each pair, save decisions.csv and pass it back with "
-                 "`curate overlap ... --decisions FILE`.")
+                 "(the perceptual ones verified on the decoded pixels); embedding pairs are candidates only.")
 
 
 def protect_patient_matrix(matrix: Any) -> Any:
