@@ -133,13 +133,15 @@ def test_contamination_and_drop_list(planted, result):
 
 
 def test_matrix_semantics_by_hand():
-    pairs = pd.DataFrame([("X", "x1", "Y", "y1", "bytes", 1.0, True), ("X", "x2", "Y", "y1", "perceptual", 0.9, True),
-                          ("X", "x3", "Y", "y2", "embedding", 0.97, False), ("Y", "y3", "Z", "z1", "pixels", 1.0, True)],
+    pairs = pd.DataFrame([("X", "x1", "Y", "y1", "bytes", 1.0, True),
+                          ("X", "x2", "Y", "y1", "perceptual", 0.9, True),
+                          ("X", "x3", "Y", "y2", "embedding", 0.97, False),
+                          ("Y", "y3", "Z", "z1", "pixels", 1.0, True)],
                          columns=["dataset_a", "id_a", "dataset_b", "id_b", "tier", "score", "verified"])
     res = OverlapResult(names=["X", "Y", "Z"], sizes={"X": 3, "Y": 4, "Z": 2}, pairs=pairs,
                         params={"tiers_run": list(TIERS)},
-                        patients={"X": {"x1": "p", "x2": "p", "x3": "q"}, "Y": {"y1": "s", "y2": "s", "y3": "t",
-                                                                               "y4": "u"}},
+                        patients={"X": {"x1": "p", "x2": "p", "x3": "q"},
+                                  "Y": {"y1": "s", "y2": "s", "y3": "t", "y4": "u"}},
                         ids={"X": ["x1", "x2", "x3"], "Y": ["y1", "y2", "y3", "y4"], "Z": ["z1", "z2"]})
     m = res.matrix()
     assert m.loc["X", "Y"] == 1 and m.loc["Y", "X"] == 2 and m.loc["Y", "Z"] == 1 and m.loc["X", "Z"] == 0
@@ -190,6 +192,23 @@ def test_embedding_tier_matches_brute_force():
     assert res.params["tiers_run"] == ["embedding"]
 
 
+def test_embedding_tier_on_dask_equals_local():
+    from distributed import Client, LocalCluster
+
+    rng = np.random.default_rng(1)
+    xa = rng.normal(size=(600, 16)).astype(np.float32)
+    xb = rng.normal(size=(700, 16)).astype(np.float32)
+    xb[:30] = xa[:30] + 0.05 * rng.normal(size=(30, 16))
+    inputs = [OverlapInput("A", embeddings=xa), OverlapInput("B", embeddings=xb)]
+    local = find_overlap(inputs, threshold=0.8, device="cpu")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cl, \
+            Client(cl) as client:
+        dist = find_overlap(inputs, threshold=0.8, dask=client)
+    assert _keys(dist.pairs) == _keys(local.pairs) and len(local.pairs) >= 30
+    assert np.allclose(dist.pairs["score"], local.pairs["score"], atol=1e-5)
+    assert dist.params["dask"] and not local.params["dask"]
+
+
 def test_embedding_dimension_mismatch():
     a = OverlapInput("A", embeddings=np.ones((3, 8), np.float32))
     b = OverlapInput("B", embeddings=np.ones((3, 16), np.float32))
@@ -202,8 +221,8 @@ def test_parameter_validation(tmp_path):
     b = OverlapInput("B", embeddings=np.eye(4, dtype=np.float32))
     for kwargs, name in (({"threshold": 1.5}, "threshold"), ({"max_distance": -1}, "max_distance"),
                          ({"max_distance": 64}, "max_distance"), ({"min_similarity": 2}, "min_similarity"),
-                         ({"tiers": ["hash"]}, "tiers"), ({"tiers": []}, "tiers"), ({"device": "tpu"}, "device"),
-                         ({"seed": -1}, "seed")):
+                         ({"tiers": ["hash"]}, "tiers"), ({"tiers": []}, "tiers"),
+                         ({"device": "tpu"}, "device"), ({"seed": -1}, "seed")):
         with pytest.raises(ParameterError) as exc:
             find_overlap([a, b], **kwargs)
         assert exc.value.param == name
@@ -231,3 +250,61 @@ def test_unreadable_files_are_listed(planted, tmp_path):
     assert len(res.pairs) == 6 and set(res.pairs["tier"]) == {"bytes"}
     with pytest.raises(InputError, match="1 of 7 files"):
         find_overlap(inputs, tiers=["bytes"], skip_bad=False)
+
+
+def test_hash_collisions_are_rejected_by_the_pixel_check(planted, result):
+    from curate.engine.overlap.features import image_keys
+    from curate.engine.overlap.search import hash_candidates
+
+    keys = {d: image_keys(d, planted.files[d], planted.ids[d], perceptual=True, skip_bad=False)[0]
+            for d in ("A", "B")}
+    ia, ib = hash_candidates(keys["A"].hashes, keys["B"].hashes, result.params["max_distance"])
+    cands = {("A", keys["A"].ids[a], "B", keys["B"].ids[b]) for a, b in zip(ia, ib)}
+    hard = _keys(planted.hard_negatives)
+    copies = _keys(result.pairs[result.pairs["tier"].isin(TIERS[:3])])
+    assert hard & cands, "some hard negatives collide in the robust hash (the check has work to do)"
+    assert not (hard & copies)
+    truth = _keys(planted.copies[planted.copies["tier"] == "perceptual"])
+    ab = {k for k in truth if k[0] == "A" and k[2] == "B"}
+    assert len(ab & cands) / len(ab) >= 0.95  # the hash proposes (nearly) every perceptual copy
+
+
+def test_equalise_matches_scipy_rankdata():
+    from scipy.stats import rankdata
+
+    from curate.engine.overlap.features import equalise
+
+    a = np.random.default_rng(0).integers(0, 12, (40, 30))
+    r = rankdata(a.ravel(), method="average").reshape(a.shape)
+    assert (equalise(a) == np.round((r - 0.5) / a.size * 255).astype(np.uint8)).all()
+
+
+def test_nifti_and_progress(planted, tmp_path):
+    """A NIfTI volume whose middle slice is a planted image: a byte copy and a PNG rendering of it are found
+    (tiers bytes and perceptual); progress is reported per dataset."""
+    import shutil
+
+    import nibabel as nib
+    from PIL import Image
+
+    from curate.scan.images import load_array
+
+    src = planted.files["A"][0]
+    _, stored = load_array(src)
+    vol = np.stack([np.zeros_like(stored), stored, np.zeros_like(stored)], axis=2).astype(np.int16)
+    (tmp_path / "x").mkdir()
+    (tmp_path / "y").mkdir()
+    nib.save(nib.Nifti1Image(vol, np.eye(4)), tmp_path / "x" / "vol.nii.gz")
+    shutil.copyfile(tmp_path / "x" / "vol.nii.gz", tmp_path / "y" / "same.nii.gz")
+    shown, _ = load_array(tmp_path / "x" / "vol.nii.gz")
+    gamma = (255 * (shown / 255.0) ** 0.7).astype(np.uint8)          # a monotonic change, as a window would
+    Image.fromarray(gamma).resize((100, 100)).save(tmp_path / "y" / "render.png")
+    other = next(f for f in planted.files["A"][4:] if f.suffix == ".png")
+    shutil.copyfile(other, tmp_path / "y" / "other.png")
+    calls = []
+    res = find_overlap([OverlapInput("X", files=[tmp_path / "x" / "vol.nii.gz"]),
+                        OverlapInput("Y", files=sorted((tmp_path / "y").iterdir()))],
+                       progress=lambda label, done, total: calls.append((label, done, total)))
+    got = dict(zip(res.pairs["id_b"], res.pairs["tier"]))
+    assert got == {"same.nii.gz": "bytes", "render.png": "perceptual"}
+    assert ("hashing images of X", 1, 1) in calls and ("hashing images of Y", 3, 3) in calls

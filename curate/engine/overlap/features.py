@@ -8,8 +8,10 @@ display image this module adds tier 3's keys:
   histogram-equalised by rank (each pixel replaced by its rank / n), so any monotonic intensity change —
   a window / level change, a bit-depth reduction, a gamma — leaves it (nearly) unchanged;
 - **robust hashes**: the 64-bit pHash (``imagehash.phash``) of the equalised thumbnail's central region and
-  of that region shifted and shrunk (``HASH_BOXES``), so a copy cropped by up to 10 % still shares a hash
-  with its source within a few bits.
+  of that region shifted and shrunk (``HASH_BOXES``); two images are candidates when any hash of one is
+  near any of the other's (:func:`curate.engine.overlap.search.hash_candidates`), so a copy cropped by up
+  to 10 % still meets its source within a few bits, and one unstable hash (many DCT coefficients near the
+  median) does not lose a copy.
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ from curate.errors import CurateError, require
 
 THUMB = 96
 HASH_SIZE = 8
-#: Boxes (left, top, right, bottom, fractions of the image) hashed per image: the central 80 %, and the
-#: same region shifted by 5 % towards each side and shrunk to 72 % (a 10 % crop of the central region).
+#: Boxes (left, top, right, bottom, fractions of the image) hashed per image: the central 80 % (box 0),
+#: the same region shifted by 5 % towards each side, and a 3 x 3 grid of 72 % regions (where a copy
+#: cropped by up to 10 % has its central 80 %).
 HASH_BOXES = ((0.1, 0.1, 0.9, 0.9),
               (0.05, 0.1, 0.85, 0.9), (0.15, 0.1, 0.95, 0.9), (0.1, 0.05, 0.9, 0.85), (0.1, 0.15, 0.9, 0.95),
-              (0.14, 0.14, 0.86, 0.86))
+              *((x, y, x + 0.72, y + 0.72) for y in (0.09, 0.14, 0.19) for x in (0.09, 0.14, 0.19)))
 
 
 @dataclass
@@ -55,10 +58,11 @@ def grey(image: Any) -> np.ndarray:
 
 
 def equalise(arr: np.ndarray) -> np.ndarray:
-    """Rank normalisation to 0..255 (ties share their mean rank): monotonic intensity changes cancel."""
-    from scipy.stats import rankdata
-
-    r = rankdata(arr.ravel(), method="average").reshape(arr.shape)
+    """Rank normalisation to 0..255, ties sharing their mean rank (``scipy.stats.rankdata``'s ``average``):
+    monotonic intensity changes cancel."""
+    _, inverse, counts = np.unique(arr.ravel(), return_inverse=True, return_counts=True)
+    mean_rank = np.cumsum(counts) - (counts - 1) / 2.0          # 1-based mean rank of each distinct value
+    r = mean_rank[inverse].reshape(arr.shape)
     return np.round((r - 0.5) / arr.size * 255.0).astype(np.uint8)
 
 

@@ -13,10 +13,18 @@ from curate.engine.overlap.features import HASH_BOXES, HASH_SIZE, THUMB, ImageKe
 from curate.engine.overlap.inputs import OverlapInput, check_inputs
 from curate.engine.overlap.result import PAIR_COLUMNS, TIERS, OverlapResult, check_tiers, empty_pairs
 from curate.engine.overlap.search import embedding_pairs, equal_key_pairs, hash_candidates
-from curate.engine.overlap.verify import CROP_STEP, MAX_CROP, MIN_SIMILARITY, VERIFY, verify_pairs
+from curate.engine.overlap.verify import (
+    CROP_STEP,
+    EDGE_SHARE,
+    HIGHPASS_SIGMA,
+    MAX_CROP,
+    MIN_SIMILARITY,
+    VERIFY,
+    verify_pairs,
+)
 from curate.validation import Interval, validate_params
 
-MAX_DISTANCE = 10
+MAX_DISTANCE = 8
 CONSTRAINTS = {"max_distance": Interval(0, HASH_SIZE ** 2 - 1),
                "threshold": Interval(0.0, 1.0, integer=False),
                "min_similarity": Interval(0.0, 1.0, integer=False),
@@ -149,13 +157,16 @@ def _params(tiers: tuple[str, ...], run: tuple[str, ...], max_distance: int, min
         "bytes": "SHA-256 of the file's bytes",
         "pixels": "SHA-256 of the decoded stored values (shape, dtype, data; before any display transform)",
         "perceptual_hash": (f"{HASH_SIZE ** 2}-bit pHash (imagehash.phash) of {len(HASH_BOXES)} regions "
-                            f"(central 80 %, shifted 5 % each way, central 72 %) of a {THUMB}x{THUMB} "
-                            "rank-equalised grey thumbnail; candidate when any two hashes are within "
-                            "max_distance bits (FAISS IndexBinaryFlat range search)"),
+                            "(central 80 %, shifted 5 % each way, a 3x3 grid of 72 % regions) of a "
+                            f"{THUMB}x{THUMB} rank-equalised grey thumbnail; candidate when any two hashes "
+                            "are within max_distance bits (FAISS IndexBinaryFlat range search)"),
         "max_distance": int(max_distance),
-        "verification": (f"Pearson correlation of rank-equalised {VERIFY}x{VERIFY} thumbnails, one image "
-                         f"aligned as a crop of the other (each side up to {MAX_CROP:.0%}, step "
-                         f"{CROP_STEP:.0%}, either direction); copy when >= min_similarity"),
+        "verification": ("both directions: the source histogram-matched to the target, aligned as a crop of "
+                         f"up to {MAX_CROP:.0%} of each dimension (steps of {CROP_STEP:.1%}, coarse to fine "
+                         f"at {VERIFY // 4}, {VERIFY // 2} and {VERIFY} px), then Pearson correlation of the "
+                         f"high-passed images (sigma {HIGHPASS_SIGMA} px at {VERIFY} px) over pixels neither "
+                         f"clipped nor on the strongest {EDGE_SHARE:.0%} of edges; copy when the larger "
+                         "direction's score >= min_similarity"),
         "min_similarity": float(min_similarity), **stats,
         "embedding": "cosine >= threshold, exact search (every cross-dataset pair); candidates, not copies",
         "threshold": float(threshold), "device": device, "dask": dask is not None,

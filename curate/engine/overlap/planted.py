@@ -2,9 +2,10 @@
 
 :func:`make_planted` writes datasets ``A``, ``B`` (and ``C``) under a folder. Images are synthetic
 cross-sections: a body outline with organs (smooth edges), a patient-level texture shared by a patient's
-slices, a slice-level texture and noise, stored as 12-bit DICOM (with a window in the header) or 8-bit PNG.
-``B`` holds copies of ``A``'s images at every tier — byte copies (tier 1); DICOM re-encoded as RLE Lossless
-and PNG re-saved (tier 2, same pixels); resized × 0.5–0.8, JPEG quality 60–95, 8-bit conversion of the
+slices, a slice-level texture and noise, stored as 12-bit DICOM (explicit VR little endian or RLE Lossless,
+with a window in the header) or 8-bit PNG. ``B`` holds copies of ``A``'s images at every tier — byte copies
+(tier 1); DICOM re-encoded in the other transfer syntax (explicit VR LE ↔ RLE Lossless) and PNG re-saved
+(tier 2, same pixels); resized × 0.5–0.8, JPEG quality 60–95, 8-bit conversion of the
 12-bit data, crops of up to 10 % and window / level changes (tier 3) — plus hard negatives: another slice of
 an ``A`` patient (same anatomy, shifted structures, shared patient texture) and look-alike anatomy (the same
 generator, slightly moved organs, new texture), and unrelated images. ``C`` copies some of ``B``'s images
@@ -40,7 +41,7 @@ class _File:
     origin: str      # the rendered image it shows
     pixels: str      # the decoded content it holds (equal -> tier 2)
     content: str     # the bytes it holds (equal -> tier 1)
-    kind: str        # how it was made ("original", "bytes", "rle", "resize", ...)
+    kind: str        # how it was made ("original", "bytes", "rle" (other transfer syntax), "resize", ...)
 
 
 @dataclass
@@ -152,9 +153,10 @@ class _Builder:
         return rec
 
     def original(self, dataset: str, name: str, patient: str, v: np.ndarray, fmt: str) -> _File:
-        path = self.root / dataset / f"{name}.{'dcm' if fmt == 'dicom' else 'png'}"
-        if fmt == "dicom":
-            _dicom(path, v)
+        """A new rendered image; ``fmt``: ``dicom`` (explicit VR little endian), ``dicom-rle`` or ``png``."""
+        path = self.root / dataset / f"{name}.{'png' if fmt == 'png' else 'dcm'}"
+        if fmt != "png":
+            _dicom(path, v, "rle" if fmt == "dicom-rle" else "explicit")
         else:
             _write(path, _png_bytes(_window8(v, 1400, 2600)))
         rec = _File(dataset, path.name, patient, self.uid(), self.uid(), self.uid(), "original")
@@ -170,9 +172,9 @@ class _Builder:
             ext = src.id.rsplit(".", 1)[1]
             _write(folder / f"{name}.{ext}", (self.root / src.dataset / src.id).read_bytes())
             pixels, content = src.pixels, src.content
-        elif kind == "rle":
+        elif kind == "rle":  # the other transfer syntax: explicit VR LE <-> RLE Lossless
             ext = "dcm"
-            _dicom(folder / f"{name}.dcm", v, "rle")
+            _dicom(folder / f"{name}.dcm", v, "explicit" if fmt == "dicom-rle" else "rle")
             pixels = src.pixels
         elif kind == "resave":
             _write(folder / f"{name}.png", _png_bytes(shown, compress_level=1))
@@ -218,8 +220,9 @@ def make_planted(folder: str | os.PathLike, *, n: int = 80, seed: int = 0, third
     rng = np.random.default_rng(seed)
     b = _Builder(root, rng)
     people = [_patient(rng) for _ in range(n // 2)]
+    formats = ("dicom", "png", "dicom-rle", "png")
     a_files = [b.original("A", f"p{p:03d}_s{s}", f"A{p:03d}", _render(people[p], rng, jitter=0.01),
-                          "dicom" if p % 2 == 0 else "png") for p in range(n // 2) for s in range(2)]
+                          formats[p % 4]) for p in range(n // 2) for s in range(2)]
     k = max(2, n // 12)
     order = rng.permutation(len(a_files))
     dicoms = [i for i in order if a_files[i].id.endswith(".dcm")]

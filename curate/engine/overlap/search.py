@@ -33,7 +33,7 @@ def equal_key_pairs(keys_a: list[str], keys_b: list[str]) -> tuple[np.ndarray, n
 
 def hash_candidates(hashes_a: np.ndarray, hashes_b: np.ndarray,
                     max_distance: int) -> tuple[np.ndarray, np.ndarray]:
-    """(row of A, row of B) pairs with any robust hash of one within ``max_distance`` bits of any of the
+    """(row of A, row of B) pairs where any robust hash of one is within ``max_distance`` bits of any of the
     other's; ``hashes_*`` are ``(rows, hashes per image, bytes)`` packed bits."""
     from curate.engine.devices import faiss_module
 
@@ -61,8 +61,10 @@ def embedding_pairs(xa: np.ndarray, xb: np.ndarray, threshold: float, *, device:
     na = len(xa)
     blocks = [(s, min(s + block, len(xb))) for s in range(0, len(xb), block)]
     if client is not None:
-        futs = [client.submit(exact_pairs, xb[s:e], threshold, base=xa, query_offset=na + s, pure=False)
-                for s, e in blocks]
+        step = max(256, -(-len(xb) // 8))  # a few tasks per worker
+        base = client.scatter(xa, broadcast=True)
+        futs = [client.submit(exact_pairs, xb[s:s + step], threshold, base=base, query_offset=na + s,
+                              pure=False) for s in range(0, len(xb), step)]
         parts = [f.result() for f in futs]
     else:
         parts = []
