@@ -103,10 +103,10 @@ def _matrix_frame(matrices: dict[str, Any], names: list[str]) -> Any:
     return pd.concat(parts, ignore_index=True)
 
 
-def _md_matrix(frame: Any, names: list[str]) -> list[str]:
+def _md_matrix(frame: Any, names: list[str], unit: str = "images") -> list[str]:
     import pandas as pd
 
-    lines = ["| found in ↓ · images of → | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    lines = [f"| found in ↓ · {unit} of → | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
     for a in names:
         cells = []
         for b in names:
@@ -178,7 +178,7 @@ def render_markdown(s: dict[str, Any], run: OverlapRun, pmatrix: Any) -> str:
         out += ["", "## Patients: tiers " + ", ".join(t for t in run.tiers if t in COPY_TIERS) + "\n",
                 "Cell (row A, column B): patients of B with an image found in A; diagonal: B's patients. "
                 "Small counts are shown as `<11`, counts that would reveal one as `*`.\n",
-                *_md_matrix(pmatrix.reindex(index=names, columns=names), names)]
+                *_md_matrix(pmatrix.reindex(index=names, columns=names), names, "patients")]
     c = s.get("contamination")
     if c:
         out += ["", f"## Contamination of {c['eval']} by {c['train']}\n",
