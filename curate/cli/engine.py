@@ -92,6 +92,11 @@ def dedup_cmd(
     from curate.output import protect_leakage
 
     _print_summary(run.summary, protect_leakage(run.leakage) if run.leakage else None, out)
+    if run.key_created:
+        from curate.output import say
+
+        say("created a new pseudonym key in curate's config folder (see --key-file): keep it private, and "
+            "use it again with --decisions (the gallery's pseudonyms are made with it)")
 
 
 def _print_summary(s: dict, leak: dict | None, out: Path) -> None:

@@ -34,6 +34,7 @@ class DedupRun:
     leakage: dict | None
     result: Any = None
     leak: Any = None
+    key_created: bool = False  # the review's pseudonym key was created by this run
 
 
 def run_dedup(
@@ -75,9 +76,7 @@ def run_dedup(
 
     _check_options(emb, out, meta=meta, images=images, max_distance=max_distance, workers=workers, dask=dask,
                    method=method, nlist=nlist, nprobe=nprobe, neighbors=neighbors, keep_rule=keep_rule,
-                   target_recall=target_recall)
-    if skip_bad and images is None:
-        raise UsageError("--skip-bad applies to --images (embeddings have no unreadable files)")
+                   target_recall=target_recall, skip_bad=skip_bad)
     from curate.engine.dedup import check_threshold
     from curate.engine.devices import resolve_device
 
@@ -101,9 +100,8 @@ def run_dedup(
                            quality_col=quality_col, dask=dask, workers=workers, nlist=nlist, nprobe=nprobe,
                            neighbors=neighbors, target_recall=target_recall, keep_rule=keep_rule,
                            skip_bad=skip_bad, progress=progress)
-        if dec is not None:
-            res = _apply_review(res, ids, dec, key, meta_df, meta_id_col=meta_id_col, split_col=split_col,
-                                patient_col=patient_col, quality_col=quality_col, keep_rule=keep_rule)
+        res = _apply_review(res, ids, dec, key, meta_df, meta_id_col=meta_id_col, split_col=split_col,
+                            patient_col=patient_col, quality_col=quality_col, keep_rule=keep_rule)
         from curate.synthetic import SUMMARY_NOTE, any_synthetic
 
         if any_synthetic(emb, meta):  # the summary of synthetic data says so first
@@ -120,7 +118,8 @@ def run_dedup(
             leak = leakage(res.pairs, meta_df, ids, meta_id_col=meta_id_col, split_col=split_col,
                            patient_col=patient_col)
             leak.write_into(tmp)
-    return DedupRun(summary=res.summary, leakage=leak.summary if leak else None, result=res, leak=leak)
+    return DedupRun(summary=res.summary, leakage=leak.summary if leak else None, result=res, leak=leak,
+                    key_created=bool(key and key.created))
 
 
 def _search(emb, images, meta_df, *, threshold, method, device, seed, max_distance, emb_id_col, meta_id_col,
@@ -188,7 +187,7 @@ def _check_meta(meta_df, ids, id_col, split_col, patient_col, quality_col):
 
 
 def _check_options(emb, out, *, meta, images, max_distance, workers, dask, method, nlist, nprobe, neighbors,
-                   keep_rule, target_recall) -> None:
+                   keep_rule, target_recall, skip_bad) -> None:
     """Every check of the options, before anything is read."""
     from curate._paths import check_io
     from curate.errors import UsageError
@@ -199,6 +198,8 @@ def _check_options(emb, out, *, meta, images, max_distance, workers, dask, metho
     check_range("workers", workers)
     if (emb is None) == (images is None):
         raise UsageError("give either EMB (embeddings) or --images DIR, not both / neither")
+    if skip_bad and images is None:
+        raise UsageError("--skip-bad applies to --images (embeddings have no unreadable files)")
     if images is not None and dask:
         raise UsageError("--dask works on embedding shards, not with --images")
     if dask and method not in ("auto", "exact"):
@@ -258,7 +259,10 @@ def pseudonyms(key: Any, ids: Any) -> list[str]:
 
 def _apply_review(res, ids, dec, key, meta_df, *, meta_id_col, split_col, patient_col, quality_col,
                   keep_rule):
-    """The result formed again without the pairs the reviewer marked not-copy (summary: ``review``)."""
+    """The result formed again without the pairs the reviewer marked not-copy (summary: ``review``); the
+    result as it is without decisions (``dec`` None)."""
+    if dec is None:
+        return res
     from curate.engine.dedup.groups import regroup
     from curate.pipeline.decisions import apply_decisions, matched
 

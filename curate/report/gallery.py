@@ -77,25 +77,26 @@ figcaption{font-size:12px;max-width:{{ size }}px;word-break:break-all}img{border
 .pairs{display:none}</style></head>
 <body><h1>{{ title }}</h1>
 <p>{{ intro }}</p>
-<p>Files are labelled only by keyed pseudonyms. Mark each {{ noun }} "copy" or "not a copy" (leave it
-undecided to keep the automatic result), then save the decisions and pass the file back with
-<code>--decisions {{ decisions_name }}</code>.</p>
+{% if review %}<p>Files are labelled only by keyed pseudonyms. Mark each {{ noun }} "copy" or
+"not a copy" (leave it undecided to keep the automatic result), then save the decisions and pass the
+file back with <code>--decisions {{ decisions_name }}</code>.</p>
 <div id="bar"><a id="save" download="{{ decisions_name }}">Save decisions ({{ decisions_name }})</a>
-· <span id="decided">0</span> of {{ groups | length }} decided</div>
+· <span id="decided">0</span> of {{ groups | length }} decided</div>{% endif %}
 {% for g in groups %}<section class="group" id="g{{ loop.index }}" data-key="{{ g.key }}">
 <h2>{{ loop.index }}. {{ g.tier }}{% if g.score is not none %} · score {{ g.score }}{% endif %}
-· {{ g.tiles | length }} images{% if g.more %} ({{ g.more }} more not shown){% endif %}</h2>
+{% if g.n > 1 %} · {{ g.n }} images{% endif %}
+{% if g.more %} ({{ g.more }} more not shown){% endif %}</h2>
 {% for it in g.tiles %}<figure{% if loop.first and g.kept_first %} class="kept"{% endif %}>
 <img src="{{ it.src | safe_url }}" alt="{{ it.label }}" width="{{ it.w }}" height="{{ it.h }}">
 <figcaption>{{ it.label }}{% if it.dataset %} · {{ it.dataset }}{% endif %}
 {% if loop.first and g.kept_first %} · kept{% endif %}</figcaption></figure>
-{% endfor %}<ul class="pairs">{% for a, b in g.pairs %}<li class="pair" data-a="{{ a }}" data-b="{{ b }}">
-{{ a }} / {{ b }}</li>{% endfor %}</ul>
+{% endfor %}{% if review %}<ul class="pairs">{% for a, b in g.pairs %}
+<li class="pair" data-a="{{ a }}" data-b="{{ b }}">{{ a }} / {{ b }}</li>{% endfor %}</ul>
 <div class="choices">
 <label><input type="radio" class="choice" name="d{{ loop.index }}" value="copy"> copy</label>
 <label><input type="radio" class="choice" name="d{{ loop.index }}" value="not-copy"> not a copy</label>
-</div></section>
-{% endfor %}<script>{{ script }}</script>
+</div>{% endif %}</section>
+{% endfor %}{% if review %}<script>{{ script }}</script>{% endif %}
 </body></html>
 """
 
@@ -121,18 +122,18 @@ def _score(score: Any) -> str | None:
 
 
 def render_page(groups: list[dict[str, Any]], *, title: str, intro: str, decisions_name: str,
-                size: int = 192, noun: str = "pair or group") -> str:
+                size: int = 192, noun: str = "pair or group", review: bool = True) -> str:
     """``index.html`` of the gallery from prepared groups (``tiles``: ``src``, ``label``, ``w``, ``h``)."""
     from jinja2 import DictLoader
+    from markupsafe import Markup
 
     from curate.policy.html import jinja_env
 
     env = jinja_env(DictLoader({"review.html": _PAGE}))
-    from markupsafe import Markup
-
+    script = Markup(REVIEW_SCRIPT)  # fixed text of this module, not data; the gate checks its digest
     return env.get_template("review.html").render(
         groups=groups, title=title, intro=intro, decisions_name=decisions_name, size=size, noun=noun,
-        script=Markup(REVIEW_SCRIPT))  # noqa: S704 (fixed text of this module; the gate checks its hash)
+        review=review, script=script)
 
 
 def _check_name(decisions_name: str) -> str:
@@ -145,34 +146,38 @@ def _check_name(decisions_name: str) -> str:
 
 
 def write_review_gallery(folder: str | Path, groups: list[GalleryGroup], *, title: str, intro: str,
-                         decisions_name: str = "decisions.csv", size: int = 192,
-                         atomic: bool = False) -> Path:
-    """Write ``folder/index.html`` and ``folder/thumbs/*.png`` (``folder`` is created; it must not exist or be
-    empty) through the exit gate; returns ``folder/index.html``. ``atomic=False``: inside an output folder
-    being built (:func:`curate.output.output_folder`), as every multi-file output is."""
+                         decisions_name: str = "decisions.csv", size: int = 192, atomic: bool = False,
+                         review: bool = True, thumb_name: str = "thumbs/t{:05d}.png") -> Path:
+    """Write ``folder/index.html`` and ``folder/thumbs/*.png`` (``folder`` is created) through the exit gate;
+    returns ``folder/index.html``. ``atomic=False``: inside an output folder being built
+    (:func:`curate.output.output_folder`), as every multi-file output is. ``review=False``: a gallery to look
+    at only (no choices, no save link, no script: ``deid-check``'s); ``thumb_name``: the thumbnails' relative
+    paths (a format string of their running number)."""
     from curate.output import write_bytes, write_text
 
     name = _check_name(decisions_name)
     folder = Path(folder)
-    thumbs = folder / "thumbs"
-    thumbs.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     prepared = []
     n = 0
     for g in groups:
         items = []
         for it in g.items:
             data, w, h = png_bytes(it.image, size)
-            src = f"thumbs/t{n:05d}.png"
+            src = thumb_name.format(n)
+            (folder / src).parent.mkdir(parents=True, exist_ok=True)
             write_bytes(folder / src, data, atomic=atomic)
             n += 1
-            items.append({"src": src, "label": str(it.label), "dataset": str(it.dataset or ""), "w": w,
-                          "h": h})
+            zoom = max(1.0, min(size, 128) / max(w, h))  # small images are shown at least 128 px wide
+            items.append({"src": src, "label": str(it.label), "dataset": str(it.dataset or ""),
+                          "w": round(w * zoom), "h": round(h * zoom)})
         labels = [str(it.label) for it in g.items]
         pairs = g.pairs if g.pairs is not None else [(labels[0], b) for b in labels[1:]]
         prepared.append({"key": str(g.key), "tiles": items, "tier": str(g.tier), "score": _score(g.score),
                          "pairs": [(str(a), str(b)) for a, b in pairs], "kept_first": g.kept_first,
                          "more": len({x for p in pairs for x in p} - set(labels))})
-    page = render_page(prepared, title=title, intro=intro, decisions_name=name, size=size)
+        prepared[-1]["n"] = len(items) + prepared[-1]["more"]
+    page = render_page(prepared, title=title, intro=intro, decisions_name=name, size=size, review=review)
     return write_text(folder / "index.html", page, atomic=atomic)
 
 

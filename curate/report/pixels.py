@@ -7,9 +7,9 @@ per-file records, thumbnails that are already masked) and compute nothing. Files
 - ``files.csv``: one row per checked file (pseudonym, verdict, counts, kinds, BurnedInAnnotation flag);
 - ``boxes.csv``: one row per text region (pseudonym, frame, x, y, w, h, kinds);
 - ``skipped.csv``: pseudonym and reason of each file not checked;
-- ``gallery/``: ``index.html`` and masked PNG thumbnails. The page is rendered with Jinja autoescaping
-  (:func:`curate.policy.html.jinja_env`), has no script and no external reference, and labels every frame
-  only by its file pseudonym, frame number and the kinds found.
+- ``gallery/``: ``index.html`` and masked PNG thumbnails, written by the shared gallery writer
+  (:func:`curate.report.gallery.write_review_gallery` with ``review=False``): Jinja autoescaping, no script,
+  no external reference; every frame labelled only by its file pseudonym, frame number and the kinds found.
 
 No recognised text reaches any of them: the records hold none. Everything is written through the exit gate
 (:mod:`curate.output`): every table column has a declared role (file ids are ``pseudonym``; counts of files,
@@ -18,45 +18,25 @@ frames and boxes are ``measure``: they count files, not people), the page is che
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 from typing import Any
 
-_GALLERY = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>Burned-in text: review gallery</title>
-<style>body{font-family:sans-serif;margin:1.5em}figure{display:inline-block;margin:.4em;vertical-align:top}
-figcaption{font-size:12px;max-width:220px;word-break:break-all}img{border:1px solid #888}</style></head>
-<body><h1>Burned-in text: review gallery</h1>
-<p>{{ shown }} of {{ total }} frames with text. Every text region the check found is masked with a filled
-box (red: an identifier matched; blue: text that matched nothing); no text is shown. Confirm that the boxes
-sit where the burned-in text is, and look for text the boxes missed.</p>
-{% for it in items %}<figure><img src="{{ it.src | safe_url }}" alt="{{ it.label }}" width="{{ it.w }}">
-<figcaption>{{ it.label }}</figcaption></figure>
-{% endfor %}</body></html>
-"""
 
+def write_gallery(folder: Path, thumbnails: list, total: int) -> Path:
+    """``gallery/``: the masked frames, through the shared gallery writer (:mod:`curate.report.gallery`) as
+    a look-only page (no script): each frame labelled by its file pseudonym, frame number and kinds found."""
+    from curate.report.gallery import GalleryGroup, GalleryItem, write_review_gallery
 
-def render_gallery(items: list[dict[str, Any]], total: int) -> str:
-    """``index.html`` of the gallery: ``items`` have ``src`` (a relative PNG name), ``label``, ``w``."""
-    from jinja2 import DictLoader
-
-    from curate.policy.html import jinja_env
-
-    env = jinja_env(DictLoader({"gallery.html": _GALLERY}))
-    return env.get_template("gallery.html").render(items=items, shown=len(items), total=total)
-
-
-def write_thumbnail(path: Path, thumb: Any, *, atomic: bool = True) -> Path:
-    """A masked thumbnail (an RGB array) as PNG, through the gate."""
-    from PIL import Image
-
-    from curate.output import write_bytes
-
-    buf = io.BytesIO()
-    Image.fromarray(thumb).save(buf, format="PNG")
-    return write_bytes(path, buf.getvalue(), atomic=atomic)
+    groups = [GalleryGroup(key=f"{fid}/{frame}", items=[GalleryItem(f"{fid} · frame {frame}", thumb)],
+                           tier=", ".join(kinds) or "text", score=None)
+              for fid, frame, kinds, thumb in thumbnails]
+    intro = (f"{len(groups):,} of {total:,} frames with text. Every text region the check found is masked "
+             "with a filled box (red: an identifier matched; blue: text that matched nothing); no text is "
+             "shown. Confirm that the boxes sit where the burned-in text is, and look for text the boxes "
+             "missed.")
+    return write_review_gallery(folder, groups, title="Burned-in text: review gallery", intro=intro,
+                                review=False, thumb_name="frame{:03d}.png")
 
 
 def _pct(v: Any) -> str:
@@ -138,15 +118,7 @@ def write_outputs(tmp: Path, res: Any) -> None:
            [[r["file"], *b[:5], ";".join(b[5])] for r in recs if "skip" not in r for b in r["boxes"]])
     _table(tmp / "skipped.csv", ["file", "reason"], [[r["file"], r["skip"]] for r in recs if "skip" in r])
     if res.thumbnails or res.frames_with_text:
-        folder = tmp / "gallery"
-        folder.mkdir()
-        items = []
-        for n, (fid, frame, kinds, thumb) in enumerate(res.thumbnails):
-            name = f"frame{n:03d}.png"
-            write_thumbnail(folder / name, thumb, atomic=False)
-            label = f"{fid} · frame {frame} · {', '.join(kinds)}"
-            items.append({"src": name, "w": thumb.shape[1], "label": label})
-        write_text(folder / "index.html", render_gallery(items, res.frames_with_text), atomic=False)
+        write_gallery(tmp / "gallery", res.thumbnails, res.frames_with_text)
 
 
 def deid_check(folder: str | os.PathLike, out: str | os.PathLike, **options: Any) -> Any:
