@@ -219,7 +219,9 @@ def test_embedding_dimension_mismatch():
 def test_parameter_validation(tmp_path):
     a = OverlapInput("A", embeddings=np.eye(4, dtype=np.float32))
     b = OverlapInput("B", embeddings=np.eye(4, dtype=np.float32))
-    for kwargs, name in (({"threshold": 1.5}, "threshold"), ({"max_distance": -1}, "max_distance"),
+    for kwargs, name in (({"threshold": 1.5}, "threshold"), ({"threshold": 0}, "threshold"),
+                         ({"device": "tpu", "tiers": ["bytes"]}, "device"),
+                         ({"max_distance": -1}, "max_distance"),
                          ({"max_distance": 64}, "max_distance"), ({"min_similarity": 2}, "min_similarity"),
                          ({"tiers": ["hash"]}, "tiers"), ({"tiers": []}, "tiers"),
                          ({"device": "tpu"}, "device"), ({"seed": -1}, "seed")):

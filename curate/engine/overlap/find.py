@@ -22,7 +22,7 @@ from curate.engine.overlap.verify import (
     VERIFY,
     verify_pairs,
 )
-from curate.validation import Interval, validate_params
+from curate.validation import Interval, Options, ParameterError, validate_params
 
 MAX_DISTANCE = 8
 CONSTRAINTS = {"max_distance": Interval(0, HASH_SIZE ** 2 - 1),
@@ -39,16 +39,20 @@ def find_overlap(inputs: list[OverlapInput], *, tiers: Any = TIERS, max_distance
     embedding); only pairs *between* datasets.
 
     ``max_distance``: Hamming radius (bits of a 64-bit robust hash) for tier 3 candidates; ``min_similarity``:
-    the aligned rank correlation a candidate needs to be reported as a copy (:mod:`.verify`); ``threshold``:
-    the cosine of a tier 4 candidate. ``device`` (``auto`` / ``cpu`` / ``gpu``) and ``dask`` (``"local"``,
+    the verification score (aligned, intensity-matched, high-passed correlation on the decoded pixels,
+    :mod:`.verify`) a candidate needs to be reported as a copy; ``threshold``: the cosine (in (0, 1]) of a
+    tier 4 candidate. ``device`` (``auto`` / ``cpu`` / ``gpu``) and ``dask`` (``"local"``,
     a scheduler address or a ``distributed.Client``) run tier 4. Tiers run where both datasets have what
     they need (files for 1-3, embeddings for 4). ``seed`` is recorded; no step is random.
     """
     validate_params({"max_distance": max_distance, "threshold": threshold, "min_similarity": min_similarity,
                      "seed": seed}, CONSTRAINTS)
+    if not float(threshold) > 0:
+        raise ParameterError("threshold", f"must be in (0, 1] (got {threshold})")
     tiers = check_tiers(tiers)
-    from curate.engine.devices import resolve_device
+    from curate.engine.devices import DEVICES, resolve_device
 
+    Options(DEVICES).check("device", device or "auto")
     dev = resolve_device(device) if "embedding" in tiers else "cpu"
     inputs = check_inputs(inputs)
     t0 = time.perf_counter()
