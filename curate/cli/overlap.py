@@ -69,7 +69,7 @@ def overlap_cmd(
         run = overlap(inputs, out, meta=meta, catalog_ids=catalog_ids, meta_id_col=meta_id_col,
                       patient_col=patient_col, emb_id_col=emb_id_col, vector_col=vector_col, train=train,
                       eval=eval_, tiers=tiers, threshold=threshold, max_distance=max_distance,
-                      decisions=decisions, gallery=0 if no_gallery else gallery_size, seed=seed,
+                      decisions=decisions, gallery_size=0 if no_gallery else gallery_size, seed=seed,
                       device=device, dask=dask, key_file=key_file, progress=progress)
     if as_json:
         say_json(run.summary, counts=("patients", "eval_patients", "eval_patients_found"))

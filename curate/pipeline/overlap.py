@@ -89,7 +89,7 @@ def run_overlap(
     threshold: float = 0.95,
     max_distance: int | None = None,
     decisions: str | os.PathLike | None = None,
-    gallery: int = 100,
+    gallery_size: int = 100,
     seed: int = 0,
     device: str = "auto",
     dask: str | None = None,
@@ -114,7 +114,7 @@ def run_overlap(
     metas = {resolve_key(k, letters, names, "--meta"): v for k, v in metas.items()}
     train, eval = _train_eval(train, eval, letters, names)
     chosen = parse_tiers(tiers)
-    check_range("gallery", gallery, 0, 10_000)  # pairs shown in the review page
+    check_range("gallery_size", gallery_size, 0, 10_000)  # pairs shown in the review page
     check_range("seed", seed)
     key = load_key(key_file)
     key.check_outside(out)
@@ -126,7 +126,7 @@ def run_overlap(
         chosen = _usable_tiers(sources, chosen)
         res = _find(sources, chosen, threshold=threshold, max_distance=max_distance, seed=seed, device=device,
                     dask=dask, progress=progress)
-        run = _gather(res, sources, chosen, key, dec, train, eval, gallery)
+        run = _gather(res, sources, chosen, key, dec, train, eval, gallery_size)
     run.key_created = key.created
     return run
 
@@ -185,7 +185,7 @@ def _pseudo(key: Any, dataset: str, raw: Any) -> str:
 
 
 def _gather(res: Any, sources: list[Source], tiers: tuple[str, ...], key: Any, dec: Any, train: str | None,
-            eval: str | None, gallery: int) -> OverlapRun:  # noqa: A002
+            eval: str | None, gallery_size: int) -> OverlapRun:  # noqa: A002
     """The engine's result, pseudonymised and filtered by the reviewer's decisions, for the renderer."""
     raw = res.pairs.reset_index(drop=True)
     pairs = _pseudo_pairs(raw, key)
@@ -220,8 +220,8 @@ def _gather(res: Any, sources: list[Source], tiers: tuple[str, ...], key: Any, d
         if copy_tiers:
             drop = res.drop_list(train, eval, tiers=copy_tiers)
             run.drop = _drop_table(drop, raw, eval, key)
-    if gallery:
-        run.gallery = _gallery_groups(pairs, sources, gallery, key)
+    if gallery_size:
+        run.gallery = _gallery_groups(pairs, sources, gallery_size, key)
     return run
 
 
