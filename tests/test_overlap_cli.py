@@ -304,3 +304,25 @@ def test_card_section_from_the_summary(planted, tmp_path):
     assert section.rstrip().splitlines()[-1].endswith(f"| {_protected(n_pat, len(set(p.patients['A'])))} |")
     bad = invoke("build-card", "MESSIDOR-2", "--overlap", out / "summary.json", "--out", tmp_path / "c2")
     assert bad.exit_code != 0 and bad.stderr.startswith("error: --overlap") and not (tmp_path / "c2").exists()
+
+
+def test_small_patient_counts_hidden_everywhere(planted, run):
+    """The planted set has small patient cells: each is a marker in every file and on the console, and
+    the hidden number is not recoverable from the summary (only markers for it)."""
+    p, *_ = planted
+    res, out = run
+    truth = _truth(p)
+    pat_a = dict(zip(p.ids["A"], p.patients["A"]))
+    found_a = len({pat_a[i] for i in truth["id_a"]})  # A's patients found in B
+    shown = _protected(found_a, len(set(p.patients["A"])))
+    m = pd.read_csv(out / "matrix_patients.csv", dtype=str).set_index("dataset")
+    assert m.at["B", "A"] == shown
+    s = json.loads((out / "summary.json").read_text())
+    assert s["matrix_patients"]["patients"]["B"]["A"] == (int(shown) if shown.isdigit() else shown)
+    c = pd.read_csv(out / "contamination.csv", dtype=str)
+    hidden = c["eval_patients_found"].isin(["<11", "*"])
+    assert hidden.any()  # the bytes tier finds fewer than 11 patients of B here
+    assert c.loc[hidden, "share_of_eval_patients"].isna().all()  # no share reveals a hidden count
+    text = " ".join(res.stdout.split())  # the console may wrap a line
+    for tier, v in zip(c["tiers"], c["eval_patients_found"]):
+        assert f"(up to {tier}): " in text and f", {v} eval patients" in text
