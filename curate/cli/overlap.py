@@ -93,7 +93,8 @@ def _print(s: dict, out: Path) -> None:
     if c:
         for r in c["rows"]:
             line = "contamination of {e} by {t} (up to {tier}): {n} eval images ({share} %)"
-            fields = dict(e=c["eval"], t=c["train"], tier=r["tiers"], n=Measure(r["eval_images_found"], ","),
+            tier = r["tiers"] + (" candidates, not copies" if r["tiers"] == "embedding" else "")
+            fields = dict(e=c["eval"], t=c["train"], tier=tier, n=Measure(r["eval_images_found"], ","),
                           share=Measure(100 * r["share_of_eval_images"], ".1f"))
             if r.get("eval_patients_found") is not None:
                 line += ", {p} eval patients"

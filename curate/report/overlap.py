@@ -186,7 +186,8 @@ def render_markdown(s: dict[str, Any], run: OverlapRun, pmatrix: Any) -> str:
                 "|---|---:|---:|---:|---:|"]
         for r in c["rows"]:
             pf, ps = r.get("eval_patients_found", "–"), r.get("share_of_eval_patients")
-            out.append(f"| {r['tiers']} | {r['eval_images_found']:,} | {r['share_of_eval_images']:.2%} | "
+            tier = r["tiers"] + (" (candidates, not copies)" if r["tiers"] == "embedding" else "")
+            out.append(f"| {tier} | {r['eval_images_found']:,} | {r['share_of_eval_images']:.2%} | "
                        f"{pf if isinstance(pf, str) else f'{pf:,}'} | {'–' if ps is None else f'{ps:.2%}'} |")
         if "drop_from_eval" in c:
             out += ["", f"{c['drop_from_eval']:,} eval images to drop for a clean evaluation are listed in "
