@@ -68,14 +68,11 @@ def dedup_cmd(
                                   help="components: one image per connected group of duplicates; "
                                        "greedy (SemDeDup): best first, drop images within the threshold of a "
                                        "kept one (a chain A~B~C keeps A and C when they are far apart)."),
-    gallery: bool = typer.Option(False, "--gallery",
-                                 help="With --images: write gallery/, the duplicate groups as an offline "
-                                      "review page (pseudonyms only) that saves decisions.csv."),
-    decisions: Path = typer.Option(None, "--decisions", metavar="FILE",
-                                   help="A reviewer's decisions.csv from the gallery: pairs marked 'not a "
-                                        "copy' are removed before groups and the keep list are formed."),
-    key_file: Path = typer.Option(None, "--key-file", metavar="FILE",
-                                  help="Pseudonym key of the gallery and decisions (docs/privacy)."),
+    gallery: bool = typer.Option(False, "--gallery", help="With --images: write gallery/, the groups as an "
+                                 "offline review page that saves decisions.csv (docs/review-gallery)."),
+    decisions: Path = typer.Option(None, "--decisions", metavar="FILE", help="A reviewer's decisions.csv: "
+                                   "pairs marked not-copy are removed before groups are formed."),
+    key_file: Path = typer.Option(None, "--key-file", metavar="FILE", help="Pseudonym key (docs/privacy)."),
 ) -> None:
     """Find near-duplicates (cosine >= threshold) and train/test leakage; write pairs, groups, keep list."""
     from curate.cli._common import progress_bar
@@ -91,15 +88,10 @@ def dedup_cmd(
             gallery=gallery, key_file=key_file, progress=progress)
     from curate.output import protect_leakage
 
-    _print_summary(run.summary, protect_leakage(run.leakage) if run.leakage else None, out)
-    if run.key_created:
-        from curate.output import say
-
-        say("created a new pseudonym key in curate's config folder (see --key-file): keep it private, and "
-            "use it again with --decisions (the gallery's pseudonyms are made with it)")
+    _print_summary(run.summary, protect_leakage(run.leakage) if run.leakage else None, out, run.key_created)
 
 
-def _print_summary(s: dict, leak: dict | None, out: Path) -> None:
+def _print_summary(s: dict, leak: dict | None, out: Path, key_created: bool = False) -> None:
     """The dedup lines, through the exit gate. Images, vectors, pairs and groups of the user's own files
     are declared :class:`curate.output.Measure` (rows and pairs, not individuals; local like the files);
     patients go through :func:`curate.output.protect_leakage` and are printed as protected counts."""
@@ -153,6 +145,9 @@ def _print_summary(s: dict, leak: dict | None, out: Path) -> None:
     if "gallery" in s:
         files += f", gallery/ ({s['gallery']['groups_shown']:,} of {s['gallery']['groups']:,} groups)"
     say("wrote {out}/ (pairs.parquet, groups.parquet, keep.txt, summary.json{files})", out=out, files=files)
+    if key_created:
+        say("created a new pseudonym key in curate's config folder (see --key-file): keep it private, and "
+            "use it again with --decisions (the gallery's pseudonyms are made with it)")
 
 
 # ============================================================================ register (all sections)

@@ -71,8 +71,6 @@ def run_dedup(
     """Deduplicate embeddings ``emb`` (or the image folder ``images``) into ``out``; see ``curate dedup``.
     ``decisions``, ``gallery``, ``key_file``, ``gallery_writer``: the review (see the module docstring)."""
     from curate._io import atomic_dir
-    from curate.errors import UsageError
-    from curate.tables import read_table
 
     _check_options(emb, out, meta=meta, images=images, max_distance=max_distance, workers=workers, dask=dask,
                    method=method, nlist=nlist, nprobe=nprobe, neighbors=neighbors, keep_rule=keep_rule,
@@ -84,14 +82,8 @@ def run_dedup(
     dev = resolve_device(device)
     key, dec = _review_inputs(out, images, decisions=decisions, gallery=gallery, key_file=key_file,
                               gallery_writer=gallery_writer)
-    meta_df = None
     meta_id_col = meta_id_col or emb_id_col
-    if meta is not None:
-        meta_df = read_table(meta, text=True, empty_as_na=False)  # ids are matched as strings
-        if patient_col is None and "patient_id" in meta_df.columns:
-            patient_col = "patient_id"
-    elif quality_col:
-        raise UsageError("--quality-col needs --meta")
+    meta_df, patient_col = _read_meta(meta, patient_col, quality_col)
 
     with atomic_dir(out, kind="dedup") as tmp:
         res, ids = _search(emb, images, meta_df, threshold=threshold, method=method, device=dev, seed=seed,
@@ -120,6 +112,21 @@ def run_dedup(
             leak.write_into(tmp)
     return DedupRun(summary=res.summary, leakage=leak.summary if leak else None, result=res, leak=leak,
                     key_created=bool(key and key.created))
+
+
+def _read_meta(meta, patient_col, quality_col):
+    """The metadata table (ids matched as strings) and the patient column (default ``patient_id``)."""
+    from curate.errors import UsageError
+    from curate.tables import read_table
+
+    if meta is None:
+        if quality_col:
+            raise UsageError("--quality-col needs --meta")
+        return None, patient_col
+    meta_df = read_table(meta, text=True, empty_as_na=False)  # ids are matched as strings
+    if patient_col is None and "patient_id" in meta_df.columns:
+        patient_col = "patient_id"
+    return meta_df, patient_col
 
 
 def _search(emb, images, meta_df, *, threshold, method, device, seed, max_distance, emb_id_col, meta_id_col,
