@@ -94,10 +94,8 @@ def make_demo(
         raise UsageError(f"no demo shape for '{dataset}' (available: {', '.join(SHAPES)})")
     from curate.limits import check_range
 
-    check_range("n_patients", n_patients)
-    check_range("dim", dim)
-    check_range("image_size", image_size)
-    check_range("seed", seed)
+    for name, value in (("n_patients", n_patients), ("dim", dim), ("image_size", image_size), ("seed", seed)):
+        check_range(name, value)
     rng = np.random.default_rng(seed)
 
     # ---------------------------------------------------------------- patients and images
@@ -228,9 +226,7 @@ def make_demo(
                     roles={c: "value" for c in meta.columns if c not in ("image_id", "patient_id")},
                     synthetic=True, atomic=False)
         _write_embeddings(tmp / "embeddings.parquet", meta["image_id"].tolist(), X, atomic=False)
-        skip = {i for pair in exact_pairs for i in pair}
-        truth["other"] = _write_other(tmp / "other", meta[~meta["image_id"].isin(skip)], made, seed,
-                                      image_size)
+        truth["other"] = _write_other(tmp / "other", meta, exact_pairs, made, seed, image_size)
         write_json(tmp / "truth.json", truth, atomic=False)
         write_text(tmp / "README.md",
             f"# Synthetic {dataset.upper()}-shaped demo dataset\n\n**{SYNTHETIC_NOTE}**\n\n"
@@ -238,10 +234,7 @@ def make_demo(
             f"- `labels.csv`: per-image metadata with {dataset.upper()}'s column names and a `synthetic` "
             "column (true on every row; every curate output built from it says synthetic)\n"
             f"- `embeddings.parquet`: {dim}-d synthetic FM-style embeddings (`id`, `embedding`)\n"
-            "- `other/`: a second synthetic dataset (`images/`, `labels.csv`) that shares some images with "
-            "this one, copied at every tier `curate overlap` reports (identical files, the same pixels "
-            "re-encoded, resized and JPEG copies)\n"
-            "- `truth.json`: planted duplicates, leakage, structure and the shared images\n\n"
+            f"{_README_TAIL}"
             f"Regenerate with `curate demo {dataset.upper()} --out <dir> "
             f"--n-patients {n_patients} --seed {seed}`.\n", synthetic=True, atomic=False)
     return DemoDataset(root=out, images=out / "images", labels=out / "labels.csv",
@@ -253,15 +246,24 @@ OTHER_COPIES = (("byte copy", "bytes"), ("PNG re-encoded", "pixels"), ("resized 
                 ("JPEG quality 85", "perceptual"))
 
 
-def _write_other(folder: Path, meta, made: dict[str, Path], seed: int, size: int) -> dict:
+_README_TAIL = ("- `other/`: a second synthetic dataset (`images/`, `labels.csv`) that shares some images "
+                "with this one, copied at every tier `curate overlap` reports (identical files, the same "
+                "pixels re-encoded, resized and JPEG copies)\n"
+                "- `truth.json`: planted duplicates, leakage, structure and the shared images\n\n")
+
+
+def _write_other(folder: Path, meta, exact_pairs: list, made: dict[str, Path], seed: int, size: int) -> dict:
     """``other/``: a SYNTHETIC second dataset (its own image and patient ids) holding copies of the images
-    of about a quarter of the first dataset's patients (both images of each; the copy kind rotates over
-    :data:`OTHER_COPIES`) and as many new images of new patients; returns its truth."""
+    of about a quarter of the first dataset's patients (both images of each, the planted exact duplicates
+    left out; the copy kind rotates over :data:`OTHER_COPIES`) and as many new images of new patients;
+    returns its truth."""
     import numpy as np
     import pandas as pd
     from PIL import Image
 
     from curate.output import write_bytes, write_local
+
+    meta = meta[~meta["image_id"].isin({i for pair in exact_pairs for i in pair})]
 
     rng = np.random.default_rng([seed, 7])
     (folder / "images").mkdir(parents=True)
