@@ -36,6 +36,7 @@ _LAZY: dict[str, str] = {
     "write_audit": "curate.cards.modelcard:write_audit",
     "representativeness": "curate.pipeline.represent:representativeness",
     "deid_check": "curate.report.pixels:deid_check",
+    "overlap": "curate.report.overlap:overlap",
     "inspect": "curate.pipeline.inspect:inspect",
     # <more lazy exports>
 }

@@ -40,6 +40,7 @@ class DemoDataset:
     labels: Path
     embeddings: Path
     truth: dict = field(default_factory=dict)
+    other: Path | None = None  # a second synthetic dataset sharing some images (``curate overlap``)
 
 
 def _fundus_image(rng, size: int, brightness: float, dr: int, text: bool = True):
@@ -93,10 +94,8 @@ def make_demo(
         raise UsageError(f"no demo shape for '{dataset}' (available: {', '.join(SHAPES)})")
     from curate.limits import check_range
 
-    check_range("n_patients", n_patients)
-    check_range("dim", dim)
-    check_range("image_size", image_size)
-    check_range("seed", seed)
+    for name, value in (("n_patients", n_patients), ("dim", dim), ("image_size", image_size), ("seed", seed)):
+        check_range(name, value)
     rng = np.random.default_rng(seed)
 
     # ---------------------------------------------------------------- patients and images
@@ -227,6 +226,7 @@ def make_demo(
                     roles={c: "value" for c in meta.columns if c not in ("image_id", "patient_id")},
                     synthetic=True, atomic=False)
         _write_embeddings(tmp / "embeddings.parquet", meta["image_id"].tolist(), X, atomic=False)
+        truth["other"] = _write_other(tmp / "other", meta, exact_pairs, made, seed, image_size)
         write_json(tmp / "truth.json", truth, atomic=False)
         write_text(tmp / "README.md",
             f"# Synthetic {dataset.upper()}-shaped demo dataset\n\n**{SYNTHETIC_NOTE}**\n\n"
@@ -234,11 +234,72 @@ def make_demo(
             f"- `labels.csv`: per-image metadata with {dataset.upper()}'s column names and a `synthetic` "
             "column (true on every row; every curate output built from it says synthetic)\n"
             f"- `embeddings.parquet`: {dim}-d synthetic FM-style embeddings (`id`, `embedding`)\n"
-            "- `truth.json`: planted duplicates, leakage and structure\n\n"
+            f"{_README_TAIL}"
             f"Regenerate with `curate demo {dataset.upper()} --out <dir> "
             f"--n-patients {n_patients} --seed {seed}`.\n", synthetic=True, atomic=False)
     return DemoDataset(root=out, images=out / "images", labels=out / "labels.csv",
-                       embeddings=out / "embeddings.parquet", truth=truth)
+                       embeddings=out / "embeddings.parquet", truth=truth, other=out / "other")
+
+
+#: How the second demo dataset copies images of the first, and the tier ``curate overlap`` should find.
+OTHER_COPIES = (("byte copy", "bytes"), ("PNG re-encoded", "pixels"), ("resized x0.75", "perceptual"),
+                ("JPEG quality 85", "perceptual"))
+
+
+_README_TAIL = ("- `other/`: a second synthetic dataset (`images/`, `labels.csv`) that shares some images "
+                "with this one, copied at every tier `curate overlap` reports (identical files, the same "
+                "pixels re-encoded, resized and JPEG copies)\n"
+                "- `truth.json`: planted duplicates, leakage, structure and the shared images\n\n")
+
+
+def _write_other(folder: Path, meta, exact_pairs: list, made: dict[str, Path], seed: int, size: int) -> dict:
+    """``other/``: a SYNTHETIC second dataset (its own image and patient ids) holding copies of the images
+    of about a quarter of the first dataset's patients (both images of each, the planted exact duplicates
+    left out; the copy kind rotates over :data:`OTHER_COPIES`) and as many new images of new patients;
+    returns its truth."""
+    import numpy as np
+    import pandas as pd
+    from PIL import Image
+
+    from curate.output import write_bytes, write_local
+
+    meta = meta[~meta["image_id"].isin({i for pair in exact_pairs for i in pair})]
+
+    rng = np.random.default_rng([seed, 7])
+    (folder / "images").mkdir(parents=True)
+    pats = meta["patient_id"].drop_duplicates().to_numpy()
+    shared = rng.choice(pats, size=max(1, len(pats) // 4), replace=False)
+    rows, copies = [], []
+    for k, pid in enumerate(shared):
+        kind, tier = OTHER_COPIES[k % len(OTHER_COPIES)]
+        for src in meta.loc[meta["patient_id"].eq(pid), "image_id"]:
+            new = f"x{len(rows) + 1:05d}"
+            data = made[src].read_bytes()
+            if tier != "bytes":
+                im = Image.open(made[src]).convert("RGB")
+                if kind.startswith("resized"):
+                    im = im.resize((size * 3 // 4, size * 3 // 4), Image.LANCZOS)
+                buf = io.BytesIO()
+                if kind.startswith("JPEG"):
+                    im.save(buf, format="JPEG", quality=85)
+                else:
+                    im.save(buf, format="PNG", compress_level=1 if tier == "pixels" else 6)
+                data = buf.getvalue()
+            ext = ".jpg" if kind.startswith("JPEG") else ".png"
+            write_bytes(folder / "images" / f"{new}{ext}", data, atomic=False)
+            rows.append({"image_id": new, "patient_id": f"Q{k + 1:05d}"})
+            copies.append({"other": new + ext, "first": f"{src}.png", "kind": kind, "tier": tier})
+    for j in range(len(rows)):  # as many new images, two per new patient
+        new = f"x{len(rows) + 1:05d}"
+        img = _fundus_image(np.random.default_rng([seed, 7, j]), size, 0.9, 0)
+        buf = io.BytesIO()
+        img.save(buf, format="PNG")
+        write_bytes(folder / "images" / f"{new}.png", buf.getvalue(), atomic=False)
+        rows.append({"image_id": new, "patient_id": f"Q{len(shared) + 1 + j // 2:05d}"})
+    labels = pd.DataFrame(rows)
+    write_local(labels, folder / "labels.csv", ids=["image_id", "patient_id"], synthetic=True, atomic=False)
+    return {"n_images": len(rows), "n_patients": int(labels["patient_id"].nunique()),
+            "shared_patients": len(shared), "copies": copies}
 
 
 def _write_embeddings(path: Path, ids: list[str], X, *, atomic: bool = True) -> None:

@@ -109,6 +109,13 @@ def test_tutorial_commands_run(cli, tmp_path, monkeypatch):
     # synthetic data says so in every output built from it: title and first paragraph, never the real size
     assert_synthetic_outputs(tmp_path)
 
+    # overlap finds every identical and re-encoded copy planted in demo/other/, and drops exactly those
+    copies = [c for c in truth["other"]["copies"] if c["tier"] in ("bytes", "pixels")]
+    m = pd.read_csv(tmp_path / "overlap" / "matrix_images.csv").set_index(["tier", "dataset"])
+    assert m.at[("copies", "BRSET"), "B"] == len(copies)
+    drop = pd.read_csv(tmp_path / "overlap" / "drop_from_eval.csv")
+    assert set(drop["id"]) == {c["other"] for c in copies}
+
     # the DICOM step: one row per image, keyed ids, and none of the demo's fake identifiers in any output
     scan = pd.read_parquet(tmp_path / "scan" / "metadata.parquet")
     assert len(scan) == 122 and scan["patient_key"].dropna().str.startswith("patient_").all()

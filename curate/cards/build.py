@@ -124,6 +124,7 @@ def build_card(
     curation: CurationOptions | None = None,
     synthetic: bool | None = None,
     inspect: str | os.PathLike | None = None,
+    overlap: str | os.PathLike | None = None,
 ) -> CardBuild:
     """Build the datasheet, hub card and Croissant record of one catalog dataset into ``out``.
 
@@ -147,9 +148,17 @@ def build_card(
         and ``embeddings`` (``publish`` passes it, as its published table may not carry the column).
     inspect: the output folder of ``curate inspect``: a *Known issues* section (counts per issue type as
         its summary.json shows them) answers the datasheet's "errors, noise or redundancies" question.
+    overlap: a ``summary.json`` written by ``curate overlap`` with this dataset among its inputs (named by
+        ``--id A=<ID>``): adds the section "Overlap with other datasets" (measured lineage).
     """
     from curate.cards.context import as_sections
     from curate.pipeline.card import card_inputs
+
+    if overlap is not None and out is None:
+        from curate.errors import UsageError
+
+        raise UsageError("--overlap adds a measured section: give --out (the default cards/ID is the "
+                         "catalog-only gallery)")
 
     got = card_inputs(dataset_id, metadata=metadata, out=out, columns=columns, catalog_dir=catalog_dir,
                       embeddings=embeddings, curation=curation, synthetic=synthetic, gallery=DEFAULT_GALLERY,
@@ -173,6 +182,11 @@ def build_card(
         sections.append(known_issues_section(got.known_issues))
         extra_inputs.append({"role": "inspect", "name": f"{got.known_issues.source}/summary.json",
                              "sha256": got.known_issues.sha256})
+    if overlap is not None:
+        from curate.cards.overlap import overlap_section
+        from curate.pipeline.overlap import card_overlap
+
+        sections.append(overlap_section(card_overlap(overlap, ds.id)))
     # Into the gallery (default --out) from the catalog alone: the gallery's fixed build time, so the
     # README's `curate build-card BRSET` reproduces the committed card byte for byte.
     in_gallery = out is None and composition is None and cur is None and got.known_issues is None

@@ -41,6 +41,7 @@ _MODULES = [  # --help lists commands in this order: catalog → engine → rend
     "geo",
     "represent",
     "inspect",
+    "overlap",
     # <more command modules>
 ]
 

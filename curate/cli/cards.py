@@ -51,13 +51,16 @@ def build_card_cmd(
     seed: int = typer.Option(0, "--seed", rich_help_panel="Curation", help="Seed of k-means and dedup."),
     inspect: Path = typer.Option(None, "--inspect", metavar="DIR",
                                  help="Output folder of `curate inspect`: adds a Known issues section."),
+    overlap: Path = typer.Option(None, "--overlap", metavar="FILE",
+                                 help="summary.json of `curate overlap` naming this dataset (--id A=ID): "
+                                      "adds the section Overlap with other datasets."),
 ) -> None:
     """Write datasheet.md/.html, README.md (hub card) and croissant.json for a catalog dataset.
 
     With --embeddings the curation engine runs once on them and the cards get a Curation section.
     """
-    _check_target(dataset_id, all_,
-                  one=metadata is not None or bool(column) or embeddings is not None or inspect is not None)
+    _check_target(dataset_id, all_, one=metadata is not None or bool(column) or embeddings is not None
+                  or inspect is not None or overlap is not None)
     from curate.pipeline.curation import curation_options
 
     options = curation_options(embeddings, threshold=threshold, method=method, k=k, levels=levels, attrs=attr,
@@ -78,7 +81,7 @@ def build_card_cmd(
 
     build = build_card(dataset_id, metadata=metadata, out=out, columns=column or None,
                        catalog_dir=catalog_dir, overwrite=not no_overwrite, embeddings=embeddings,
-                       curation=options, inspect=inspect)
+                       curation=options, inspect=inspect, overlap=overlap)
     _print_build(build, as_json)
 
 
@@ -91,8 +94,8 @@ def _check_target(dataset_id: str | None, all_: bool, *, one: bool) -> None:
     if not all_ and not dataset_id:
         raise UsageError("give a dataset ID (see `curate catalog list`) or --all")
     if all_ and one:
-        raise UsageError("--metadata, --column, --embeddings and --inspect apply to one dataset; they cannot "
-                         "be used with --all")
+        raise UsageError("--metadata, --column, --embeddings, --inspect and --overlap apply to one dataset; "
+                         "they cannot be used with --all")
 
 
 def _print_build(build, as_json: bool) -> None:

@@ -37,6 +37,10 @@ def demo(
         "patients in several splits", exact=Measure(len(t["exact_duplicate_pairs"])),
         near=Measure(len(t["near_duplicate_pairs"])), cross=Measure(t["cross_split_duplicate_pairs"]),
         multi=Measure(t["patients_in_several_splits"]))
+    o = t["other"]
+    say("  other/:      {n} images of {p} patients, {c} of them copies of {s} patients' images here "
+        "(for curate overlap)", n=Measure(o["n_images"]), p=Measure(o["n_patients"]),
+        c=Measure(len(o["copies"])), s=Measure(o["shared_patients"]))
     say("[yellow]All of it is synthetic: not real patients, not for clinical use.[/yellow]")
 
 
