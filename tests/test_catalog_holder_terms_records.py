@@ -20,6 +20,7 @@ HOLDER_TERMS = {
     "PI-CAI": ("open-noncommercial", "picai_labels README 'License: CC-BY-NC 4.0'"),
     "WORD": ("restricted", "download permission on request; 'not for commercial use or second-development'"),
     "Bone-Marrow-Cytomorphology-MLL": ("open", "TCIA data access table: 'CC BY 4.0'"),
+    "DeepMind-TCIA-HN-OAR": ("open", "LICENSE file: 'Attribution 4.0 International'"),
 }
 
 
@@ -56,6 +57,13 @@ def test_stricter_holder_statement_decides_and_the_other_is_kept(cat):
     assert [c.value for c in dentex.conflicts if c.field == "licence"] == ["CC-BY-SA-4.0"]
     ct_rate = cat.get("CT-RATE")
     assert ct_rate.terms.redistribution is False and ct_rate.terms.commercial is False
+
+
+def test_readme_count_and_file_tree_disagreement_is_kept(cat):
+    """DeepMind's README says 31 scans; its nrrds/ tree holds 35 CT volumes (28 test, 7 validation)."""
+    ds = cat.get("DeepMind-TCIA-HN-OAR")
+    assert ds.images.value == 31
+    assert [c.value for c in ds.conflicts if c.field == "images"] == [35]
 
 
 def test_derived_surgical_videos_name_their_source(cat):
