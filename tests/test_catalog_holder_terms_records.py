@@ -21,6 +21,7 @@ HOLDER_TERMS = {
     "WORD": ("restricted", "download permission on request; 'not for commercial use or second-development'"),
     "Bone-Marrow-Cytomorphology-MLL": ("open", "TCIA data access table: 'CC BY 4.0'"),
     "DeepMind-TCIA-HN-OAR": ("open", "LICENSE file: 'Attribution 4.0 International'"),
+    "Teeth3DS": ("open-noncommercial", "README: 'The data is provided under the CC BY-NC-ND 4.0 License'"),
 }
 
 
