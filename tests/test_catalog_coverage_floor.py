@@ -24,7 +24,9 @@ BELOW_FLOOR: dict[str, tuple[int, str]] = {
     "BRATS-ISBI": (14, "MedPerf paper abstract and README; no dataset page"),
     # The gateway entry find.data.gov.scot/datasets/25852 (the row's only reference) is not in the pages
     # corpus; searches for the BioResource 001 on HDR UK / metadata.works found only other Moorfields
-    # datasets (DR, DMO), whose facts do not transfer.
+    # datasets (DR, DMO), whose facts do not transfer. The INSIGHT hub pages (insight.hdrhub.org,
+    # moorfields.nhs.uk/research/insight) describe the hub as a whole and never name BioResource 001, so
+    # tying their statements to this record would be a guess.
     "Moorfields-BioResource-001": (14, "gateway entry unreadable; only other Moorfields datasets found"),
     # The TMI paper (ieeexplore 7294676) and the holder page polyp.grand-challenge.org/AsuMayo are not in the
     # corpora; the challenge's Awards page gave the intended use (16 -> 18). Split and cohort figures were
