@@ -7,10 +7,12 @@ cards) receive what they return and compute nothing. See docs/architecture.md fo
 - :mod:`~curate.pipeline.composition` — a metadata file's measured composition (counts, with disclosure
   control; its tables are protected by the exit gate, :mod:`~curate.output.composition` and
   ``curate.output.composition_splits``);
-- :mod:`~curate.pipeline.curation` — the engine run behind a card's "Curation" section (``run_curation``);
+- :mod:`~curate.pipeline.curation` (+ ``curation_view``) — the engine run behind a card's "Curation" section
+  (``run_curation``);
 - :mod:`~curate.pipeline.commands` — the "reproduce" command lines (visible flags only);
 - :mod:`~curate.pipeline.guard` — the licence guard's decision for a record (upload allowed or not);
-- :mod:`~curate.pipeline.publish` (+ ``publish_metadata``) — what ``publish`` decides before writing;
+- :mod:`~curate.pipeline.publish` (+ ``publish_metadata``, ``publish_columns``) — what ``publish`` decides
+  before writing;
 - :mod:`~curate.pipeline.dedup`, :mod:`~curate.pipeline.cluster`, :mod:`~curate.pipeline.embed` — the
   engine commands (checks, engine, outputs);
 - :mod:`~curate.pipeline.audit` (+ ``audit_inputs``) — the fairness audits over a predictions table;
