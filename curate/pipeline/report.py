@@ -86,7 +86,7 @@ class ReportData:
     from_file: str | None  # the user's file name (never its folder)
     split: bool  # multinational datasets divided among their members
     totals: dict[str, Any]
-    lineage_note: str | None  # derived datasets counted once (catalog only)
+    note: str  # multinational datasets and derived ones (each image counted once), in words
     lineage: Any
     countries: list[dict]  # one row per country, with images per million inhabitants
     country_table: pd.DataFrame  # the map's table
@@ -100,7 +100,6 @@ class ReportData:
     datasets: list[dict]
     compute: dict
     provenance: dict[str, str]
-    entries: list[Entry]
     catalog: Catalog | None  # the selected records (the renderer's documentation coverage reads them)
 
 
@@ -204,7 +203,13 @@ def gather_report(*, from_file: str | os.PathLike | None = None, modality: str |
                   catalog: Catalog | None = None, command: str | None = None) -> ReportData:
     """Every number of the report, computed once from the catalog (or the user's ``--from`` file)."""
     from curate.engine.represent.reference import POPULATION_NOTE
-    from curate.pipeline.geo import concentration, country_table, describe_source, load_entries
+    from curate.pipeline.geo import (
+        concentration,
+        country_table,
+        describe_source,
+        load_entries,
+        multinational_note,
+    )
 
     entries, cat = load_entries(from_file=from_file, modality=modality, collection=collection,
                                 catalog=catalog)
@@ -212,14 +217,16 @@ def gather_report(*, from_file: str | os.PathLike | None = None, modality: str |
     ctable = country_table(entries, split=split)
     totals = _totals(entries, ctable)
     countries = _countries(ctable)
-    lineage = lineage_note = sections = ophthalmic = None
+    note = multinational_note(entries, split=split)
+    lineage = sections = ophthalmic = None
     if cat is not None:  # derived datasets: each image counted once (curate.catalog.lineage)
         from curate.catalog.lineage import lineage_short, lineage_summary
         from curate.pipeline.geo import parse_modalities
         from curate.pipeline.report_ophthalmic import is_ophthalmic, khan_comparison
         from curate.pipeline.report_sections import catalog_sections, dataset_rows
 
-        lineage_note, lineage = lineage_short(cat), lineage_summary(cat)
+        note = " ".join(x for x in (note, lineage_short(cat)) if x)
+        lineage = lineage_summary(cat)
         sections = catalog_sections(cat, totals["images"])
         if is_ophthalmic(parse_modalities(modality)):
             ophthalmic = khan_comparison(cat)
@@ -231,11 +238,11 @@ def gather_report(*, from_file: str | os.PathLike | None = None, modality: str |
     return ReportData(
         source=describe_source(from_file, modality, None, collection, totals["datasets"]),
         from_file=Path(from_file).name if from_file else None, split=split, totals=totals,
-        lineage_note=lineage_note, lineage=lineage, countries=countries, country_table=ctable,
+        note=note, lineage=lineage, countries=countries, country_table=ctable,
         population_note=POPULATION_NOTE.format(year=POPULATION_YEAR), groups=_groups(entries, split),
         members=_members(cat) if cat is not None else None,
         concentration={**concentration(ctable),
                        "top3": [r["label"] for r in countries if r["label"] != "Multinational"][:3]},
         catalog_sections=sections, searches=searches() if cat is not None else None, ophthalmic=ophthalmic,
         datasets=datasets, compute=compute_context(), provenance=_provenance(cat, from_file, command),
-        entries=entries, catalog=cat)
+        catalog=cat)

@@ -58,18 +58,17 @@ def report_context(*, from_file: str | os.PathLike | None = None, modality: str 
                    catalog: Catalog | None = None, command: str | None = None, fmt: str = "html") -> dict:
     """The template's context: the numbers :func:`curate.pipeline.report.gather_report` computed, laid out
     with the map, the charts and the documentation coverage (the renderer computes nothing)."""
-    from curate.geo.map import map_svg, multinational_note
+    from curate.geo.map import map_svg
     from curate.pipeline.report import gather_report
 
     data = gather_report(from_file=from_file, modality=modality, collection=collection,
                          split_multinational=split_multinational, catalog=catalog, command=command)
-    note = " ".join(x for x in (multinational_note(data.entries, split=data.split), data.lineage_note) if x)
     charts = []
     if fmt == "html":
         charts = [_bar_svg(data.groups[0]["rows"], "Share of images by continent"),
                   _bar_svg(data.groups[2]["rows"], "Share of images by World Bank income group"),
                   _bar_svg(data.groups[3]["rows"], "Share of images: Global North / South")]
-    svg = map_svg(data.country_table, metric="images", scale="log", note=note, subtitle=data.source,
+    svg = map_svg(data.country_table, metric="images", scale="log", note=data.note, subtitle=data.source,
                   figsize=(11.0, 6.4))
     return {
         "title": "Geographic representation of public medical-imaging datasets",
@@ -77,7 +76,7 @@ def report_context(*, from_file: str | os.PathLike | None = None, modality: str 
         "from_file": data.from_file,
         "split": data.split,
         "totals": data.totals,
-        "note": note,
+        "note": data.note,
         "lineage": data.lineage,
         "map_svg": svg,
         "charts": charts,
