@@ -16,8 +16,9 @@ cards) receive what they return and compute nothing. See docs/architecture.md fo
 - :mod:`~curate.pipeline.dedup`, :mod:`~curate.pipeline.cluster`, :mod:`~curate.pipeline.embed` — the
   engine commands (checks, engine, outputs);
 - :mod:`~curate.pipeline.audit` (+ ``audit_inputs``) — the fairness audits over a predictions table;
-- :mod:`~curate.pipeline.geo`, :mod:`~curate.pipeline.report`, :mod:`~curate.pipeline.catalog` — per-country
-  totals, the report's computed context, the catalog commands' listings and validation;
+- :mod:`~curate.pipeline.geo`, :mod:`~curate.pipeline.report` (+ ``report_sections``, ``report_ophthalmic``),
+  :mod:`~curate.pipeline.catalog` — per-country totals, every number of the policy report
+  (``gather_report``), the catalog commands' listings and validation;
 - :mod:`~curate.pipeline.represent` (+ ``represent_published``) — representativeness against UN WPP 2024;
 - :mod:`~curate.pipeline.deid_check` — OCR of burned-in text, matched against each file's own header;
 - :mod:`~curate.pipeline.inspect` — shortcut, label and image-quality checks (one manager per issue kind).
