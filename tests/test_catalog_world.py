@@ -66,7 +66,7 @@ def test_report_prints_the_searches_and_their_absences():
     from curate.report.report import build_report
 
     cat = curate.catalog.load()
-    doc = yaml.safe_load((Path(curate.__file__).parent / "report" / "data" / "searches.yaml").read_text())
+    doc = yaml.safe_load((Path(curate.__file__).parent / "pipeline" / "data" / "searches.yaml").read_text())
     for s in doc["searches"]:
         for rid in s["found"]:
             assert rid in cat.ids, rid  # every dataset a search found is in the catalog

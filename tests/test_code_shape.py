@@ -19,20 +19,12 @@ MAX_FILE = 400
 LONG_FUNCTIONS: dict[str, tuple[int, str]] = {
     "demo:make_demo": (168, "writes the demo folder file by file; the exit-gate routing (helper gate2) "
                             "rewrites these write sites, split it after that merge"),
-    "pipeline.publish:plan_publish": (175, "the publish plan's write/print sites are being routed through "
-                                           "the gate (gate2); split after that merge"),
     "cards.croissant:build_croissant": (147, "one JSON-LD document as literal dicts, kept hand-written on "
                                              "purpose (mlcroissant validates it; docs/cards.md); it reads "
                                              "top to bottom in the document's order"),
-    "pipeline.curation:run_curation": (114, "gathers every engine result into the card's Findings; its "
-                                            "write sites are being routed through the gate (gate2)"),
-    "report.report:report_context": (119, "every number of the report in one context dict, template order; "
-                                          "renderer being routed through the gate (gate2)"),
 }
 #: "path" -> (lines now, why)
-LONG_FILES: dict[str, tuple[int, str]] = {
-    "pipeline/publish.py": (440, "publish plan; shrinks when plan_publish is split after the gate merge"),
-}
+LONG_FILES: dict[str, tuple[int, str]] = {}
 
 
 def length(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:

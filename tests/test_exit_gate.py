@@ -31,6 +31,11 @@ _BASES = {"save": ("np", "numpy", "nib", "nibabel", "img", "image"), "dump": ("j
 
 #: curate._io's own writers: a call to one outside the gate writes a file without the gate's checks.
 _IO_WRITERS = {"write_text_atomic", "write_json_atomic"}
+#: Streaming writers: opening one writes a file (``pq.ParquetWriter(p, schema)`` then ``.write_table``,
+#: ``.write_batch`` on the object, whatever its name), so the constructor call is the writer site.
+_STREAM_WRITERS = {"ParquetWriter", "RecordBatchFileWriter", "RecordBatchStreamWriter", "new_file",
+                   "new_stream"}
+_STREAM_BASES = ("pq", "pyarrow.parquet", "pa", "pyarrow", "pa.ipc", "pyarrow.ipc", "ipc")
 
 
 def _kind(call: ast.Call) -> str | None:
@@ -40,6 +45,8 @@ def _kind(call: ast.Call) -> str | None:
         return "print"
     name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
     if name in _IO_WRITERS:
+        return name
+    if name in _STREAM_WRITERS and (isinstance(f, ast.Name) or ast.unparse(f.value) in _STREAM_BASES):
         return name
     if isinstance(f, ast.Name) and f.id == "open":
         modes = [k.value for k in call.keywords if k.arg == "mode"]
@@ -182,6 +189,42 @@ def test_gate_local_files_allow_identifiers_only_in_declared_id_columns(tmp_path
     assert write_local_ids(tmp_path / "keep.txt", ["a", "b"]).read_text() == "a\nb\n"
 
 
+
+def test_gate_streamed_parquet_checks_every_batch_and_leaves_no_partial_file(tmp_path):
+    """write_local_parquet: the rules of write_local, batch by batch; a refused later batch writes nothing
+    and keeps the previous file (an oracle: pyarrow reads back exactly the rows given)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from curate.output import GateError, write_local_parquet
+
+    schema = pa.schema([("id", pa.string()), ("site", pa.string()), ("score", pa.float64())])
+
+    def batch(ids, sites):
+        return pa.table([pa.array(ids), pa.array(sites), pa.array([0.5] * len(ids))], schema=schema)
+
+    good = [batch(["P1_img", "P2_img"], ["north", "south"]), batch(["P3_img"], ["east"]).to_batches()[0]]
+    path = write_local_parquet(tmp_path / "e.parquet", iter(good), schema=schema, ids=["id"],
+                               roles={"site": "group", "score": "value"})
+    back = pq.read_table(path)
+    assert back.column("id").to_pylist() == ["P1_img", "P2_img", "P3_img"]
+    assert pq.ParquetFile(path).metadata.num_row_groups == 2
+    before = path.read_bytes()
+    with pytest.raises(GateError, match="name of a person"):  # the second batch's label names a person
+        write_local_parquet(path, iter([good[0], batch(["P4"], ["Clinic Maria Quixabeira"])]), schema=schema,
+                            ids=["id"], roles={"site": "group", "score": "value"})
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["e.parquet"]
+    with pytest.raises(GateError, match="no declared role"):
+        write_local_parquet(tmp_path / "f.parquet", iter(good), schema=schema, ids=["id"],
+                            roles={"site": "group"})
+    renamed = pa.schema([("patient_id", pa.string()), ("site", pa.string()), ("score", pa.float64())])
+    with pytest.raises(GateError, match="identifier"):  # an id column not declared as one
+        write_local_parquet(tmp_path / "f.parquet", iter(good), schema=renamed, ids=[],
+                            roles={"patient_id": "value", "site": "group", "score": "value"})
+    with pytest.raises(GateError, match="not in the table"):
+        write_local_parquet(tmp_path / "f.parquet", iter(good), schema=schema, ids=["image"], roles={})
+    assert not (tmp_path / "f.parquet").exists()
+
 def test_gate_figures_check_every_text_and_mark_synthetic(tmp_path):
     from matplotlib.figure import Figure
 
@@ -216,11 +259,13 @@ def test_the_scanner_finds_each_kind_of_writer(tmp_path):
            "def a(df, p, console, fig):\n    open(p, 'w')\n    p.write_text('x')\n    df.to_parquet(p)\n"
            "    json.dump({}, p)\n    np.save(p, 1)\n    fig.savefig(p)\n    typer.echo('x')\n    print(1)\n"
            "    console.print('x')\n    shutil.copy2(p, p)\n    sys.stdout.write('x')\n"
-           "def b(p):\n    open(p)\n    p.read_text()\n")
+           "    with pq.ParquetWriter(p, schema) as writer:\n        writer.write_table(t)\n"
+           "    ParquetWriter(p, schema).write_table(t)\n"
+           "def b(p):\n    open(p)\n    p.read_text()\n    pq.read_table(p)\n    pq.ParquetFile(p)\n")
     calls = [n for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Call)]
     kinds = [k for c in calls if (k := _kind(c))]
     assert kinds == ["open", "write_text", "to_parquet", "dump", "save", "savefig", "echo", "print", "print",
-                     "copy2", "write"]
+                     "copy2", "write", "ParquetWriter", "ParquetWriter"]
 
 
 

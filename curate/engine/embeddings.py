@@ -58,20 +58,23 @@ class Embeddings:
                           self.source)
 
     def save_parquet(self, path: str | os.PathLike, *, row_group_size: int = 65_536) -> Path:
-        """Write ``id`` (string) + ``embedding`` (fixed-size list of float32), atomically."""
+        """Write ``id`` (string) + ``embedding`` (fixed-size list of float32), atomically, one row group of
+        ``row_group_size`` rows at a time through the exit gate (:func:`curate.output.write_local_parquet`:
+        the user's ids in the declared id column only)."""
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
-        from curate._io import atomic_file
+        from curate.output import write_local_parquet
 
         schema = pa.schema([("id", pa.string()), ("embedding", pa.list_(pa.float32(), self.d))])
-        with atomic_file(path) as tmp, pq.ParquetWriter(tmp, schema) as writer:
+
+        def batches():
             for s in range(0, self.n, row_group_size):
                 block = np.ascontiguousarray(self.vectors[s:s + row_group_size], dtype=np.float32)
                 vec = pa.FixedSizeListArray.from_arrays(pa.array(block.reshape(-1)), self.d)
                 ids = pa.array(self.ids[s:s + row_group_size].astype(str).tolist(), pa.string())
-                writer.write_table(pa.table([ids, vec], schema=schema))
-        return Path(path)
+                yield pa.table([ids, vec], schema=schema)
+
+        return write_local_parquet(path, batches(), schema=schema, ids=["id"], roles={"embedding": "value"})
 
 
 def from_array(vectors: Any, ids: Sequence[Any] | np.ndarray | None = None, *, normalize: bool = True,

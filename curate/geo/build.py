@@ -50,8 +50,15 @@ def build_map(out: str | os.PathLike | None = None, *, metric: str = "images", m
 
     >>> res = build_map("map.png", collection="queiroz2025-table1", csv="counts.csv")  # doctest: +SKIP
     """
-    from curate.geo.map import SCALES, _check_out, multinational_note, save_map
-    from curate.pipeline.geo import METRICS, country_table, describe_source, load_entries, table_for_csv
+    from curate.geo.map import SCALES, _check_out, save_map
+    from curate.pipeline.geo import (
+        METRICS,
+        country_table,
+        describe_source,
+        load_entries,
+        multinational_note,
+        table_for_csv,
+    )
 
     if metric not in METRICS:
         raise UsageError(f"--metric must be one of {', '.join(METRICS)} (got '{metric}')")

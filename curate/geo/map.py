@@ -26,8 +26,6 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from curate.pipeline.geo import Entry
-
 SCALES = ("log", "linear")
 FORMATS = (".png", ".svg")
 NO_DATA_COLOUR = "#e3e3e3"
@@ -45,35 +43,6 @@ def human(n: float) -> str:
         if abs(n) >= div:
             return f"{n / div:.3g}{suffix}"
     return f"{n:.0f}" if n == int(n) else f"{n:.2g}"
-
-
-def multinational_note(entries: list[Entry], *, split: bool, metric: str = "images") -> str:
-    """The sentence that accounts for multinational datasets on the figure (empty when there are none)."""
-    multi = [e for e in entries if e.is_multi]
-    if not multi:
-        return ""
-
-    def vol(es: list[Entry]) -> str:
-        n = sum(e.weight for e in es)
-        images = sum(e.images or 0 for e in es)
-        patients = [e.patients for e in es if e.patients is not None]
-        bits = [f"{n} dataset{'s' if n != 1 else ''}", f"{images:,.0f} images"]
-        if metric == "patients" and patients:
-            bits.append(f"{sum(patients):,.0f} patients")
-        return ", ".join(bits)
-
-    if not split:
-        return f"Not on the map — multinational datasets: {vol(multi)} (no single country of origin; " \
-               "see the 'Multinational' row of the CSV)."
-    spread = [e for e in multi if e.countries]
-    kept = [e for e in multi if not e.countries]
-    lines = []
-    if spread:
-        lines.append("Multinational datasets split equally among their listed member countries: "
-                     f"{vol(spread)}.")
-    if kept:
-        lines.append(f"Not on the map — multinational datasets without listed members: {vol(kept)}.")
-    return "\n".join(lines)
 
 
 def _check_out(out: str | os.PathLike | None) -> str | None:

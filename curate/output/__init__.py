@@ -18,8 +18,9 @@ atomically). A caller *declares* what it hands over and the gate decides what le
 - :mod:`curate.output.console` — :func:`say`, :func:`warn`, :func:`note`, :func:`say_table`,
   :func:`say_json`, :func:`say_plain`, :func:`error`, :func:`cell`: console lines whose numbers are
   declared fields.
-- :mod:`curate.output.local` — :func:`write_local`, :func:`write_local_ids`: local working files keyed by
-  the user's own row ids (identifiers only in the declared id columns), never published.
+- :mod:`curate.output.local` — :func:`write_local`, :func:`write_local_ids`, :func:`write_local_parquet`
+  (streamed batch by batch): local working files keyed by the user's own row ids (identifiers only in the
+  declared id columns), never published.
 - :mod:`curate.output.figures` — :func:`write_figure`, :func:`figure_bytes`: charts, every text of them
   checked for identifiers, synthetic charts marked.
 
@@ -60,7 +61,7 @@ from curate.output.files import (
     write_table,
     write_text,
 )
-from curate.output.local import LOCAL_ROLES, write_local, write_local_ids
+from curate.output.local import LOCAL_ROLES, write_local, write_local_ids, write_local_parquet
 from curate.output.parts import protect_parts
 
 __all__ = [
@@ -69,5 +70,6 @@ __all__ = [
     "protect_count", "protect_counts", "protect_crosstab", "protect_leakage", "protect_parts",
     "protect_shares", "protect_table", "say",
     "say_json", "say_plain", "say_table", "split_counts", "warn", "width", "write_bytes", "write_dataset",
-    "write_figure", "write_json", "write_local", "write_local_ids", "write_table", "write_text",
+    "write_figure", "write_json", "write_local", "write_local_ids", "write_local_parquet", "write_table",
+    "write_text",
 ]

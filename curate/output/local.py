@@ -10,6 +10,8 @@ the user's own rows, for the user's next command; they are never published (a hu
 - every other column has a role from the allow-list :data:`curate.output.ROLES` and is checked like a
   published table (an identifier-named column, a label value naming a person is refused);
 - nothing in a local file is a count of individuals to protect: it holds rows, not tabulations.
+
+:func:`write_local_parquet` applies the same rule to a parquet file streamed batch by batch.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from curate.output.counts import GateError
 
@@ -77,6 +79,44 @@ def write_local_ids(path: str | os.PathLike, ids: Iterable[object], *, atomic: b
     text = "".join(f"{i}\n" for i in ids)
     with _target(path, atomic) as tmp:
         tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_local_parquet(path: str | os.PathLike, batches: Iterable[Any], *, schema: Any, ids: Sequence[str],
+                        roles: Mapping[str, str] | None = None, atomic: bool = True,
+                        where: str | None = None) -> Path:
+    """A local parquet table written batch by batch (pyarrow ``Table`` or ``RecordBatch`` of ``schema``), for
+    tables too large to hold twice in memory (``curate embed``'s ids and vectors).
+
+    The rules of :func:`write_local`: identifiers only in the declared ``ids`` columns, every other column a
+    role from :data:`curate.output.ROLES` (names checked once, label/text/count values in every batch).
+    Atomic: a refused batch leaves no partial file (and any previous file unchanged).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from curate.output.files import _LABELLED, _check_roles, _target
+
+    path = Path(path)
+    where = where or path.name
+    ids, roles = list(ids), dict(roles or {})
+    absent = [c for c in ids if c not in schema.names]
+    if absent:
+        raise GateError(f"{where}: declared id column(s) {absent} are not in the table")
+    bad = [c for c, r in roles.items() if r in LOCAL_ROLES]
+    if bad:
+        raise GateError(f"{where}: declare id columns with ids=, not as roles ({bad})")
+    rest = [c for c in schema.names if c not in ids]
+    _check_roles(schema.empty_table().select(rest).to_pandas(), roles, where)  # every name has a role
+    valued = {c: roles[c] for c in rest if roles[c] in (*_LABELLED, "count")}
+    with _target(path, atomic) as tmp, pq.ParquetWriter(tmp, schema) as writer:
+        for batch in batches:
+            if valued:
+                _check_roles(batch.select(list(valued)).to_pandas(), valued, where)
+            if isinstance(batch, pa.RecordBatch):
+                writer.write_batch(batch)
+            else:
+                writer.write_table(batch)
     return path
 
 

@@ -29,6 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 from curate.errors import InputError, UsageError
 from curate.pipeline.commands import command_line
+from curate.pipeline.curation_view import (  # noqa: F401 - IDENTICAL_COSINE re-exported for the card
+    IDENTICAL_COSINE,
+    curation_view,
+    sample_counts,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -38,8 +43,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from curate.engine.leakage import LeakageResult
     from curate.pipeline.composition import Composition
 
-#: Cosine similarity from which a duplicate pair counts as *identical* embeddings (float32 rounding).
-IDENTICAL_COSINE = 0.9999
 #: Metadata roles evaluated as cluster proxies when ``attrs`` is not given.
 DEFAULT_ATTR_ROLES: tuple[str, ...] = ("sex", "age", "race", "ethnicity", "nationality", "device", "site")
 
@@ -166,33 +169,34 @@ def _check_options(opts: CurationOptions) -> tuple[float, str, list[int] | None]
 
 # ------------------------------------------------------------------------------------------- engine run
 
-def run_curation(
-    metadata: str | os.PathLike | pd.DataFrame,
-    embeddings: str | os.PathLike,
-    options: CurationOptions | None = None,
-    *,
-    composition: Composition | None = None,
-    metadata_name: str | None = None,
-    dataset_id: str = "ID",
-) -> Findings:
-    """Run dedup, leakage, clustering (+ proxy evaluation) on ``embeddings`` once and return the findings.
+@dataclass
+class _Inputs:
+    """The checked inputs of one curation run."""
 
-    Every input is checked before the engine starts: the options, the metadata columns, the embeddings
-    file, that every embedding id has one metadata row, the attribute columns and the sample file.
-    ``composition`` (from :func:`curate.pipeline.composition.measure_composition`) supplies the column roles.
-    """
+    meta: pd.DataFrame
+    meta_name: str
+    id_col: str
+    split_col: str | None
+    patient_col: str | None
+    attrs: list[str]
+    embeddings: Any  # curate.engine.embeddings.Embeddings
+    ks: list[int]
+    sample_path: Path | None
+    sample_df: pd.DataFrame | None
+
+
+def _check_inputs(metadata: str | os.PathLike | pd.DataFrame, embeddings: str | os.PathLike,
+                  opts: CurationOptions, ks: list[int] | None, *, composition: Composition | None,
+                  metadata_name: str | None) -> _Inputs:
+    """Every input checked before the engine starts (see :func:`run_curation`)."""
     import pandas as pd
 
-    from curate.engine.cluster import check_attrs, cluster, evaluate, level_sizes, summarize
-    from curate.engine.dedup import dedup
+    from curate.engine.cluster import check_attrs, level_sizes
     from curate.engine.embeddings import load_embeddings
-    from curate.engine.leakage import align_metadata, leakage
-    from curate.output import protect_leakage
+    from curate.engine.leakage import align_metadata
     from curate.pipeline.composition import infer_roles
     from curate.tables import read_table
 
-    opts = options or CurationOptions()
-    threshold, method, ks = _check_options(opts)
     if isinstance(metadata, pd.DataFrame):
         meta = metadata.copy()
         meta_name = metadata_name or "metadata"
@@ -232,34 +236,32 @@ def run_curation(
     if ks[0] > e.n:
         raise InputError(f"--k {ks[0]} is larger than the number of embeddings ({e.n})")
     sample_df = _read_sample(sample_path, id_col) if sample_path is not None else None
+    return _Inputs(meta=meta, meta_name=meta_name, id_col=id_col, split_col=split_col,
+                   patient_col=patient_col, attrs=attrs, embeddings=e, ks=ks, sample_path=sample_path,
+                   sample_df=sample_df)
 
-    # ---- the engine, once
-    dd = dedup(e, threshold, method, opts.device, seed=opts.seed)
-    leak = None
-    if split_col is not None:
-        leak = leakage(dd.pairs, meta, e.ids, meta_id_col=id_col, split_col=split_col,
-                       patient_col=patient_col)
-    cl = cluster(e, k=ks, seed=opts.seed, device=opts.device)
-    ev = evaluate(cl, meta, attrs, meta_id_col=id_col) if attrs else None
-    sizes = summarize(cl, public=True)[1]
-    samp = _sample_counts(sample_df, split_col="split", patient_col=patient_col, id_col=id_col,
-                          pairs=dd.pairs) if sample_df is not None else None
 
-    # ---- provenance and commands
-    emb_shown = shown_path(embeddings)
-    inputs = [{"role": "embeddings", "name": Path(str(embeddings)).name or emb_shown,
+def _provenance(embeddings: str | os.PathLike, sample_path: Path | None,
+                samp: dict[str, Any] | None) -> list[dict[str, str]]:
+    """The input files by role, name and sha256 (the sample's also noted in its counts)."""
+    inputs = [{"role": "embeddings", "name": Path(str(embeddings)).name or shown_path(embeddings),
                "sha256": embeddings_sha256(embeddings)}]
     if sample_path is not None:
         from curate._io import sha256_file
 
         inputs.append({"role": "sample", "name": sample_path.name, "sha256": sha256_file(sample_path)})
         samp.update(name=shown_path(sample_path), sha256=inputs[-1]["sha256"])
+    return inputs
+
+
+def _commands(ins: _Inputs, opts: CurationOptions, *, emb_shown: str, threshold: float, method: str,
+              dataset_id: str) -> dict[str, str]:
+    """The reproduce command lines of the run (dedup, cluster, build-card)."""
+    ks, attrs, id_col, split_col, patient_col = ins.ks, ins.attrs, ins.id_col, ins.split_col, ins.patient_col
+    meta_name, sample_path = ins.meta_name, ins.sample_path
     k_text = ",".join(map(str, ks))
-    parameters = {"threshold": threshold, "method": method, "k": ks, "seed": opts.seed, "meta_id_col": id_col,
-                  "emb_id_col": opts.emb_id_col, "split_col": split_col, "patient_col": patient_col,
-                  "attrs": attrs}
     emb_id = opts.emb_id_col if opts.emb_id_col != "id" else None
-    commands = {
+    return {
         "dedup": command_line("dedup", emb_shown, threshold=f"{threshold:g}", method=method,
                               seed=opts.seed or None, emb_id_col=emb_id,
                               meta=meta_name if split_col else None,
@@ -280,13 +282,61 @@ def run_curation(
                              sample=shown_path(sample_path) if sample_path is not None else None,
                              seed=opts.seed or None, out=f"{dataset_id}-card/"),
     }
-    view = _view(n=e.n, d=e.d, emb_name=emb_shown, meta_name=meta_name, id_col=id_col,
-                 dedup_summary=dd.summary, dedup_pairs=dd.pairs,
-                 leak=protect_leakage(leak.summary) if leak is not None else None, split_col=split_col,
-                 patient_col=patient_col, ks=ks, sizes=sizes, evaluation=ev, sample=samp, commands=commands)
+
+
+def run_curation(
+    metadata: str | os.PathLike | pd.DataFrame,
+    embeddings: str | os.PathLike,
+    options: CurationOptions | None = None,
+    *,
+    composition: Composition | None = None,
+    metadata_name: str | None = None,
+    dataset_id: str = "ID",
+) -> Findings:
+    """Run dedup, leakage, clustering (+ proxy evaluation) on ``embeddings`` once and return the findings.
+
+    Every input is checked before the engine starts: the options, the metadata columns, the embeddings
+    file, that every embedding id has one metadata row, the attribute columns and the sample file.
+    ``composition`` (from :func:`curate.pipeline.composition.measure_composition`) supplies the column roles.
+    """
+    from curate.engine.cluster import cluster, evaluate, summarize
+    from curate.engine.dedup import dedup
+    from curate.engine.leakage import leakage
+    from curate.output import protect_leakage
+
+    opts = options or CurationOptions()
+    threshold, method, ks = _check_options(opts)
+    ins = _check_inputs(metadata, embeddings, opts, ks, composition=composition, metadata_name=metadata_name)
+    e, meta, id_col = ins.embeddings, ins.meta, ins.id_col
+    split_col, patient_col = ins.split_col, ins.patient_col
+
+    # ---- the engine, once
+    dd = dedup(e, threshold, method, opts.device, seed=opts.seed)
+    leak = None
+    if split_col is not None:
+        leak = leakage(dd.pairs, meta, e.ids, meta_id_col=id_col, split_col=split_col,
+                       patient_col=patient_col)
+    cl = cluster(e, k=ins.ks, seed=opts.seed, device=opts.device)
+    ev = evaluate(cl, meta, ins.attrs, meta_id_col=id_col) if ins.attrs else None
+    sizes = summarize(cl, public=True)[1]
+    samp = sample_counts(ins.sample_df, split_col="split", patient_col=patient_col, id_col=id_col,
+                         pairs=dd.pairs) if ins.sample_df is not None else None
+
+    # ---- provenance, commands and the section's view
+    emb_shown = shown_path(embeddings)
+    inputs = _provenance(embeddings, ins.sample_path, samp)
+    parameters = {"threshold": threshold, "method": method, "k": ins.ks, "seed": opts.seed,
+                  "meta_id_col": id_col, "emb_id_col": opts.emb_id_col, "split_col": split_col,
+                  "patient_col": patient_col, "attrs": ins.attrs}
+    commands = _commands(ins, opts, emb_shown=emb_shown, threshold=threshold, method=method,
+                         dataset_id=dataset_id)
+    view = curation_view(n=e.n, d=e.d, emb_name=emb_shown, meta_name=ins.meta_name, id_col=id_col,
+                         dedup_summary=dd.summary, dedup_pairs=dd.pairs,
+                         leak=protect_leakage(leak.summary) if leak is not None else None,
+                         split_col=split_col, patient_col=patient_col, ks=ins.ks, sizes=sizes,
+                         evaluation=ev, sample=samp, commands=commands)
     return Findings(dedup=dd, leakage=leak, clusters=cl, evaluation=ev, sample=samp, inputs=inputs,
                     parameters=parameters, commands=commands, view=view)
-
 
 
 def _read_sample(path: Path, id_col: str) -> pd.DataFrame:
@@ -298,87 +348,3 @@ def _read_sample(path: Path, id_col: str) -> pd.DataFrame:
     if len(df) == 0:
         raise InputError(f"sample file '{path.name}' has no rows")
     return df
-
-
-def _sample_counts(df: pd.DataFrame, *, split_col: str, patient_col: str | None, id_col: str,
-                   pairs: pd.DataFrame) -> dict[str, Any]:
-    """Per-split image and patient counts of a ``curate sample`` file (patients < 11 suppressed), and how
-    many of the engine's duplicate pairs have both images in the sample."""
-
-    from curate.output import protect_count, split_counts
-
-    split = df[split_col].astype(str)
-    order = [s for s in ("train", "validation", "test", "all") if (split == s).any()]
-    order += sorted(set(split) - set(order))
-    images = {s: int((split == s).sum()) for s in order}
-    out: dict[str, Any] = {"splits": order, "images": split_counts(images)[0], "rows": int(len(df)),
-                           "balanced_by_cluster": any(str(c).startswith("cluster_l") for c in df.columns)}
-    if patient_col and patient_col in df.columns:  # counts leave through the exit gate
-        pats = {s: int(df.loc[split == s, patient_col].nunique()) for s in order}
-        out["images"], out["patients"] = split_counts(images, pats)
-        total = int(df[patient_col].nunique())
-        out["patients_total"] = protect_count(total)
-        per = df.groupby(patient_col)[split_col].nunique()
-        out["patients_in_several_splits"] = protect_count(int((per > 1).sum()), total)
-    if id_col in df.columns:
-        ids = set(df[id_col].astype(str))
-        both = pairs["id_a"].astype(str).isin(ids) & pairs["id_b"].astype(str).isin(ids)
-        out["duplicate_pairs_in_sample"] = int(both.sum())
-    return out
-
-
-def _pct(a: int, b: int) -> str:
-    return f"{a / b:.1%}" if b else "n/a"
-
-
-def _by_split(d: dict[str, Any]) -> str:
-    items = [f"{k.replace('|', '–')}: {v}" for k, v in d.items() if v != 0]
-    return ", ".join(items) if items else "none"
-
-
-def _view(*, n: int, d: int, emb_name: str, meta_name: str, id_col: str, dedup_summary: dict,
-          dedup_pairs: pd.DataFrame, leak: dict | None, split_col: str | None, patient_col: str | None,
-          ks: list[int], sizes: dict, evaluation: dict | None, sample: dict | None,
-          commands: dict[str, str]) -> dict[str, Any]:
-    """Every number and phrase the Curation section prints, from the engine's summaries (no ids)."""
-    from curate.engine.cluster import VERDICTS
-    from curate.engine.dedup import describe_recall
-    from curate.output.counts import shown
-
-    s = dedup_summary
-    cos = dedup_pairs["cosine"].to_numpy() if len(dedup_pairs) else []
-    identical = int(sum(1 for c in cos if c >= IDENTICAL_COSINE))
-    rows = []
-    for attr, r in (evaluation or {}).get("attributes", {}).items():
-        if not r.get("levels"):
-            rows.append({"attr": attr, "level": None, "verdict": r["verdict"]})
-            continue
-        best = r["best_level"]
-        m = r["levels"][best]
-        rows.append({"attr": attr, "level": best[9:], "k": m["k"], "ami": m["ami"], "nmi": m["nmi"],
-                     "ari": m["ari"], "purity": m["purity"], "baseline": r["baseline_purity"],
-                     "strength": r["strength"],
-                     "verdict": r["verdict"] + (f" ({r['note']})" if r.get("note") else "")})
-    samp = None
-    if sample is not None:
-        samp = dict(sample)
-        samp["has_patients"] = "patients" in sample
-        samp["images_text"] = {sp: shown(v) for sp, v in sample["images"].items()}
-        samp["suppressed"] = samp["has_patients"] and any(isinstance(v, str)
-                                                          for v in sample["patients"].values())
-    return {
-        "n": n, "d": d, "emb_name": emb_name, "meta_name": meta_name, "id_col": id_col,
-        "identical_cosine": IDENTICAL_COSINE,
-        "dedup": dict(s, identical=identical, near=int(len(cos) - identical),
-                      removed_share=_pct(s["removed"], s["n"]), recall_text=describe_recall(s),
-                      greedy=s.get("keep_rule", "components") == "greedy"),
-        "leak": None if leak is None else dict(
-            leak, splits_text=", ".join(f"{k} {shown(v)}" for k, v in leak["splits"].items()),
-            cross_text=_by_split(leak["cross_split_pairs_by_split"]),
-            patients_text=(_by_split(leak["patients"]["in_multiple_splits_by_split"])
-                           if "patients" in leak else None)),
-        "split_col": split_col, "patient_col": patient_col,
-        "levels": [{"level": i + 1, "k": k} for i, k in enumerate(ks)], "sizes": sizes,
-        "verdict_thresholds": ", ".join(f"≥ {lo:g} {w}" for lo, w in VERDICTS if lo > -1),
-        "evaluation": rows, "sample": samp, "commands": commands,
-    }

@@ -346,6 +346,36 @@ def concentration(table: pd.DataFrame, metric: str = "images") -> dict[str, floa
 
 
 # ---------------------------------------------------------------------- what `curate map` counts
+def multinational_note(entries: list[Entry], *, split: bool, metric: str = "images") -> str:
+    """The sentence that accounts for multinational datasets on the map and in the report (empty when there
+    are none)."""
+    multi = [e for e in entries if e.is_multi]
+    if not multi:
+        return ""
+
+    def vol(es: list[Entry]) -> str:
+        n = sum(e.weight for e in es)
+        images = sum(e.images or 0 for e in es)
+        patients = [e.patients for e in es if e.patients is not None]
+        bits = [f"{n} dataset{'s' if n != 1 else ''}", f"{images:,.0f} images"]
+        if metric == "patients" and patients:
+            bits.append(f"{sum(patients):,.0f} patients")
+        return ", ".join(bits)
+
+    if not split:
+        return f"Not on the map — multinational datasets: {vol(multi)} (no single country of origin; " \
+               "see the 'Multinational' row of the CSV)."
+    spread = [e for e in multi if e.countries]
+    kept = [e for e in multi if not e.countries]
+    lines = []
+    if spread:
+        lines.append("Multinational datasets split equally among their listed member countries: "
+                     f"{vol(spread)}.")
+    if kept:
+        lines.append(f"Not on the map — multinational datasets without listed members: {vol(kept)}.")
+    return "\n".join(lines)
+
+
 def load_entries(*, from_file: str | os.PathLike | None = None, modality: str | None = None,
                  access: str | None = None, collection: str | None = None,
                  catalog: Catalog | None = None) -> tuple[list[Entry], Catalog | None]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curate.errors import InputError, UsageError, require
+from curate.pipeline.publish_columns import PATIENT_COLUMN, card_columns, encode_columns
 from curate.pipeline.publish_metadata import (
     Roles,
     check_ages,
@@ -30,8 +31,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from curate.pipeline.guard import GuardDecision
 
-PATIENT_COLUMN = "patient"
-IMAGE_COLUMN = "image"
 
 
 def parse_size(size: str | int) -> int:
@@ -71,39 +70,6 @@ def check_images(files: list[Path], result: PublishResult) -> None:
     if tagged:
         result.warnings.append(f"{tagged} image(s) carry embedded EXIF/text metadata, published unchanged; "
                                "strip it first if it may identify a person")
-
-
-#: More distinct values than this and a text column stays free text instead of a ClassLabel.
-MAX_CLASSES = 50
-
-
-def feature_for(s: pd.Series, *, label: bool) -> tuple[Any, list[Any], str]:
-    """A ``datasets`` feature, the encoded values and a short description for one column.
-
-    Labels and short-vocabulary text become ``ClassLabel`` (missing = -1, the hub's "no label"),
-    numbers ``Value(int64/float64)``, long free text ``Value(string)``.
-    """
-    import datasets
-    import numpy as np
-    import pandas as pd
-
-    if s.dtype == bool:
-        return datasets.Value("bool"), s.tolist(), "Value(bool)"
-    num = pd.to_numeric(s, errors="coerce")
-    numeric = bool(s.notna().any()) and bool((num.notna() == s.notna()).all())
-    text = s.where(s.isna(), s.astype(str).str.strip())
-    uniq = text.dropna().unique().tolist()
-    if label or (not numeric and len(uniq) <= MAX_CLASSES):
-        uniq = sorted(uniq, key=float) if numeric else sorted(uniq)
-        index = {v: i for i, v in enumerate(uniq)}
-        return (datasets.ClassLabel(names=[str(u) for u in uniq]),
-                [-1 if pd.isna(v) else index[v] for v in text], f"ClassLabel({len(uniq)} classes)")
-    if numeric:
-        vals = num.astype(float)
-        if vals.notna().all() and bool(np.all(np.mod(vals, 1) == 0)):
-            return datasets.Value("int64"), vals.astype("int64").tolist(), "Value(int64)"
-        return datasets.Value("float64"), [None if pd.isna(v) else float(v) for v in vals], "Value(float64)"
-    return datasets.Value("string"), [None if pd.isna(v) else str(v) for v in text], "Value(string)"
 
 
 @dataclass
@@ -176,6 +142,110 @@ class PublishPlan:
     roles: dict[str, str] = field(default_factory=dict)  # the exit gate's role of each column
 
 
+@dataclass
+class _Checked:
+    """The metadata as read and checked, before the images are matched."""
+
+    df: pd.DataFrame
+    roles: Roles
+    key: Any = None  # the pseudonym key (when there is a patient column)
+    replaced: str | None = None  # the metadata's split column discarded by --resplit
+    ages: pd.Series | None = None
+    fractions: tuple[float, ...] | None = None
+    split_names: list[str] | None = None
+
+
+def check_metadata(result: PublishResult, *, metadata: str | Path, columns: dict[str, list[str]],
+                  splits: str | tuple[float, ...], stratify: str | None, resplit: bool,
+                  keep_columns: list[str] | None, key_file: str | os.PathLike | None, out: Path | None,
+                  split_col: str | None) -> _Checked:
+    """Read the metadata and check it (roles, withheld values, kept columns, the key, ages, splits)."""
+    from curate.engine.splits import parse_fractions
+    from curate.policy.pseudonyms import load_key
+    from curate.policy.roles import WITHHELD_NOTE, check_keep, withhold_identifying_values
+    from curate.tables import read_table
+
+    df = read_table(metadata, text=True)  # text: ids such as 00123 still match file names
+    result.rows_in_metadata = len(df)
+    roles: Roles = resolve_roles(df, columns, role_options={"split": "--split-col"} if split_col else None)
+    for col, n in withhold_identifying_values(df, roles.as_dict()).items():  # each label value, judged alone
+        result.warnings.append(f"column '{col}': {n} {WITHHELD_NOTE}")
+    check_keep(df, keep_columns, roles.as_dict())  # before the (slow) image checks
+    checked = _Checked(df=df, roles=roles)
+    if roles.patient:  # the key is read (or created) before any work, and must not be published
+        checked.key = load_key(key_file)
+        if out is not None:
+            checked.key.check_outside(out)
+        result.key_created = str(checked.key.path) if checked.key.created else None
+    if resplit and roles.split:  # the metadata's splits are discarded, new patient-level ones drawn below
+        checked.replaced = roles.split
+        df = checked.df = df.drop(columns=[roles.split])
+        roles.split = None
+    if stratify is not None and stratify not in df.columns:
+        raise InputError(f"column '{stratify}' (for --stratify) not found in the metadata "
+                         f"(columns: {', '.join(df.columns)})")
+    checked.ages = check_ages(df, roles.age) if roles.age else None
+    checked.fractions = None if roles.split else parse_fractions(splits)
+    checked.split_names = check_split_names(df[roles.split], roles.split) if roles.split else None
+    if roles.patient is not None and df[roles.patient].isna().any():
+        raise InputError(f"patient column '{roles.patient}' has {int(df[roles.patient].isna().sum())} "
+                         "missing value(s)")
+    return checked
+
+
+def match_and_keep(checked: _Checked, result: PublishResult, *, images: str | Path,
+                   keep: str | Path | None) -> list[Path]:
+    """The image file of each metadata row (each checked readable), less those the keep-list drops."""
+    image_col = checked.roles.image
+    files = match_images(checked.df[image_col], scan_images(images), image_col)
+    check_images(files, result)
+    if keep is not None:
+        mask = keep_mask(checked.df[image_col], files, read_keep_list(keep))
+        result.removed_by_keep = int((~mask).sum())
+        if not mask.any():
+            raise InputError("the keep-list keeps no image")
+        checked.df = checked.df[mask].reset_index(drop=True)
+        files = [f for f, m in zip(files, mask) if m]
+        if checked.ages is not None:
+            checked.ages = checked.ages[mask.to_numpy()].reset_index(drop=True)
+    return files
+
+
+def draw_splits(checked: _Checked, result: PublishResult, *, pseudo: pd.Series | None, seed: int,
+                stratify: str | None) -> tuple[pd.Series, list[str]]:
+    """Each row's split and the split names: the metadata's split column, or drawn by patient."""
+    from curate.engine.splits import patient_splits
+
+    df, roles, fractions = checked.df, checked.roles, checked.fractions
+    if roles.split:
+        split = df[roles.split].astype(str).str.strip()
+        result.split_method = f"from the metadata column '{roles.split}'"
+        return split, [n for n in checked.split_names if (split == n).any()]
+    names = default_split_names(len(fractions))
+    # drawn on the keyed pseudonyms, not the raw ids: who is in which split cannot be recomputed from
+    # the printed seed and a guess of the raw ids
+    by_pseudo = df.assign(**{roles.patient: pseudo}) if pseudo is not None else df
+    split = patient_splits(by_pseudo, patient_col=roles.patient, fractions=fractions, names=names,
+                           seed=seed, stratify=stratify)
+    empty = [n for n in names if not (split == n).any()]
+    if empty:
+        unit = "patients" if roles.patient else "images"
+        count = df[roles.patient].nunique() if roles.patient else len(df)
+        raise InputError(f"split '{empty[0]}' would be empty: too few {unit} ({count}) for fractions "
+                         f"{','.join(map(str, fractions))}; use fewer or larger fractions")
+    by = f"patient ('{roles.patient}')" if roles.patient else "image (no patient column: a patient's " \
+         "images may fall in different splits)"
+    fr = "/".join(f"{f:g}" for f in fractions)
+    result.split_method = (f"random by {by}, fractions {fr}, seed {seed}"
+                           + (f", stratified by '{stratify}'" if stratify else "")
+                           + (f"; the metadata's split column '{checked.replaced}' was discarded (--resplit)"
+                              if checked.replaced else ""))
+    if not roles.patient:
+        result.warnings.append("no patient column: splits are per image, so one patient's images may "
+                               "fall in different splits (set --patient-col)")
+    return split, list(names)
+
+
 def plan_publish(
     result: PublishResult,
     *,
@@ -192,165 +262,29 @@ def plan_publish(
     out: Path | None = None,
     split_col: str | None = None,
 ) -> PublishPlan:
+    """Read and check the metadata and images, draw the splits and encode the published columns."""
     import datasets
-    import numpy as np
     import pandas as pd
 
-    from curate.engine.splits import parse_fractions, patient_splits, patients_in_several_splits
-    from curate.output import protect_count
-    from curate.output.counts import shown
-    from curate.policy.disclosure import top_code_ages
-    from curate.policy.pseudonyms import METHOD, load_key
     from curate.policy.roles import allow_list, check_keep
-    from curate.tables import read_table
 
-    df = read_table(metadata, text=True)  # text: ids such as 00123 still match file names
-    result.rows_in_metadata = len(df)
-    roles: Roles = resolve_roles(df, columns, role_options={"split": "--split-col"} if split_col else None)
-    from curate.policy.roles import WITHHELD_NOTE, withhold_identifying_values
-
-    for col, n in withhold_identifying_values(df, roles.as_dict()).items():  # each label value, judged alone
-        result.warnings.append(f"column '{col}': {n} {WITHHELD_NOTE}")
-    check_keep(df, keep_columns, roles.as_dict())  # before the (slow) image checks
-    key = None
-    if roles.patient:  # the key is read (or created) before any work, and must not be published
-        key = load_key(key_file)
-        if out is not None:
-            key.check_outside(out)
-        result.key_created = str(key.path) if key.created else None
-    replaced = None
-    if resplit and roles.split:  # the metadata's splits are discarded, new patient-level ones drawn below
-        replaced = roles.split
-        df = df.drop(columns=[replaced])
-        roles.split = None
-    if stratify is not None and stratify not in df.columns:
-        raise InputError(f"column '{stratify}' (for --stratify) not found in the metadata "
-                         f"(columns: {', '.join(df.columns)})")
-    ages = check_ages(df, roles.age) if roles.age else None
-    fractions = None if roles.split else parse_fractions(splits)
-    split_names = check_split_names(df[roles.split], roles.split) if roles.split else None
-    if roles.patient is not None and df[roles.patient].isna().any():
-        raise InputError(f"patient column '{roles.patient}' has {int(df[roles.patient].isna().sum())} "
-                         "missing value(s)")
-
-    files = match_images(df[roles.image], scan_images(images), roles.image)
-    check_images(files, result)
-
-    if keep is not None:
-        mask = keep_mask(df[roles.image], files, read_keep_list(keep))
-        result.removed_by_keep = int((~mask).sum())
-        if not mask.any():
-            raise InputError("the keep-list keeps no image")
-        df = df[mask].reset_index(drop=True)
-        files = [f for f, m in zip(files, mask) if m]
-        ages = ages[mask.to_numpy()].reset_index(drop=True) if ages is not None else None
-
+    checked = check_metadata(result, metadata=metadata, columns=columns, splits=splits, stratify=stratify,
+                            resplit=resplit, keep_columns=keep_columns, key_file=key_file, out=out,
+                            split_col=split_col)
+    files = match_and_keep(checked, result, images=images, keep=keep)
+    df, roles = checked.df, checked.roles
     pseudo = None
     if roles.patient:
-        pseudo = pd.Series(key.pseudonymise(df[roles.patient].astype(str).str.strip(), kind=PATIENT_COLUMN,
-                                             context=result.dataset_id), index=df.index)
-
-    # ---- splits
-    if roles.split:
-        split = df[roles.split].astype(str).str.strip()
-        split_names = [n for n in split_names if (split == n).any()]
-        result.split_method = f"from the metadata column '{roles.split}'"
-    else:
-        names = default_split_names(len(fractions))
-        # drawn on the keyed pseudonyms, not the raw ids: who is in which split cannot be recomputed from
-        # the printed seed and a guess of the raw ids
-        by_pseudo = df.assign(**{roles.patient: pseudo}) if pseudo is not None else df
-        split = patient_splits(by_pseudo, patient_col=roles.patient, fractions=fractions, names=names,
-                               seed=seed, stratify=stratify)
-        empty = [n for n in names if not (split == n).any()]
-        if empty:
-            unit = "patients" if roles.patient else "images"
-            count = df[roles.patient].nunique() if roles.patient else len(df)
-            raise InputError(f"split '{empty[0]}' would be empty: too few {unit} ({count}) for fractions "
-                             f"{','.join(map(str, fractions))}; use fewer or larger fractions")
-        split_names = list(names)
-        by = f"patient ('{roles.patient}')" if roles.patient else "image (no patient column: a patient's " \
-             "images may fall in different splits)"
-        fr = "/".join(f"{f:g}" for f in fractions)
-        result.split_method = (f"random by {by}, fractions {fr}, seed {seed}"
-                               + (f", stratified by '{stratify}'" if stratify else "")
-                               + (f"; the metadata's split column '{replaced}' was discarded (--resplit)"
-                                  if replaced else ""))
-        if not roles.patient:
-            result.warnings.append("no patient column: splits are per image, so one patient's images may "
-                                   "fall in different splits (set --patient-col)")
-
-    # ---- columns
-    feats: dict[str, Any] = {IMAGE_COLUMN: datasets.Image()}
-    encoded: dict[str, list[Any]] = {}
-    card = pd.DataFrame(index=df.index)
-    if roles.patient:
-        result.pseudonym_method = METHOD
-        feats[PATIENT_COLUMN] = datasets.Value("string")
-        encoded[PATIENT_COLUMN] = pseudo.tolist()
-        card[PATIENT_COLUMN] = pseudo
-        result.pseudonymised = roles.patient
-        result.features[PATIENT_COLUMN] = "Value(string) — pseudonym"
-        result.patients_across_splits = patients_in_several_splits(
-            pd.DataFrame({"p": pseudo, "s": split}), split_col="s", patient_col="p")
-        if result.patients_across_splits:
-            result.warnings.append(f"{shown(protect_count(result.patients_across_splits))} patient(s) have "
-                                   "images in more than one "
-                                   "split (the metadata's split column is kept as given)")
-        per_split = pd.Series({n: int(pseudo[split == n].nunique()) for n in split_names})
-        result.patients = {n: int(v) for n, v in per_split.items()}  # raw; protected by shown_splits
-    from curate.synthetic import COLUMN as SYNTHETIC_COLUMN
-
+        pseudo = pd.Series(checked.key.pseudonymise(df[roles.patient].astype(str).str.strip(),
+                                                    kind=PATIENT_COLUMN, context=result.dataset_id),
+                           index=df.index)
+    split, split_names = draw_splits(checked, result, pseudo=pseudo, seed=seed, stratify=stratify)
     allowed = allow_list(df, roles.as_dict(), check_keep(df, keep_columns, roles.as_dict()))
-    result.warnings.extend(allowed.warnings)
-    result.kept_columns = allowed.kept
-    for col in df.columns:
-        if col in (roles.patient, roles.split):
-            continue
-        if col not in allowed.published:
-            result.dropped_columns.append(col)
-            if allowed.withheld.get(col, "").startswith(("looks like", "image")):
-                result.identifier_columns.append(col)
-            continue
-        if col in feats:
-            raise InputError(f"metadata column '{col}' clashes with the published '{col}' column; rename it")
-        if col == roles.age:
-            coded = top_code_ages(ages)
-            integral = coded.notna().all() and bool(np.all(np.mod(coded, 1) == 0))
-            feats[col] = datasets.Value("int64" if integral else "float64")
-            encoded[col] = coded.astype("int64").tolist() if integral else \
-                [None if pd.isna(v) else float(v) for v in coded]
-            result.features[col] = f"Value({'int64' if integral else 'float64'}) — age, top-coded at 90"
-            card[col] = coded
-            continue
-        if col == SYNTHETIC_COLUMN:  # the marker stays true/false (a one-class ClassLabel would store 0)
-            flags = [str(v).strip().lower() in ("true", "1", "yes", "1.0") for v in df[col]]
-            feats[col], encoded[col] = datasets.Value("bool"), flags
-            result.features[col] = "Value(bool) — synthetic-data marker (curate demo)"
-            card[col] = flags
-            continue
-        spec = feature_for(df[col], label=col in roles.labels or col.lower() in ("label", "labels"))
-        feats[col], encoded[col], result.features[col] = spec
-        # the metadata is read as text (ids keep leading zeros); the card table carries the published types,
-        # so the hub card's column types agree with the features and Croissant (int64 → integer, not text)
-        numeric = isinstance(feats[col], datasets.Value) and feats[col].dtype in ("int64", "float64")
-        card[col] = pd.to_numeric(df[col]) if numeric else df[col]
-    card["split"] = split.to_numpy()
-    for name in split_names:
-        result.splits[name] = int((split == name).sum())
-    card_cols = {k: v for k, v in roles.as_card_columns().items() if v in card.columns and k != "split"}
-    if roles.patient:
-        card_cols["patient"] = PATIENT_COLUMN
-    card_cols["split"] = "split"
-    if roles.labels:
-        card_cols["label"] = list(roles.labels)
-    gate_roles = {c: ("pseudonym" if c == PATIENT_COLUMN else "value" if c == roles.age else
-                      "kept" if c in allowed.kept else
-                      "label" if c in roles.labels or c.lower() in ("label", "labels") else "group")
-                  for c in encoded}
+    enc = encode_columns(result, df, roles=roles, allowed=allowed, pseudo=pseudo, split=split,
+                         split_names=split_names, ages=checked.ages)
     return PublishPlan(files=files, split=split.tolist(), split_names=split_names,
-                 features=datasets.Features(feats), columns=encoded, card_table=card, card_columns=card_cols,
-                 roles=gate_roles)
+                       features=datasets.Features(enc.features), columns=enc.columns, card_table=enc.card,
+                       card_columns=card_columns(roles, enc.card), roles=enc.roles)
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """Croissant fields of the published parquet shards (the features are chosen by
-:func:`curate.pipeline.publish.feature_for`)."""
+:func:`curate.pipeline.publish_columns.feature_for`)."""
 
 from __future__ import annotations
 

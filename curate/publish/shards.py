@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from curate.pipeline.publish import IMAGE_COLUMN
+from curate.pipeline.publish_columns import IMAGE_COLUMN
 
 if TYPE_CHECKING:  # pragma: no cover
     from curate.pipeline.publish import PublishPlan, PublishResult

@@ -1,19 +1,18 @@
 """The policy report: one self-contained HTML page (or Markdown) on where medical-imaging data comes from.
 
-Everything shown is computed here once (``report_context``) from the same tables as ``curate map``
-(:mod:`curate.pipeline.geo`); the templates only lay it out. The HTML page makes no external request:
+Everything shown is computed once by :func:`curate.pipeline.report.gather_report` from the same tables as
+``curate map`` (:mod:`curate.pipeline.geo`); ``report_context`` lays it out beside the drawn map and charts,
+and the templates only format it. The HTML page makes no external request:
 the map and charts are matplotlib SVG inlined, the sorting script is inline, links are plain anchors.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from curate.catalog.store import catalog_hash
 from curate.errors import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -22,32 +21,6 @@ if TYPE_CHECKING:  # pragma: no cover
 FORMATS = ("html", "md")
 SUFFIXES = {"html": (".html", ".htm"), "md": (".md", ".markdown")}
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-
-
-#: Year of the populations behind "images per million inhabitants".
-POPULATION_YEAR = 2020
-
-
-def _num(v: Any) -> float | None:
-    if v is None:
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) else f
-
-
-def _rows(table, *, label_col: str = "group") -> list[dict]:
-    from curate.pipeline.geo import suppress_column
-
-    records = table.to_dict(orient="records")
-    patients = suppress_column([_num(r["patients"]) for r in records])  # the one disclosure layer
-    out = []
-    for r, p in zip(records, patients):
-        out.append({"label": r[label_col], "datasets": int(r["datasets"]), "images": _num(r["images"]),
-                    "patients": p, "share": _num(r["share"])})
-    return out
 
 
 def _bar_svg(rows: list[dict], title: str, *, value: str = "share") -> str:
@@ -83,132 +56,62 @@ def _bar_svg(rows: list[dict], title: str, *, value: str = "share") -> str:
 def report_context(*, from_file: str | os.PathLike | None = None, modality: str | None = None,
                    collection: str | None = None, split_multinational: bool = False,
                    catalog: Catalog | None = None, command: str | None = None, fmt: str = "html") -> dict:
-    """Every number of the report, computed once (templates only format them)."""
-    from curate._io import sha256_file
-    from curate._version import __version__
-    from curate.geo.map import map_svg, multinational_note
-    from curate.pipeline.geo import (
-        GROUPING_LABELS,
-        GROUPING_SOURCES,
-        INCOME_ORDER,
-        concentration,
-        country_table,
-        describe_source,
-        group_table,
-        load_entries,
-    )
-    from curate.pipeline.report import compute_context
+    """The template's context: the numbers :func:`curate.pipeline.report.gather_report` computed, laid out
+    with the map, the charts and the documentation coverage (the renderer computes nothing)."""
+    from curate.geo.map import map_svg
+    from curate.pipeline.report import gather_report
 
-    entries, cat = load_entries(from_file=from_file, modality=modality, collection=collection,
-                                catalog=catalog)
-    split = split_multinational
-    ctable = country_table(entries, split=split)
-    n_datasets = sum(e.weight for e in entries)
-    images = [e.images for e in entries if e.images is not None]
-    patients = [e.patients for e in entries if e.patients is not None]
-    total_images = float(sum(images))
-    multi = [e for e in entries if e.is_multi]
-    note = multinational_note(entries, split=split)
-    lineage = None
-    if cat is not None:  # derived datasets: each image counted once (curate.catalog.lineage)
-        from curate.catalog.lineage import lineage_short, lineage_summary
-
-        note = " ".join(x for x in (note, lineage_short(cat)) if x)
-        lineage = lineage_summary(cat)
-    source = describe_source(from_file, modality, None, collection, n_datasets)
-
-    groups = []
-    for by in ("continent", "un_region", "income_group", "north_south"):
-        rows = _rows(group_table(entries, by, split=split))
-        if by == "income_group":
-            order = {g: i for i, g in enumerate(INCOME_ORDER)}
-            rows.sort(key=lambda r: order.get(r["label"], len(order)))
-        groups.append({"key": by, "title": GROUPING_LABELS[by], "source": GROUPING_SOURCES[by], "rows": rows})
-    country_rows = _rows(ctable, label_col="country")
-    for r, a3 in zip(country_rows, ctable["alpha3"]):
-        r["alpha3"] = a3
-    from curate.pipeline.report import POPULATION_NOTE, per_million
-
-    dens = per_million({r["alpha3"]: r["images"] for r in country_rows if r["alpha3"]}, POPULATION_YEAR)
-    for r in country_rows:  # images per million inhabitants (UN WPP 2024); None: no population figure
-        r["per_million"] = dens.get(r["alpha3"])
-    conc = concentration(ctable)
-    top3 = [r["label"] for r in country_rows if r["label"] != "Multinational"][:3]
-
+    data = gather_report(from_file=from_file, modality=modality, collection=collection,
+                         split_multinational=split_multinational, catalog=catalog, command=command)
     charts = []
     if fmt == "html":
-        charts = [_bar_svg(groups[0]["rows"], "Share of images by continent"),
-                  _bar_svg(groups[2]["rows"], "Share of images by World Bank income group"),
-                  _bar_svg(groups[3]["rows"], "Share of images: Global North / South")]
-    svg = map_svg(ctable, metric="images", scale="log", note=note, subtitle=source,
+        charts = [_bar_svg(data.groups[0]["rows"], "Share of images by continent"),
+                  _bar_svg(data.groups[2]["rows"], "Share of images by World Bank income group"),
+                  _bar_svg(data.groups[3]["rows"], "Share of images: Global North / South")]
+    svg = map_svg(data.country_table, metric="images", scale="log", note=data.note, subtitle=data.source,
                   figsize=(11.0, 6.4))
-
-    documentation = ophthalmic = None
-    if cat is not None:
-        from curate.pipeline.geo import parse_modalities
-        from curate.report.ophthalmic import is_ophthalmic, khan_comparison
-        from curate.report.sections import _catalog_sections, _dataset_rows, _documentation, _searches
-
-        extra = _catalog_sections(cat, total_images)
-        documentation = _documentation(cat)
-        if is_ophthalmic(parse_modalities(modality)):
-            ophthalmic = khan_comparison(cat)
-        datasets = _dataset_rows(cat)
-        data_hash = catalog_hash(cat)
-        hash_label = "catalog hash (sha256 of record hashes)"
-    else:
-        extra = None
-        from curate.pipeline.geo import suppress_column
-
-        shown = suppress_column([e.patients for e in entries])
-        datasets = [{"id": e.key, "name": e.key, "url": None, "modality": "", "images": e.images,
-                     "patients": p, "access": "", "licence": "", "demographics": "",
-                     "language": "", "source": {"text": Path(from_file).name, "url": None},
-                     "countries": ", ".join(e.countries) or ("Multinational" if e.is_multi else "")}
-                    for e, p in zip(entries, shown)]
-        data_hash = sha256_file(from_file)
-        hash_label = "input file sha256"
-
     return {
         "title": "Geographic representation of public medical-imaging datasets",
-        "source": source,
-        "from_file": Path(from_file).name if from_file else None,
-        "split": split,
-        "totals": {"datasets": n_datasets, "images": total_images, "images_reported": len(images),
-                   "patients": sum(patients), "patients_reported": len(patients),
-                   "countries": int((ctable["country"] != "Multinational").sum()),
-                   "multinational_datasets": sum(e.weight for e in multi),
-                   "multinational_images": float(sum(e.images or 0 for e in multi))},
-        "note": note,
-        "lineage": lineage,
+        "source": data.source,
+        "from_file": data.from_file,
+        "split": data.split,
+        "totals": data.totals,
+        "note": data.note,
+        "lineage": data.lineage,
         "map_svg": svg,
         "charts": charts,
-        "countries": country_rows,
-        "population_note": POPULATION_NOTE.format(year=POPULATION_YEAR),
-        "groups": groups,
-        "members": _members(cat) if cat is not None else None,
-        "concentration": {**conc, "top3": top3},
-        "catalog": extra,
-        "documentation": documentation,
-        "searches": _searches() if cat is not None else None,
-        "ophthalmic": ophthalmic,
-        "datasets": datasets,
-        "compute": compute_context(),
-        "provenance": {
-            "version": __version__, "hash": data_hash, "hash_label": hash_label,
-            "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "command": command or "curate.report.build_report() (Python API)",
-        },
+        "countries": data.countries,
+        "population_note": data.population_note,
+        "groups": data.groups,
+        "members": data.members,
+        "concentration": data.concentration,
+        "catalog": data.catalog_sections,
+        "documentation": _documentation(data.catalog) if data.catalog is not None else None,
+        "searches": data.searches,
+        "ophthalmic": data.ophthalmic,
+        "datasets": data.datasets,
+        "compute": data.compute,
+        "provenance": data.provenance,
     }
 
 
-def _members(cat) -> dict:
-    """Datasets *with* a country in each world region (multinational ones under each member's region)."""
-    from curate.catalog.stats import member_stats
-    from curate.groupings import GROUPING_SOURCES
+def _documentation(cat: Catalog) -> dict:
+    """Which datasets are documented well enough to audit (``curate catalog coverage``, same counts)."""
+    from curate.cards.coverage import catalog_coverage
 
-    rows = member_stats(cat, "world_region").to_dict(orient="records")
-    return {"rows": rows, "n": len(cat), "source": GROUPING_SOURCES["world_region"]}
+    cov = catalog_coverage(cat)
+    names = {d.id: d.name for d in cat}
+    rows = [{"id": r["id"], "name": names[r["id"]],
+             "datasheet": f"{r['datasheet_answered']}/{r['datasheet_total']}",
+             "datasheet_share": r["datasheet_fraction"],
+             "standing": f"{r['standing_answered']}/{r['standing_total']}",
+             "auditable": r["auditable"], "missing": ", ".join(r["audit_missing"])}
+            for r in cov["datasets"]]
+    rows.sort(key=lambda r: (not r["auditable"], -r["datasheet_share"], r["id"]))
+    return {"rows": rows, "auditable": cov["auditable"], "n": len(rows), "rule": cov["audit_rule"],
+            "median_datasheet": cov["median_datasheet_fraction"],
+            "median_standing": cov["median_standing_fraction"]}
+
 
 
 def _fmt_int(v: Any) -> str:

@@ -1,8 +1,8 @@
 """The report's catalog-only sections: licence openness, demographics, modality and language mixes, the
-documentation coverage, the searches for under-represented regions, and the dataset table.
+searches for under-represented regions, and the dataset table.
 
-Computed here (the templates only format them) from the catalog's fields, which a user's ``--from`` file
-does not have; split from :mod:`curate.report.report` to keep each module short.
+Computed here (the report's templates only format them) from the catalog's fields, which a user's
+``--from`` file does not have; gathered by :func:`curate.pipeline.report.gather_report`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def _link_for(ds, field: str) -> dict:
     return {"text": ds.cite(field), "url": url, "title": ref.short()}
 
 
-def _catalog_sections(cat: Catalog, total_images: float) -> dict:
+def catalog_sections(cat: Catalog, total_images: float) -> dict:
     """Licence openness, demographic reporting, modality mix, language: fields only the catalog has."""
     from curate.catalog.lineage import image_counts
     from curate.catalog.schema import ACCESS_CLASSES
@@ -85,8 +85,8 @@ def _catalog_sections(cat: Catalog, total_images: float) -> dict:
             "language": language}
 
 
-def _searches() -> dict:
-    """The searches for under-represented regions and what they found (``data/searches.yaml``)."""
+def searches() -> dict:
+    """The searches for under-represented regions and what they found (``pipeline/data/searches.yaml``)."""
     import yaml
 
     doc = yaml.safe_load((Path(__file__).resolve().parent / "data" / "searches.yaml").read_text("utf-8"))
@@ -94,25 +94,8 @@ def _searches() -> dict:
     return {"checked": str(doc["checked"]), "rows": rows}
 
 
-def _documentation(cat: Catalog) -> dict:
-    """Which datasets are documented well enough to audit (``curate catalog coverage``, same counts)."""
-    from curate.cards.coverage import catalog_coverage
-
-    cov = catalog_coverage(cat)
-    names = {d.id: d.name for d in cat}
-    rows = [{"id": r["id"], "name": names[r["id"]],
-             "datasheet": f"{r['datasheet_answered']}/{r['datasheet_total']}",
-             "datasheet_share": r["datasheet_fraction"],
-             "standing": f"{r['standing_answered']}/{r['standing_total']}",
-             "auditable": r["auditable"], "missing": ", ".join(r["audit_missing"])}
-            for r in cov["datasets"]]
-    rows.sort(key=lambda r: (not r["auditable"], -r["datasheet_share"], r["id"]))
-    return {"rows": rows, "auditable": cov["auditable"], "n": len(rows), "rule": cov["audit_rule"],
-            "median_datasheet": cov["median_datasheet_fraction"],
-            "median_standing": cov["median_standing_fraction"]}
-
-
-def _dataset_rows(cat: Catalog) -> list[dict]:
+def dataset_rows(cat: Catalog) -> list[dict]:
+    """One row per dataset (largest first), its patient counts through the one disclosure layer."""
     from curate.countries import name
     from curate.pipeline.geo import suppress_column
 

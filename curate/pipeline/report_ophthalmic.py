@@ -1,11 +1,11 @@
 """The report's ophthalmology view: the catalog's ophthalmic datasets by region beside Khan et al. 2021.
 
 ``curate report --modality fundus,oct`` (any selection of ophthalmic modalities only) adds a table with
-Khan et al.'s published counts of open ophthalmic datasets per world region (``data/khan2021.yaml``, each
-figure with its source) next to the same count over the catalog, so readers see what changed since. The
-counts are region memberships, as Khan's are: a dataset from two regions counts in each, and a dataset
-naming no country is counted apart. Countries are mapped to Khan's seven regions in
-:func:`curate.groupings.khan_region`.
+Khan et al.'s published counts of open ophthalmic datasets per world region
+(``pipeline/data/khan2021.yaml``, each figure with its source) next to the same count over the catalog, so
+readers see what changed since. The counts are region memberships, as Khan's are: a dataset from two regions
+counts in each, and a dataset naming no country is counted apart. Countries are mapped to Khan's seven
+regions in :func:`curate.groupings.khan_region`.
 """
 
 from __future__ import annotations
