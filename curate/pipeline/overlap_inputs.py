@@ -193,7 +193,7 @@ def _read_hub(name: str, path: Path, scratch: Path) -> Source:
     import pyarrow.parquet as pq
 
     from curate.output import write_bytes
-    from curate.pipeline.publish import IMAGE_COLUMN, PATIENT_COLUMN
+    from curate.pipeline.publish_columns import IMAGE_COLUMN, PATIENT_COLUMN
 
     folder = scratch / name
     folder.mkdir(parents=True)
