@@ -24,7 +24,7 @@ direction (either image may be the cropped one):
 The pair's score is the larger of the two directions, computed on the aligned crop histogram-matched again
 (a crop holds another mix of intensities than the whole image); a copy needs ``min_similarity`` (default
 ``MIN_SIMILARITY``). Measured on hash candidates (planted benchmark seed 3; the demo's fundus images,
-40 patients, seeds 0-2): copies score 0.57-1.0, non-copies at most 0.18 (demo) and 0.11 (planted, hard
+40 patients, seeds 0-2): copies score 0.57-1.0, non-copies at most 0.18 (demo) and below 0 (planted, hard
 negatives included); the global correlation had copies 0.84-1.0 and demo look-alikes up to 0.84.
 """
 
