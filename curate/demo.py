@@ -289,9 +289,9 @@ def _write_other(folder: Path, meta, exact_pairs: list, made: dict[str, Path], s
             write_bytes(folder / "images" / f"{new}{ext}", data, atomic=False)
             rows.append({"image_id": new, "patient_id": f"Q{k + 1:05d}"})
             copies.append({"other": new + ext, "first": f"{src}.png", "kind": kind, "tier": tier})
-    for j in range(len(rows)):  # as many new images, two per new patient
-        new = f"x{len(rows) + 1:05d}"
-        img = _fundus_image(np.random.default_rng([seed, 7, j]), size, 0.9, 0)
+    for j in range(len(rows)):  # as many new images, two per new patient (a seed [seed, 7, 0] would be
+        new = f"x{len(rows) + 1:05d}"  # [seed, 7]: SeedSequence drops trailing zeros; image 7's stream)
+        img = _fundus_image(np.random.default_rng([seed, 7, j + 1]), size, 0.9, 0)
         buf = io.BytesIO()
         img.save(buf, format="PNG")
         write_bytes(folder / "images" / f"{new}.png", buf.getvalue(), atomic=False)

@@ -310,3 +310,22 @@ def test_nifti_and_progress(planted, tmp_path):
     got = dict(zip(res.pairs["id_b"], res.pairs["tier"]))
     assert got == {"same.nii.gz": "bytes", "render.png": "perceptual"}
     assert ("hashing images of X", 1, 1) in calls and ("hashing images of Y", 3, 3) in calls
+
+
+def test_demo_fundus_look_alikes_are_not_copies(tmp_path):
+    """The demo's fundus drawings all share a rim and a burnt-in text, so nearly every cross pair is a hash
+    candidate; tier 3 must still keep only the planted copies (truth: how ``make_demo`` wrote ``other/``)."""
+    from curate.demo import make_demo
+
+    d = make_demo(tmp_path / "demo", n_patients=30, seed=1)
+    fa, fb = sorted(d.images.iterdir()), sorted((d.other / "images").iterdir())
+    res = find_overlap([OverlapInput("A", files=fa, ids=[f.name for f in fa]),
+                        OverlapInput("B", files=fb, ids=[f.name for f in fb])], tiers=TIERS[:3])
+    copies = d.truth["other"]["copies"]
+    for tier in TIERS[:3]:
+        truth = {("A", c["first"], "B", c["other"]) for c in copies if c["tier"] == tier}
+        found = _keys(res.pairs[res.pairs["tier"] == tier])
+        hit = len(truth & found)
+        assert truth and hit / len(truth) >= 0.95, (tier, hit, len(truth))
+        assert hit / max(len(found), 1) >= 0.98, (tier, sorted(found - truth)[:5])
+    assert res.params["perceptual_rejected"] > 10 * len(copies), "look-alikes were candidates and rejected"

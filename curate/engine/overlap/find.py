@@ -19,6 +19,8 @@ from curate.engine.overlap.verify import (
     HIGHPASS_SIGMA,
     MAX_CROP,
     MIN_SIMILARITY,
+    TILE_ENERGY,
+    TILES,
     VERIFY,
     verify_pairs,
 )
@@ -169,7 +171,9 @@ def _params(tiers: tuple[str, ...], run: tuple[str, ...], max_distance: int, min
                          f"up to {MAX_CROP:.0%} of each dimension (steps of {CROP_STEP:.1%}, coarse to fine "
                          f"at {VERIFY // 4}, {VERIFY // 2} and {VERIFY} px), then Pearson correlation of the "
                          f"high-passed images (sigma {HIGHPASS_SIGMA} px at {VERIFY} px) over pixels neither "
-                         f"clipped nor on the strongest {EDGE_SHARE:.0%} of edges; copy when the larger "
+                         f"clipped nor on the strongest {EDGE_SHARE:.0%} of edges, taken in each of "
+                         f"{TILES}x{TILES} tiles holding >= {TILE_ENERGY} x the mean tile's energy; score = "
+                         "the lowest tile's (a copy agrees in every region); copy when the larger "
                          "direction's score >= min_similarity"),
         "min_similarity": float(min_similarity), **stats,
         "embedding": "cosine >= threshold, exact search (every cross-dataset pair); candidates, not copies",
