@@ -8,6 +8,8 @@ record that reaches the floor must leave it, and a listed record may not lose an
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from curate import catalog
@@ -37,7 +39,14 @@ BELOW_FLOOR: dict[str, tuple[int, str]] = {
 
 @pytest.fixture(scope="module")
 def answered() -> dict[str, int]:
-    cat = catalog.load()
+    # module-scoped, so it runs before the per-test autouse fixture that clears $CURATE_CATALOG: a CLI call
+    # with --catalog in another module's fixture can leave it set; judge the built-in records only
+    old = os.environ.pop("CURATE_CATALOG", None)
+    try:
+        cat = catalog.load()
+    finally:
+        if old is not None:
+            os.environ["CURATE_CATALOG"] = old
     return {ds.id: build_context(ds, cat).coverage()["datasheet_answered"] for ds in cat}
 
 
