@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from curate.engine.embeddings import _check_and_normalise, _check_ids
 from curate.errors import InputError
 from curate.validation import ParameterError
 
@@ -63,6 +64,14 @@ def check_inputs(inputs: list[OverlapInput]) -> list[OverlapInput]:
     return out
 
 
+def _named(name: str, check, *args, **kwargs) -> None:
+    """Run one of the embeddings loader's checks, naming the input in its error."""
+    try:
+        check(*args, **kwargs)
+    except InputError as e:
+        raise InputError(f"'{name}': {e}") from None
+
+
 def _check_one(inp: OverlapInput, name: str) -> OverlapInput:
     files = [Path(f) for f in inp.files] if inp.files is not None else None
     emb = None
@@ -70,12 +79,7 @@ def _check_one(inp: OverlapInput, name: str) -> OverlapInput:
         emb = np.array(inp.embeddings, dtype=np.float32, copy=True)
         if emb.ndim != 2 or not emb.shape[0] or not emb.shape[1]:
             raise InputError(f"'{name}': embeddings must be a non-empty 2-D array (got shape {emb.shape})")
-        if not np.isfinite(emb).all():
-            raise InputError(f"'{name}': embeddings hold NaN or infinite values")
-        norms = np.linalg.norm(emb, axis=1, keepdims=True)
-        if (norms == 0).any():
-            raise InputError(f"'{name}': {int((norms == 0).sum())} embedding rows are all zeros")
-        emb /= norms
+        _named(name, _check_and_normalise, emb, True, writable=True)  # curate's one embeddings check
     if files is None and emb is None:
         raise InputError(f"'{name}': give image files, embeddings or both")
     if files is not None and not files:
@@ -87,8 +91,7 @@ def _check_one(inp: OverlapInput, name: str) -> OverlapInput:
     ids = [str(i) for i in inp.ids] if inp.ids is not None else _default_ids(files, rows[0])
     if len(ids) != rows[0]:
         raise InputError(f"'{name}': {len(ids)} ids for {rows[0]} rows")
-    if len(set(ids)) != len(ids):
-        raise InputError(f"'{name}': {len(ids) - len(set(ids))} ids are repeated; ids must be unique")
+    _named(name, _check_ids, np.array(ids, dtype=str))
     patients = None
     if inp.patients is not None:
         patients = [str(p) for p in inp.patients]
