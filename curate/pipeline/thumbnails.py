@@ -22,7 +22,6 @@ from curate.errors import UsageError
 
 #: Longest side of a thumbnail, in pixels.
 THUMB_SIZE = 192
-_GREY_MODES = ("1", "L", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 
 
 def _check_size(size: int) -> int:
@@ -32,17 +31,15 @@ def _check_size(size: int) -> int:
 
 
 def _to_display(im) -> np.ndarray:
-    """A PIL image → uint8 ``(h, w)`` or ``(h, w, 3)``: greyscale of any depth scaled min..max, else RGB."""
-    if im.mode in _GREY_MODES:
-        arr = np.asarray(im)
-        if arr.dtype == np.uint8:
-            return arr
-        if arr.dtype == bool:
-            return arr.astype(np.uint8) * 255
-        arr = np.nan_to_num(arr.astype(np.float64))
-        lo, hi = float(arr.min()), float(arr.max())
-        unit = (arr - lo) / (hi - lo) if hi > lo else np.zeros_like(arr)
-        return np.round(unit * 255.0).astype(np.uint8)
+    """A PIL image → uint8 ``(h, w)`` or ``(h, w, 3)``: greyscale of any depth scaled min..max
+    (:func:`curate.scan.images.eight_bit`), else RGB."""
+    from curate.scan.images import eight_bit
+
+    im = eight_bit(im)
+    if im.mode == "L":
+        return np.asarray(im)
+    if im.mode == "1":
+        return np.asarray(im).astype(np.uint8) * 255
     return np.asarray(im.convert("RGB"))
 
 

@@ -143,6 +143,20 @@ def _to_uint8(unit: np.ndarray) -> np.ndarray:
     return np.round(np.nan_to_num(unit) * 255.0).astype(np.uint8)
 
 
+#: PIL modes of more than 8 bits per grey pixel (16-bit PNG/TIFF, 32-bit integer, float).
+DEEP_GREY_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+
+
+def eight_bit(im: Any) -> Any:
+    """A PIL image with more than 8 bits of grey scaled min..max to 8-bit ``L`` (the display curate shows
+    and checks: thumbnails, CleanVision); any other image is returned unchanged."""
+    if im.mode not in DEEP_GREY_MODES:
+        return im
+    from PIL import Image
+
+    return Image.fromarray(_to_uint8(_minmax(np.asarray(im))), mode="L")
+
+
 def dicom_display(ds: Any) -> np.ndarray:
     """8-bit display array (``(H, W)`` or ``(H, W, 3)``) of a DICOM dataset (see the module docstring)."""
     return display_frame(ds, dicom_frame(ds))

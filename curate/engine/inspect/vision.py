@@ -49,17 +49,9 @@ class VisionOptions:
 
 def display(path: str):
     """The image CleanVision sees: curate's 8-bit display (single-channel and RGB kept as they are)."""
-    from PIL import Image
+    from curate.scan.images import eight_bit, load_image
 
-    from curate.scan.images import load_image
-
-    im = load_image(path)
-    if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-        a = np.asarray(im, dtype=np.float64)
-        lo, hi = float(a.min()), float(a.max())
-        a = (a - lo) / (hi - lo) * 255 if hi > lo else np.zeros_like(a)
-        im = Image.fromarray(a.round().astype(np.uint8), mode="L")
-    return im
+    return eight_bit(load_image(path))
 
 
 class _Displayed:
