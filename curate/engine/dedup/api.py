@@ -34,9 +34,10 @@ from typing import Any
 
 import numpy as np
 
+from curate.engine.cluster.kmeans import TWO_LEVEL_MIN_K
 from curate.engine.dedup.exact import exact_pairs
 from curate.engine.dedup.groups import DedupResult, build_result, check_keep_rule
-from curate.engine.dedup.kernel import ProgressFn
+from curate.engine.dedup.kernel import ProgressFn, lowp_bound, lowp_off, use_lowp
 from curate.engine.dedup.lists import ROWS_PER_LIST
 from curate.engine.dedup.plan import AUTO_EXACT_BELOW, SearchPlan, approximate
 from curate.engine.devices import resolve_device
@@ -120,17 +121,10 @@ def dedup(emb: Embeddings | np.ndarray, threshold: float = 0.95, method: str = "
     t = check_threshold(threshold)
     x, info = e.vectors, {}
     t1 = time.perf_counter()
-    pairs, meth = None, plan.method
-    if meth != "exact" and e.n >= 2:
-        pairs, meth, info = approximate(x, plan, progress)
-    if pairs is None:
-        if meth != "exact":
-            info["fallback"] = f"{meth} -> exact"
-        meth = "exact"
-        if "fallback" in info:  # said before the quadratic search starts, with its estimated time
-            _announce_exact(x, plan.device, info, progress)
-        pairs = exact_pairs(x, plan.threshold, device=plan.device, progress=progress)
-        info.update(recall_lower_bound=1.0, recall_confidence=1.0, recall_basis="exact search")
+    try:
+        pairs, meth, info = _search(x, plan, progress)
+    finally:
+        lowp_off()
     t2 = time.perf_counter()
     res = build_result(e.ids, *pairs, quality=qual, keep_rule=keep_rule)
     t3 = time.perf_counter()
@@ -144,6 +138,28 @@ def dedup(emb: Embeddings | np.ndarray, threshold: float = 0.95, method: str = "
                             "total_s": round(t3 - t0, 3), **timings},
     }
     return res
+
+
+def _search(x: np.ndarray, plan: SearchPlan, progress: ProgressFn | None) -> tuple[Any, str, dict[str, Any]]:
+    """The pairs (a, b, similarity), the method that found them and what the summary says of it."""
+    n, d = x.shape
+    pairs, meth, info = None, plan.method, {}
+    lowp = False
+    if meth != "exact" and n >= 2:
+        pairs, meth, info = approximate(x, plan, progress)
+    if pairs is None:
+        if meth != "exact":
+            info["fallback"] = f"{meth} -> exact"
+        meth = "exact"
+        if "fallback" in info:  # said before the quadratic search starts, with its estimated time
+            _announce_exact(x, plan.device, info, progress)
+        lowp = plan.device == "cpu" and use_lowp(n * float(n) * d / 2, d)
+        pairs = exact_pairs(x, plan.threshold, device=plan.device, progress=progress)
+        info.update(recall_lower_bound=1.0, recall_confidence=1.0, recall_basis="exact search")
+    if lowp:
+        info["scores"] = (f"bfloat16 candidates within their proven error bound ({lowp_bound(d):.4f}) of "
+                          "the threshold, each verified in float32")
+    return pairs, meth, info
 
 
 def _check(emb: Any, ids: Any, quality: Any, threshold: Any, method: str, device: str, nlist: int | None,
@@ -181,6 +197,8 @@ def _check(emb: Any, ids: Any, quality: Any, threshold: Any, method: str, device
         raise UsageError(f"neighbors must be between 1 and the number of clusters ({k}), got {neighbors}")
     if meth == "auto" and e.n < AUTO_EXACT_BELOW:
         meth = "exact"
+    if meth == "auto" and nlist is None and k_ivf < TWO_LEVEL_MIN_K:
+        k = k_ivf  # one k-means serves the band plan and, when that is too wide, the IVF lists
     plan = SearchPlan(search_threshold(t), meth, dev, k, k_ivf, None if nprobe is None else int(nprobe),
                       None if neighbors is None else int(neighbors), target_recall, int(sample_queries), seed)
     return plan, e, quality_array(quality, e)

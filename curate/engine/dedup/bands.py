@@ -91,6 +91,7 @@ class ProvableSearch:
         self.members = members
         self.sizes = np.array([len(m) for m in members], dtype=np.int64)
         self.cand: list[np.ndarray] | None = None
+        self.truth_volume = 0.0  # row-by-row products computed by pairs_of so far
 
     def plan(self, max_volume: float = np.inf, block: int = 2048) -> float:
         """Collect the band rows of every cluster; return the pair volume (inf if above ``max_volume``).
@@ -155,7 +156,9 @@ class ProvableSearch:
             q, c = self._band_hits(x[rows[s:e]] @ cent.T, check_hi)
             qs.append(rows[s + q])
             cs.append(c)
-        a, b, _ = cell_pairs(x, self.t, zip(self._per_cell(qs, cs), self.members))
+        per = self._per_cell(qs, cs)
+        self.truth_volume += float(sum(len(q) * int(m) for q, m in zip(per, self.sizes)))
+        a, b, _ = cell_pairs(x, self.t, zip(per, self.members))
         return a, b
 
     def search(self, _p: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -34,7 +34,8 @@ class IvfSearch:
     param = "nprobe"
 
     def __init__(self, x: np.ndarray, t: float, dev: str, nlist: int, seed: int,
-                 progress: ProgressFn | None = None, centroids: np.ndarray | None = None) -> None:
+                 progress: ProgressFn | None = None, centroids: np.ndarray | None = None,
+                 labels: np.ndarray | None = None) -> None:
         faiss = faiss_module()
         n, d = x.shape
         if not (1 <= nlist <= n):
@@ -69,8 +70,8 @@ class IvfSearch:
             for s, e in blocked(n, 65_536):
                 self.index.add(np.ascontiguousarray(x[s:e]))
             self.labels = None
-        else:
-            self.labels = lists.nearest(x, self.cent)
+        else:  # each row's nearest centroid (given with the centroids when the band plan computed it)
+            self.labels = lists.nearest(x, self.cent) if labels is None else np.asarray(labels, np.int64)
         self.build_s = time.perf_counter() - t0
 
     @staticmethod
@@ -87,6 +88,14 @@ class IvfSearch:
             self._band = ProvableSearch(self.x, self.t, self.cent, self.labels,
                                         assigned_sims(self.x, self.cent, self.labels))
         return self._band.pairs_of(rows)
+
+    def truth_volume(self) -> float:
+        """Row-by-row products :meth:`exact_rows` has computed so far."""
+        return 0.0 if self._band is None else float(self._band.truth_volume)
+
+    def work(self, p: int) -> float:
+        """About the row-by-row products of a search at nprobe ``p``: each row against ``p`` lists."""
+        return float(len(self.x)) * min(int(p), self.cap) * len(self.x) / self.nlist
 
     @property
     def cap(self) -> int:

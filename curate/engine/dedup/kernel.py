@@ -25,6 +25,91 @@ T = TypeVar("T")
 ProgressFn = Callable[[str, int, int], None]
 Pairs = tuple[np.ndarray, np.ndarray, np.ndarray]  # rows a, rows b (int64), similarities (float32)
 
+# ------------------------------------------------------------------------------------ low precision
+# Candidate scoring in bfloat16 with a proven error bound, then exact float32 verification.
+# For unit rows x, y (|x|, |y| <= 1 + 1e-6) and bf16 inputs x~ = x (1 + d), |d| <= u = 2**-8: the
+# products x~_i y~_i are exact in float32 and summed in float32 (oneDNN's bf16 GEMM), then rounded to
+# bf16. By Cauchy-Schwarz sum |x_i y_i| <= |x| |y|, so the score s^ differs from x.y by at most
+#   (2u + u^2) + gamma_d (1 + u)^2 + u (1 + u)^2 (1 + gamma_d),  gamma_d = d 2**-24 / (1 - d 2**-24)
+# (input rounding, float32 summation, output rounding; Higham, Accuracy and Stability of Numerical
+# Algorithms, 2nd ed., sec. 3.1): 0.0118 at d = 768, 0.0123 at d = 8192. Every pair with x.y >= t
+# therefore has s^ >= t - lowp_bound(d) - LOWP_SLACK; those candidates are verified in float32, so the
+# pairs reported are the float32 ones, as without it.
+LOWP_SLACK = 1e-5  # row norms up to 1 + 1e-6 (float32 normalisation) scale the bound by 1 + 2e-6
+LOWP = "auto"  # auto: on where torch (pinned in the `embed` extra) and a bf16 GEMM unit are present; off
+LOWP_MIN_WORK = 2e11  # auto: n^2 d / 2 of an exact search, from which bf16 saves more than importing torch
+# (~1.3 s) costs. Only the exact search's large blocks use it: on the inverted lists' and bands' cells
+# (~256 member rows) bf16 measured no faster than float32 BLAS here (docs/benchmarks.md).
+
+
+def lowp_bound(d: int) -> float:
+    """The proven error bound of a bf16 score of two unit rows of dimension ``d`` (see above)."""
+    u, e = 2.0**-8, 2.0**-24
+    g = d * e / (1 - d * e)
+    return (2 * u + u * u) + g * (1 + u) ** 2 + u * (1 + u) ** 2 * (1 + g)
+
+
+def _bf16_unit() -> bool:
+    """Whether this CPU has a bf16 dot-product unit (AVX512-BF16 or AMX); without one torch emulates
+    bf16 products and they are slower than float32 ones."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((ln for ln in f if ln.startswith("flags")), "")
+    except OSError:  # pragma: no cover - not Linux
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+class _Lowp:
+    """Whether blocks are scored in bf16 in this process (decided once per search by :func:`use_lowp`)."""
+
+    torch: Any = None
+    on: bool = False
+    src: Any = None  # the rows whose bf16 copy ``rows16`` is (the search's unit rows)
+    rows16: Any = None
+
+    @classmethod
+    def copy_of(cls, x: np.ndarray) -> Any:
+        """The bf16 copy of the search's rows (made once per search: half the bytes of ``x``)."""
+        if cls.src is not x:
+            cls.src, cls.rows16 = x, cls.torch.from_numpy(x).to(cls.torch.bfloat16)
+        return cls.rows16
+
+
+def use_lowp(work: float, d: int) -> bool:
+    """Turn bf16 candidate scoring on for the searches that follow when it pays (``work``: about the
+    row-by-row products times ``d`` they will compute) and is available; returns whether it is on."""
+    _Lowp.on = False
+    if LOWP == "off" or (LOWP == "auto" and (work < LOWP_MIN_WORK or not _bf16_unit())):
+        return False
+    try:
+        import torch
+    except ImportError:
+        return False
+    _Lowp.torch, _Lowp.on = torch, True
+    return True
+
+
+def lowp_off() -> None:
+    _Lowp.on, _Lowp.src, _Lowp.rows16 = False, None, None
+
+
+def _block_pairs(xq: np.ndarray, xb: np.ndarray, t: np.float32,
+                 rows16: tuple[Any, Any] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(r, c, sim) with sim >= t of the block ``xq @ xb.T``: float32 BLAS, or (``rows16``: the blocks'
+    bf16 rows) bf16 candidates within the proven bound of ``t``, verified in float32."""
+    if rows16 is None:
+        sim = xq @ xb.T
+        r, c = np.nonzero(sim >= t)
+        return r, c, sim[r, c]
+    torch = _Lowp.torch
+    sim = rows16[0] @ rows16[1].T
+    low = float(t) - lowp_bound(xq.shape[1]) - LOWP_SLACK
+    r, c = (v.numpy() for v in torch.nonzero(sim >= low, as_tuple=True))
+    exact = np.einsum("ij,ij->i", xq[r], xb[c])
+    keep = exact >= t
+    return r[keep], c[keep], exact[keep]
+
 
 def blocked(n: int, block: int) -> list[tuple[int, int]]:
     return [(s, min(s + block, n)) for s in range(0, n, block)]
@@ -97,6 +182,7 @@ def gemm_pairs(x: np.ndarray, threshold: float, *, base: np.ndarray | None = Non
     same = base is None
     b = x if same else base
     bblock = _columns(bblock, qblock, b)
+    x16 = _Lowp.copy_of(x) if _Lowp.on and same else None  # bf16 scores (use_lowp): large blocks only
     qs, js, ds = [], [], []
     spans = blocked(len(x), qblock)
     for k, (s, e) in enumerate(spans):
@@ -104,14 +190,13 @@ def gemm_pairs(x: np.ndarray, threshold: float, *, base: np.ndarray | None = Non
         for s2, e2 in blocked(len(b), bblock):
             if same and e2 <= s:
                 continue
-            sim = xq @ b[s2:e2].T
-            r, c = np.nonzero(sim >= t)
+            r, c, sims = _block_pairs(xq, b[s2:e2], t, None if x16 is None else (x16[s:e], x16[s2:e2]))
             if same:
                 keep = r + s < c + s2
-                r, c = r[keep], c[keep]
+                r, c, sims = r[keep], c[keep], sims[keep]
             qs.append(r.astype(np.int64) + s + query_offset)
             js.append(c.astype(np.int64) + s2 + base_offset)
-            ds.append(sim[r, c])
+            ds.append(sims)
         if progress:
             progress("exact search", k + 1, len(spans))
     if not qs:
@@ -127,11 +212,10 @@ def dense_pairs(xq: np.ndarray, xb: np.ndarray, threshold: float, qrows: np.ndar
     qs, bs, ds = [], [], []
     for s, e in blocked(len(xq), qblock):
         for s2, e2 in blocked(len(xb), bblock):
-            sim = xq[s:e] @ xb[s2:e2].T
-            r, c = np.nonzero(sim >= t)
+            r, c, sims = _block_pairs(xq[s:e], xb[s2:e2], t)
             qs.append(qrows[s + r])
             bs.append(brows[s2 + c])
-            ds.append(sim[r, c])
+            ds.append(sims)
     if not qs:
         return no_pairs()
     return (np.concatenate(qs).astype(np.int64), np.concatenate(bs).astype(np.int64),

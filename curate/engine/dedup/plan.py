@@ -58,19 +58,19 @@ def approximate(x: np.ndarray, plan: SearchPlan,
         info["ivf_skipped"] = info.pop("fallback_reason", "ivf could not certify the target")
         for key in ("target_recall", "recall_sample_rows"):
             info.pop(key, None)
-    cent = None
+    kmeans = None
     if meth in ("auto", "semantic"):
-        out, cent = _semantic(x, plan, progress, info)
+        out, kmeans = _semantic(x, plan, progress, info)
         if out is not None or meth == "semantic" or n >= AUTO_IVF_FROM:
             return out, "semantic", info
-    reuse = cent if plan.lists == plan.clusters else None
+    reuse = kmeans if plan.lists == plan.clusters else None
     return _ivf(x, plan, progress, info, reuse), "ivf", info
 
 
 def _semantic(x: np.ndarray, plan: SearchPlan, progress: ProgressFn | None,
-              info: dict[str, Any]) -> tuple[Pairs | None, np.ndarray]:
+              info: dict[str, Any]) -> tuple[Pairs | None, tuple[np.ndarray, np.ndarray]]:
     """The band search (or, with ``neighbors``, the approximate SemDeDup search); (pairs or None,
-    centroids)."""
+    (centroids, labels))."""
     from curate.engine.dedup.bands import NeighbourSearch, ProvableSearch, clusters
     from curate.engine.dedup.recall import tuned_search
 
@@ -84,14 +84,14 @@ def _semantic(x: np.ndarray, plan: SearchPlan, progress: ProgressFn | None,
         info["target_recall"] = plan.target_recall
         out = tuned_search(x, t, lambda: NeighbourSearch(x, t, cent, labels, progress), int(plan.neighbors),
                            plan.target_recall, sample_queries=plan.sample_queries, seed=plan.seed, info=info)
-        return out, cent
+        return out, (cent, labels)
     prov = ProvableSearch(x, t, cent, labels, sims, progress)
     volume = prov.plan(n * float(n) / AUTO_MIN_SAVING)
     if not np.isfinite(volume) and plan.method == "semantic":  # asked for: complete search at any cost
         volume = prov.plan()
     if not np.isfinite(volume):
         info["semantic_skipped"] = f"band volume above 1/{AUTO_MIN_SAVING} of all pairs"
-        return None, cent
+        return None, (cent, labels)
     t1 = time.perf_counter()
     out = prov.search()
     info.update(clusters=len(prov.cent), pair_volume_fraction=round(volume / (n * float(n)), 5),
@@ -99,11 +99,11 @@ def _semantic(x: np.ndarray, plan: SearchPlan, progress: ProgressFn | None,
                 recall_basis="complete by construction: triangle-inequality bands around the k-means "
                              "centroids")
     info["timings"].update(plan_s=round(t1 - t0, 3), search_s=round(time.perf_counter() - t1, 3))
-    return out, cent
+    return out, (cent, labels)
 
 
 def _ivf(x: np.ndarray, plan: SearchPlan, progress: ProgressFn | None, info: dict[str, Any],
-         cent: np.ndarray | None) -> Pairs | None:
+         kmeans: tuple[np.ndarray, np.ndarray] | None) -> Pairs | None:
     """IVF with nprobe tuned (or fixed) on the held-out sample; None when it cannot be certified."""
     from curate.engine.dedup.ivf import IvfSearch
     from curate.engine.dedup.recall import tuned_search
@@ -113,8 +113,11 @@ def _ivf(x: np.ndarray, plan: SearchPlan, progress: ProgressFn | None, info: dic
     # on the CPU (two-level lists, or a tuned nprobe) the lists are built first, since the band search
     # over them gives the sample's exact pairs at a fraction of the products (tuned_search's
     # searcher_truth); else the index is built once the sample shows the recall can be certified
+    cent, labels = kmeans if kmeans is not None else (None, None)
+
     def build() -> IvfSearch:
-        return IvfSearch(x, plan.threshold, plan.device, plan.lists, plan.seed, progress, centroids=cent)
+        return IvfSearch(x, plan.threshold, plan.device, plan.lists, plan.seed, progress, centroids=cent,
+                         labels=labels)
 
     return tuned_search(x, plan.threshold, build, plan.nprobe, plan.target_recall,
                         sample_queries=plan.sample_queries, seed=plan.seed, info=info,

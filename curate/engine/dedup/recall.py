@@ -33,6 +33,7 @@ import numpy as np
 from curate.engine.dedup.kernel import canonical_pairs, dense_pairs
 
 CONFIDENCE = 0.95
+SAMPLE_BUDGET_PROBES = 16  # under ``auto`` the held-out truth may cost what a search at this nprobe does
 MISS_ALLOWANCE = 0.0  # the sample must certify the target with this fraction of (1 - target) missed
 # (0: the smallest sample that can certify at all; the chosen nprobe then finds every sampled pair)
 
@@ -151,7 +152,8 @@ def _make(a: np.ndarray, b: np.ndarray, rows: np.ndarray) -> Sample:
 
 
 def holdout(x: np.ndarray, t: float, *, start: int, target: float, seed: int, max_fraction: float = 0.125,
-            confidence: float = CONFIDENCE, truth: Any = None) -> tuple[Sample, bool]:
+            confidence: float = CONFIDENCE, truth: Any = None, budget: float | None = None,
+            volume: Any = None) -> tuple[Sample, bool]:
     """An exact-searched random sample of rows; ``ok`` is False when it stays too small to certify.
 
     The sample starts at ``start`` rows and grows (its size extrapolated from the groups found so far,
@@ -159,11 +161,18 @@ def holdout(x: np.ndarray, t: float, *, start: int, target: float, seed: int, ma
     ``max_fraction`` of the rows (its search then costs ``2 * max_fraction`` of the full exact search).
     ``truth(rows)``: the exact pairs (a < b) with an end in ``rows``; by default every sampled row
     against all rows (blocked products), else a complete band search (``ProvableSearch.pairs_of``).
+
+    ``budget`` (row-by-row products; ``volume()`` the products the truth has computed so far, by default
+    ``n`` per row): the sample grows only while its truth is expected to stay within it, the cost per
+    row measured on the first ``start`` rows. It is set where a cheaper statement is available when the
+    target cannot be certified (``auto`` on clean data: the missed-row bound), so that the sample costs
+    about what the search does, never a large share of the exact search.
     """
     n = len(x)
     if truth is None:
         def truth(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return _rows_pairs(x, t, rows)
+        volume = None
     perm = np.random.default_rng(seed).permutation(n)
     need = groups_needed(target, confidence)
     cap = max(1, min(n, int(max_fraction * n)))
@@ -174,6 +183,9 @@ def holdout(x: np.ndarray, t: float, *, start: int, target: float, seed: int, ma
         a, b = truth(perm[done:s])
         pa.append(a)
         pb.append(b)
+        if budget is not None and not done:  # the first rows: what a held-out row costs here
+            per_row = (volume() if volume is not None else float(s) * n) / s
+            cap = max(s, min(cap, int(budget / max(per_row, 1.0))))
         done = s
         hold = _dedupe(np.concatenate(pa), np.concatenate(pb))
         groups = effective_groups(pair_groups(*hold))
@@ -252,8 +264,12 @@ def tuned_search(x: np.ndarray, t: float, make_searcher: Any, fixed: int | None,
     """
     t0 = time.perf_counter()
     searcher = make_searcher() if searcher_truth else None
+    budget = None
+    if row_bound and fixed is None and hasattr(searcher, "work"):
+        budget = searcher.work(SAMPLE_BUDGET_PROBES)
     held, ok = holdout(x, t, start=sample_queries, target=target, seed=seed, confidence=confidence,
-                       truth=searcher.exact_rows if searcher is not None else None)
+                       truth=searcher.exact_rows if searcher is not None else None, budget=budget,
+                       volume=getattr(searcher, "truth_volume", None))
     info["recall_sample_rows"] = {"held_out": held.rows}
     if searcher is not None:
         info["recall_sample_rows"]["truth"] = "band search over the lists (complete)"
