@@ -17,7 +17,7 @@ STILL_UNKNOWN = (
     "AMD-OCT", "ASU-Mayo", "AutoPET", "BRATS-ISBI", "BUS-BRA", "BrainLat", "CAMUS", "CMMD", "COVID-CTset",
     "CQ500", "Cholec80", "DDR", "DeepDRiD", "Drishti-GS", "FIVES", "G1020", "HAM10000", "HYGD", "INbreast",
     "Iraq-Prostate-Biopsy", "Kermany-OCT", "LDPolypVideo", "LiTS", "Makerere-AIR-Malaria", "Montgomery-CXR",
-    "NIH-CXR14", "NTBP", "Noor-OCT", "OL3I", "PMC-15M", "RFMiD", "RSNA-Pneumonia", "STARE", "TCGA",
+    "NIH-CXR14", "NTBP", "Noor-OCT", "OL3I", "PMC-15M", "RFMiD", "STARE", "TCGA",
     "UGM-Periapical-Osteoporosis", "erythrocytesIDB", "mBRSET",
 )
 
@@ -35,16 +35,28 @@ def test_unknown_terms_list_the_search_made(cat, rid):
     assert s.read and all(r.strip() for r in s.read) and s.found and s.checked is not None
 
 
-@pytest.mark.parametrize("rid", [r for r in STILL_UNKNOWN if r not in ("RSNA-Pneumonia", "TCGA")])
+@pytest.mark.parametrize("rid", [r for r in STILL_UNKNOWN if r != "TCGA"])
 def test_no_named_terms_means_the_licence_says_unknown(cat, rid):
     """'Not stated in cited sources' and the like are spelled `unknown`, the catalog's one word for it."""
     assert cat.get(rid).licence.value == "unknown"
 
 
-def test_named_terms_that_leave_redistribution_open_stay_unknown(cat):
-    """RSNA page: 'You may access and use the imaging datasets and annotations for the purposes of academic
-    research and education, and other commercial or non-commercial purposes as long as you meet the following
-    attribution requirements' -- use is allowed, redistribution is not addressed."""
+@pytest.mark.parametrize("rid", ["RSNA-Pneumonia", "Kvasir-SEG"])
+def test_terms_that_grant_use_but_not_redistribution_are_restricted(cat, rid):
+    """Allow-list: what the holder does not grant is not allowed. RSNA page: 'You may access and use the
+    imaging datasets and annotations for the purposes of academic research and education, and other commercial
+    or non-commercial purposes as long as you meet the following attribution requirements'; Kvasir-SEG README:
+    'restricted for research and educational purposes', commercial use only with prior written permission.
+    Both grant use and say nothing that grants re-sharing, so the record is `restricted`, while the
+    redistribution term itself stays not stated (None) rather than an invented `False`."""
+    d = cat.get(rid)
+    assert d.access == "restricted"
+    assert d.terms.redistribution is None and d.terms.attribution is True
+    assert d.licence.source_type == "primary"
+    assert "do not grant redistribution" in d.licence.note
+
+
+def test_rsna_terms_allow_commercial_use(cat):
     t = cat.get("RSNA-Pneumonia").terms
     assert (t.commercial, t.attribution, t.redistribution) == (True, True, None)
 
