@@ -25,7 +25,8 @@ the growth of the process's peak resident set during the call relative to the em
 
     python benchmarks/bench_dedup.py                                  # all shapes at their default sizes
     python benchmarks/bench_dedup.py --shapes anisotropic --n 50000 --d 384
-    python benchmarks/bench_dedup.py --scaling 10000,30000,100000     # cost of the default vs n
+    python benchmarks/bench_dedup.py --scaling 10000,100000,1000000 --shapes anisotropic --d 256
+                                                                      # cost of the default vs n
 """
 
 from __future__ import annotations
@@ -281,20 +282,21 @@ def compare(shape: str, n: int, d: int, args: argparse.Namespace, methods: list[
         print("  cli console: " + res["cli"]["console"].replace("\n", "\n    "))
 
 
-def scaling(sizes: list[int], args: argparse.Namespace) -> None:
-    """Seconds of the default vs n at a fixed duplicate rate and mode size; FAISS flat up to a size."""
-    args.dup_frac = 0.05 if args.dup_frac is None else args.dup_frac
-    cfg = SHAPES["clustered"]
+def scaling(sizes: list[int], args: argparse.Namespace, shape: str = "clustered") -> None:
+    """Seconds of the default vs n for one shape at its duplicate rate and mode size; FAISS flat up to a
+    size."""
+    cfg = SHAPES[shape]
+    dup = cfg.get("dup_frac", 0.05) if args.dup_frac is None else args.dup_frac
     d = args.scaling_d or args.d or cfg["d"]
-    print(f"\n## scaling of the default (clustered shape, d={d}, {args.dup_frac:.0%} planted, "
+    print(f"\n## scaling of the default ({shape} shape, d={d}, {dup:.1%} planted, "
           f"{cfg['modes_per']} rows per mode; FAISS flat up to n={args.scaling_flat_max:,}; above, 'true' is "
-          "against curate semantic, complete by construction)")
-    print(f"{'n':>10}{'seconds':>9}{'us/row':>9}{'flat s':>9}{'vs flat':>9}{'true':>8}{'reported':>10}"
+          "against curate semantic, complete by construction, unless --no-band-truth)")
+    print(f"{'n':>10}{'seconds':>9}{'us/row':>9}{'flat s':>9}{'vs flat':>9}{'true':>8}{'reported':>14}"
           f"{'peak/X':>8}  chosen")
     for n in sizes:
-        spec = {"n": n, "d": d, "dup_frac": args.dup_frac, "seed": args.seed,
-                "modes": max(2, n // cfg["modes_per"]), "spread": cfg["spread"], "t": args.threshold,
-                "tmp": f"{args.tmp}/scale-{n}", "method": "default"}
+        spec = {"n": n, "d": d, "dup_frac": dup, "seed": args.seed, "shape": shape,
+                "modes": max(2, n // cfg["modes_per"]) if cfg["modes_per"] else 0, "spread": cfg["spread"],
+                "t": args.threshold, "tmp": f"{args.tmp}/scale-{shape}-{n}", "method": "default"}
         _sub({**spec, "method": "gen"})
         r = _sub(spec)
         flat_s = ratio = true = "-"
@@ -308,9 +310,9 @@ def scaling(sizes: list[int], args: argparse.Namespace) -> None:
             truth = _pairs(spec, "semantic")
             true = f"{len(_pairs(spec, 'default') & truth) / max(1, len(truth)):.4f}*"
         rep = r.get("reported")
+        rep_s = "none" if rep is None else rep if isinstance(rep, str) else f"{rep:.4f}"
         print(f"{n:>10,}{r['seconds']:>9.2f}{1e6 * r['seconds'] / n:>9.1f}{flat_s:>9}{ratio:>9}{true:>8}"
-              f"{'none' if rep is None else f'{rep:.4f}':>10}{r['peak_x']:>8.2f}  {r['chosen']} "
-              f"{json.dumps(r.get('params', {}))}")
+              f"{rep_s:>14}{r['peak_x']:>8.2f}  {r['chosen']} {json.dumps(r.get('params', {}))}")
 
 
 def main() -> None:
@@ -323,7 +325,8 @@ def main() -> None:
     ap.add_argument("--dup-frac", type=float, default=None, help="planted share (default 5 %%; clean 0.1 %%)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--methods", default="cli,default,faiss-ivf")
-    ap.add_argument("--scaling", default="", help="comma-separated sizes, e.g. 10000,100000,1000000")
+    ap.add_argument("--scaling", default="", help="comma-separated sizes, e.g. 10000,100000,1000000 (then "
+                    "only the scaling tables, one per shape of --shapes, are run)")
     ap.add_argument("--scaling-flat-max", type=int, default=100_000,
                     help="largest n of the scaling table also searched with FAISS flat (truth, ratio)")
     ap.add_argument("--scaling-d", type=int, default=None,
@@ -341,10 +344,11 @@ def main() -> None:
     print(f"# dedup benchmark | {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"faiss {faiss.__version__}, faiss threads {faiss.omp_get_max_threads()}")
     for shape in [s for s in args.shapes.split(",") if s]:
+        if args.scaling:
+            scaling([int(s) for s in args.scaling.split(",")], args, shape)
+            continue
         cfg = SHAPES[shape]
         compare(shape, args.n or cfg["n"], args.d or cfg["d"], args, args.methods.split(","))
-    if args.scaling:
-        scaling([int(s) for s in args.scaling.split(",")], args)
 
 
 if __name__ == "__main__":

@@ -194,7 +194,10 @@ def test_fixed_parameters_report_a_held_out_bound(data):
         assert true_recall < 1.0 and s["method"] == method  # one probe really misses pairs; no fallback
         assert s["recall_lower_bound"] <= true_recall and abs(s["recall_held_out"] - true_recall) < 0.06
         assert "held-out" in s["recall_basis"] and "Clopper-Pearson" in s["recall_basis"]
-        assert set(s["recall_sample_rows"]) == {"held_out"}  # one sample: nothing is tuned on it
+        held = s["recall_sample_rows"]
+        assert set(held) == {"held_out", "truth_share_of_exact"}  # one sample: nothing is tuned on it
+        # its exact search, every held-out row against all n rows, as a share of the n (n - 1) / 2 pairs
+        assert held["truth_share_of_exact"] == pytest.approx(2 * held["held_out"] / (len(x) - 1), abs=1e-5)
 
 
 def test_no_pairs_at_all():

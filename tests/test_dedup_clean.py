@@ -160,3 +160,19 @@ def test_cli_announces_the_exact_fallback_before_it_runs_without_a_terminal(tmp_
     out = r.stdout
     assert "note: exact search (ivf -> exact" in out and "about" in out
     assert out.index("note: exact search") < out.index("dedup: ")
+
+
+def test_auto_sample_growth_stays_within_its_budget(monkeypatch):
+    """Under auto the held-out sample grows only while its exact search costs at most a search at
+    SAMPLE_BUDGET_PROBES does (the cost per held-out row measured on the first rows): with a budget of one
+    list per row it stays at its first 2,000 rows and the summary bounds the missed rows; with the default
+    budget the same data grow the sample (so the budget is what stopped it)."""
+    rng = np.random.default_rng(5)
+    x = plant(rng, unit(rng.normal(size=(30000, 16))), 0.06).astype(np.float32)
+    monkeypatch.setattr(recall, "SAMPLE_BUDGET_PROBES", 1)
+    small = dedup(x, 0.9, device="cpu").summary
+    monkeypatch.undo()
+    wide = dedup(x, 0.9, device="cpu").summary
+    assert small["recall_sample_rows"]["held_out"] == 2000 and small["certified"] == "missed rows"
+    assert "fallback" not in small and small["method"] == "ivf"
+    assert wide["recall_sample_rows"]["held_out"] > 2000

@@ -98,3 +98,17 @@ def test_auto_leaves_small_searches_in_float32():
     res = dedup(unit(np.random.default_rng(0).normal(size=(500, 16))).astype(np.float32), 0.9, device="cpu",
                 method="exact")
     assert "scores" not in res.summary
+
+
+def test_summary_json_says_the_exact_search_scored_in_bf16(tmp_path, monkeypatch):
+    """The statement reaches summary.json through the exit gate, and the console line is unchanged."""
+    import json
+
+    from curate.pipeline.dedup import run_dedup
+
+    x = planted_near_threshold(np.random.default_rng(2), 1500, 32, 0.9)
+    np.save(tmp_path / "e.npy", x)
+    monkeypatch.setattr(kernel, "LOWP", "on")
+    run_dedup(str(tmp_path / "e.npy"), tmp_path / "d", threshold=0.9, method="exact", device="cpu")
+    summary = json.loads((tmp_path / "d" / "summary.json").read_text())
+    assert summary["method"] == "exact" and "proven error bound" in summary["scores"]

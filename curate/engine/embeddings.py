@@ -158,6 +158,8 @@ def _check_ids(ids: np.ndarray) -> None:
         return
     if (ids == "").any():
         raise InputError(f"{int((ids == '').sum())} ids are empty strings")
+    if ids.dtype.kind == "U" and np.array_equal(ids, np.arange(len(ids)).astype(ids.dtype)):
+        return  # the row numbers (no ids given): unique, and far cheaper to see than to sort
     uniq, first_rows, counts = np.unique(ids, return_index=True, return_counts=True)
     if len(uniq) != len(ids):
         repeats = np.setdiff1d(np.arange(len(ids)), first_rows)

@@ -151,9 +151,9 @@ def _search(x: np.ndarray, plan: SearchPlan, progress: ProgressFn | None) -> tup
         if meth != "exact":
             info["fallback"] = f"{meth} -> exact"
         meth = "exact"
+        lowp = plan.device == "cpu" and use_lowp(n * float(n) * d / 2, d)
         if "fallback" in info:  # said before the quadratic search starts, with its estimated time
             _announce_exact(x, plan.device, info, progress)
-        lowp = plan.device == "cpu" and use_lowp(n * float(n) * d / 2, d)
         pairs = exact_pairs(x, plan.threshold, device=plan.device, progress=progress)
         info.update(recall_lower_bound=1.0, recall_confidence=1.0, recall_basis="exact search")
     if lowp:

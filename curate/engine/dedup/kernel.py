@@ -7,6 +7,9 @@ A leaf: it imports nothing else from curate. Everything that searches pairs in d
 - :func:`cell_pairs` — many ``(query rows, member rows)`` cells (inverted lists, band-search clusters);
 - :func:`canonical_pairs` — drop self matches, order each pair (low, high), keep one copy of each.
 
+:func:`gemm_pairs` may score its blocks in bfloat16 (:func:`use_lowp`, torch's oneDNN GEMM) and verify the
+candidates within a proven error bound in float32 (below); every similarity reported is a float32 one.
+
 The similarity block of one product stays below 1/16 of the data (:func:`_columns`), so a search's peak
 memory stays a small multiple of the embeddings. numpy releases the GIL in its sorting, selection and
 fancy-indexing kernels, which run on one core, and many small products gain little from BLAS threads:
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import numpy as np
@@ -49,6 +53,7 @@ def lowp_bound(d: int) -> float:
     return (2 * u + u * u) + g * (1 + u) ** 2 + u * (1 + u) ** 2 * (1 + g)
 
 
+@lru_cache(maxsize=1)
 def _bf16_unit() -> bool:
     """Whether this CPU has a bf16 dot-product unit (AVX512-BF16 or AMX); without one torch emulates
     bf16 products and they are slower than float32 ones."""
@@ -71,8 +76,12 @@ class _Lowp:
     @classmethod
     def copy_of(cls, x: np.ndarray) -> Any:
         """The bf16 copy of the search's rows (made once per search: half the bytes of ``x``)."""
-        if cls.src is not x:
-            cls.src, cls.rows16 = x, cls.torch.from_numpy(x).to(cls.torch.bfloat16)
+        if cls.src is not x:  # converted a block at a time (a writable copy each: the rows may be read-only)
+            torch = cls.torch
+            out = torch.empty(x.shape, dtype=torch.bfloat16)
+            for s, e in blocked(len(x), 65_536):
+                out[s:e] = torch.from_numpy(np.array(x[s:e], dtype=np.float32)).to(torch.bfloat16)
+            cls.src, cls.rows16 = x, out
         return cls.rows16
 
 
@@ -109,6 +118,21 @@ def _block_pairs(xq: np.ndarray, xb: np.ndarray, t: np.float32,
     exact = np.einsum("ij,ij->i", xq[r], xb[c])
     keep = exact >= t
     return r[keep], c[keep], exact[keep]
+
+
+def block_seconds(xq: np.ndarray, xb: np.ndarray) -> float:
+    """Seconds of one block of the exact search as it will run (bf16 scores when :func:`use_lowp` turned
+    them on, after a small warm-up product), for its time estimate."""
+    import time
+
+    def rows16(a: np.ndarray) -> Any:
+        return _Lowp.torch.from_numpy(np.array(a, dtype=np.float32)).to(_Lowp.torch.bfloat16)
+
+    if _Lowp.on:
+        _block_pairs(xq[:8], xb[:8], np.float32(0.99), (rows16(xq[:8]), rows16(xb[:8])))
+    t0 = time.perf_counter()
+    _block_pairs(xq, xb, np.float32(0.99), (rows16(xq), rows16(xb)) if _Lowp.on else None)
+    return time.perf_counter() - t0
 
 
 def blocked(n: int, block: int) -> list[tuple[int, int]]:

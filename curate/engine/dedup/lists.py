@@ -132,13 +132,21 @@ def nearest(x: np.ndarray, cent: np.ndarray) -> np.ndarray:
 
 
 def top_lists(x: np.ndarray, cent: np.ndarray, p: int) -> np.ndarray:
-    """The ``p`` nearest centroids of every row (unordered), by the same products as :func:`list_rank`."""
+    """The ``p`` nearest centroids of every row (unordered), by the same products as :func:`list_rank`.
+
+    The selection (``argpartition``, one core) costs more than the products here, so row blocks run on a
+    thread per core (:func:`~curate.engine.dedup.kernel.parallel_map`)."""
     k = len(cent)
     if p >= k:
         return np.broadcast_to(np.arange(k, dtype=np.int64), (len(x), k)).copy()
     out = np.empty((len(x), p), dtype=np.int64)
-    for s, e in blocked(len(x), 4096):
-        out[s:e] = np.argpartition(-(x[s:e] @ cent.T), p - 1, axis=1)[:, :p]
+
+    def run(span: tuple[int, int]) -> None:
+        s, e = span
+        out[s:e] = np.argpartition(x[s:e] @ cent.T, k - p, axis=1)[:, k - p:]
+
+    for _ in parallel_map(run, blocked(len(x), 4096)):
+        pass
     return out
 
 

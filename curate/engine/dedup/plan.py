@@ -61,6 +61,9 @@ def approximate(x: np.ndarray, plan: SearchPlan,
     kmeans = None
     if meth in ("auto", "semantic"):
         out, kmeans = _semantic(x, plan, progress, info)
+        if out is None and "ivf_skipped" in info:  # both tried (IVF first): the exact search says why
+            info["fallback_reason"] = (f"ivf: {info['ivf_skipped']}; semantic: "
+                                       f"{info.get('semantic_skipped', 'not complete')}")
         if out is not None or meth == "semantic" or n >= AUTO_IVF_FROM:
             return out, "semantic", info
     reuse = kmeans if plan.lists == plan.clusters else None

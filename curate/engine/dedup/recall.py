@@ -33,7 +33,7 @@ import numpy as np
 from curate.engine.dedup.kernel import canonical_pairs, dense_pairs
 
 CONFIDENCE = 0.95
-SAMPLE_BUDGET_PROBES = 16  # under ``auto`` the held-out truth may cost what a search at this nprobe does
+SAMPLE_BUDGET_PROBES = 32  # under ``auto`` the held-out truth may cost what a search at this nprobe does
 MISS_ALLOWANCE = 0.0  # the sample must certify the target with this fraction of (1 - target) missed
 # (0: the smallest sample that can certify at all; the chosen nprobe then finds every sampled pair)
 
@@ -270,7 +270,10 @@ def tuned_search(x: np.ndarray, t: float, make_searcher: Any, fixed: int | None,
     held, ok = holdout(x, t, start=sample_queries, target=target, seed=seed, confidence=confidence,
                        truth=searcher.exact_rows if searcher is not None else None, budget=budget,
                        volume=getattr(searcher, "truth_volume", None))
-    info["recall_sample_rows"] = {"held_out": held.rows}
+    n = len(x)
+    done = searcher.truth_volume() if searcher is not None else float(held.rows) * n
+    info["recall_sample_rows"] = {"held_out": held.rows,
+                                  "truth_share_of_exact": round(done / max(1.0, n * (n - 1) / 2.0), 5)}
     if searcher is not None:
         info["recall_sample_rows"]["truth"] = "band search over the lists (complete)"
     if fixed is None and not ok and row_bound:  # clean data: bound the rows with a missed partner
