@@ -176,3 +176,32 @@ def test_auto_sample_growth_stays_within_its_budget(monkeypatch):
     assert small["recall_sample_rows"]["held_out"] == 2000 and small["certified"] == "missed rows"
     assert "fallback" not in small and small["method"] == "ivf"
     assert wide["recall_sample_rows"]["held_out"] > 2000
+
+
+def test_large_input_tries_ivf_over_the_band_clusters_before_the_exact_search(monkeypatch):
+    """From AUTO_IVF_FROM rows `auto` tries the two-level lists first; when they cannot certify (here: a
+    stored probe order of one list per row) and the band is too wide, IVF over the band plan's √n clusters
+    answers, certified, instead of the quadratic search (thresholds lowered to this size)."""
+    import functools
+
+    import curate.engine.dedup.lists as lists
+    import curate.engine.dedup.plan as plan
+
+    monkeypatch.setattr(plan, "AUTO_IVF_FROM", 10_000)
+    monkeypatch.setattr(api, "ROWS_PER_LIST", 16)  # 1,900 lists: two-level from 1,024
+    monkeypatch.setattr(lists, "probe_order", functools.partial(lists.probe_order, cap=2))
+    rng = np.random.default_rng(8)
+    x = plant(rng, unit(rng.normal(size=(30000, 24))), 0.06).astype(np.float32)
+    res = dedup(x, 0.9, device="cpu")
+    s = res.summary
+    assert s["method"] == "ivf" and "fallback" not in s, s
+    assert "at the widest nprobe (2)" in s["ivf_skipped"] and "band volume" in s["semantic_skipped"]
+    assert s["nlist"] == api.default_nlist(len(x)) and "lists" not in s  # flat lists, the band's clusters
+    xn = unit(np.asarray(x, np.float64))  # brute force in float64, a block of rows at a time
+    want = set()
+    for lo in range(0, len(x), 2000):
+        r, c = np.nonzero(xn[lo:lo + 2000] @ xn.T >= 0.9)
+        keep = r + lo < c
+        want |= set(zip((r[keep] + lo).tolist(), c[keep].tolist()))
+    got = found(res)
+    assert got <= want and s["recall_lower_bound"] <= len(got) / len(want)

@@ -339,7 +339,7 @@ def rows_missing(held: Sample, rows: np.ndarray, found: np.ndarray) -> int:
 
 
 def row_bound_search(x: np.ndarray, searcher: Any, held: Sample, info: dict[str, Any], t0: float,
-                     confidence: float = CONFIDENCE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                     confidence: float = CONFIDENCE) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Search a sample too poor in duplicates to certify recall (clean data) and bound the missed rows.
 
     ``p`` is the smallest parameter from :data:`CLEAN_MIN_PROBE` up that finds every sampled pair (the
@@ -349,6 +349,10 @@ def row_bound_search(x: np.ndarray, searcher: Any, held: Sample, info: dict[str,
     of ``p`` is a fixed-sequence test from the widest search down (the missed rows shrink as ``p``
     grows), so stopping at the smallest ``p`` with no missed held-out row keeps the 95 %. Over the
     same sample the pair recall bound (over duplicate groups) is reported too when the sample has pairs.
+
+    None (the caller tries another search) when even the widest search misses a held-out partner: only
+    two-level lists can, whose stored probe order stops at ``PROBE_CAP`` lists (flat lists at ``p = nlist``
+    search everything).
     """
     rows = held.query_rows
     need = searcher.need(held.a, held.b)
@@ -359,6 +363,10 @@ def row_bound_search(x: np.ndarray, searcher: Any, held: Sample, info: dict[str,
     t2 = time.perf_counter()
     found = found_mask(held.a, held.b, i, j, len(x))
     missed = rows_missing(held, rows, found)
+    if missed and p >= cap:
+        info["fallback_reason"] = (f"at the widest {searcher.param} ({cap}) the search missed partners of "
+                                   f"{missed:,} of {len(rows):,} held-out rows")
+        return None
     upper = missed_rows_upper(missed, len(rows), confidence)
     info.update(searcher.describe(p))
     info.setdefault("timings", {}).update(sample_s=round(t1 - t0, 3), search_s=round(t2 - t1, 3))
