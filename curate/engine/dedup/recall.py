@@ -264,18 +264,8 @@ def tuned_search(x: np.ndarray, t: float, make_searcher: Any, fixed: int | None,
     """
     t0 = time.perf_counter()
     searcher = make_searcher() if searcher_truth else None
-    budget = None
-    if row_bound and fixed is None and hasattr(searcher, "work"):
-        budget = searcher.work(SAMPLE_BUDGET_PROBES)
-    held, ok = holdout(x, t, start=sample_queries, target=target, seed=seed, confidence=confidence,
-                       truth=searcher.exact_rows if searcher is not None else None, budget=budget,
-                       volume=getattr(searcher, "truth_volume", None))
-    n = len(x)
-    done = searcher.truth_volume() if searcher is not None else float(held.rows) * n
-    info["recall_sample_rows"] = {"held_out": held.rows,
-                                  "truth_share_of_exact": round(done / max(1.0, n * (n - 1) / 2.0), 5)}
-    if searcher is not None:
-        info["recall_sample_rows"]["truth"] = "band search over the lists (complete)"
+    held, ok = _held_out(x, t, searcher, info, budgeted=row_bound and fixed is None, start=sample_queries,
+                         target=target, seed=seed, confidence=confidence)
     if fixed is None and not ok and row_bound:  # clean data: bound the rows with a missed partner
         searcher = searcher if searcher is not None else make_searcher()
         return row_bound_search(x, searcher, held, info, t0, confidence)
@@ -319,6 +309,24 @@ def tuned_search(x: np.ndarray, t: float, make_searcher: Any, fixed: int | None,
                 recall_basis=bound.basis() + f"; {searcher.param} = smallest whose bound clears the target "
                                              "(fixed-sequence test)")
     return i, j, c
+
+
+def _held_out(x: np.ndarray, t: float, searcher: Any, info: dict[str, Any], *, budgeted: bool, start: int,
+              target: float, seed: int, confidence: float) -> tuple[Sample, bool]:
+    """The held-out sample of :func:`tuned_search` (its truth from ``searcher``'s complete band search when
+    given, within the :data:`SAMPLE_BUDGET_PROBES` budget when ``budgeted``) and what the summary says of
+    it: its rows and the products its truth cost as a share of the exact search's."""
+    budget = searcher.work(SAMPLE_BUDGET_PROBES) if budgeted and hasattr(searcher, "work") else None
+    held, ok = holdout(x, t, start=start, target=target, seed=seed, confidence=confidence,
+                       truth=searcher.exact_rows if searcher is not None else None, budget=budget,
+                       volume=getattr(searcher, "truth_volume", None))
+    n = len(x)
+    done = searcher.truth_volume() if searcher is not None else float(held.rows) * n
+    info["recall_sample_rows"] = {"held_out": held.rows,
+                                  "truth_share_of_exact": round(done / max(1.0, n * (n - 1) / 2.0), 5)}
+    if searcher is not None:
+        info["recall_sample_rows"]["truth"] = "band search over the lists (complete)"
+    return held, ok
 
 
 # ------------------------------------------------------------------------------------ clean data
