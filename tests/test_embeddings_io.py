@@ -209,3 +209,14 @@ def test_hf_dataset_object_and_folder(tmp_path):
         load_embeddings(tmp_path / "dd")
     with pytest.raises(InputError, match="no column 'vec'"):
         load_embeddings(ds, vector_col="vec")
+
+
+def test_ids_that_look_like_row_numbers_but_repeat_are_refused():
+    """Row-number ids skip the sort; ids of the same look that repeat one (a narrow string dtype, where
+    "100" stands at row 1000) are still caught."""
+    from curate.engine.embeddings import _check_ids
+
+    _check_ids(np.arange(1001).astype(str))  # the row numbers: unique
+    ids = np.arange(1001).astype(str).astype("<U3")  # row 1000 becomes "100", like row 100
+    with pytest.raises(InputError, match=r"1 ids occur more than once \(first repeat at row 1000\)"):
+        _check_ids(ids)

@@ -158,7 +158,7 @@ def _check_ids(ids: np.ndarray) -> None:
         return
     if (ids == "").any():
         raise InputError(f"{int((ids == '').sum())} ids are empty strings")
-    if ids.dtype.kind == "U" and np.array_equal(ids, np.arange(len(ids)).astype(ids.dtype)):
+    if ids.dtype.kind == "U" and np.array_equal(ids, np.arange(len(ids)).astype(str)):
         return  # the row numbers (no ids given): unique, and far cheaper to see than to sort
     uniq, first_rows, counts = np.unique(ids, return_index=True, return_counts=True)
     if len(uniq) != len(ids):
