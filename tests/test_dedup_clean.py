@@ -178,16 +178,19 @@ def test_auto_sample_growth_stays_within_its_budget(monkeypatch):
     assert wide["recall_sample_rows"]["held_out"] > 2000
 
 
-def test_large_input_tries_ivf_over_the_band_clusters_before_the_exact_search(monkeypatch):
-    """From AUTO_IVF_FROM rows `auto` tries the two-level lists first; when they cannot certify (here: a
-    stored probe order of one list per row) and the band is too wide, IVF over the band plan's √n clusters
-    answers, certified, instead of the quadratic search (thresholds lowered to this size)."""
+@pytest.mark.parametrize("ivf_first", [True, False])
+def test_large_input_tries_ivf_over_the_band_clusters_before_the_exact_search(monkeypatch, ivf_first):
+    """When the two-level lists cannot certify (here: a stored probe order of two lists per row) and the
+    band is too wide, IVF over the band plan's √n clusters answers, certified, instead of the quadratic
+    search: from AUTO_IVF_FROM rows, where the two-level lists are tried first, and below it, where they
+    are tried after the band (thresholds lowered to this size)."""
     import functools
 
     import curate.engine.dedup.lists as lists
     import curate.engine.dedup.plan as plan
 
-    monkeypatch.setattr(plan, "AUTO_IVF_FROM", 10_000)
+    if ivf_first:
+        monkeypatch.setattr(plan, "AUTO_IVF_FROM", 10_000)
     monkeypatch.setattr(api, "ROWS_PER_LIST", 16)  # 1,900 lists: two-level from 1,024
     monkeypatch.setattr(lists, "probe_order", functools.partial(lists.probe_order, cap=2))
     rng = np.random.default_rng(8)

@@ -4,8 +4,10 @@
 its planned pair volume is at most 1/:data:`AUTO_MIN_SAVING` of all pairs, else IVF
 (:mod:`~curate.engine.dedup.ivf`) with a certified ``nprobe``. From :data:`AUTO_IVF_FROM` rows IVF is tried
 first: the band plan compares every row with every centroid, about ``n * sqrt(n)`` products, while the
-two-level lists (:mod:`~curate.engine.dedup.lists`) keep IVF linear in ``n``. Each returns None when it
-cannot answer (band too wide, recall not certifiable) and the caller searches exactly; under ``auto`` a
+two-level lists (:mod:`~curate.engine.dedup.lists`) keep IVF linear in ``n``. When the two-level lists
+cannot certify and the band is too wide, IVF over the band plan's √n clusters is the last try
+(:func:`_flat_ivf`). Each returns None when it cannot answer (band too wide, recall not certifiable) and
+the caller searches exactly; under ``auto`` a
 sample with too few duplicate groups (clean data) is not "not certifiable": IVF then bounds the share of
 rows with a missed partner (``row_bound``).
 """
@@ -55,32 +57,38 @@ def approximate(x: np.ndarray, plan: SearchPlan,
         out = _ivf(x, plan, progress, info, None)
         if out is not None:
             return out, "ivf", info
-        info["ivf_skipped"] = info.pop("fallback_reason", "ivf could not certify the target")
-        for key in ("target_recall", "recall_sample_rows"):
-            info.pop(key, None)
+        _ivf_skipped(info)
     kmeans = None
     if meth in ("auto", "semantic"):
         out, kmeans = _semantic(x, plan, progress, info)
-        if out is None and "ivf_skipped" in info:  # both tried (IVF first): the exact search says why
-            info["fallback_reason"] = (f"ivf: {info['ivf_skipped']}; semantic: "
-                                       f"{info.get('semantic_skipped', 'not complete')}")
-            flat = _flat_ivf(x, plan, progress, info, kmeans)
-            if flat is not None:
-                return flat, "ivf", info
-        if out is not None or meth == "semantic" or n >= AUTO_IVF_FROM:
+        if out is not None or meth == "semantic":
             return out, "semantic", info
-    reuse = kmeans if plan.lists == plan.clusters else None
-    return _ivf(x, plan, progress, info, reuse), "ivf", info
+    if "ivf_skipped" not in info:
+        reuse = kmeans if plan.lists == plan.clusters else None
+        out = _ivf(x, plan, progress, info, reuse)
+        if out is not None or reuse is not None or meth != "auto":
+            return out, "ivf", info
+        _ivf_skipped(info)  # two-level lists that could not certify: one more try below
+    return _flat_ivf(x, plan, progress, info, kmeans), "ivf", info
+
+
+def _ivf_skipped(info: dict[str, Any]) -> None:
+    """Keep why the two-level IVF search did not answer (``ivf_skipped``), and drop its sample's keys."""
+    info["ivf_skipped"] = info.pop("fallback_reason", "ivf could not certify the target")
+    for key in ("target_recall", "recall_sample_rows"):
+        info.pop(key, None)
 
 
 def _flat_ivf(x: np.ndarray, plan: SearchPlan, progress: ProgressFn | None, info: dict[str, Any],
               kmeans: tuple[np.ndarray, np.ndarray] | None) -> Pairs | None:
-    """The last try before the exact search when the two-level lists could not certify the target (on loose
-    data a partner's list is often beyond the stored probe order) and the band is too wide: IVF over the
-    band plan's √n clusters, whose lists are large enough that a partner lies in a few of them, at a cost
-    of about ``nprobe / √n`` of the exact search. ``info`` gains its statement when it answers, else the
-    reason it could not."""
-    if plan.method != "auto" or kmeans is None or plan.clusters >= plan.lists:
+    """The last try before the exact search under ``auto`` when the two-level lists could not certify the
+    target (on loose data a partner's list is often beyond the stored probe order) and the band is too
+    wide: IVF over the band plan's √n clusters, whose lists are large enough that a partner lies in a few
+    of them, at a cost of about ``nprobe / √n`` of the exact search. ``info`` gains its statement when it
+    answers, else the reasons none could (``fallback_reason``)."""
+    info["fallback_reason"] = (f"ivf: {info['ivf_skipped']}; semantic: "
+                               f"{info.get('semantic_skipped', 'not complete')}")
+    if kmeans is None or plan.clusters >= plan.lists:
         return None
     sub: dict[str, Any] = {"timings": info["timings"]}
     out = _ivf(x, replace(plan, lists=plan.clusters), progress, sub, kmeans)
