@@ -89,6 +89,7 @@ class IvfSearch:
                                         assigned_sims(self.x, self.cent, self.labels))
         return self._band.pairs_of(rows)
 
+    @property
     def truth_volume(self) -> float:
         """Row-by-row products :meth:`exact_rows` has computed so far."""
         return 0.0 if self._band is None else float(self._band.truth_volume)

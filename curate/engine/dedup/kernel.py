@@ -74,13 +74,17 @@ class _Lowp:
     rows16: Any = None
 
     @classmethod
+    def bf16(cls, a: np.ndarray) -> Any:
+        """``a`` as a bf16 tensor (from a writable float32 copy: the rows may be read-only)."""
+        return cls.torch.from_numpy(np.array(a, dtype=np.float32)).to(cls.torch.bfloat16)
+
+    @classmethod
     def copy_of(cls, x: np.ndarray) -> Any:
         """The bf16 copy of the search's rows (made once per search: half the bytes of ``x``)."""
-        if cls.src is not x:  # converted a block at a time (a writable copy each: the rows may be read-only)
-            torch = cls.torch
-            out = torch.empty(x.shape, dtype=torch.bfloat16)
+        if cls.src is not x:  # converted a block at a time: no float32 copy of the whole of x
+            out = cls.torch.empty(x.shape, dtype=cls.torch.bfloat16)
             for s, e in blocked(len(x), 65_536):
-                out[s:e] = torch.from_numpy(np.array(x[s:e], dtype=np.float32)).to(torch.bfloat16)
+                out[s:e] = cls.bf16(x[s:e])
             cls.src, cls.rows16 = x, out
         return cls.rows16
 
@@ -125,13 +129,11 @@ def block_seconds(xq: np.ndarray, xb: np.ndarray) -> float:
     them on, after a small warm-up product), for its time estimate."""
     import time
 
-    def rows16(a: np.ndarray) -> Any:
-        return _Lowp.torch.from_numpy(np.array(a, dtype=np.float32)).to(_Lowp.torch.bfloat16)
-
+    bf16 = _Lowp.bf16
     if _Lowp.on:
-        _block_pairs(xq[:8], xb[:8], np.float32(0.99), (rows16(xq[:8]), rows16(xb[:8])))
+        _block_pairs(xq[:8], xb[:8], np.float32(0.99), (bf16(xq[:8]), bf16(xb[:8])))
     t0 = time.perf_counter()
-    _block_pairs(xq, xb, np.float32(0.99), (rows16(xq), rows16(xb)) if _Lowp.on else None)
+    _block_pairs(xq, xb, np.float32(0.99), (bf16(xq), bf16(xb)) if _Lowp.on else None)
     return time.perf_counter() - t0
 
 

@@ -319,9 +319,9 @@ def _held_out(x: np.ndarray, t: float, searcher: Any, info: dict[str, Any], *, b
     budget = searcher.work(SAMPLE_BUDGET_PROBES) if budgeted and hasattr(searcher, "work") else None
     held, ok = holdout(x, t, start=start, target=target, seed=seed, confidence=confidence,
                        truth=searcher.exact_rows if searcher is not None else None, budget=budget,
-                       volume=getattr(searcher, "truth_volume", None))
+                       volume=None if searcher is None else lambda: searcher.truth_volume)
     n = len(x)
-    done = searcher.truth_volume() if searcher is not None else float(held.rows) * n
+    done = searcher.truth_volume if searcher is not None else float(held.rows) * n
     info["recall_sample_rows"] = {"held_out": held.rows,
                                   "truth_share_of_exact": round(done / max(1.0, n * (n - 1) / 2.0), 5)}
     if searcher is not None:
