@@ -162,7 +162,48 @@ def _reported(s: dict) -> dict:
         rep = f"rows<={s['missed_row_share_upper']:.4f}"
     return {"chosen": s["method"], "reported": rep, "timings": s.get("timings", {}),
             "params": {k: s[k] for k in ("nprobe", "nlist", "neighbors", "clusters", "pair_volume_fraction",
-                                         "fallback", "semantic_skipped") if k in s}}
+                                         "fallback", "semantic_skipped") if k in s},
+            "products": _products(s)}
+
+
+def _products(s: dict) -> dict:
+    """The row-by-row products the answer needed, as shares of FAISS flat's n² (its range search scores
+    every row against every row): the held-out truth (``truth_share_of_exact`` is of the symmetric exact
+    search, n²/2), the search (IVF: each row against ``nprobe`` lists of n/nlist rows, the nominal count,
+    below the real one when lists are uneven; band search: its planned pair volume) and the k-means
+    (10 iterations on 64 rows per centroid, then two passes over all rows). Read-offs of the summary,
+    for the ceiling line of :func:`compare`."""
+    n = s["n"]
+    k = s.get("nlist") or s.get("clusters") or 0
+    out = {"truth": s.get("recall_sample_rows", {}).get("truth_share_of_exact", 0.0) / 2,
+           "search": 0.5 if s["method"] == "exact" else s.get("pair_volume_fraction", 0.0) or (
+               s.get("nprobe", 0) / k if k else 0.0),
+           "kmeans": (min(n, 64 * k) * k * 10 + 2 * n * k) / (n * float(n)) if s["method"] != "exact" else 0}
+    return {key: round(v, 5) for key, v in out.items()}
+
+
+def _torch_import_s() -> float | None:
+    """Seconds to import torch in a fresh interpreter (what bf16 products cost first), None without it."""
+    code = "import time; t = time.perf_counter(); import torch; print(time.perf_counter() - t)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    return float(r.stdout.strip().splitlines()[-1]) if r.returncode == 0 else None
+
+
+def ceiling(r: dict, flat_s: float) -> str:
+    """The most the certified answer could gain on FAISS flat on this machine: its products (above) at
+    FAISS flat's own GEMM rate, plus the CLI's time outside the search (start-up, loading, writing: measured
+    in this run); and with every product at twice that rate (bf16, after importing torch)."""
+    share = sum(r["products"].values())
+    outside = max(0.0, r["seconds"] - r["timings"].get("total_s", r["seconds"]))
+    parts = ", ".join(f"{k} {v:.2%}" for k, v in r["products"].items())
+    line = (f"  ceiling: the answer's products are {share:.2%} of FAISS flat's ({parts}): at flat's GEMM "
+            f"rate <= {1 / share:.1f}x; with the CLI's {outside:.2f} s outside the search "
+            f"<= {flat_s / (share * flat_s + outside):.1f}x")
+    torch_s = _torch_import_s()
+    if torch_s is not None:
+        line += (f"; at twice that rate (bf16) after importing torch ({torch_s:.2f} s) "
+                 f"<= {flat_s / (share * flat_s / 2 + outside + torch_s):.1f}x")
+    return line
 
 
 def _range(index, x: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
@@ -279,6 +320,7 @@ def compare(shape: str, n: int, d: int, args: argparse.Namespace, methods: list[
         if m in res:
             print(f"  {m} timings: {json.dumps(res[m].get('timings', {}))}")
     if "cli" in res:
+        print(ceiling(res["cli"], flat))
         print("  cli console: " + res["cli"]["console"].replace("\n", "\n    "))
 
 

@@ -200,6 +200,12 @@ def test_large_input_tries_ivf_over_the_band_clusters_before_the_exact_search(mo
     assert s["method"] == "ivf" and "fallback" not in s, s
     assert "at the widest nprobe (2)" in s["ivf_skipped"] and "band volume" in s["semantic_skipped"]
     assert s["nlist"] == api.default_nlist(len(x)) and "lists" not in s  # flat lists, the band's clusters
+    # the second index tried on the same held-out rows: each at 97.5 %, 95 % for the statement
+    assert s["recall_confidence"] == 0.95 and "97.5% for each of the 2 indexes" in s["recall_basis"]
+    assert "(Bonferroni)" in s["recall_basis"] and "one-sided Clopper-Pearson 97.5%" in s["recall_basis"]
+    assert s["recall_groups"] >= recall.groups_needed(0.99, 0.975) > recall.groups_needed(0.99, 0.95)
+    # the second try read the held-out rows' pairs back from the first; the first's time is reported
+    assert s["recall_sample_rows"]["read_back"] > 0 and s["timings"]["ivf_skipped_s"] > 0
     xn = unit(np.asarray(x, np.float64))  # brute force in float64, a block of rows at a time
     want = set()
     for lo in range(0, len(x), 2000):
@@ -208,3 +214,19 @@ def test_large_input_tries_ivf_over_the_band_clusters_before_the_exact_search(mo
         want |= set(zip((r[keep] + lo).tolist(), c[keep].tolist()))
     got = found(res)
     assert got <= want and s["recall_lower_bound"] <= len(got) / len(want)
+
+
+def test_auto_splits_the_confidence_over_the_indexes_it_may_try_on_one_sample():
+    """Two-level lists under auto may be followed by IVF over the band clusters on the same held-out rows
+    (one seed): two chances of a false certificate, so each is tested at 97.5 %. One index, a fixed
+    nprobe or an explicit method: one test at 95 %."""
+    from dataclasses import replace
+
+    from curate.engine.dedup.plan import SearchPlan, sampled_tries
+
+    two_level = SearchPlan(0.9, "auto", "cpu", clusters=1000, lists=3906)
+    assert sampled_tries(two_level) == 2
+    for one in (replace(two_level, method="ivf"), replace(two_level, nprobe=8),
+                replace(two_level, lists=1000), replace(two_level, clusters=316, lists=390),
+                replace(two_level, device="gpu")):
+        assert sampled_tries(one) == 1, one

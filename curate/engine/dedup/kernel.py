@@ -42,8 +42,10 @@ Pairs = tuple[np.ndarray, np.ndarray, np.ndarray]  # rows a, rows b (int64), sim
 LOWP_SLACK = 1e-5  # row norms up to 1 + 1e-6 (float32 normalisation) scale the bound by 1 + 2e-6
 LOWP = "auto"  # auto: on where torch (pinned in the `embed` extra) and a bf16 GEMM unit are present; off
 LOWP_MIN_WORK = 2e11  # auto: n^2 d / 2 of an exact search, from which bf16 saves more than importing torch
-# (~1.3 s) costs. Only the exact search's large blocks use it: on the inverted lists' and bands' cells
-# (~256 member rows) bf16 measured no faster than float32 BLAS here (docs/benchmarks.md).
+# (~1.3 s) costs. Only the exact search's large blocks use it: the inverted lists' and bands' cells
+# (~256 member rows) scored 1.3-1.5x faster in bf16 here, but oneDNN keeps memory for every product shape
+# it has seen and the cells' shapes all differ: at 1M x 256 the peak grew from 1.9x to 3.2x the matrix
+# (docs/dedup.md, "bf16 scores in the exact search").
 
 
 def lowp_bound(d: int) -> float:

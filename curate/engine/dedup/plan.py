@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 
 from curate.engine.dedup.kernel import Pairs, ProgressFn
+from curate.engine.dedup.recall import CONFIDENCE, percent
+from curate.engine.dedup.truth import TruthCache
 
 AUTO_EXACT_BELOW = 20_000
 AUTO_MIN_SAVING = 16
@@ -53,11 +55,13 @@ def approximate(x: np.ndarray, plan: SearchPlan,
     answered or was tried last, what the summary should say)."""
     info: dict[str, Any] = {"timings": {}}
     n, meth = len(x), plan.method
+    truths = TruthCache(n)  # the held-out rows' pairs, for a second IVF try on the same rows
     if meth == "auto" and n >= AUTO_IVF_FROM:
-        out = _ivf(x, plan, progress, info, None)
+        t0 = time.perf_counter()
+        out = _ivf(x, plan, progress, info, None, truths=truths)
         if out is not None:
             return out, "ivf", info
-        _ivf_skipped(info)
+        _ivf_skipped(info, t0)
     kmeans = None
     if meth in ("auto", "semantic"):
         out, kmeans = _semantic(x, plan, progress, info)
@@ -65,22 +69,26 @@ def approximate(x: np.ndarray, plan: SearchPlan,
             return out, "semantic", info
     if "ivf_skipped" not in info:
         reuse = kmeans if plan.lists == plan.clusters else None
-        out = _ivf(x, plan, progress, info, reuse)
+        t0 = time.perf_counter()
+        out = _ivf(x, plan, progress, info, reuse, truths=truths)
         if out is not None or reuse is not None or meth != "auto":
             return out, "ivf", info
-        _ivf_skipped(info)  # two-level lists that could not certify: one more try below
-    return _flat_ivf(x, plan, progress, info, kmeans), "ivf", info
+        _ivf_skipped(info, t0)  # two-level lists that could not certify: one more try below
+    return _flat_ivf(x, plan, progress, info, kmeans, truths), "ivf", info
 
 
-def _ivf_skipped(info: dict[str, Any]) -> None:
-    """Keep why the two-level IVF search did not answer (``ivf_skipped``), and drop its sample's keys."""
+def _ivf_skipped(info: dict[str, Any], t0: float) -> None:
+    """Keep why the two-level IVF search did not answer (``ivf_skipped``) and the seconds it took since
+    ``t0`` (``ivf_skipped_s``: lists and held-out truth, the truth kept for the next try); drop its
+    sample's keys."""
     info["ivf_skipped"] = info.pop("fallback_reason", "ivf could not certify the target")
+    info["timings"]["ivf_skipped_s"] = round(time.perf_counter() - t0, 3)
     for key in ("target_recall", "recall_sample_rows"):
         info.pop(key, None)
 
 
 def _flat_ivf(x: np.ndarray, plan: SearchPlan, progress: ProgressFn | None, info: dict[str, Any],
-              kmeans: tuple[np.ndarray, np.ndarray] | None) -> Pairs | None:
+              kmeans: tuple[np.ndarray, np.ndarray] | None, truths: TruthCache) -> Pairs | None:
     """The last try before the exact search under ``auto`` when the two-level lists could not certify the
     target (on loose data a partner's list is often beyond the stored probe order) and the band is too
     wide: IVF over the band plan's √n clusters, whose lists are large enough that a partner lies in a few
@@ -91,7 +99,8 @@ def _flat_ivf(x: np.ndarray, plan: SearchPlan, progress: ProgressFn | None, info
     if kmeans is None or plan.clusters >= plan.lists:
         return None
     sub: dict[str, Any] = {"timings": info["timings"]}
-    out = _ivf(x, replace(plan, lists=plan.clusters), progress, sub, kmeans)
+    out = _ivf(x, replace(plan, lists=plan.clusters), progress, sub, kmeans, tries=sampled_tries(plan),
+               truths=truths)
     if out is None:
         why = sub.get("fallback_reason")
         info["fallback_reason"] += f"; ivf over the {plan.clusters} band clusters: {why}"
@@ -137,12 +146,17 @@ def _semantic(x: np.ndarray, plan: SearchPlan, progress: ProgressFn | None,
 
 
 def _ivf(x: np.ndarray, plan: SearchPlan, progress: ProgressFn | None, info: dict[str, Any],
-         kmeans: tuple[np.ndarray, np.ndarray] | None) -> Pairs | None:
-    """IVF with nprobe tuned (or fixed) on the held-out sample; None when it cannot be certified."""
+         kmeans: tuple[np.ndarray, np.ndarray] | None, tries: int | None = None,
+         truths: TruthCache | None = None) -> Pairs | None:
+    """IVF with nprobe tuned (or fixed) on the held-out sample; None when it cannot be certified.
+    ``tries``: the searches ``auto`` may certify on the same held-out rows (default: this plan's);
+    ``truths``: their exact pairs, kept from one try to the next."""
     from curate.engine.dedup.ivf import IvfSearch
     from curate.engine.dedup.recall import tuned_search
 
     info["target_recall"] = plan.target_recall
+    tries = tries or sampled_tries(plan)
+    confidence = 1.0 - (1.0 - CONFIDENCE) / tries  # Bonferroni over the tries (sampled_tries)
 
     # on the CPU (two-level lists, or a tuned nprobe) the lists are built first, since the band search
     # over them gives the sample's exact pairs at a fraction of the products (tuned_search's
@@ -153,8 +167,30 @@ def _ivf(x: np.ndarray, plan: SearchPlan, progress: ProgressFn | None, info: dic
         return IvfSearch(x, plan.threshold, plan.device, plan.lists, plan.seed, progress, centroids=cent,
                          labels=labels)
 
-    return tuned_search(x, plan.threshold, build, plan.nprobe, plan.target_recall,
-                        sample_queries=plan.sample_queries, seed=plan.seed, info=info,
-                        searcher_truth=IvfSearch.two_level(plan.lists, plan.device, cent) or (
-                            plan.nprobe is None and plan.device != "gpu"),
-                        row_bound=plan.method == "auto")
+    out = tuned_search(x, plan.threshold, build, plan.nprobe, plan.target_recall,
+                       sample_queries=plan.sample_queries, seed=plan.seed, info=info, confidence=confidence,
+                       searcher_truth=IvfSearch.two_level(plan.lists, plan.device, cent) or (
+                           plan.nprobe is None and plan.device != "gpu"),
+                       row_bound=plan.method == "auto", truths=truths)
+    if out is not None and tries > 1:
+        note = (f"; {percent(confidence)} for each of the {tries} indexes auto may try on these held-out "
+                f"rows (two-level lists, then IVF over the band clusters), so {CONFIDENCE:.0%} for the "
+                "statement (Bonferroni)")
+        for key in ("recall_basis", "missed_row_basis"):
+            if key in info:
+                info[key] += note
+        info["recall_confidence"] = CONFIDENCE
+    return out
+
+
+def sampled_tries(plan: SearchPlan) -> int:
+    """How many IVF searches ``auto`` may certify on the same held-out rows (one seed, one permutation):
+    2 where the lists are two-level (IVF over the band plan's clusters follows when they cannot certify,
+    :func:`_flat_ivf`), else 1. Each is then tested at ``1 - (1 - CONFIDENCE) / tries``, so that the
+    statement reported, whichever search makes it, holds at ``CONFIDENCE``: trying a second index
+    because the first could not certify would otherwise give two chances of a false certificate."""
+    from curate.engine.dedup.ivf import IvfSearch
+
+    two = (plan.method == "auto" and plan.nprobe is None and plan.clusters < plan.lists
+           and IvfSearch.two_level(plan.lists, plan.device, None))
+    return 2 if two else 1

@@ -1,24 +1,23 @@
 """Honest recall for the approximate dedup searches: a one-sided 95 % bound from an exact-searched sample.
 
-A random sample of rows is searched exactly against all rows (blocked matrix products, or with two-level
-IVF lists the complete band search over them, ``ProvableSearch.pairs_of``); its pairs are the truth the
-approximate search is measured against. With a fixed ``nprobe`` / ``neighbors`` the sample
-bounds the recall directly; when the parameter is tuned, the smallest one whose bound on the sample clears
-``target_recall`` is chosen, which is a fixed-sequence test and certifies ``target_recall`` itself (see
-:func:`tuned_search`). (An earlier version tuned on a second, disjoint sample: twice the exact work.)
+A random sample of rows is searched exactly against all rows (blocked matrix products, or the complete
+band search over the IVF lists, ``ProvableSearch.pairs_of``); its pairs are the truth the approximate
+search is measured against. With a fixed ``nprobe`` / ``neighbors`` the sample bounds the recall
+directly; when the parameter is tuned, the smallest one whose bound on the sample clears ``target_recall``
+is chosen, a fixed-sequence test that certifies ``target_recall`` itself (:func:`tuned_search`). Where
+``auto`` may try a second index on the same rows, each is tested at half the error (``plan.sampled_tries``).
 
-Pairs that share rows are not independent (a duplicate group of five images gives ten pairs that are
-found or missed together), so the pairs are grouped into the connected components of the sampled-pair
-graph and the bound uses the *effective* number of groups ``(Σ m_g)² / Σ m_g²`` (``m_g``: pairs in group
-``g``). That is the Kish effective sample size of a cluster sample when the pairs of a group are perfectly
-correlated, the worst case, so the bound is conservative. The bound itself is the one-sided Clopper–Pearson
-lower limit (:func:`cp_lower`, as ``scipy.stats.binomtest(...).proportion_ci(method="exact")``) of the pair
-recall at that effective size.
+Pairs that share rows are not independent (a duplicate group of five images gives ten pairs found or
+missed together), so the pairs are grouped into the connected components of the sampled-pair graph and
+the bound uses the *effective* number of groups ``(Σ m_g)² / Σ m_g²`` (``m_g``: pairs in group ``g``):
+the Kish effective sample size of a cluster sample when the pairs of a group are perfectly correlated,
+the worst case. The bound is the one-sided Clopper–Pearson lower limit (:func:`cp_lower`, as
+``scipy.stats.binomtest(...).proportion_ci(method="exact")``) of the pair recall at that size.
 
 A held-out sample needs enough duplicate groups before any bound can reach the target (all found: the
-bound is ``(1 - confidence) ** (1 / groups)``; 0.99 needs about 300 groups, more when some pair is
-missed). The sample therefore grows until it holds :func:`groups_needed` groups or its exact search
-would cost more than ``2 * max_fraction`` of the full exact search; the callers then search exactly.
+bound is ``(1 - confidence) ** (1 / groups)``; 0.99 needs about 300 groups at 95 %). The sample grows
+until it holds :func:`groups_needed` groups or its exact search would cost more than ``2 * max_fraction``
+of the full exact search; the callers then search exactly.
 """
 
 from __future__ import annotations
@@ -30,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from curate.engine.dedup.kernel import canonical_pairs, dense_pairs
+from curate.engine.dedup.kernel import canonical_pairs
+from curate.engine.dedup.truth import TruthCache, rows_pairs
 
 CONFIDENCE = 0.95
 SAMPLE_BUDGET_PROBES = 32  # under ``auto`` the held-out truth may cost what a search at this nprobe does
@@ -70,7 +70,11 @@ class Bound:
 
     def basis(self, kind: str = "held-out") -> str:
         return (f"{kind}: {self.pairs:,} pairs in {self.groups:,} duplicate groups (effective n "
-                f"{self.effective:,.0f}), one-sided Clopper-Pearson {self.confidence:.0%}")
+                f"{self.effective:,.0f}), one-sided Clopper-Pearson {percent(self.confidence)}")
+
+
+def percent(c: float) -> str:  # a confidence as "95%", "97.5%"
+    return f"{c:.0%}" if abs(c * 100 - round(c * 100)) < 1e-9 else f"{c:.1%}"
 
 
 def effective_groups(group: np.ndarray) -> float:
@@ -139,14 +143,6 @@ def pair_groups(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return comp[la].astype(np.int64)
 
 
-def _rows_pairs(x: np.ndarray, t: float, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if not len(rows):
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    q, j, _ = dense_pairs(x[rows], x, t, rows, np.arange(len(x), dtype=np.int64))
-    a, b, _ = canonical_pairs(q, j, np.zeros(len(q), np.float32))
-    return a, b
-
-
 def _make(a: np.ndarray, b: np.ndarray, rows: np.ndarray) -> Sample:
     return Sample(a, b, pair_groups(a, b), len(rows), np.asarray(rows, dtype=np.int64))
 
@@ -171,7 +167,7 @@ def holdout(x: np.ndarray, t: float, *, start: int, target: float, seed: int, ma
     n = len(x)
     if truth is None:
         def truth(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            return _rows_pairs(x, t, rows)
+            return rows_pairs(x, t, rows)
         volume = None
     perm = np.random.default_rng(seed).permutation(n)
     need = groups_needed(target, confidence)
@@ -187,7 +183,8 @@ def holdout(x: np.ndarray, t: float, *, start: int, target: float, seed: int, ma
             per_row = (volume() if volume is not None else float(s) * n) / s
             cap = max(s, min(cap, int(budget / max(per_row, 1.0))))
         done = s
-        hold = _dedupe(np.concatenate(pa), np.concatenate(pb))
+        a, b = np.concatenate(pa), np.concatenate(pb)
+        hold = canonical_pairs(a, b, np.zeros(len(a), np.float32))[:2]  # each pair once, ordered
         groups = effective_groups(pair_groups(*hold))
         ok = groups >= need
         if ok or s >= cap:
@@ -197,14 +194,6 @@ def holdout(x: np.ndarray, t: float, *, start: int, target: float, seed: int, ma
             break
         s = min(cap, max(grow, s + 1))
     return _make(hold[0], hold[1], perm[:done]), bool(ok)
-
-
-def _dedupe(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if not len(a):
-        return a.astype(np.int64), b.astype(np.int64)
-    key = np.unique(a.astype(np.int64) * (int(max(a.max(), b.max())) + 1) + b)
-    m = int(max(a.max(), b.max())) + 1
-    return key // m, key % m
 
 
 def choose(need: np.ndarray, group: np.ndarray, target: float, cap: int,
@@ -238,7 +227,7 @@ def found_mask(a: np.ndarray, b: np.ndarray, i: np.ndarray, j: np.ndarray, n: in
 
 def tuned_search(x: np.ndarray, t: float, make_searcher: Any, fixed: int | None, target: float, *,
                  sample_queries: int, seed: int, info: dict[str, Any], confidence: float = CONFIDENCE,
-                 searcher_truth: bool = False, row_bound: bool = False,
+                 searcher_truth: bool = False, row_bound: bool = False, truths: TruthCache | None = None,
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Choose the searcher's parameter on the held-out sample, search, and report an honest bound.
 
@@ -254,6 +243,8 @@ def tuned_search(x: np.ndarray, t: float, make_searcher: Any, fixed: int | None,
     selected). The search must then find every sample pair ``need`` promised, else the caller falls back.
     Fixed ``p``: the sample was not used for any choice and its own bound is reported as is.
 
+    ``truths``: the held-out rows' pairs from an earlier try on the same rows (:mod:`.truth`).
+
     ``row_bound`` (the ``auto`` method): when the sample holds too few duplicate groups to certify
     ``target`` (clean data), search anyway and bound the share of rows with a missed partner instead
     (:func:`row_bound_search`); no exact search.
@@ -265,7 +256,7 @@ def tuned_search(x: np.ndarray, t: float, make_searcher: Any, fixed: int | None,
     t0 = time.perf_counter()
     searcher = make_searcher() if searcher_truth else None
     held, ok = _held_out(x, t, searcher, info, budgeted=row_bound and fixed is None, start=sample_queries,
-                         target=target, seed=seed, confidence=confidence)
+                         target=target, seed=seed, confidence=confidence, truths=truths)
     if fixed is None and not ok and row_bound:  # clean data: bound the rows with a missed partner
         searcher = searcher if searcher is not None else make_searcher()
         return row_bound_search(x, searcher, held, info, t0, confidence)
@@ -312,20 +303,25 @@ def tuned_search(x: np.ndarray, t: float, make_searcher: Any, fixed: int | None,
 
 
 def _held_out(x: np.ndarray, t: float, searcher: Any, info: dict[str, Any], *, budgeted: bool, start: int,
-              target: float, seed: int, confidence: float) -> tuple[Sample, bool]:
+              target: float, seed: int, confidence: float, truths: TruthCache | None) -> tuple[Sample, bool]:
     """The held-out sample of :func:`tuned_search` (its truth from ``searcher``'s complete band search when
-    given, within the :data:`SAMPLE_BUDGET_PROBES` budget when ``budgeted``) and what the summary says of
-    it: its rows and the products its truth cost as a share of the exact search's."""
-    budget = searcher.work(SAMPLE_BUDGET_PROBES) if budgeted and hasattr(searcher, "work") else None
-    held, ok = holdout(x, t, start=start, target=target, seed=seed, confidence=confidence,
-                       truth=searcher.exact_rows if searcher is not None else None, budget=budget,
-                       volume=None if searcher is None else lambda: searcher.truth_volume)
+    given, read back from ``truths`` for rows an earlier try searched, within the
+    :data:`SAMPLE_BUDGET_PROBES` budget when ``budgeted``) and what the summary says of it: its rows and
+    the products its truth cost as a share of the exact search's."""
     n = len(x)
-    done = searcher.truth_volume if searcher is not None else float(held.rows) * n
+    budget = searcher.work(SAMPLE_BUDGET_PROBES) if budgeted and hasattr(searcher, "work") else None
+    truth = searcher.exact_rows if searcher is not None else (lambda rows: rows_pairs(x, t, rows))
+    known = truths.rows if truths is not None else 0
+    truth, volume = (truths or TruthCache(n)).wrap(
+        truth, (lambda: searcher.truth_volume) if searcher is not None else None)
+    held, ok = holdout(x, t, start=start, target=target, seed=seed, confidence=confidence, truth=truth,
+                       budget=budget, volume=volume)
     info["recall_sample_rows"] = {"held_out": held.rows,
-                                  "truth_share_of_exact": round(done / max(1.0, n * (n - 1) / 2.0), 5)}
+                                  "truth_share_of_exact": round(volume() / max(1.0, n * (n - 1) / 2.0), 5)}
     if searcher is not None:
         info["recall_sample_rows"]["truth"] = "band search over the lists (complete)"
+    if known:
+        info["recall_sample_rows"]["read_back"] = min(known, held.rows)  # rows an earlier try searched
     return held, ok
 
 
@@ -386,9 +382,9 @@ def row_bound_search(x: np.ndarray, searcher: Any, held: Sample, info: dict[str,
                 missed_row_share_upper=round(upper, 6), missed_rows_upper=int(np.ceil(upper * len(x))),
                 missed_row_basis=(
                     f"share of all rows with at least one partner at or above the threshold that the search "
-                    f"missed: one-sided Clopper-Pearson {confidence:.0%} over {len(rows):,} held-out rows "
-                    f"drawn uniformly ({missed:,} of them missed a partner; their partners from a search "
-                    f"complete by construction); {searcher.param} = smallest from {CLEAN_MIN_PROBE} "
+                    f"missed: one-sided Clopper-Pearson {percent(confidence)} over {len(rows):,} held-out "
+                    f"rows drawn uniformly ({missed:,} of them missed a partner; their partners from a "
+                    f"search complete by construction); {searcher.param} = smallest from {CLEAN_MIN_PROBE} "
                     "finding every held-out pair (fixed-sequence test)"))
     info["recall_basis"] = (bound.basis() + " (too few to certify the target recall)" if bound is not None
                             else f"not bounded: the {len(rows):,} held-out rows have no pair above the "
