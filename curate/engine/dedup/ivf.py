@@ -27,6 +27,8 @@ from curate.engine.dedup.kernel import Pairs, ProgressFn, blocked, canonical_pai
 from curate.engine.devices import faiss_module
 from curate.errors import UsageError
 
+SEARCH_ENTRIES = 8_000_000  # (row, probed list) entries per pass of the CPU search (search_lists)
+
 
 class IvfSearch:
     """An IVF index over ``x`` (unit rows) with a ``need`` function and a threshold search at ``p``."""
@@ -136,19 +138,28 @@ class IvfSearch:
         return canonical_pairs(np.concatenate(qs), np.concatenate(js), np.concatenate(ds))
 
     def search_lists(self, p: int) -> Pairs:
-        """CPU search: for each list, the rows whose ``p`` nearest centroids include it x its members."""
+        """CPU search: for each list, the rows whose ``p`` nearest centroids include it x its members.
+
+        Rows go in passes of at most :data:`SEARCH_ENTRIES` (row, probed list) entries, so the probe
+        index arrays (three int64 copies of n x p) stay small beside the data at large ``n`` and ``p``."""
         x, k = self.x, self.nlist
-        # (n, p); with two-level lists the stored order (-1 entries sort before list 0: never searched)
-        probes = lists.top_lists(x, self.cent, p) if self.order is None else self.order[:, :p]
-        qlist = probes.ravel()
-        qorder = np.argsort(qlist, kind="stable")
-        qrows = (qorder // p).astype(np.int64)
-        qstart = np.searchsorted(qlist[qorder], np.arange(k + 1))
         morder = np.argsort(self.labels, kind="stable")
         mstart = np.searchsorted(self.labels[morder], np.arange(k + 1))
-        cells = ((qrows[qstart[c]:qstart[c + 1]], morder[mstart[c]:mstart[c + 1]]) for c in range(k))
-        return cell_pairs(x, self.t, cells, progress=self.progress, label=f"ivf search (nprobe {p}/{k})",
-                          n_cells=k)
+        spans = blocked(len(x), max(1, SEARCH_ENTRIES // max(1, int(p))))
+        found = []
+        for i, (s, e) in enumerate(spans):
+            # (rows, p); with two-level lists the stored order (-1 entries sort before list 0: never searched)
+            probes = lists.top_lists(x[s:e], self.cent, p) if self.order is None else self.order[s:e, :p]
+            qlist = probes.ravel()
+            qorder = np.argsort(qlist, kind="stable")
+            qrows = (qorder // p).astype(np.int64) + s
+            qstart = np.searchsorted(qlist[qorder], np.arange(k + 1))
+            del probes, qlist, qorder
+            cells = ((qrows[qstart[c]:qstart[c + 1]], morder[mstart[c]:mstart[c + 1]]) for c in range(k))
+            part = f", rows part {i + 1}/{len(spans)}" if len(spans) > 1 else ""
+            found.append(cell_pairs(x, self.t, cells, progress=self.progress, n_cells=k,
+                                    label=f"ivf search (nprobe {p}/{k}{part})"))
+        return found[0] if len(found) == 1 else canonical_pairs(*(np.concatenate(c) for c in zip(*found)))
 
     def describe(self, p: int) -> dict[str, Any]:
         out: dict[str, Any] = {"nlist": self.nlist, "nprobe": int(p)}
