@@ -32,6 +32,7 @@ the growth of the process's peak resident set during the call relative to the em
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -171,19 +172,28 @@ def _products(s: dict) -> dict:
     every row against every row): the held-out truth (``truth_share_of_exact`` is of the symmetric exact
     search, n²/2), the search (IVF: each row against ``nprobe`` lists of n/nlist rows, the nominal count,
     below the real one when lists are uneven; band search: its planned pair volume) and the k-means
-    (10 iterations on 64 rows per centroid, then two passes over all rows). Read-offs of the summary,
-    for the ceiling line of :func:`compare`."""
+    (the iterations and rows per centroid of curate's ``clusters``, then two passes over all rows).
+    Read-offs of the summary, for the ceiling line of :func:`compare`."""
+    import inspect
+
+    from curate.engine.dedup.bands import clusters
+
+    defaults = inspect.signature(clusters).parameters
+    per, niter = defaults["sample_per_centroid"].default, defaults["niter"].default
     n = s["n"]
     k = s.get("nlist") or s.get("clusters") or 0
     out = {"truth": s.get("recall_sample_rows", {}).get("truth_share_of_exact", 0.0) / 2,
            "search": 0.5 if s["method"] == "exact" else s.get("pair_volume_fraction", 0.0) or (
                s.get("nprobe", 0) / k if k else 0.0),
-           "kmeans": (min(n, 64 * k) * k * 10 + 2 * n * k) / (n * float(n)) if s["method"] != "exact" else 0}
+           "kmeans": (min(n, per * k) * k * niter + 2 * n * k) / (n * float(n)) if s["method"] != "exact"
+           else 0}
     return {key: round(v, 5) for key, v in out.items()}
 
 
+@functools.cache
 def _torch_import_s() -> float | None:
-    """Seconds to import torch in a fresh interpreter (what bf16 products cost first), None without it."""
+    """Seconds to import torch in a fresh interpreter (what bf16 products cost first), None without it;
+    measured once per run."""
     code = "import time; t = time.perf_counter(); import torch; print(time.perf_counter() - t)"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     return float(r.stdout.strip().splitlines()[-1]) if r.returncode == 0 else None
